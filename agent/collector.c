@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Collector: validates each ring-buffer record, keeps process state in step with exec/exit
+ * events, symbolizes each distinct raw stack once per window and aggregates samples. */
+#include <errno.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "collector.h"
+#include "log.h"
+#include "lru_cache.h"
+#include "sampler_abi.h"
+
+struct stack_key {
+	uint64_t proc_serial;
+	uint64_t h1, h2;
+};
+
+struct stack_val {
+	uint32_t n;
+	uint32_t locs[];
+};
+
+static void free_val(void *v, void *ctx)
+{
+	free(v);
+}
+
+static void intern_keys(struct collector *c)
+{
+	c->k_pid = pb_string(c->pb, "pid");
+	c->k_comm = pb_string(c->pb, "comm");
+	c->k_service = pb_string(c->pb, "service_name");
+}
+
+int collector__init(struct collector *c, const struct collector_opts *opts,
+		    struct symbolizer *sz, struct profile_builder *pb)
+{
+	struct lru_cache_opts lo = { 0 };
+
+	memset(c, 0, sizeof(*c));
+	if (opts)
+		c->opts = *opts;
+	if (!c->opts.max_stack_cache)
+		c->opts.max_stack_cache = 65536;
+	c->sz = sz;
+	c->pb = pb;
+	lo.key_size = sizeof(struct stack_key);
+	lo.max_entries = c->opts.max_stack_cache;
+	lo.free_value = free_val;
+	c->stack_cache = lru_cache__new(&lo);
+	if (!c->stack_cache)
+		return -ENOMEM;
+	intern_keys(c);
+	return 0;
+}
+
+void collector__destroy(struct collector *c)
+{
+	lru_cache__free(c->stack_cache);
+	c->stack_cache = NULL;
+}
+
+void collector__window_reset(struct collector *c)
+{
+	struct lru_cache_opts lo = { 0 };
+
+	lru_cache__free(c->stack_cache);
+	lo.key_size = sizeof(struct stack_key);
+	lo.max_entries = c->opts.max_stack_cache;
+	lo.free_value = free_val;
+	c->stack_cache = lru_cache__new(&lo);
+	intern_keys(c);
+}
+
+static void comm_copy(char *dst, const char *src)
+{
+	/* comm is NUL-padded from the kernel, but never trust a record to be terminated. */
+	memcpy(dst, src, STOKER_COMM_LEN);
+	dst[STOKER_COMM_LEN - 1] = '\0';
+	for (char *p = dst; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+}
+
+static void on_sample(struct collector *c, const struct stoker_sample *s, size_t len)
+{
+	uint32_t locs[2 * STOKER_MAX_STACK_DEPTH + 2];
+	struct pb_label labels[3];
+	struct stack_val *v;
+	struct stack_key key;
+	char comm[STOKER_COMM_LEN], pidbuf[16];
+	size_t nips = (size_t)s->kstack_len + s->ustack_len, nl = 0;
+	struct proc *p;
+
+	if (s->kstack_len > STOKER_MAX_STACK_DEPTH || s->ustack_len > STOKER_MAX_STACK_DEPTH ||
+	    len < STOKER_SAMPLE_HDR_BYTES + nips * sizeof(uint64_t)) {
+		c->st.bad_records++;
+		return;
+	}
+	c->st.samples++;
+	if (s->flags & STOKER_SF_USER_TRUNCATED)
+		c->st.truncated_user++;
+	if (s->flags & STOKER_SF_KERNEL_TRUNCATED)
+		c->st.truncated_kernel++;
+	comm_copy(comm, s->comm);
+	p = proc_cache__lookup(c->sz->procs, (int)s->pid, comm);
+	if (!p) {
+		c->st.samples_dropped_full++;
+		return;
+	}
+
+	key.proc_serial = p->serial;
+	key.h1 = hash_bytes(s->ips, nips * sizeof(uint64_t), 11) ^ s->kstack_len;
+	key.h2 = hash_bytes(s->ips, nips * sizeof(uint64_t), 12) ^ ((uint64_t)s->ustack_len << 32);
+	v = lru_cache__get(c->stack_cache, &key);
+	if (v) {
+		c->st.stack_cache_hits++;
+	} else {
+		size_t n;
+
+		c->st.stack_cache_misses++;
+		n = symbolize_stack(c->sz, p, s->ips, s->kstack_len, s->ips + s->kstack_len,
+				    s->ustack_len, c->pb, locs, sizeof(locs) / sizeof(locs[0]));
+		v = malloc(sizeof(*v) + n * sizeof(uint32_t));
+		if (!v) {
+			c->st.samples_dropped_full++;
+			return;
+		}
+		v->n = (uint32_t)n;
+		memcpy(v->locs, locs, n * sizeof(uint32_t));
+		if (lru_cache__put(c->stack_cache, &key, v, 1)) {
+			free(v);
+			c->st.samples_dropped_full++;
+			return;
+		}
+	}
+
+	if (c->opts.pid_labels) {
+		snprintf(pidbuf, sizeof(pidbuf), "%u", s->pid);
+		labels[nl++] = (struct pb_label){ c->k_pid, pb_string(c->pb, pidbuf) };
+		labels[nl++] = (struct pb_label){ c->k_comm, pb_string(c->pb, comm) };
+	}
+	labels[nl++] = (struct pb_label){ c->k_service, pb_string(c->pb, p->exe_name) };
+	if (pb_add_sample(c->pb, v->locs, v->n, labels, nl, 1))
+		c->st.samples_dropped_full++;
+}
+
+void collector__on_record(const void *data, size_t len, void *ctx)
+{
+	struct collector *c = ctx;
+	const struct stoker_proc_event *e = data;
+	__u32 type;
+
+	c->st.records++;
+	if (len < sizeof(type)) {
+		c->st.bad_records++;
+		return;
+	}
+	memcpy(&type, data, sizeof(type));
+	switch (type) {
+	case STOKER_REC_SAMPLE:
+		on_sample(c, data, len);
+		break;
+	case STOKER_REC_EXEC:
+	case STOKER_REC_EXIT:
+		if (len < sizeof(*e)) {
+			c->st.bad_records++;
+			break;
+		}
+		if (type == STOKER_REC_EXEC)
+			c->st.exec_events++;
+		else
+			c->st.exit_events++;
+		/* The entry lives on in the window's references; new samples start afresh. */
+		proc_cache__retire(c->sz->procs, (int)e->pid);
+		break;
+	default:
+		c->st.bad_records++;
+		pr_warn_ratelimited("unknown ring buffer record type %u", type);
+	}
+}

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Turns ring-buffer records into the current window's profile: process lifecycle, a cache of
+ * already-symbolized raw stacks, and per-sample labels (pid, comm, service_name). */
+#ifndef STOKER_COLLECTOR_H
+#define STOKER_COLLECTOR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "profile_builder.h"
+#include "symbolize.h"
+
+struct collector_stats {
+	uint64_t records, samples, bad_records, exec_events, exit_events;
+	uint64_t stack_cache_hits, stack_cache_misses;
+	uint64_t samples_dropped_full; /* window sample table full */
+	uint64_t truncated_user, truncated_kernel;
+};
+
+struct collector_opts {
+	size_t max_stack_cache; /* raw stacks remembered per window, default 65536 */
+	bool pid_labels;	/* put pid/comm labels on samples (local outputs) */
+};
+
+struct collector {
+	struct collector_opts opts;
+	struct symbolizer *sz;
+	struct profile_builder *pb; /* the open window */
+	struct lru_cache *stack_cache;
+	struct collector_stats st;
+	uint32_t k_pid, k_comm, k_service; /* interned label keys of the open window */
+};
+
+int collector__init(struct collector *c, const struct collector_opts *opts,
+		    struct symbolizer *sz, struct profile_builder *pb);
+void collector__destroy(struct collector *c);
+/* Ring buffer callback. */
+void collector__on_record(const void *data, size_t len, void *ctx);
+/* The builder was reset: cached stacks refer to its old ids. */
+void collector__window_reset(struct collector *c);
+
+#endif

@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Process cache: one refcounted entry per live pid, bounded by LRU; entries that windows still
+ * reference outlive eviction and process exit through their refcount. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "lru_cache.h"
+#include "proc_cache.h"
+
+struct proc_cache {
+	struct proc_cache_opts opts;
+	struct lru_cache *procs;
+	struct proc_cache_stats st;
+	uint64_t next_serial;
+};
+
+uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void proc_get(struct proc *p)
+{
+	p->refcnt++;
+}
+
+void proc_put(struct proc *p)
+{
+	if (!p || --p->refcnt > 0)
+		return;
+	free(p->maps);
+	perf_map__free(p->perf_map);
+	free(p);
+}
+
+static void proc_put_cb(void *v, void *ctx)
+{
+	struct proc *p = v;
+
+	p->dead = true;
+	proc_put(p);
+}
+
+struct proc_cache *proc_cache__new(const struct proc_cache_opts *opts)
+{
+	struct proc_cache *c = calloc(1, sizeof(*c));
+	struct lru_cache_opts lo = { 0 };
+
+	if (!c)
+		return NULL;
+	if (opts)
+		c->opts = *opts;
+	if (!c->opts.max_procs)
+		c->opts.max_procs = 32768;
+	if (!c->opts.max_maps_per_proc)
+		c->opts.max_maps_per_proc = 8192;
+	lo.key_size = sizeof(int);
+	lo.max_entries = c->opts.max_procs;
+	lo.free_value = proc_put_cb;
+	c->procs = lru_cache__new(&lo);
+	if (!c->procs) {
+		free(c);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return c;
+}
+
+void proc_cache__free(struct proc_cache *c)
+{
+	if (!c)
+		return;
+	lru_cache__free(c->procs);
+	free(c);
+}
+
+static void read_exe_name(struct proc *p)
+{
+	char path[64], buf[PROC_MAP_PATH_MAX];
+	const char *base;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", p->pid);
+	n = readlink(path, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	if (n > 10 && strcmp(buf + n - 10, " (deleted)") == 0)
+		buf[n - 10] = '\0';
+	base = strrchr(buf, '/');
+	base = base ? base + 1 : buf;
+	if (*base)
+		snprintf(p->exe_name, sizeof(p->exe_name), "%.63s", base);
+}
+
+/* The innermost NSpid of /proc/PID/status: JITs name their perf map with the pid they see. */
+static int read_nspid(int pid)
+{
+	char path[64], buf[4096], *line;
+	int fd, nspid = pid;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return pid;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return pid;
+	buf[n] = '\0';
+	line = strstr(buf, "\nNSpid:");
+	if (!line)
+		return pid;
+	/* "NSpid:\t123\t7\n": the last number is the innermost namespace's pid. */
+	for (char *q = line + 7; *q && *q != '\n';) {
+		long v = 0;
+
+		while (*q == ' ' || *q == '\t')
+			q++;
+		if (*q < '0' || *q > '9')
+			break;
+		while (*q >= '0' && *q <= '9' && v < (1L << 30))
+			v = v * 10 + (*q++ - '0');
+		if (v > 0 && v < (1L << 30))
+			nspid = (int)v;
+	}
+	return nspid;
+}
+
+bool proc_cache__refresh_maps(struct proc_cache *c, struct proc *p, uint64_t min_age_ns)
+{
+	uint64_t now = monotonic_ns();
+	struct proc_map *maps;
+	int n;
+
+	if (p->dead || (p->maps_read_ns && now - p->maps_read_ns < min_age_ns))
+		return false;
+	p->maps_read_ns = now;
+	c->st.maps_reads++;
+	n = proc_maps_read(p->pid, c->opts.max_maps_per_proc, &maps);
+	if (n < 0) {
+		c->st.maps_failures++;
+		p->maps_failed = true;
+		pr_debug("failed to read maps of pid %d: %s", p->pid, strerror(-n));
+		return false;
+	}
+	free(p->maps);
+	p->maps = maps;
+	p->nmaps = (size_t)n;
+	p->maps_failed = false;
+	return true;
+}
+
+struct proc *proc_cache__lookup(struct proc_cache *c, int pid, const char *comm)
+{
+	struct proc *p = lru_cache__get(c->procs, &pid);
+
+	if (p)
+		return p;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->refcnt = 1;
+	p->pid = pid;
+	p->serial = ++c->next_serial;
+	snprintf(p->comm, sizeof(p->comm), "%s", comm ? comm : "");
+	snprintf(p->exe_name, sizeof(p->exe_name), "%s", p->comm);
+	read_exe_name(p);
+	p->nspid = read_nspid(pid);
+	proc_cache__refresh_maps(c, p, 0);
+	c->st.created++;
+	if (lru_cache__put(c->procs, &pid, p, 1)) {
+		proc_put(p);
+		return NULL;
+	}
+	return p;
+}
+
+void proc_cache__retire(struct proc_cache *c, int pid)
+{
+	lru_cache__remove(c->procs, &pid);
+}
+
+void proc_cache__stats(const struct proc_cache *c, struct proc_cache_stats *st)
+{
+	*st = c->st;
+	st->procs = lru_cache__count(c->procs);
+	st->evictions = lru_cache__evictions(c->procs);
+}

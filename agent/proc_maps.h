@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Parsing of /proc/PID/maps into the executable mappings the symbolizer needs. */
+#ifndef STOKER_PROC_MAPS_H
+#define STOKER_PROC_MAPS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PROC_MAP_PATH_MAX 512
+
+enum proc_map_kind {
+	PROC_MAP_FILE = 0, /* backed by a file (dev, inode) */
+	PROC_MAP_ANON,	   /* anonymous executable memory: JIT code */
+	PROC_MAP_VDSO,	   /* [vdso] */
+	PROC_MAP_OTHER,	   /* [vsyscall], [heap], ... */
+};
+
+struct proc_map {
+	uint64_t start, end; /* [start, end) */
+	uint64_t pgoff;	     /* file offset of start */
+	uint32_t dev_major, dev_minor;
+	uint64_t inode;
+	enum proc_map_kind kind;
+	bool exec;
+	bool deleted; /* path ended in " (deleted)" */
+	char path[PROC_MAP_PATH_MAX];
+};
+
+/* Parses one maps line (without or with the trailing newline). Returns 0 or -EINVAL. */
+int proc_map_parse_line(const char *line, size_t len, struct proc_map *out);
+
+/* Parses a whole maps text, keeping only executable mappings, at most max_maps of them.
+ * Malformed lines are skipped and counted in *bad (may be NULL). Returns the number kept, or
+ * -ENOMEM. *out is malloc'ed, sorted by start. */
+int proc_maps_parse(const char *buf, size_t len, size_t max_maps, struct proc_map **out,
+		    size_t *bad);
+
+/* Reads and parses /proc/<pid>/maps (at most 16 MiB of text). Returns the number kept or a
+ * negative errno (-ENOENT/-ESRCH when the process is gone). */
+int proc_maps_read(int pid, size_t max_maps, struct proc_map **out);
+
+/* The mapping containing addr, or NULL; maps sorted by start. */
+const struct proc_map *proc_maps_find(const struct proc_map *maps, size_t n, uint64_t addr);
+
+#endif

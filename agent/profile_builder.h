@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* One window's profile in pprof's own model: interned strings, mappings, functions, locations
+ * and samples deduplicated by (locations, labels), bounded by a cap on unique samples. */
+#ifndef STOKER_PROFILE_BUILDER_H
+#define STOKER_PROFILE_BUILDER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PB_MAX_LABELS 16
+#define PB_MAX_FRAMES 512
+
+struct pb_mapping {
+	uint32_t file;	   /* string index */
+	uint32_t build_id; /* string index */
+};
+
+struct pb_function {
+	uint32_t name; /* string index */
+};
+
+struct pb_location {
+	uint32_t mapping;  /* 1-based mapping id, 0 for none */
+	uint32_t function; /* 1-based function id */
+	uint64_t address;  /* normalized: ELF virtual address in the file, kernel address */
+};
+
+struct pb_label {
+	uint32_t key, str; /* string indices */
+};
+
+struct pb_sample {
+	uint32_t first_loc; /* index into the shared location-id array */
+	uint16_t nlocs;
+	uint16_t nlabels;
+	uint32_t first_label;
+	uint64_t count;
+};
+
+struct profile_builder_opts {
+	size_t max_samples;   /* unique samples kept; default 200000 */
+	size_t max_locations; /* default 1M; also caps functions and strings */
+};
+
+struct profile_builder {
+	struct profile_builder_opts opts;
+	/* strings: offsets into one pool; index 0 is "" */
+	char *pool;
+	size_t pool_len, pool_cap;
+	uint32_t *str_off;
+	size_t nstr, str_cap;
+	struct pb_mapping *mappings; /* id = index + 1 */
+	size_t nmappings, mappings_cap;
+	struct pb_function *functions;
+	size_t nfunctions, functions_cap;
+	struct pb_location *locations;
+	size_t nlocations, locations_cap;
+	struct pb_sample *samples;
+	size_t nsamples, samples_cap;
+	uint32_t *loc_ids; /* samples' location ids, leaf first */
+	size_t nloc_ids, loc_ids_cap;
+	struct pb_label *labels;
+	size_t nlabels, labels_cap;
+	/* open-addressing indices (slot holds index + 1) */
+	uint32_t *h_str, *h_map, *h_fn, *h_loc, *h_sample;
+	size_t hcap_str, hcap_map, hcap_fn, hcap_loc, hcap_sample;
+	uint64_t total_count;
+	uint64_t dropped_count; /* samples not kept: a cap was reached */
+};
+
+int profile_builder__init(struct profile_builder *pb, const struct profile_builder_opts *opts);
+void profile_builder__reset(struct profile_builder *pb); /* empties it, keeps allocations */
+void profile_builder__destroy(struct profile_builder *pb);
+
+/* Interning; each returns a 1-based id (string: 0-based index), or 0 when a cap is reached. */
+uint32_t pb_string(struct profile_builder *pb, const char *s);
+uint32_t pb_mapping(struct profile_builder *pb, const char *file, const char *build_id);
+uint32_t pb_function(struct profile_builder *pb, const char *name);
+uint32_t pb_location(struct profile_builder *pb, uint32_t mapping, uint32_t function,
+		     uint64_t address);
+/* Adds count to the sample (locs leaf first; labels as interned key/str pairs). Returns 0, or
+ * -ENOSPC when the sample cap is reached (the count is then added to dropped_count). */
+int pb_add_sample(struct profile_builder *pb, const uint32_t *locs, size_t nlocs,
+		  const struct pb_label *labels, size_t nlabels, uint64_t count);
+
+static inline const char *pb_str(const struct profile_builder *pb, uint32_t idx)
+{
+	return idx < pb->nstr ? pb->pool + pb->str_off[idx] : "";
+}
+
+/* The value of label key in sample s, or NULL. */
+const char *pb_sample_label(const struct profile_builder *pb, const struct pb_sample *s,
+			    const char *key);
+
+#endif

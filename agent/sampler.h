@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* The BPF sampler: loads bpf/sampler.bpf.c, opens a sampling perf event on every online CPU,
+ * attaches the program, and hands ring-buffer records to a callback. */
+#ifndef STOKER_SAMPLER_H
+#define STOKER_SAMPLER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sampler_abi.h"
+
+enum sampler_event {
+	SAMPLER_EVENT_CPU_CLOCK = 0, /* software cpu-clock: CPU time, works everywhere */
+	SAMPLER_EVENT_CYCLES,	     /* hardware cycles, falls back to cpu-clock */
+};
+
+struct sampler_opts {
+	unsigned int sample_rate_hz;
+	enum sampler_event event;
+	bool include_idle;
+	bool kernel_stacks;
+	const int *pids; /* NULL/0: every process */
+	size_t npids;
+	size_t ringbuf_bytes; /* 0: STOKER_RINGBUF_DEFAULT_BYTES; rounded up to a power of two */
+	/* Called for every record; data is only valid during the call. */
+	void (*on_record)(const void *data, size_t len, void *ctx);
+	void *ctx;
+};
+
+struct sampler;
+
+/* Returns NULL and sets errno; the reason has been logged. */
+struct sampler *sampler__open(const struct sampler_opts *opts);
+void sampler__close(struct sampler *s);
+/* fd to poll for readiness (epoll fd of the ring buffer). */
+int sampler__fd(const struct sampler *s);
+/* Consumes everything available now. Returns records consumed or -errno. */
+int sampler__drain(struct sampler *s);
+/* Sums the per-CPU counters into out[STOKER_STAT_MAX]. Returns 0 or -errno. */
+int sampler__read_stats(struct sampler *s, uint64_t *out);
+/* Name of the perf event actually used ("cpu-clock" or "cycles"). */
+const char *sampler__event_name(const struct sampler *s);
+int sampler__ncpus(const struct sampler *s);
+
+#endif

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* ELF objects for symbolization: build-id, PT_LOAD segments, and the function symbols of
+ * .symtab/.dynsym, of a separate debug file (by build-id or .gnu_debuglink) or MiniDebugInfo. */
+#ifndef STOKER_SYMBOLIZE_ELF_H
+#define STOKER_SYMBOLIZE_ELF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ELF_BUILD_ID_MAX 64 /* bytes; GNU build-ids are 20 (sha1) or 16 (md5/uuid) */
+
+struct elf_object_opts {
+	/* Filesystem root the object's process sees, e.g. "/proc/123/root"; debug files are looked
+	 * up under it first, then on the host. NULL or "" means the host's root. */
+	const char *root;
+	/* Debug directories (absolute, relative to root), NULL-terminated; NULL means
+	 * { "/usr/lib/debug", NULL }. */
+	const char *const *debug_dirs;
+	/* Cap on symbols kept per object (0: default 4M); the rest are dropped and counted. */
+	size_t max_symbols;
+	/* Cap on decompressed .gnu_debugdata bytes (0: default 64 MiB); larger is skipped. */
+	size_t max_debugdata_bytes;
+};
+
+struct elf_symbol_result {
+	const char *name; /* mangled as in the ELF; owned by the object */
+	uint64_t start;   /* symbol's ELF virtual address */
+	uint64_t size;
+};
+
+struct elf_object;
+
+/* Opens and indexes the ELF file at path. Returns NULL and sets errno (ENOEXEC for a file that
+ * is not a usable ELF). Never crashes on malformed input. */
+struct elf_object *elf_object__open(const char *path, const struct elf_object_opts *opts);
+/* Same, from a file descriptor the caller keeps; path is used for messages and debuglink. */
+struct elf_object *elf_object__open_fd(int fd, const char *path,
+				       const struct elf_object_opts *opts);
+void elf_object__free(struct elf_object *obj);
+
+/* Reads only the GNU build-id note of the file behind fd. Returns its length in bytes, 0 when
+ * the file has none, or a negative errno. */
+int elf_read_build_id_fd(int fd, uint8_t *buf, size_t buf_len);
+
+/* Build-id as lowercase hex ("" when the file has none). */
+const char *elf_object__build_id_hex(const struct elf_object *obj);
+/* ET_EXEC, ET_DYN, ... */
+int elf_object__type(const struct elf_object *obj);
+/* Maps a file offset (from /proc/PID/maps: addr - start + pgoff) to the ELF virtual address,
+ * through the PT_LOAD segment that contains it. Returns 0 or -ENOENT. */
+int elf_object__offset_to_vaddr(const struct elf_object *obj, uint64_t file_offset,
+				uint64_t *vaddr);
+/* Finds the function symbol containing vaddr. Returns 0 or -ENOENT. */
+int elf_object__lookup(const struct elf_object *obj, uint64_t vaddr,
+		       struct elf_symbol_result *res);
+size_t elf_object__symbol_count(const struct elf_object *obj);
+/* Where the symbols came from: "symtab", "dynsym", "debug-file", "debugdata", "none". */
+const char *elf_object__symbol_source(const struct elf_object *obj);
+/* Approximate heap bytes held, for cache accounting. */
+size_t elf_object__memory_bytes(const struct elf_object *obj);
+
+/* Demangles a C++ (Itanium ABI) name; returns a malloc'ed string, or NULL when name is not a
+ * mangled name or demangling fails (the caller then uses name as is). */
+char *demangle(const char *name);
+
+#endif

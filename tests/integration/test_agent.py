@@ -1,0 +1,259 @@
+#!/usr/bin/python3
+"""End-to-end tests of build/stoker on real processes with real BPF sampling.
+
+Each test starts fixture programs, runs the agent, and checks the profile it wrote with the
+independent decoder in tests/tools/pprof_check.py. Needs root (or CAP_BPF + CAP_PERFMON): a
+test that cannot load BPF fails, it never skips. Prints "N passed, N failed" last.
+"""
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(REPO, "tests", "tools"))
+import pprof_check  # noqa: E402
+
+STOKER = os.path.join(REPO, "build", "stoker")
+FIX = os.path.join(REPO, "build", "fixtures")
+TOLERANCE = 0.05
+TMP = tempfile.mkdtemp(prefix="stoker-it-")
+
+
+class Failure(AssertionError):
+    pass
+
+
+def check(cond, what):
+    if not cond:
+        raise Failure(what)
+    print("    ok: " + what)
+
+
+def run_agent(args, timeout=60):
+    p = subprocess.run([STOKER] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       text=True, timeout=timeout)
+    return p
+
+
+def start(cmd, **kw):
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kw)
+
+
+def stop(p):
+    if p.poll() is None:
+        p.kill()
+    p.wait()
+
+
+def profile_of(path, hz):
+    prof = pprof_check.load(path)
+    problems = pprof_check.validate(prof, cpu_hz=hz)
+    check(not problems, "profile %s passes strict validation (%s)" %
+          (os.path.basename(path), "; ".join(problems[:5])))
+    return prof
+
+
+def test_known_shares_fp():
+    """60/30/10 fixture built with frame pointers: shares within 5 points, full path."""
+    fx = start([os.path.join(FIX, "shares"), "30"])
+    out = os.path.join(TMP, "shares.pb.gz")
+    try:
+        time.sleep(0.3)
+        r = run_agent(["--pid", str(fx.pid), "--duration", "6s", "--sample-rate", "99",
+                       "--output", out])
+        check(r.returncode == 0, "agent exits 0 (stderr: %s)" % r.stderr.strip()[-300:])
+    finally:
+        stop(fx)
+    prof = profile_of(out, 99)
+    sh = pprof_check.shares(prof, funcs=["hot_a", "hot_b", "hot_c"], pid=fx.pid,
+                            paths=["main,run,dispatch,hot_a", "main,run,dispatch,hot_b",
+                                   "main,run,dispatch,hot_c"])
+    total = sh["total"]
+    print("    samples=%d inclusive=%s paths=%s" % (total, sh["inclusive"], sh["paths"]))
+    check(total >= 400, "at least 400 samples in 6 s at 99 Hz (got %d)" % total)
+    for fn, want in (("hot_a", 0.60), ("hot_b", 0.30), ("hot_c", 0.10)):
+        got = sh["inclusive"][fn]
+        check(abs(got - want) <= TOLERANCE, "%s share %.3f within 0.05 of %.2f" % (fn, got, want))
+        path = sh["paths"]["main,run,dispatch," + fn]
+        check(abs(path - want) <= TOLERANCE,
+              "path main>run>dispatch>%s share %.3f within 0.05 of %.2f" % (fn, path, want))
+    labels = {k for s in pprof_check.stacks(prof) for k in s["labels"]}
+    check({"pid", "comm", "service_name"} <= labels, "samples carry pid, comm, service_name")
+    svc = {s["labels"].get("service_name") for s in pprof_check.stacks(prof)}
+    check(svc == {"shares"}, "service_name is the executable's name (%s)" % svc)
+
+
+def test_short_lived_process():
+    """A process that exits long before the profile is written is still symbolized."""
+    out = os.path.join(TMP, "short.pb.gz")
+    agent = subprocess.Popen([STOKER, "--duration", "5s", "--sample-rate", "99",
+                              "--output", out], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    time.sleep(1.5)
+    sl = subprocess.run([os.path.join(FIX, "shortlived"), "0.7"])
+    check(sl.returncode == 0, "short-lived fixture ran")
+    _, err = agent.communicate(timeout=30)
+    check(agent.returncode == 0, "agent exits 0 (%s)" % err.strip()[-300:])
+    prof = profile_of(out, 99)
+    sh = pprof_check.shares(prof, funcs=["burn_short", "main"], pid=sl.args and None,
+                            labels=["comm=shortlived"])
+    print("    samples=%d inclusive=%s" % (sh["total"], sh["inclusive"]))
+    check(sh["total"] >= 30, "short-lived process sampled (%d samples)" % sh["total"])
+    check(sh["inclusive"]["burn_short"] >= 0.9,
+          "burn_short named in %.2f of its samples" % sh["inclusive"]["burn_short"])
+
+
+def test_other_mount_namespace():
+    """A binary visible only inside another mount namespace is symbolized via /proc/PID/root."""
+    mnt = os.path.join(TMP, "ns-mnt")
+    os.makedirs(mnt, exist_ok=True)
+    src = os.path.join(FIX, "shares")
+    script = ("mount -t tmpfs tmpfs %s && cp %s %s/hidden_shares && exec %s/hidden_shares 20"
+              % (mnt, src, mnt, mnt))
+    fx = subprocess.Popen(["unshare", "-m", "--propagation", "private", "sh", "-c", script],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    out = os.path.join(TMP, "ns.pb.gz")
+    try:
+        deadline = time.time() + 5
+        while time.time() < deadline:
+            try:
+                if os.readlink("/proc/%d/exe" % fx.pid).endswith("hidden_shares"):
+                    break
+            except OSError:
+                pass
+            time.sleep(0.05)
+        check(not os.path.exists(os.path.join(mnt, "hidden_shares")),
+              "the binary is not visible from the agent's mount namespace")
+        r = run_agent(["--pid", str(fx.pid), "--duration", "3s", "--sample-rate", "99",
+                       "--output", out])
+        check(r.returncode == 0, "agent exits 0 (%s)" % r.stderr.strip()[-300:])
+    finally:
+        stop(fx)
+    prof = profile_of(out, 99)
+    sh = pprof_check.shares(prof, funcs=["hot_a", "main"], pid=fx.pid)
+    print("    samples=%d inclusive=%s" % (sh["total"], sh["inclusive"]))
+    check(sh["total"] >= 100, "process in another mount namespace sampled")
+    check(sh["inclusive"]["main"] >= 0.9, "its frames are named (main in %.2f)"
+          % sh["inclusive"]["main"])
+
+
+def test_kernel_frames():
+    """Samples in the kernel carry named kernel frames below the user function."""
+    fx = start([os.path.join(FIX, "syscaller"), "20"])
+    out = os.path.join(TMP, "kern.pb.gz")
+    try:
+        time.sleep(0.2)
+        r = run_agent(["--pid", str(fx.pid), "--duration", "3s", "--sample-rate", "99",
+                       "--output", out])
+        check(r.returncode == 0, "agent exits 0 (%s)" % r.stderr.strip()[-300:])
+    finally:
+        stop(fx)
+    prof = profile_of(out, 99)
+    stacks = pprof_check.stacks(prof)
+    total = sum(s["count"] for s in stacks)
+    kern = sum(s["count"] for s in stacks
+               if any(re.search(r"sys_read|ksys_read|vfs_read|read_zero|iov_iter_zero|clear_user",
+                                f) for f in s["frames"])
+               and "in_syscalls" in s["frames"])
+    print("    samples=%d with named kernel read path under in_syscalls=%d" % (total, kern))
+    check(total >= 100, "kernel-heavy fixture sampled")
+    check(kern >= 0.5 * total, "most samples show the kernel read path below in_syscalls")
+    mappings = {m.filename and prof.pb.string_table[m.filename] for m in prof.pb.mapping}
+    check("[kernel.kallsyms]" in mappings, "kernel frames have the [kernel.kallsyms] mapping")
+
+
+def test_local_outputs_and_sigint():
+    """SIGINT flushes; .folded, .html and .pb outputs are written and consistent."""
+    fx = start([os.path.join(FIX, "shares"), "30"])
+    folded = os.path.join(TMP, "o.folded")
+    html = os.path.join(TMP, "o.html")
+    raw = os.path.join(TMP, "o.pb")
+    try:
+        agent = subprocess.Popen([STOKER, "--pid", str(fx.pid), "--sample-rate", "99",
+                                  "--output", folded, "--output", html, "--output", raw,
+                                  "--top", "5"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(3)
+        agent.send_signal(signal.SIGINT)
+        out, err = agent.communicate(timeout=30)
+    finally:
+        stop(fx)
+    check(agent.returncode == 0, "agent exits 0 on SIGINT (%s)" % err.strip()[-300:])
+    check("hot_a" in out.splitlines()[1], "--top lists hot_a first:\n" + out)
+    lines = open(folded).read().splitlines()
+    check(len(lines) > 0, "folded output has lines")
+    total = 0
+    for ln in lines:
+        m = re.match(r"^(.+) (\d+)$", ln)
+        check(m is not None, "folded line parses: %r" % ln[:80]) if not m else None
+        total += int(m.group(2))
+        check(m.group(1).startswith("shares;"), "root frame is the process name") \
+            if not m.group(1).startswith("shares;") else None
+    prof = profile_of(raw, 99)
+    ptotal = sum(s["count"] for s in pprof_check.stacks(prof))
+    check(total == ptotal, "folded total %d equals pprof total %d" % (total, ptotal))
+    page = open(html, encoding="utf-8").read()
+    check("<html" in page.lower() and "hot_a" in page, "html flame graph names hot_a")
+    check("http://" not in page and "https://" not in page, "html is self-contained")
+
+
+def test_cli_errors():
+    """Bad flags and values: one line naming the flag, exit code 2."""
+    cases = [
+        (["--sample-rate", "0", "--output", "x.pb.gz"], "sample-rate"),
+        (["--sample-rate", "abc", "--output", "x.pb.gz"], "sample-rate"),
+        (["--duration", "10x", "--output", "x.pb.gz"], "duration"),
+        (["--pid", "-3", "--output", "x.pb.gz"], "pid"),
+        (["--output", "x.doc"], "output"),
+        (["--log-level", "loud", "--output", "x.pb.gz"], "log-level"),
+        (["--bogus"], "--bogus"),
+        (["--duration"], "--duration"),
+    ]
+    for args, flag in cases:
+        r = run_agent(args, timeout=10)
+        lines = r.stderr.strip().splitlines()
+        check(r.returncode == 2 and len(lines) == 1 and flag in lines[0],
+              "%s -> exit %d, %r" % (" ".join(args), r.returncode, r.stderr.strip()))
+    r = run_agent(["--version"])
+    check(r.returncode == 0 and r.stdout.startswith("stoker "), "--version prints the version")
+    r = run_agent(["--help"])
+    check(r.returncode == 0 and "--sample-rate" in r.stdout, "--help lists flags")
+
+
+TESTS = [test_cli_errors, test_known_shares_fp, test_short_lived_process,
+         test_other_mount_namespace, test_kernel_frames, test_local_outputs_and_sigint]
+
+
+def main():
+    if os.geteuid() != 0:
+        print("integration tests need root (CAP_BPF, CAP_PERFMON); failing loudly")
+    passed = failed = 0
+    only = sys.argv[1:]
+    for t in TESTS:
+        if only and t.__name__ not in only:
+            continue
+        print("-- " + t.__name__ + ": " + (t.__doc__ or "").strip().splitlines()[0])
+        t0 = time.time()
+        try:
+            t()
+            passed += 1
+            print("ok - %s (%.1fs)" % (t.__name__, time.time() - t0))
+        except Exception as e:  # a crash in a test is a failure, never a skip
+            failed += 1
+            if not isinstance(e, Failure):
+                traceback.print_exc()
+            print("not ok - %s: %s" % (t.__name__, e))
+    shutil.rmtree(TMP, ignore_errors=True)
+    print("integration: %d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,57 @@
+#!/bin/sh
+# The whole suite behind `make test`: unit tests (ASan+UBSan), the decoder's own tests, the
+# clang build check, and the end-to-end tests with real BPF. Ends with "N passed, N failed".
+set -u
+cd "$(dirname "$0")/.."
+PY=/usr/bin/python3
+passed=0
+failed=0
+log=build/test-logs
+mkdir -p "$log"
+
+# Adds the "N passed, N failed" of a suite's output (last such line) to the totals; a suite
+# that printed no summary or exited non-zero without failures counts as one failure.
+tally() {
+	name=$1 rc=$2 out=$3
+	line=$(grep -E '[0-9]+ passed, [0-9]+ failed' "$out" | tail -n 1)
+	if [ -z "$line" ]; then
+		echo "not ok - $name printed no summary (exit $rc)"
+		failed=$((failed + 1))
+		return
+	fi
+	p=$(echo "$line" | grep -oE '[0-9]+ passed' | grep -oE '[0-9]+')
+	f=$(echo "$line" | grep -oE '[0-9]+ failed' | grep -oE '[0-9]+')
+	passed=$((passed + p))
+	failed=$((failed + f))
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		echo "not ok - $name exited $rc"
+		failed=$((failed + 1))
+	fi
+	echo "== $name: $p passed, $f failed"
+}
+
+suite() {
+	name=$1
+	shift
+	echo "== $name"
+	"$@" >"$log/$name.log" 2>&1
+	rc=$?
+	cat "$log/$name.log"
+	tally "$name" "$rc" "$log/$name.log"
+}
+
+start=$(date +%s)
+suite unit tests/run_unit.sh build/tests/test_*
+suite pprof-check $PY tests/tools/test_pprof_check.py
+if make -s check-clang >"$log/clang.log" 2>&1; then
+	echo "== clang build: 1 passed, 0 failed"
+	passed=$((passed + 1))
+else
+	cat "$log/clang.log"
+	echo "not ok - agent does not build clean with clang"
+	failed=$((failed + 1))
+fi
+suite integration $PY tests/integration/test_agent.py
+echo "wall time: $(($(date +%s) - start)) s"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* A minimal unit-test harness: each check prints what it compared when it fails, and each test
+ * binary ends with "N passed, N failed" (summed by tests/run_unit.sh). */
+#ifndef STOKER_TEST_H
+#define STOKER_TEST_H
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct test_state {
+	int passed, failed;
+	int cur_failed;
+	const char *cur;
+};
+static struct test_state test_st;
+
+#define CHECK(cond)                                                                                \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "  FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);          \
+			test_st.cur_failed++;                                                      \
+		}                                                                                  \
+	} while (0)
+
+#define CHECK_INT(a, b)                                                                            \
+	do {                                                                                       \
+		long long _a = (long long)(a), _b = (long long)(b);                                \
+		if (_a != _b) {                                                                    \
+			fprintf(stderr, "  FAIL %s:%d: %s == %s: got %lld, want %lld\n", __FILE__, \
+				__LINE__, #a, #b, _a, _b);                                         \
+			test_st.cur_failed++;                                                      \
+		}                                                                                  \
+	} while (0)
+
+#define CHECK_U64(a, b)                                                                            \
+	do {                                                                                       \
+		uint64_t _a = (uint64_t)(a), _b = (uint64_t)(b);                                   \
+		if (_a != _b) {                                                                    \
+			fprintf(stderr, "  FAIL %s:%d: %s == %s: got 0x%" PRIx64 ", want 0x%" PRIx64 \
+					"\n",                                                      \
+				__FILE__, __LINE__, #a, #b, _a, _b);                               \
+			test_st.cur_failed++;                                                      \
+		}                                                                                  \
+	} while (0)
+
+#define CHECK_STR(a, b)                                                                            \
+	do {                                                                                       \
+		const char *_a = (a), *_b = (b);                                                   \
+		if (!_a || !_b || strcmp(_a, _b) != 0) {                                           \
+			fprintf(stderr, "  FAIL %s:%d: %s == %s: got \"%s\", want \"%s\"\n",       \
+				__FILE__, __LINE__, #a, #b, _a ? _a : "(null)", _b ? _b : "(null)"); \
+			test_st.cur_failed++;                                                      \
+		}                                                                                  \
+	} while (0)
+
+#define RUN_TEST(fn)                                                                               \
+	do {                                                                                       \
+		test_st.cur = #fn;                                                                 \
+		test_st.cur_failed = 0;                                                            \
+		fn();                                                                              \
+		if (test_st.cur_failed) {                                                          \
+			test_st.failed++;                                                          \
+			fprintf(stderr, "not ok - %s\n", #fn);                                     \
+		} else {                                                                           \
+			test_st.passed++;                                                          \
+			fprintf(stderr, "ok - %s\n", #fn);                                         \
+		}                                                                                  \
+	} while (0)
+
+#define TEST_SUMMARY()                                                                             \
+	(printf("%d passed, %d failed\n", test_st.passed, test_st.failed), test_st.failed ? 1 : 0)
+
+#endif

@@ -1,0 +1,89 @@
+/* Unit tests of the bounded LRU map that every cache in the agent is built on. */
+#include <errno.h>
+
+#include "lru_cache.h"
+#include "test.h"
+
+static int freed;
+
+static void count_free(void *v, void *ctx)
+{
+	freed++;
+	free(v);
+}
+
+static void test_lru_eviction_by_count(void)
+{
+	struct lru_cache_opts o = { .key_size = sizeof(int), .max_entries = 3,
+				    .free_value = count_free };
+	struct lru_cache *c = lru_cache__new(&o);
+
+	freed = 0;
+	for (int k = 0; k < 3; k++)
+		CHECK_INT(lru_cache__put(c, &k, malloc(8), 1), 0);
+	{
+		int k0 = 0;
+		CHECK(lru_cache__get(c, &k0) != NULL); /* 0 becomes most recent */
+	}
+	{
+		int k3 = 3;
+		CHECK_INT(lru_cache__put(c, &k3, malloc(8), 1), 0); /* evicts 1 */
+	}
+	for (int k = 0; k < 4; k++)
+		CHECK((lru_cache__get(c, &k) != NULL) == (k != 1));
+	CHECK_INT(lru_cache__count(c), 3);
+	CHECK_INT(lru_cache__evictions(c), 1);
+	CHECK_INT(freed, 1);
+	lru_cache__free(c);
+	CHECK_INT(freed, 4);
+}
+
+static void test_lru_cost_and_replace(void)
+{
+	struct lru_cache_opts o = { .key_size = sizeof(int), .max_entries = 100, .max_cost = 100,
+				    .free_value = count_free };
+	struct lru_cache *c = lru_cache__new(&o);
+	int k;
+
+	freed = 0;
+	for (k = 0; k < 10; k++)
+		lru_cache__put(c, &k, malloc(1), 30);
+	CHECK(lru_cache__cost(c) <= 100);
+	CHECK_INT(lru_cache__count(c), 3);
+	k = 9;
+	lru_cache__put(c, &k, malloc(1), 10); /* replace frees the old value */
+	CHECK_INT(lru_cache__cost(c), 70);
+	CHECK_INT(lru_cache__remove(c, &k), 0);
+	CHECK_INT(lru_cache__remove(c, &k), -ENOENT);
+	k = 50;
+	lru_cache__put(c, &k, malloc(1), 1000); /* alone over the bound: kept */
+	CHECK(lru_cache__get(c, &k) != NULL);
+	lru_cache__free(c);
+	CHECK_INT(freed, 12);
+}
+
+static void test_lru_many(void)
+{
+	struct lru_cache_opts o = { .key_size = sizeof(int), .max_entries = 5000,
+				    .free_value = count_free };
+	struct lru_cache *c = lru_cache__new(&o);
+	int hits = 0;
+
+	for (int k = 0; k < 20000; k++)
+		lru_cache__put(c, &k, malloc(4), 1);
+	for (int k = 0; k < 20000; k++)
+		hits += lru_cache__get(c, &k) != NULL;
+	CHECK_INT(hits, 5000);
+	CHECK_INT(lru_cache__count(c), 5000);
+	lru_cache__free(c);
+	o.key_size = 0;
+	CHECK(lru_cache__new(&o) == NULL);
+}
+
+int main(void)
+{
+	RUN_TEST(test_lru_eviction_by_count);
+	RUN_TEST(test_lru_cost_and_replace);
+	RUN_TEST(test_lru_many);
+	return TEST_SUMMARY();
+}
