@@ -22,6 +22,25 @@ enum {
 	OPT_RINGBUF,
 	OPT_MAX_SAMPLES,
 	OPT_TOP,
+	OPT_SERVER_URL,
+	OPT_SERVER_API,
+	OPT_UPLOAD_INTERVAL,
+	OPT_UPLOAD_TIMEOUT,
+	OPT_LABEL,
+	OPT_TENANT_ID,
+	OPT_BASIC_USER,
+	OPT_BASIC_PASSWORD_FILE,
+	OPT_BEARER_FILE,
+	OPT_HEADER,
+	OPT_TLS_CA,
+	OPT_TLS_CERT,
+	OPT_TLS_KEY,
+	OPT_TLS_SERVER_NAME,
+	OPT_TLS_INSECURE,
+	OPT_QUEUE_SIZE,
+	OPT_SPOOL_DIR,
+	OPT_SPOOL_MAX,
+	OPT_METRICS_ADDR,
 };
 
 static const struct option long_opts[] = {
@@ -38,6 +57,25 @@ static const struct option long_opts[] = {
 	{ "ring-buffer-size", required_argument, NULL, OPT_RINGBUF },
 	{ "max-samples", required_argument, NULL, OPT_MAX_SAMPLES },
 	{ "top", required_argument, NULL, OPT_TOP },
+	{ "server-url", required_argument, NULL, OPT_SERVER_URL },
+	{ "server-api", required_argument, NULL, OPT_SERVER_API },
+	{ "upload-interval", required_argument, NULL, OPT_UPLOAD_INTERVAL },
+	{ "upload-timeout", required_argument, NULL, OPT_UPLOAD_TIMEOUT },
+	{ "label", required_argument, NULL, OPT_LABEL },
+	{ "tenant-id", required_argument, NULL, OPT_TENANT_ID },
+	{ "basic-auth-user", required_argument, NULL, OPT_BASIC_USER },
+	{ "basic-auth-password-file", required_argument, NULL, OPT_BASIC_PASSWORD_FILE },
+	{ "bearer-token-file", required_argument, NULL, OPT_BEARER_FILE },
+	{ "header", required_argument, NULL, OPT_HEADER },
+	{ "tls-ca-file", required_argument, NULL, OPT_TLS_CA },
+	{ "tls-cert-file", required_argument, NULL, OPT_TLS_CERT },
+	{ "tls-key-file", required_argument, NULL, OPT_TLS_KEY },
+	{ "tls-server-name", required_argument, NULL, OPT_TLS_SERVER_NAME },
+	{ "tls-insecure-skip-verify", optional_argument, NULL, OPT_TLS_INSECURE },
+	{ "queue-size", required_argument, NULL, OPT_QUEUE_SIZE },
+	{ "spool-dir", required_argument, NULL, OPT_SPOOL_DIR },
+	{ "spool-max-bytes", required_argument, NULL, OPT_SPOOL_MAX },
+	{ "metrics-addr", required_argument, NULL, OPT_METRICS_ADDR },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -63,12 +101,34 @@ void cli_usage(FILE *out)
 	      "                          stacks (flamegraph.pl, speedscope), *.html flame graph\n"
 	      "  --top N                 print the N hottest functions at exit\n"
 	      "\n"
+	      "Continuous mode (no --output): push to a Pyroscope server\n"
+	      "  --server-url URL        server (default http://localhost:4040)\n"
+	      "  --server-api API        push (default: /push.v1.PusherService/Push) or ingest\n"
+	      "                          (legacy /ingest, for older servers and proxies)\n"
+	      "  --upload-interval DUR   close a window and push every DUR (default 15s)\n"
+	      "  --upload-timeout DUR    per request (default 10s)\n"
+	      "  --label KEY=VALUE       static series label (repeatable)\n"
+	      "  --tenant-id ID          sends X-Scope-OrgID for multi-tenant servers\n"
+	      "  --basic-auth-user USER  basic auth, with --basic-auth-password-file FILE\n"
+	      "  --bearer-token-file FILE  sends Authorization: Bearer <file content>\n"
+	      "  --header 'NAME: VALUE'  extra request header (repeatable)\n"
+	      "  --tls-ca-file FILE, --tls-cert-file FILE, --tls-key-file FILE,\n"
+	      "  --tls-server-name NAME  TLS trust, client certificate, expected server name\n"
+	      "  --tls-insecure-skip-verify[=BOOL]  do not verify the server (dangerous)\n"
+	      "  --queue-size N          windows held in memory while the server is away (8)\n"
+	      "  --spool-dir DIR         where windows go beyond the queue and at shutdown\n"
+	      "                          (default /var/lib/stoker/spool; \"\" disables)\n"
+	      "  --spool-max-bytes SIZE  spool budget, oldest dropped first (default 256MiB)\n"
+	      "  --metrics-addr ADDR     serve /metrics and /healthz on ADDR (e.g. :9464)\n"
+	      "\n"
 	      "General:\n"
 	      "  --log-level LEVEL       error, warn, info (default) or debug\n"
 	      "  --version               print the version and exit\n"
 	      "  --help                  print this help and exit\n",
 	      out);
 }
+
+static int bad(const char *flag, const char *val, const char *why);
 
 void config_defaults(struct config *cfg)
 {
@@ -78,6 +138,48 @@ void config_defaults(struct config *cfg)
 	cfg->event = SAMPLER_EVENT_CPU_CLOCK;
 	cfg->kernel_stacks = true;
 	cfg->max_samples = 200000;
+	cfg->server_url = "http://localhost:4040";
+	cfg->server_api = SERVER_API_PUSH;
+	cfg->upload_interval_ns = 15000000000ull;
+	cfg->upload_timeout_ns = 10000000000ull;
+	cfg->queue_size = 8;
+	cfg->spool_dir = "/var/lib/stoker/spool";
+	cfg->spool_max_bytes = 256ull << 20;
+}
+
+/* --label KEY=VALUE: server label rules, no reserved or duplicate names. */
+static int parse_label(struct config *cfg, char *arg)
+{
+	char *eq = strchr(arg, '=');
+
+	if (!eq || eq == arg || !eq[1])
+		return bad("label", arg, "want KEY=VALUE with a non-empty key and value");
+	*eq = '\0';
+	if (!label_name_valid(arg)) {
+		*eq = '=';
+		return bad("label", arg, "key must match [a-zA-Z_][a-zA-Z0-9_.]*");
+	}
+	if (!strncmp(arg, "__", 2)) {
+		*eq = '=';
+		return bad("label", arg, "keys starting with __ are reserved");
+	}
+	if (strlen(eq + 1) > 2048) {
+		*eq = '=';
+		return bad("label", arg, "value longer than 2048 bytes");
+	}
+	for (size_t i = 0; i < cfg->nlabels; i++) {
+		if (!strcmp(cfg->labels[i].name, arg)) {
+			*eq = '=';
+			return bad("label", arg, "duplicate key");
+		}
+	}
+	if (cfg->nlabels >= CLI_MAX_LABELS) {
+		*eq = '=';
+		return bad("label", arg, "too many --label flags");
+	}
+	cfg->labels[cfg->nlabels].name = arg;
+	cfg->labels[cfg->nlabels++].value = eq + 1;
+	return 0;
 }
 
 int output_format_from_path(const char *path, enum output_format *fmt)
@@ -197,6 +299,99 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 				return bad("top", optarg, "want an integer from 0 to 1000");
 			cfg->top = (unsigned int)v;
 			break;
+		case OPT_SERVER_URL:
+			if (strncmp(optarg, "http://", 7) && strncmp(optarg, "https://", 8))
+				return bad("server-url", optarg, "want an http:// or https:// URL");
+			cfg->server_url = optarg;
+			break;
+		case OPT_SERVER_API:
+			if (!strcmp(optarg, "push"))
+				cfg->server_api = SERVER_API_PUSH;
+			else if (!strcmp(optarg, "ingest"))
+				cfg->server_api = SERVER_API_INGEST;
+			else
+				return bad("server-api", optarg, "want push or ingest");
+			break;
+		case OPT_UPLOAD_INTERVAL:
+			if (parse_duration_ns(optarg, &cfg->upload_interval_ns) ||
+			    cfg->upload_interval_ns < 1000000000ull ||
+			    cfg->upload_interval_ns > 3600000000000ull)
+				return bad("upload-interval", optarg, "want a duration from 1s to 1h");
+			break;
+		case OPT_UPLOAD_TIMEOUT:
+			if (parse_duration_ns(optarg, &cfg->upload_timeout_ns) ||
+			    cfg->upload_timeout_ns < 100000000ull ||
+			    cfg->upload_timeout_ns > 600000000000ull)
+				return bad("upload-timeout", optarg,
+					   "want a duration from 100ms to 10m");
+			break;
+		case OPT_LABEL:
+			if (parse_label(cfg, optarg))
+				return -EINVAL;
+			break;
+		case OPT_TENANT_ID: {
+			size_t l = strlen(optarg);
+
+			if (!l || l > 150 ||
+			    strspn(optarg, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOP"
+					   "QRSTUVWXYZ!-_.*'()") != l)
+				return bad("tenant-id", optarg,
+					   "want 1-150 characters of [0-9a-zA-Z!-_.*'()]");
+			cfg->tenant_id = optarg;
+			break;
+		}
+		case OPT_BASIC_USER:
+			cfg->basic_auth_user = optarg;
+			break;
+		case OPT_BASIC_PASSWORD_FILE:
+			cfg->basic_auth_password_file = optarg;
+			break;
+		case OPT_BEARER_FILE:
+			cfg->bearer_token_file = optarg;
+			break;
+		case OPT_HEADER: {
+			const char *colon = strchr(optarg, ':');
+
+			if (!colon || colon == optarg || strpbrk(optarg, "\r\n"))
+				return bad("header", "(hidden)", "want 'Name: value' on one line");
+			if (cfg->nheaders >= CLI_MAX_HEADERS)
+				return bad("header", "(hidden)", "too many --header flags");
+			cfg->headers[cfg->nheaders++] = optarg;
+			break;
+		}
+		case OPT_TLS_CA:
+			cfg->tls_ca_file = optarg;
+			break;
+		case OPT_TLS_CERT:
+			cfg->tls_cert_file = optarg;
+			break;
+		case OPT_TLS_KEY:
+			cfg->tls_key_file = optarg;
+			break;
+		case OPT_TLS_SERVER_NAME:
+			cfg->tls_server_name = optarg;
+			break;
+		case OPT_TLS_INSECURE:
+			if (parse_bool(optarg, &cfg->tls_insecure_skip_verify))
+				return bad("tls-insecure-skip-verify", optarg, "want true or false");
+			break;
+		case OPT_QUEUE_SIZE:
+			if (parse_u64(optarg, 1, 1000, &v))
+				return bad("queue-size", optarg, "want an integer from 1 to 1000");
+			cfg->queue_size = (size_t)v;
+			break;
+		case OPT_SPOOL_DIR:
+			cfg->spool_dir = optarg;
+			break;
+		case OPT_SPOOL_MAX:
+			if (parse_size(optarg, &cfg->spool_max_bytes) || cfg->spool_max_bytes < 65536)
+				return bad("spool-max-bytes", optarg, "want a size of at least 64KiB");
+			break;
+		case OPT_METRICS_ADDR:
+			if (!strchr(optarg, ':'))
+				return bad("metrics-addr", optarg, "want HOST:PORT or :PORT");
+			cfg->metrics_addr = optarg;
+			break;
 		case OPT_VERSION:
 			cfg->show_version = true;
 			break;
@@ -212,6 +407,14 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 			fprintf(stderr, "stoker: unknown flag '%s' (see --help)\n", argv[optind - 1]);
 			return -EINVAL;
 		}
+	}
+	if (!!cfg->basic_auth_user != !!cfg->basic_auth_password_file) {
+		fprintf(stderr, "stoker: --basic-auth-user and --basic-auth-password-file go together\n");
+		return -EINVAL;
+	}
+	if (!!cfg->tls_cert_file != !!cfg->tls_key_file) {
+		fprintf(stderr, "stoker: --tls-cert-file and --tls-key-file go together\n");
+		return -EINVAL;
 	}
 	if (optind < argc) {
 		fprintf(stderr, "stoker: unexpected argument '%s' (see --help)\n", argv[optind]);

@@ -9,10 +9,14 @@
 #include <stdio.h>
 
 #include "log.h"
+#include "push_pyroscope.h"
 #include "sampler.h"
+#include "upload_batch.h"
 
 #define CLI_MAX_PIDS STOKER_PID_FILTER_MAX
 #define CLI_MAX_OUTPUTS 8
+#define CLI_MAX_LABELS 24 /* server allows 30 labels per series; a few are ours */
+#define CLI_MAX_HEADERS 16
 
 enum output_format {
 	OUTPUT_PPROF_GZ = 0, /* *.pb.gz */
@@ -40,6 +44,26 @@ struct config {
 	uint64_t ringbuf_bytes;
 	size_t max_samples; /* unique samples per window */
 	unsigned int top;   /* print the N hottest functions at exit */
+
+	/* continuous mode (no --output) */
+	const char *server_url;
+	enum server_api server_api;
+	uint64_t upload_interval_ns;
+	uint64_t upload_timeout_ns;
+	struct label_pair labels[CLI_MAX_LABELS]; /* --label: point into argv */
+	size_t nlabels;
+	const char *tenant_id;
+	const char *basic_auth_user;
+	const char *basic_auth_password_file;
+	const char *bearer_token_file;
+	const char *headers[CLI_MAX_HEADERS];
+	size_t nheaders;
+	const char *tls_ca_file, *tls_cert_file, *tls_key_file, *tls_server_name;
+	bool tls_insecure_skip_verify;
+	size_t queue_size;
+	const char *spool_dir; /* "" disables the spool */
+	uint64_t spool_max_bytes;
+	const char *metrics_addr; /* host:port, NULL: off */
 	bool show_help, show_version;
 };
 

@@ -12,11 +12,14 @@
 #include <unistd.h>
 
 #include <bpf/libbpf.h>
+#include <curl/curl.h>
+#include <fcntl.h>
 
 #include "cli.h"
 #include "collector.h"
 #include "kallsyms.h"
 #include "log.h"
+#include "metrics_http.h"
 #include "obj_cache.h"
 #include "output_local.h"
 #include "parse_util.h"
@@ -24,6 +27,7 @@
 #include "profile_builder.h"
 #include "sampler.h"
 #include "symbolize.h"
+#include "uploader.h"
 
 #define DRAIN_INTERVAL_MS 100
 
@@ -40,7 +44,104 @@ struct agent {
 	uint64_t start_mono_ns;
 	int64_t start_wall_ns;
 	bool stop;
+	/* continuous mode */
+	bool push_mode;
+	struct uploader *uploader;
+	struct metrics_http *metrics;
+	uint64_t window_start_mono_ns;
+	int64_t window_start_wall_ns;
+	uint64_t windows_closed;
+	uint64_t last_status_log_ns;
+	char *basic_password, *bearer_token;
+	char host_name[256];
 };
+
+/* Reads a secret from a file: whole content, trailing newlines removed, at most 64 KiB. */
+static int read_secret(const char *path, char **out)
+{
+	char buf[65536];
+	ssize_t n;
+	int fd, err = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n < 0)
+		err = -errno;
+	close(fd);
+	if (err)
+		return err;
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
+		n--;
+	if (n <= 0)
+		return -ENODATA;
+	buf[n] = '\0';
+	*out = strdup(buf);
+	memset(buf, 0, sizeof(buf));
+	return *out ? 0 : -ENOMEM;
+}
+
+static int setup_push(struct agent *a)
+{
+	struct uploader_opts uo = { 0 };
+	int err;
+
+	if (a->cfg.basic_auth_password_file) {
+		err = read_secret(a->cfg.basic_auth_password_file, &a->basic_password);
+		if (err) {
+			pr_err("failed to read --basic-auth-password-file %s: %s",
+			       a->cfg.basic_auth_password_file, strerror(-err));
+			return err;
+		}
+	}
+	if (a->cfg.bearer_token_file) {
+		err = read_secret(a->cfg.bearer_token_file, &a->bearer_token);
+		if (err) {
+			pr_err("failed to read --bearer-token-file %s: %s", a->cfg.bearer_token_file,
+			       strerror(-err));
+			return err;
+		}
+	}
+	if (a->cfg.tls_insecure_skip_verify)
+		pr_warn("--tls-insecure-skip-verify: the server's certificate is NOT verified; "
+			"anyone on the path can read and alter profiles and credentials");
+	if (gethostname(a->host_name, sizeof(a->host_name) - 1))
+		a->host_name[0] = '\0';
+	uo.client.server_url = a->cfg.server_url;
+	uo.client.api = a->cfg.server_api;
+	uo.client.tenant_id = a->cfg.tenant_id;
+	uo.client.basic_user = a->cfg.basic_auth_user;
+	uo.client.basic_password = a->basic_password;
+	uo.client.bearer_token = a->bearer_token;
+	uo.client.headers = a->cfg.headers;
+	uo.client.nheaders = a->cfg.nheaders;
+	uo.client.tls_ca_file = a->cfg.tls_ca_file;
+	uo.client.tls_cert_file = a->cfg.tls_cert_file;
+	uo.client.tls_key_file = a->cfg.tls_key_file;
+	uo.client.tls_server_name = a->cfg.tls_server_name;
+	uo.client.tls_insecure_skip_verify = a->cfg.tls_insecure_skip_verify;
+	uo.client.timeout_ns = a->cfg.upload_timeout_ns;
+	uo.client.user_agent = "stoker/" STOKER_VERSION;
+	uo.queue_size = a->cfg.queue_size;
+	uo.spool_dir = a->cfg.spool_dir && *a->cfg.spool_dir ? a->cfg.spool_dir : NULL;
+	uo.spool_max_bytes = a->cfg.spool_max_bytes;
+	a->uploader = uploader__start(&uo);
+	if (!a->uploader) {
+		err = -errno;
+		pr_err("failed to start the uploader: %s", strerror(-err));
+		return err;
+	}
+	if (a->cfg.metrics_addr) {
+		a->metrics = metrics_http__start(a->cfg.metrics_addr, a->uploader);
+		if (!a->metrics)
+			return -errno;
+	}
+	pr_info("pushing to %s (%s API) every %llu s", a->cfg.server_url,
+		a->cfg.server_api == SERVER_API_PUSH ? "push" : "ingest",
+		(unsigned long long)(a->cfg.upload_interval_ns / 1000000000ull));
+	return 0;
+}
 
 static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -105,7 +206,8 @@ static int setup(struct agent *a)
 	err = profile_builder__init(&a->pb, &po);
 	if (err)
 		return err;
-	co.pid_labels = true;
+	/* pid and comm as sample labels would become series labels on the server. */
+	co.pid_labels = !a->push_mode;
 	err = collector__init(&a->col, &co, &a->sz, &a->pb);
 	if (err)
 		return err;
@@ -132,8 +234,15 @@ static int setup(struct agent *a)
 	ev.data.fd = sampler__fd(a->sampler);
 	if (epoll_ctl(a->epfd, EPOLL_CTL_ADD, ev.data.fd, &ev))
 		return -errno;
+	if (a->push_mode) {
+		err = setup_push(a);
+		if (err)
+			return err;
+	}
 	a->start_mono_ns = monotonic_ns();
 	a->start_wall_ns = wall_ns();
+	a->window_start_mono_ns = a->start_mono_ns;
+	a->window_start_wall_ns = a->start_wall_ns;
 	pr_info("sampling %s at %u Hz on %d CPUs%s", sampler__event_name(a->sampler),
 		a->cfg.sample_rate_hz, sampler__ncpus(a->sampler),
 		a->cfg.npids ? " (selected pids only)" : "");
@@ -147,6 +256,87 @@ static void handle_signal(struct agent *a)
 	while (read(a->sigfd, &si, sizeof(si)) == sizeof(si)) {
 		pr_info("received %s, flushing and exiting", strsignal((int)si.ssi_signo));
 		a->stop = true;
+	}
+}
+
+static void publish_counters(struct agent *a)
+{
+	uint64_t bs[STOKER_STAT_MAX] = { 0 };
+	struct agent_counters c = { 0 };
+	struct obj_cache_stats os;
+	struct proc_cache_stats ps;
+
+	if (!a->metrics)
+		return;
+	sampler__read_stats(a->sampler, bs);
+	obj_cache__stats(a->objs, &os);
+	proc_cache__stats(a->procs, &ps);
+	c.samples_recorded = bs[STOKER_STAT_SAMPLES];
+	c.dropped_ringbuf = bs[STOKER_STAT_DROP_RINGBUF_FULL];
+	c.events_dropped = bs[STOKER_STAT_EVENTS_DROPPED];
+	c.samples_received = a->col.st.samples;
+	c.dropped_window = a->col.st.samples_dropped_full;
+	c.frames = a->sz.st.frames;
+	c.frames_unnamed = a->sz.st.unnamed + a->sz.st.kernel_unnamed + a->sz.st.no_mapping;
+	c.procs_seen = ps.created;
+	c.symbol_files = os.files;
+	c.symbol_bytes = os.bytes;
+	c.windows_closed = a->windows_closed;
+	c.last_drain_mono_ns = monotonic_ns();
+	metrics_http__publish(a->metrics, &c);
+}
+
+static void log_status(struct agent *a)
+{
+	uint64_t bs[STOKER_STAT_MAX] = { 0 };
+	struct upload_stats u;
+
+	sampler__read_stats(a->sampler, bs);
+	uploader__stats(a->uploader, &u);
+	pr_info("status: %llu samples (%llu dropped), %llu windows closed, %llu delivered, "
+		"%llu retries, %llu rejected, %llu expired, %llu spooled, %llu dropped from "
+		"spool, %llu queued, last push %.0f ms (HTTP %ld)",
+		(unsigned long long)a->col.st.samples,
+		(unsigned long long)(bs[STOKER_STAT_DROP_RINGBUF_FULL] + a->col.st.samples_dropped_full),
+		(unsigned long long)a->windows_closed, (unsigned long long)u.windows_delivered,
+		(unsigned long long)u.retries, (unsigned long long)u.rejected,
+		(unsigned long long)u.expired, (unsigned long long)u.spooled,
+		(unsigned long long)(u.spool_dropped + u.dropped_no_spool),
+		(unsigned long long)u.queue_len, (double)u.last_latency_ns / 1e6, u.last_http_code);
+}
+
+/* Closes the open window: encodes it per series and hands it to the uploader. */
+static void close_window(struct agent *a)
+{
+	struct pprof_meta meta;
+	struct batch_opts bo = { 0 };
+	struct upload_batch *b = NULL;
+	uint64_t now = monotonic_ns();
+	int err;
+
+	meta.period_ns = 1000000000ull / a->cfg.sample_rate_hz;
+	meta.time_nanos = a->window_start_wall_ns;
+	meta.duration_nanos = (int64_t)(now - a->window_start_mono_ns);
+	bo.static_labels = a->cfg.labels;
+	bo.nstatic = a->cfg.nlabels;
+	bo.host_name = a->host_name;
+	if (a->pb.dropped_count)
+		pr_warn("window dropped %llu samples: more than --max-samples %zu unique stacks",
+			(unsigned long long)a->pb.dropped_count, a->cfg.max_samples);
+	err = upload_batch_from_window(&a->pb, &meta, &bo, &b);
+	if (err)
+		pr_err("failed to encode a window (%llu samples lost): %s",
+		       (unsigned long long)a->pb.total_count, strerror(-err));
+	else if (b)
+		uploader__submit(a->uploader, b);
+	a->windows_closed++;
+	profile_builder__reset(&a->pb);
+	collector__window_reset(&a->col);
+	a->window_start_mono_ns = now;
+	a->window_start_wall_ns = wall_ns();
+	if (now - a->last_status_log_ns > 4 * a->cfg.upload_interval_ns) {
+		a->last_status_log_ns = now;
+		log_status(a);
 	}
 }
 
@@ -167,6 +357,12 @@ static int run_loop(struct agent *a)
 			if ((end - now) / 1000000 < (uint64_t)timeout)
 				timeout = (int)((end - now) / 1000000) + 1;
 		}
+		if (a->push_mode) {
+			uint64_t wend = a->window_start_mono_ns + a->cfg.upload_interval_ns;
+
+			if (wend > now && (wend - now) / 1000000 < (uint64_t)timeout)
+				timeout = (int)((wend - now) / 1000000) + 1;
+		}
 		n = epoll_wait(a->epfd, evs, 4, timeout);
 		if (n < 0 && errno != EINTR) {
 			err = -errno;
@@ -181,6 +377,11 @@ static int run_loop(struct agent *a)
 		err = sampler__drain(a->sampler);
 		if (err < 0 && err != -EINTR)
 			pr_warn_ratelimited("failed to drain the ring buffer: %s", strerror(-err));
+		if (a->push_mode) {
+			if (monotonic_ns() - a->window_start_mono_ns >= a->cfg.upload_interval_ns)
+				close_window(a);
+			publish_counters(a);
+		}
 	}
 	sampler__drain(a->sampler);
 	return 0;
@@ -238,6 +439,24 @@ static int write_outputs(struct agent *a)
 
 static void teardown(struct agent *a)
 {
+	metrics_http__stop(a->metrics);
+	if (a->uploader) {
+		/* A few seconds to deliver what is left; then it waits in the spool. */
+		uint64_t grace = a->cfg.upload_timeout_ns < 5000000000ull ? a->cfg.upload_timeout_ns :
+									     5000000000ull;
+		struct upload_stats u;
+
+		uploader__stop(a->uploader, monotonic_ns() + grace, &u);
+		pr_info("uploads: %llu windows closed, %llu delivered, %llu rejected, %llu expired, "
+			"%llu in the spool, %llu dropped (spool full or unavailable), %llu retries",
+			(unsigned long long)a->windows_closed, (unsigned long long)u.windows_delivered,
+			(unsigned long long)u.rejected, (unsigned long long)u.expired,
+			(unsigned long long)u.spool_files,
+			(unsigned long long)(u.spool_dropped + u.dropped_no_spool),
+			(unsigned long long)u.retries);
+	}
+	free(a->basic_password);
+	free(a->bearer_token);
 	sampler__close(a->sampler);
 	collector__destroy(&a->col);
 	profile_builder__destroy(&a->pb);
@@ -270,10 +489,10 @@ int main(int argc, char **argv)
 	}
 	log_set_level(a.cfg.log_level);
 	libbpf_set_print(libbpf_log);
-	if (!a.cfg.noutputs) {
-		fprintf(stderr, "stoker: no --output given: uploading to a server is not available "
-				"in this build; use --output FILE\n");
-		return 2;
+	a.push_mode = a.cfg.noutputs == 0;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT)) {
+		fprintf(stderr, "stoker: failed to initialize libcurl\n");
+		return 1;
 	}
 
 	err = setup(&a);
@@ -281,9 +500,14 @@ int main(int argc, char **argv)
 		err = run_loop(&a);
 	if (a.sampler) {
 		report(&a);
-		if (write_outputs(&a) && !err)
+		if (a.push_mode) {
+			if (a.uploader)
+				close_window(&a);
+		} else if (write_outputs(&a) && !err) {
 			err = -EIO;
+		}
 	}
 	teardown(&a);
+	curl_global_cleanup();
 	return err ? 1 : 0;
 }

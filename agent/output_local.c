@@ -87,12 +87,14 @@ int output_local_write(const struct output_spec *spec, const struct profile_buil
 	}
 	switch (spec->format) {
 	case OUTPUT_PPROF_GZ:
-	case OUTPUT_PPROF:
-		err = pprof_encode(pb, meta, NULL, NULL, spec->format == OUTPUT_PPROF_GZ, &buf,
-				   &len);
+	case OUTPUT_PPROF: {
+		struct pprof_encode_opts eo = { .gzip = spec->format == OUTPUT_PPROF_GZ };
+
+		err = pprof_encode(pb, meta, &eo, &buf, &len);
 		if (!err)
 			err = write_all(fd, buf, len);
 		break;
+	}
 	case OUTPUT_FOLDED:
 	case OUTPUT_HTML: {
 		struct flamegraph_opts fo = { "stoker CPU profile", subtitle };

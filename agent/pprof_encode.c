@@ -64,10 +64,17 @@ static uint32_t remap_use(struct remap *r, uint32_t old, size_t *next)
 	return r->map[old - 1];
 }
 
+static bool label_dropped(const struct profile_builder *pb, const struct pb_label *l,
+			  const char *const *drop)
+{
+	for (; drop && *drop; drop++)
+		if (strcmp(pb_str(pb, l->key), *drop) == 0)
+			return true;
+	return false;
+}
+
 int pprof_encode(const struct profile_builder *pb, const struct pprof_meta *meta,
-		 bool (*keep)(const struct profile_builder *pb, const struct pb_sample *s,
-			      void *arg),
-		 void *arg, bool gzip, uint8_t **out, size_t *out_len)
+		 const struct pprof_encode_opts *opts, uint8_t **out, size_t *out_len)
 {
 	Profile prof = PERFTOOLS__PROFILES__PROFILE__INIT;
 	ValueType st = PERFTOOLS__PROFILES__VALUE_TYPE__INIT, pt = PERFTOOLS__PROFILES__VALUE_TYPE__INIT;
@@ -141,7 +148,7 @@ int pprof_encode(const struct profile_builder *pb, const struct pprof_meta *meta
 		const struct pb_sample *s = &pb->samples[i];
 		Sample *ps = &samples[ns];
 
-		if (keep && !keep(pb, s, arg))
+		if (opts->keep && !opts->keep(pb, s, opts->arg))
 			continue;
 		perftools__profiles__sample__init(ps);
 		ps->location_id = &loc_ids[nlocids];
@@ -210,6 +217,8 @@ int pprof_encode(const struct profile_builder *pb, const struct pprof_meta *meta
 			const struct pb_label *l = &pb->labels[s->first_label + j];
 			Label *pl = &labels[nlabels];
 
+			if (label_dropped(pb, l, opts->drop_labels))
+				continue;
 			perftools__profiles__label__init(pl);
 			pl->key = STR(l->key);
 			pl->str = STR(l->str);
@@ -242,7 +251,7 @@ int pprof_encode(const struct profile_builder *pb, const struct pprof_meta *meta
 	if (!buf)
 		goto out;
 	perftools__profiles__profile__pack(&prof, buf);
-	if (gzip) {
+	if (opts->gzip) {
 		err = gzip_compress(buf, len, out, out_len);
 		if (err)
 			goto out;

@@ -15,12 +15,20 @@ struct pprof_meta {
 	int64_t duration_nanos;	 /* window length */
 };
 
-/* Encodes the samples selected by keep (NULL: all) as pprof; each sample's value is
- * count * period. *out is malloc'ed. Returns 0 or -errno. */
+struct pprof_encode_opts {
+	/* Selects samples (NULL: all). */
+	bool (*keep)(const struct profile_builder *pb, const struct pb_sample *s, void *arg);
+	void *arg;
+	/* Sample label keys left out of the profile, NULL-terminated (NULL: keep all): labels
+	 * that travel as series labels must not also be sample labels. */
+	const char *const *drop_labels;
+	bool gzip;
+};
+
+/* Encodes the selected samples as pprof; each sample's value is count * period. *out is
+ * malloc'ed. Returns 0 or -errno. */
 int pprof_encode(const struct profile_builder *pb, const struct pprof_meta *meta,
-		 bool (*keep)(const struct profile_builder *pb, const struct pb_sample *s,
-			      void *arg),
-		 void *arg, bool gzip, uint8_t **out, size_t *out_len);
+		 const struct pprof_encode_opts *opts, uint8_t **out, size_t *out_len);
 
 /* gzip-compresses buf (zlib, level 6). Returns 0 or -errno; *out is malloc'ed. */
 int gzip_compress(const uint8_t *buf, size_t len, uint8_t **out, size_t *out_len);
