@@ -105,11 +105,16 @@ void profile_builder__reset(struct profile_builder *pb)
 	pb->pool_len = pb->nstr = pb->nmappings = pb->nfunctions = pb->nlocations = 0;
 	pb->nsamples = pb->nloc_ids = pb->nlabels = 0;
 	pb->total_count = pb->dropped_count = 0;
-	memset(pb->h_str, 0, pb->hcap_str * sizeof(uint32_t));
-	memset(pb->h_map, 0, pb->hcap_map * sizeof(uint32_t));
-	memset(pb->h_fn, 0, pb->hcap_fn * sizeof(uint32_t));
-	memset(pb->h_loc, 0, pb->hcap_loc * sizeof(uint32_t));
-	memset(pb->h_sample, 0, pb->hcap_sample * sizeof(uint32_t));
+	if (pb->h_str)
+		memset(pb->h_str, 0, pb->hcap_str * sizeof(uint32_t));
+	if (pb->h_map)
+		memset(pb->h_map, 0, pb->hcap_map * sizeof(uint32_t));
+	if (pb->h_fn)
+		memset(pb->h_fn, 0, pb->hcap_fn * sizeof(uint32_t));
+	if (pb->h_loc)
+		memset(pb->h_loc, 0, pb->hcap_loc * sizeof(uint32_t));
+	if (pb->h_sample)
+		memset(pb->h_sample, 0, pb->hcap_sample * sizeof(uint32_t));
 	pb_string(pb, "");
 }
 

@@ -316,6 +316,15 @@ static uint64_t get_u64(const uint8_t *p)
 	return (uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32;
 }
 
+/* Covers every header field after the magic, and the payload. */
+static uint32_t spool_crc(const uint8_t *buf, size_t plen)
+{
+	uLong c = crc32(0L, buf + 8, 32);
+
+	c = crc32(c, buf + 44, 4);
+	return (uint32_t)crc32(c, buf + SPOOL_HDR, (uInt)plen);
+}
+
 int upload_batch_serialize(const struct upload_batch *b, uint8_t **out, size_t *len)
 {
 	struct upload_batch whole = *b;
@@ -338,9 +347,9 @@ int upload_batch_serialize(const struct upload_batch *b, uint8_t **out, size_t *
 	put_u64(buf + 16, (uint64_t)b->start_ns);
 	put_u64(buf + 24, (uint64_t)b->end_ns);
 	put_u64(buf + 32, rlen);
-	put_u32(buf + 40, (uint32_t)crc32(0L, req, (uInt)rlen));
 	put_u32(buf + 44, (uint32_t)b->samples);
 	memcpy(buf + SPOOL_HDR, req, rlen);
+	put_u32(buf + 40, spool_crc(buf, rlen));
 	free(req);
 	*out = buf;
 	*len = SPOOL_HDR + rlen;
@@ -360,7 +369,7 @@ int upload_batch_parse(const uint8_t *buf, size_t len, struct upload_batch **out
 	plen = get_u64(buf + 32);
 	if (plen != len - SPOOL_HDR || plen > SPOOL_MAX_PAYLOAD)
 		return -EBADMSG;
-	if ((uint32_t)crc32(0L, buf + SPOOL_HDR, (uInt)plen) != get_u32(buf + 40))
+	if (spool_crc(buf, plen) != get_u32(buf + 40))
 		return -EBADMSG;
 	req = push__v1__push_request__unpack(NULL, plen, buf + SPOOL_HDR);
 	if (!req)

@@ -105,7 +105,9 @@ static void test_encode_decoded_independently(void)
 
 	CHECK_INT(profile_builder__init(&pb, NULL), 0);
 	build_sample_profile(&pb);
-	CHECK_INT(pprof_encode(&pb, &meta, NULL, NULL, true, &buf, &len), 0);
+	struct pprof_encode_opts eo = { .gzip = true };
+
+	CHECK_INT(pprof_encode(&pb, &meta, &eo, &buf, &len), 0);
 	CHECK(len > 20 && buf[0] == 0x1f && buf[1] == 0x8b);
 	fd = mkstemp(path);
 	CHECK(fd >= 0);
@@ -141,15 +143,30 @@ static void test_encode_filtered_and_empty(void)
 
 	CHECK_INT(profile_builder__init(&pb, NULL), 0);
 	build_sample_profile(&pb);
-	CHECK_INT(pprof_encode(&pb, &meta, keep_pid_only, NULL, false, &buf, &len), 0);
+	struct pprof_encode_opts eo = { .keep = keep_pid_only };
+	const char *const drop[] = { "pid", NULL };
+	struct pprof_encode_opts eo_drop = { .drop_labels = drop };
+
+	CHECK_INT(pprof_encode(&pb, &meta, &eo, &buf, &len), 0);
 	fd = mkstemp(path);
 	CHECK_INT(write(fd, buf, len), (long long)len);
 	close(fd);
 	out = decode_with_python(path);
 	CHECK_STR(out, "problems 0 []\nmain;ns::hot_b(int);do_syscall_64 4 [('pid', '42')]\n");
 	free(buf);
+	CHECK_INT(pprof_encode(&pb, &meta, &eo_drop, &buf, &len), 0);
+	fd = open(path, O_WRONLY | O_TRUNC);
+	CHECK_INT(write(fd, buf, len), (long long)len);
+	close(fd);
+	out = decode_with_python(path);
+	CHECK_STR(out, "problems 0 []\n"
+		       "main;hot_a 5 [('comm', 'prog')]\n"
+		       "main;ns::hot_b(int) 1 [('comm', 'prog')]\n"
+		       "main;ns::hot_b(int);do_syscall_64 4 []\n");
+	free(buf);
 	profile_builder__reset(&pb);
-	CHECK_INT(pprof_encode(&pb, &meta, NULL, NULL, false, &buf, &len), 0);
+	eo.keep = NULL;
+	CHECK_INT(pprof_encode(&pb, &meta, &eo, &buf, &len), 0);
 	fd = open(path, O_WRONLY | O_TRUNC);
 	CHECK_INT(write(fd, buf, len), (long long)len);
 	close(fd);
