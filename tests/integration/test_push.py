@@ -1,0 +1,312 @@
+#!/usr/bin/python3
+"""End-to-end tests of continuous mode: build/stoker pushing real profiles of real processes
+to the strict fake Pyroscope server in tests/tools/pyroscope_receiver.py, through faults.
+Needs root for BPF: fails loudly without it. Prints "N passed, N failed" last.
+"""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+STOKER = os.path.join(REPO, "build", "stoker")
+FIX = os.path.join(REPO, "build", "fixtures")
+RECEIVER = os.path.join(REPO, "tests", "tools", "pyroscope_receiver.py")
+TMP = tempfile.mkdtemp(prefix="stoker-push-")
+
+
+class Failure(AssertionError):
+    pass
+
+
+def check(cond, what):
+    if not cond:
+        raise Failure(what)
+    print("    ok: " + what)
+
+
+class Receiver:
+    def __init__(self, *args):
+        self.record = os.path.join(TMP, "rec-%d.jsonl" % time.monotonic_ns())
+        self.p = subprocess.Popen(["/usr/bin/python3", RECEIVER, "--port", "0", "--record",
+                                   self.record, "--cpu-hz", "99"] + list(args),
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = self.p.stdout.readline()
+        if not line.startswith("listening on "):
+            raise Failure("receiver did not start: %r %s" % (line, self.p.stderr.read()))
+        self.port = int(line.split()[-1])
+        self.url = "http://127.0.0.1:%d" % self.port
+
+    def control(self, **mode):
+        req = urllib.request.Request(self.url + "/__control", data=json.dumps(mode).encode(),
+                                     method="POST",
+                                     headers={"Content-Type": "application/json"})
+        try:
+            urllib.request.urlopen(req, timeout=5).read()
+        except Exception:
+            if mode.get("mode") != "refuse":
+                raise
+
+    def records(self):
+        if not os.path.exists(self.record):
+            return []
+        with open(self.record) as f:
+            return [json.loads(ln) for ln in f if ln.strip()]
+
+    def stop(self):
+        self.p.terminate()
+        try:
+            self.p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+
+
+def agent(args, **kw):
+    return subprocess.Popen([STOKER, "--sample-rate", "99"] + args, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, **kw)
+
+
+def finish(a, timeout=60):
+    out, err = a.communicate(timeout=timeout)
+    return a.returncode, err
+
+
+def fixture(seconds=60):
+    return subprocess.Popen([os.path.join(FIX, "shares"), str(seconds)],
+                            stdout=subprocess.DEVNULL)
+
+
+def window_starts(recs):
+    return sorted({r["time_nanos"] for r in recs})
+
+
+def test_push_known_workload():
+    """Pushes of a known workload: valid requests, right labels, totals match the agent."""
+    rx = Receiver()
+    fx = fixture()
+    try:
+        a = agent(["--pid", str(fx.pid), "--duration", "7s", "--upload-interval", "2s",
+                   "--server-url", rx.url, "--label", "env=test", "--spool-dir", ""])
+        rc, err = finish(a)
+    finally:
+        fx.kill()
+        fx.wait()
+        rx.stop()
+    check(rc == 0, "agent exits 0 (%s)" % err.strip()[-400:])
+    recs = rx.records()
+    check(len(window_starts(recs)) >= 3, "at least 3 windows pushed (%d)" % len(recs))
+    labels = recs[0]["labels"]
+    check(labels.get("__name__") == "process_cpu", "__name__ is process_cpu")
+    check(labels.get("service_name") == "shares", "service_name inferred from the executable")
+    check(labels.get("env") == "test", "static label present")
+    check("pid" not in labels and all("pid" not in s["labels"] for r in recs
+                                      for s in r["stacks"]), "no pid label anywhere")
+    total = sum(r["total_samples"] for r in recs)
+    hot = {"hot_a": 0, "hot_b": 0, "hot_c": 0}
+    for r in recs:
+        for s in r["stacks"]:
+            for fn in hot:
+                if fn in s["frames"]:
+                    hot[fn] += s["count"]
+    print("    total=%d hot=%s" % (total, hot))
+    check(total >= 500, "about 7 s x 99 Hz of samples arrived (%d)" % total)
+    check(abs(hot["hot_a"] / total - 0.6) <= 0.05, "hot_a share within 5 points of 60%")
+    m = [ln for ln in err.splitlines() if "uploads:" in ln]
+    check(m and " 0 rejected" in m[-1] and " 0 dropped" in m[-1], "no window lost: %s" % m)
+
+
+def test_tenant_and_auth_modes():
+    """X-Scope-OrgID, basic auth from a file, bearer token from a file, extra headers."""
+    pw = os.path.join(TMP, "pw")
+    tok = os.path.join(TMP, "tok")
+    open(pw, "w").write("s3cret\n")
+    open(tok, "w").write("tok-123\n")
+    cases = [
+        (["--require-tenant"], ["--tenant-id", "team-a"]),
+        (["--basic-auth", "alice:s3cret"], ["--basic-auth-user", "alice",
+                                            "--basic-auth-password-file", pw]),
+        (["--bearer-token", "tok-123"], ["--bearer-token-file", tok]),
+        (["--require-header", "X-Custom: yes"], ["--header", "X-Custom: yes"]),
+    ]
+    for rx_args, agent_args in cases:
+        rx = Receiver(*rx_args)
+        try:
+            a = agent(["--duration", "3s", "--upload-interval", "1s", "--server-url", rx.url,
+                       "--spool-dir", ""] + agent_args)
+            rc, err = finish(a)
+        finally:
+            rx.stop()
+        recs = rx.records()
+        check(rc == 0 and len(recs) >= 2, "%s accepted (%d profiles)" % (rx_args[0], len(recs)))
+        check("s3cret" not in err and "tok-123" not in err, "secrets never logged")
+    # wrong credentials are rejected (401) and counted, not retried forever
+    rx = Receiver("--basic-auth", "alice:other")
+    try:
+        a = agent(["--duration", "3s", "--upload-interval", "1s", "--server-url", rx.url,
+                   "--spool-dir", "", "--basic-auth-user", "alice",
+                   "--basic-auth-password-file", pw])
+        rc, err = finish(a)
+    finally:
+        rx.stop()
+    check(rc == 0 and "rejected" in err and "401" in err, "401 logged as rejected")
+
+
+def test_server_down_then_back_in_order():
+    """Server refuses for several windows, then returns: every window arrives once, in order."""
+    rx = Receiver()
+    fx = fixture()
+    try:
+        rx.control(mode="refuse")
+        a = agent(["--pid", str(fx.pid), "--duration", "9s", "--upload-interval", "1s",
+                   "--server-url", rx.url, "--spool-dir", os.path.join(TMP, "sp-order")])
+        time.sleep(5)
+        rx.control(mode="ok")
+        rc, err = finish(a)
+    finally:
+        fx.kill()
+        fx.wait()
+        rx.stop()
+    recs = rx.records()
+    starts = [r["time_nanos"] for r in recs]
+    check(rc == 0, "agent exits 0")
+    check(len(starts) >= 8, "all windows delivered after the outage (%d)" % len(starts))
+    check(starts == sorted(starts), "windows arrived in order")
+    check(len(set(starts)) == len(starts), "no window arrived twice")
+
+
+def test_retry_503_429_and_400_not_retried():
+    """503 and 429 are retried until accepted; a 400 is dropped once and counted."""
+    rx = Receiver()
+    try:
+        rx.control(mode="status", code=503, count=2)
+        a = agent(["--duration", "4s", "--upload-interval", "1s", "--server-url", rx.url,
+                   "--spool-dir", ""])
+        rc, err = finish(a)
+        recs = rx.records()
+        check(rc == 0 and len(recs) >= 3, "windows delivered after two 503s (%d)" % len(recs))
+        rx.control(mode="status", code=400, count=1)
+        a = agent(["--duration", "3s", "--upload-interval", "1s", "--server-url", rx.url,
+                   "--spool-dir", ""])
+        rc, err = finish(a)
+        check(rc == 0 and "HTTP 400" in err and " 1 rejected" in err,
+              "400 logged and counted as rejected, not retried")
+    finally:
+        rx.stop()
+
+
+def test_hang_past_timeout_then_recover():
+    """A server that hangs past --upload-timeout is retried; nothing is lost."""
+    rx = Receiver()
+    try:
+        rx.control(mode="hang")
+        a = agent(["--duration", "6s", "--upload-interval", "1s", "--upload-timeout", "1s",
+                   "--server-url", rx.url, "--spool-dir", ""])
+        time.sleep(3)
+        rx.control(mode="ok")
+        rc, err = finish(a)
+    finally:
+        rx.stop()
+    starts = [r["time_nanos"] for r in rx.records()]
+    check(rc == 0 and len(set(starts)) >= 5, "windows delivered after the hang (%d)" % len(starts))
+
+
+def test_sigkill_while_spooling_then_restart():
+    """Killed with SIGKILL while the server is down: spooled windows arrive after restart."""
+    spool = os.path.join(TMP, "sp-kill")
+    rx = Receiver()
+    try:
+        rx.control(mode="refuse")
+        a = agent(["--duration", "60s", "--upload-interval", "1s", "--queue-size", "1",
+                   "--server-url", rx.url, "--spool-dir", spool])
+        time.sleep(5)
+        a.send_signal(signal.SIGKILL)
+        a.communicate()
+        spooled = [f for f in os.listdir(spool) if f.endswith(".spool")]
+        check(len(spooled) >= 2, "windows beyond the queue were spooled (%d)" % len(spooled))
+        rx.control(mode="ok")
+        a = agent(["--duration", "3s", "--upload-interval", "1s", "--server-url", rx.url,
+                   "--spool-dir", spool])
+        rc, err = finish(a)
+    finally:
+        rx.stop()
+    starts = [r["time_nanos"] for r in rx.records()]
+    left = [f for f in os.listdir(spool) if f.endswith(".spool")]
+    check(rc == 0 and len(starts) >= len(spooled) + 2, "spooled and new windows arrived (%d)"
+          % len(starts))
+    check(starts == sorted(starts), "replayed in order, before newer windows")
+    check(not left, "spool emptied after delivery")
+
+
+def test_spool_cap_and_corrupt_file():
+    """The spool stays under --spool-max-bytes (oldest dropped, counted); a corrupt file is
+    skipped with a warning."""
+    spool = os.path.join(TMP, "sp-cap")
+    os.makedirs(spool)
+    with open(os.path.join(spool, "00000000000000000001-00000001.spool"), "wb") as f:
+        f.write(b"STKSPL01" + b"\0" * 100)
+    rx = Receiver()
+    try:
+        rx.control(mode="refuse")
+        a = agent(["--duration", "8s", "--upload-interval", "1s", "--queue-size", "1",
+                   "--server-url", rx.url, "--spool-dir", spool, "--spool-max-bytes", "64KiB"])
+        rc, err = finish(a)
+    finally:
+        rx.stop()
+    size = sum(os.path.getsize(os.path.join(spool, f)) for f in os.listdir(spool))
+    check(rc == 0, "agent exits 0 with a corrupt spool file present")
+    check(size <= 64 * 1024, "spool within its budget (%d bytes)" % size)
+    check("spool" in err, "spool activity reported")
+
+
+def test_ingest_api():
+    """The legacy /ingest path delivers the same profiles."""
+    rx = Receiver()
+    try:
+        a = agent(["--duration", "3s", "--upload-interval", "1s", "--server-url", rx.url,
+                   "--server-api", "ingest", "--label", "env=x", "--spool-dir", ""])
+        rc, err = finish(a)
+    finally:
+        rx.stop()
+    recs = rx.records()
+    check(rc == 0 and recs and all(r["api"] == "ingest" for r in recs),
+          "profiles arrived through /ingest (%d)" % len(recs))
+    check(recs[0]["labels"].get("env") == "x", "tags carried in the name")
+
+
+TESTS = [test_push_known_workload, test_tenant_and_auth_modes,
+         test_server_down_then_back_in_order, test_retry_503_429_and_400_not_retried,
+         test_hang_past_timeout_then_recover, test_sigkill_while_spooling_then_restart,
+         test_spool_cap_and_corrupt_file, test_ingest_api]
+
+
+def main():
+    passed = failed = 0
+    only = sys.argv[1:]
+    for t in TESTS:
+        if only and t.__name__ not in only:
+            continue
+        print("-- " + t.__name__ + ": " + (t.__doc__ or "").strip().splitlines()[0])
+        t0 = time.time()
+        try:
+            t()
+            passed += 1
+            print("ok - %s (%.1fs)" % (t.__name__, time.time() - t0))
+        except Exception as e:
+            failed += 1
+            if not isinstance(e, Failure):
+                traceback.print_exc()
+            print("not ok - %s: %s" % (t.__name__, e))
+    shutil.rmtree(TMP, ignore_errors=True)
+    print("push: %d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
