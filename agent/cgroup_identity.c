@@ -168,8 +168,8 @@ int cgroup_identity_from_proc(const char *text, size_t len, struct cgroup_identi
 					dst = v2;
 				else if ((size_t)(c2 - c1 - 1) == 12 && !memcmp(c1 + 1, "name=systemd", 12))
 					dst = sysd;
-				else if (!first[0])
-					dst = first;
+				else if (!first[0] || (!strcmp(first, "/") && pl > 1))
+					dst = first; /* the first v1 hierarchy that is not the root */
 				if (dst) {
 					memcpy(dst, path, pl);
 					dst[pl] = '\0';
@@ -183,11 +183,11 @@ int cgroup_identity_from_proc(const char *text, size_t len, struct cgroup_identi
 		return -EINVAL;
 	if (v2[0] && strcmp(v2, "/") != 0)
 		cgroup_identity_from_path(v2, out);
-	else if (sysd[0])
+	else if (sysd[0] && strcmp(sysd, "/") != 0)
 		cgroup_identity_from_path(sysd, out);
 	else if (first[0])
 		cgroup_identity_from_path(first, out);
 	else
-		cgroup_identity_from_path(v2, out);
+		cgroup_identity_from_path("/", out);
 	return 0;
 }

@@ -31,6 +31,8 @@ static void intern_keys(struct collector *c)
 	c->k_pid = pb_string(c->pb, "pid");
 	c->k_comm = pb_string(c->pb, "comm");
 	c->k_service = pb_string(c->pb, "service_name");
+	c->k_container_id = pb_string(c->pb, "container_id");
+	c->k_unit = pb_string(c->pb, "systemd_unit");
 }
 
 int collector__init(struct collector *c, const struct collector_opts *opts,
@@ -86,7 +88,7 @@ static void comm_copy(char *dst, const char *src)
 static void on_sample(struct collector *c, const struct stoker_sample *s, size_t len)
 {
 	uint32_t locs[2 * STOKER_MAX_STACK_DEPTH + 2];
-	struct pb_label labels[3];
+	struct pb_label labels[8];
 	struct stack_val *v;
 	struct stack_key key;
 	char comm[STOKER_COMM_LEN], pidbuf[16];
@@ -141,7 +143,12 @@ static void on_sample(struct collector *c, const struct stoker_sample *s, size_t
 		labels[nl++] = (struct pb_label){ c->k_pid, pb_string(c->pb, pidbuf) };
 		labels[nl++] = (struct pb_label){ c->k_comm, pb_string(c->pb, comm) };
 	}
-	labels[nl++] = (struct pb_label){ c->k_service, pb_string(c->pb, p->exe_name) };
+	labels[nl++] = (struct pb_label){ c->k_service, pb_string(c->pb, p->service_name) };
+	if (p->cg.container_id[0])
+		labels[nl++] = (struct pb_label){ c->k_container_id,
+						  pb_string(c->pb, p->cg.container_id) };
+	if (p->cg.systemd_unit[0])
+		labels[nl++] = (struct pb_label){ c->k_unit, pb_string(c->pb, p->cg.systemd_unit) };
 	if (pb_add_sample(c->pb, v->locs, v->n, labels, nl, 1))
 		c->st.samples_dropped_full++;
 }

@@ -28,7 +28,8 @@ struct collector {
 	struct profile_builder *pb; /* the open window */
 	struct lru_cache *stack_cache;
 	struct collector_stats st;
-	uint32_t k_pid, k_comm, k_service; /* interned label keys of the open window */
+	/* interned label keys of the open window */
+	uint32_t k_pid, k_comm, k_service, k_container_id, k_unit;
 };
 
 int collector__init(struct collector *c, const struct collector_opts *opts,

@@ -137,6 +137,39 @@ static int read_nspid(int pid)
 	return nspid;
 }
 
+static void read_cgroup(struct proc *p)
+{
+	char path[64], buf[8192];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", p->pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n > 0)
+		cgroup_identity_from_proc(buf, (size_t)n, &p->cg);
+}
+
+/* service_name when nothing more specific (pod annotation, container name) is known: the
+ * systemd unit without its suffix, else the executable's name. */
+static void infer_service(struct proc *p)
+{
+	const char *unit = p->cg.systemd_unit;
+	size_t l = strlen(unit);
+
+	if (l > 8 && !strcmp(unit + l - 8, ".service") && !strchr(unit, '@'))
+		snprintf(p->service_name, sizeof(p->service_name), "%.*s", (int)(l - 8), unit);
+	else if (l > 8 && !strcmp(unit + l - 8, ".service"))
+		/* template instances: getty@tty1.service -> getty */
+		snprintf(p->service_name, sizeof(p->service_name), "%.*s",
+			 (int)(strchr(unit, '@') - unit), unit);
+	else
+		snprintf(p->service_name, sizeof(p->service_name), "%s", p->exe_name);
+}
+
 bool proc_cache__refresh_maps(struct proc_cache *c, struct proc *p, uint64_t min_age_ns)
 {
 	uint64_t now = monotonic_ns();
@@ -177,6 +210,8 @@ struct proc *proc_cache__lookup(struct proc_cache *c, int pid, const char *comm)
 	snprintf(p->exe_name, sizeof(p->exe_name), "%s", p->comm);
 	read_exe_name(p);
 	p->nspid = read_nspid(pid);
+	read_cgroup(p);
+	infer_service(p);
 	proc_cache__refresh_maps(c, p, 0);
 	c->st.created++;
 	if (lru_cache__put(c->procs, &pid, p, 1)) {

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cgroup_identity.h"
 #include "perf_map.h"
 #include "proc_maps.h"
 
@@ -21,6 +22,8 @@ struct proc {
 	uint64_t maps_read_ns;	/* CLOCK_MONOTONIC of the last maps read */
 	char exe_name[64];	/* base name of /proc/PID/exe, or comm */
 	char comm[16];
+	char service_name[128];	/* inferred: systemd unit without suffix, else exe_name */
+	struct cgroup_identity cg;
 	struct perf_map *perf_map;
 	uint64_t perf_map_checked_ns;
 	int64_t perf_map_mtime;

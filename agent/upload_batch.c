@@ -7,6 +7,7 @@
 #include <zlib.h>
 
 #include "log.h"
+#include "lru_cache.h"
 #include "push.pb-c.h"
 #include "upload_batch.h"
 
@@ -50,10 +51,21 @@ void upload_batch_free(struct upload_batch *b)
 }
 
 struct chunk_sel {
-	uint32_t service; /* string index of the group's service_name, 0 for none */
-	size_t from, to;  /* sample index range within the group's members */
+	size_t from, to; /* range within the group's members */
 	const uint32_t *members;
 };
+
+/* Sample labels that never become series labels: per-process identity would multiply series
+ * and span ids are sample labels by the server's own rule. */
+static const char *const sample_only[] = { "pid", "comm", "span_id", "trace_id", NULL };
+
+static bool is_sample_only(const char *key)
+{
+	for (const char *const *p = sample_only; *p; p++)
+		if (!strcmp(*p, key))
+			return true;
+	return false;
+}
 
 static bool keep_chunk(const struct profile_builder *pb, const struct pb_sample *s, void *arg)
 {
@@ -109,13 +121,24 @@ static int emit_series(struct upload_batch *b, const struct profile_builder *pb,
 		       const struct pprof_meta *meta, const struct batch_opts *o,
 		       struct chunk_sel *sel, int depth)
 {
-	static const char *const drop[] = { "service_name", "pid", "comm", NULL };
-	struct pprof_encode_opts eo = { .keep = keep_chunk, .arg = sel, .drop_labels = drop };
 	struct series_profile sp = { 0 };
+	const struct pb_sample *first = &pb->samples[sel->members[sel->from]];
+	const char *drop[PB_MAX_LABELS + 4];
+	struct pprof_encode_opts eo = { .keep = keep_chunk, .arg = sel, .drop_labels = drop };
 	uint8_t *raw = NULL;
-	size_t raw_len = 0;
-	const char *svc;
+	size_t raw_len = 0, nd = 0;
 	int err;
+
+	/* Series labels travel in the request, so they leave the profile's samples. */
+	for (uint32_t j = 0; j < first->nlabels; j++) {
+		const char *k = pb_str(pb, pb->labels[first->first_label + j].key);
+
+		if (!is_sample_only(k))
+			drop[nd++] = k;
+	}
+	drop[nd++] = "pid";
+	drop[nd++] = "comm";
+	drop[nd] = NULL;
 
 	err = pprof_encode(pb, meta, &eo, &raw, &raw_len);
 	if (err)
@@ -132,10 +155,16 @@ static int emit_series(struct upload_batch *b, const struct profile_builder *pb,
 	free(raw);
 	if (err)
 		return err;
-	svc = sel->service ? pb_str(pb, sel->service) : "";
 	err = add_label(&sp, "__name__", "process_cpu");
 	if (!err)
-		err = add_label(&sp, "service_name", *svc ? svc : "unknown_service");
+		err = add_label(&sp, "service_name", "unknown_service");
+	for (uint32_t j = 0; !err && j < first->nlabels; j++) {
+		const struct pb_label *l = &pb->labels[first->first_label + j];
+		const char *k = pb_str(pb, l->key), *v = pb_str(pb, l->str);
+
+		if (!is_sample_only(k) && *v && label_name_valid(k))
+			err = add_label(&sp, k, v);
+	}
 	if (!err && o->host_name && *o->host_name)
 		err = add_label(&sp, "host_name", o->host_name);
 	for (size_t i = 0; !err && i < o->nstatic; i++)
@@ -161,6 +190,40 @@ static int emit_series(struct upload_batch *b, const struct profile_builder *pb,
 	return err;
 }
 
+/* Distinct label sets of a window (linear probing over a small list: windows hold few). */
+struct label_sets {
+	struct {
+		uint64_t h;
+		size_t n;
+		struct pb_label l[PB_MAX_LABELS];
+	} *keys;
+	size_t n, cap;
+};
+
+static uint32_t label_set_id(struct label_sets *ls, const struct pb_label *l, size_t n)
+{
+	uint64_t h = n ? hash_bytes(l, n * sizeof(*l), 7) : 7;
+
+	for (size_t i = 0; i < ls->n; i++)
+		if (ls->keys[i].h == h && ls->keys[i].n == n &&
+		    (!n || !memcmp(ls->keys[i].l, l, n * sizeof(*l))))
+			return (uint32_t)i;
+	if (ls->n == ls->cap) {
+		size_t nc = ls->cap ? ls->cap * 2 : 16;
+		void *p = realloc(ls->keys, nc * sizeof(*ls->keys));
+
+		if (!p)
+			return UINT32_MAX;
+		ls->keys = p;
+		ls->cap = nc;
+	}
+	ls->keys[ls->n].h = h;
+	ls->keys[ls->n].n = n;
+	if (n)
+		memcpy(ls->keys[ls->n].l, l, n * sizeof(*l));
+	return (uint32_t)ls->n++;
+}
+
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -175,7 +238,7 @@ int upload_batch_from_window(const struct profile_builder *pb, const struct ppro
 	uint32_t *svc_of = NULL, *members = NULL;
 	uint64_t *order = NULL;
 	struct upload_batch *b = NULL;
-	uint32_t k_service = 0;
+	struct label_sets sets = { 0 };
 	int err = -ENOMEM;
 
 	*out = NULL;
@@ -196,27 +259,33 @@ int upload_batch_from_window(const struct profile_builder *pb, const struct ppro
 	b->sample_rate_hz = (unsigned int)(1000000000ull / meta->period_ns);
 	b->samples = pb->total_count;
 
-	for (size_t i = 0; i < pb->nstr; i++)
-		if (strcmp(pb_str(pb, (uint32_t)i), "service_name") == 0)
-			k_service = (uint32_t)i;
+	/* The series of a sample is its set of series labels: give each distinct set an id. */
 	for (size_t i = 0; i < pb->nsamples; i++) {
 		const struct pb_sample *s = &pb->samples[i];
+		struct pb_label key[PB_MAX_LABELS];
+		size_t nk = 0;
 
-		for (uint32_t j = 0; k_service && j < s->nlabels; j++)
-			if (pb->labels[s->first_label + j].key == k_service)
-				svc_of[i] = pb->labels[s->first_label + j].str;
+		for (uint32_t j = 0; j < s->nlabels; j++) {
+			const struct pb_label *l = &pb->labels[s->first_label + j];
+
+			if (!is_sample_only(pb_str(pb, l->key)))
+				key[nk++] = *l;
+		}
+		svc_of[i] = label_set_id(&sets, key, nk);
+		if (svc_of[i] == UINT32_MAX)
+			goto out;
 		order[i] = (uint64_t)svc_of[i] << 32 | i;
 	}
 	/* One sort of (service, index) keys groups the samples, by index within a group. */
 	qsort(order, pb->nsamples, sizeof(*order), cmp_u64);
 	for (size_t i = 0; i < pb->nsamples;) {
-		uint32_t svc = (uint32_t)(order[i] >> 32);
+		uint32_t set = (uint32_t)(order[i] >> 32);
 		size_t n = 0;
 
-		while (i < pb->nsamples && (uint32_t)(order[i] >> 32) == svc)
+		while (i < pb->nsamples && (uint32_t)(order[i] >> 32) == set)
 			members[n++] = (uint32_t)order[i++];
 		for (size_t from = 0; from < n; from += o.max_samples_per_profile) {
-			struct chunk_sel sel = { svc, from, n, members };
+			struct chunk_sel sel = { from, n, members };
 
 			if (n - from > o.max_samples_per_profile)
 				sel.to = from + o.max_samples_per_profile;
@@ -229,6 +298,7 @@ int upload_batch_from_window(const struct profile_builder *pb, const struct ppro
 	b = NULL;
 	err = 0;
 out:
+	free(sets.keys);
 	upload_batch_free(b);
 	free(svc_of);
 	free(order);

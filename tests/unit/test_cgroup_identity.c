@@ -63,6 +63,7 @@ static void test_proc_files(void)
 	const char *hybrid = "12:cpu,cpuacct:/\n1:name=systemd:/system.slice/sshd.service\n0::/\n";
 	const char *v1 = "11:memory:/kubepods/burstable/pod" UID "/" ID64 "\n"
 			 "10:cpu,cpuacct:/kubepods/burstable/pod" UID "/" ID64 "\n";
+	const char *v1root = "3:cpu:/\n2:memory:/docker/" ID64 "\n1:name=systemd:/\n0::/\n";
 	const char *junk = "garbage\nmore:garbage\n";
 	struct cgroup_identity id;
 
@@ -74,6 +75,8 @@ static void test_proc_files(void)
 	CHECK_INT(cgroup_identity_from_proc(v1, strlen(v1), &id), 0);
 	CHECK_STR(id.pod_uid, UID);
 	CHECK_STR(id.qos_class, "burstable");
+	CHECK_INT(cgroup_identity_from_proc(v1root, strlen(v1root), &id), 0);
+	CHECK_STR(id.container_id, ID64); /* found in the one hierarchy that is not the root */
 	CHECK_INT(cgroup_identity_from_proc(junk, strlen(junk), &id), -EINVAL);
 	CHECK_INT(cgroup_identity_from_proc("", 0, &id), -EINVAL);
 }
