@@ -50,6 +50,7 @@ static const struct option long_opts[] = {
 	{ "output", required_argument, NULL, OPT_OUTPUT },
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
 	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "check", no_argument, NULL, 'C' },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "event", required_argument, NULL, OPT_EVENT },
 	{ "include-idle", optional_argument, NULL, OPT_INCLUDE_IDLE },
@@ -82,6 +83,7 @@ static const struct option long_opts[] = {
 void cli_usage(FILE *out)
 {
 	fputs("Usage: stoker [FLAGS]\n"
+	      "       stoker check [FLAGS]   report what this host offers and lacks, with fixes\n"
 	      "Samples on-CPU stacks of every process with BPF and writes profiles.\n"
 	      "\n"
 	      "Sampling:\n"
@@ -123,6 +125,7 @@ void cli_usage(FILE *out)
 	      "\n"
 	      "General:\n"
 	      "  --log-level LEVEL       error, warn, info (default) or debug\n"
+	      "  --check                 same as `stoker check`\n"
 	      "  --version               print the version and exit\n"
 	      "  --help                  print this help and exit\n",
 	      out);
@@ -232,6 +235,10 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 
 	optind = 1;
 	opterr = 0;
+	if (argc > 1 && !strcmp(argv[1], "check")) {
+		cfg->check = true;
+		optind = 2;
+	}
 	while ((c = getopt_long(argc, argv, ":h", long_opts, &idx)) != -1) {
 		switch (c) {
 		case OPT_SAMPLE_RATE:
@@ -394,6 +401,9 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 			break;
 		case OPT_VERSION:
 			cfg->show_version = true;
+			break;
+		case 'C':
+			cfg->check = true;
 			break;
 		case 'h':
 		case OPT_HELP:

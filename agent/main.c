@@ -23,6 +23,7 @@
 #include "obj_cache.h"
 #include "output_local.h"
 #include "parse_util.h"
+#include "preflight.h"
 #include "proc_cache.h"
 #include "profile_builder.h"
 #include "sampler.h"
@@ -493,6 +494,11 @@ int main(int argc, char **argv)
 	if (curl_global_init(CURL_GLOBAL_DEFAULT)) {
 		fprintf(stderr, "stoker: failed to initialize libcurl\n");
 		return 1;
+	}
+	if (a.cfg.check) {
+		err = preflight_run(&a.cfg, stdout);
+		curl_global_cleanup();
+		return err;
 	}
 
 	err = setup(&a);
