@@ -77,10 +77,10 @@ void cgroup_identity_from_path(const char *path, struct cgroup_identity *out)
 	static const struct {
 		const char *prefix, *runtime;
 	} scopes[] = {
-		{ "docker-", "docker" },
-		{ "cri-containerd-", "containerd" },
-		{ "crio-", "crio" },
-		{ "libpod-", "podman" },
+	    {"docker-", "docker"},
+	    {"cri-containerd-", "containerd"},
+	    {"crio-", "crio"},
+	    {"libpod-", "podman"},
 	};
 	const char *seg = path, *end;
 	bool in_kubepods = false, in_docker = false;
@@ -101,7 +101,8 @@ void cgroup_identity_from_path(const char *path, struct cgroup_identity *out)
 		if (in_kubepods && n == 14 && !memcmp(seg, "cri-containerd", 14))
 			snprintf(out->runtime, sizeof(out->runtime), "containerd");
 		for (size_t i = 0; i < sizeof(scopes) / sizeof(scopes[0]) && !container; i++)
-			container = match_container(seg, n, scopes[i].prefix, scopes[i].runtime, out);
+			container =
+			    match_container(seg, n, scopes[i].prefix, scopes[i].runtime, out);
 		/* cgroupfs drivers: /docker/<id>, /kubepods/<qos>/pod<uid>/<id> */
 		if (!container && (in_docker || in_kubepods) && (n == 64) && all_hex(seg, n)) {
 			memcpy(out->container_id, seg, n);
@@ -166,10 +167,12 @@ int cgroup_identity_from_proc(const char *text, size_t len, struct cgroup_identi
 
 				if (c2 == c1 + 1 && c1 - p == 1 && p[0] == '0')
 					dst = v2;
-				else if ((size_t)(c2 - c1 - 1) == 12 && !memcmp(c1 + 1, "name=systemd", 12))
+				else if ((size_t)(c2 - c1 - 1) == 12 &&
+					 !memcmp(c1 + 1, "name=systemd", 12))
 					dst = sysd;
 				else if (!first[0] || (!strcmp(first, "/") && pl > 1))
-					dst = first; /* the first v1 hierarchy that is not the root */
+					dst =
+					    first; /* the first v1 hierarchy that is not the root */
 				if (dst) {
 					memcpy(dst, path, pl);
 					dst[pl] = '\0';

@@ -20,7 +20,8 @@ struct cgroup_identity {
  * line parses. */
 int cgroup_identity_from_proc(const char *text, size_t len, struct cgroup_identity *out);
 /* Parses one cgroup path such as
- * /kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod<uid>.slice/cri-containerd-<id>.scope */
+ * /kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod<uid>.slice/cri-containerd-<id>.scope
+ */
 void cgroup_identity_from_path(const char *path, struct cgroup_identity *out);
 
 #endif

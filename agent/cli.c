@@ -44,40 +44,40 @@ enum {
 };
 
 static const struct option long_opts[] = {
-	{ "sample-rate", required_argument, NULL, OPT_SAMPLE_RATE },
-	{ "duration", required_argument, NULL, OPT_DURATION },
-	{ "pid", required_argument, NULL, OPT_PID },
-	{ "output", required_argument, NULL, OPT_OUTPUT },
-	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
-	{ "version", no_argument, NULL, OPT_VERSION },
-	{ "check", no_argument, NULL, 'C' },
-	{ "help", no_argument, NULL, OPT_HELP },
-	{ "event", required_argument, NULL, OPT_EVENT },
-	{ "include-idle", optional_argument, NULL, OPT_INCLUDE_IDLE },
-	{ "kernel-stacks", optional_argument, NULL, OPT_KERNEL_STACKS },
-	{ "ring-buffer-size", required_argument, NULL, OPT_RINGBUF },
-	{ "max-samples", required_argument, NULL, OPT_MAX_SAMPLES },
-	{ "top", required_argument, NULL, OPT_TOP },
-	{ "server-url", required_argument, NULL, OPT_SERVER_URL },
-	{ "server-api", required_argument, NULL, OPT_SERVER_API },
-	{ "upload-interval", required_argument, NULL, OPT_UPLOAD_INTERVAL },
-	{ "upload-timeout", required_argument, NULL, OPT_UPLOAD_TIMEOUT },
-	{ "label", required_argument, NULL, OPT_LABEL },
-	{ "tenant-id", required_argument, NULL, OPT_TENANT_ID },
-	{ "basic-auth-user", required_argument, NULL, OPT_BASIC_USER },
-	{ "basic-auth-password-file", required_argument, NULL, OPT_BASIC_PASSWORD_FILE },
-	{ "bearer-token-file", required_argument, NULL, OPT_BEARER_FILE },
-	{ "header", required_argument, NULL, OPT_HEADER },
-	{ "tls-ca-file", required_argument, NULL, OPT_TLS_CA },
-	{ "tls-cert-file", required_argument, NULL, OPT_TLS_CERT },
-	{ "tls-key-file", required_argument, NULL, OPT_TLS_KEY },
-	{ "tls-server-name", required_argument, NULL, OPT_TLS_SERVER_NAME },
-	{ "tls-insecure-skip-verify", optional_argument, NULL, OPT_TLS_INSECURE },
-	{ "queue-size", required_argument, NULL, OPT_QUEUE_SIZE },
-	{ "spool-dir", required_argument, NULL, OPT_SPOOL_DIR },
-	{ "spool-max-bytes", required_argument, NULL, OPT_SPOOL_MAX },
-	{ "metrics-addr", required_argument, NULL, OPT_METRICS_ADDR },
-	{ NULL, 0, NULL, 0 },
+    {"sample-rate", required_argument, NULL, OPT_SAMPLE_RATE},
+    {"duration", required_argument, NULL, OPT_DURATION},
+    {"pid", required_argument, NULL, OPT_PID},
+    {"output", required_argument, NULL, OPT_OUTPUT},
+    {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {"check", no_argument, NULL, 'C'},
+    {"help", no_argument, NULL, OPT_HELP},
+    {"event", required_argument, NULL, OPT_EVENT},
+    {"include-idle", optional_argument, NULL, OPT_INCLUDE_IDLE},
+    {"kernel-stacks", optional_argument, NULL, OPT_KERNEL_STACKS},
+    {"ring-buffer-size", required_argument, NULL, OPT_RINGBUF},
+    {"max-samples", required_argument, NULL, OPT_MAX_SAMPLES},
+    {"top", required_argument, NULL, OPT_TOP},
+    {"server-url", required_argument, NULL, OPT_SERVER_URL},
+    {"server-api", required_argument, NULL, OPT_SERVER_API},
+    {"upload-interval", required_argument, NULL, OPT_UPLOAD_INTERVAL},
+    {"upload-timeout", required_argument, NULL, OPT_UPLOAD_TIMEOUT},
+    {"label", required_argument, NULL, OPT_LABEL},
+    {"tenant-id", required_argument, NULL, OPT_TENANT_ID},
+    {"basic-auth-user", required_argument, NULL, OPT_BASIC_USER},
+    {"basic-auth-password-file", required_argument, NULL, OPT_BASIC_PASSWORD_FILE},
+    {"bearer-token-file", required_argument, NULL, OPT_BEARER_FILE},
+    {"header", required_argument, NULL, OPT_HEADER},
+    {"tls-ca-file", required_argument, NULL, OPT_TLS_CA},
+    {"tls-cert-file", required_argument, NULL, OPT_TLS_CERT},
+    {"tls-key-file", required_argument, NULL, OPT_TLS_KEY},
+    {"tls-server-name", required_argument, NULL, OPT_TLS_SERVER_NAME},
+    {"tls-insecure-skip-verify", optional_argument, NULL, OPT_TLS_INSECURE},
+    {"queue-size", required_argument, NULL, OPT_QUEUE_SIZE},
+    {"spool-dir", required_argument, NULL, OPT_SPOOL_DIR},
+    {"spool-max-bytes", required_argument, NULL, OPT_SPOOL_MAX},
+    {"metrics-addr", required_argument, NULL, OPT_METRICS_ADDR},
+    {NULL, 0, NULL, 0},
 };
 
 void cli_usage(FILE *out)
@@ -191,10 +191,9 @@ int output_format_from_path(const char *path, enum output_format *fmt)
 		const char *suffix;
 		enum output_format fmt;
 	} sfx[] = {
-		{ ".pb.gz", OUTPUT_PPROF_GZ }, { ".pprof.gz", OUTPUT_PPROF_GZ },
-		{ ".pb", OUTPUT_PPROF },       { ".pprof", OUTPUT_PPROF },
-		{ ".folded", OUTPUT_FOLDED },  { ".txt", OUTPUT_FOLDED },
-		{ ".html", OUTPUT_HTML },      { ".htm", OUTPUT_HTML },
+	    {".pb.gz", OUTPUT_PPROF_GZ}, {".pprof.gz", OUTPUT_PPROF_GZ}, {".pb", OUTPUT_PPROF},
+	    {".pprof", OUTPUT_PPROF},	 {".folded", OUTPUT_FOLDED},	 {".txt", OUTPUT_FOLDED},
+	    {".html", OUTPUT_HTML},	 {".htm", OUTPUT_HTML},
 	};
 	size_t len = strlen(path);
 
@@ -243,7 +242,8 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 		switch (c) {
 		case OPT_SAMPLE_RATE:
 			if (parse_u64(optarg, 1, 10000, &v))
-				return bad("sample-rate", optarg, "want an integer from 1 to 10000");
+				return bad("sample-rate", optarg,
+					   "want an integer from 1 to 10000");
 			cfg->sample_rate_hz = (unsigned int)v;
 			break;
 		case OPT_DURATION:
@@ -298,7 +298,8 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 			break;
 		case OPT_MAX_SAMPLES:
 			if (parse_u64(optarg, 1, 10000000, &v))
-				return bad("max-samples", optarg, "want an integer from 1 to 10000000");
+				return bad("max-samples", optarg,
+					   "want an integer from 1 to 10000000");
 			cfg->max_samples = (size_t)v;
 			break;
 		case OPT_TOP:
@@ -323,7 +324,8 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 			if (parse_duration_ns(optarg, &cfg->upload_interval_ns) ||
 			    cfg->upload_interval_ns < 1000000000ull ||
 			    cfg->upload_interval_ns > 3600000000000ull)
-				return bad("upload-interval", optarg, "want a duration from 1s to 1h");
+				return bad("upload-interval", optarg,
+					   "want a duration from 1s to 1h");
 			break;
 		case OPT_UPLOAD_TIMEOUT:
 			if (parse_duration_ns(optarg, &cfg->upload_timeout_ns) ||
@@ -380,7 +382,8 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 			break;
 		case OPT_TLS_INSECURE:
 			if (parse_bool(optarg, &cfg->tls_insecure_skip_verify))
-				return bad("tls-insecure-skip-verify", optarg, "want true or false");
+				return bad("tls-insecure-skip-verify", optarg,
+					   "want true or false");
 			break;
 		case OPT_QUEUE_SIZE:
 			if (parse_u64(optarg, 1, 1000, &v))
@@ -391,8 +394,10 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 			cfg->spool_dir = optarg;
 			break;
 		case OPT_SPOOL_MAX:
-			if (parse_size(optarg, &cfg->spool_max_bytes) || cfg->spool_max_bytes < 65536)
-				return bad("spool-max-bytes", optarg, "want a size of at least 64KiB");
+			if (parse_size(optarg, &cfg->spool_max_bytes) ||
+			    cfg->spool_max_bytes < 65536)
+				return bad("spool-max-bytes", optarg,
+					   "want a size of at least 64KiB");
 			break;
 		case OPT_METRICS_ADDR:
 			if (!strchr(optarg, ':'))
@@ -414,12 +419,14 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 				argv[optind - 1]);
 			return -EINVAL;
 		default:
-			fprintf(stderr, "stoker: unknown flag '%s' (see --help)\n", argv[optind - 1]);
+			fprintf(stderr, "stoker: unknown flag '%s' (see --help)\n",
+				argv[optind - 1]);
 			return -EINVAL;
 		}
 	}
 	if (!!cfg->basic_auth_user != !!cfg->basic_auth_password_file) {
-		fprintf(stderr, "stoker: --basic-auth-user and --basic-auth-password-file go together\n");
+		fprintf(stderr,
+			"stoker: --basic-auth-user and --basic-auth-password-file go together\n");
 		return -EINVAL;
 	}
 	if (!!cfg->tls_cert_file != !!cfg->tls_key_file) {

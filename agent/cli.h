@@ -13,9 +13,9 @@
 #include "sampler.h"
 #include "upload_batch.h"
 
-#define CLI_MAX_PIDS STOKER_PID_FILTER_MAX
+#define CLI_MAX_PIDS	STOKER_PID_FILTER_MAX
 #define CLI_MAX_OUTPUTS 8
-#define CLI_MAX_LABELS 24 /* server allows 30 labels per series; a few are ours */
+#define CLI_MAX_LABELS	24 /* server allows 30 labels per series; a few are ours */
 #define CLI_MAX_HEADERS 16
 
 enum output_format {

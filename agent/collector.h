@@ -32,8 +32,8 @@ struct collector {
 	uint32_t k_pid, k_comm, k_service, k_container_id, k_unit;
 };
 
-int collector__init(struct collector *c, const struct collector_opts *opts,
-		    struct symbolizer *sz, struct profile_builder *pb);
+int collector__init(struct collector *c, const struct collector_opts *opts, struct symbolizer *sz,
+		    struct profile_builder *pb);
 void collector__destroy(struct collector *c);
 /* Ring buffer callback. */
 void collector__on_record(const void *data, size_t len, void *ctx);

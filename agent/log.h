@@ -29,9 +29,9 @@ struct log_ratelimit {
 };
 bool log_ratelimit_ok(struct log_ratelimit *rl, unsigned int interval_s, unsigned int burst);
 
-#define pr_err(...) log_msg(LOG_ERROR, __VA_ARGS__)
-#define pr_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
-#define pr_info(...) log_msg(LOG_INFO, __VA_ARGS__)
+#define pr_err(...)   log_msg(LOG_ERROR, __VA_ARGS__)
+#define pr_warn(...)  log_msg(LOG_WARN, __VA_ARGS__)
+#define pr_info(...)  log_msg(LOG_INFO, __VA_ARGS__)
 #define pr_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
 
 /* Rate-limited warning: at most 5 per minute from one call site. */

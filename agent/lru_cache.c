@@ -7,8 +7,8 @@
 #include "lru_cache.h"
 
 struct lru_node {
-	struct lru_node *hnext;		/* bucket chain */
-	struct lru_node *prev, *next;	/* recency list: head is most recent */
+	struct lru_node *hnext;	      /* bucket chain */
+	struct lru_node *prev, *next; /* recency list: head is most recent */
 	uint64_t hash;
 	size_t cost;
 	void *value;
@@ -144,9 +144,9 @@ void *lru_cache__get(struct lru_cache *c, const void *key)
 
 static void evict_lru(struct lru_cache *c, struct lru_node *keep)
 {
-	while (c->tail && c->tail != keep &&
-	       (c->count > c->opts.max_entries ||
-		(c->opts.max_cost && c->cost > c->opts.max_cost))) {
+	while (
+	    c->tail && c->tail != keep &&
+	    (c->count > c->opts.max_entries || (c->opts.max_cost && c->cost > c->opts.max_cost))) {
 		struct lru_node *victim = c->tail;
 
 		drop_node(c, find_slot(c, victim->key, victim->hash));

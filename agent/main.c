@@ -85,7 +85,7 @@ static int read_secret(const char *path, char **out)
 
 static int setup_push(struct agent *a)
 {
-	struct uploader_opts uo = { 0 };
+	struct uploader_opts uo = {0};
 	int err;
 
 	if (a->cfg.basic_auth_password_file) {
@@ -99,8 +99,8 @@ static int setup_push(struct agent *a)
 	if (a->cfg.bearer_token_file) {
 		err = read_secret(a->cfg.bearer_token_file, &a->bearer_token);
 		if (err) {
-			pr_err("failed to read --bearer-token-file %s: %s", a->cfg.bearer_token_file,
-			       strerror(-err));
+			pr_err("failed to read --bearer-token-file %s: %s",
+			       a->cfg.bearer_token_file, strerror(-err));
 			return err;
 		}
 	}
@@ -146,8 +146,9 @@ static int setup_push(struct agent *a)
 
 static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	enum log_level l = level == LIBBPF_WARN ? LOG_WARN :
-			   level == LIBBPF_INFO ? LOG_DEBUG : LOG_DEBUG + 1;
+	enum log_level l = level == LIBBPF_WARN	  ? LOG_WARN
+			   : level == LIBBPF_INFO ? LOG_DEBUG
+						  : LOG_DEBUG + 1;
 
 	if (l <= LOG_DEBUG)
 		log_vmsg(l, fmt, ap);
@@ -180,10 +181,10 @@ static int setup_signals(struct agent *a)
 
 static int setup(struct agent *a)
 {
-	struct sampler_opts so = { 0 };
-	struct profile_builder_opts po = { 0 };
-	struct collector_opts co = { 0 };
-	struct epoll_event ev = { .events = EPOLLIN };
+	struct sampler_opts so = {0};
+	struct profile_builder_opts po = {0};
+	struct collector_opts co = {0};
+	struct epoll_event ev = {.events = EPOLLIN};
 	int err;
 
 	a->sigfd = a->epfd = -1;
@@ -262,8 +263,8 @@ static void handle_signal(struct agent *a)
 
 static void publish_counters(struct agent *a)
 {
-	uint64_t bs[STOKER_STAT_MAX] = { 0 };
-	struct agent_counters c = { 0 };
+	uint64_t bs[STOKER_STAT_MAX] = {0};
+	struct agent_counters c = {0};
 	struct obj_cache_stats os;
 	struct proc_cache_stats ps;
 
@@ -289,7 +290,7 @@ static void publish_counters(struct agent *a)
 
 static void log_status(struct agent *a)
 {
-	uint64_t bs[STOKER_STAT_MAX] = { 0 };
+	uint64_t bs[STOKER_STAT_MAX] = {0};
 	struct upload_stats u;
 
 	sampler__read_stats(a->sampler, bs);
@@ -298,7 +299,8 @@ static void log_status(struct agent *a)
 		"%llu retries, %llu rejected, %llu expired, %llu spooled, %llu dropped from "
 		"spool, %llu queued, last push %.0f ms (HTTP %ld)",
 		(unsigned long long)a->col.st.samples,
-		(unsigned long long)(bs[STOKER_STAT_DROP_RINGBUF_FULL] + a->col.st.samples_dropped_full),
+		(unsigned long long)(bs[STOKER_STAT_DROP_RINGBUF_FULL] +
+				     a->col.st.samples_dropped_full),
 		(unsigned long long)a->windows_closed, (unsigned long long)u.windows_delivered,
 		(unsigned long long)u.retries, (unsigned long long)u.rejected,
 		(unsigned long long)u.expired, (unsigned long long)u.spooled,
@@ -310,7 +312,7 @@ static void log_status(struct agent *a)
 static void close_window(struct agent *a)
 {
 	struct pprof_meta meta;
-	struct batch_opts bo = { 0 };
+	struct batch_opts bo = {0};
 	struct upload_batch *b = NULL;
 	uint64_t now = monotonic_ns();
 	int err;
@@ -390,7 +392,7 @@ static int run_loop(struct agent *a)
 
 static void report(struct agent *a)
 {
-	uint64_t bs[STOKER_STAT_MAX] = { 0 };
+	uint64_t bs[STOKER_STAT_MAX] = {0};
 	struct obj_cache_stats os;
 	struct proc_cache_stats ps;
 
@@ -443,18 +445,19 @@ static void teardown(struct agent *a)
 	metrics_http__stop(a->metrics);
 	if (a->uploader) {
 		/* A few seconds to deliver what is left; then it waits in the spool. */
-		uint64_t grace = a->cfg.upload_timeout_ns < 5000000000ull ? a->cfg.upload_timeout_ns :
-									     5000000000ull;
+		uint64_t grace = a->cfg.upload_timeout_ns < 5000000000ull ? a->cfg.upload_timeout_ns
+									  : 5000000000ull;
 		struct upload_stats u;
 
 		uploader__stop(a->uploader, monotonic_ns() + grace, &u);
-		pr_info("uploads: %llu windows closed, %llu delivered, %llu rejected, %llu expired, "
-			"%llu in the spool, %llu dropped (spool full or unavailable), %llu retries",
-			(unsigned long long)a->windows_closed, (unsigned long long)u.windows_delivered,
-			(unsigned long long)u.rejected, (unsigned long long)u.expired,
-			(unsigned long long)u.spool_files,
-			(unsigned long long)(u.spool_dropped + u.dropped_no_spool),
-			(unsigned long long)u.retries);
+		pr_info(
+		    "uploads: %llu windows closed, %llu delivered, %llu rejected, %llu expired, "
+		    "%llu in the spool, %llu dropped (spool full or unavailable), %llu retries",
+		    (unsigned long long)a->windows_closed, (unsigned long long)u.windows_delivered,
+		    (unsigned long long)u.rejected, (unsigned long long)u.expired,
+		    (unsigned long long)u.spool_files,
+		    (unsigned long long)(u.spool_dropped + u.dropped_no_spool),
+		    (unsigned long long)u.retries);
 	}
 	free(a->basic_password);
 	free(a->bearer_token);

@@ -28,8 +28,8 @@ struct metrics_http {
 
 static int listen_on(const char *addr)
 {
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-				  .ai_flags = AI_PASSIVE };
+	struct addrinfo hints = {
+	    .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
 	struct addrinfo *res = NULL;
 	char host[256];
 	const char *colon = strrchr(addr, ':');
@@ -79,7 +79,7 @@ static void respond(int fd, const char *status, const char *type, const char *bo
 static size_t render(struct metrics_http *m, char *buf, size_t cap)
 {
 	struct agent_counters c;
-	struct upload_stats u = { 0 };
+	struct upload_stats u = {0};
 	size_t n = 0;
 
 	pthread_mutex_lock(&m->mu);
@@ -89,10 +89,12 @@ static size_t render(struct metrics_http *m, char *buf, size_t cap)
 		uploader__stats(m->up, &u);
 #define M(name, help, type, val)                                                                   \
 	if (n < cap)                                                                               \
-	n += (size_t)snprintf(buf + n, cap - n, "# HELP stoker_" name " " help "\n# TYPE stoker_" name \
-						" " type "\nstoker_" name " %llu\n",                       \
+	n += (size_t)snprintf(buf + n, cap - n,                                                    \
+			      "# HELP stoker_" name " " help "\n# TYPE stoker_" name " " type      \
+			      "\nstoker_" name " %llu\n",                                          \
 			      (unsigned long long)(val))
-	M("samples_recorded_total", "Samples the BPF program wrote.", "counter", c.samples_recorded);
+	M("samples_recorded_total", "Samples the BPF program wrote.", "counter",
+	  c.samples_recorded);
 	M("samples_received_total", "Samples the agent read.", "counter", c.samples_received);
 	M("samples_dropped_ringbuf_full_total", "Samples lost: ring buffer full.", "counter",
 	  c.dropped_ringbuf);
@@ -105,7 +107,8 @@ static size_t render(struct metrics_http *m, char *buf, size_t cap)
 	M("symbol_cache_files", "Files in the symbol cache.", "gauge", c.symbol_files);
 	M("symbol_cache_bytes", "Bytes held by the symbol cache.", "gauge", c.symbol_bytes);
 	M("windows_closed_total", "Profile windows closed.", "counter", c.windows_closed);
-	M("windows_delivered_total", "Windows the server accepted.", "counter", u.windows_delivered);
+	M("windows_delivered_total", "Windows the server accepted.", "counter",
+	  u.windows_delivered);
 	M("profiles_pushed_total", "Series profiles the server accepted.", "counter",
 	  u.profiles_pushed);
 	M("upload_requests_total", "HTTP requests to the server.", "counter", u.requests);
@@ -133,7 +136,7 @@ static void serve_one(struct metrics_http *m, int fd)
 {
 	char req[1024], *body;
 	size_t got = 0;
-	struct pollfd p = { .fd = fd, .events = POLLIN };
+	struct pollfd p = {.fd = fd, .events = POLLIN};
 
 	/* A slow or silent client gets a second, then is dropped. */
 	while (got < sizeof(req) - 1 && poll(&p, 1, 1000) > 0) {
@@ -174,7 +177,7 @@ static void serve_one(struct metrics_http *m, int fd)
 static void *thread_main(void *arg)
 {
 	struct metrics_http *m = arg;
-	struct pollfd p = { .fd = m->lfd, .events = POLLIN };
+	struct pollfd p = {.fd = m->lfd, .events = POLLIN};
 
 	while (!atomic_load(&m->stop)) {
 		int fd;

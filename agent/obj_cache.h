@@ -9,8 +9,8 @@
 #include "symbolize_elf.h"
 
 struct obj_cache_opts {
-	size_t max_files; /* (dev, inode) entries, default 8192 */
-	size_t max_bytes; /* symbol memory, default 512 MiB */
+	size_t max_files;	       /* (dev, inode) entries, default 8192 */
+	size_t max_bytes;	       /* symbol memory, default 512 MiB */
 	const char *const *debug_dirs; /* NULL: /usr/lib/debug */
 };
 
@@ -19,8 +19,8 @@ struct obj_cache_opts {
 struct sym_file {
 	int refcnt;
 	struct elf_object *elf;
-	char *path;	     /* as in /proc/PID/maps */
-	const char *name;    /* base name of path */
+	char *path;				 /* as in /proc/PID/maps */
+	const char *name;			 /* base name of path */
 	char build_id[2 * ELF_BUILD_ID_MAX + 1]; /* hex, "" if none */
 	uint64_t dev, inode;
 };

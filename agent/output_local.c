@@ -52,7 +52,8 @@ static int build_folded(const struct profile_builder *pb, struct folded_stack **
 		st[i].frames = &frames[fi];
 		frames[fi++] = comm ? comm : "[process]";
 		for (uint32_t j = s->nlocs; j-- > 0;) {
-			const struct pb_location *l = &pb->locations[pb->loc_ids[s->first_loc + j] - 1];
+			const struct pb_location *l =
+			    &pb->locations[pb->loc_ids[s->first_loc + j] - 1];
 
 			frames[fi++] = pb_str(pb, pb->functions[l->function - 1].name);
 		}
@@ -62,6 +63,34 @@ static int build_folded(const struct profile_builder *pb, struct folded_stack **
 	*out = st;
 	*frames_out = frames;
 	return 0;
+}
+
+static int cmp_folded(const void *a, const void *b)
+{
+	const struct folded_stack *x = a, *y = b;
+
+	for (size_t i = 0; i < x->nframes && i < y->nframes; i++) {
+		int c = strcmp(x->frames[i], y->frames[i]);
+
+		if (c)
+			return c;
+	}
+	return x->nframes < y->nframes ? -1 : x->nframes > y->nframes;
+}
+
+/* Samples differ by address; folded stacks only by name: merge equal ones. */
+static size_t merge_folded(struct folded_stack *st, size_t n)
+{
+	size_t k = 0;
+
+	qsort(st, n, sizeof(*st), cmp_folded);
+	for (size_t i = 0; i < n; i++) {
+		if (k && !cmp_folded(&st[k - 1], &st[i]))
+			st[k - 1].count += st[i].count;
+		else
+			st[k++] = st[i];
+	}
+	return k;
 }
 
 int output_local_write(const struct output_spec *spec, const struct profile_builder *pb,
@@ -88,7 +117,7 @@ int output_local_write(const struct output_spec *spec, const struct profile_buil
 	switch (spec->format) {
 	case OUTPUT_PPROF_GZ:
 	case OUTPUT_PPROF: {
-		struct pprof_encode_opts eo = { .gzip = spec->format == OUTPUT_PPROF_GZ };
+		struct pprof_encode_opts eo = {.gzip = spec->format == OUTPUT_PPROF_GZ};
 
 		err = pprof_encode(pb, meta, &eo, &buf, &len);
 		if (!err)
@@ -97,19 +126,22 @@ int output_local_write(const struct output_spec *spec, const struct profile_buil
 	}
 	case OUTPUT_FOLDED:
 	case OUTPUT_HTML: {
-		struct flamegraph_opts fo = { "stoker CPU profile", subtitle };
+		struct flamegraph_opts fo = {"stoker CPU profile", subtitle};
+
+		size_t nst;
 
 		err = build_folded(pb, &st, &frames);
 		if (err)
 			break;
+		nst = merge_folded(st, pb->nsamples);
 		f = fdopen(fd, "w");
 		if (!f) {
 			err = -errno;
 			break;
 		}
 		fd = -1;
-		err = spec->format == OUTPUT_FOLDED ? folded_write(f, st, pb->nsamples) :
-						      flamegraph_write_html(f, st, pb->nsamples, &fo);
+		err = spec->format == OUTPUT_FOLDED ? folded_write(f, st, nst)
+						    : flamegraph_write_html(f, st, nst, &fo);
 		if (!err && fflush(f))
 			err = -errno;
 		break;
@@ -180,7 +212,8 @@ void output_print_top(FILE *out, const struct profile_builder *pb, unsigned int 
 	qsort(t, pb->nfunctions, sizeof(*t), cmp_total);
 	fprintf(out, "%-8s %-8s %s\n", "self%", "samples", "function");
 	for (size_t i = 0; i < pb->nfunctions && nt < n && t[i].self; i++, nt++)
-		fprintf(out, "%6.2f%%  %-8llu %s\n", total ? 100.0 * (double)t[i].self / (double)total : 0.0,
+		fprintf(out, "%6.2f%%  %-8llu %s\n",
+			total ? 100.0 * (double)t[i].self / (double)total : 0.0,
 			(unsigned long long)t[i].self, pb_str(pb, pb->functions[t[i].fn - 1].name));
 	free(t);
 }

@@ -95,9 +95,13 @@ int parse_duration_ns(const char *s, uint64_t *out_ns)
 		const char *unit;
 		uint64_t ns;
 	} units[] = {
-		{ "ns", 1ull },		    { "us", 1000ull },	      { "ms", 1000000ull },
-		{ "s", 1000000000ull },	    { "m", 60000000000ull }, { "h", 3600000000000ull },
-		{ "d", 86400000000000ull },
+	    {"ns", 1ull},
+	    {"us", 1000ull},
+	    {"ms", 1000000ull},
+	    {"s", 1000000000ull},
+	    {"m", 60000000000ull},
+	    {"h", 3600000000000ull},
+	    {"d", 86400000000000ull},
 	};
 	const uint64_t max = 366ull * 86400000000000ull;
 	const char *p = s;
@@ -159,13 +163,16 @@ int parse_size(const char *s, uint64_t *out)
 	switch (*p) {
 	case '\0':
 		break;
-	case 'k': case 'K':
+	case 'k':
+	case 'K':
 		mult = 1ull << 10;
 		break;
-	case 'm': case 'M':
+	case 'm':
+	case 'M':
 		mult = 1ull << 20;
 		break;
-	case 'g': case 'G':
+	case 'g':
+	case 'G':
 		mult = 1ull << 30;
 		break;
 	default:

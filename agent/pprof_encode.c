@@ -77,9 +77,10 @@ int pprof_encode(const struct profile_builder *pb, const struct pprof_meta *meta
 		 const struct pprof_encode_opts *opts, uint8_t **out, size_t *out_len)
 {
 	Profile prof = PERFTOOLS__PROFILES__PROFILE__INIT;
-	ValueType st = PERFTOOLS__PROFILES__VALUE_TYPE__INIT, pt = PERFTOOLS__PROFILES__VALUE_TYPE__INIT;
+	ValueType st = PERFTOOLS__PROFILES__VALUE_TYPE__INIT,
+		  pt = PERFTOOLS__PROFILES__VALUE_TYPE__INIT;
 	ValueType *stp = &st;
-	struct remap rstr = { 0 }, rmap = { 0 }, rfn = { 0 }, rloc = { 0 };
+	struct remap rstr = {0}, rmap = {0}, rfn = {0}, rloc = {0};
 	size_t nstr = 0, nmap = 0, nfn = 0, nloc = 0, ns = 0, nlabels = 0, nlocids = 0;
 	Sample *samples = NULL, **sample_ptrs = NULL;
 	Location *locs = NULL, **loc_ptrs = NULL;
@@ -174,7 +175,8 @@ int pprof_encode(const struct profile_builder *pb, const struct pprof_meta *meta
 					uint32_t mid = remap_use(&rmap, l->mapping, &nmap);
 
 					if (mid && nmap != mb) {
-						const struct pb_mapping *m = &pb->mappings[l->mapping - 1];
+						const struct pb_mapping *m =
+						    &pb->mappings[l->mapping - 1];
 						Mapping *pm = &maps[mid - 1];
 
 						perftools__profiles__mapping__init(pm);

@@ -10,9 +10,9 @@
 #include "profile_builder.h"
 
 struct pprof_meta {
-	uint64_t period_ns;	 /* 1e9 / sample rate */
-	int64_t time_nanos;	 /* wall-clock start of the window */
-	int64_t duration_nanos;	 /* window length */
+	uint64_t period_ns;	/* 1e9 / sample rate */
+	int64_t time_nanos;	/* wall-clock start of the window */
+	int64_t duration_nanos; /* window length */
 };
 
 struct pprof_encode_opts {

@@ -37,10 +37,9 @@ struct report {
 	int fails, warns;
 };
 
-static void line(struct report *r, int level, const char *what, const char *found,
-		 const char *fix)
+static void line(struct report *r, int level, const char *what, const char *found, const char *fix)
 {
-	static const char *const tags[] = { "ok  ", "warn", "FAIL" };
+	static const char *const tags[] = {"ok  ", "warn", "FAIL"};
 
 	fprintf(r->out, "[%s] %-22s %s\n", tags[level], what, found);
 	if (level && fix && *fix)
@@ -70,7 +69,7 @@ static int read_int_file(const char *path, long *v)
 
 static bool has_cap(int cap)
 {
-	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
 	struct __user_cap_data_struct d[2];
 
 	if (syscall(SYS_capget, &h, d))
@@ -84,20 +83,23 @@ static void check_caps(struct report *r)
 		int cap;
 		const char *name, *why;
 	} caps[] = {
-		{ CAP_BPF, "CAP_BPF", "load the BPF sampler and create its maps" },
-		{ CAP_PERFMON, "CAP_PERFMON", "open perf events on every CPU and read stacks" },
-		{ CAP_SYS_PTRACE, "CAP_SYS_PTRACE", "read other processes' maps and mapped files" },
-		{ CAP_DAC_READ_SEARCH, "CAP_DAC_READ_SEARCH", "open binaries other users own" },
+	    {CAP_BPF, "CAP_BPF", "load the BPF sampler and create its maps"},
+	    {CAP_PERFMON, "CAP_PERFMON", "open perf events on every CPU and read stacks"},
+	    {CAP_SYS_PTRACE, "CAP_SYS_PTRACE", "read other processes' maps and mapped files"},
+	    {CAP_DAC_READ_SEARCH, "CAP_DAC_READ_SEARCH", "open binaries other users own"},
 	};
 	bool sysadmin = has_cap(CAP_SYS_ADMIN);
 	char found[160];
 
 	for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
 		bool have = has_cap(caps[i].cap);
-		bool covered = !have && sysadmin && (caps[i].cap == CAP_BPF || caps[i].cap == CAP_PERFMON);
+		bool covered =
+		    !have && sysadmin && (caps[i].cap == CAP_BPF || caps[i].cap == CAP_PERFMON);
 
 		snprintf(found, sizeof(found), "%s (%s)%s",
-			 have ? "present" : covered ? "covered by CAP_SYS_ADMIN" : "missing",
+			 have	   ? "present"
+			 : covered ? "covered by CAP_SYS_ADMIN"
+				   : "missing",
 			 caps[i].why, "");
 		line(r, have || covered ? 0 : 2, caps[i].name, found,
 		     "run as root, or grant it (systemd AmbientCapabilities=, Kubernetes "
@@ -117,8 +119,8 @@ static void check_bpf(struct report *r)
 	bool ringbuf = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) == 1;
 	bool perf_prog = probe_prog(BPF_PROG_TYPE_PERF_EVENT);
 	bool raw_tp = probe_prog(BPF_PROG_TYPE_RAW_TRACEPOINT);
-	bool get_stack = libbpf_probe_bpf_helper(BPF_PROG_TYPE_PERF_EVENT, BPF_FUNC_get_stack,
-						 NULL) == 1;
+	bool get_stack =
+	    libbpf_probe_bpf_helper(BPF_PROG_TYPE_PERF_EVENT, BPF_FUNC_get_stack, NULL) == 1;
 	bool bpf_loop = libbpf_probe_bpf_helper(BPF_PROG_TYPE_PERF_EVENT, BPF_FUNC_loop, NULL) == 1;
 	bool task_btf = libbpf_probe_bpf_helper(BPF_PROG_TYPE_PERF_EVENT,
 						BPF_FUNC_get_current_task_btf, NULL) == 1;
@@ -172,13 +174,13 @@ static void check_perf(struct report *r)
 	fd = (int)syscall(__NR_perf_event_open, &attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
 	if (fd >= 0)
 		close(fd);
-	line(r, 0, "hardware cycles event", fd >= 0 ? "available" : "unavailable (cpu-clock is used)",
-	     NULL);
+	line(r, 0, "hardware cycles event",
+	     fd >= 0 ? "available" : "unavailable (cpu-clock is used)", NULL);
 }
 
 int preflight_run(const struct config *cfg, FILE *out)
 {
-	struct report r = { out, 0, 0 };
+	struct report r = {out, 0, 0};
 	struct utsname u;
 	struct statfs sf;
 	char found[256];
@@ -193,7 +195,8 @@ int preflight_run(const struct config *cfg, FILE *out)
 		line(&r, 0, "kernel BTF", "/sys/kernel/btf/vmlinux", NULL);
 	else
 		line(&r, 2, "kernel BTF", "missing /sys/kernel/btf/vmlinux",
-		     "use a kernel built with CONFIG_DEBUG_INFO_BTF=y (Debian, Ubuntu, RHEL 8.2+ do)");
+		     "use a kernel built with CONFIG_DEBUG_INFO_BTF=y (Debian, Ubuntu, RHEL 8.2+ "
+		     "do)");
 	check_caps(&r);
 	check_perf(&r);
 	check_bpf(&r);
@@ -210,26 +213,30 @@ int preflight_run(const struct config *cfg, FILE *out)
 		line(&r, 1, "kallsyms", "not readable: kernel frames keep addresses",
 		     "run as root or set kernel.kptr_restrict=0");
 	if (cfg->noutputs == 0) {
-		struct pyroscope_client_opts co = { .server_url = cfg->server_url,
-						    .timeout_ns = 3000000000ull,
-						    .tls_ca_file = cfg->tls_ca_file,
-						    .tls_insecure_skip_verify = cfg->tls_insecure_skip_verify,
-						    .tenant_id = cfg->tenant_id };
+		struct pyroscope_client_opts co = {.server_url = cfg->server_url,
+						   .timeout_ns = 3000000000ull,
+						   .tls_ca_file = cfg->tls_ca_file,
+						   .tls_insecure_skip_verify =
+						       cfg->tls_insecure_skip_verify,
+						   .tenant_id = cfg->tenant_id};
 		struct pyroscope_client *c = pyroscope_client__new(&co);
 		long code = 0;
 
 		if (c && pyroscope_client__probe(c, &code) == 0) {
-			snprintf(found, sizeof(found), "%s answers (HTTP %ld)", cfg->server_url, code);
+			snprintf(found, sizeof(found), "%s answers (HTTP %ld)", cfg->server_url,
+				 code);
 			line(&r, 0, "server", found, NULL);
 		} else {
 			snprintf(found, sizeof(found), "%s does not answer", cfg->server_url);
-			line(&r, 1, "server", found,
-			     "start Pyroscope there or pass --server-url; windows wait in the spool "
-			     "meanwhile");
+			line(
+			    &r, 1, "server", found,
+			    "start Pyroscope there or pass --server-url; windows wait in the spool "
+			    "meanwhile");
 		}
 		pyroscope_client__free(c);
 	}
 	fprintf(out, "%s: %d failed, %d warnings\n",
-		r.fails ? "profiling cannot work here" : "profiling can work here", r.fails, r.warns);
+		r.fails ? "profiling cannot work here" : "profiling can work here", r.fails,
+		r.warns);
 	return r.fails ? 1 : 0;
 }

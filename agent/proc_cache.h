@@ -13,16 +13,16 @@
 struct proc {
 	int refcnt;
 	int pid;
-	uint64_t serial;	/* unique per entry: a pid reused after exec gets a new one */
-	int nspid;		/* pid inside its own pid namespace (for /tmp/perf-NSPID.map) */
-	bool dead;		/* exited or exec'ed: kept until the windows using it are written */
-	bool maps_failed;	/* /proc/PID/maps could not be read */
+	uint64_t serial;  /* unique per entry: a pid reused after exec gets a new one */
+	int nspid;	  /* pid inside its own pid namespace (for /tmp/perf-NSPID.map) */
+	bool dead;	  /* exited or exec'ed: kept until the windows using it are written */
+	bool maps_failed; /* /proc/PID/maps could not be read */
 	struct proc_map *maps;
 	size_t nmaps;
-	uint64_t maps_read_ns;	/* CLOCK_MONOTONIC of the last maps read */
-	char exe_name[64];	/* base name of /proc/PID/exe, or comm */
+	uint64_t maps_read_ns; /* CLOCK_MONOTONIC of the last maps read */
+	char exe_name[64];     /* base name of /proc/PID/exe, or comm */
 	char comm[16];
-	char service_name[128];	/* inferred: systemd unit without suffix, else exe_name */
+	char service_name[128]; /* inferred: systemd unit without suffix, else exe_name */
 	struct cgroup_identity cg;
 	struct perf_map *perf_map;
 	uint64_t perf_map_checked_ns;
@@ -30,7 +30,7 @@ struct proc {
 };
 
 struct proc_cache_opts {
-	size_t max_procs; /* default 32768 */
+	size_t max_procs;	  /* default 32768 */
 	size_t max_maps_per_proc; /* default 8192 */
 };
 

@@ -12,7 +12,7 @@
 	({                                                                                         \
 		int _err = 0;                                                                      \
 		if ((n) == (cap)) {                                                                \
-			size_t _nc = (cap) ? (cap) * 2 : 64;                                       \
+			size_t _nc = (cap) ? (cap)*2 : 64;                                         \
 			void *_p = realloc((arr), _nc * sizeof(*(arr)));                           \
 			if (_p) {                                                                  \
 				(arr) = _p;                                                        \
@@ -27,8 +27,8 @@
 /* Open addressing over indices: slot value is index + 1, 0 is empty. */
 typedef uint64_t (*hash_fn)(const struct profile_builder *pb, uint32_t idx);
 
-static int table_rehash(const struct profile_builder *pb, uint32_t **tab, size_t *cap,
-			size_t n, hash_fn hf)
+static int table_rehash(const struct profile_builder *pb, uint32_t **tab, size_t *cap, size_t n,
+			hash_fn hf)
 {
 	size_t nc = *cap ? *cap * 2 : 256;
 	uint32_t *t = calloc(nc, sizeof(*t));
@@ -190,7 +190,8 @@ uint32_t pb_string(struct profile_builder *pb, const char *s)
 			}                                                                          \
 		}                                                                                  \
 		if (!_id && (n) < (pb)->opts.max_locations &&                                      \
-		    !(((n) + 1) * 2 > (hcap) && table_rehash((pb), &(htab), &(hcap), (n), (hf))) &&  \
+		    !(((n) + 1) * 2 > (hcap) &&                                                    \
+		      table_rehash((pb), &(htab), &(hcap), (n), (hf))) &&                          \
 		    !GROW((arr), (n), (cap))) {                                                    \
 			(arr)[(n)] = (rec);                                                        \
 			for (_s = _h & ((hcap)-1); (htab)[_s]; _s = (_s + 1) & ((hcap)-1))         \
@@ -203,7 +204,7 @@ uint32_t pb_string(struct profile_builder *pb, const char *s)
 
 uint32_t pb_mapping(struct profile_builder *pb, const char *file, const char *build_id)
 {
-	struct pb_mapping m = { pb_string(pb, file), pb_string(pb, build_id ? build_id : "") };
+	struct pb_mapping m = {pb_string(pb, file), pb_string(pb, build_id ? build_id : "")};
 
 	return INTERN_RECORD(pb, pb->mappings, pb->nmappings, pb->mappings_cap, pb->h_map,
 			     pb->hcap_map, hash_map_idx, m, 2);
@@ -211,7 +212,7 @@ uint32_t pb_mapping(struct profile_builder *pb, const char *file, const char *bu
 
 uint32_t pb_function(struct profile_builder *pb, const char *name)
 {
-	struct pb_function f = { pb_string(pb, name) };
+	struct pb_function f = {pb_string(pb, name)};
 
 	if (!f.name && *name)
 		return 0;
@@ -285,11 +286,11 @@ int pb_add_sample(struct profile_builder *pb, const uint32_t *locs, size_t nlocs
 	if (GROW(pb->samples, pb->nsamples, pb->samples_cap))
 		goto full;
 	pb->samples[pb->nsamples] = (struct pb_sample){
-		.first_loc = (uint32_t)pb->nloc_ids,
-		.nlocs = (uint16_t)nlocs,
-		.nlabels = (uint16_t)nlabels,
-		.first_label = (uint32_t)pb->nlabels,
-		.count = count,
+	    .first_loc = (uint32_t)pb->nloc_ids,
+	    .nlocs = (uint16_t)nlocs,
+	    .nlabels = (uint16_t)nlabels,
+	    .first_label = (uint32_t)pb->nlabels,
+	    .count = count,
 	};
 	if (nlocs)
 		memcpy(pb->loc_ids + pb->nloc_ids, locs, nlocs * sizeof(*locs));

@@ -251,7 +251,8 @@ static int ingest_url(struct pyroscope_client *c, const struct upload_batch *b,
 			svc = s->labels[i].value;
 	n += (size_t)snprintf(name + n, sizeof(name) - n, "%s{", svc);
 	for (size_t i = 0; i < s->nlabels && n < sizeof(name); i++) {
-		if (!strcmp(s->labels[i].name, "service_name") || !strcmp(s->labels[i].name, "__name__"))
+		if (!strcmp(s->labels[i].name, "service_name") ||
+		    !strcmp(s->labels[i].name, "__name__"))
 			continue;
 		n += (size_t)snprintf(name + n, sizeof(name) - n, "%s%s=%s", tags++ ? "," : "",
 				      s->labels[i].name, s->labels[i].value);
@@ -288,7 +289,8 @@ static enum send_result send_ingest(struct pyroscope_client *c, struct upload_ba
 		const struct series_profile *s = &b->series[b->next_series];
 
 		if (ingest_url(c, b, s, url, sizeof(url))) {
-			snprintf(st->message, sizeof(st->message), "series labels too long for a URL");
+			snprintf(st->message, sizeof(st->message),
+				 "series labels too long for a URL");
 			r = SEND_REJECTED;
 			break;
 		}

@@ -32,12 +32,12 @@ struct pyroscope_client_opts {
 
 enum send_result {
 	SEND_OK = 0,
-	SEND_RETRY,	/* timeout, connection error, 408, 429, 5xx */
-	SEND_REJECTED,	/* any other answer: retrying cannot help */
+	SEND_RETRY,    /* timeout, connection error, 408, 429, 5xx */
+	SEND_REJECTED, /* any other answer: retrying cannot help */
 };
 
 struct send_status {
-	long http_code; /* 0 when no answer */
+	long http_code;	   /* 0 when no answer */
 	char message[512]; /* curl error or the server's answer, for the log */
 	uint64_t bytes_sent;
 	uint64_t latency_ns;

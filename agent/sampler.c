@@ -117,16 +117,18 @@ struct sampler *sampler__open(const struct sampler_opts *opts)
 	s->skel->rodata->want_kernel_stacks = opts->kernel_stacks;
 	s->skel->rodata->filter_pids = opts->npids > 0;
 	bpf_map__set_max_entries(s->skel->maps.events,
-				 (__u32)round_pow2(opts->ringbuf_bytes ? opts->ringbuf_bytes :
-									 STOKER_RINGBUF_DEFAULT_BYTES));
+				 (__u32)round_pow2(opts->ringbuf_bytes
+						       ? opts->ringbuf_bytes
+						       : STOKER_RINGBUF_DEFAULT_BYTES));
 	if (opts->npids)
 		bpf_map__set_max_entries(s->skel->maps.pid_filter, (__u32)opts->npids);
 
 	err = sampler_bpf__load(s->skel);
 	if (err) {
-		pr_err("failed to load BPF programs: %s (needs CAP_BPF and CAP_PERFMON, or root, and "
-		       "a kernel with BTF and BPF ring buffers, 5.8 or newer)",
-		       strerror(-err));
+		pr_err(
+		    "failed to load BPF programs: %s (needs CAP_BPF and CAP_PERFMON, or root, and "
+		    "a kernel with BTF and BPF ring buffers, 5.8 or newer)",
+		    strerror(-err));
 		goto fail;
 	}
 	for (size_t i = 0; i < opts->npids; i++) {
@@ -165,8 +167,8 @@ struct sampler *sampler__open(const struct sampler_opts *opts)
 	for (int cpu = 0; cpu < s->ncpus; cpu++) {
 		if (s->pfds[cpu] < 0)
 			continue;
-		s->links[cpu] = bpf_program__attach_perf_event(s->skel->progs.on_cpu_sample,
-							       s->pfds[cpu]);
+		s->links[cpu] =
+		    bpf_program__attach_perf_event(s->skel->progs.on_cpu_sample, s->pfds[cpu]);
 		if (!s->links[cpu]) {
 			err = -errno;
 			pr_err("failed to attach sampler to CPU %d: %s", cpu, strerror(-err));

@@ -29,7 +29,8 @@ static uint32_t kernel_frame(struct symbolizer *sz, uint64_t ip, struct profile_
 
 	if (!ks) {
 		sz->st.kernel_unnamed++;
-		return unnamed_location(pb, "[kernel]", ip, pb_mapping(pb, "[kernel.kallsyms]", ""));
+		return unnamed_location(pb, "[kernel]", ip,
+					pb_mapping(pb, "[kernel.kallsyms]", ""));
 	}
 	if (ks->module && ks->module[0]) {
 		snprintf(modname, sizeof(modname), "[%s]", ks->module);
@@ -122,8 +123,8 @@ static uint32_t user_frame(struct symbolizer *sz, struct proc *p, uint64_t ip,
 }
 
 size_t symbolize_stack(struct symbolizer *sz, struct proc *p, const __u64 *kips, size_t nk,
-		       const __u64 *uips, size_t nu, struct profile_builder *pb,
-		       uint32_t *locs, size_t max)
+		       const __u64 *uips, size_t nu, struct profile_builder *pb, uint32_t *locs,
+		       size_t max)
 {
 	size_t n = 0;
 	uint32_t loc;

@@ -28,7 +28,7 @@ struct symbolizer {
  * kernel_leaf tells whether the first kernel ip is the sampled PC (else all are return
  * addresses). Returns the number of locations written (<= max). */
 size_t symbolize_stack(struct symbolizer *sz, struct proc *p, const __u64 *kips, size_t nk,
-		       const __u64 *uips, size_t nu, struct profile_builder *pb,
-		       uint32_t *locs, size_t max);
+		       const __u64 *uips, size_t nu, struct profile_builder *pb, uint32_t *locs,
+		       size_t max);
 
 #endif

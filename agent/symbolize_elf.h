@@ -25,7 +25,7 @@ struct elf_object_opts {
 
 struct elf_symbol_result {
 	const char *name; /* mangled as in the ELF; owned by the object */
-	uint64_t start;   /* symbol's ELF virtual address */
+	uint64_t start;	  /* symbol's ELF virtual address */
 	uint64_t size;
 };
 
@@ -52,8 +52,7 @@ int elf_object__type(const struct elf_object *obj);
 int elf_object__offset_to_vaddr(const struct elf_object *obj, uint64_t file_offset,
 				uint64_t *vaddr);
 /* Finds the function symbol containing vaddr. Returns 0 or -ENOENT. */
-int elf_object__lookup(const struct elf_object *obj, uint64_t vaddr,
-		       struct elf_symbol_result *res);
+int elf_object__lookup(const struct elf_object *obj, uint64_t vaddr, struct elf_symbol_result *res);
 size_t elf_object__symbol_count(const struct elf_object *obj);
 /* Where the symbols came from: "symtab", "dynsym", "debug-file", "debugdata", "none". */
 const char *elf_object__symbol_source(const struct elf_object *obj);

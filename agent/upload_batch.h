@@ -40,7 +40,7 @@ struct upload_batch {
 struct batch_opts {
 	const struct label_pair *static_labels; /* --label, validated */
 	size_t nstatic;
-	const char *host_name;	       /* NULL: no host_name label */
+	const char *host_name;		/* NULL: no host_name label */
 	size_t max_samples_per_profile; /* default 15000 (server limit 16000) */
 	size_t max_profile_bytes;	/* uncompressed, default 1 MiB (server burst 2 MB) */
 };

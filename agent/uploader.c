@@ -164,8 +164,9 @@ static void enforce_queue(struct uploader *u)
 		}
 		u->queue_len--;
 		u->st.dropped_no_spool++;
-		pr_warn_ratelimited("upload queue full (%zu windows) and no spool: dropped a window",
-				    u->opts.queue_size);
+		pr_warn_ratelimited(
+		    "upload queue full (%zu windows) and no spool: dropped a window",
+		    u->opts.queue_size);
 		upload_batch_free(b);
 	}
 	prune_spool(u);
@@ -238,7 +239,8 @@ static void *thread_main(void *arg)
 			uint64_t wake = b ? b->next_attempt_ns : now + 1000000000ull;
 
 			clock_gettime(CLOCK_MONOTONIC, &ts);
-			wake = wake - now + (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+			wake =
+			    wake - now + (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 			ts.tv_sec = (time_t)(wake / 1000000000ull);
 			ts.tv_nsec = (long)(wake % 1000000000ull);
 			pthread_cond_timedwait(&u->cv, &u->mu, &ts);

@@ -41,7 +41,7 @@ suite() {
 }
 
 start=$(date +%s)
-suite unit tests/run_unit.sh build/tests/test_*
+suite unit tests/run_unit.sh $(find build/tests -maxdepth 1 -name "test_*" -type f -perm -u+x | sort)
 suite pprof-check $PY tests/tools/test_pprof_check.py
 if make -s check-clang >"$log/clang.log" 2>&1; then
 	echo "== clang build: 1 passed, 0 failed"

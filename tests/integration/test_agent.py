@@ -164,7 +164,9 @@ def test_kernel_frames():
                and "in_syscalls" in s["frames"])
     print("    samples=%d with named kernel read path under in_syscalls=%d" % (total, kern))
     check(total >= 100, "kernel-heavy fixture sampled")
-    check(kern >= 0.5 * total, "most samples show the kernel read path below in_syscalls")
+    check(kern >= 0.8 * total, "most samples show the kernel read path below in_syscalls")
+    paths = pprof_check.shares(prof, funcs=[], paths=["main,in_syscalls"])["paths"]
+    check(paths["main,in_syscalls"] >= 0.95, "user path main>in_syscalls intact")
     mappings = {m.filename and prof.pb.string_table[m.filename] for m in prof.pb.mapping}
     check("[kernel.kallsyms]" in mappings, "kernel frames have the [kernel.kallsyms] mapping")
 

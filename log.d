@@ -1,0 +1,3 @@
+log.o: agent/log.c agent/log.h
+
+agent/log.h:

@@ -1,0 +1,3 @@
+parse_util.o: agent/parse_util.c agent/parse_util.h
+
+agent/parse_util.h:
