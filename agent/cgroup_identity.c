@@ -77,10 +77,10 @@ void cgroup_identity_from_path(const char *path, struct cgroup_identity *out)
 	static const struct {
 		const char *prefix, *runtime;
 	} scopes[] = {
-	    {"docker-", "docker"},
-	    {"cri-containerd-", "containerd"},
-	    {"crio-", "crio"},
-	    {"libpod-", "podman"},
+		{ "docker-", "docker" },
+		{ "cri-containerd-", "containerd" },
+		{ "crio-", "crio" },
+		{ "libpod-", "podman" },
 	};
 	const char *seg = path, *end;
 	bool in_kubepods = false, in_docker = false;

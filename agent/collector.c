@@ -38,7 +38,7 @@ static void intern_keys(struct collector *c)
 int collector__init(struct collector *c, const struct collector_opts *opts, struct symbolizer *sz,
 		    struct profile_builder *pb)
 {
-	struct lru_cache_opts lo = {0};
+	struct lru_cache_opts lo = { 0 };
 
 	memset(c, 0, sizeof(*c));
 	if (opts)
@@ -65,7 +65,7 @@ void collector__destroy(struct collector *c)
 
 void collector__window_reset(struct collector *c)
 {
-	struct lru_cache_opts lo = {0};
+	struct lru_cache_opts lo = { 0 };
 
 	lru_cache__free(c->stack_cache);
 	lo.key_size = sizeof(struct stack_key);
@@ -140,15 +140,15 @@ static void on_sample(struct collector *c, const struct stoker_sample *s, size_t
 
 	if (c->opts.pid_labels) {
 		snprintf(pidbuf, sizeof(pidbuf), "%u", s->pid);
-		labels[nl++] = (struct pb_label){c->k_pid, pb_string(c->pb, pidbuf)};
-		labels[nl++] = (struct pb_label){c->k_comm, pb_string(c->pb, comm)};
+		labels[nl++] = (struct pb_label){ c->k_pid, pb_string(c->pb, pidbuf) };
+		labels[nl++] = (struct pb_label){ c->k_comm, pb_string(c->pb, comm) };
 	}
-	labels[nl++] = (struct pb_label){c->k_service, pb_string(c->pb, p->service_name)};
+	labels[nl++] = (struct pb_label){ c->k_service, pb_string(c->pb, p->service_name) };
 	if (p->cg.container_id[0])
 		labels[nl++] =
-		    (struct pb_label){c->k_container_id, pb_string(c->pb, p->cg.container_id)};
+		    (struct pb_label){ c->k_container_id, pb_string(c->pb, p->cg.container_id) };
 	if (p->cg.systemd_unit[0])
-		labels[nl++] = (struct pb_label){c->k_unit, pb_string(c->pb, p->cg.systemd_unit)};
+		labels[nl++] = (struct pb_label){ c->k_unit, pb_string(c->pb, p->cg.systemd_unit) };
 	if (pb_add_sample(c->pb, v->locs, v->n, labels, nl, 1))
 		c->st.samples_dropped_full++;
 }

@@ -23,7 +23,7 @@ enum log_level log_get_level(void)
 
 int log_parse_level(const char *s, enum log_level *out)
 {
-	static const char *const names[] = {"error", "warn", "info", "debug"};
+	static const char *const names[] = { "error", "warn", "info", "debug" };
 
 	for (unsigned int i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		if (strcmp(s, names[i]) == 0) {
@@ -40,7 +40,7 @@ int log_parse_level(const char *s, enum log_level *out)
 
 void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 {
-	static const char *const tags[] = {"error", "warn", "info", "debug"};
+	static const char *const tags[] = { "error", "warn", "info", "debug" };
 	char buf[1024];
 	size_t n;
 

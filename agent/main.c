@@ -15,6 +15,7 @@
 #include <curl/curl.h>
 #include <fcntl.h>
 
+#include "caps.h"
 #include "cli.h"
 #include "collector.h"
 #include "kallsyms.h"
@@ -27,6 +28,7 @@
 #include "proc_cache.h"
 #include "profile_builder.h"
 #include "sampler.h"
+#include "sd_notify.h"
 #include "symbolize.h"
 #include "uploader.h"
 
@@ -53,6 +55,7 @@ struct agent {
 	int64_t window_start_wall_ns;
 	uint64_t windows_closed;
 	uint64_t last_status_log_ns;
+	uint64_t watchdog_ns, last_watchdog_ns; /* systemd watchdog: ping every half interval */
 	char *basic_password, *bearer_token;
 	char host_name[256];
 };
@@ -85,7 +88,7 @@ static int read_secret(const char *path, char **out)
 
 static int setup_push(struct agent *a)
 {
-	struct uploader_opts uo = {0};
+	struct uploader_opts uo = { 0 };
 	int err;
 
 	if (a->cfg.basic_auth_password_file) {
@@ -181,10 +184,11 @@ static int setup_signals(struct agent *a)
 
 static int setup(struct agent *a)
 {
-	struct sampler_opts so = {0};
-	struct profile_builder_opts po = {0};
-	struct collector_opts co = {0};
-	struct epoll_event ev = {.events = EPOLLIN};
+	struct sampler_opts so = { 0 };
+	struct profile_builder_opts po = { 0 };
+	struct collector_opts co = { 0 };
+	struct epoll_event ev = { .events = EPOLLIN };
+	char missing[64];
 	int err;
 
 	a->sigfd = a->epfd = -1;
@@ -223,9 +227,19 @@ static int setup(struct agent *a)
 	so.ringbuf_bytes = a->cfg.ringbuf_bytes;
 	so.on_record = collector__on_record;
 	so.ctx = &a->col;
+	caps_missing_for_load(missing, sizeof(missing));
 	a->sampler = sampler__open(&so);
-	if (!a->sampler)
-		return -errno;
+	if (!a->sampler) {
+		err = -errno;
+		if (missing[0])
+			pr_err("missing capability %s: grant it (or run as root) to load the BPF "
+			       "sampler",
+			       missing);
+		return err;
+	}
+	err = caps_drop_after_load();
+	if (err)
+		pr_warn("failed to drop load-time capabilities: %s", strerror(-err));
 
 	a->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (a->epfd < 0)
@@ -248,6 +262,8 @@ static int setup(struct agent *a)
 	pr_info("sampling %s at %u Hz on %d CPUs%s", sampler__event_name(a->sampler),
 		a->cfg.sample_rate_hz, sampler__ncpus(a->sampler),
 		a->cfg.npids ? " (selected pids only)" : "");
+	a->watchdog_ns = sd_watchdog_usec() * 1000 / 2;
+	sd_notify_send("READY=1\nSTATUS=sampling");
 	return 0;
 }
 
@@ -263,8 +279,8 @@ static void handle_signal(struct agent *a)
 
 static void publish_counters(struct agent *a)
 {
-	uint64_t bs[STOKER_STAT_MAX] = {0};
-	struct agent_counters c = {0};
+	uint64_t bs[STOKER_STAT_MAX] = { 0 };
+	struct agent_counters c = { 0 };
 	struct obj_cache_stats os;
 	struct proc_cache_stats ps;
 
@@ -290,7 +306,7 @@ static void publish_counters(struct agent *a)
 
 static void log_status(struct agent *a)
 {
-	uint64_t bs[STOKER_STAT_MAX] = {0};
+	uint64_t bs[STOKER_STAT_MAX] = { 0 };
 	struct upload_stats u;
 
 	sampler__read_stats(a->sampler, bs);
@@ -312,7 +328,7 @@ static void log_status(struct agent *a)
 static void close_window(struct agent *a)
 {
 	struct pprof_meta meta;
-	struct batch_opts bo = {0};
+	struct batch_opts bo = { 0 };
 	struct upload_batch *b = NULL;
 	uint64_t now = monotonic_ns();
 	int err;
@@ -385,14 +401,20 @@ static int run_loop(struct agent *a)
 				close_window(a);
 			publish_counters(a);
 		}
+		/* The loop itself is what the watchdog vouches for. */
+		if (a->watchdog_ns && monotonic_ns() - a->last_watchdog_ns >= a->watchdog_ns) {
+			sd_notify_send("WATCHDOG=1");
+			a->last_watchdog_ns = monotonic_ns();
+		}
 	}
 	sampler__drain(a->sampler);
+	sd_notify_send("STOPPING=1");
 	return 0;
 }
 
 static void report(struct agent *a)
 {
-	uint64_t bs[STOKER_STAT_MAX] = {0};
+	uint64_t bs[STOKER_STAT_MAX] = { 0 };
 	struct obj_cache_stats os;
 	struct proc_cache_stats ps;
 

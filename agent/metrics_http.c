@@ -28,8 +28,9 @@ struct metrics_http {
 
 static int listen_on(const char *addr)
 {
-	struct addrinfo hints = {
-	    .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
+	struct addrinfo hints = { .ai_family = AF_UNSPEC,
+				  .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_PASSIVE };
 	struct addrinfo *res = NULL;
 	char host[256];
 	const char *colon = strrchr(addr, ':');
@@ -79,7 +80,7 @@ static void respond(int fd, const char *status, const char *type, const char *bo
 static size_t render(struct metrics_http *m, char *buf, size_t cap)
 {
 	struct agent_counters c;
-	struct upload_stats u = {0};
+	struct upload_stats u = { 0 };
 	size_t n = 0;
 
 	pthread_mutex_lock(&m->mu);
@@ -136,7 +137,7 @@ static void serve_one(struct metrics_http *m, int fd)
 {
 	char req[1024], *body;
 	size_t got = 0;
-	struct pollfd p = {.fd = fd, .events = POLLIN};
+	struct pollfd p = { .fd = fd, .events = POLLIN };
 
 	/* A slow or silent client gets a second, then is dropped. */
 	while (got < sizeof(req) - 1 && poll(&p, 1, 1000) > 0) {
@@ -177,7 +178,7 @@ static void serve_one(struct metrics_http *m, int fd)
 static void *thread_main(void *arg)
 {
 	struct metrics_http *m = arg;
-	struct pollfd p = {.fd = m->lfd, .events = POLLIN};
+	struct pollfd p = { .fd = m->lfd, .events = POLLIN };
 
 	while (!atomic_load(&m->stop)) {
 		int fd;

@@ -43,7 +43,7 @@ static void sym_file_put(void *v, void *ctx)
 struct obj_cache *obj_cache__new(const struct obj_cache_opts *opts)
 {
 	struct obj_cache *c = calloc(1, sizeof(*c));
-	struct lru_cache_opts lo = {0};
+	struct lru_cache_opts lo = { 0 };
 
 	if (!c)
 		return NULL;
@@ -106,7 +106,7 @@ static int open_mapped_file(int pid, const struct proc_map *m, char *how, size_t
 static struct sym_file *load_file(struct obj_cache *c, int pid, const struct proc_map *m,
 				  const struct file_key *key)
 {
-	struct elf_object_opts eo = {0};
+	struct elf_object_opts eo = { 0 };
 	struct sym_file *f, *shared;
 	uint8_t bid[ELF_BUILD_ID_MAX];
 	char root[64], opened[PROC_MAP_PATH_MAX + 64];
@@ -177,7 +177,7 @@ err_close:
 
 struct sym_file *obj_cache__get(struct obj_cache *c, int pid, const struct proc_map *m)
 {
-	struct file_key key = {makedev(m->dev_major, m->dev_minor), m->inode};
+	struct file_key key = { makedev(m->dev_major, m->dev_minor), m->inode };
 	struct sym_file *f = lru_cache__get(c->by_file, &key);
 	size_t cost;
 

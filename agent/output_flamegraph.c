@@ -112,7 +112,7 @@ static long child(struct tree *t, uint32_t parent, uint32_t name)
 		t->nodes = nn;
 		t->cap = nc;
 	}
-	t->nodes[t->n] = (struct node){name, 0, t->nodes[parent].first_child, 0};
+	t->nodes[t->n] = (struct node){ name, 0, t->nodes[parent].first_child, 0 };
 	t->nodes[parent].first_child = (uint32_t)t->n;
 	return (long)t->n++;
 }

@@ -117,7 +117,7 @@ int output_local_write(const struct output_spec *spec, const struct profile_buil
 	switch (spec->format) {
 	case OUTPUT_PPROF_GZ:
 	case OUTPUT_PPROF: {
-		struct pprof_encode_opts eo = {.gzip = spec->format == OUTPUT_PPROF_GZ};
+		struct pprof_encode_opts eo = { .gzip = spec->format == OUTPUT_PPROF_GZ };
 
 		err = pprof_encode(pb, meta, &eo, &buf, &len);
 		if (!err)
@@ -126,7 +126,7 @@ int output_local_write(const struct output_spec *spec, const struct profile_buil
 	}
 	case OUTPUT_FOLDED:
 	case OUTPUT_HTML: {
-		struct flamegraph_opts fo = {"stoker CPU profile", subtitle};
+		struct flamegraph_opts fo = { "stoker CPU profile", subtitle };
 
 		size_t nst;
 

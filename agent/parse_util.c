@@ -95,13 +95,13 @@ int parse_duration_ns(const char *s, uint64_t *out_ns)
 		const char *unit;
 		uint64_t ns;
 	} units[] = {
-	    {"ns", 1ull},
-	    {"us", 1000ull},
-	    {"ms", 1000000ull},
-	    {"s", 1000000000ull},
-	    {"m", 60000000000ull},
-	    {"h", 3600000000000ull},
-	    {"d", 86400000000000ull},
+		{ "ns", 1ull },
+		{ "us", 1000ull },
+		{ "ms", 1000000ull },
+		{ "s", 1000000000ull },
+		{ "m", 60000000000ull },
+		{ "h", 3600000000000ull },
+		{ "d", 86400000000000ull },
 	};
 	const uint64_t max = 366ull * 86400000000000ull;
 	const char *p = s;

@@ -91,7 +91,7 @@ static int cmp_u64(const void *a, const void *b)
 static int flatten(struct pm_line *l, size_t n, struct perf_map *pm)
 {
 	uint64_t *pts = malloc((2 * n + 1) * sizeof(*pts));
-	struct heap h = {malloc((n + 1) * sizeof(uint32_t)), 0};
+	struct heap h = { malloc((n + 1) * sizeof(uint32_t)), 0 };
 	struct perf_map_entry *out = calloc(2 * n + 1, sizeof(*out));
 	size_t np = 0, k = 0, next = 0;
 	int err = -ENOMEM;

@@ -80,7 +80,7 @@ int pprof_encode(const struct profile_builder *pb, const struct pprof_meta *meta
 	ValueType st = PERFTOOLS__PROFILES__VALUE_TYPE__INIT,
 		  pt = PERFTOOLS__PROFILES__VALUE_TYPE__INIT;
 	ValueType *stp = &st;
-	struct remap rstr = {0}, rmap = {0}, rfn = {0}, rloc = {0};
+	struct remap rstr = { 0 }, rmap = { 0 }, rfn = { 0 }, rloc = { 0 };
 	size_t nstr = 0, nmap = 0, nfn = 0, nloc = 0, ns = 0, nlabels = 0, nlocids = 0;
 	Sample *samples = NULL, **sample_ptrs = NULL;
 	Location *locs = NULL, **loc_ptrs = NULL;

@@ -39,7 +39,7 @@ struct report {
 
 static void line(struct report *r, int level, const char *what, const char *found, const char *fix)
 {
-	static const char *const tags[] = {"ok  ", "warn", "FAIL"};
+	static const char *const tags[] = { "ok  ", "warn", "FAIL" };
 
 	fprintf(r->out, "[%s] %-22s %s\n", tags[level], what, found);
 	if (level && fix && *fix)
@@ -69,7 +69,7 @@ static int read_int_file(const char *path, long *v)
 
 static bool has_cap(int cap)
 {
-	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct d[2];
 
 	if (syscall(SYS_capget, &h, d))
@@ -83,10 +83,10 @@ static void check_caps(struct report *r)
 		int cap;
 		const char *name, *why;
 	} caps[] = {
-	    {CAP_BPF, "CAP_BPF", "load the BPF sampler and create its maps"},
-	    {CAP_PERFMON, "CAP_PERFMON", "open perf events on every CPU and read stacks"},
-	    {CAP_SYS_PTRACE, "CAP_SYS_PTRACE", "read other processes' maps and mapped files"},
-	    {CAP_DAC_READ_SEARCH, "CAP_DAC_READ_SEARCH", "open binaries other users own"},
+		{ CAP_BPF, "CAP_BPF", "load the BPF sampler and create its maps" },
+		{ CAP_PERFMON, "CAP_PERFMON", "open perf events on every CPU and read stacks" },
+		{ CAP_SYS_PTRACE, "CAP_SYS_PTRACE", "read other processes' maps and mapped files" },
+		{ CAP_DAC_READ_SEARCH, "CAP_DAC_READ_SEARCH", "open binaries other users own" },
 	};
 	bool sysadmin = has_cap(CAP_SYS_ADMIN);
 	char found[160];
@@ -180,7 +180,7 @@ static void check_perf(struct report *r)
 
 int preflight_run(const struct config *cfg, FILE *out)
 {
-	struct report r = {out, 0, 0};
+	struct report r = { out, 0, 0 };
 	struct utsname u;
 	struct statfs sf;
 	char found[256];
@@ -213,12 +213,12 @@ int preflight_run(const struct config *cfg, FILE *out)
 		line(&r, 1, "kallsyms", "not readable: kernel frames keep addresses",
 		     "run as root or set kernel.kptr_restrict=0");
 	if (cfg->noutputs == 0) {
-		struct pyroscope_client_opts co = {.server_url = cfg->server_url,
-						   .timeout_ns = 3000000000ull,
-						   .tls_ca_file = cfg->tls_ca_file,
-						   .tls_insecure_skip_verify =
-						       cfg->tls_insecure_skip_verify,
-						   .tenant_id = cfg->tenant_id};
+		struct pyroscope_client_opts co = { .server_url = cfg->server_url,
+						    .timeout_ns = 3000000000ull,
+						    .tls_ca_file = cfg->tls_ca_file,
+						    .tls_insecure_skip_verify =
+							cfg->tls_insecure_skip_verify,
+						    .tenant_id = cfg->tenant_id };
 		struct pyroscope_client *c = pyroscope_client__new(&co);
 		long code = 0;
 

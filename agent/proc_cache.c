@@ -53,7 +53,7 @@ static void proc_put_cb(void *v, void *ctx)
 struct proc_cache *proc_cache__new(const struct proc_cache_opts *opts)
 {
 	struct proc_cache *c = calloc(1, sizeof(*c));
-	struct lru_cache_opts lo = {0};
+	struct lru_cache_opts lo = { 0 };
 
 	if (!c)
 		return NULL;

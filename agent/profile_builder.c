@@ -204,7 +204,7 @@ uint32_t pb_string(struct profile_builder *pb, const char *s)
 
 uint32_t pb_mapping(struct profile_builder *pb, const char *file, const char *build_id)
 {
-	struct pb_mapping m = {pb_string(pb, file), pb_string(pb, build_id ? build_id : "")};
+	struct pb_mapping m = { pb_string(pb, file), pb_string(pb, build_id ? build_id : "") };
 
 	return INTERN_RECORD(pb, pb->mappings, pb->nmappings, pb->mappings_cap, pb->h_map,
 			     pb->hcap_map, hash_map_idx, m, 2);
@@ -212,7 +212,7 @@ uint32_t pb_mapping(struct profile_builder *pb, const char *file, const char *bu
 
 uint32_t pb_function(struct profile_builder *pb, const char *name)
 {
-	struct pb_function f = {pb_string(pb, name)};
+	struct pb_function f = { pb_string(pb, name) };
 
 	if (!f.name && *name)
 		return 0;
@@ -286,11 +286,11 @@ int pb_add_sample(struct profile_builder *pb, const uint32_t *locs, size_t nlocs
 	if (GROW(pb->samples, pb->nsamples, pb->samples_cap))
 		goto full;
 	pb->samples[pb->nsamples] = (struct pb_sample){
-	    .first_loc = (uint32_t)pb->nloc_ids,
-	    .nlocs = (uint16_t)nlocs,
-	    .nlabels = (uint16_t)nlabels,
-	    .first_label = (uint32_t)pb->nlabels,
-	    .count = count,
+		.first_loc = (uint32_t)pb->nloc_ids,
+		.nlocs = (uint16_t)nlocs,
+		.nlabels = (uint16_t)nlabels,
+		.first_label = (uint32_t)pb->nlabels,
+		.count = count,
 	};
 	if (nlocs)
 		memcpy(pb->loc_ids + pb->nloc_ids, locs, nlocs * sizeof(*locs));

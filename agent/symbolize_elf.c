@@ -49,7 +49,7 @@ struct elf_object {
 	const char *source;
 };
 
-static const char *const default_debug_dirs[] = {"/usr/lib/debug", NULL};
+static const char *const default_debug_dirs[] = { "/usr/lib/debug", NULL };
 
 static int once_init(void)
 {
@@ -91,7 +91,7 @@ static int add_symbol(struct elf_object *o, uint64_t addr, uint64_t size, const 
 	}
 	memcpy(o->pool + o->pool_len, name, l);
 	o->pool[o->pool_len + l] = '\0';
-	o->syms[o->nsyms++] = (struct elf_sym){addr, size, (uint32_t)o->pool_len, bind};
+	o->syms[o->nsyms++] = (struct elf_sym){ addr, size, (uint32_t)o->pool_len, bind };
 	o->pool_len += l + 1;
 	return 0;
 }
@@ -286,7 +286,7 @@ static Elf *find_debug_file(struct elf_object *o, Elf *elf, const char *path,
 {
 	const char *const *dirs = opts && opts->debug_dirs ? opts->debug_dirs : default_debug_dirs;
 	const char *root = opts && opts->root ? opts->root : "";
-	const char *roots[2] = {root, ""};
+	const char *roots[2] = { root, "" };
 	char cand[4096], dir[2048];
 	GElf_Shdr sh;
 	Elf_Scn *scn;
@@ -320,7 +320,7 @@ static Elf *find_debug_file(struct elf_object *o, Elf *elf, const char *path,
 		slash = strrchr(path, '/');
 		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
 		for (int r = 0; r < (root[0] ? 2 : 1); r++) {
-			const char *fmts[] = {"%s%s/%s", "%s%s/.debug/%s"};
+			const char *fmts[] = { "%s%s/%s", "%s%s/.debug/%s" };
 
 			for (int f = 0; f < 2; f++) {
 				snprintf(cand, sizeof(cand), fmts[f], roots[r], dir, name);
@@ -439,7 +439,7 @@ static int read_debugdata(struct elf_object *o, Elf *elf, const char *path,
 static int cmp_sym(const void *a, const void *b)
 {
 	const struct elf_sym *x = a, *y = b;
-	static const int rank[] = {[STB_LOCAL] = 2, [STB_GLOBAL] = 0, [STB_WEAK] = 1};
+	static const int rank[] = { [STB_LOCAL] = 2, [STB_GLOBAL] = 0, [STB_WEAK] = 1 };
 	int rx = x->bind <= STB_WEAK ? rank[x->bind] : 3,
 	    ry = y->bind <= STB_WEAK ? rank[y->bind] : 3;
 
@@ -476,8 +476,8 @@ static int read_segments(struct elf_object *o, Elf *elf)
 
 		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD)
 			continue;
-		o->segs[o->nsegs++] = (struct elf_segment){ph.p_vaddr, ph.p_memsz, ph.p_offset,
-							   ph.p_filesz, ph.p_flags};
+		o->segs[o->nsegs++] = (struct elf_segment){ ph.p_vaddr, ph.p_memsz, ph.p_offset,
+							    ph.p_filesz, ph.p_flags };
 	}
 	return 0;
 }

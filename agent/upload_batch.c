@@ -57,7 +57,7 @@ struct chunk_sel {
 
 /* Sample labels that never become series labels: per-process identity would multiply series
  * and span ids are sample labels by the server's own rule. */
-static const char *const sample_only[] = {"pid", "comm", "span_id", "trace_id", NULL};
+static const char *const sample_only[] = { "pid", "comm", "span_id", "trace_id", NULL };
 
 static bool is_sample_only(const char *key)
 {
@@ -121,10 +121,10 @@ static int emit_series(struct upload_batch *b, const struct profile_builder *pb,
 		       const struct pprof_meta *meta, const struct batch_opts *o,
 		       struct chunk_sel *sel, int depth)
 {
-	struct series_profile sp = {0};
+	struct series_profile sp = { 0 };
 	const struct pb_sample *first = &pb->samples[sel->members[sel->from]];
 	const char *drop[PB_MAX_LABELS + 4];
-	struct pprof_encode_opts eo = {.keep = keep_chunk, .arg = sel, .drop_labels = drop};
+	struct pprof_encode_opts eo = { .keep = keep_chunk, .arg = sel, .drop_labels = drop };
 	uint8_t *raw = NULL;
 	size_t raw_len = 0, nd = 0;
 	int err;
@@ -238,7 +238,7 @@ int upload_batch_from_window(const struct profile_builder *pb, const struct ppro
 	uint32_t *svc_of = NULL, *members = NULL;
 	uint64_t *order = NULL;
 	struct upload_batch *b = NULL;
-	struct label_sets sets = {0};
+	struct label_sets sets = { 0 };
 	int err = -ENOMEM;
 
 	*out = NULL;
@@ -285,7 +285,7 @@ int upload_batch_from_window(const struct profile_builder *pb, const struct ppro
 		while (i < pb->nsamples && (uint32_t)(order[i] >> 32) == set)
 			members[n++] = (uint32_t)order[i++];
 		for (size_t from = 0; from < n; from += o.max_samples_per_profile) {
-			struct chunk_sel sel = {from, n, members};
+			struct chunk_sel sel = { from, n, members };
 
 			if (n - from > o.max_samples_per_profile)
 				sel.to = from + o.max_samples_per_profile;

@@ -229,7 +229,38 @@ def test_cli_errors():
     check(r.returncode == 0 and "--sample-rate" in r.stdout, "--help lists flags")
 
 
-TESTS = [test_cli_errors, test_known_shares_fp, test_short_lived_process,
+CAPS = "cap_bpf,cap_perfmon,cap_sys_ptrace,cap_dac_read_search,cap_syslog"
+
+
+def capsh(caps, cmd):
+    return subprocess.run(["capsh", "--caps=%s+eip cap_setpcap,cap_setuid,cap_setgid+ep" % caps,
+                           "--keep=1", "--user=nobody", "--addamb=" + caps, "--", "-c", cmd],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
+
+
+def test_least_privilege():
+    """As nobody with exactly the documented capabilities it profiles; without CAP_BPF it
+    says so by name."""
+    fx = start([os.path.join(FIX, "shares"), "30"])
+    out = os.path.join(TMP, "caps.pb.gz")
+    os.chmod(TMP, 0o777)
+    try:
+        time.sleep(0.3)
+        r = capsh(CAPS, "grep CapEff /proc/self/status >&2; %s --pid %d --duration 3s "
+                  "--sample-rate 99 --output %s" % (STOKER, fx.pid, out))
+        check(r.returncode == 0, "runs as nobody with %s (%s)" % (CAPS, r.stderr[-300:]))
+        prof = profile_of(out, 99)
+        sh = pprof_check.shares(prof, funcs=["hot_a"], pid=fx.pid)
+        check(abs(sh["inclusive"]["hot_a"] - 0.6) <= TOLERANCE, "and profiles correctly")
+        fewer = CAPS.replace("cap_bpf,", "")
+        r = capsh(fewer, "%s --pid %d --duration 1s --output %s" % (STOKER, fx.pid, out))
+        check(r.returncode != 0 and "missing capability CAP_BPF" in r.stderr,
+              "without CAP_BPF: a clear error naming it")
+    finally:
+        stop(fx)
+
+
+TESTS = [test_cli_errors, test_least_privilege, test_known_shares_fp, test_short_lived_process,
          test_other_mount_namespace, test_kernel_frames, test_local_outputs_and_sigint]
 
 
