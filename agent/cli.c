@@ -41,6 +41,7 @@ enum {
 	OPT_SPOOL_DIR,
 	OPT_SPOOL_MAX,
 	OPT_METRICS_ADDR,
+	OPT_CONFIG,
 };
 
 static const struct option long_opts[] = {
@@ -77,6 +78,7 @@ static const struct option long_opts[] = {
 	{ "spool-dir", required_argument, NULL, OPT_SPOOL_DIR },
 	{ "spool-max-bytes", required_argument, NULL, OPT_SPOOL_MAX },
 	{ "metrics-addr", required_argument, NULL, OPT_METRICS_ADDR },
+	{ "config", required_argument, NULL, OPT_CONFIG },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -124,6 +126,8 @@ void cli_usage(FILE *out)
 	      "  --metrics-addr ADDR     serve /metrics and /healthz on ADDR (e.g. :9464)\n"
 	      "\n"
 	      "General:\n"
+	      "  --config FILE           YAML file with any of these settings (snake_case keys,\n"
+	      "                          e.g. server_url, labels: {env: prod}); flags override it\n"
 	      "  --log-level LEVEL       error, warn, info (default) or debug\n"
 	      "  --check                 same as `stoker check`\n"
 	      "  --version               print the version and exit\n"
@@ -172,6 +176,11 @@ static int parse_label(struct config *cfg, char *arg)
 	}
 	for (size_t i = 0; i < cfg->nlabels; i++) {
 		if (!strcmp(cfg->labels[i].name, arg)) {
+			if (!cfg->in_file_pass && i < cfg->file_nlabels) {
+				/* a flag overrides the config file's value */
+				cfg->labels[i].value = eq + 1;
+				return 0;
+			}
 			*eq = '=';
 			return bad("label", arg, "duplicate key");
 		}
@@ -253,6 +262,10 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 					   "want a positive duration such as 10s, 2m or 1h30m");
 			break;
 		case OPT_PID:
+			if (!cfg->in_file_pass && !cfg->cli_pids) {
+				cfg->cli_pids = true; /* flags replace the file's list */
+				cfg->npids = 0;
+			}
 			if (parse_u64(optarg, 1, 0x3fffffff, &v))
 				return bad("pid", optarg, "want a process id");
 			if (cfg->npids >= CLI_MAX_PIDS)
@@ -262,6 +275,10 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 		case OPT_OUTPUT: {
 			enum output_format fmt;
 
+			if (!cfg->in_file_pass && !cfg->cli_outputs) {
+				cfg->cli_outputs = true;
+				cfg->noutputs = 0;
+			}
 			if (output_format_from_path(optarg, &fmt))
 				return bad("output", optarg,
 					   "want a file ending in .pb.gz, .pb, .folded or .html");
@@ -362,6 +379,10 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 		case OPT_HEADER: {
 			const char *colon = strchr(optarg, ':');
 
+			if (!cfg->in_file_pass && !cfg->cli_headers) {
+				cfg->cli_headers = true;
+				cfg->nheaders = 0;
+			}
 			if (!colon || colon == optarg || strpbrk(optarg, "\r\n"))
 				return bad("header", "(hidden)", "want 'Name: value' on one line");
 			if (cfg->nheaders >= CLI_MAX_HEADERS)
@@ -411,6 +432,11 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 		case 'C':
 			cfg->check = true;
 			break;
+		case OPT_CONFIG:
+			if (cfg->in_file_pass)
+				return bad("config", optarg, "a config file cannot name another");
+			cfg->config_path = optarg;
+			break;
 		case 'h':
 		case OPT_HELP:
 			cfg->show_help = true;
@@ -425,6 +451,8 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 			return -EINVAL;
 		}
 	}
+	if (cfg->in_file_pass)
+		return 0; /* pairs are checked once everything is in */
 	if (!!cfg->basic_auth_user != !!cfg->basic_auth_password_file) {
 		fprintf(stderr,
 			"stoker: --basic-auth-user and --basic-auth-password-file go together\n");
@@ -439,4 +467,34 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 		return -EINVAL;
 	}
 	return 0;
+}
+
+int cli_load(int argc, char **argv, struct config *cfg, struct config_args *file_args)
+{
+	const char *path = NULL;
+	int err;
+
+	memset(file_args, 0, sizeof(*file_args));
+	config_defaults(cfg);
+	/* find --config first: the file is applied before the flags that override it */
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--config") && i + 1 < argc)
+			path = argv[i + 1];
+		else if (!strncmp(argv[i], "--config=", 9))
+			path = argv[i] + 9;
+	}
+	if (path) {
+		err = config_file_load(path, file_args);
+		if (err)
+			return -EINVAL;
+		cfg->in_file_pass = true;
+		err = file_args->argc ? cli_parse(file_args->argc, file_args->argv, cfg) : 0;
+		cfg->in_file_pass = false;
+		if (err) {
+			fprintf(stderr, "stoker: (in config file %s)\n", path);
+			return err;
+		}
+		cfg->file_nlabels = cfg->nlabels;
+	}
+	return cli_parse(argc, argv, cfg);
 }

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "config_file.h"
 #include "log.h"
 #include "push_pyroscope.h"
 #include "sampler.h"
@@ -66,12 +67,21 @@ struct config {
 	const char *metrics_addr; /* host:port, NULL: off */
 	bool show_help, show_version;
 	bool check; /* `stoker check` or --check: preflight report */
+	const char *config_path; /* --config FILE */
+
+	/* bookkeeping for "flags override the config file" */
+	bool in_file_pass;
+	size_t file_nlabels;
+	bool cli_pids, cli_outputs, cli_headers;
 };
 
 /* Fills cfg with defaults. */
 void config_defaults(struct config *cfg);
 /* Parses argv into cfg. Returns 0, or -EINVAL after printing one line naming the bad flag. */
 int cli_parse(int argc, char **argv, struct config *cfg);
+/* The whole configuration: defaults, then --config FILE (if any flag names one), then the
+ * flags, which override the file. The strings of the file live in *file_args. */
+int cli_load(int argc, char **argv, struct config *cfg, struct config_args *file_args);
 void cli_usage(FILE *out);
 /* Output format from a file name, or -EINVAL. */
 int output_format_from_path(const char *path, enum output_format *fmt);

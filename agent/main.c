@@ -58,6 +58,7 @@ struct agent {
 	uint64_t watchdog_ns, last_watchdog_ns; /* systemd watchdog: ping every half interval */
 	char *basic_password, *bearer_token;
 	char host_name[256];
+	struct config_args file_args; /* strings the config points into */
 };
 
 /* Reads a secret from a file: whole content, trailing newlines removed, at most 64 KiB. */
@@ -502,9 +503,10 @@ int main(int argc, char **argv)
 
 	memset(&a, 0, sizeof(a));
 	a.sigfd = a.epfd = -1;
-	config_defaults(&a.cfg);
-	if (cli_parse(argc, argv, &a.cfg))
+	if (cli_load(argc, argv, &a.cfg, &a.file_args)) {
+		config_args_free(&a.file_args);
 		return 2;
+	}
 	if (a.cfg.show_help) {
 		cli_usage(stdout);
 		return 0;
@@ -540,5 +542,6 @@ int main(int argc, char **argv)
 	}
 	teardown(&a);
 	curl_global_cleanup();
+	config_args_free(&a.file_args);
 	return err ? 1 : 0;
 }
