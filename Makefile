@@ -59,7 +59,7 @@ FIXTURE_SRCS := $(wildcard tests/fixtures/*.c)
 
 SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-.PHONY: all deps test-deps run test unit fixtures check-clang install uninstall clean format bench
+.PHONY: all deps test-deps run test unit fixtures check-clang install uninstall clean format bench deb
 
 all: $(OUT)/stoker
 
@@ -131,6 +131,9 @@ run: deps
 test: test-deps
 	$(Q)$(MAKE) all fixtures $(UNIT_BINS)
 	$(Q)tests/run_all.sh
+
+deb: $(OUT)/stoker
+	$(Q)scripts/build-deb.sh
 
 install: $(OUT)/stoker
 	install -D -m 0755 $(OUT)/stoker $(DESTDIR)$(PREFIX)/bin/stoker

@@ -59,6 +59,9 @@ struct agent {
 	char *basic_password, *bearer_token;
 	char host_name[256];
 	struct config_args file_args; /* strings the config points into */
+	int argc;
+	char **argv;
+	bool reload;
 };
 
 /* Reads a secret from a file: whole content, trailing newlines removed, at most 64 KiB. */
@@ -174,6 +177,7 @@ static int setup_signals(struct agent *a)
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
 	if (sigprocmask(SIG_BLOCK, &mask, NULL))
 		return -errno;
 	a->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -273,6 +277,10 @@ static void handle_signal(struct agent *a)
 	struct signalfd_siginfo si;
 
 	while (read(a->sigfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			a->reload = true;
+			continue;
+		}
 		pr_info("received %s, flushing and exiting", strsignal((int)si.ssi_signo));
 		a->stop = true;
 	}
@@ -360,6 +368,62 @@ static void close_window(struct agent *a)
 	}
 }
 
+/* SIGHUP: re-reads flags and config file; labels, server and upload settings take effect
+ * from the open window on. Sampling settings need the BPF side rebuilt: they wait for a
+ * restart. A config that does not parse changes nothing. */
+static void reload(struct agent *a)
+{
+	struct config ncfg;
+	struct config_args nfa;
+	int err;
+
+	a->reload = false;
+	if (cli_load(a->argc, a->argv, &ncfg, &nfa)) {
+		config_args_free(&nfa);
+		pr_err("failed to reload the configuration; keeping the running one");
+		return;
+	}
+	if (ncfg.sample_rate_hz != a->cfg.sample_rate_hz || ncfg.npids != a->cfg.npids ||
+	    memcmp(ncfg.pids, a->cfg.pids, ncfg.npids * sizeof(int)) ||
+	    ncfg.event != a->cfg.event || ncfg.include_idle != a->cfg.include_idle ||
+	    ncfg.kernel_stacks != a->cfg.kernel_stacks || ncfg.noutputs != a->cfg.noutputs)
+		pr_warn("reload: sampling settings (rate, pids, event, outputs) change only at "
+			"restart");
+	ncfg.sample_rate_hz = a->cfg.sample_rate_hz;
+	ncfg.npids = a->cfg.npids;
+	memcpy(ncfg.pids, a->cfg.pids, sizeof(ncfg.pids));
+	ncfg.event = a->cfg.event;
+	ncfg.include_idle = a->cfg.include_idle;
+	ncfg.kernel_stacks = a->cfg.kernel_stacks;
+	ncfg.noutputs = a->cfg.noutputs;
+	memcpy(ncfg.outputs, a->cfg.outputs, sizeof(ncfg.outputs));
+	if (a->push_mode) {
+		/* The old uploader spools what it holds; the new one replays it in order. */
+		metrics_http__stop(a->metrics);
+		a->metrics = NULL;
+		uploader__stop(a->uploader, monotonic_ns(), NULL);
+		a->uploader = NULL;
+		free(a->basic_password);
+		free(a->bearer_token);
+		a->basic_password = a->bearer_token = NULL;
+	}
+	a->cfg = ncfg;
+	config_args_free(&a->file_args);
+	a->file_args = nfa;
+	log_set_level(a->cfg.log_level);
+	if (a->push_mode) {
+		err = setup_push(a);
+		if (err) {
+			pr_err("reload: failed to restart uploads (%s); exiting so the service "
+			       "manager restarts cleanly",
+			       strerror(-err));
+			a->stop = true;
+			return;
+		}
+	}
+	pr_info("configuration reloaded");
+}
+
 static int run_loop(struct agent *a)
 {
 	struct epoll_event evs[4];
@@ -392,6 +456,8 @@ static int run_loop(struct agent *a)
 		for (int i = 0; i < n; i++)
 			if (evs[i].data.fd == a->sigfd)
 				handle_signal(a);
+		if (a->reload)
+			reload(a);
 		/* Drain on every wakeup and every tick: the BPF side wakes us only when the ring
 		 * is filling up. */
 		err = sampler__drain(a->sampler);
@@ -503,6 +569,8 @@ int main(int argc, char **argv)
 
 	memset(&a, 0, sizeof(a));
 	a.sigfd = a.epfd = -1;
+	a.argc = argc;
+	a.argv = argv;
 	if (cli_load(argc, argv, &a.cfg, &a.file_args)) {
 		config_args_free(&a.file_args);
 		return 2;

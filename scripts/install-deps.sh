@@ -6,7 +6,8 @@ set -eu
 
 build="clang llvm bpftool libbpf-dev libelf-dev libdw-dev libprotobuf-c-dev protobuf-c-compiler
        libcurl4-openssl-dev zlib1g-dev liblzma-dev libyaml-dev pkg-config make gcc g++"
-test="python3-protobuf protobuf-compiler elfutils binutils util-linux libcap2-bin"
+test="python3-protobuf protobuf-compiler elfutils binutils util-linux libcap2-bin dpkg-dev lintian
+      systemd"
 bench="linux-perf bpftrace hyperfine"
 
 want=""
@@ -23,6 +24,11 @@ missing=""
 for p in $want; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
+# npm validates the Kubernetes manifests; any working node+npm will do (some images ship
+# NodeSource's nodejs, which bundles npm and conflicts with Debian's npm package).
+case " $* " in *" test "*|*" bench "*)
+	command -v npm >/dev/null 2>&1 || missing="$missing nodejs npm" ;;
+esac
 [ -z "$missing" ] && exit 0
 
 if [ "$(id -u)" != 0 ]; then

@@ -1,0 +1,68 @@
+#!/bin/sh
+# Packaging checks: the systemd unit verifies, the .deb builds with no lintian errors and
+# installs on this machine with a working `stoker check`, the Kubernetes manifests pass the
+# API schema, and everything the Containerfile copies exists. Ends "N passed, N failed".
+set -u
+cd "$(dirname "$0")/../.."
+passed=0
+failed=0
+ok() { echo "ok - $1"; passed=$((passed + 1)); }
+fail() { echo "not ok - $1"; failed=$((failed + 1)); }
+
+# systemd: verify the unit as installed (binary path rewritten to the build)
+tmp=$(mktemp -d)
+sed "s|/usr/bin/stoker|$(pwd)/build/stoker|" packaging/systemd/stoker.service > "$tmp/stoker.service"
+if out=$(systemd-analyze verify --man=no "$tmp/stoker.service" 2>&1) && [ -z "$out" ]; then
+	ok "systemd-analyze verify stoker.service"
+else
+	fail "systemd-analyze verify stoker.service: $out"
+fi
+for k in "Type=notify" "NoNewPrivileges=yes" "ProtectSystem=strict" "ProtectHome=read-only" \
+	"StateDirectory=stoker" "AmbientCapabilities=CAP_BPF CAP_PERFMON" "MemoryMax=" "CPUQuota="; do
+	grep -q "^$k" packaging/systemd/stoker.service && ok "unit has $k" || fail "unit lacks $k"
+done
+
+# Debian package
+if deb=$(scripts/build-deb.sh 2>&1); then ok "make deb builds $deb"; else fail "make deb: $deb"; deb=; fi
+if [ -n "$deb" ]; then
+	lint=$(lintian --tag-display-limit 0 "$deb" 2>&1 | grep -E '^E:' || true)
+	[ -z "$lint" ] && ok "lintian: no errors" || fail "lintian errors: $lint"
+	dpkg-deb -f "$deb" Depends | grep -q "libbpf1" && ok "Depends lists libbpf1" || fail "Depends"
+	if apt-get install -y -qq "./$deb" >"$tmp/apt.log" 2>&1; then
+		ok "apt-get install ./$deb"
+		if /usr/bin/stoker check --spool-dir "" >"$tmp/check.log" 2>&1; then
+			ok "installed stoker check passes"
+		else
+			fail "installed stoker check: $(cat "$tmp/check.log")"
+		fi
+		systemctl is-enabled stoker >/dev/null 2>&1 && fail "postinst enabled the service" ||
+			ok "postinst starts and enables nothing"
+		[ -f /etc/stoker/stoker.yaml ] && ok "default config installed" || fail "no config"
+		apt-get purge -y -qq stoker >/dev/null 2>&1 && ok "purge" || fail "purge"
+	else
+		fail "apt-get install: $(tail -5 "$tmp/apt.log")"
+	fi
+fi
+
+# Kubernetes manifests against the API schema (kubernetes-models from npm)
+if (cd tests/packaging && npm install --no-audit --no-fund --silent >/dev/null 2>&1); then
+	if out=$(node tests/packaging/validate-k8s.js packaging/kubernetes/*.yaml 2>&1); then
+		ok "Kubernetes manifests valid ($(echo "$out" | tail -1))"
+	else
+		fail "Kubernetes manifests: $out"
+	fi
+else
+	fail "npm install of the schema validator"
+fi
+grep -q "hostPID: true" packaging/kubernetes/stoker.yaml && ok "DaemonSet uses hostPID" || fail "hostPID"
+grep -q "privileged: false" packaging/kubernetes/stoker.yaml && ok "DaemonSet not privileged" || fail "privileged"
+
+# Containerfile: what it copies and runs exists
+for f in scripts/install-deps.sh scripts/build-deb.sh Makefile; do
+	[ -e "$f" ] && ok "Containerfile input $f exists" || fail "Containerfile input $f missing"
+done
+grep -q "^FROM debian:12-slim" packaging/container/Containerfile && ok "slim base" || fail "base"
+
+rm -rf "$tmp"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
