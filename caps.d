@@ -1,0 +1,3 @@
+caps.o: agent/caps.c agent/caps.h
+
+agent/caps.h:
