@@ -417,9 +417,9 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 			break;
 		case OPT_SPOOL_MAX:
 			if (parse_size(optarg, &cfg->spool_max_bytes) ||
-			    cfg->spool_max_bytes < 65536)
+			    cfg->spool_max_bytes < 1024)
 				return bad("spool-max-bytes", optarg,
-					   "want a size of at least 64KiB");
+					   "want a size of at least 1KiB");
 			break;
 		case OPT_METRICS_ADDR:
 			if (!strchr(optarg, ':'))

@@ -62,6 +62,7 @@ struct agent {
 	int argc;
 	char **argv;
 	bool reload;
+	struct upload_stats upload_totals; /* carried across reloads */
 };
 
 /* Reads a secret from a file: whole content, trailing newlines removed, at most 64 KiB. */
@@ -134,6 +135,7 @@ static int setup_push(struct agent *a)
 	uo.queue_size = a->cfg.queue_size;
 	uo.spool_dir = a->cfg.spool_dir && *a->cfg.spool_dir ? a->cfg.spool_dir : NULL;
 	uo.spool_max_bytes = a->cfg.spool_max_bytes;
+	uo.initial = &a->upload_totals;
 	a->uploader = uploader__start(&uo);
 	if (!a->uploader) {
 		err = -errno;
@@ -401,7 +403,7 @@ static void reload(struct agent *a)
 		/* The old uploader spools what it holds; the new one replays it in order. */
 		metrics_http__stop(a->metrics);
 		a->metrics = NULL;
-		uploader__stop(a->uploader, monotonic_ns(), NULL);
+		uploader__stop(a->uploader, monotonic_ns(), &a->upload_totals);
 		a->uploader = NULL;
 		free(a->basic_password);
 		free(a->bearer_token);

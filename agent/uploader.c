@@ -316,6 +316,7 @@ static void *thread_main(void *arg)
 		if (spool_batch(u, b))
 			u->st.dropped_no_spool++;
 	}
+	prune_spool(u);
 	while (u->head)
 		upload_batch_free(pop_head(u));
 	pthread_mutex_unlock(&u->mu);
@@ -376,6 +377,11 @@ struct uploader *uploader__start(const struct uploader_opts *opts)
 		u->opts.backoff_min_ns = 500000000ull;
 	if (!u->opts.backoff_max_ns)
 		u->opts.backoff_max_ns = 300ull * 1000000000ull;
+	if (opts->initial) {
+		u->st = *opts->initial;
+		/* gauges describe this uploader's queue and spool, recounted below */
+		u->st.queue_len = u->st.spool_files = u->st.spool_bytes = 0;
+	}
 	u->rng = monotonic_ns() ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15ull;
 	pthread_mutex_init(&u->mu, NULL);
 	pthread_cond_init(&u->cv, NULL);

@@ -10,15 +10,6 @@
 #include "push_pyroscope.h"
 #include "upload_batch.h"
 
-struct uploader_opts {
-	struct pyroscope_client_opts client;
-	size_t queue_size;	  /* windows held in memory, default 8 */
-	const char *spool_dir;	  /* NULL: no spool (windows beyond the queue are dropped) */
-	uint64_t spool_max_bytes; /* default 256 MiB */
-	uint64_t max_age_ns;	  /* windows older than this are not sent; default 55 min */
-	uint64_t backoff_min_ns, backoff_max_ns; /* default 500 ms, 5 min */
-};
-
 struct upload_stats {
 	uint64_t windows_submitted;
 	uint64_t windows_delivered;
@@ -35,6 +26,18 @@ struct upload_stats {
 	long last_http_code;
 	uint64_t queue_len, spool_files, spool_bytes;
 };
+
+struct uploader_opts {
+	struct pyroscope_client_opts client;
+	size_t queue_size;	  /* windows held in memory, default 8 */
+	const char *spool_dir;	  /* NULL: no spool (windows beyond the queue are dropped) */
+	uint64_t spool_max_bytes; /* default 256 MiB */
+	uint64_t max_age_ns;	  /* windows older than this are not sent; default 55 min */
+	uint64_t backoff_min_ns, backoff_max_ns; /* default 500 ms, 5 min */
+	/* Counters of a previous uploader (a reload), so totals stay cumulative; NULL: zero. */
+	const struct upload_stats *initial;
+};
+
 
 struct uploader;
 

@@ -5,6 +5,7 @@ Needs root for BPF: fails loudly without it. Prints "N passed, N failed" last.
 """
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -45,14 +46,25 @@ class Receiver:
         self.url = "http://127.0.0.1:%d" % self.port
 
     def control(self, **mode):
+        if mode.get("mode") == "refuse":
+            self.p.send_signal(signal.SIGUSR2)  # the control port closes with it
+            self.refusing = True
+            time.sleep(0.3)
+            return
+        if getattr(self, "refusing", False):
+            self.p.send_signal(signal.SIGUSR1)
+            self.refusing = False
+            deadline = time.time() + 5
+            while time.time() < deadline:
+                try:
+                    urllib.request.urlopen(self.url + "/__stats", timeout=1).read()
+                    break
+                except Exception:
+                    time.sleep(0.05)
         req = urllib.request.Request(self.url + "/__control", data=json.dumps(mode).encode(),
                                      method="POST",
                                      headers={"Content-Type": "application/json"})
-        try:
-            urllib.request.urlopen(req, timeout=5).read()
-        except Exception:
-            if mode.get("mode") != "refuse":
-                raise
+        urllib.request.urlopen(req, timeout=5).read()
 
     def records(self):
         if not os.path.exists(self.record):
@@ -249,20 +261,34 @@ def test_spool_cap_and_corrupt_file():
     skipped with a warning."""
     spool = os.path.join(TMP, "sp-cap")
     os.makedirs(spool)
-    with open(os.path.join(spool, "00000000000000000001-00000001.spool"), "wb") as f:
+    # a torn file from a recent window (an old one would simply expire unread)
+    with open(os.path.join(spool, "%020d-00000001.spool" % (time.time_ns() - 10 ** 9)),
+              "wb") as f:
         f.write(b"STKSPL01" + b"\0" * 100)
     rx = Receiver()
     try:
         rx.control(mode="refuse")
-        a = agent(["--duration", "8s", "--upload-interval", "1s", "--queue-size", "1",
-                   "--server-url", rx.url, "--spool-dir", spool, "--spool-max-bytes", "64KiB"])
+        fx = fixture()
+        a = agent(["--pid", str(fx.pid), "--duration", "10s", "--upload-interval", "1s",
+                   "--queue-size", "1", "--server-url", rx.url, "--spool-dir", spool,
+                   "--spool-max-bytes", "3KiB"])
         rc, err = finish(a)
+        fx.kill()
+        fx.wait()
     finally:
         rx.stop()
-    size = sum(os.path.getsize(os.path.join(spool, f)) for f in os.listdir(spool))
+    files = [f for f in os.listdir(spool) if f.endswith(".spool")]
+    size = sum(os.path.getsize(os.path.join(spool, f)) for f in files)
+    up = [ln for ln in err.splitlines() if "uploads:" in ln][-1]
+    dropped = int(re.search(r"(\d+) dropped \(spool full", up).group(1))
     check(rc == 0, "agent exits 0 with a corrupt spool file present")
-    check(size <= 64 * 1024, "spool within its budget (%d bytes)" % size)
-    check("spool" in err, "spool activity reported")
+    check("torn or corrupt" in err, "the corrupt spool file is skipped with a warning")
+    check(size <= 3 * 1024, "spool within its 3 KiB budget (%d bytes in %d files)"
+          % (size, len(files)))
+    check(dropped > 0, "windows beyond the budget dropped oldest first and counted (%d)" % dropped)
+    windows = int(re.search(r"(\d+) windows closed", up).group(1))
+    check(windows == dropped + len(files), "every window is in the spool or counted as "
+          "dropped (%d = %d + %d)" % (windows, dropped, len(files)))
 
 
 def test_ingest_api():
@@ -280,7 +306,31 @@ def test_ingest_api():
     check(recs[0]["labels"].get("env") == "x", "tags carried in the name")
 
 
-TESTS = [test_push_known_workload, test_tenant_and_auth_modes,
+def test_sighup_reload():
+    """SIGHUP re-reads the config file: new labels from then on, no window lost."""
+    cfg = os.path.join(TMP, "reload.yaml")
+    with open(cfg, "w") as f:
+        f.write("labels:\n  env: before\nupload_interval: 1s\nspool_dir: ''\n")
+    rx = Receiver()
+    try:
+        a = agent(["--config", cfg, "--duration", "7s", "--server-url", rx.url])
+        time.sleep(3)
+        with open(cfg, "w") as f:
+            f.write("labels:\n  env: after\nupload_interval: 1s\nspool_dir: ''\n")
+        a.send_signal(signal.SIGHUP)
+        rc, err = finish(a)
+    finally:
+        rx.stop()
+    envs = [r["labels"].get("env") for r in rx.records()]
+    check(rc == 0 and "configuration reloaded" in err, "reload logged, agent exits 0")
+    check(envs and envs[0] == "before" and envs[-1] == "after", "labels switch: %s" % envs)
+    up = [ln for ln in err.splitlines() if "uploads:" in ln][-1]
+    closed = int(re.search(r"(\d+) windows closed", up).group(1))
+    check(" %d delivered" % closed in up and " 0 rejected" in up,
+          "every window delivered across the reload: " + up)
+
+
+TESTS = [test_push_known_workload, test_sighup_reload, test_tenant_and_auth_modes,
          test_server_down_then_back_in_order, test_retry_503_429_and_400_not_retried,
          test_hang_past_timeout_then_recover, test_sigkill_while_spooling_then_restart,
          test_spool_cap_and_corrupt_file, test_ingest_api]
