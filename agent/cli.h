@@ -66,7 +66,7 @@ struct config {
 	uint64_t spool_max_bytes;
 	const char *metrics_addr; /* host:port, NULL: off */
 	bool show_help, show_version;
-	bool check; /* `stoker check` or --check: preflight report */
+	bool check;		 /* `stoker check` or --check: preflight report */
 	const char *config_path; /* --config FILE */
 
 	/* bookkeeping for "flags override the config file" */

@@ -13,7 +13,7 @@
 #include "config_file.h"
 
 #define CONFIG_MAX_BYTES (1u << 20)
-#define CONFIG_MAX_ARGS 4096
+#define CONFIG_MAX_ARGS	 4096
 
 enum kind { SCALAR, LIST, MAP_LABELS, BOOL };
 
@@ -141,7 +141,8 @@ int config_file_parse(const char *buf, size_t len, const char *name, struct conf
 				st = IN_MAP_KEY;
 				depth++;
 			} else {
-				err = bad(name, &ev, "unexpected mapping for", ki >= 0 ? keys[ki].key : NULL);
+				err = bad(name, &ev, "unexpected mapping for",
+					  ki >= 0 ? keys[ki].key : NULL);
 			}
 			break;
 		case YAML_MAPPING_END_EVENT:
@@ -151,18 +152,21 @@ int config_file_parse(const char *buf, size_t len, const char *name, struct conf
 			break;
 		case YAML_SEQUENCE_START_EVENT:
 			if (!started_map)
-				err = bad(name, &ev, "the config file must be a mapping of settings", NULL);
+				err = bad(name, &ev,
+					  "the config file must be a mapping of settings", NULL);
 			else if (st == VALUE && keys[ki].kind == LIST)
 				st = IN_LIST;
 			else
-				err = bad(name, &ev, "unexpected list for", ki >= 0 ? keys[ki].key : NULL);
+				err = bad(name, &ev, "unexpected list for",
+					  ki >= 0 ? keys[ki].key : NULL);
 			break;
 		case YAML_SEQUENCE_END_EVENT:
 			st = TOP;
 			break;
 		case YAML_SCALAR_EVENT:
 			if (!started_map) {
-				err = bad(name, &ev, "the config file must be a mapping of settings", NULL);
+				err = bad(name, &ev,
+					  "the config file must be a mapping of settings", NULL);
 			} else if (st == TOP) {
 				ki = -1;
 				for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
@@ -174,7 +178,8 @@ int config_file_parse(const char *buf, size_t len, const char *name, struct conf
 					st = VALUE;
 			} else if (st == VALUE) {
 				if (keys[ki].kind == MAP_LABELS)
-					err = bad(name, &ev, "want a mapping of label names to values for",
+					err = bad(name, &ev,
+						  "want a mapping of label names to values for",
 						  keys[ki].key);
 				else
 					err = push_arg(out, keys[ki].flag, scalar(&ev), NULL);

@@ -21,6 +21,7 @@
 struct ksym_entry {
 	uint64_t addr;
 	uint32_t name, module; /* offsets into pool */
+	uint32_t local;	       /* 't'/'w': an alias at the same address prefers a global */
 };
 
 struct kallsyms {
@@ -38,7 +39,9 @@ static int cmp_ksym(const void *a, const void *b)
 
 	if (x->addr != y->addr)
 		return x->addr < y->addr ? -1 : 1;
-	/* stable by input position: equal addresses keep their file order */
+	if (x->local != y->local)
+		return x->local < y->local ? -1 : 1;
+	/* then by input position: equal addresses keep their file order */
 	return x->name < y->name ? -1 : x->name > y->name;
 }
 
@@ -72,6 +75,8 @@ struct kallsyms *kallsyms__parse(const char *buf, size_t len)
 		lines++;
 		if (parse_hex_u64(p, &q, &addr) || q >= le || *q != ' ')
 			goto next;
+		if (addr)
+			nonzero++;
 		if (q + 3 > le || q[2] != ' ')
 			goto next;
 		type = q[1];
@@ -90,8 +95,6 @@ struct kallsyms *kallsyms__parse(const char *buf, size_t len)
 					mod = NULL;
 			}
 		}
-		if (addr)
-			nonzero++;
 		if ((size_t)(ne - name) == 6 && !memcmp(name, "_etext", 6))
 			ks->etext = addr;
 		if (!is_text(type) || !addr)
@@ -118,6 +121,7 @@ struct kallsyms *kallsyms__parse(const char *buf, size_t len)
 			}
 		}
 		ks->syms[ks->n].addr = addr;
+		ks->syms[ks->n].local = type == 't' || type == 'w';
 		ks->syms[ks->n].name = (uint32_t)ks->pool_len;
 		memcpy(ks->pool + ks->pool_len, name, (size_t)(ne - name));
 		ks->pool_len += (size_t)(ne - name);
@@ -137,8 +141,16 @@ struct kallsyms *kallsyms__parse(const char *buf, size_t len)
 		err = -EACCES;
 		goto fail;
 	}
-	if (ks->n > 1)
+	if (ks->n > 1) {
+		size_t k = 0;
+
 		qsort(ks->syms, ks->n, sizeof(*ks->syms), cmp_ksym);
+		/* one symbol per address: the first after sorting (global, then file order) */
+		for (size_t i = 0; i < ks->n; i++)
+			if (!k || ks->syms[k - 1].addr != ks->syms[i].addr)
+				ks->syms[k++] = ks->syms[i];
+		ks->n = k;
+	}
 	return ks;
 fail:
 	kallsyms__free(ks);
@@ -220,7 +232,7 @@ const struct ksym *kallsyms__lookup(const struct kallsyms *ks, uint64_t addr)
 	if (addr - e->addr > KSYM_MAX_DISTANCE)
 		return NULL;
 	/* Core kernel text ends at _etext; past it (before modules) nothing is named. */
-	if (!e->module && ks->etext && e->addr < ks->etext && addr >= ks->etext)
+	if (!e->module && ks->etext && addr >= ks->etext)
 		return NULL;
 	mks->result.addr = e->addr;
 	mks->result.name = ks->pool + e->name;

@@ -38,7 +38,6 @@ struct uploader_opts {
 	const struct upload_stats *initial;
 };
 
-
 struct uploader;
 
 /* Starts the thread (and replays the spool left by an earlier run). NULL + errno. */

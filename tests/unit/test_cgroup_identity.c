@@ -5,7 +5,7 @@
 #include "test.h"
 
 #define ID64 "3f4e1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7"
-#define UID "1b2c3d4e-5f60-4718-8293-a4b5c6d7e8f9"
+#define UID  "1b2c3d4e-5f60-4718-8293-a4b5c6d7e8f9"
 #define UID_ "1b2c3d4e_5f60_4718_8293_a4b5c6d7e8f9"
 
 struct row {
@@ -16,7 +16,8 @@ static const struct row rows[] = {
 	{ "/system.slice/nginx.service", "", "", "", "", "nginx.service" },
 	{ "/system.slice/docker-" ID64 ".scope", ID64, "docker", "", "", "" },
 	{ "/docker/" ID64, ID64, "docker", "", "", "" },
-	{ "/system.slice/containerd.service/kubepods-burstable-pod" UID_ ".slice:cri-containerd:" ID64,
+	{ "/system.slice/containerd.service/kubepods-burstable-pod" UID_
+	  ".slice:cri-containerd:" ID64,
 	  ID64, "containerd", UID, "burstable", "" },
 	{ "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" UID_
 	  ".slice/cri-containerd-" ID64 ".scope",
@@ -33,8 +34,8 @@ static const struct row rows[] = {
 	  "app-foo.service" },
 	{ "/user.slice/user-1000.slice/session-3.scope", "", "", "", "", "" },
 	{ "/", "", "", "", "", "" },
-	{ "/system.slice/docker-abc.scope", "", "", "", "", "" },		/* not an id */
-	{ "/system.slice/docker-" ID64 "0.scope", "", "", "", "", "" },	/* 65 hex */
+	{ "/system.slice/docker-abc.scope", "", "", "", "", "" },	/* not an id */
+	{ "/system.slice/docker-" ID64 "0.scope", "", "", "", "", "" }, /* 65 hex */
 	{ "/system.slice/docker-0123456789abcdef0123456789abcdef.scope",
 	  "0123456789abcdef0123456789abcdef", "docker", "", "", "" }, /* 32-hex ids */
 	{ "/system.slice/my.weird.name.service/sub", "", "", "", "", "my.weird.name.service" },

@@ -14,7 +14,8 @@ static void count_free(void *v, void *ctx)
 
 static void test_lru_eviction_by_count(void)
 {
-	struct lru_cache_opts o = { .key_size = sizeof(int), .max_entries = 3,
+	struct lru_cache_opts o = { .key_size = sizeof(int),
+				    .max_entries = 3,
 				    .free_value = count_free };
 	struct lru_cache *c = lru_cache__new(&o);
 
@@ -40,7 +41,9 @@ static void test_lru_eviction_by_count(void)
 
 static void test_lru_cost_and_replace(void)
 {
-	struct lru_cache_opts o = { .key_size = sizeof(int), .max_entries = 100, .max_cost = 100,
+	struct lru_cache_opts o = { .key_size = sizeof(int),
+				    .max_entries = 100,
+				    .max_cost = 100,
 				    .free_value = count_free };
 	struct lru_cache *c = lru_cache__new(&o);
 	int k;
@@ -64,7 +67,8 @@ static void test_lru_cost_and_replace(void)
 
 static void test_lru_many(void)
 {
-	struct lru_cache_opts o = { .key_size = sizeof(int), .max_entries = 5000,
+	struct lru_cache_opts o = { .key_size = sizeof(int),
+				    .max_entries = 5000,
 				    .free_value = count_free };
 	struct lru_cache *c = lru_cache__new(&o);
 	int hits = 0;

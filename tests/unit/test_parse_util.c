@@ -63,9 +63,22 @@ static int parse(struct config *cfg, int argc, const char **argv)
 static void test_flags(void)
 {
 	struct config cfg;
-	const char *ok[] = { "stoker", "--sample-rate", "99", "--duration", "2m", "--pid", "12",
-			     "--pid=34", "--output", "a.pb.gz", "--output", "b.html",
-			     "--log-level", "debug", "--include-idle", "--kernel-stacks=false" };
+	const char *ok[] = { "stoker",
+			     "--sample-rate",
+			     "99",
+			     "--duration",
+			     "2m",
+			     "--pid",
+			     "12",
+			     "--pid=34",
+			     "--output",
+			     "a.pb.gz",
+			     "--output",
+			     "b.html",
+			     "--log-level",
+			     "debug",
+			     "--include-idle",
+			     "--kernel-stacks=false" };
 	const char *bad_rate[] = { "stoker", "--sample-rate", "0" };
 	const char *unknown[] = { "stoker", "--frobnicate" };
 	const char *missing[] = { "stoker", "--duration" };

@@ -94,7 +94,8 @@ static void test_builder_cap(void)
 
 static void test_encode_decoded_independently(void)
 {
-	struct pprof_meta meta = { .period_ns = 10000000, .time_nanos = 1700000000000000000ll,
+	struct pprof_meta meta = { .period_ns = 10000000,
+				   .time_nanos = 1700000000000000000ll,
 				   .duration_nanos = 10000000000ll };
 	char path[] = "/tmp/stoker-pprof-XXXXXX";
 	struct profile_builder pb;

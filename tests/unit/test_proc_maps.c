@@ -46,13 +46,13 @@ static void test_reject_garbage(void)
 	const char *bad[] = {
 		"",
 		"garbage",
-		"7f00-7e00 r-xp 00000000 00:00 0 /x",		 /* end before start */
-		"7f00-7f10 r-zp 00000000 00:00 0 /x",		 /* bad perms */
-		"7f00-7f10 r-xp 00000000 0000 0 /x",		 /* bad dev */
-		"7f00+7f10 r-xp 00000000 00:00 0 /x",		 /* bad range */
-		"11111111111111111-7f10 r-xp 0 00:00 0 /x",	 /* 17 hex digits */
-		"7f00-7f10 r-xp 00000000 00:00 abc /x",		 /* bad inode */
-		"7f00-7f10 r-xp",				 /* truncated */
+		"7f00-7e00 r-xp 00000000 00:00 0 /x",	    /* end before start */
+		"7f00-7f10 r-zp 00000000 00:00 0 /x",	    /* bad perms */
+		"7f00-7f10 r-xp 00000000 0000 0 /x",	    /* bad dev */
+		"7f00+7f10 r-xp 00000000 00:00 0 /x",	    /* bad range */
+		"11111111111111111-7f10 r-xp 0 00:00 0 /x", /* 17 hex digits */
+		"7f00-7f10 r-xp 00000000 00:00 abc /x",	    /* bad inode */
+		"7f00-7f10 r-xp",			    /* truncated */
 	};
 	struct proc_map m;
 
@@ -96,7 +96,8 @@ static void test_read_self(void)
 
 	CHECK(n > 0);
 	for (int i = 0; i < n; i++)
-		if (proc_maps_find(maps, (size_t)n, (uint64_t)(uintptr_t)&test_read_self) == &maps[i])
+		if (proc_maps_find(maps, (size_t)n, (uint64_t)(uintptr_t)&test_read_self) ==
+		    &maps[i])
 			found = true;
 	CHECK(found);
 	free(maps);

@@ -40,8 +40,9 @@ static void test_split_by_service_and_limit(void)
 {
 	struct pprof_meta meta = { 10000000, 1700000000000000000ll, 15000000000ll };
 	struct label_pair st[] = { { (char *)"env", (char *)"prod" } };
-	struct batch_opts bo = { .static_labels = st, .nstatic = 1, .host_name = "h1",
-				 .max_samples_per_profile = 100 };
+	struct batch_opts bo = {
+		.static_labels = st, .nstatic = 1, .host_name = "h1", .max_samples_per_profile = 100
+	};
 	struct profile_builder pb;
 	struct upload_batch *b;
 

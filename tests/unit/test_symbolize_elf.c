@@ -1,0 +1,244 @@
+/* Unit tests of ELF symbolization on fixture binaries (tests/fixtures/elf.mk): symbol lookup
+ * checked against nm, PT_LOAD offset mapping against readelf, debug files by debuglink and
+ * build-id (and rejected when they do not match), MiniDebugInfo, C++ names, hostile input. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <unistd.h>
+
+#include "symbolize_elf.h"
+#include "test.h"
+
+static char fx[PATH_MAX];
+
+/* Absolute, as paths from /proc/PID/maps are: debuglink candidates are found beside it. */
+static const char *fixture(const char *name)
+{
+	static char path[PATH_MAX + 256];
+
+	snprintf(path, sizeof(path), "%s/elf/%s", fx, name);
+	return path;
+}
+
+/* Address of a symbol according to nm (binutils), the independent reference. */
+static uint64_t nm_addr(const char *file, const char *sym)
+{
+	char cmd[1200], line[512];
+	unsigned long long a = 0;
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "nm --defined-only %s 2>/dev/null", file);
+	p = popen(cmd, "r");
+	while (p && fgets(line, sizeof(line), p)) {
+		char t, name[256];
+		unsigned long long v;
+
+		if (sscanf(line, "%llx %c %255s", &v, &t, name) == 3 && !strcmp(name, sym))
+			a = v;
+	}
+	if (p)
+		pclose(p);
+	return a;
+}
+
+static void expect_sym(const struct elf_object *o, uint64_t addr, const char *want)
+{
+	struct elf_symbol_result r;
+
+	CHECK(addr != 0);
+	CHECK_INT(elf_object__lookup(o, addr + 1, &r), 0);
+	if (elf_object__lookup(o, addr + 1, &r) == 0)
+		CHECK_STR(r.name, want);
+}
+
+static void test_pie_and_nopie(void)
+{
+	const char *names[] = { "prog_pie", "prog_nopie" };
+
+	for (int i = 0; i < 2; i++) {
+		char path[1024];
+		struct elf_object *o;
+
+		snprintf(path, sizeof(path), "%s", fixture(names[i]));
+		o = elf_object__open(path, NULL);
+		CHECK(o != NULL);
+		if (!o)
+			continue;
+		CHECK_STR(elf_object__symbol_source(o), "symtab");
+		CHECK_INT(strlen(elf_object__build_id_hex(o)), 40);
+		CHECK_INT(elf_object__type(o), i == 0 ? 3 /* ET_DYN */ : 2 /* ET_EXEC */);
+		expect_sym(o, nm_addr(path, "elf_fn_alpha"), "elf_fn_alpha");
+		expect_sym(o, nm_addr(path, "elf_fn_beta"), "elf_fn_beta");
+		expect_sym(o, nm_addr(path, "elf_fn_local"), "elf_fn_local"); /* local symbol */
+		expect_sym(o, nm_addr(path, "main"), "main");
+		elf_object__free(o);
+	}
+}
+
+/* file offset -> vaddr must agree with readelf's first executable PT_LOAD */
+static void test_offset_to_vaddr(void)
+{
+	char cmd[1200], line[512];
+	unsigned long long off = 0, va = 0;
+	struct elf_object *o = elf_object__open(fixture("prog_pie"), NULL);
+	uint64_t got = 0;
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "readelf -lW %s | awk '$1==\"LOAD\" && / R E / {print $2, $3}'",
+		 fixture("prog_pie"));
+	p = popen(cmd, "r");
+	if (p && fgets(line, sizeof(line), p))
+		sscanf(line, "%llx %llx", &off, &va);
+	if (p)
+		pclose(p);
+	CHECK(o != NULL && va != 0);
+	if (!o)
+		return;
+	CHECK_INT(elf_object__offset_to_vaddr(o, off + 0x10, &got), 0);
+	CHECK_U64(got, va + 0x10);
+	CHECK_INT(elf_object__offset_to_vaddr(o, 0x7fffffff, &got), -ENOENT);
+	elf_object__free(o);
+}
+
+static void test_shared_library(void)
+{
+	struct elf_object *o = elf_object__open(fixture("libfixture.so"), NULL);
+
+	CHECK(o != NULL);
+	if (!o)
+		return;
+	expect_sym(o, nm_addr(fixture("libfixture.so"), "lib_fn_gamma"), "lib_fn_gamma");
+	expect_sym(o, nm_addr(fixture("libfixture.so"), "lib_fn_hidden"), "lib_fn_hidden");
+	elf_object__free(o);
+}
+
+static void test_stripped_with_debuglink(void)
+{
+	uint64_t a = nm_addr(fixture("prog_pie"), "elf_fn_local"); /* same code as the debug file */
+	struct elf_object *o = elf_object__open(fixture("prog_stripped"), NULL);
+
+	CHECK(o != NULL);
+	if (!o)
+		return;
+	CHECK_STR(elf_object__symbol_source(o), "debug-file");
+	expect_sym(o, a, "elf_fn_local"); /* a local function: only the debug file has it */
+	elf_object__free(o);
+}
+
+static void test_debuglink_wrong_build_id_rejected(void)
+{
+	struct elf_object *o = elf_object__open(fixture("prog_wronglink"), NULL);
+
+	CHECK(o != NULL);
+	if (!o)
+		return;
+	CHECK(strcmp(elf_object__symbol_source(o), "debug-file") != 0);
+	elf_object__free(o);
+}
+
+static void test_debug_file_by_build_id(void)
+{
+	char dir[1100];
+	const char *dirs[] = { dir, NULL };
+	struct elf_object_opts opts = { .debug_dirs = dirs };
+	struct elf_object *o;
+
+	snprintf(dir, sizeof(dir), "%s", fixture("debugroot/usr/lib/debug"));
+	o = elf_object__open(fixture("prog_bybuildid"), &opts);
+	CHECK(o != NULL);
+	if (!o)
+		return;
+	CHECK_STR(elf_object__symbol_source(o), "debug-file");
+	CHECK(elf_object__symbol_count(o) >= 4);
+	elf_object__free(o);
+	o = elf_object__open(fixture("prog_bybuildid"), NULL); /* not under the default dir */
+	CHECK(o && strcmp(elf_object__symbol_source(o), "debug-file") != 0);
+	elf_object__free(o);
+}
+
+static void test_minidebuginfo(void)
+{
+	struct elf_object *o = elf_object__open(fixture("prog_mini"), NULL);
+	struct elf_object_opts tiny = { .max_debugdata_bytes = 64 };
+
+	CHECK(o != NULL);
+	if (!o)
+		return;
+	CHECK_STR(elf_object__symbol_source(o), "debugdata");
+	expect_sym(o, nm_addr(fixture("prog_pie"), "elf_fn_local"), "elf_fn_local");
+	elf_object__free(o);
+	/* a cap below the decompressed size: refused, no symbols from it, no crash */
+	o = elf_object__open(fixture("prog_mini"), &tiny);
+	CHECK(o != NULL && strcmp(elf_object__symbol_source(o), "debugdata") != 0);
+	elf_object__free(o);
+}
+
+static void test_cpp_demangle(void)
+{
+	struct elf_object *o = elf_object__open(fixture("prog_cpp"), NULL);
+	uint64_t a = nm_addr(fixture("prog_cpp"), "_ZNK14stoker_fixture6Widget4spinEi");
+	struct elf_symbol_result r;
+	char *d;
+
+	CHECK(o != NULL);
+	if (o && elf_object__lookup(o, a, &r) == 0) {
+		d = demangle(r.name);
+		CHECK_STR(d, "stoker_fixture::Widget::spin(int) const");
+		free(d);
+	} else {
+		CHECK(0);
+	}
+	elf_object__free(o);
+	d = demangle("_ZN3foo3barEv");
+	CHECK_STR(d, "foo::bar()");
+	free(d);
+	CHECK(demangle("main") == NULL);
+	CHECK(demangle("_Znot a name") == NULL);
+}
+
+static void test_hostile_inputs(void)
+{
+	char path[] = "/tmp/stoker-elf-XXXXXX";
+	uint8_t buf[4096], bid[64];
+	struct elf_object *o;
+	int fd;
+
+	o = elf_object__open(fixture("truncated"), NULL);
+	if (o) /* a truncated file may parse partially; it must never crash or hold symbols
+		* that are not there */
+		CHECK(elf_object__lookup(o, 0x1130, &(struct elf_symbol_result){ 0 }) != 0 ||
+		      elf_object__symbol_count(o) > 0);
+	elf_object__free(o);
+	errno = 0;
+	CHECK(elf_object__open("/nonexistent/stoker/file", NULL) == NULL);
+	CHECK_INT(errno, ENOENT);
+	fd = mkstemp(path);
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)(i * 131 + 7);
+	memcpy(buf, "\177ELF\2\1\1", 7); /* a plausible header over garbage */
+	CHECK(write(fd, buf, sizeof(buf)) == (ssize_t)sizeof(buf));
+	o = elf_object__open(path, NULL);
+	elf_object__free(o);
+	CHECK(elf_read_build_id_fd(fd, bid, sizeof(bid)) <= 0);
+	close(fd);
+	unlink(path);
+}
+
+int main(void)
+{
+	if (!realpath(getenv("STOKER_FIXTURES") ? getenv("STOKER_FIXTURES") : "build/fixtures",
+		      fx)) {
+		fprintf(stderr, "fixtures not built: run make fixtures\n");
+		return 1;
+	}
+	RUN_TEST(test_pie_and_nopie);
+	RUN_TEST(test_offset_to_vaddr);
+	RUN_TEST(test_shared_library);
+	RUN_TEST(test_stripped_with_debuglink);
+	RUN_TEST(test_debuglink_wrong_build_id_rejected);
+	RUN_TEST(test_debug_file_by_build_id);
+	RUN_TEST(test_minidebuginfo);
+	RUN_TEST(test_cpp_demangle);
+	RUN_TEST(test_hostile_inputs);
+	return TEST_SUMMARY();
+}
