@@ -59,7 +59,7 @@ FIXTURE_SRCS := $(wildcard tests/fixtures/*.c)
 
 SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-.PHONY: all deps test-deps run test unit fixtures check-clang install uninstall clean format bench deb
+.PHONY: all deps test-deps run test unit fixtures check-clang install uninstall clean format bench deb test-kernels
 
 all: $(OUT)/stoker
 
@@ -131,6 +131,11 @@ run: deps
 test: test-deps
 	$(Q)$(MAKE) all fixtures $(UNIT_BINS)
 	$(Q)tests/run_all.sh
+
+# Boots Debian 12's 6.1 kernel in qemu and runs the integration checks inside.
+test-kernels: test-deps
+	$(Q)$(MAKE) all fixtures
+	$(Q)tests/kernels/run.sh
 
 deb: $(OUT)/stoker
 	$(Q)scripts/build-deb.sh
