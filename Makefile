@@ -59,7 +59,16 @@ FIXTURE_SRCS := $(wildcard tests/fixtures/*.c)
 
 SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-.PHONY: all deps test-deps run test unit fixtures check-clang install uninstall clean format bench deb test-kernels
+# libFuzzer targets: the agent's own parsers built with clang's fuzzer instrumentation.
+FUZZ_OBJ := $(OUT)/fuzzobj
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(OUT)/fuzz/%,$(FUZZ_SRCS))
+FUZZ_LIB_OBJS := $(patsubst $(OBJ)/%,$(FUZZ_OBJ)/%,$(LIB_OBJS))
+FUZZ_CFLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined \
+	-fno-omit-frame-pointer -O1 -g
+FUZZ_SECONDS ?= 60
+
+.PHONY: all deps test-deps run test unit fixtures check-clang install uninstall clean format bench deb test-kernels fuzz fuzz-build
 
 all: $(OUT)/stoker
 
@@ -103,6 +112,31 @@ $(ASAN_OBJ)/%.pb-c.o: $(OUT)/%.pb-c.c | $(ASAN_OBJ)
 	$(call msg,CC-ASAN,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(SANITIZE) -O1 -c $< -o $@
 
+$(FUZZ_OBJ) $(OUT)/fuzz:
+	$(Q)mkdir -p $@
+
+$(FUZZ_LIB_OBJS): $(SKELS) $(PROTO_H)
+
+$(FUZZ_OBJ)/%.o: agent/%.c | $(FUZZ_OBJ)
+	$(call msg,CC-FUZZ,$@)
+	$(Q)$(CLANG) $(filter-out -O2,$(ALL_CFLAGS)) $(FUZZ_CFLAGS) -c $< -o $@
+
+$(FUZZ_OBJ)/%.pb-c.o: $(OUT)/%.pb-c.c | $(FUZZ_OBJ)
+	$(call msg,CC-FUZZ,$@)
+	$(Q)$(CLANG) $(filter-out -O2,$(ALL_CFLAGS)) $(FUZZ_CFLAGS) -c $< -o $@
+
+$(OUT)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_OBJS) | $(OUT)/fuzz
+	$(call msg,FUZZ-LD,$@)
+	$(Q)$(CLANG) $(filter-out -O2,$(ALL_CFLAGS)) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< \
+		$(FUZZ_LIB_OBJS) -o $@ $(LDLIBS_ALL)
+
+fuzz-build: $(FUZZ_BINS)
+
+# Every target for FUZZ_SECONDS each, then every saved reproducer.
+fuzz: test-deps
+	$(Q)$(MAKE) fuzz-build
+	$(Q)FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh
+
 $(OUT)/stoker: $(AGENT_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $^ -o $@ $(LDLIBS_ALL)
@@ -129,7 +163,7 @@ run: deps
 	$(Q)scripts/run-demo.sh
 
 test: test-deps
-	$(Q)$(MAKE) all fixtures $(UNIT_BINS)
+	$(Q)$(MAKE) all fixtures $(UNIT_BINS) fuzz-build
 	$(Q)tests/run_all.sh
 
 # Boots Debian 12's 6.1 kernel in qemu and runs the integration checks inside.
@@ -152,4 +186,4 @@ format:
 clean:
 	rm -rf $(OUT)
 
--include $(wildcard $(OBJ)/*.d $(ASAN_OBJ)/*.d $(OUT)/tests/*.d)
+-include $(wildcard $(OBJ)/*.d $(ASAN_OBJ)/*.d $(OUT)/tests/*.d $(FUZZ_OBJ)/*.d)

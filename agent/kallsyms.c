@@ -73,7 +73,7 @@ struct kallsyms *kallsyms__parse(const char *buf, size_t len)
 		char type;
 
 		lines++;
-		if (parse_hex_u64(p, &q, &addr) || q >= le || *q != ' ')
+		if (parse_hex_u64_n(p, le, &q, &addr) || q >= le || *q != ' ')
 			goto next;
 		if (addr)
 			nonzero++;

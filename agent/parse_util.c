@@ -37,14 +37,14 @@ int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 	return 0;
 }
 
-int parse_hex_u64(const char *s, const char **end, uint64_t *out)
+int parse_hex_u64_n(const char *s, const char *lim, const char **end, uint64_t *out)
 {
 	uint64_t v = 0;
 	int n = 0, d;
 
-	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+	if (lim - s >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
 		s += 2;
-	while ((d = digit_val(*s)) >= 0) {
+	while (s < lim && (d = digit_val(*s)) >= 0) {
 		if (++n > 16)
 			return -EINVAL;
 		v = (v << 4) | (uint64_t)d;
@@ -56,6 +56,11 @@ int parse_hex_u64(const char *s, const char **end, uint64_t *out)
 		*end = s;
 	*out = v;
 	return 0;
+}
+
+int parse_hex_u64(const char *s, const char **end, uint64_t *out)
+{
+	return parse_hex_u64_n(s, s + strlen(s), end, out);
 }
 
 /* Parses "<digits>[.<digits>]" at *p; value scaled by 1e9 to keep fractions exact enough. */

@@ -16,6 +16,8 @@ int parse_size(const char *s, uint64_t *out);
 /* Bounded hex: up to 16 hex digits, optional 0x; stops at the first non-hex char and stores
  * the end in *end. Returns 0 or -EINVAL (no digits or overflow). */
 int parse_hex_u64(const char *s, const char **end, uint64_t *out);
+/* Same over [s, lim): for text that is not NUL-terminated (files read into buffers). */
+int parse_hex_u64_n(const char *s, const char *lim, const char **end, uint64_t *out);
 /* Formats a duration in ns for messages ("1.5s", "250ms"). */
 void format_duration(uint64_t ns, char *buf, size_t len);
 

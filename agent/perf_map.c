@@ -98,7 +98,8 @@ static int flatten(struct pm_line *l, size_t n, struct perf_map *pm)
 
 	if (!pts || !h.v || !out)
 		goto fail;
-	qsort(l, n, sizeof(*l), cmp_start);
+	if (n > 1)
+		qsort(l, n, sizeof(*l), cmp_start);
 	for (size_t i = 0; i < n; i++) {
 		pts[np++] = l[i].start;
 		pts[np++] = l[i].end;
@@ -158,8 +159,8 @@ struct perf_map *perf_map__parse(const char *buf, size_t len, size_t max_entries
 		uint64_t start, size;
 		size_t nlen;
 
-		if (parse_hex_u64(p, &q, &start) || q >= le || *q != ' ' ||
-		    parse_hex_u64(q + 1, &q, &size) || q >= le || *q != ' ' || !size ||
+		if (parse_hex_u64_n(p, le, &q, &start) || q >= le || *q != ' ' ||
+		    parse_hex_u64_n(q + 1, le, &q, &size) || q >= le || *q != ' ' || !size ||
 		    start + size < start) {
 			bad++;
 			goto next;

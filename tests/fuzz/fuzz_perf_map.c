@@ -1,0 +1,16 @@
+/* Fuzz target: JIT perf map files (/tmp/perf-PID.map is written by the profiled process). */
+#include <stdint.h>
+#include "perf_map.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct perf_map *pm = perf_map__parse((const char *)data, size, 4096);
+
+	if (!pm)
+		return 0;
+	for (uint64_t a = 0; a < 0x3000; a += 0x101)
+		perf_map__lookup(pm, a);
+	perf_map__lookup(pm, UINT64_MAX);
+	perf_map__free(pm);
+	return 0;
+}
