@@ -54,7 +54,7 @@ fi
 suite integration $PY tests/integration/test_agent.py
 suite push $PY tests/integration/test_push.py
 suite packaging tests/packaging/test_packaging.sh
-FUZZ_SECONDS=3 suite fuzz tests/fuzz/run.sh
+suite fuzz env FUZZ_SECONDS=3 tests/fuzz/run.sh
 suite kernels tests/kernels/run.sh
 echo "wall time: $(($(date +%s) - start)) s"
 echo "$passed passed, $failed failed"
