@@ -68,7 +68,7 @@ FUZZ_CFLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover
 	-fno-omit-frame-pointer -O1 -g
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps test-deps run test unit fixtures check-clang install uninstall clean format bench deb test-kernels fuzz fuzz-build
+.PHONY: all deps test-deps run test unit fixtures check-clang install uninstall clean format bench bench-quick bench-build deb test-kernels fuzz fuzz-build
 
 all: $(OUT)/stoker
 
@@ -131,6 +131,29 @@ $(OUT)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_OBJS) | $(OUT)/fuzz
 		$(FUZZ_LIB_OBJS) -o $@ $(LDLIBS_ALL)
 
 fuzz-build: $(FUZZ_BINS)
+
+# Benchmark helpers link the optimized agent objects.
+BENCH_BINS := $(patsubst tests/bench/%.c,$(OUT)/bench/%,$(wildcard tests/bench/*.c))
+$(OUT)/bench:
+	$(Q)mkdir -p $@
+
+$(OUT)/bench/%: tests/bench/%.c $(LIB_OBJS) | $(OUT)/bench
+	$(call msg,BENCH-CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $< $(LIB_OBJS) -o $@ $(LDLIBS_ALL)
+
+bench-build: all fixtures $(BENCH_BINS)
+
+# Overhead, BPF cost, accuracy, symbolization, output and start-up, each against a peer
+# measured in the same run (perf, bpftrace, eu-addr2line). Not part of make test.
+bench: deps
+	$(Q)scripts/install-deps.sh bench
+	$(Q)$(MAKE) bench-build
+	$(Q)/usr/bin/python3 tests/bench/bench.py
+
+bench-quick: deps
+	$(Q)scripts/install-deps.sh bench
+	$(Q)$(MAKE) bench-build
+	$(Q)/usr/bin/python3 tests/bench/bench.py --quick
 
 # Every target for FUZZ_SECONDS each, then every saved reproducer.
 fuzz: test-deps

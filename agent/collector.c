@@ -100,7 +100,8 @@ static void on_sample(struct collector *c, const struct stoker_sample *s, size_t
 		c->st.bad_records++;
 		return;
 	}
-	c->st.samples++;
+	if (!c->st.samples++)
+		pr_debug("first sample received (pid %u)", s->pid); /* start-up benchmark mark */
 	if (s->flags & STOKER_SF_USER_TRUNCATED)
 		c->st.truncated_user++;
 	if (s->flags & STOKER_SF_KERNEL_TRUNCATED)

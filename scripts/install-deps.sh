@@ -8,7 +8,7 @@ build="clang llvm bpftool libbpf-dev libelf-dev libdw-dev libprotobuf-c-dev prot
        libcurl4-openssl-dev zlib1g-dev liblzma-dev libyaml-dev pkg-config make gcc g++"
 test="python3-protobuf protobuf-compiler elfutils binutils util-linux libcap2-bin dpkg-dev lintian
       systemd qemu-system-x86 busybox-static cpio libclang-rt-14-dev xz-utils"
-bench="linux-perf bpftrace hyperfine"
+bench="linux-perf bpftrace elfutils python3-minimal"
 
 want=""
 for set in ${*:-build}; do
