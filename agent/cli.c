@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "parse_util.h"
+#include "relabel.h"
 
 enum {
 	OPT_SAMPLE_RATE = 256,
@@ -42,6 +43,7 @@ enum {
 	OPT_SPOOL_MAX,
 	OPT_METRICS_ADDR,
 	OPT_CONFIG,
+	OPT_RELABEL_RULE,
 };
 
 static const struct option long_opts[] = {
@@ -79,6 +81,7 @@ static const struct option long_opts[] = {
 	{ "spool-max-bytes", required_argument, NULL, OPT_SPOOL_MAX },
 	{ "metrics-addr", required_argument, NULL, OPT_METRICS_ADDR },
 	{ "config", required_argument, NULL, OPT_CONFIG },
+	{ "relabel-rule", required_argument, NULL, OPT_RELABEL_RULE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -432,6 +435,22 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 		case 'C':
 			cfg->check = true;
 			break;
+		case OPT_RELABEL_RULE: {
+			struct relabel_rule r;
+			char why[256];
+
+			if (cfg->nrules >= CLI_MAX_RULES)
+				return bad("relabel-rule", "(rule)", "too many rules");
+			if (relabel_rule_parse(optarg, &r, why, sizeof(why))) {
+				fprintf(stderr, "stoker: invalid relabel rule %zu: %s\n", cfg->nrules,
+					why);
+				relabel_rule_free(&r);
+				return -EINVAL;
+			}
+			relabel_rule_free(&r);
+			cfg->relabel_rules[cfg->nrules++] = optarg;
+			break;
+		}
 		case OPT_CONFIG:
 			if (cfg->in_file_pass)
 				return bad("config", optarg, "a config file cannot name another");

@@ -88,7 +88,7 @@ static void comm_copy(char *dst, const char *src)
 static void on_sample(struct collector *c, const struct stoker_sample *s, size_t len)
 {
 	uint32_t locs[2 * STOKER_MAX_STACK_DEPTH + 2];
-	struct pb_label labels[8];
+	struct pb_label labels[PB_MAX_LABELS];
 	struct stack_val *v;
 	struct stack_key key;
 	char comm[STOKER_COMM_LEN], pidbuf[16];
@@ -110,6 +110,13 @@ static void on_sample(struct collector *c, const struct stoker_sample *s, size_t
 	p = proc_cache__lookup(c->sz->procs, (int)s->pid, comm);
 	if (!p) {
 		c->st.samples_dropped_full++;
+		return;
+	}
+	if (p->dropped) {
+		/* the rules said no: from now on BPF skips it, so this costs nothing more */
+		c->st.samples_relabel_dropped++;
+		if (c->opts.skip_pid)
+			c->opts.skip_pid(c->opts.skip_ctx, (int)s->pid, true);
 		return;
 	}
 
@@ -182,6 +189,8 @@ void collector__on_record(const void *data, size_t len, void *ctx)
 			c->st.exit_events++;
 		/* The entry lives on in the window's references; new samples start afresh. */
 		proc_cache__retire(c->sz->procs, (int)e->pid);
+		if (c->opts.skip_pid)
+			c->opts.skip_pid(c->opts.skip_ctx, (int)e->pid, false);
 		break;
 	default:
 		c->st.bad_records++;

@@ -15,11 +15,15 @@ struct collector_stats {
 	uint64_t stack_cache_hits, stack_cache_misses;
 	uint64_t samples_dropped_full; /* window sample table full */
 	uint64_t truncated_user, truncated_kernel;
+	uint64_t samples_relabel_dropped; /* arrived before BPF learned to skip the process */
 };
 
 struct collector_opts {
 	size_t max_stack_cache; /* raw stacks remembered per window, default 65536 */
 	bool pid_labels;	/* put pid/comm labels on samples (local outputs) */
+	/* called once for a process the relabel rules dropped, so BPF skips it */
+	void (*skip_pid)(void *ctx, int pid, bool skip);
+	void *skip_ctx;
 };
 
 struct collector {

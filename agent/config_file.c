@@ -15,7 +15,10 @@
 #define CONFIG_MAX_BYTES (1u << 20)
 #define CONFIG_MAX_ARGS	 4096
 
-enum kind { SCALAR, LIST, MAP_LABELS, BOOL };
+enum kind { SCALAR, LIST, MAP_LABELS, BOOL, RULES };
+
+static const char *const rule_keys[] = { "source_labels", "separator", "regex", "target_label",
+					 "replacement", "action" };
 
 static const struct {
 	const char *key, *flag;
@@ -50,6 +53,7 @@ static const struct {
 	{ "spool_dir", "spool-dir", SCALAR },
 	{ "spool_max_bytes", "spool-max-bytes", SCALAR },
 	{ "metrics_addr", "metrics-addr", SCALAR },
+	{ "relabel_configs", "relabel-rule", RULES },
 };
 
 void config_args_free(struct config_args *a)
@@ -107,8 +111,20 @@ int config_file_parse(const char *buf, size_t len, const char *name, struct conf
 	yaml_parser_t p;
 	yaml_event_t ev;
 	int err = 0, depth = 0, ki = -1;
-	enum { TOP, VALUE, IN_LIST, IN_MAP_KEY, IN_MAP_VAL } st = TOP;
-	char label_key[1100];
+	enum {
+		TOP,
+		VALUE,
+		IN_LIST,
+		IN_MAP_KEY,
+		IN_MAP_VAL,
+		IN_RULES,    /* the list of relabel rules */
+		IN_RULE_KEY, /* inside one rule mapping */
+		IN_RULE_VAL,
+		IN_RULE_SRC, /* source_labels as a list */
+	} st = TOP;
+	char label_key[1100], rule[4096];
+	size_t rule_len = 0;
+	bool rule_src_first = true;
 	bool done = false, started_map = false;
 
 	memset(out, 0, sizeof(*out));
@@ -140,6 +156,11 @@ int config_file_parse(const char *buf, size_t len, const char *name, struct conf
 			} else if (st == VALUE && keys[ki].kind == MAP_LABELS) {
 				st = IN_MAP_KEY;
 				depth++;
+			} else if (st == IN_RULES) {
+				st = IN_RULE_KEY;
+				rule_len = 0;
+				rule[0] = '\0';
+				depth++;
 			} else {
 				err = bad(name, &ev, "unexpected mapping for",
 					  ki >= 0 ? keys[ki].key : NULL);
@@ -147,8 +168,12 @@ int config_file_parse(const char *buf, size_t len, const char *name, struct conf
 			break;
 		case YAML_MAPPING_END_EVENT:
 			depth--;
-			if (st == IN_MAP_KEY)
+			if (st == IN_MAP_KEY) {
 				st = TOP;
+			} else if (st == IN_RULE_KEY) {
+				err = push_arg(out, keys[ki].flag, rule, NULL);
+				st = IN_RULES;
+			}
 			break;
 		case YAML_SEQUENCE_START_EVENT:
 			if (!started_map)
@@ -156,12 +181,19 @@ int config_file_parse(const char *buf, size_t len, const char *name, struct conf
 					  "the config file must be a mapping of settings", NULL);
 			else if (st == VALUE && keys[ki].kind == LIST)
 				st = IN_LIST;
-			else
+			else if (st == VALUE && keys[ki].kind == RULES)
+				st = IN_RULES;
+			else if (st == IN_RULE_VAL && !strcmp(label_key, "source_labels")) {
+				st = IN_RULE_SRC;
+				rule_src_first = true;
+				rule_len += (size_t)snprintf(rule + rule_len, sizeof(rule) - rule_len,
+							     "%ssource_labels=", rule_len ? "\x1f" : "");
+			} else
 				err = bad(name, &ev, "unexpected list for",
 					  ki >= 0 ? keys[ki].key : NULL);
 			break;
 		case YAML_SEQUENCE_END_EVENT:
-			st = TOP;
+			st = st == IN_RULE_SRC ? IN_RULE_KEY : TOP;
 			break;
 		case YAML_SCALAR_EVENT:
 			if (!started_map) {
@@ -192,7 +224,30 @@ int config_file_parse(const char *buf, size_t len, const char *name, struct conf
 			} else if (st == IN_MAP_VAL) {
 				err = push_arg(out, keys[ki].flag, label_key, scalar(&ev));
 				st = IN_MAP_KEY;
+			} else if (st == IN_RULES) {
+				err = bad(name, &ev, "each relabel rule must be a mapping", NULL);
+			} else if (st == IN_RULE_KEY) {
+				bool known = false;
+
+				for (size_t i = 0; i < sizeof(rule_keys) / sizeof(rule_keys[0]); i++)
+					known |= !strcmp(scalar(&ev), rule_keys[i]);
+				if (!known)
+					err = bad(name, &ev, "unknown relabel rule key", scalar(&ev));
+				snprintf(label_key, sizeof(label_key), "%s", scalar(&ev));
+				st = IN_RULE_VAL;
+			} else if (st == IN_RULE_VAL) {
+				rule_len += (size_t)snprintf(rule + rule_len, sizeof(rule) - rule_len,
+							     "%s%s=%s", rule_len ? "\x1f" : "",
+							     label_key, scalar(&ev));
+				st = IN_RULE_KEY;
+			} else if (st == IN_RULE_SRC) {
+				rule_len += (size_t)snprintf(rule + rule_len, sizeof(rule) - rule_len,
+							     "%s%s", rule_src_first ? "" : ",",
+							     scalar(&ev));
+				rule_src_first = false;
 			}
+			if (rule_len >= sizeof(rule))
+				err = bad(name, &ev, "relabel rule too long", NULL);
 			break;
 		default:
 			break;

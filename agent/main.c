@@ -63,6 +63,8 @@ struct agent {
 	char **argv;
 	bool reload;
 	struct upload_stats upload_totals; /* carried across reloads */
+	struct relabel_rule rules[CLI_MAX_RULES];
+	size_t nrules;
 };
 
 /* Reads a secret from a file: whole content, trailing newlines removed, at most 64 KiB. */
@@ -189,11 +191,45 @@ static int setup_signals(struct agent *a)
 	return 0;
 }
 
+/* Compiles the configured relabel rules (already validated by the flag parser). */
+static int compile_rules(const struct config *cfg, struct relabel_rule *rules, size_t *n)
+{
+	char why[256];
+
+	*n = 0;
+	for (size_t i = 0; i < cfg->nrules; i++) {
+		if (relabel_rule_parse(cfg->relabel_rules[i], &rules[i], why, sizeof(why))) {
+			pr_err("invalid relabel rule %zu: %s", i, why);
+			relabel_rule_free(&rules[i]);
+			while (i--)
+				relabel_rule_free(&rules[i]);
+			return -EINVAL;
+		}
+		(*n)++;
+	}
+	return 0;
+}
+
+static void free_rules(struct relabel_rule *rules, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		relabel_rule_free(&rules[i]);
+}
+
+static void skip_pid(void *ctx, int pid, bool skip)
+{
+	struct agent *a = ctx;
+
+	if (a->sampler)
+		sampler__skip_pid(a->sampler, pid, skip);
+}
+
 static int setup(struct agent *a)
 {
 	struct sampler_opts so = { 0 };
 	struct profile_builder_opts po = { 0 };
 	struct collector_opts co = { 0 };
+	struct proc_cache_opts pco = { 0 };
 	struct epoll_event ev = { .events = EPOLLIN };
 	char missing[64];
 	int err;
@@ -204,7 +240,12 @@ static int setup(struct agent *a)
 		pr_err("failed to set up signal handling: %s", strerror(-err));
 		return err;
 	}
-	a->procs = proc_cache__new(NULL);
+	err = compile_rules(&a->cfg, a->rules, &a->nrules);
+	if (err)
+		return err;
+	pco.rules = a->rules;
+	pco.nrules = a->nrules;
+	a->procs = proc_cache__new(&pco);
 	a->objs = obj_cache__new(NULL);
 	if (!a->procs || !a->objs)
 		return -ENOMEM;
@@ -221,6 +262,8 @@ static int setup(struct agent *a)
 		return err;
 	/* pid and comm as sample labels would become series labels on the server. */
 	co.pid_labels = !a->push_mode;
+	co.skip_pid = skip_pid;
+	co.skip_ctx = a;
 	err = collector__init(&a->col, &co, &a->sz, &a->pb);
 	if (err)
 		return err;
@@ -409,6 +452,22 @@ static void reload(struct agent *a)
 		free(a->bearer_token);
 		a->basic_password = a->bearer_token = NULL;
 	}
+	{
+		struct relabel_rule nrules[CLI_MAX_RULES];
+		size_t nn;
+
+		if (compile_rules(&ncfg, nrules, &nn)) {
+			config_args_free(&nfa);
+			pr_err("failed to reload the configuration; keeping the running one");
+			return;
+		}
+		/* processes are re-labeled on their next sample under the new rules */
+		proc_cache__clear(a->procs);
+		free_rules(a->rules, a->nrules);
+		memcpy(a->rules, nrules, sizeof(nrules));
+		a->nrules = nn;
+		proc_cache__set_rules(a->procs, a->rules, a->nrules);
+	}
 	a->cfg = ncfg;
 	config_args_free(&a->file_args);
 	a->file_args = nfa;
@@ -558,6 +617,7 @@ static void teardown(struct agent *a)
 	kallsyms__free(a->ksyms);
 	obj_cache__free(a->objs);
 	proc_cache__free(a->procs);
+	free_rules(a->rules, a->nrules);
 	if (a->epfd >= 0)
 		close(a->epfd);
 	if (a->sigfd >= 0)

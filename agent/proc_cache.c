@@ -39,6 +39,9 @@ void proc_put(struct proc *p)
 		return;
 	free(p->maps);
 	perf_map__free(p->perf_map);
+	for (size_t i = 0; i < 2 * p->nlabels; i++)
+		free(p->labels[i]);
+	free(p->labels);
 	free(p);
 }
 
@@ -194,6 +197,81 @@ bool proc_cache__refresh_maps(struct proc_cache *c, struct proc *p, uint64_t min
 	return true;
 }
 
+static void read_text(int pid, const char *what, char *buf, size_t len)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	buf[0] = '\0';
+	snprintf(path, sizeof(path), "/proc/%d/%s", pid, what);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	/* cmdline: NUL-separated arguments become spaces; control bytes are not kept */
+	for (ssize_t i = 0; i < n; i++)
+		if ((unsigned char)buf[i] < 0x20)
+			buf[i] = ' ';
+	while (n > 0 && buf[n - 1] == ' ')
+		buf[--n] = '\0';
+}
+
+/* Candidate labels, then the user's relabel rules; what survives is the process's labels. */
+static void compute_labels(struct proc_cache *c, struct proc *p)
+{
+	struct label_set *ls = calloc(1, sizeof(*ls));
+	char buf[1024], exe[PROC_MAP_PATH_MAX];
+	ssize_t n;
+
+	if (!ls)
+		return;
+	label_set(ls, "service_name", p->service_name);
+	label_set(ls, "container_id", p->cg.container_id);
+	label_set(ls, "systemd_unit", p->cg.systemd_unit);
+	snprintf(buf, sizeof(buf), "%d", p->pid);
+	label_set(ls, "__meta_process_pid", buf);
+	label_set(ls, "__meta_process_comm", p->comm);
+	snprintf(buf, sizeof(buf), "/proc/%d/exe", p->pid);
+	n = readlink(buf, exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = '\0';
+	label_set(ls, "__meta_process_exe", exe);
+	read_text(p->pid, "cmdline", buf, sizeof(buf));
+	label_set(ls, "__meta_process_cmdline", buf);
+	label_set(ls, "__meta_cgroup_path", p->cg.path);
+	p->dropped = !relabel_apply(c->opts.rules, c->opts.nrules, ls);
+	p->labels = calloc(2 * ls->n + 1, sizeof(char *));
+	for (size_t i = 0; p->labels && i < ls->n; i++) {
+		p->labels[2 * i] = strdup(ls->l[i].name);
+		p->labels[2 * i + 1] = strdup(ls->l[i].value);
+		if (!p->labels[2 * i] || !p->labels[2 * i + 1])
+			break;
+		p->nlabels++;
+	}
+	free(ls);
+}
+
+void proc_cache__clear(struct proc_cache *c)
+{
+	struct lru_cache_opts lo = { 0 };
+
+	lru_cache__free(c->procs);
+	lo.key_size = sizeof(int);
+	lo.max_entries = c->opts.max_procs;
+	lo.free_value = proc_put_cb;
+	c->procs = lru_cache__new(&lo);
+}
+
+void proc_cache__set_rules(struct proc_cache *c, const struct relabel_rule *rules, size_t n)
+{
+	c->opts.rules = rules;
+	c->opts.nrules = n;
+}
+
 struct proc *proc_cache__lookup(struct proc_cache *c, int pid, const char *comm)
 {
 	struct proc *p = lru_cache__get(c->procs, &pid);
@@ -212,6 +290,7 @@ struct proc *proc_cache__lookup(struct proc_cache *c, int pid, const char *comm)
 	p->nspid = read_nspid(pid);
 	read_cgroup(p);
 	infer_service(p);
+	compute_labels(c, p);
 	proc_cache__refresh_maps(c, p, 0);
 	c->st.created++;
 	if (lru_cache__put(c->procs, &pid, p, 1)) {

@@ -9,6 +9,7 @@
 #include "cgroup_identity.h"
 #include "perf_map.h"
 #include "proc_maps.h"
+#include "relabel.h"
 
 struct proc {
 	int refcnt;
@@ -24,6 +25,10 @@ struct proc {
 	char comm[16];
 	char service_name[128]; /* inferred: systemd unit without suffix, else exe_name */
 	struct cgroup_identity cg;
+	/* labels after relabeling: names and values alternate; dropped: relabel rules said so */
+	char **labels;
+	size_t nlabels;
+	bool dropped;
 	struct perf_map *perf_map;
 	uint64_t perf_map_checked_ns;
 	int64_t perf_map_mtime;
@@ -32,6 +37,8 @@ struct proc {
 struct proc_cache_opts {
 	size_t max_procs;	  /* default 32768 */
 	size_t max_maps_per_proc; /* default 8192 */
+	const struct relabel_rule *rules; /* applied to each new process; owned by the caller */
+	size_t nrules;
 };
 
 struct proc_cache_stats {
@@ -50,6 +57,11 @@ struct proc *proc_cache__lookup(struct proc_cache *c, int pid, const char *comm)
 bool proc_cache__refresh_maps(struct proc_cache *c, struct proc *p, uint64_t min_age_ns);
 /* The process exec'ed or exited: later samples of pid start a fresh entry. */
 void proc_cache__retire(struct proc_cache *c, int pid);
+/* Forgets every process (after a reload changed the rules): they are re-read on their next
+ * sample. Windows keep the entries they reference. */
+void proc_cache__clear(struct proc_cache *c);
+/* New rules for processes seen from now on. */
+void proc_cache__set_rules(struct proc_cache *c, const struct relabel_rule *rules, size_t n);
 void proc_cache__stats(const struct proc_cache *c, struct proc_cache_stats *st);
 
 void proc_get(struct proc *p);

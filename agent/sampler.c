@@ -237,6 +237,18 @@ int sampler__read_stats(struct sampler *s, uint64_t *out)
 	return err;
 }
 
+int sampler__skip_pid(struct sampler *s, int pid, bool skip)
+{
+	__u32 key = (__u32)pid;
+	__u8 one = 1;
+
+	if (skip)
+		return bpf_map__update_elem(s->skel->maps.pid_skip, &key, sizeof(key), &one,
+					    sizeof(one), BPF_ANY);
+	bpf_map__delete_elem(s->skel->maps.pid_skip, &key, sizeof(key), 0);
+	return 0;
+}
+
 const char *sampler__event_name(const struct sampler *s)
 {
 	return s->event_name;

@@ -39,6 +39,8 @@ int sampler__fd(const struct sampler *s);
 int sampler__drain(struct sampler *s);
 /* Sums the per-CPU counters into out[STOKER_STAT_MAX]. Returns 0 or -errno. */
 int sampler__read_stats(struct sampler *s, uint64_t *out);
+/* Adds (skip) or removes a process from the BPF-side skip list. Returns 0 or -errno. */
+int sampler__skip_pid(struct sampler *s, int pid, bool skip);
 /* Name of the perf event actually used ("cpu-clock" or "cycles"). */
 const char *sampler__event_name(const struct sampler *s);
 int sampler__ncpus(const struct sampler *s);

@@ -27,6 +27,14 @@ struct {
 	__type(value, __u8);
 } pid_filter SEC(".maps");
 
+/* Processes the agent's relabel rules dropped: skipped here so they cost nothing more. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, STOKER_PID_SKIP_MAX);
+	__type(key, __u32);
+	__type(value, __u8);
+} pid_skip SEC(".maps");
+
 /* A sample is ~2 KiB: too big for the 512-byte BPF stack, so it is built here and copied
  * into the ring buffer at its real length. */
 struct {
@@ -72,7 +80,7 @@ int on_cpu_sample(struct bpf_perf_event_data *ctx)
 		stat_inc(STOKER_STAT_SKIPPED_IDLE);
 		return 0;
 	}
-	if (!pid_wanted(pid)) {
+	if (!pid_wanted(pid) || bpf_map_lookup_elem(&pid_skip, &pid)) {
 		stat_inc(STOKER_STAT_SKIPPED_FILTER);
 		return 0;
 	}

@@ -22,6 +22,10 @@
 /* Bounds of the pid filter map (--pid); the agent resizes it to the number of pids given. */
 #define STOKER_PID_FILTER_MAX 4096
 
+/* Processes dropped by relabel rules, skipped in BPF (LRU: a stale entry only costs a pid
+ * one lookup after its reuse, and exec/exit remove entries anyway). */
+#define STOKER_PID_SKIP_MAX 16384
+
 /* Record types in the ring buffer: the first __u32 of every record. */
 enum stoker_rec_type {
 	STOKER_REC_SAMPLE = 1, /* struct stoker_sample */
@@ -70,7 +74,8 @@ enum stoker_stat {
 	STOKER_STAT_SAMPLES = 0,         /* samples written to the ring buffer */
 	STOKER_STAT_DROP_RINGBUF_FULL,   /* samples lost: ring buffer had no room */
 	STOKER_STAT_SKIPPED_IDLE,        /* idle (pid 0) samples skipped (not an error) */
-	STOKER_STAT_SKIPPED_FILTER,      /* samples of processes outside --pid (not an error) */
+	STOKER_STAT_SKIPPED_FILTER,      /* samples of processes outside --pid or dropped by
+					  * relabel rules (not an error) */
 	STOKER_STAT_USTACK_ERRORS,       /* bpf_get_stack(user) failed */
 	STOKER_STAT_KSTACK_ERRORS,       /* bpf_get_stack(kernel) failed */
 	STOKER_STAT_EVENTS_DROPPED,      /* exec/exit events lost: ring buffer had no room */

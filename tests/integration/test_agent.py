@@ -260,7 +260,68 @@ def test_least_privilege():
         stop(fx)
 
 
-TESTS = [test_cli_errors, test_least_privilege, test_known_shares_fp, test_short_lived_process,
+def cgroup2_root():
+    for line in open("/proc/mounts"):
+        f = line.split()
+        if f[2] == "cgroup2":
+            return f[1]
+    raise Failure("no cgroup2 mount found")
+
+
+def test_cgroup_labels_and_relabel():
+    """A process in a cgroup named like a containerd scope gets its container_id; relabel
+    rules rename service_name and drop a process (filtered in BPF)."""
+    cid = "3f4e1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7"
+    cg = os.path.join(cgroup2_root(), "stoker-test.slice", "cri-containerd-%s.scope" % cid)
+    os.makedirs(cg, exist_ok=True)
+    cfg = os.path.join(TMP, "relabel.yaml")
+    with open(cfg, "w") as f:
+        f.write("relabel_configs:\n"
+                "  - source_labels: [__meta_process_comm]\n"
+                "    regex: shortlived\n"
+                "    action: drop\n"
+                "  - source_labels: [__meta_process_comm, container_id]\n"
+                "    separator: '@'\n"
+                "    regex: '(.*)@(.{12}).*'\n"
+                "    target_label: service_name\n"
+                "    replacement: '$1-$2'\n")
+    fx = start([os.path.join(FIX, "shares"), "30"])
+    out = os.path.join(TMP, "cg.pb.gz")
+    try:
+        with open(os.path.join(cg, "cgroup.procs"), "w") as f:
+            f.write(str(fx.pid))
+        agent = subprocess.Popen([STOKER, "--config", cfg, "--duration", "4s",
+                                  "--sample-rate", "99", "--output", out],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(1)
+        sl = subprocess.run([os.path.join(FIX, "shortlived"), "1.0"])
+        _, err = agent.communicate(timeout=30)
+        check(agent.returncode == 0 and sl.returncode == 0, "agent exits 0 (%s)" % err[-300:])
+    finally:
+        stop(fx)
+        try:
+            os.rmdir(cg)
+            os.rmdir(os.path.dirname(cg))
+        except OSError:
+            pass
+    prof = profile_of(out, 99)
+    stacks = pprof_check.stacks(prof)
+    mine = [s for s in stacks if s["labels"].get("pid") == str(fx.pid)]
+    check(mine, "the fixture in the cgroup was sampled")
+    check(all(s["labels"].get("container_id") == cid for s in mine),
+          "container_id from the cgroup path on every sample")
+    check(all(s["labels"].get("service_name") == "shares-" + cid[:12] for s in mine),
+          "service_name rewritten by the rule: %s" % mine[0]["labels"].get("service_name"))
+    check(not any(s["labels"].get("comm") == "shortlived" for s in stacks),
+          "the process the rules drop has no samples")
+    check(not any(k.startswith("__") for s in stacks for k in s["labels"]),
+          "no __meta labels leak into the profile")
+    r = run_agent(["--output", "x.pb.gz", "--relabel-rule", "action=replace\x1fsource_labels=a"])
+    check(r.returncode == 2 and "invalid relabel rule 0" in r.stderr,
+          "an invalid rule is rejected at start with its index: %s" % r.stderr.strip())
+
+
+TESTS = [test_cli_errors, test_least_privilege, test_cgroup_labels_and_relabel, test_known_shares_fp, test_short_lived_process,
          test_other_mount_namespace, test_kernel_frames, test_local_outputs_and_sigint]
 
 

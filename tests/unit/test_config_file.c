@@ -27,6 +27,24 @@ static void test_keys_become_flags(void)
 	config_args_free(&a);
 }
 
+static void test_relabel_configs(void)
+{
+	const char *y = "relabel_configs:\n"
+			"  - source_labels: [a, b]\n    separator: '/'\n    target_label: t\n"
+			"  - action: labeldrop\n    regex: tmp_.*\n";
+	const char *bad = "relabel_configs:\n  - source_labels: [a]\n    colour: red\n";
+	struct config_args a;
+
+	CHECK_INT(config_file_parse(y, strlen(y), "t.yaml", &a), 0);
+	CHECK_INT(a.argc, 3);
+	if (a.argc == 3) {
+		CHECK_STR(a.argv[1], "--relabel-rule=source_labels=a,b\x1fseparator=/\x1ftarget_label=t");
+		CHECK_STR(a.argv[2], "--relabel-rule=action=labeldrop\x1fregex=tmp_.*");
+	}
+	config_args_free(&a);
+	CHECK_INT(config_file_parse(bad, strlen(bad), "t.yaml", &a), -EINVAL);
+}
+
 static void test_errors(void)
 {
 	const char *bad[] = {
@@ -74,6 +92,7 @@ static void test_flags_override_file(void)
 int main(void)
 {
 	RUN_TEST(test_keys_become_flags);
+	RUN_TEST(test_relabel_configs);
 	RUN_TEST(test_errors);
 	RUN_TEST(test_flags_override_file);
 	return TEST_SUMMARY();
