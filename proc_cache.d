@@ -1,6 +1,6 @@
 proc_cache.o: agent/proc_cache.c agent/log.h agent/lru_cache.h \
   agent/proc_cache.h agent/cgroup_identity.h agent/perf_map.h \
-  agent/proc_maps.h
+  agent/proc_maps.h agent/relabel.h
 
 agent/log.h:
 
@@ -13,3 +13,5 @@ agent/cgroup_identity.h:
 agent/perf_map.h:
 
 agent/proc_maps.h:
+
+agent/relabel.h:

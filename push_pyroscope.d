@@ -1,7 +1,7 @@
 push_pyroscope.o: agent/push_pyroscope.c agent/log.h agent/proc_cache.h \
   agent/cgroup_identity.h agent/perf_map.h agent/proc_maps.h \
-  agent/push_pyroscope.h agent/upload_batch.h agent/pprof_encode.h \
-  agent/profile_builder.h
+  agent/relabel.h agent/push_pyroscope.h agent/upload_batch.h \
+  agent/pprof_encode.h agent/profile_builder.h
 
 agent/log.h:
 
@@ -12,6 +12,8 @@ agent/cgroup_identity.h:
 agent/perf_map.h:
 
 agent/proc_maps.h:
+
+agent/relabel.h:
 
 agent/push_pyroscope.h:
 

@@ -1,7 +1,7 @@
 symbolize.o: agent/symbolize.c agent/log.h agent/symbolize.h \
   agent/kallsyms.h agent/obj_cache.h agent/proc_maps.h \
   agent/symbolize_elf.h agent/proc_cache.h agent/cgroup_identity.h \
-  agent/perf_map.h agent/profile_builder.h
+  agent/perf_map.h agent/relabel.h agent/profile_builder.h
 
 agent/log.h:
 
@@ -20,5 +20,7 @@ agent/proc_cache.h:
 agent/cgroup_identity.h:
 
 agent/perf_map.h:
+
+agent/relabel.h:
 
 agent/profile_builder.h:

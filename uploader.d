@@ -1,7 +1,8 @@
 uploader.o: agent/uploader.c agent/log.h agent/proc_cache.h \
   agent/cgroup_identity.h agent/perf_map.h agent/proc_maps.h \
-  agent/spool.h agent/upload_batch.h agent/pprof_encode.h \
-  agent/profile_builder.h agent/uploader.h agent/push_pyroscope.h
+  agent/relabel.h agent/spool.h agent/upload_batch.h \
+  agent/pprof_encode.h agent/profile_builder.h agent/uploader.h \
+  agent/push_pyroscope.h
 
 agent/log.h:
 
@@ -12,6 +13,8 @@ agent/cgroup_identity.h:
 agent/perf_map.h:
 
 agent/proc_maps.h:
+
+agent/relabel.h:
 
 agent/spool.h:
 

@@ -18,7 +18,7 @@
 #define CLI_MAX_OUTPUTS 8
 #define CLI_MAX_LABELS	24 /* server allows 30 labels per series; a few are ours */
 #define CLI_MAX_HEADERS 16
-#define CLI_MAX_RULES 64
+#define CLI_MAX_RULES	64
 
 enum output_format {
 	OUTPUT_PPROF_GZ = 0, /* *.pb.gz */
@@ -65,7 +65,7 @@ struct config {
 	size_t queue_size;
 	const char *spool_dir; /* "" disables the spool */
 	uint64_t spool_max_bytes;
-	const char *metrics_addr; /* host:port, NULL: off */
+	const char *metrics_addr;		  /* host:port, NULL: off */
 	const char *relabel_rules[CLI_MAX_RULES]; /* --relabel-rule specs (relabel.h form) */
 	size_t nrules;
 	bool show_help, show_version;

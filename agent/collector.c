@@ -30,9 +30,6 @@ static void intern_keys(struct collector *c)
 {
 	c->k_pid = pb_string(c->pb, "pid");
 	c->k_comm = pb_string(c->pb, "comm");
-	c->k_service = pb_string(c->pb, "service_name");
-	c->k_container_id = pb_string(c->pb, "container_id");
-	c->k_unit = pb_string(c->pb, "systemd_unit");
 }
 
 int collector__init(struct collector *c, const struct collector_opts *opts, struct symbolizer *sz,
@@ -151,12 +148,10 @@ static void on_sample(struct collector *c, const struct stoker_sample *s, size_t
 		labels[nl++] = (struct pb_label){ c->k_pid, pb_string(c->pb, pidbuf) };
 		labels[nl++] = (struct pb_label){ c->k_comm, pb_string(c->pb, comm) };
 	}
-	labels[nl++] = (struct pb_label){ c->k_service, pb_string(c->pb, p->service_name) };
-	if (p->cg.container_id[0])
-		labels[nl++] =
-		    (struct pb_label){ c->k_container_id, pb_string(c->pb, p->cg.container_id) };
-	if (p->cg.systemd_unit[0])
-		labels[nl++] = (struct pb_label){ c->k_unit, pb_string(c->pb, p->cg.systemd_unit) };
+	/* the process's labels after relabeling: service_name, container_id, ... */
+	for (size_t i = 0; i < p->nlabels && nl < PB_MAX_LABELS; i++)
+		labels[nl++] = (struct pb_label){ pb_string(c->pb, p->labels[2 * i]),
+						  pb_string(c->pb, p->labels[2 * i + 1]) };
 	if (pb_add_sample(c->pb, v->locs, v->n, labels, nl, 1))
 		c->st.samples_dropped_full++;
 }

@@ -33,7 +33,7 @@ struct collector {
 	struct lru_cache *stack_cache;
 	struct collector_stats st;
 	/* interned label keys of the open window */
-	uint32_t k_pid, k_comm, k_service, k_container_id, k_unit;
+	uint32_t k_pid, k_comm;
 };
 
 int collector__init(struct collector *c, const struct collector_opts *opts, struct symbolizer *sz,

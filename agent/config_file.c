@@ -17,8 +17,8 @@
 
 enum kind { SCALAR, LIST, MAP_LABELS, BOOL, RULES };
 
-static const char *const rule_keys[] = { "source_labels", "separator", "regex", "target_label",
-					 "replacement", "action" };
+static const char *const rule_keys[] = { "source_labels", "separator",	 "regex",
+					 "target_label",  "replacement", "action" };
 
 static const struct {
 	const char *key, *flag;
@@ -186,8 +186,9 @@ int config_file_parse(const char *buf, size_t len, const char *name, struct conf
 			else if (st == IN_RULE_VAL && !strcmp(label_key, "source_labels")) {
 				st = IN_RULE_SRC;
 				rule_src_first = true;
-				rule_len += (size_t)snprintf(rule + rule_len, sizeof(rule) - rule_len,
-							     "%ssource_labels=", rule_len ? "\x1f" : "");
+				rule_len +=
+				    (size_t)snprintf(rule + rule_len, sizeof(rule) - rule_len,
+						     "%ssource_labels=", rule_len ? "\x1f" : "");
 			} else
 				err = bad(name, &ev, "unexpected list for",
 					  ki >= 0 ? keys[ki].key : NULL);
@@ -229,21 +230,23 @@ int config_file_parse(const char *buf, size_t len, const char *name, struct conf
 			} else if (st == IN_RULE_KEY) {
 				bool known = false;
 
-				for (size_t i = 0; i < sizeof(rule_keys) / sizeof(rule_keys[0]); i++)
+				for (size_t i = 0; i < sizeof(rule_keys) / sizeof(rule_keys[0]);
+				     i++)
 					known |= !strcmp(scalar(&ev), rule_keys[i]);
 				if (!known)
-					err = bad(name, &ev, "unknown relabel rule key", scalar(&ev));
+					err =
+					    bad(name, &ev, "unknown relabel rule key", scalar(&ev));
 				snprintf(label_key, sizeof(label_key), "%s", scalar(&ev));
 				st = IN_RULE_VAL;
 			} else if (st == IN_RULE_VAL) {
-				rule_len += (size_t)snprintf(rule + rule_len, sizeof(rule) - rule_len,
-							     "%s%s=%s", rule_len ? "\x1f" : "",
-							     label_key, scalar(&ev));
+				rule_len += (size_t)snprintf(
+				    rule + rule_len, sizeof(rule) - rule_len, "%s%s=%s",
+				    rule_len ? "\x1f" : "", label_key, scalar(&ev));
 				st = IN_RULE_KEY;
 			} else if (st == IN_RULE_SRC) {
-				rule_len += (size_t)snprintf(rule + rule_len, sizeof(rule) - rule_len,
-							     "%s%s", rule_src_first ? "" : ",",
-							     scalar(&ev));
+				rule_len += (size_t)snprintf(
+				    rule + rule_len, sizeof(rule) - rule_len, "%s%s",
+				    rule_src_first ? "" : ",", scalar(&ev));
 				rule_src_first = false;
 			}
 			if (rule_len >= sizeof(rule))

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* Kernel symbols: /proc/kallsyms text symbols sorted by address in one string pool; a lookup
- * returns the symbol at or below an address, within a bounded distance. */
+/* Kernel symbols: the text symbols of /proc/kallsyms sorted by address, names in one string
+ * pool, and the rule for how far past a symbol an address still belongs to it. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -12,177 +12,303 @@
 #include "log.h"
 #include "parse_util.h"
 
-#define KALLSYMS_MAX_BYTES (64u << 20)
-#define KSYM_NAME_MAX	   512
-/* No kernel function is this long: an address further than this past the nearest symbol is
- * not in it (it is in a gap, a module we did not see, or garbage). */
+/* /proc/kallsyms is ~5 MiB for a distribution kernel, ~15 MiB with hundreds of modules. */
+#define KALLSYMS_MAX_BYTES   (64u << 20)
+#define KALLSYMS_MAX_ENTRIES (2u << 20)
+#define KALLSYMS_READ_CHUNK  (1u << 20)
+/* KSYM_NAME_LEN is 512 since 6.1; MODULE_NAME_LEN is 64, BPF and ftrace pseudo-modules fit too. */
+#define KSYM_NAME_MAX	     512
+#define KSYM_MODULE_MAX	     128
+#define KSYM_LINE_MAX	     (16 + 3 + KSYM_NAME_MAX + 3 + KSYM_MODULE_MAX + 2)
+/* Lookup rule: an address names the last text symbol at or below it, unless
+ *  - it is more than KSYM_MAX_DISTANCE past that symbol: no kernel function is this long, so
+ *    the address is in a gap, a module we did not see, or garbage; or
+ *  - that symbol is core kernel and the address is at or past _etext: core text ends there
+ *    (what follows is init text, freed after boot, then nothing until module space).
+ * Past the last symbol of a module only the distance applies: kallsyms gives no module ends. */
 #define KSYM_MAX_DISTANCE (1u << 20)
 
-struct ksym_entry {
+/* A parsed line before sorting; names are pool offsets since the pool moves as it grows. */
+struct ksym_raw {
 	uint64_t addr;
-	uint32_t name, module; /* offsets into pool */
-	uint32_t local;	       /* 't'/'w': an alias at the same address prefers a global */
+	uint32_t name, module; /* pool offsets; module 0 is "" (core kernel) */
+	uint32_t seq;	       /* file order */
+	uint8_t type_rank;     /* among aliases: T, then t, then W, then w (as perf does) */
+	uint8_t underscores;   /* then fewer leading underscores: startup_64 over _stext */
+	uint16_t name_len;     /* then the longer name */
 };
 
 struct kallsyms {
-	struct ksym_entry *syms;
+	struct ksym *syms; /* sorted by addr, one per address */
 	size_t n;
 	char *pool;
-	size_t pool_len;
-	uint64_t etext; /* end of core kernel text, 0 if unknown */
-	struct ksym result;
+	uint64_t etext; /* end of core kernel text, 0 if not listed */
 };
 
-static int cmp_ksym(const void *a, const void *b)
+struct parse_state {
+	struct ksym_raw *raw;
+	size_t n, cap;
+	char *pool;
+	size_t pool_len, pool_cap;
+	uint32_t last_module; /* modules are listed contiguously: intern the previous one */
+	size_t zero, nonzero, skipped;
+};
+
+static int cmp_ksym_raw(const void *a, const void *b)
 {
-	const struct ksym_entry *x = a, *y = b;
+	const struct ksym_raw *x = a, *y = b;
 
 	if (x->addr != y->addr)
 		return x->addr < y->addr ? -1 : 1;
-	if (x->local != y->local)
-		return x->local < y->local ? -1 : 1;
-	/* then by input position: equal addresses keep their file order */
-	return x->name < y->name ? -1 : x->name > y->name;
+	if (x->type_rank != y->type_rank)
+		return x->type_rank < y->type_rank ? -1 : 1;
+	if (x->underscores != y->underscores)
+		return x->underscores < y->underscores ? -1 : 1;
+	if (x->name_len != y->name_len)
+		return x->name_len > y->name_len ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-static bool is_text(char t)
+static int type_rank(char t)
 {
-	return t == 't' || t == 'T' || t == 'w' || t == 'W';
+	switch (t) {
+	case 'T':
+		return 0;
+	case 't':
+		return 1;
+	case 'W':
+		return 2;
+	case 'w':
+		return 3;
+	default:
+		return -1; /* data, bss, absolute ('A'), ...: not code */
+	}
+}
+
+static bool is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r';
+}
+
+/* Appends [s, s+len) and a NUL to the pool; returns its offset or 0 on ENOMEM. */
+static uint32_t pool_add(struct parse_state *ps, const char *s, size_t len)
+{
+	uint32_t off;
+
+	while (ps->pool_len + len + 1 > ps->pool_cap) {
+		size_t nc = ps->pool_cap * 2;
+		char *np = realloc(ps->pool, nc);
+
+		if (!np)
+			return 0;
+		ps->pool = np;
+		ps->pool_cap = nc;
+	}
+	off = (uint32_t)ps->pool_len;
+	memcpy(ps->pool + ps->pool_len, s, len);
+	ps->pool[ps->pool_len + len] = '\0';
+	ps->pool_len += len + 1;
+	return off;
+}
+
+/* Parses "ADDR TYPE NAME[\t[MODULE]]" in [p, le). Returns 0 (kept or not text), -EINVAL for a
+ * malformed line, -ENOMEM. */
+static int parse_line(struct parse_state *ps, const char *p, const char *le, uint64_t *etext)
+{
+	const char *q, *name, *ne, *mod = NULL, *me = NULL;
+	struct ksym_raw *r;
+	uint64_t addr;
+	size_t nlen, mlen = 0;
+	int rank;
+	char type;
+
+	if ((size_t)(le - p) > KSYM_LINE_MAX)
+		return -EINVAL;
+	while (le > p && is_space(le[-1]))
+		le--;
+	if (parse_hex_u64_n(p, le, &q, &addr) || le - q < 4 || q[0] != ' ' || q[2] != ' ')
+		return -EINVAL;
+	type = q[1];
+	name = q + 3;
+	for (ne = name; ne < le && !is_space(*ne); ne++)
+		;
+	nlen = (size_t)(ne - name);
+	if (!nlen || nlen > KSYM_NAME_MAX)
+		return -EINVAL;
+	for (q = ne; q < le && is_space(*q); q++)
+		;
+	if (q < le) {
+		if (*q != '[' || le[-1] != ']')
+			return -EINVAL;
+		mod = q + 1;
+		me = le - 1;
+		mlen = (size_t)(me - mod);
+		if (!mlen || mlen > KSYM_MODULE_MAX || memchr(mod, ']', mlen))
+			return -EINVAL;
+	}
+	if (addr)
+		ps->nonzero++;
+	else
+		ps->zero++;
+	if (!mod && nlen == 6 && !memcmp(name, "_etext", 6))
+		*etext = addr;
+	rank = type_rank(type);
+	if (rank < 0 || !addr)
+		return 0;
+	if (ps->n == KALLSYMS_MAX_ENTRIES) {
+		ps->skipped++;
+		return 0;
+	}
+	if (ps->n == ps->cap) {
+		size_t nc = ps->cap * 2;
+		struct ksym_raw *nr = realloc(ps->raw, nc * sizeof(*nr));
+
+		if (!nr)
+			return -ENOMEM;
+		ps->raw = nr;
+		ps->cap = nc;
+	}
+	r = &ps->raw[ps->n];
+	r->addr = addr;
+	r->seq = (uint32_t)ps->n;
+	r->type_rank = (uint8_t)rank;
+	r->underscores = (uint8_t)strspn(name, "_");
+	r->name_len = (uint16_t)nlen;
+	r->name = pool_add(ps, name, nlen);
+	if (!r->name)
+		return -ENOMEM;
+	r->module = 0;
+	if (mod) {
+		const char *last = ps->pool + ps->last_module;
+
+		if (ps->last_module && strlen(last) == mlen && !memcmp(last, mod, mlen)) {
+			r->module = ps->last_module;
+		} else {
+			r->module = pool_add(ps, mod, mlen);
+			if (!r->module)
+				return -ENOMEM;
+			ps->last_module = r->module;
+		}
+	}
+	ps->n++;
+	return 0;
+}
+
+/* Sorts, keeps the preferred alias per address, and turns pool offsets into pointers. */
+static int finish(struct kallsyms *ks, struct parse_state *ps)
+{
+	size_t k = 0;
+
+	if (ps->n > 1)
+		qsort(ps->raw, ps->n, sizeof(*ps->raw), cmp_ksym_raw);
+	ks->syms = calloc(ps->n ? ps->n : 1, sizeof(*ks->syms));
+	if (!ks->syms)
+		return -ENOMEM;
+	ks->pool = ps->pool;
+	ps->pool = NULL;
+	for (size_t i = 0; i < ps->n; i++) {
+		const struct ksym_raw *r = &ps->raw[i];
+
+		if (k && ks->syms[k - 1].addr == r->addr)
+			continue;
+		ks->syms[k].addr = r->addr;
+		ks->syms[k].name = ks->pool + r->name;
+		ks->syms[k].module = ks->pool + r->module;
+		k++;
+	}
+	ks->n = k;
+	return 0;
 }
 
 struct kallsyms *kallsyms__parse(const char *buf, size_t len)
 {
-	struct kallsyms *ks = calloc(1, sizeof(*ks));
-	const char *p = buf, *end = buf + len;
-	size_t cap = 0, pool_cap = 0, nonzero = 0, lines = 0;
-	int err = -ENOMEM;
+	struct parse_state ps = { 0 };
+	struct kallsyms *ks;
+	size_t off = 0, bad = 0;
+	int err = 0;
 
-	if (!ks)
-		return NULL;
-	/* offset 0 of the pool is "" (core kernel module name) */
-	pool_cap = len / 2 + 64;
-	ks->pool = malloc(pool_cap);
-	if (!ks->pool)
-		goto fail;
-	ks->pool[0] = '\0';
-	ks->pool_len = 1;
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		const char *le = nl ? nl : end, *q, *name, *ne, *mod = NULL, *me = NULL;
-		uint64_t addr;
-		char type;
-
-		lines++;
-		if (parse_hex_u64_n(p, le, &q, &addr) || q >= le || *q != ' ')
-			goto next;
-		if (addr)
-			nonzero++;
-		if (q + 3 > le || q[2] != ' ')
-			goto next;
-		type = q[1];
-		name = q + 3;
-		ne = name;
-		while (ne < le && *ne != '\t' && *ne != ' ')
-			ne++;
-		if (ne == name || (size_t)(ne - name) >= KSYM_NAME_MAX)
-			goto next;
-		if (ne < le) {
-			mod = memchr(ne, '[', (size_t)(le - ne));
-			if (mod) {
-				mod++;
-				me = memchr(mod, ']', (size_t)(le - mod));
-				if (!me || (size_t)(me - mod) >= KSYM_NAME_MAX)
-					mod = NULL;
-			}
-		}
-		if ((size_t)(ne - name) == 6 && !memcmp(name, "_etext", 6))
-			ks->etext = addr;
-		if (!is_text(type) || !addr)
-			goto next;
-		if (ks->n == cap) {
-			size_t nc = cap ? cap * 2 : 4096;
-			struct ksym_entry *ns = realloc(ks->syms, nc * sizeof(*ns));
-
-			if (!ns)
-				goto fail;
-			ks->syms = ns;
-			cap = nc;
-		}
-		{
-			size_t need = (size_t)(ne - name) + 1 + (mod ? (size_t)(me - mod) + 1 : 0);
-
-			while (ks->pool_len + need > pool_cap) {
-				char *np = realloc(ks->pool, pool_cap * 2);
-
-				if (!np)
-					goto fail;
-				ks->pool = np;
-				pool_cap *= 2;
-			}
-		}
-		ks->syms[ks->n].addr = addr;
-		ks->syms[ks->n].local = type == 't' || type == 'w';
-		ks->syms[ks->n].name = (uint32_t)ks->pool_len;
-		memcpy(ks->pool + ks->pool_len, name, (size_t)(ne - name));
-		ks->pool_len += (size_t)(ne - name);
-		ks->pool[ks->pool_len++] = '\0';
-		ks->syms[ks->n].module = 0;
-		if (mod) {
-			ks->syms[ks->n].module = (uint32_t)ks->pool_len;
-			memcpy(ks->pool + ks->pool_len, mod, (size_t)(me - mod));
-			ks->pool_len += (size_t)(me - mod);
-			ks->pool[ks->pool_len++] = '\0';
-		}
-		ks->n++;
-	next:
-		p = nl ? nl + 1 : end;
+	ks = calloc(1, sizeof(*ks));
+	if (!ks) {
+		err = -ENOMEM;
+		goto out;
 	}
-	if (lines && !nonzero) {
+	/* names take about a third of the text; one line is ~40 bytes */
+	ps.pool_cap = len / 3 + 64;
+	ps.cap = len / 40 + 16;
+	if (ps.cap > KALLSYMS_MAX_ENTRIES)
+		ps.cap = KALLSYMS_MAX_ENTRIES;
+	ps.pool = malloc(ps.pool_cap);
+	ps.raw = malloc(ps.cap * sizeof(*ps.raw));
+	if (!ps.pool || !ps.raw) {
+		err = -ENOMEM;
+		goto out;
+	}
+	ps.pool[0] = '\0';
+	ps.pool_len = 1;
+	while (off < len) {
+		const char *p = buf + off, *nl = memchr(p, '\n', len - off);
+		size_t ll = nl ? (size_t)(nl - p) : len - off;
+
+		err = parse_line(&ps, p, p + ll, &ks->etext);
+		if (err == -ENOMEM)
+			goto out;
+		if (err)
+			bad++;
+		off += ll + 1;
+	}
+	err = 0;
+	if (!ps.nonzero && ps.zero) {
 		err = -EACCES;
-		goto fail;
+		goto out;
 	}
-	if (ks->n > 1) {
-		size_t k = 0;
-
-		qsort(ks->syms, ks->n, sizeof(*ks->syms), cmp_ksym);
-		/* one symbol per address: the first after sorting (global, then file order) */
-		for (size_t i = 0; i < ks->n; i++)
-			if (!k || ks->syms[k - 1].addr != ks->syms[i].addr)
-				ks->syms[k++] = ks->syms[i];
-		ks->n = k;
+	if (bad)
+		pr_debug("kallsyms: skipped %zu malformed lines", bad);
+	if (ps.skipped)
+		pr_warn("kallsyms: more than %u text symbols, %zu not loaded: their frames keep "
+			"addresses",
+			KALLSYMS_MAX_ENTRIES, ps.skipped);
+	err = finish(ks, &ps);
+out:
+	free(ps.raw);
+	free(ps.pool);
+	if (err) {
+		kallsyms__free(ks);
+		errno = -err;
+		return NULL;
 	}
 	return ks;
-fail:
-	kallsyms__free(ks);
-	errno = -err;
-	return NULL;
 }
 
-struct kallsyms *kallsyms__load(const char *path)
+/* Reads all of fd, up to KALLSYMS_MAX_BYTES. /proc files report size 0, so no fstat. */
+static int read_all(int fd, char **bufp, size_t *lenp, bool *truncated)
 {
-	struct kallsyms *ks = NULL;
 	size_t len = 0, cap = 0;
-	char *buf = NULL, *nb;
-	int fd, err = 0;
+	char *buf = NULL, probe;
 	ssize_t r;
+	int err = 0;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	/* /proc/kallsyms reports size 0: read until EOF, bounded. */
+	*truncated = false;
 	for (;;) {
-		if (cap - len < 65536) {
-			if (cap >= KALLSYMS_MAX_BYTES) {
-				err = -EFBIG;
-				goto out;
-			}
-			cap = cap ? cap * 2 : 1u << 20;
-			nb = realloc(buf, cap);
+		if (len == KALLSYMS_MAX_BYTES) {
+			do
+				r = read(fd, &probe, 1);
+			while (r < 0 && errno == EINTR);
+			*truncated = r > 0;
+			break;
+		}
+		if (len == cap) {
+			size_t nc = cap ? cap * 2 : 4 * KALLSYMS_READ_CHUNK;
+			char *nb;
+
+			if (nc > KALLSYMS_MAX_BYTES)
+				nc = KALLSYMS_MAX_BYTES;
+			nb = realloc(buf, nc);
 			if (!nb) {
 				err = -ENOMEM;
 				goto out;
 			}
 			buf = nb;
+			cap = nc;
 		}
 		r = read(fd, buf + len, cap - len);
 		if (r < 0 && errno == EINTR)
@@ -195,29 +321,66 @@ struct kallsyms *kallsyms__load(const char *path)
 			break;
 		len += (size_t)r;
 	}
+	if (*truncated) {
+		/* drop the partial last line */
+		while (len && buf[len - 1] != '\n')
+			len--;
+	}
+out:
+	if (err) {
+		free(buf);
+		buf = NULL;
+		len = 0;
+	}
+	*bufp = buf;
+	*lenp = len;
+	return err;
+}
+
+struct kallsyms *kallsyms__load(const char *path)
+{
+	struct kallsyms *ks = NULL;
+	bool truncated = false;
+	char *buf = NULL;
+	size_t len = 0;
+	int fd, err;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		err = -errno;
+		goto out;
+	}
+	err = read_all(fd, &buf, &len, &truncated);
+	if (err)
+		goto out;
+	if (truncated)
+		pr_warn("%s is larger than %u MiB: symbols past that are not loaded", path,
+			KALLSYMS_MAX_BYTES >> 20);
 	ks = kallsyms__parse(buf, len);
 	if (!ks) {
 		err = -errno;
 		if (err == -EACCES)
-			pr_warn(
-			    "%s shows only zero addresses (kernel.kptr_restrict): run as root or "
-			    "with CAP_SYSLOG to name kernel frames",
-			    path);
+			pr_warn("failed to load %s: every address reads as zero (kernel.kptr_restrict); "
+				"run as root or with CAP_SYSLOG to name kernel frames",
+				path);
 	}
 out:
 	free(buf);
-	close(fd);
-	if (err && !ks)
+	if (fd >= 0)
+		close(fd);
+	if (!ks)
 		errno = -err;
 	return ks;
 }
 
 const struct ksym *kallsyms__lookup(const struct kallsyms *ks, uint64_t addr)
 {
-	struct kallsyms *mks = (struct kallsyms *)ks;
-	const struct ksym_entry *e;
-	size_t lo = 0, hi = ks->n;
+	const struct ksym *s;
+	size_t lo = 0, hi;
 
+	if (!ks)
+		return NULL;
+	hi = ks->n;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
@@ -228,21 +391,17 @@ const struct ksym *kallsyms__lookup(const struct kallsyms *ks, uint64_t addr)
 	}
 	if (lo == 0)
 		return NULL;
-	e = &ks->syms[lo - 1];
-	if (addr - e->addr > KSYM_MAX_DISTANCE)
+	s = &ks->syms[lo - 1];
+	if (addr - s->addr > KSYM_MAX_DISTANCE)
 		return NULL;
-	/* Core kernel text ends at _etext; past it (before modules) nothing is named. */
-	if (!e->module && ks->etext && addr >= ks->etext)
+	if (!s->module[0] && ks->etext && addr >= ks->etext)
 		return NULL;
-	mks->result.addr = e->addr;
-	mks->result.name = ks->pool + e->name;
-	mks->result.module = ks->pool + e->module;
-	return &mks->result;
+	return s;
 }
 
 size_t kallsyms__count(const struct kallsyms *ks)
 {
-	return ks->n;
+	return ks ? ks->n : 0;
 }
 
 void kallsyms__free(struct kallsyms *ks)

@@ -35,8 +35,8 @@ struct proc {
 };
 
 struct proc_cache_opts {
-	size_t max_procs;	  /* default 32768 */
-	size_t max_maps_per_proc; /* default 8192 */
+	size_t max_procs;		  /* default 32768 */
+	size_t max_maps_per_proc;	  /* default 8192 */
 	const struct relabel_rule *rules; /* applied to each new process; owned by the caller */
 	size_t nrules;
 };

@@ -107,7 +107,8 @@ int relabel_rule_parse(const char *spec, struct relabel_rule *r, char *err, size
 				const char *c = strchr(s, ',');
 				size_t l = c ? (size_t)(c - s) : strlen(s);
 
-				if (r->nsources >= RELABEL_SOURCES_MAX || !l || l >= LABEL_NAME_MAX) {
+				if (r->nsources >= RELABEL_SOURCES_MAX || !l ||
+				    l >= LABEL_NAME_MAX) {
 					snprintf(err, errlen, "bad source_labels");
 					return -EINVAL;
 				}
@@ -135,8 +136,8 @@ int relabel_rule_parse(const char *spec, struct relabel_rule *r, char *err, size
 		return -EINVAL;
 	}
 	if ((r->action == RELABEL_KEEP || r->action == RELABEL_DROP) && !r->nsources) {
-		snprintf(err, errlen, "%s needs source_labels", r->action == RELABEL_KEEP ? "keep" :
-											   "drop");
+		snprintf(err, errlen, "%s needs source_labels",
+			 r->action == RELABEL_KEEP ? "keep" : "drop");
 		return -EINVAL;
 	}
 	/* fully anchored, as Prometheus does: group 1 is ours, user groups start at 2 */
@@ -163,8 +164,7 @@ void relabel_rule_free(struct relabel_rule *r)
 #define NMATCH 10
 
 /* Expands $N and ${N} (N: the user's groups, 0 = whole match) from src into out. */
-static void expand(const char *tmpl, const char *src, const regmatch_t *m, char *out,
-		   size_t outlen)
+static void expand(const char *tmpl, const char *src, const regmatch_t *m, char *out, size_t outlen)
 {
 	size_t o = 0;
 
@@ -174,7 +174,8 @@ static void expand(const char *tmpl, const char *src, const regmatch_t *m, char 
 		if (p[0] == '$' && p[1] >= '0' && p[1] <= '9') {
 			g = p[1] - '0';
 			p += 2;
-		} else if (p[0] == '$' && p[1] == '{' && p[2] >= '0' && p[2] <= '9' && p[3] == '}') {
+		} else if (p[0] == '$' && p[1] == '{' && p[2] >= '0' && p[2] <= '9' &&
+			   p[3] == '}') {
 			g = p[2] - '0';
 			p += 4;
 		}

@@ -8,9 +8,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define LABELS_MAX 48
-#define LABEL_NAME_MAX 128
-#define LABEL_VALUE_MAX 1024
+#define LABELS_MAX	    48
+#define LABEL_NAME_MAX	    128
+#define LABEL_VALUE_MAX	    1024
 #define RELABEL_SOURCES_MAX 8
 
 struct label_set {

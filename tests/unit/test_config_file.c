@@ -38,7 +38,8 @@ static void test_relabel_configs(void)
 	CHECK_INT(config_file_parse(y, strlen(y), "t.yaml", &a), 0);
 	CHECK_INT(a.argc, 3);
 	if (a.argc == 3) {
-		CHECK_STR(a.argv[1], "--relabel-rule=source_labels=a,b\x1fseparator=/\x1ftarget_label=t");
+		CHECK_STR(a.argv[1],
+			  "--relabel-rule=source_labels=a,b\x1fseparator=/\x1ftarget_label=t");
 		CHECK_STR(a.argv[2], "--relabel-rule=action=labeldrop\x1fregex=tmp_.*");
 	}
 	config_args_free(&a);

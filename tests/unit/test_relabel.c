@@ -53,14 +53,15 @@ static void test_replace(void)
 	CHECK(apply(rules, 4, &ls));
 	CHECK_STR(label_get(&ls, "service_name"), "nginx");
 	CHECK_STR(label_get(&ls, "id"), "nginx@prod");
-	CHECK(label_get(&ls, "unanchored") == NULL); /* "pro" must not match "prod" */
-	CHECK(label_get(&ls, "tmp_debug") == NULL);   /* empty replacement deletes */
+	CHECK(label_get(&ls, "unanchored") == NULL);	      /* "pro" must not match "prod" */
+	CHECK(label_get(&ls, "tmp_debug") == NULL);	      /* empty replacement deletes */
 	CHECK(label_get(&ls, "__meta_process_comm") == NULL); /* __ labels removed at the end */
 }
 
 static void test_keep_and_drop(void)
 {
-	const char *const keep_prod[] = { "action=keep" S "source_labels=env" S "regex=prod|staging" };
+	const char *const keep_prod[] = { "action=keep" S "source_labels=env" S
+					  "regex=prod|staging" };
 	const char *const keep_dev[] = { "action=keep" S "source_labels=env" S "regex=dev" };
 	const char *const drop_nginx[] = { "action=drop" S "source_labels=__meta_process_exe" S
 					   "regex=.*/nginx" };
@@ -96,8 +97,8 @@ static void test_invalid_rules(void)
 {
 	const char *bad[] = {
 		"action=frobnicate",
-		"action=replace" S "source_labels=a",		      /* no target_label */
-		"action=keep",					      /* no source_labels */
+		"action=replace" S "source_labels=a", /* no target_label */
+		"action=keep",			      /* no source_labels */
 		"source_labels=a" S "target_label=b" S "regex=(unclosed",
 		"source_labels=a" S "target_label=b" S "color=blue", /* unknown field */
 		"garbage",

@@ -1,0 +1,3 @@
+relabel.o: agent/relabel.c agent/relabel.h
+
+agent/relabel.h:
