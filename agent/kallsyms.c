@@ -17,9 +17,9 @@
 #define KALLSYMS_MAX_ENTRIES (2u << 20)
 #define KALLSYMS_READ_CHUNK  (1u << 20)
 /* KSYM_NAME_LEN is 512 since 6.1; MODULE_NAME_LEN is 64, BPF and ftrace pseudo-modules fit too. */
-#define KSYM_NAME_MAX	     512
-#define KSYM_MODULE_MAX	     128
-#define KSYM_LINE_MAX	     (16 + 3 + KSYM_NAME_MAX + 3 + KSYM_MODULE_MAX + 2)
+#define KSYM_NAME_MAX	512
+#define KSYM_MODULE_MAX 128
+#define KSYM_LINE_MAX	(16 + 3 + KSYM_NAME_MAX + 3 + KSYM_MODULE_MAX + 2)
 /* Lookup rule: an address names the last text symbol at or below it, unless
  *  - it is more than KSYM_MAX_DISTANCE past that symbol: no kernel function is this long, so
  *    the address is in a gap, a module we did not see, or garbage; or
@@ -360,7 +360,8 @@ struct kallsyms *kallsyms__load(const char *path)
 	if (!ks) {
 		err = -errno;
 		if (err == -EACCES)
-			pr_warn("failed to load %s: every address reads as zero (kernel.kptr_restrict); "
+			pr_warn("failed to load %s: every address reads as zero "
+				"(kernel.kptr_restrict); "
 				"run as root or with CAP_SYSLOG to name kernel frames",
 				path);
 	}

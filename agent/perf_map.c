@@ -248,8 +248,9 @@ struct perf_map *perf_map__parse(const char *buf, size_t len, size_t max_entries
 	if (bad)
 		pr_debug("perf map: skipped %zu malformed lines", bad);
 	if (dropped)
-		pr_warn_ratelimited("perf map: more than %zu entries, the last %zu lines not loaded",
-				    max_entries, dropped);
+		pr_warn_ratelimited(
+		    "perf map: more than %zu entries, the last %zu lines not loaded", max_entries,
+		    dropped);
 	err = flatten(pm, lines, n);
 out:
 	free(lines);

@@ -330,7 +330,57 @@ def test_sighup_reload():
           "every window delivered across the reload: " + up)
 
 
-TESTS = [test_push_known_workload, test_sighup_reload, test_tenant_and_auth_modes,
+def make_pki(d):
+    """A CA, a server certificate for pyroscope.test and a client certificate."""
+    def run(*args):
+        subprocess.run(["openssl"] + list(args), check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, cwd=d)
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=test-ca",
+        "-keyout", "ca.key", "-out", "ca.pem")
+    with open(os.path.join(d, "san.ext"), "w") as f:
+        f.write("subjectAltName=DNS:pyroscope.test\n")
+    for name, ext in (("server", ["-extfile", "san.ext"]), ("client", [])):
+        run("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=" + name, "-keyout",
+            name + ".key", "-out", name + ".csr")
+        run("x509", "-req", "-in", name + ".csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+            "-CAcreateserial", "-days", "2", "-out", name + ".pem", *ext)
+
+
+def test_tls_modes():
+    """TLS: a private CA with --tls-server-name, mutual TLS, refusal of an unknown CA, and the
+    loudly warned --tls-insecure-skip-verify."""
+    d = os.path.join(TMP, "pki")
+    os.makedirs(d)
+    make_pki(d)
+    p = lambda n: os.path.join(d, n)  # noqa: E731
+    rx = Receiver("--tls-cert", p("server.pem"), "--tls-key", p("server.key"),
+                  "--tls-client-ca", p("ca.pem"))
+    url = "https://127.0.0.1:%d" % rx.port
+    try:
+        a = agent(["--duration", "3s", "--upload-interval", "1s", "--server-url", url,
+                   "--spool-dir", "", "--tls-ca-file", p("ca.pem"), "--tls-server-name",
+                   "pyroscope.test", "--tls-cert-file", p("client.pem"), "--tls-key-file",
+                   p("client.key")])
+        rc, err = finish(a)
+        n = len(rx.records())
+        check(rc == 0 and n >= 2, "mutual TLS with a private CA and server name (%d)" % n)
+        a = agent(["--duration", "2s", "--upload-interval", "1s", "--server-url", url,
+                   "--spool-dir", "", "--tls-cert-file", p("client.pem"), "--tls-key-file",
+                   p("client.key")])
+        rc, err = finish(a)
+        check(len(rx.records()) == n and "failed to push" in err,
+              "an unknown CA is refused and retried, nothing accepted")
+        a = agent(["--duration", "2s", "--upload-interval", "1s", "--server-url", url,
+                   "--spool-dir", "", "--tls-insecure-skip-verify", "--tls-cert-file",
+                   p("client.pem"), "--tls-key-file", p("client.key")])
+        rc, err = finish(a)
+        check(len(rx.records()) > n and "NOT verified" in err,
+              "--tls-insecure-skip-verify works and warns loudly")
+    finally:
+        rx.stop()
+
+
+TESTS = [test_push_known_workload, test_sighup_reload, test_tls_modes, test_tenant_and_auth_modes,
          test_server_down_then_back_in_order, test_retry_503_429_and_400_not_retried,
          test_hang_past_timeout_then_recover, test_sigkill_while_spooling_then_restart,
          test_spool_cap_and_corrupt_file, test_ingest_api]

@@ -322,6 +322,15 @@ class Handler(BaseHTTPRequestHandler):
 def serve(state):
     srv = ThreadingHTTPServer(("127.0.0.1", state.port), Handler)
     srv.daemon_threads = True
+    a = state.args
+    if a.tls_cert:
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(a.tls_cert, a.tls_key)
+        if a.tls_client_ca:  # mutual TLS: a client certificate signed by this CA is required
+            ctx.verify_mode = ssl.CERT_REQUIRED
+            ctx.load_verify_locations(a.tls_client_ca)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     state.port = srv.server_address[1]
     state.server = srv
     threading.Thread(target=srv.serve_forever, daemon=True).start()
@@ -359,6 +368,9 @@ def main():
     ap.add_argument("--basic-auth")
     ap.add_argument("--bearer-token")
     ap.add_argument("--require-header", action="append")
+    ap.add_argument("--tls-cert")
+    ap.add_argument("--tls-key")
+    ap.add_argument("--tls-client-ca")
     ap.add_argument("--mode", default="ok",
                     choices=["ok", "refuse", "status", "hang", "close_mid_body", "garbage"])
     ap.add_argument("--code", type=int, default=503)

@@ -51,7 +51,7 @@ static void test_parse_and_lookup(void)
 	CHECK(ks != NULL);
 	if (!ks)
 		return;
-	CHECK_INT(kallsyms__count(ks), 8); /* text symbols only: no D, no A */
+	CHECK_INT(kallsyms__count(ks), 8);		      /* text symbols only: no D, no A */
 	CHECK_STR(name_at(ks, 0xffffffff81000000), "_stext"); /* exact start */
 	CHECK_STR(name_at(ks, 0xffffffff81000100), "do_thing");
 	CHECK_STR(name_at(ks, 0xffffffff81000150), "do_thing"); /* middle */
@@ -75,7 +75,8 @@ static void test_parse_and_lookup(void)
 	CHECK_STR(name_at(ks, 0xffffffffc0b00000 + (1u << 20)), "mod_other");
 	CHECK_STR(name_at(ks, 0xffffffffc0b00000 + (1u << 20) + 1), "-");
 	CHECK_STR(name_at(ks, UINT64_MAX), "-");
-	/* in a gap before the next module, within 1 MiB of mod_fn2: kallsyms gives no module ends */
+	/* in a gap before the next module, within 1 MiB of mod_fn2: kallsyms gives no module ends
+	 */
 	CHECK_STR(name_at(ks, 0xffffffffc0b00000 - 1), "mod_fn2");
 	kallsyms__free(ks);
 }

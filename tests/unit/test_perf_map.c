@@ -1,5 +1,5 @@
 /* Unit tests of JIT perf map parsing: names with spaces, 0x prefixes, overlaps where the later
- * line wins, malformed lines, caps. */
+ * line wins, malformed lines, caps on entries and bytes, files. */
 #include <errno.h>
 #include <unistd.h>
 
@@ -13,14 +13,61 @@ static const char *name_at(const struct perf_map *pm, uint64_t a)
 	return e ? e->name : "-";
 }
 
-static void test_parse_and_overlaps(void)
+static int write_tmp(char *path, const char *s, size_t len)
+{
+	int fd = mkstemp(path);
+	ssize_t w;
+
+	if (fd < 0)
+		return -1;
+	w = write(fd, s, len);
+	close(fd);
+	return w == (ssize_t)len ? 0 : -1;
+}
+
+static void test_parse_and_lookup(void)
+{
+	const char *t = "1000 100 first\n"
+			"0x2000 0x10 LazyCompile:~foo bar.js:12\r\n"
+			"0X3000 20 void Foo::bar(int, char const*)\n"
+			"4000\t8\tspaced\tby tabs  \n"
+			"7fff00000000 1000 high one";
+	struct perf_map *pm = perf_map__parse(t, strlen(t), 0);
+
+	CHECK(pm != NULL);
+	if (!pm)
+		return;
+	CHECK_INT(perf_map__count(pm), 5);
+	CHECK_STR(name_at(pm, 0x1000), "first"); /* exact start */
+	CHECK_STR(name_at(pm, 0x1080), "first"); /* middle */
+	CHECK_STR(name_at(pm, 0x10ff), "first"); /* last byte */
+	CHECK_STR(name_at(pm, 0x1100), "-");	 /* end is exclusive */
+	CHECK_STR(name_at(pm, 0xfff), "-");	 /* before the first */
+	CHECK_STR(name_at(pm, 0), "-");
+	CHECK_STR(name_at(pm, 0x2001), "LazyCompile:~foo bar.js:12");
+	CHECK_STR(name_at(pm, 0x301f), "void Foo::bar(int, char const*)");
+	CHECK_STR(name_at(pm, 0x4007), "spaced\tby tabs");
+	CHECK_STR(name_at(pm, 0x7fff00000fff), "high one"); /* no final newline */
+	CHECK_STR(name_at(pm, 0x7fff00001000), "-");	    /* past the end */
+	CHECK_STR(name_at(pm, UINT64_MAX), "-");
+	{
+		const struct perf_map_entry *e = perf_map__lookup(pm, 0x2008);
+
+		CHECK_U64(e ? e->start : 0, 0x2000);
+		CHECK_U64(e ? e->size : 0, 0x10);
+	}
+	perf_map__free(pm);
+}
+
+static void test_overlaps(void)
 {
 	const char *t = "1000 100 old func\n"
 			"1050 10 new one\n"
-			"zz junk\n"
-			"0x2000 0x10 LazyCompile:~foo bar.js:12\r\n"
-			"3000 0 zero size\n"
-			"1000 20 newest";
+			"1000 20 newest\n"
+			"2000 100 replaced\n"
+			"2000 100 replacement\n" /* same range rewritten: later wins */
+			"3000 10 inner\n"
+			"2ff0 100 outer later\n"; /* covers an earlier one completely */
 	struct perf_map *pm = perf_map__parse(t, strlen(t), 0);
 
 	CHECK(pm != NULL);
@@ -29,48 +76,144 @@ static void test_parse_and_overlaps(void)
 	CHECK_STR(name_at(pm, 0x1000), "newest");
 	CHECK_STR(name_at(pm, 0x101f), "newest");
 	CHECK_STR(name_at(pm, 0x1020), "old func");
-	CHECK_STR(name_at(pm, 0x1055), "new one");
+	CHECK_STR(name_at(pm, 0x104f), "old func");
+	CHECK_STR(name_at(pm, 0x1050), "new one");
 	CHECK_STR(name_at(pm, 0x105f), "new one");
-	CHECK_STR(name_at(pm, 0x1060), "old func");
+	CHECK_STR(name_at(pm, 0x1060), "old func"); /* the earlier line shows again past it */
 	CHECK_STR(name_at(pm, 0x10ff), "old func");
 	CHECK_STR(name_at(pm, 0x1100), "-");
-	CHECK_STR(name_at(pm, 0x2001), "LazyCompile:~foo bar.js:12");
+	CHECK_STR(name_at(pm, 0x2000), "replacement");
+	CHECK_STR(name_at(pm, 0x20ff), "replacement");
+	CHECK_STR(name_at(pm, 0x2ff0), "outer later");
+	CHECK_STR(name_at(pm, 0x3005), "outer later");
+	CHECK_STR(name_at(pm, 0x30ef), "outer later");
+	CHECK_STR(name_at(pm, 0x30f0), "-");
+	{
+		/* the pieces of one line merge back: old func shows as [0x1020,0x1050) */
+		const struct perf_map_entry *e = perf_map__lookup(pm, 0x1030);
+
+		CHECK_U64(e ? e->start : 0, 0x1020);
+		CHECK_U64(e ? e->size : 0, 0x30);
+		e = perf_map__lookup(pm, 0x2ff0);
+		CHECK_U64(e ? e->start : 0, 0x2ff0);
+		CHECK_U64(e ? e->size : 0, 0x100);
+	}
+	perf_map__free(pm);
+}
+
+static void test_malformed(void)
+{
+	const char t[] = "zz junk\n"
+			 "\n"
+			 "1000\n"
+			 "1000 10\n"
+			 "1000 10 \n"
+			 "1000x 10 bad start\n"
+			 "1000 1g bad size\n"
+			 "3000 0 zero size\n"
+			 "ffffffffffffff00 200 wraps\n"
+			 "11112222333344445 10 too many digits\n"
+			 "\0\0 binary\n"
+			 "5000 10 good\n";
+	struct perf_map *pm = perf_map__parse(t, sizeof(t) - 1, 0);
+
+	CHECK(pm != NULL);
+	if (!pm)
+		return;
+	CHECK_INT(perf_map__count(pm), 1);
+	CHECK_STR(name_at(pm, 0x5005), "good");
+	CHECK_STR(name_at(pm, 0x1005), "-");
 	CHECK_STR(name_at(pm, 0x3000), "-");
-	CHECK_STR(name_at(pm, 0xfff), "-");
+	perf_map__free(pm);
+	pm = perf_map__parse("", 0, 0);
+	CHECK(pm != NULL && perf_map__count(pm) == 0);
+	if (pm)
+		CHECK(perf_map__lookup(pm, 0x1000) == NULL);
+	perf_map__free(pm);
+	pm = perf_map__parse(NULL, 0, 0);
+	CHECK(pm != NULL && perf_map__count(pm) == 0);
+	perf_map__free(pm);
+	CHECK(perf_map__lookup(NULL, 1) == NULL);
+	CHECK_INT(perf_map__count(NULL), 0);
+	perf_map__free(NULL);
+}
+
+static void test_long_name(void)
+{
+	char buf[4096];
+	struct perf_map *pm;
+	size_t n;
+
+	n = (size_t)snprintf(buf, sizeof(buf), "1000 10 ");
+	memset(buf + n, 'x', 3000);
+	n += 3000;
+	pm = perf_map__parse(buf, n, 0);
+	CHECK(pm != NULL);
+	CHECK_INT(pm ? strlen(name_at(pm, 0x1000)) : 0, 1024); /* cut, bounded */
+	perf_map__free(pm);
+	/* cut at a UTF-8 character boundary: "é" is 2 bytes, the 1024th byte starts one */
+	n = (size_t)snprintf(buf, sizeof(buf), "1000 10 ");
+	memset(buf + n, 'y', 1023);
+	n += 1023;
+	memcpy(buf + n, "\xc3\xa9zz", 4);
+	n += 4;
+	pm = perf_map__parse(buf, n, 0);
+	CHECK_INT(pm ? strlen(name_at(pm, 0x1000)) : 0, 1023);
 	perf_map__free(pm);
 }
 
 static void test_caps_and_files(void)
 {
-	char path[] = "/tmp/stoker-perfmap-XXXXXX", big[64 * 40];
+	char path[] = "/tmp/stoker-perfmap-XXXXXX", path2[] = "/tmp/stoker-perfmap-XXXXXX";
+	char big[64 * 40];
 	struct perf_map *pm;
 	size_t n = 0;
-	int fd;
 
 	for (int i = 0; i < 64; i++)
 		n += (size_t)snprintf(big + n, sizeof(big) - n, "%x 10 fn_%d\n", 0x1000 + i * 0x10,
 				      i);
 	pm = perf_map__parse(big, n, 10);
-	CHECK(pm && perf_map__count(pm) == 10);
+	CHECK(pm && perf_map__count(pm) == 10); /* the first 10 lines */
+	CHECK_STR(pm ? name_at(pm, 0x1095) : NULL, "fn_9");
+	CHECK_STR(pm ? name_at(pm, 0x10a5) : NULL, "-");
 	perf_map__free(pm);
-	fd = mkstemp(path);
-	CHECK(fd >= 0 && write(fd, big, n) == (ssize_t)n);
-	close(fd);
+	CHECK(write_tmp(path, big, n) == 0);
 	pm = perf_map__load(path, 0, 0);
 	CHECK(pm && perf_map__count(pm) == 64);
 	CHECK_STR(pm ? name_at(pm, 0x1015) : NULL, "fn_1");
+	CHECK_STR(pm ? name_at(pm, 0x13f5) : NULL, "fn_63");
 	perf_map__free(pm);
-	pm = perf_map__load(path, 0, 100); /* byte cap: only what fits is read */
-	CHECK(pm && perf_map__count(pm) < 64);
+	/* byte cap: lines 0..9 are 13 bytes, so 100 bytes end inside line 7, which is dropped
+	 * rather than parsed cut ("1070 1" would be a wrong range) */
+	pm = perf_map__load(path, 0, 100);
+	CHECK(pm && perf_map__count(pm) == 7);
+	CHECK_STR(pm ? name_at(pm, 0x1065) : NULL, "fn_6");
+	CHECK_STR(pm ? name_at(pm, 0x1070) : NULL, "-");
+	perf_map__free(pm);
+	pm = perf_map__load(path, 5, 0);
+	CHECK(pm && perf_map__count(pm) == 5);
 	perf_map__free(pm);
 	unlink(path);
+	/* no final newline in a file that fits: the last line counts */
+	CHECK(write_tmp(path2, "1000 10 a\n2000 10 tail", 22) == 0);
+	pm = perf_map__load(path2, 0, 0);
+	CHECK_STR(pm ? name_at(pm, 0x2001) : NULL, "tail");
+	perf_map__free(pm);
+	unlink(path2);
 	errno = 0;
-	CHECK(perf_map__load("/nonexistent/perf-1.map", 0, 0) == NULL && errno == ENOENT);
+	CHECK(perf_map__load("/nonexistent/perf-1.map", 0, 0) == NULL);
+	CHECK_INT(errno, ENOENT);
+	errno = 0;
+	CHECK(perf_map__load("/tmp", 0, 0) == NULL); /* not a regular file */
+	CHECK_INT(errno, EINVAL);
 }
 
 int main(void)
 {
-	RUN_TEST(test_parse_and_overlaps);
+	RUN_TEST(test_parse_and_lookup);
+	RUN_TEST(test_overlaps);
+	RUN_TEST(test_malformed);
+	RUN_TEST(test_long_name);
 	RUN_TEST(test_caps_and_files);
 	return TEST_SUMMARY();
 }
