@@ -85,6 +85,16 @@ static int type_rank(char t)
 	}
 }
 
+/* The name is not NUL-terminated here. */
+static size_t leading_underscores(const char *s, size_t len)
+{
+	size_t n = 0;
+
+	while (n < len && n < 255 && s[n] == '_')
+		n++;
+	return n;
+}
+
 static bool is_space(char c)
 {
 	return c == ' ' || c == '\t' || c == '\r';
@@ -172,7 +182,7 @@ static int parse_line(struct parse_state *ps, const char *p, const char *le, uin
 	r->addr = addr;
 	r->seq = (uint32_t)ps->n;
 	r->type_rank = (uint8_t)rank;
-	r->underscores = (uint8_t)strspn(name, "_");
+	r->underscores = (uint8_t)leading_underscores(name, nlen);
 	r->name_len = (uint16_t)nlen;
 	r->name = pool_add(ps, name, nlen);
 	if (!r->name)

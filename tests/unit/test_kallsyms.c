@@ -202,6 +202,20 @@ static void test_missing_newline(void)
 	ks = kallsyms__parse(t, strlen(t) - 8);
 	CHECK_STR(ks ? name_at(ks, 0xffffffff81000101) : NULL, "last_no");
 	kallsyms__free(ks);
+	/* a buffer that ends inside a name, with no NUL after it (found by fuzzing) */
+	{
+		static const char u[] = "ffffffff81000000 T ____";
+		char *exact = malloc(sizeof(u) - 1);
+
+		CHECK(exact != NULL);
+		if (exact) {
+			memcpy(exact, u, sizeof(u) - 1);
+			ks = kallsyms__parse(exact, sizeof(u) - 1);
+			CHECK_STR(ks ? name_at(ks, 0xffffffff81000000) : NULL, "____");
+			kallsyms__free(ks);
+			free(exact);
+		}
+	}
 	CHECK(write_tmp(path, t, strlen(t)) == 0);
 	ks = kallsyms__load(path);
 	CHECK(ks && kallsyms__count(ks) == 2);
