@@ -1,0 +1,131 @@
+#!/usr/bin/python3
+"""`make soak`: runs the agent system-wide in push mode for SOAK_SECONDS (default 600) while
+an exec storm starts about 1,000 short-lived processes a second, threads are created and
+joined, an executable file is mapped and unmapped, and the push server flaps every 30 s.
+Samples the agent's RSS, open fds, threads and CPU every second, prints them as a table and
+a terminal plot, and fails if RSS or fds keep growing after the first minute or if any
+window is lost without being counted. Ends with "N passed, N failed".
+"""
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+STOKER = os.path.join(REPO, "build", "stoker")
+CHURN = os.path.join(REPO, "build", "fixtures", "churn")
+RECEIVER = os.path.join(REPO, "tests", "tools", "pyroscope_receiver.py")
+
+
+def proc_sample(pid):
+    with open("/proc/%d/status" % pid) as f:
+        st = f.read()
+    rss = int(re.search(r"VmRSS:\s+(\d+)", st).group(1)) / 1024.0
+    threads = int(re.search(r"Threads:\s+(\d+)", st).group(1))
+    fds = len(os.listdir("/proc/%d/fd" % pid))
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return rss, fds, threads, cpu
+
+
+def plot(values, width=60, height=8, label=""):
+    """A small terminal plot of values over time."""
+    if not values:
+        return
+    step = max(1, len(values) // width)
+    pts = [max(values[i:i + step]) for i in range(0, len(values), step)]
+    lo, hi = min(pts), max(pts)
+    span = (hi - lo) or 1
+    print("%s (min %.1f, max %.1f)" % (label, lo, hi))
+    for row in range(height, 0, -1):
+        thr = lo + span * (row - 0.5) / height
+        print("  |" + "".join("#" if v >= thr else " " for v in pts))
+    print("  +" + "-" * len(pts) + "> time")
+
+
+def main():
+    secs = int(os.environ.get("SOAK_SECONDS", "600"))
+    tmp = tempfile.mkdtemp(prefix="stoker-soak-")
+    passed = failed = 0
+
+    def result(ok, what):
+        nonlocal passed, failed
+        print(("ok - " if ok else "not ok - ") + what)
+        passed += ok
+        failed += not ok
+
+    rx = subprocess.Popen(["/usr/bin/python3", RECEIVER, "--port", "0", "--record",
+                           os.path.join(tmp, "rec.jsonl")], stdout=subprocess.PIPE, text=True)
+    port = int(rx.stdout.readline().split()[-1])
+    agent = subprocess.Popen([STOKER, "--server-url", "http://127.0.0.1:%d" % port,
+                              "--upload-interval", "5s", "--spool-dir",
+                              os.path.join(tmp, "spool"), "--queue-size", "4",
+                              "--sample-rate", "99"],
+                             stderr=open(os.path.join(tmp, "agent.log"), "w"))
+    churn = subprocess.Popen([CHURN, str(secs), "1000"], stdout=subprocess.PIPE, text=True)
+    rows, t0, down, last_flap = [], time.time(), False, time.time()
+    print("%6s %8s %5s %7s %7s" % ("t(s)", "RSS MiB", "fds", "threads", "CPU%"))
+    prev_cpu = None
+    while time.time() - t0 < secs:
+        time.sleep(1)
+        if time.time() - last_flap >= 30:  # the server flaps every 30 s
+            rx.send_signal(signal.SIGUSR1 if down else signal.SIGUSR2)
+            down = not down
+            last_flap = time.time()
+        try:
+            rss, fds, threads, cpu = proc_sample(agent.pid)
+        except (OSError, AttributeError):
+            result(False, "agent died during the soak")
+            break
+        pct = 0.0 if prev_cpu is None else (cpu - prev_cpu) * 100
+        prev_cpu = cpu
+        t = time.time() - t0
+        rows.append((t, rss, fds, threads, pct))
+        if len(rows) % 10 == 0:
+            print("%6.0f %8.1f %5d %7d %7.1f" % rows[-1])
+    if down:
+        rx.send_signal(signal.SIGUSR1)
+    spawned = churn.communicate()[0].strip()
+    agent.send_signal(signal.SIGTERM)
+    agent.wait(timeout=60)
+    rx.terminate()
+    print("churn:", spawned)
+    plot([r[1] for r in rows], label="RSS MiB")
+    plot([r[2] for r in rows], label="open fds")
+
+    result(agent.returncode == 0, "agent exits 0 after SIGTERM (rc %s)" % agent.returncode)
+    after = [r for r in rows if r[0] >= 60]
+    if len(after) >= 20:
+        third = len(after) // 3
+        early = max(r[1] for r in after[:third])
+        late = max(r[1] for r in after[-third:])
+        result(late <= early * 1.10 + 4, "RSS flat after the first minute (%.1f -> %.1f MiB)"
+               % (early, late))
+        efd = max(r[2] for r in after[:third])
+        lfd = max(r[2] for r in after[-third:])
+        result(lfd <= efd + 2, "fds flat after the first minute (%d -> %d)" % (efd, lfd))
+    else:
+        result(False, "soak too short to judge growth (SOAK_SECONDS >= 120 needed)")
+    log = open(os.path.join(tmp, "agent.log")).read()
+    up = [ln for ln in log.splitlines() if "uploads:" in ln]
+    if up:
+        nums = {k: int(v) for v, k in re.findall(r"(\d+) (windows closed|delivered|rejected|"
+                                                 r"expired|in the spool|dropped)", up[-1])}
+        accounted = (nums.get("delivered", 0) + nums.get("rejected", 0) +
+                     nums.get("expired", 0) + nums.get("in the spool", 0) +
+                     nums.get("dropped", 0))
+        result(nums.get("windows closed", -1) == accounted,
+               "every window delivered or counted: " + up[-1].split("uploads: ")[-1])
+    else:
+        result(False, "no upload summary in the agent log")
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
