@@ -384,7 +384,16 @@ struct uploader *uploader__start(const struct uploader_opts *opts)
 	}
 	u->rng = monotonic_ns() ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15ull;
 	pthread_mutex_init(&u->mu, NULL);
-	pthread_cond_init(&u->cv, NULL);
+	{
+		/* deadlines below are CLOCK_MONOTONIC: the default (REALTIME) would make every
+		 * wait return at once and spin the thread through each backoff */
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&u->cv, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	u->client = pyroscope_client__new(&u->opts.client);
 	if (!u->client) {
 		err = errno ? -errno : -ENOMEM;
