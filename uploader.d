@@ -1,6 +1,6 @@
 uploader.o: agent/uploader.c agent/log.h agent/proc_cache.h \
-  agent/cgroup_identity.h agent/perf_map.h agent/proc_maps.h \
-  agent/relabel.h agent/spool.h agent/upload_batch.h \
+  agent/cgroup_identity.h agent/container_meta.h agent/perf_map.h \
+  agent/proc_maps.h agent/relabel.h agent/spool.h agent/upload_batch.h \
   agent/pprof_encode.h agent/profile_builder.h agent/uploader.h \
   agent/push_pyroscope.h
 
@@ -9,6 +9,8 @@ agent/log.h:
 agent/proc_cache.h:
 
 agent/cgroup_identity.h:
+
+agent/container_meta.h:
 
 agent/perf_map.h:
 

@@ -44,6 +44,12 @@ enum {
 	OPT_METRICS_ADDR,
 	OPT_CONFIG,
 	OPT_RELABEL_RULE,
+	OPT_KUBERNETES,
+	OPT_KUBELET_URL,
+	OPT_K8S_TOKEN,
+	OPT_K8S_CA,
+	OPT_KUBELET_VERIFY,
+	OPT_DOCKER_SOCKET,
 };
 
 static const struct option long_opts[] = {
@@ -82,6 +88,12 @@ static const struct option long_opts[] = {
 	{ "metrics-addr", required_argument, NULL, OPT_METRICS_ADDR },
 	{ "config", required_argument, NULL, OPT_CONFIG },
 	{ "relabel-rule", required_argument, NULL, OPT_RELABEL_RULE },
+	{ "kubernetes", optional_argument, NULL, OPT_KUBERNETES },
+	{ "kubelet-url", required_argument, NULL, OPT_KUBELET_URL },
+	{ "kubernetes-token-file", required_argument, NULL, OPT_K8S_TOKEN },
+	{ "kubernetes-ca-file", required_argument, NULL, OPT_K8S_CA },
+	{ "kubelet-verify-tls", optional_argument, NULL, OPT_KUBELET_VERIFY },
+	{ "docker-socket", required_argument, NULL, OPT_DOCKER_SOCKET },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -128,6 +140,18 @@ void cli_usage(FILE *out)
 	      "  --spool-max-bytes SIZE  spool budget, oldest dropped first (default 256MiB)\n"
 	      "  --metrics-addr ADDR     serve /metrics and /healthz on ADDR (e.g. :9464)\n"
 	      "\n"
+	      "Metadata:\n"
+	      "  --kubernetes[=BOOL]     pod, namespace, container, node labels from the kubelet\n"
+	      "                          (default: on when running in a cluster)\n"
+	      "  --kubelet-url URL       default https://$NODE_NAME:10250\n"
+	      "  --kubernetes-token-file FILE, --kubernetes-ca-file FILE (service account's)\n"
+	      "  --kubelet-verify-tls[=BOOL]  verify the kubelet's certificate (default false:\n"
+	      "                          kubelets usually serve self-signed ones)\n"
+	      "  --docker-socket PATH    container names and compose services from Docker\n"
+	      "                          (default /var/run/docker.sock when present; \"\" off)\n"
+	      "  --relabel-rule SPEC     one relabel rule (the config file's relabel_configs\n"
+	      "                          are the usual way to write them)\n"
+	      "\n"
 	      "General:\n"
 	      "  --config FILE           YAML file with any of these settings (snake_case keys,\n"
 	      "                          e.g. server_url, labels: {env: prod}); flags override it\n"
@@ -155,6 +179,8 @@ void config_defaults(struct config *cfg)
 	cfg->queue_size = 8;
 	cfg->spool_dir = "/var/lib/stoker/spool";
 	cfg->spool_max_bytes = 256ull << 20;
+	cfg->kubernetes = -1;
+	cfg->k8s_token_file = "/var/run/secrets/kubernetes.io/serviceaccount/token";
 }
 
 /* --label KEY=VALUE: server label rules, no reserved or duplicate names. */
@@ -451,6 +477,33 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 			cfg->relabel_rules[cfg->nrules++] = optarg;
 			break;
 		}
+		case OPT_KUBERNETES: {
+			bool on;
+
+			if (parse_bool(optarg, &on))
+				return bad("kubernetes", optarg, "want true or false");
+			cfg->kubernetes = on;
+			break;
+		}
+		case OPT_KUBELET_URL:
+			if (strncmp(optarg, "http://", 7) && strncmp(optarg, "https://", 8))
+				return bad("kubelet-url", optarg,
+					   "want an http:// or https:// URL");
+			cfg->kubelet_url = optarg;
+			break;
+		case OPT_K8S_TOKEN:
+			cfg->k8s_token_file = optarg;
+			break;
+		case OPT_K8S_CA:
+			cfg->k8s_ca_file = optarg;
+			break;
+		case OPT_KUBELET_VERIFY:
+			if (parse_bool(optarg, &cfg->kubelet_verify))
+				return bad("kubelet-verify-tls", optarg, "want true or false");
+			break;
+		case OPT_DOCKER_SOCKET:
+			cfg->docker_socket = optarg;
+			break;
 		case OPT_CONFIG:
 			if (cfg->in_file_pass)
 				return bad("config", optarg, "a config file cannot name another");

@@ -68,6 +68,11 @@ struct config {
 	const char *metrics_addr;		  /* host:port, NULL: off */
 	const char *relabel_rules[CLI_MAX_RULES]; /* --relabel-rule specs (relabel.h form) */
 	size_t nrules;
+	int kubernetes; /* -1 auto (in-cluster service account present), 0 off, 1 on */
+	const char *kubelet_url;
+	const char *k8s_token_file, *k8s_ca_file;
+	bool kubelet_verify;	   /* verify the kubelet's certificate (often self-signed) */
+	const char *docker_socket; /* NULL: auto (/var/run/docker.sock if present), "": off */
 	bool show_help, show_version;
 	bool check;		 /* `stoker check` or --check: preflight report */
 	const char *config_path; /* --config FILE */

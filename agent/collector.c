@@ -109,6 +109,7 @@ static void on_sample(struct collector *c, const struct stoker_sample *s, size_t
 		c->st.samples_dropped_full++;
 		return;
 	}
+	proc_cache__refresh_labels(c->sz->procs, p);
 	if (p->dropped) {
 		/* the rules said no: from now on BPF skips it, so this costs nothing more */
 		c->st.samples_relabel_dropped++;

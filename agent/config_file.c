@@ -54,6 +54,12 @@ static const struct {
 	{ "spool_max_bytes", "spool-max-bytes", SCALAR },
 	{ "metrics_addr", "metrics-addr", SCALAR },
 	{ "relabel_configs", "relabel-rule", RULES },
+	{ "kubernetes", "kubernetes", BOOL },
+	{ "kubelet_url", "kubelet-url", SCALAR },
+	{ "kubernetes_token_file", "kubernetes-token-file", SCALAR },
+	{ "kubernetes_ca_file", "kubernetes-ca-file", SCALAR },
+	{ "kubelet_verify_tls", "kubelet-verify-tls", BOOL },
+	{ "docker_socket", "docker-socket", SCALAR },
 };
 
 void config_args_free(struct config_args *a)

@@ -18,6 +18,7 @@
 #include "caps.h"
 #include "cli.h"
 #include "collector.h"
+#include "container_meta.h"
 #include "kallsyms.h"
 #include "log.h"
 #include "metrics_http.h"
@@ -65,6 +66,8 @@ struct agent {
 	struct upload_stats upload_totals; /* carried across reloads */
 	struct relabel_rule rules[CLI_MAX_RULES];
 	size_t nrules;
+	struct container_meta *meta;
+	char kubelet_url[512];
 };
 
 /* Reads a secret from a file: whole content, trailing newlines removed, at most 64 KiB. */
@@ -216,6 +219,43 @@ static void free_rules(struct relabel_rule *rules, size_t n)
 		relabel_rule_free(&rules[i]);
 }
 
+/* Kubernetes when asked, or when the in-cluster service account is there; Docker when asked,
+ * or when its socket exists. Neither being reachable only means fewer labels. */
+static int setup_meta(struct agent *a)
+{
+	struct container_meta_opts mo = { 0 };
+	bool k8s = a->cfg.kubernetes == 1 ||
+		   (a->cfg.kubernetes == -1 && getenv("KUBERNETES_SERVICE_HOST") &&
+		    access(a->cfg.k8s_token_file, R_OK) == 0);
+	const char *dock = a->cfg.docker_socket;
+
+	if (!dock && access("/var/run/docker.sock", F_OK) == 0)
+		dock = "/var/run/docker.sock";
+	if (dock && !*dock)
+		dock = NULL;
+	if (k8s) {
+		if (a->cfg.kubelet_url)
+			snprintf(a->kubelet_url, sizeof(a->kubelet_url), "%s", a->cfg.kubelet_url);
+		else
+			snprintf(a->kubelet_url, sizeof(a->kubelet_url), "https://%s:10250",
+				 getenv("NODE_NAME") ? getenv("NODE_NAME") : "127.0.0.1");
+		mo.kubelet_url = a->kubelet_url;
+		mo.k8s_token_file = a->cfg.k8s_token_file;
+		mo.k8s_ca_file = a->cfg.k8s_ca_file;
+		mo.k8s_insecure = !a->cfg.kubelet_verify;
+	}
+	mo.docker_socket = dock;
+	if (!mo.kubelet_url && !mo.docker_socket)
+		return 0;
+	a->meta = container_meta__start(&mo);
+	if (!a->meta)
+		return -ENOMEM;
+	pr_info("container metadata from%s%s%s%s", mo.kubelet_url ? " the kubelet at " : "",
+		mo.kubelet_url ? mo.kubelet_url : "", mo.docker_socket ? " Docker at " : "",
+		mo.docker_socket ? mo.docker_socket : "");
+	return 0;
+}
+
 static void skip_pid(void *ctx, int pid, bool skip)
 {
 	struct agent *a = ctx;
@@ -243,6 +283,10 @@ static int setup(struct agent *a)
 	err = compile_rules(&a->cfg, a->rules, &a->nrules);
 	if (err)
 		return err;
+	err = setup_meta(a);
+	if (err)
+		return err;
+	pco.meta = a->meta;
 	pco.rules = a->rules;
 	pco.nrules = a->nrules;
 	a->procs = proc_cache__new(&pco);
@@ -618,6 +662,7 @@ static void teardown(struct agent *a)
 	obj_cache__free(a->objs);
 	proc_cache__free(a->procs);
 	free_rules(a->rules, a->nrules);
+	container_meta__stop(a->meta);
 	if (a->epfd >= 0)
 		close(a->epfd);
 	if (a->sigfd >= 0)

@@ -232,6 +232,31 @@ static void compute_labels(struct proc_cache *c, struct proc *p)
 		return;
 	label_set(ls, "service_name", p->service_name);
 	label_set(ls, "container_id", p->cg.container_id);
+	if (c->opts.meta && p->cg.container_id[0]) {
+		struct container_info ci;
+
+		p->meta_gen = container_meta__generation(c->opts.meta);
+		if (container_meta__lookup(c->opts.meta, p->cg.container_id, &ci) == 0) {
+			char ns_c[512];
+
+			label_set(ls, "pod", ci.pod);
+			label_set(ls, "namespace", ci.namespace);
+			label_set(ls, "node", ci.node);
+			label_set(ls, "container", ci.container[0] ? ci.container : ci.docker_name);
+			label_set(ls, "compose_service", ci.compose_service);
+			/* service_name: the pod annotation; namespace/container; the compose
+			 * service or container name; (already set) the unit, else the exe */
+			snprintf(ns_c, sizeof(ns_c), "%s/%s", ci.namespace, ci.container);
+			if (ci.service_annotation[0])
+				label_set(ls, "service_name", ci.service_annotation);
+			else if (ci.namespace[0] && ci.container[0])
+				label_set(ls, "service_name", ns_c);
+			else if (ci.compose_service[0])
+				label_set(ls, "service_name", ci.compose_service);
+			else if (ci.docker_name[0])
+				label_set(ls, "service_name", ci.docker_name);
+		}
+	}
 	label_set(ls, "systemd_unit", p->cg.systemd_unit);
 	snprintf(buf, sizeof(buf), "%d", p->pid);
 	label_set(ls, "__meta_process_pid", buf);
@@ -253,6 +278,19 @@ static void compute_labels(struct proc_cache *c, struct proc *p)
 		p->nlabels++;
 	}
 	free(ls);
+}
+
+void proc_cache__refresh_labels(struct proc_cache *c, struct proc *p)
+{
+	if (!c->opts.meta || !p->cg.container_id[0] ||
+	    p->meta_gen == container_meta__generation(c->opts.meta))
+		return;
+	for (size_t i = 0; i < 2 * p->nlabels; i++)
+		free(p->labels[i]);
+	free(p->labels);
+	p->labels = NULL;
+	p->nlabels = 0;
+	compute_labels(c, p);
 }
 
 void proc_cache__clear(struct proc_cache *c)

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "cgroup_identity.h"
+#include "container_meta.h"
 #include "perf_map.h"
 #include "proc_maps.h"
 #include "relabel.h"
@@ -29,6 +30,7 @@ struct proc {
 	char **labels;
 	size_t nlabels;
 	bool dropped;
+	uint64_t meta_gen; /* container metadata generation the labels were computed with */
 	struct perf_map *perf_map;
 	uint64_t perf_map_checked_ns;
 	int64_t perf_map_mtime;
@@ -39,6 +41,7 @@ struct proc_cache_opts {
 	size_t max_maps_per_proc;	  /* default 8192 */
 	const struct relabel_rule *rules; /* applied to each new process; owned by the caller */
 	size_t nrules;
+	struct container_meta *meta; /* Kubernetes/Docker metadata, NULL: none */
 };
 
 struct proc_cache_stats {
@@ -60,6 +63,9 @@ void proc_cache__retire(struct proc_cache *c, int pid);
 /* Forgets every process (after a reload changed the rules): they are re-read on their next
  * sample. Windows keep the entries they reference. */
 void proc_cache__clear(struct proc_cache *c);
+/* Recomputes p's labels if container metadata changed since they were computed (the
+ * kubelet or Docker answered after the process was first seen). Cheap when nothing did. */
+void proc_cache__refresh_labels(struct proc_cache *c, struct proc *p);
 /* New rules for processes seen from now on. */
 void proc_cache__set_rules(struct proc_cache *c, const struct relabel_rule *rules, size_t n);
 void proc_cache__stats(const struct proc_cache *c, struct proc_cache_stats *st);

@@ -321,7 +321,79 @@ def test_cgroup_labels_and_relabel():
           "an invalid rule is rejected at start with its index: %s" % r.stderr.strip())
 
 
-TESTS = [test_cli_errors, test_least_privilege, test_cgroup_labels_and_relabel, test_known_shares_fp, test_short_lived_process,
+def test_kubernetes_and_docker_metadata():
+    """Pods and containers named from a fake kubelet (bearer token) and a fake Docker socket;
+    service_name from the pod annotation and from the compose service; an unreachable
+    kubelet leaves the agent working."""
+    app = "ab" * 32
+    dock = "cd" * 32
+    root = cgroup2_root()
+    cgs = [os.path.join(root, "stoker-k8s.slice",
+                        "cri-containerd-%s.scope" % app),
+           os.path.join(root, "stoker-docker.slice", "docker-%s.scope" % dock)]
+    for cg in cgs:
+        os.makedirs(cg, exist_ok=True)
+    tok = os.path.join(TMP, "k8s-token")
+    with open(tok, "w") as f:
+        f.write("s3cr3t-token\n")
+    sock = os.path.join(TMP, "docker.sock")
+    fake = subprocess.Popen(["/usr/bin/python3", os.path.join(REPO, "tests", "tools",
+                                                              "fake_metadata.py"),
+                             "--token", "s3cr3t-token", "--app-id", app, "--docker-id", dock,
+                             "--docker-socket", sock], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    port = int(fake.stdout.readline().split()[-1])
+    fx1 = start([os.path.join(FIX, "shares"), "30"])
+    fx2 = start([os.path.join(FIX, "shares"), "30"])
+    out = os.path.join(TMP, "meta.pb.gz")
+    try:
+        for cg, fx in zip(cgs, (fx1, fx2)):
+            with open(os.path.join(cg, "cgroup.procs"), "w") as f:
+                f.write(str(fx.pid))
+        r = run_agent(["--kubernetes", "--kubelet-url", "http://127.0.0.1:%d" % port,
+                       "--kubernetes-token-file", tok, "--docker-socket", sock,
+                       "--pid", str(fx1.pid), "--pid", str(fx2.pid), "--duration", "4s",
+                       "--sample-rate", "99", "--output", out])
+        check(r.returncode == 0, "agent exits 0 (%s)" % r.stderr[-300:])
+        check("s3cr3t" not in r.stderr, "the token is never logged")
+        r2 = run_agent(["--kubernetes", "--kubelet-url", "http://127.0.0.1:9",
+                        "--kubernetes-token-file", tok, "--docker-socket", "",
+                        "--pid", str(fx1.pid), "--duration", "2s", "--sample-rate", "99",
+                        "--output", os.path.join(TMP, "nometa.pb.gz")])
+        check(r2.returncode == 0 and r2.stderr.count("failed to reach the kubelet") == 1,
+              "an unreachable kubelet is logged once and the agent carries on")
+    finally:
+        stop(fx1)
+        stop(fx2)
+        fake.stdin.close()
+        hits = fake.stdout.read()
+        fake.wait()
+        for cg in cgs:
+            try:
+                os.rmdir(cg)
+                os.rmdir(os.path.dirname(cg))
+            except OSError:
+                pass
+    print("    kubelet requests:", hits.strip())
+    stacks = pprof_check.stacks(profile_of(out, 99))
+    k8s = [s["labels"] for s in stacks if s["labels"].get("pid") == str(fx1.pid)]
+    dk = [s["labels"] for s in stacks if s["labels"].get("pid") == str(fx2.pid)]
+    check(k8s and dk, "both containers sampled")
+    want = {"pod": "checkout-7d9f8b6c5-x2x9q", "namespace": "shop", "container": "app",
+            "node": "node-a", "service_name": "checkout-svc", "container_id": app}
+    # the first samples may come before the kubelet's first answer: then they carry fewer
+    # labels, and the labels are recomputed when the metadata arrives
+    good = sum(all(l.get(k) == v for k, v in want.items()) for l in k8s)
+    check(good >= 0.9 * len(k8s), "Kubernetes labels and the annotation's service_name on "
+          "%d of %d stacks: %s" % (good, len(k8s), k8s[-1]))
+    good = sum(l.get("container") == "shop-api-1" and l.get("service_name") == "api"
+               and l.get("compose_service") == "api" for l in dk)
+    check(good >= 0.9 * len(dk), "Docker container name and compose service on %d of %d "
+          "stacks: %s" % (good, len(dk), dk[-1]))
+
+
+TESTS = [test_cli_errors, test_least_privilege, test_cgroup_labels_and_relabel,
+         test_kubernetes_and_docker_metadata, test_known_shares_fp, test_short_lived_process,
          test_other_mount_namespace, test_kernel_frames, test_local_outputs_and_sigint]
 
 
