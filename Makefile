@@ -185,7 +185,8 @@ fixtures:
 # The agent must build clean under clang as well as gcc.
 check-clang: $(SKELS) $(PROTO_H)
 	$(call msg,CLANG,agent/*.c -fsyntax-only)
-	$(Q)for f in $(AGENT_SRCS); do $(CLANG) $(ALL_CFLAGS) -fsyntax-only $$f || exit 1; done
+	$(Q)for f in $(AGENT_SRCS); do \
+		$(CLANG) $(filter-out -MMD -MP,$(ALL_CFLAGS)) -fsyntax-only $$f || exit 1; done
 
 run: deps
 	$(Q)$(MAKE) all fixtures

@@ -1,3 +1,0 @@
-caps.o: agent/caps.c agent/caps.h
-
-agent/caps.h:

@@ -1,3 +1,0 @@
-log.o: agent/log.c agent/log.h
-
-agent/log.h:

@@ -1,3 +1,0 @@
-relabel.o: agent/relabel.c agent/relabel.h
-
-agent/relabel.h:
