@@ -8,27 +8,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "log.h"
 #include "output_flamegraph.h"
 #include "output_local.h"
-
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
 
 /* Folded stacks: root first, with the process name as the root frame. */
 static int build_folded(const struct profile_builder *pb, struct folded_stack **out,
@@ -121,7 +104,7 @@ int output_local_write(const struct output_spec *spec, const struct profile_buil
 
 		err = pprof_encode(pb, meta, &eo, &buf, &len);
 		if (!err)
-			err = write_all(fd, buf, len);
+			err = fd_write_all(fd, buf, len);
 		break;
 	}
 	case OUTPUT_FOLDED:

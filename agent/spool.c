@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "log.h"
 #include "spool.h"
 
@@ -34,22 +35,6 @@ int spool_prepare(const char *dir)
 	return access(buf, W_OK) ? -errno : 0;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int spool_write(const char *dir, const struct upload_batch *b, uint64_t seq, char **path,
 		uint64_t *bytes)
 {
@@ -72,7 +57,7 @@ int spool_write(const char *dir, const struct upload_batch *b, uint64_t seq, cha
 		err = -errno;
 		goto out;
 	}
-	err = write_all(fd, buf, len);
+	err = fd_write_all(fd, buf, len);
 	if (!err && fsync(fd))
 		err = -errno;
 	if (close(fd) && !err)

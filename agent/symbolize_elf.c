@@ -156,19 +156,35 @@ static Elf_Scn *find_section(Elf *elf, Elf64_Word type, const char *name, GElf_S
 	return NULL;
 }
 
+/* The GNU build-id note in one block of notes, copied to buf. Returns its length or 0. */
+static int build_id_in_notes(Elf_Data *d, uint8_t *buf, size_t buf_len)
+{
+	size_t off = 0, name_off, desc_off;
+	GElf_Nhdr nh;
+
+	while ((off = gelf_getnote(d, off, &nh, &name_off, &desc_off)) > 0) {
+		if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
+		    !memcmp((char *)d->d_buf + name_off, "GNU", 4) && nh.n_descsz &&
+		    nh.n_descsz <= buf_len) {
+			memcpy(buf, (char *)d->d_buf + desc_off, nh.n_descsz);
+			return (int)nh.n_descsz;
+		}
+	}
+	return 0;
+}
+
 static int read_build_id_elf(Elf *elf, uint8_t *buf, size_t buf_len)
 {
 	size_t nph = 0, raw_size = 0;
 	Elf_Scn *scn = NULL;
+	Elf_Data *d;
+	int n;
 
 	elf_rawfile(elf, &raw_size);
 	/* Notes in PT_NOTE segments survive strip; sections are the fallback. */
 	if (elf_getphdrnum(elf, &nph) == 0) {
 		for (size_t i = 0; i < nph && i < 256; i++) {
 			GElf_Phdr ph;
-			Elf_Data *d;
-			size_t off = 0, name_off, desc_off;
-			GElf_Nhdr nh;
 
 			if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_NOTE)
 				continue;
@@ -176,39 +192,20 @@ static int read_build_id_elf(Elf *elf, uint8_t *buf, size_t buf_len)
 				continue;
 			d = elf_getdata_rawchunk(elf, (int64_t)ph.p_offset, ph.p_filesz,
 						 ELF_T_NHDR);
-			if (!d)
-				continue;
-			while ((off = gelf_getnote(d, off, &nh, &name_off, &desc_off)) > 0) {
-				if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
-				    !memcmp((char *)d->d_buf + name_off, "GNU", 4) && nh.n_descsz &&
-				    nh.n_descsz <= buf_len) {
-					memcpy(buf, (char *)d->d_buf + desc_off, nh.n_descsz);
-					return (int)nh.n_descsz;
-				}
-			}
+			if (d && (n = build_id_in_notes(d, buf, buf_len)) > 0)
+				return n;
 		}
 	}
 	while ((scn = elf_nextscn(elf, scn))) {
 		GElf_Shdr sh;
-		Elf_Data *d;
-		size_t off = 0, name_off, desc_off;
-		GElf_Nhdr nh;
 
 		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_NOTE)
 			continue;
 		if (sh.sh_offset > raw_size || sh.sh_size > raw_size - sh.sh_offset)
 			continue;
 		d = elf_getdata(scn, NULL);
-		if (!d)
-			continue;
-		while ((off = gelf_getnote(d, off, &nh, &name_off, &desc_off)) > 0) {
-			if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
-			    !memcmp((char *)d->d_buf + name_off, "GNU", 4) && nh.n_descsz &&
-			    nh.n_descsz <= buf_len) {
-				memcpy(buf, (char *)d->d_buf + desc_off, nh.n_descsz);
-				return (int)nh.n_descsz;
-			}
-		}
+		if (d && (n = build_id_in_notes(d, buf, buf_len)) > 0)
+			return n;
 	}
 	return 0;
 }

@@ -58,18 +58,28 @@ static uint64_t backoff_ns(struct uploader *u, unsigned int attempts)
 	return d - d / 5 + (u->rng % (d / 5 * 2 + 1));
 }
 
+/* Caller holds mu: takes the batch at *pp out of the queue (the link and the tail). */
+static void unlink_at(struct uploader *u, struct upload_batch **pp)
+{
+	struct upload_batch *b = *pp;
+
+	*pp = b->next;
+	if (u->tail == b) {
+		u->tail = NULL;
+		for (struct upload_batch *x = u->head; x; x = x->next)
+			u->tail = x;
+	}
+	b->next = NULL;
+	u->queue_len--;
+}
+
 /* Caller holds mu. */
 static struct upload_batch *pop_head(struct uploader *u)
 {
 	struct upload_batch *b = u->head;
 
-	if (!b)
-		return NULL;
-	u->head = b->next;
-	if (!u->head)
-		u->tail = NULL;
-	b->next = NULL;
-	u->queue_len--;
+	if (b)
+		unlink_at(u, &u->head);
 	return b;
 }
 
@@ -120,13 +130,7 @@ static void prune_spool(struct uploader *u)
 			pp = &b->next;
 			continue;
 		}
-		*pp = b->next;
-		if (u->tail == b) {
-			u->tail = NULL;
-			for (struct upload_batch *x = u->head; x; x = x->next)
-				u->tail = x;
-		}
-		u->queue_len--;
+		unlink_at(u, pp);
 		u->st.spool_files--;
 		u->st.spool_bytes -= b->bytes;
 		u->st.spool_dropped++;
@@ -156,13 +160,7 @@ static void enforce_queue(struct uploader *u)
 			pp = &b->next;
 			continue;
 		}
-		*pp = b->next;
-		if (u->tail == b) {
-			u->tail = NULL;
-			for (struct upload_batch *x = u->head; x; x = x->next)
-				u->tail = x;
-		}
-		u->queue_len--;
+		unlink_at(u, pp);
 		u->st.dropped_no_spool++;
 		pr_warn_ratelimited(
 		    "upload queue full (%zu windows) and no spool: dropped a window",
