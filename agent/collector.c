@@ -129,7 +129,15 @@ static void on_sample(struct collector *c, const struct stoker_sample *s, size_t
 
 		c->st.stack_cache_misses++;
 		n = symbolize_stack(c->sz, p, s->ips, s->kstack_len, s->ips + s->kstack_len,
-				    s->ustack_len, c->pb, locs, sizeof(locs) / sizeof(locs[0]));
+				    s->ustack_len, c->pb, locs, sizeof(locs) / sizeof(locs[0]) - 1);
+		/* A stack cut at the depth limit lost its root side: say so where the root
+		 * would be, rather than let the partial stack pass for a whole one. */
+		if (s->flags & (STOKER_SF_USER_TRUNCATED | STOKER_SF_KERNEL_TRUNCATED)) {
+			uint32_t mark = pb_location(c->pb, 0, pb_function(c->pb, "[truncated]"), 0);
+
+			if (mark)
+				locs[n++] = mark;
+		}
 		v = malloc(sizeof(*v) + n * sizeof(uint32_t));
 		if (!v) {
 			c->st.samples_dropped_full++;

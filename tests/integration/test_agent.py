@@ -392,7 +392,26 @@ def test_kubernetes_and_docker_metadata():
           "stacks: %s" % (good, len(dk), dk[-1]))
 
 
-TESTS = [test_cli_errors, test_least_privilege, test_cgroup_labels_and_relabel,
+def test_truncated_stacks_marked():
+    """A stack deeper than the limit is cut at the root side and marked [truncated]."""
+    fx = start([os.path.join(FIX, "deep"), "10"])
+    out = os.path.join(TMP, "deep.pb.gz")
+    try:
+        time.sleep(0.3)
+        r = run_agent(["--pid", str(fx.pid), "--duration", "2s", "--sample-rate", "99",
+                       "--output", out])
+        check(r.returncode == 0, "agent exits 0")
+    finally:
+        stop(fx)
+    stacks = pprof_check.stacks(profile_of(out, 99))
+    total = sum(s["count"] for s in stacks)
+    marked = sum(s["count"] for s in stacks if s["frames"][0] == "[truncated]")
+    check(total >= 30 and marked >= 0.95 * total,
+          "%d of %d samples start with [truncated]" % (marked, total))
+    check(not any("[truncated]" in s["frames"][1:] for s in stacks), "only at the root")
+
+
+TESTS = [test_cli_errors, test_truncated_stacks_marked, test_least_privilege, test_cgroup_labels_and_relabel,
          test_kubernetes_and_docker_metadata, test_known_shares_fp, test_short_lived_process,
          test_other_mount_namespace, test_kernel_frames, test_local_outputs_and_sigint]
 
