@@ -33,10 +33,8 @@ bool label_name_valid(const char *n)
 	return true;
 }
 
-void upload_batch_free(struct upload_batch *b)
+void upload_batch_free_series(struct upload_batch *b)
 {
-	if (!b)
-		return;
 	for (size_t i = 0; i < b->nseries; i++) {
 		for (size_t j = 0; j < b->series[i].nlabels; j++) {
 			free(b->series[i].labels[j].name);
@@ -46,6 +44,15 @@ void upload_batch_free(struct upload_batch *b)
 		free(b->series[i].pprof_gz);
 	}
 	free(b->series);
+	b->series = NULL;
+	b->nseries = 0;
+}
+
+void upload_batch_free(struct upload_batch *b)
+{
+	if (!b)
+		return;
+	upload_batch_free_series(b);
 	free(b->spool_path);
 	free(b);
 }

@@ -50,6 +50,8 @@ struct batch_opts {
 int upload_batch_from_window(const struct profile_builder *pb, const struct pprof_meta *meta,
 			     const struct batch_opts *opts, struct upload_batch **out);
 void upload_batch_free(struct upload_batch *b);
+/* Frees the series (profiles and labels) only: the batch keeps its place and state. */
+void upload_batch_free_series(struct upload_batch *b);
 
 /* Serialized form: a PushRequest (push.proto) with a fixed header (spool files). */
 int upload_batch_serialize(const struct upload_batch *b, uint8_t **out, size_t *len);

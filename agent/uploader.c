@@ -179,15 +179,7 @@ static int unspool(struct uploader *u, struct upload_batch *b)
 	if (err)
 		return err;
 	/* Swap contents, keep queue links and delivery state. */
-	for (size_t i = 0; i < b->nseries; i++) {
-		for (size_t j = 0; j < b->series[i].nlabels; j++) {
-			free(b->series[i].labels[j].name);
-			free(b->series[i].labels[j].value);
-		}
-		free(b->series[i].labels);
-		free(b->series[i].pprof_gz);
-	}
-	free(b->series);
+	upload_batch_free_series(b);
 	b->series = loaded->series;
 	b->nseries = loaded->nseries;
 	b->next_series = 0;
