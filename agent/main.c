@@ -54,7 +54,9 @@ struct agent {
 	struct metrics_http *metrics;
 	uint64_t window_start_mono_ns;
 	int64_t window_start_wall_ns;
-	uint64_t windows_closed;
+	uint64_t windows_closed;      /* windows with samples: each is delivered or counted */
+	uint64_t windows_empty;	      /* windows without samples, not sent */
+	uint64_t windows_unencodable; /* windows lost to an encoding failure (memory) */
 	uint64_t last_status_log_ns;
 	uint64_t watchdog_ns, last_watchdog_ns; /* systemd watchdog: ping every half interval */
 	char *basic_password, *bearer_token;
@@ -441,12 +443,17 @@ static void close_window(struct agent *a)
 		pr_warn("window dropped %llu samples: more than --max-samples %zu unique stacks",
 			(unsigned long long)a->pb.dropped_count, a->cfg.max_samples);
 	err = upload_batch_from_window(&a->pb, &meta, &bo, &b);
-	if (err)
+	if (err) {
 		pr_err("failed to encode a window (%llu samples lost): %s",
 		       (unsigned long long)a->pb.total_count, strerror(-err));
-	else if (b)
+		a->windows_closed++;
+		a->windows_unencodable++;
+	} else if (b) {
 		uploader__submit(a->uploader, b);
-	a->windows_closed++;
+		a->windows_closed++;
+	} else {
+		a->windows_empty++; /* nothing ran on a CPU: nothing to send */
+	}
 	profile_builder__reset(&a->pb);
 	collector__window_reset(&a->col);
 	a->window_start_mono_ns = now;
@@ -646,12 +653,14 @@ static void teardown(struct agent *a)
 		uploader__stop(a->uploader, monotonic_ns() + grace, &u);
 		pr_info(
 		    "uploads: %llu windows closed, %llu delivered, %llu rejected, %llu expired, "
-		    "%llu in the spool, %llu dropped (spool full or unavailable), %llu retries",
+		    "%llu in the spool, %llu dropped (spool full or unavailable, or not "
+		    "encodable), %llu retries; %llu empty windows not sent",
 		    (unsigned long long)a->windows_closed, (unsigned long long)u.windows_delivered,
 		    (unsigned long long)u.rejected, (unsigned long long)u.expired,
 		    (unsigned long long)u.spool_files,
-		    (unsigned long long)(u.spool_dropped + u.dropped_no_spool),
-		    (unsigned long long)u.retries);
+		    (unsigned long long)(u.spool_dropped + u.dropped_no_spool +
+					 a->windows_unencodable),
+		    (unsigned long long)u.retries, (unsigned long long)a->windows_empty);
 	}
 	free(a->basic_password);
 	free(a->bearer_token);

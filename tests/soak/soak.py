@@ -121,6 +121,8 @@ def main():
                      nums.get("dropped", 0))
         result(nums.get("windows closed", -1) == accounted,
                "every window delivered or counted: " + up[-1].split("uploads: ")[-1])
+        retries = int(re.search(r"(\d+) retries", up[-1]).group(1))
+        result(secs < 60 or retries > 0, "the flapping server was noticed (%d retries)" % retries)
     else:
         result(False, "no upload summary in the agent log")
     print("%d passed, %d failed" % (passed, failed))

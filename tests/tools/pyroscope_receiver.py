@@ -68,6 +68,7 @@ class State:
         self.record = args.record
         self.server = None
         self.port = args.port
+        self.conns = set()  # open client connections: a refusal cuts kept-alive ones too
 
     def take_fault(self):
         """The fault for this request, consuming one of a counted status fault."""
@@ -151,6 +152,16 @@ def record_of(api, labels, prof, tenant, headers, sample_id=""):
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     state = None
+
+    def setup(self):
+        super().setup()
+        with self.state.lock:
+            self.state.conns.add(self.connection)
+
+    def finish(self):
+        with self.state.lock:
+            self.state.conns.discard(self.connection)
+        super().finish()
 
     def log_message(self, fmt, *a):
         pass
@@ -349,6 +360,13 @@ def apply_control(state, ctl):
             time.sleep(0.1)
             state.server.shutdown()
             state.server.server_close()
+            with state.lock:
+                conns = list(state.conns)
+            for c in conns:  # a server that goes away takes its connections with it
+                try:
+                    c.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
         threading.Thread(target=close, daemon=True).start()
     elif prev == "refuse" and mode != "refuse":
         serve(state)
