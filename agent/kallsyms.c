@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "kallsyms.h"
+#include "addr_search.h"
 #include "log.h"
 #include "parse_util.h"
 
@@ -387,19 +388,11 @@ out:
 const struct ksym *kallsyms__lookup(const struct kallsyms *ks, uint64_t addr)
 {
 	const struct ksym *s;
-	size_t lo = 0, hi;
+	size_t lo;
 
 	if (!ks)
 		return NULL;
-	hi = ks->n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (ks->syms[mid].addr <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	lo = ADDR_SEARCH(ks->syms, ks->n, addr, addr);
 	if (lo == 0)
 		return NULL;
 	s = &ks->syms[lo - 1];

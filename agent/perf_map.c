@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "addr_search.h"
 #include "log.h"
 #include "parse_util.h"
 #include "perf_map.h"
@@ -325,19 +326,11 @@ out:
 const struct perf_map_entry *perf_map__lookup(const struct perf_map *pm, uint64_t addr)
 {
 	const struct perf_map_entry *e;
-	size_t lo = 0, hi;
+	size_t lo;
 
 	if (!pm)
 		return NULL;
-	hi = pm->n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (pm->entries[mid].start <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	lo = ADDR_SEARCH(pm->entries, pm->n, start, addr);
 	if (lo == 0)
 		return NULL;
 	e = &pm->entries[lo - 1];

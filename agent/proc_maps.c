@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "addr_search.h"
 #include "parse_util.h"
 #include "proc_maps.h"
 
@@ -211,16 +212,8 @@ out:
 
 const struct proc_map *proc_maps_find(const struct proc_map *maps, size_t n, uint64_t addr)
 {
-	size_t lo = 0, hi = n;
+	size_t lo = ADDR_SEARCH(maps, n, start, addr);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (maps[mid].start <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	if (lo == 0)
 		return NULL;
 	return addr < maps[lo - 1].end ? &maps[lo - 1] : NULL;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "addr_search.h"
 #include "log.h"
 #include "symbolize_elf.h"
 
@@ -601,17 +602,9 @@ int elf_object__offset_to_vaddr(const struct elf_object *o, uint64_t off, uint64
 
 int elf_object__lookup(const struct elf_object *o, uint64_t vaddr, struct elf_symbol_result *res)
 {
-	size_t lo = 0, hi = o->nsyms;
+	size_t lo = ADDR_SEARCH(o->syms, o->nsyms, addr, vaddr);
 	const struct elf_sym *s;
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (o->syms[mid].addr <= vaddr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	if (lo == 0)
 		return -ENOENT;
 	s = &o->syms[lo - 1];

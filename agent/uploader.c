@@ -58,6 +58,18 @@ static uint64_t backoff_ns(struct uploader *u, unsigned int attempts)
 	return d - d / 5 + (u->rng % (d / 5 * 2 + 1));
 }
 
+/* Caller holds mu (or the thread is not running yet): b goes to the end of the queue. */
+static void append(struct uploader *u, struct upload_batch *b)
+{
+	b->next = NULL;
+	if (u->tail)
+		u->tail->next = b;
+	else
+		u->head = b;
+	u->tail = b;
+	u->queue_len++;
+}
+
 /* Caller holds mu: takes the batch at *pp out of the queue (the link and the tail). */
 static void unlink_at(struct uploader *u, struct upload_batch **pp)
 {
@@ -334,12 +346,7 @@ static void load_spool(struct uploader *u)
 		b->bytes = sizes[i];
 		/* start_ns from the name lets expiry work before the file is read */
 		b->start_ns = strtoll(strrchr(paths[i], '/') + 1, NULL, 10);
-		if (u->tail)
-			u->tail->next = b;
-		else
-			u->head = b;
-		u->tail = b;
-		u->queue_len++;
+		append(u, b);
 		u->st.spool_files++;
 		u->st.spool_bytes += sizes[i];
 	}
@@ -417,13 +424,7 @@ fail:
 void uploader__submit(struct uploader *u, struct upload_batch *b)
 {
 	pthread_mutex_lock(&u->mu);
-	b->next = NULL;
-	if (u->tail)
-		u->tail->next = b;
-	else
-		u->head = b;
-	u->tail = b;
-	u->queue_len++;
+	append(u, b);
 	u->st.windows_submitted++;
 	pthread_cond_signal(&u->cv);
 	pthread_mutex_unlock(&u->mu);
