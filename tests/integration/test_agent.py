@@ -13,7 +13,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -26,14 +25,7 @@ TOLERANCE = 0.05
 TMP = tempfile.mkdtemp(prefix="stoker-it-")
 
 
-class Failure(AssertionError):
-    pass
-
-
-def check(cond, what):
-    if not cond:
-        raise Failure(what)
-    print("    ok: " + what)
+from harness import Failure, check, run  # noqa: E402,F401
 
 
 def run_agent(args, timeout=60):
@@ -419,25 +411,9 @@ TESTS = [test_cli_errors, test_truncated_stacks_marked, test_least_privilege, te
 def main():
     if os.geteuid() != 0:
         print("integration tests need root (CAP_BPF, CAP_PERFMON); failing loudly")
-    passed = failed = 0
-    only = sys.argv[1:]
-    for t in TESTS:
-        if only and t.__name__ not in only:
-            continue
-        print("-- " + t.__name__ + ": " + (t.__doc__ or "").strip().splitlines()[0])
-        t0 = time.time()
-        try:
-            t()
-            passed += 1
-            print("ok - %s (%.1fs)" % (t.__name__, time.time() - t0))
-        except Exception as e:  # a crash in a test is a failure, never a skip
-            failed += 1
-            if not isinstance(e, Failure):
-                traceback.print_exc()
-            print("not ok - %s: %s" % (t.__name__, e))
+    rc = run("integration", TESTS, sys.argv[1:])
     shutil.rmtree(TMP, ignore_errors=True)
-    print("integration: %d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return rc
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -23,14 +22,7 @@ RECEIVER = os.path.join(REPO, "tests", "tools", "pyroscope_receiver.py")
 TMP = tempfile.mkdtemp(prefix="stoker-push-")
 
 
-class Failure(AssertionError):
-    pass
-
-
-def check(cond, what):
-    if not cond:
-        raise Failure(what)
-    print("    ok: " + what)
+from harness import Failure, check, run  # noqa: E402,F401
 
 
 class Receiver:
@@ -390,29 +382,13 @@ TESTS = [test_push_known_workload, test_sighup_reload, test_tls_modes, test_tena
 
 
 def main():
-    passed = failed = 0
     # Whole-host runs need something on a CPU, or every window is empty (and not sent).
     background = fixture(3600)
-    only = sys.argv[1:]
-    for t in TESTS:
-        if only and t.__name__ not in only:
-            continue
-        print("-- " + t.__name__ + ": " + (t.__doc__ or "").strip().splitlines()[0])
-        t0 = time.time()
-        try:
-            t()
-            passed += 1
-            print("ok - %s (%.1fs)" % (t.__name__, time.time() - t0))
-        except Exception as e:
-            failed += 1
-            if not isinstance(e, Failure):
-                traceback.print_exc()
-            print("not ok - %s: %s" % (t.__name__, e))
+    rc = run("push", TESTS, sys.argv[1:])
     background.kill()
     background.wait()
     shutil.rmtree(TMP, ignore_errors=True)
-    print("push: %d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return rc
 
 
 if __name__ == "__main__":

@@ -1,0 +1,37 @@
+"""The small test harness both end-to-end suites share: a failing check raises Failure with
+what it compared; run() executes the selected tests, prints ok/not ok per test, and ends
+with "<suite>: N passed, N failed". A crash in a test is a failure, never a skip."""
+import sys
+import time
+import traceback
+
+
+class Failure(AssertionError):
+    pass
+
+
+def check(cond, what):
+    if not cond:
+        raise Failure(what)
+    print("    ok: " + what)
+
+
+def run(suite, tests, only=()):
+    """Runs tests (all, or those named in only); returns the process exit code."""
+    passed = failed = 0
+    for t in tests:
+        if only and t.__name__ not in only:
+            continue
+        print("-- " + t.__name__ + ": " + (t.__doc__ or "").strip().splitlines()[0])
+        t0 = time.time()
+        try:
+            t()
+            passed += 1
+            print("ok - %s (%.1fs)" % (t.__name__, time.time() - t0))
+        except Exception as e:
+            failed += 1
+            if not isinstance(e, Failure):
+                traceback.print_exc(file=sys.stdout)
+            print("not ok - %s: %s" % (t.__name__, e))
+    print("%s: %d passed, %d failed" % (suite, passed, failed))
+    return 1 if failed else 0
