@@ -94,6 +94,12 @@ int on_cpu_sample(struct bpf_perf_event_data *ctx)
 	s->cpu = bpf_get_smp_processor_id();
 	s->time_ns = bpf_ktime_get_ns();
 	s->flags = 0;
+	/* the scratch record is reused: clear what later steps set only sometimes */
+	__builtin_memset(s->trace_id, 0, sizeof(s->trace_id));
+	__builtin_memset(s->span_id, 0, sizeof(s->span_id));
+	s->unwind_stop = 0;
+	s->unwind_frames_table = 0;
+	s->reserved = 0;
 	bpf_get_current_comm(&s->comm, sizeof(s->comm));
 
 	task = (struct task_struct *)bpf_get_current_task();

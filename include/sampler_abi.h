@@ -40,6 +40,8 @@ enum stoker_sample_flags {
 	STOKER_SF_USER_ERROR = 1u << 2,       /* bpf_get_stack failed for the user side */
 	STOKER_SF_KERNEL_ERROR = 1u << 3,     /* bpf_get_stack failed for the kernel side */
 	STOKER_SF_KTHREAD = 1u << 4,          /* kernel thread: no user side exists */
+	STOKER_SF_SPAN = 1u << 5,             /* trace_id/span_id hold the running span */
+	/* bits 8..15: the user-stack unwinder (issue #6) */
 };
 
 /* One on-CPU sample. Written by the BPF program into the ring buffer; only the first
@@ -54,10 +56,15 @@ struct stoker_sample {
 	__u16 ustack_len;    /* number of user frames in ips[] after the kernel ones */
 	__u32 flags;         /* enum stoker_sample_flags */
 	char comm[STOKER_COMM_LEN]; /* thread's comm, NUL-padded */
+	__u8 trace_id[16];   /* W3C trace id of the span running on the thread (STOKER_SF_SPAN) */
+	__u8 span_id[8];     /* its span id (STOKER_SF_SPAN) */
+	__u16 unwind_stop;   /* why the user-stack walk ended (enum stoker_unwind_stop) */
+	__u16 unwind_frames_table; /* user frames found through unwind tables */
+	__u32 reserved;
 	__u64 ips[2 * STOKER_MAX_STACK_DEPTH]; /* instruction pointers, leaf first */
 };
 
-#define STOKER_SAMPLE_HDR_BYTES 48 /* offsetof(struct stoker_sample, ips) */
+#define STOKER_SAMPLE_HDR_BYTES 80 /* offsetof(struct stoker_sample, ips) */
 
 /* Process lifecycle event: lets the agent drop a process's cached mappings when it execs
  * and free them after the window in which it exited has been written. */
