@@ -31,6 +31,7 @@
 #include "sampler.h"
 #include "sd_notify.h"
 #include "symbolize.h"
+#include "unwind_table_cmd.h"
 #include "uploader.h"
 
 #define DRAIN_INTERVAL_MS 100
@@ -687,6 +688,8 @@ int main(int argc, char **argv)
 	a.sigfd = a.epfd = -1;
 	a.argc = argc;
 	a.argv = argv;
+	if (argc > 1 && !strcmp(argv[1], "unwind-table"))
+		return unwind_table_cmd(argc - 1, argv + 1);
 	if (cli_load(argc, argv, &a.cfg, &a.file_args)) {
 		config_args_free(&a.file_args);
 		return 2;

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Compact unwind tables from an ELF file's call frame information (.eh_frame, else
+ * .debug_frame), read through libdw's CFI API, with rules deduplicated into a shared set. */
+#ifndef STOKER_UNWIND_TABLE_H
+#define STOKER_UNWIND_TABLE_H
+
+#include <gelf.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "unwind_abi.h"
+
+/* The rule set shared by every table: index = position in the BPF rule array. */
+struct unwind_rules {
+	struct stoker_unwind_rule rules[STOKER_UNWIND_MAX_RULES];
+	uint32_t n;				     /* rules in use; rules[0] is INVALID */
+	uint32_t slots[2 * STOKER_UNWIND_MAX_RULES]; /* open addressing, 0 = empty, else idx+1 */
+	uint64_t full;				     /* rules that did not fit (became INVALID) */
+};
+
+void unwind_rules_init(struct unwind_rules *r);
+/* Index of rule, adding it if new; 0 (INVALID) when the set is full. */
+uint32_t unwind_rules_intern(struct unwind_rules *r, const struct stoker_unwind_rule *rule);
+
+#define UNWIND_MAX_SEGMENTS 8
+
+struct unwind_segment {
+	uint64_t offset, vaddr, filesz; /* an executable PT_LOAD */
+};
+
+struct unwind_table {
+	struct stoker_unwind_row *rows; /* sorted by pc, no two neighbours with the same rule */
+	size_t nrows;
+	const char *source; /* "eh_frame", "debug_frame" or "none" */
+	size_t fdes;	    /* FDEs read */
+	size_t fp_fdes;	    /* FDEs whose body keeps CFA = FP + 16 (a frame-pointer build) */
+	size_t bad_fdes;    /* FDEs skipped as unreadable */
+	struct unwind_segment segs[UNWIND_MAX_SEGMENTS];
+	size_t nsegs;
+};
+
+struct unwind_table_opts {
+	size_t max_rows; /* 0: 4M; more is -E2BIG */
+	/* Also read .debug_frame when .eh_frame is missing (needs a Dwarf handle). */
+	bool debug_frame;
+};
+
+/* Builds the table of elf. Returns 0 (a file without any CFI yields 0 rows and source
+ * "none"), -ENOEXEC for an unusable ELF, -E2BIG past max_rows, -ENOMEM. Never crashes on
+ * malformed input. On error *out is left empty. */
+int unwind_table_build(Elf *elf, struct unwind_rules *rules, const struct unwind_table_opts *opts,
+		       struct unwind_table *out);
+void unwind_table_free(struct unwind_table *t);
+
+/* The runtime-minus-file address of a mapping of this file that starts at start with file
+ * offset pgoff. Returns 0 or -ENOENT when no executable segment holds pgoff. */
+int unwind_table_bias(const struct unwind_table *t, uint64_t start, uint64_t pgoff, uint64_t *bias);
+
+/* The row for file address pc, or NULL (before the first row). */
+const struct stoker_unwind_row *unwind_table_find(const struct unwind_table *t, uint64_t pc);
+
+#endif
