@@ -21,6 +21,9 @@ enum {
 	OPT_INCLUDE_IDLE,
 	OPT_KERNEL_STACKS,
 	OPT_RINGBUF,
+	OPT_UNWIND,
+	OPT_UNWIND_MEMORY,
+	OPT_UNWIND_MAX_FRAMES,
 	OPT_MAX_SAMPLES,
 	OPT_TOP,
 	OPT_SERVER_URL,
@@ -65,6 +68,9 @@ static const struct option long_opts[] = {
 	{ "include-idle", optional_argument, NULL, OPT_INCLUDE_IDLE },
 	{ "kernel-stacks", optional_argument, NULL, OPT_KERNEL_STACKS },
 	{ "ring-buffer-size", required_argument, NULL, OPT_RINGBUF },
+	{ "unwind", required_argument, NULL, OPT_UNWIND },
+	{ "unwind-table-memory", required_argument, NULL, OPT_UNWIND_MEMORY },
+	{ "unwind-max-frames", required_argument, NULL, OPT_UNWIND_MAX_FRAMES },
 	{ "max-samples", required_argument, NULL, OPT_MAX_SAMPLES },
 	{ "top", required_argument, NULL, OPT_TOP },
 	{ "server-url", required_argument, NULL, OPT_SERVER_URL },
@@ -112,6 +118,12 @@ void cli_usage(FILE *out)
 	      "  --include-idle[=BOOL]   also record the idle task (default false)\n"
 	      "  --kernel-stacks[=BOOL]  record kernel stacks (default true)\n"
 	      "  --ring-buffer-size SIZE BPF ring buffer size (default 8MiB)\n"
+	      "  --unwind MODE           auto (default): user stacks from .eh_frame unwind tables\n"
+	      "                          where files have them, frame pointers elsewhere;\n"
+	      "                          fp: frame pointers only\n"
+	      "  --unwind-table-memory SIZE\n"
+	      "                          BPF memory for unwind table rows (default 32MiB)\n"
+	      "  --unwind-max-frames N   deepest user stack walked (1-127, default 127)\n"
 	      "  --max-samples N         unique stacks kept per window (default 200000)\n"
 	      "\n"
 	      "Output:\n"
@@ -171,6 +183,9 @@ void config_defaults(struct config *cfg)
 	cfg->log_level = LOG_INFO;
 	cfg->event = SAMPLER_EVENT_CPU_CLOCK;
 	cfg->kernel_stacks = true;
+	cfg->unwind_tables = true;
+	cfg->unwind_table_bytes = 32ull << 20;
+	cfg->unwind_max_frames = 127;
 	cfg->max_samples = 200000;
 	cfg->server_url = "http://localhost:4040";
 	cfg->server_api = SERVER_API_PUSH;
@@ -342,6 +357,27 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 			    cfg->ringbuf_bytes > (1ull << 30))
 				return bad("ring-buffer-size", optarg,
 					   "want a size from 4KiB to 1GiB such as 8MiB");
+			break;
+		case OPT_UNWIND:
+			if (!strcmp(optarg, "auto"))
+				cfg->unwind_tables = true;
+			else if (!strcmp(optarg, "fp"))
+				cfg->unwind_tables = false;
+			else
+				return bad("unwind", optarg, "want auto or fp");
+			break;
+		case OPT_UNWIND_MEMORY:
+			if (parse_size(optarg, &cfg->unwind_table_bytes) ||
+			    cfg->unwind_table_bytes < (64ull << 10) ||
+			    cfg->unwind_table_bytes > (4ull << 30))
+				return bad("unwind-table-memory", optarg,
+					   "want a size from 64KiB to 4GiB such as 32MiB");
+			break;
+		case OPT_UNWIND_MAX_FRAMES:
+			if (parse_u64(optarg, 1, 127, &v))
+				return bad("unwind-max-frames", optarg,
+					   "want an integer from 1 to 127");
+			cfg->unwind_max_frames = (unsigned int)v;
 			break;
 		case OPT_MAX_SAMPLES:
 			if (parse_u64(optarg, 1, 10000000, &v))

@@ -44,6 +44,9 @@ struct config {
 	bool include_idle;
 	bool kernel_stacks;
 	uint64_t ringbuf_bytes;
+	bool unwind_tables; /* --unwind auto (true) or fp */
+	uint64_t unwind_table_bytes;
+	unsigned int unwind_max_frames;
 	size_t max_samples; /* unique samples per window */
 	unsigned int top;   /* print the N hottest functions at exit */
 

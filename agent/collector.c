@@ -10,6 +10,7 @@
 #include "log.h"
 #include "lru_cache.h"
 #include "sampler_abi.h"
+#include "unwind_abi.h"
 
 struct stack_key {
 	uint64_t proc_serial;
@@ -103,6 +104,11 @@ static void on_sample(struct collector *c, const struct stoker_sample *s, size_t
 		c->st.truncated_user++;
 	if (s->flags & STOKER_SF_KERNEL_TRUNCATED)
 		c->st.truncated_kernel++;
+	if (s->flags & STOKER_SF_UNWIND_PENDING)
+		c->st.unwind_pending++;
+	if (c->opts.unwind_hint &&
+	    (s->flags & (STOKER_SF_UNWIND_PENDING | STOKER_SF_UNWIND_NO_MAPPING)))
+		c->opts.unwind_hint(c->opts.skip_ctx, (int)s->pid, s->flags);
 	comm_copy(comm, s->comm);
 	p = proc_cache__lookup(c->sz->procs, (int)s->pid, comm);
 	if (!p) {
@@ -121,6 +127,10 @@ static void on_sample(struct collector *c, const struct stoker_sample *s, size_t
 	key.proc_serial = p->serial;
 	key.h1 = hash_bytes(s->ips, nips * sizeof(uint64_t), 11) ^ s->kstack_len;
 	key.h2 = hash_bytes(s->ips, nips * sizeof(uint64_t), 12) ^ ((uint64_t)s->ustack_len << 32);
+	/* the same frames with a different ending are a different stack (root marker) */
+	key.h2 ^= (uint64_t)(s->flags & (STOKER_SF_USER_TRUNCATED | STOKER_SF_KERNEL_TRUNCATED |
+					 STOKER_SF_UNWIND_PENDING))
+		  << 48;
 	v = lru_cache__get(c->stack_cache, &key);
 	if (v) {
 		c->st.stack_cache_hits++;
@@ -133,7 +143,12 @@ static void on_sample(struct collector *c, const struct stoker_sample *s, size_t
 		/* A stack cut at the depth limit lost its root side: say so where the root
 		 * would be, rather than let the partial stack pass for a whole one. */
 		if (s->flags & (STOKER_SF_USER_TRUNCATED | STOKER_SF_KERNEL_TRUNCATED)) {
-			uint32_t mark = pb_location(c->pb, 0, pb_function(c->pb, "[truncated]"), 0);
+			/* a process sampled before its unwind tables were loaded was walked by
+			 * frame pointers only: say that rather than a bare "truncated" */
+			const char *why = s->flags & STOKER_SF_UNWIND_PENDING
+					      ? "[truncated: unwind tables loading]"
+					      : "[truncated]";
+			uint32_t mark = pb_location(c->pb, 0, pb_function(c->pb, why), 0);
 
 			if (mark)
 				locs[n++] = mark;
@@ -193,6 +208,8 @@ void collector__on_record(const void *data, size_t len, void *ctx)
 			c->st.exit_events++;
 		/* The entry lives on in the window's references; new samples start afresh. */
 		proc_cache__retire(c->sz->procs, (int)e->pid);
+		if (c->opts.unwind_hint)
+			c->opts.unwind_hint(c->opts.skip_ctx, (int)e->pid, 0);
 		if (c->opts.skip_pid)
 			c->opts.skip_pid(c->opts.skip_ctx, (int)e->pid, false);
 		break;

@@ -15,6 +15,7 @@ struct collector_stats {
 	uint64_t stack_cache_hits, stack_cache_misses;
 	uint64_t samples_dropped_full; /* window sample table full */
 	uint64_t truncated_user, truncated_kernel;
+	uint64_t unwind_pending; /* user stacks walked before the process's tables were loaded */
 	uint64_t samples_relabel_dropped; /* arrived before BPF learned to skip the process */
 };
 
@@ -24,6 +25,9 @@ struct collector_opts {
 	/* called once for a process the relabel rules dropped, so BPF skips it */
 	void (*skip_pid)(void *ctx, int pid, bool skip);
 	void *skip_ctx;
+	/* A sample says pid's unwind tables are missing or stale (flags: STOKER_SF_UNWIND_*),
+	 * or pid exec'ed/exited (flags 0): both with skip_ctx. */
+	void (*unwind_hint)(void *ctx, int pid, uint32_t flags);
 };
 
 struct collector {

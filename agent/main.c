@@ -31,6 +31,7 @@
 #include "sampler.h"
 #include "sd_notify.h"
 #include "symbolize.h"
+#include "unwind_loader.h"
 #include "unwind_table_cmd.h"
 #include "uploader.h"
 
@@ -39,6 +40,7 @@
 struct agent {
 	struct config cfg;
 	struct sampler *sampler;
+	struct unwind_loader *unwind; /* NULL with --unwind fp */
 	struct proc_cache *procs;
 	struct obj_cache *objs;
 	struct kallsyms *ksyms;
@@ -267,6 +269,18 @@ static void skip_pid(void *ctx, int pid, bool skip)
 		sampler__skip_pid(a->sampler, pid, skip);
 }
 
+static void unwind_hint(void *ctx, int pid, uint32_t flags)
+{
+	struct agent *a = ctx;
+
+	if (!a->unwind)
+		return;
+	if (flags)
+		unwind_loader__on_sample(a->unwind, pid, flags);
+	else
+		unwind_loader__forget(a->unwind, pid);
+}
+
 static int setup(struct agent *a)
 {
 	struct sampler_opts so = { 0 };
@@ -311,6 +325,7 @@ static int setup(struct agent *a)
 	co.pid_labels = !a->push_mode;
 	co.skip_pid = skip_pid;
 	co.skip_ctx = a;
+	co.unwind_hint = unwind_hint;
 	err = collector__init(&a->col, &co, &a->sz, &a->pb);
 	if (err)
 		return err;
@@ -322,6 +337,9 @@ static int setup(struct agent *a)
 	so.pids = a->cfg.pids;
 	so.npids = a->cfg.npids;
 	so.ringbuf_bytes = a->cfg.ringbuf_bytes;
+	so.unwind_tables = a->cfg.unwind_tables;
+	so.unwind_rows = a->cfg.unwind_table_bytes / sizeof(struct stoker_unwind_row);
+	so.max_user_frames = a->cfg.unwind_max_frames;
 	so.on_record = collector__on_record;
 	so.ctx = &a->col;
 	caps_missing_for_load(missing, sizeof(missing));
@@ -333,6 +351,15 @@ static int setup(struct agent *a)
 			       "sampler",
 			       missing);
 		return err;
+	}
+	if (a->cfg.unwind_tables) {
+		struct unwind_loader_opts uo = { 0 };
+
+		sampler__unwind_maps(a->sampler, &uo.maps);
+		a->unwind = unwind_loader__new(&uo);
+		if (!a->unwind)
+			pr_warn("unwind tables unavailable (%s): user stacks use frame pointers",
+				strerror(errno));
 	}
 	err = caps_drop_after_load();
 	if (err)
@@ -665,6 +692,7 @@ static void teardown(struct agent *a)
 	}
 	free(a->basic_password);
 	free(a->bearer_token);
+	unwind_loader__free(a->unwind);
 	sampler__close(a->sampler);
 	collector__destroy(&a->col);
 	profile_builder__destroy(&a->pb);

@@ -77,32 +77,6 @@ void obj_cache__free(struct obj_cache *c)
 	free(c);
 }
 
-/* Opens the exact file mapped at m: map_files needs no path resolution and survives renames
- * and deletions; /proc/PID/root is the fallback where map_files is not readable. */
-static int open_mapped_file(int pid, const struct proc_map *m, char *how, size_t how_len)
-{
-	char path[PROC_MAP_PATH_MAX + 64];
-	struct stat st;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", pid,
-		 (unsigned long long)m->start, (unsigned long long)m->end);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		snprintf(path, sizeof(path), "/proc/%d/root%s", pid, m->path);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			return -errno;
-	}
-	if (fstat(fd, &st) || (uint64_t)st.st_ino != m->inode) {
-		/* Not the inode that is mapped (replaced on disk, or a different mount). */
-		close(fd);
-		return -ESTALE;
-	}
-	snprintf(how, how_len, "%s", path);
-	return fd;
-}
-
 static struct sym_file *load_file(struct obj_cache *c, int pid, const struct proc_map *m,
 				  const struct file_key *key)
 {
@@ -113,7 +87,7 @@ static struct sym_file *load_file(struct obj_cache *c, int pid, const struct pro
 	struct bid_key bk;
 	int fd, n, err;
 
-	fd = open_mapped_file(pid, m, opened, sizeof(opened));
+	fd = proc_map_open(pid, m, opened, sizeof(opened));
 	if (fd < 0) {
 		pr_debug("failed to open %s of pid %d: %s", m->path, pid, strerror(-fd));
 		return NULL;

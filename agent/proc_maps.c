@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "addr_search.h"
@@ -217,4 +218,30 @@ const struct proc_map *proc_maps_find(const struct proc_map *maps, size_t n, uin
 	if (lo == 0)
 		return NULL;
 	return addr < maps[lo - 1].end ? &maps[lo - 1] : NULL;
+}
+
+/* Opens the exact file mapped at m: map_files needs no path resolution and survives renames
+ * and deletions; /proc/PID/root is the fallback where map_files is not readable. */
+int proc_map_open(int pid, const struct proc_map *m, char *how, size_t how_len)
+{
+	char path[PROC_MAP_PATH_MAX + 64];
+	struct stat st;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", pid,
+		 (unsigned long long)m->start, (unsigned long long)m->end);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(path, sizeof(path), "/proc/%d/root%s", pid, m->path);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+	}
+	if (fstat(fd, &st) || (uint64_t)st.st_ino != m->inode) {
+		/* Not the inode that is mapped (replaced on disk, or a different mount). */
+		close(fd);
+		return -ESTALE;
+	}
+	snprintf(how, how_len, "%s", path);
+	return fd;
 }

@@ -40,6 +40,11 @@ int proc_maps_parse(const char *buf, size_t len, size_t max_maps, struct proc_ma
  * negative errno (-ENOENT/-ESRCH when the process is gone). */
 int proc_maps_read(int pid, size_t max_maps, struct proc_map **out);
 
+/* Opens the file mapped at m of process pid (through /proc/PID/map_files, else
+ * /proc/PID/root, so containers work) and checks it is the mapped inode. Returns the fd, or
+ * -errno (-ESTALE when the path now names another file). how receives the path opened. */
+int proc_map_open(int pid, const struct proc_map *m, char *how, size_t how_len);
+
 /* The mapping containing addr, or NULL; maps sorted by start. */
 const struct proc_map *proc_maps_find(const struct proc_map *maps, size_t n, uint64_t addr);
 

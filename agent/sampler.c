@@ -122,6 +122,26 @@ struct sampler *sampler__open(const struct sampler_opts *opts)
 						       : STOKER_RINGBUF_DEFAULT_BYTES));
 	if (opts->npids)
 		bpf_map__set_max_entries(s->skel->maps.pid_filter, (__u32)opts->npids);
+	s->skel->rodata->unwind_tables = opts->unwind_tables;
+	s->skel->rodata->max_user_frames =
+	    opts->max_user_frames && opts->max_user_frames < STOKER_MAX_STACK_DEPTH
+		? opts->max_user_frames
+		: STOKER_MAX_STACK_DEPTH;
+	/* 5.15+: the user registers of a task sampled in kernel mode; older kernels walk only
+	 * samples taken in user mode by table, the rest by frame pointers */
+	s->skel->rodata->have_task_pt_regs =
+	    libbpf_probe_bpf_helper(BPF_PROG_TYPE_PERF_EVENT, BPF_FUNC_task_pt_regs, NULL) > 0;
+	bpf_map__set_max_entries(
+	    s->skel->maps.unwind_rows,
+	    opts->unwind_tables
+		? (__u32)(opts->unwind_rows ? opts->unwind_rows : STOKER_UNWIND_DEFAULT_ROWS)
+		: 1);
+	if (!opts->unwind_tables) {
+		/* nothing will be loaded: keep the maps minimal */
+		bpf_map__set_max_entries(s->skel->maps.unwind_rules, 1);
+		bpf_map__set_max_entries(s->skel->maps.unwind_pages, 1);
+		bpf_map__set_max_entries(s->skel->maps.unwind_mappings, 1);
+	}
 
 	err = sampler_bpf__load(s->skel);
 	if (err) {
@@ -252,6 +272,19 @@ int sampler__skip_pid(struct sampler *s, int pid, bool skip)
 const char *sampler__event_name(const struct sampler *s)
 {
 	return s->event_name;
+}
+
+void sampler__unwind_maps(const struct sampler *s, struct sampler_unwind_maps *out)
+{
+	out->rows_fd = out->rules_fd = out->pages_fd = out->mappings_fd = -1;
+	out->rows = 0;
+	if (!s->opts.unwind_tables)
+		return;
+	out->rows_fd = bpf_map__fd(s->skel->maps.unwind_rows);
+	out->rules_fd = bpf_map__fd(s->skel->maps.unwind_rules);
+	out->pages_fd = bpf_map__fd(s->skel->maps.unwind_pages);
+	out->mappings_fd = bpf_map__fd(s->skel->maps.unwind_mappings);
+	out->rows = bpf_map__max_entries(s->skel->maps.unwind_rows);
 }
 
 int sampler__ncpus(const struct sampler *s)

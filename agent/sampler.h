@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "sampler_abi.h"
+#include "unwind_abi.h"
 
 enum sampler_event {
 	SAMPLER_EVENT_CPU_CLOCK = 0, /* software cpu-clock: CPU time, works everywhere */
@@ -23,6 +24,9 @@ struct sampler_opts {
 	const int *pids; /* NULL/0: every process */
 	size_t npids;
 	size_t ringbuf_bytes; /* 0: STOKER_RINGBUF_DEFAULT_BYTES; rounded up to a power of two */
+	bool unwind_tables;   /* walk user stacks with unwind tables (else frame pointers) */
+	size_t unwind_rows;   /* 0: STOKER_UNWIND_DEFAULT_ROWS */
+	unsigned int max_user_frames; /* 0: STOKER_MAX_STACK_DEPTH */
 	/* Called for every record; data is only valid during the call. */
 	void (*on_record)(const void *data, size_t len, void *ctx);
 	void *ctx;
@@ -44,5 +48,12 @@ int sampler__skip_pid(struct sampler *s, int pid, bool skip);
 /* Name of the perf event actually used ("cpu-clock" or "cycles"). */
 const char *sampler__event_name(const struct sampler *s);
 int sampler__ncpus(const struct sampler *s);
+
+/* The maps agent/unwind_loader.c fills; -1 fds when unwinding by tables is off. */
+struct sampler_unwind_maps {
+	int rows_fd, rules_fd, pages_fd, mappings_fd;
+	size_t rows; /* entries of the row map */
+};
+void sampler__unwind_maps(const struct sampler *s, struct sampler_unwind_maps *out);
 
 #endif

@@ -59,6 +59,66 @@ static __always_inline void stat_inc(__u32 idx)
 		*v += 1;
 }
 
+#include "unwind.bpf.h"
+
+static __always_inline void emit_sample(struct stoker_sample *s, __u32 klen, __u32 ulen)
+{
+	__u32 size;
+	long ret;
+
+	if (klen > STOKER_MAX_STACK_DEPTH)
+		klen = STOKER_MAX_STACK_DEPTH;
+	if (ulen > STOKER_MAX_STACK_DEPTH)
+		ulen = STOKER_MAX_STACK_DEPTH;
+	s->kstack_len = klen;
+	s->ustack_len = ulen;
+	size = STOKER_SAMPLE_HDR_BYTES + (klen + ulen) * sizeof(__u64);
+	if (size > sizeof(*s))
+		size = sizeof(*s);
+	/* Wake the agent only when the buffer is a quarter full: it also drains on a timer, so
+	 * per-sample wakeups would only cost CPU. */
+	ret = bpf_ringbuf_output(&events, s, size,
+				 bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >
+						 bpf_ringbuf_query(&events, BPF_RB_RING_SIZE) / 4 ?
+					 BPF_RB_FORCE_WAKEUP :
+					 BPF_RB_NO_WAKEUP);
+	if (ret)
+		stat_inc(STOKER_STAT_DROP_RINGBUF_FULL);
+	else
+		stat_inc(STOKER_STAT_SAMPLES);
+}
+
+static __always_inline void stat_add(__u32 idx, __u64 n)
+{
+	__u64 *v;
+
+	if (!n)
+		return;
+	v = bpf_map_lookup_elem(&stats, &idx);
+	if (v)
+		*v += n;
+}
+
+/* Ends a table walk: its counters, the stop reason and the truncation flag go with the
+ * sample, which is sent. */
+static __always_inline void unwind_finish(struct stoker_walk *st, struct stoker_sample *s,
+					  int stop)
+{
+	s->unwind_stop = (__u16)stop;
+	s->unwind_frames_table = (__u16)st->frames_table;
+	s->flags |= STOKER_SF_UNWIND_TABLES;
+	if (stop != STOKER_USTOP_END) {
+		s->flags |= STOKER_SF_USER_TRUNCATED;
+		stat_inc(STOKER_STAT_UNWIND_TRUNCATED);
+	}
+	if (s->flags & STOKER_SF_UNWIND_PENDING)
+		stat_inc(STOKER_STAT_UNWIND_PENDING);
+	stat_add(STOKER_STAT_UNWIND_FRAMES_TABLE, st->frames_table);
+	stat_add(STOKER_STAT_UNWIND_FRAMES_FP, st->frames_fp);
+	stat_add(STOKER_STAT_UNWIND_TABLE_MISSES, st->table_misses);
+	emit_sample(s, st->klen, st->n);
+}
+
 static __always_inline bool pid_wanted(__u32 pid)
 {
 	if (!filter_pids)
@@ -73,7 +133,7 @@ int on_cpu_sample(struct bpf_perf_event_data *ctx)
 	__u32 pid = id >> 32, tid = (__u32)id;
 	struct task_struct *task;
 	struct stoker_sample *s;
-	__u32 zero = 0, klen = 0, ulen = 0, size;
+	__u32 zero = 0, klen = 0, ulen = 0;
 	long ret;
 
 	if (tid == 0 && !include_idle) {
@@ -120,6 +180,28 @@ int on_cpu_sample(struct bpf_perf_event_data *ctx)
 	if (klen == STOKER_MAX_STACK_DEPTH)
 		s->flags |= STOKER_SF_KERNEL_TRUNCATED;
 
+	if (want_user_stacks && !(s->flags & STOKER_SF_KTHREAD) && unwind_tables) {
+		struct stoker_walk *st = bpf_map_lookup_elem(&unwind_scratch, &zero);
+
+		if (!st)
+			return 0;
+		__builtin_memset(st, 0, sizeof(*st));
+		st->klen = klen;
+		st->exact_pc = true;
+		if (!user_regs(ctx, st)) {
+			stat_inc(STOKER_STAT_UNWIND_NO_REGS);
+			unwind_finish(st, s, STOKER_USTOP_NO_REGS);
+			return 0;
+		}
+		if (push_frame(st, s)) {
+			unwind_finish(st, s, STOKER_USTOP_DEPTH);
+			return 0;
+		}
+		bpf_tail_call(ctx, &unwind_progs, 0);
+		/* only reached if the tail call failed: send what there is */
+		unwind_finish(st, s, STOKER_USTOP_DEPTH);
+		return 0;
+	}
 	if (want_user_stacks && !(s->flags & STOKER_SF_KTHREAD)) {
 		ret = bpf_get_stack(ctx, &s->ips[klen], STOKER_MAX_STACK_DEPTH * sizeof(__u64),
 				    BPF_F_USER_STACK);
@@ -135,22 +217,39 @@ int on_cpu_sample(struct bpf_perf_event_data *ctx)
 	if (ulen == STOKER_MAX_STACK_DEPTH)
 		s->flags |= STOKER_SF_USER_TRUNCATED;
 
-	s->kstack_len = klen;
-	s->ustack_len = ulen;
-	size = STOKER_SAMPLE_HDR_BYTES + (klen + ulen) * sizeof(__u64);
-	if (size > sizeof(*s))
-		size = sizeof(*s);
-	/* Wake the agent only when the buffer is a quarter full: it also drains on a timer, so
-	 * per-sample wakeups would only cost CPU. */
-	ret = bpf_ringbuf_output(&events, s, size,
-				 bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >
-						 bpf_ringbuf_query(&events, BPF_RB_RING_SIZE) / 4 ?
-					 BPF_RB_FORCE_WAKEUP :
-					 BPF_RB_NO_WAKEUP);
-	if (ret)
-		stat_inc(STOKER_STAT_DROP_RINGBUF_FULL);
-	else
-		stat_inc(STOKER_STAT_SAMPLES);
+	emit_sample(s, klen, ulen);
+	return 0;
+}
+
+/* The rest of a table walk, STOKER_UNWIND_FRAMES_PER_PROG frames per call: the verifier
+ * checks one bounded program, the walk goes as deep as max_user_frames. */
+SEC("perf_event")
+int unwind_user(struct bpf_perf_event_data *ctx)
+{
+	struct stoker_walk *st;
+	struct stoker_sample *s;
+	__u32 zero = 0;
+	int stop = 0;
+
+	s = bpf_map_lookup_elem(&scratch, &zero);
+	st = bpf_map_lookup_elem(&unwind_scratch, &zero);
+	if (!s || !st)
+		return 0;
+	for (int i = 0; i < STOKER_UNWIND_FRAMES_PER_PROG; i++) {
+		stop = unwind_step(st, s);
+		if (stop)
+			break;
+		stop = push_frame(st, s);
+		if (stop)
+			break;
+	}
+	if (!stop) {
+		st->tail_calls++;
+		if (st->tail_calls < UNWIND_MAX_TAIL_CALLS)
+			bpf_tail_call(ctx, &unwind_progs, 0);
+		stop = STOKER_USTOP_DEPTH;
+	}
+	unwind_finish(st, s, stop);
 	return 0;
 }
 

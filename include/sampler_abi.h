@@ -86,6 +86,12 @@ enum stoker_stat {
 	STOKER_STAT_USTACK_ERRORS,       /* bpf_get_stack(user) failed */
 	STOKER_STAT_KSTACK_ERRORS,       /* bpf_get_stack(kernel) failed */
 	STOKER_STAT_EVENTS_DROPPED,      /* exec/exit events lost: ring buffer had no room */
+	STOKER_STAT_UNWIND_FRAMES_TABLE, /* user frames found through unwind tables */
+	STOKER_STAT_UNWIND_FRAMES_FP,    /* user frames found through frame pointers */
+	STOKER_STAT_UNWIND_TRUNCATED,    /* table walks that stopped before the outermost frame */
+	STOKER_STAT_UNWIND_TABLE_MISSES, /* pcs in a file with a table but no row for them */
+	STOKER_STAT_UNWIND_PENDING,      /* samples of processes whose tables were not loaded yet */
+	STOKER_STAT_UNWIND_NO_REGS,      /* samples whose user registers were unavailable */
 	STOKER_STAT_MAX,
 };
 

@@ -1,0 +1,270 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The user-stack table walker: from the user registers of the sampled task, one binary search
+ * per frame in the rows the agent loaded (include/unwind_abi.h), frame pointers where no table
+ * covers the code. Included once, by sampler.bpf.c. */
+#ifndef STOKER_UNWIND_BPF_H
+#define STOKER_UNWIND_BPF_H
+
+#include <bpf/bpf_endian.h>
+#include "unwind_abi.h"
+
+/* Configured by the agent between open and load. */
+const volatile bool unwind_tables = false;     /* --unwind auto */
+const volatile bool have_task_pt_regs = false; /* bpf_task_pt_regs exists (5.15+) */
+const volatile __u32 max_user_frames = STOKER_MAX_STACK_DEPTH;
+
+/* Filled by the agent through mmap: every loaded file's rows, back to back. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, STOKER_UNWIND_DEFAULT_ROWS);
+	__type(key, __u32);
+	__type(value, struct stoker_unwind_row);
+} unwind_rows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, STOKER_UNWIND_MAX_RULES);
+	__type(key, __u32);
+	__type(value, struct stoker_unwind_rule);
+} unwind_rules SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, STOKER_UNWIND_MAX_PAGES);
+	__type(key, struct stoker_unwind_page_key);
+	__type(value, struct stoker_unwind_page);
+} unwind_pages SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, STOKER_UNWIND_MAX_MAPPINGS);
+	__type(key, struct stoker_unwind_map_key);
+	__type(value, struct stoker_unwind_map_val);
+} unwind_mappings SEC(".maps");
+
+/* Where a walk is between tail calls. */
+struct stoker_walk {
+	__u64 pc, sp, bp;
+	__u32 klen;	    /* kernel frames before the user ones in ips[] */
+	__u32 n;	    /* user frames so far */
+	__u32 tail_calls;
+	__u32 frames_fp;
+	__u32 frames_table;
+	__u32 table_misses;
+	bool exact_pc; /* pc is where execution stopped (leaf, signal), not a return address */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct stoker_walk);
+} unwind_scratch SEC(".maps");
+
+int unwind_user(struct bpf_perf_event_data *ctx);
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 1);
+	__uint(key_size, sizeof(__u32));
+	__array(values, int(void *));
+} unwind_progs SEC(".maps") = {
+	.values = { [0] = (void *)&unwind_user },
+};
+
+/* 127 frames at 8 per program: 16 calls, well under the kernel's 33 */
+#define UNWIND_MAX_TAIL_CALLS (STOKER_MAX_STACK_DEPTH / STOKER_UNWIND_FRAMES_PER_PROG + 1)
+
+/* x86-64 signal frame: at the trampoline, sp points at the ucontext, whose uc_mcontext
+ * (struct sigcontext) starts 40 bytes in; rbp, rsp and rip are its 11th, 16th and 17th
+ * words. arm64 differs (sigframe at sp, regs from offset 312). */
+#define SIGFRAME_MCONTEXT 40
+#define SIGCONTEXT_BP (SIGFRAME_MCONTEXT + 10 * 8)
+#define SIGCONTEXT_SP (SIGFRAME_MCONTEXT + 15 * 8)
+#define SIGCONTEXT_IP (SIGFRAME_MCONTEXT + 16 * 8)
+
+static __always_inline int read_u64(__u64 *dst, __u64 addr)
+{
+	return bpf_probe_read_user(dst, sizeof(*dst), (const void *)addr);
+}
+
+/* The user registers at the moment of the sample: ctx->regs when the CPU was in user mode,
+ * else those the kernel saved at its entry (the task was in a syscall or an interrupt). */
+static __always_inline bool user_regs(struct bpf_perf_event_data *ctx, struct stoker_walk *st)
+{
+	/* perf_event context fields may only be read as whole 8-byte words */
+	__u64 cs = *(__u64 *)((char *)&ctx->regs + __builtin_offsetof(struct pt_regs, cs));
+
+	if ((cs & 3) == 3) {
+		st->pc = ctx->regs.ip;
+		st->sp = ctx->regs.sp;
+		st->bp = ctx->regs.bp;
+		return true;
+	}
+	if (have_task_pt_regs) {
+		struct pt_regs *r =
+		    (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+
+		if (!r || (BPF_CORE_READ(r, cs) & 3) != 3)
+			return false;
+		st->pc = BPF_CORE_READ(r, ip);
+		st->sp = BPF_CORE_READ(r, sp);
+		st->bp = BPF_CORE_READ(r, bp);
+		return true;
+	}
+	return false;
+}
+
+/* The last row at or before rel in the page's rows; NULL when rel precedes them all. */
+static __always_inline struct stoker_unwind_row *find_row(const struct stoker_unwind_page *pg,
+							  __u32 rel)
+{
+	__u32 lo = 0, hi = pg->count, idx;
+
+	for (int i = 0; i < STOKER_UNWIND_BSEARCH_STEPS; i++) {
+		__u32 mid;
+		struct stoker_unwind_row *row;
+
+		if (lo >= hi)
+			break;
+		mid = lo + (hi - lo) / 2;
+		idx = pg->first + mid;
+		row = bpf_map_lookup_elem(&unwind_rows, &idx);
+		if (!row)
+			return NULL;
+		if (row->pc <= rel)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0)
+		return NULL;
+	idx = pg->first + lo - 1;
+	return bpf_map_lookup_elem(&unwind_rows, &idx);
+}
+
+/* One frame up. Returns 0 to go on, or an enum stoker_unwind_stop. */
+static __always_inline int unwind_step(struct stoker_walk *st, struct stoker_sample *s)
+{
+	struct stoker_unwind_map_key mk = { .prefixlen = 96 };
+	struct stoker_unwind_page_key pk;
+	struct stoker_unwind_map_val *m;
+	struct stoker_unwind_page *pg;
+	struct stoker_unwind_row *row;
+	struct stoker_unwind_rule *rule;
+	__u64 pc = st->exact_pc ? st->pc : st->pc - 1, cfa, ra, bp = st->bp;
+	__u32 rule_idx;
+
+	mk.pid_be = bpf_htonl(s->pid);
+	mk.addr_be = bpf_cpu_to_be64(pc);
+	m = bpf_map_lookup_elem(&unwind_mappings, &mk);
+	if (!m) {
+		s->flags |= STOKER_SF_UNWIND_PENDING;
+		goto fp;
+	}
+	if (m->flags & STOKER_UMAP_PROC) {
+		s->flags |= STOKER_SF_UNWIND_NO_MAPPING;
+		goto fp;
+	}
+	if (!(m->flags & STOKER_UMAP_TABLE))
+		goto fp;
+	pc -= m->bias;
+	if (pc > 0xffffffffull) {
+		st->table_misses++;
+		goto fp;
+	}
+	pk.table_id = m->table_id;
+	pk.page = pc >> STOKER_UNWIND_PAGE_SHIFT;
+	pg = bpf_map_lookup_elem(&unwind_pages, &pk);
+	if (!pg) {
+		st->table_misses++;
+		goto fp;
+	}
+	row = find_row(pg, (__u32)pc);
+	if (!row) {
+		st->table_misses++;
+		goto fp;
+	}
+	rule_idx = row->rule;
+	rule = bpf_map_lookup_elem(&unwind_rules, &rule_idx);
+	if (!rule)
+		return STOKER_USTOP_BAD_RULE;
+
+	switch (rule->cfa_type) {
+	case STOKER_CFA_INVALID:
+		goto fp;
+	case STOKER_CFA_END:
+		return STOKER_USTOP_END;
+	case STOKER_CFA_SIGNAL:
+		if (read_u64(&bp, st->sp + SIGCONTEXT_BP) || read_u64(&cfa, st->sp + SIGCONTEXT_SP) ||
+		    read_u64(&ra, st->sp + SIGCONTEXT_IP))
+			return STOKER_USTOP_READ_FAULT;
+		st->sp = cfa;
+		st->bp = bp;
+		st->pc = ra;
+		st->exact_pc = true; /* the interrupted instruction, not a return address */
+		st->frames_table++;
+		return ra ? 0 : STOKER_USTOP_END;
+	case STOKER_CFA_REG:
+		cfa = (rule->cfa_reg == STOKER_REG_FP ? st->bp : st->sp) + (__s64)rule->cfa_off;
+		break;
+	case STOKER_CFA_DEREF:
+		if (read_u64(&cfa, (rule->cfa_reg == STOKER_REG_FP ? st->bp : st->sp) +
+				       (__s64)rule->cfa_off))
+			return STOKER_USTOP_READ_FAULT;
+		cfa += (__s64)rule->cfa_add;
+		break;
+	case STOKER_CFA_PLT:
+		cfa = st->sp + (__s64)rule->cfa_off + ((st->pc & 15) >= (__u64)rule->cfa_add ? 8 : 0);
+		break;
+	default:
+		return STOKER_USTOP_BAD_RULE;
+	}
+	if (read_u64(&ra, cfa - 8))
+		return STOKER_USTOP_READ_FAULT;
+	if (rule->fp_rule == STOKER_FP_AT_CFA) {
+		if (read_u64(&bp, cfa + (__s64)rule->fp_off))
+			return STOKER_USTOP_READ_FAULT;
+	} else if (rule->fp_rule == STOKER_FP_UNDEFINED) {
+		bp = 0;
+	}
+	st->sp = cfa;
+	st->bp = bp;
+	st->pc = ra;
+	st->exact_pc = false;
+	st->frames_table++;
+	return ra ? 0 : STOKER_USTOP_END;
+
+fp:
+	/* No table here: the frame-pointer chain, which must grow towards the stack's base. */
+	if (st->bp == 0)
+		return STOKER_USTOP_END;
+	if (read_u64(&bp, st->bp) || read_u64(&ra, st->bp + 8))
+		return STOKER_USTOP_FP_FAILED;
+	if (bp && bp <= st->bp)
+		return STOKER_USTOP_FP_FAILED;
+	st->sp = st->bp + 16;
+	st->bp = bp;
+	st->pc = ra;
+	st->exact_pc = false;
+	st->frames_fp++;
+	return ra ? 0 : STOKER_USTOP_END;
+}
+
+/* Appends st->pc as the next user frame. Returns 0, or STOKER_USTOP_DEPTH when full. */
+static __always_inline int push_frame(struct stoker_walk *st, struct stoker_sample *s)
+{
+	__u32 idx = st->klen + st->n;
+
+	if (st->n >= max_user_frames || st->n >= STOKER_MAX_STACK_DEPTH ||
+	    idx >= 2 * STOKER_MAX_STACK_DEPTH)
+		return STOKER_USTOP_DEPTH;
+	s->ips[idx] = st->pc;
+	st->n++;
+	return 0;
+}
+
+#endif /* STOKER_UNWIND_BPF_H */
