@@ -428,6 +428,18 @@ static void publish_counters(struct agent *a)
 	c.symbol_files = os.files;
 	c.symbol_bytes = os.bytes;
 	c.windows_closed = a->windows_closed;
+	c.unwind_frames_table = bs[STOKER_STAT_UNWIND_FRAMES_TABLE];
+	c.unwind_frames_fp = bs[STOKER_STAT_UNWIND_FRAMES_FP];
+	c.unwind_truncated = bs[STOKER_STAT_UNWIND_TRUNCATED];
+	c.unwind_table_misses = bs[STOKER_STAT_UNWIND_TABLE_MISSES];
+	c.unwind_pending = bs[STOKER_STAT_UNWIND_PENDING];
+	if (a->unwind) {
+		struct unwind_loader_stats us;
+
+		unwind_loader__stats(a->unwind, &us);
+		c.unwind_tables = us.tables;
+		c.unwind_table_bytes = us.rows_used * sizeof(struct stoker_unwind_row);
+	}
 	c.last_drain_mono_ns = monotonic_ns();
 	metrics_http__publish(a->metrics, &c);
 }
@@ -640,6 +652,25 @@ static void report(struct agent *a)
 		(unsigned long long)(a->sz.st.unnamed + a->sz.st.kernel_unnamed),
 		(unsigned long long)a->sz.st.no_mapping, (unsigned long long)os.loads,
 		(unsigned long long)os.load_failures, (unsigned long long)ps.created);
+	if (a->unwind) {
+		struct unwind_loader_stats us;
+
+		unwind_loader__stats(a->unwind, &us);
+		pr_info("unwinding: %llu user frames by table, %llu by frame pointer; %llu stacks "
+			"truncated, %llu table misses, %llu samples before tables loaded; %llu "
+			"tables (%llu shared by build-id, %llu without CFI), %.1f of %.1f MiB of "
+			"rows, %llu rules, %.0f ms building",
+			(unsigned long long)bs[STOKER_STAT_UNWIND_FRAMES_TABLE],
+			(unsigned long long)bs[STOKER_STAT_UNWIND_FRAMES_FP],
+			(unsigned long long)bs[STOKER_STAT_UNWIND_TRUNCATED],
+			(unsigned long long)bs[STOKER_STAT_UNWIND_TABLE_MISSES],
+			(unsigned long long)bs[STOKER_STAT_UNWIND_PENDING],
+			(unsigned long long)us.tables, (unsigned long long)us.tables_shared,
+			(unsigned long long)us.tables_without_cfi,
+			(double)us.rows_used * sizeof(struct stoker_unwind_row) / (1 << 20),
+			(double)us.rows_capacity * sizeof(struct stoker_unwind_row) / (1 << 20),
+			(unsigned long long)us.rules, (double)us.build_ns / 1e6);
+	}
 }
 
 static int write_outputs(struct agent *a)

@@ -108,6 +108,19 @@ static size_t render(struct metrics_http *m, char *buf, size_t cap)
 	M("symbol_cache_files", "Files in the symbol cache.", "gauge", c.symbol_files);
 	M("symbol_cache_bytes", "Bytes held by the symbol cache.", "gauge", c.symbol_bytes);
 	M("windows_closed_total", "Profile windows closed.", "counter", c.windows_closed);
+	M("unwind_frames_table_total", "User frames found through unwind tables.", "counter",
+	  c.unwind_frames_table);
+	M("unwind_frames_fp_total", "User frames found through frame pointers.", "counter",
+	  c.unwind_frames_fp);
+	M("unwind_stacks_truncated_total", "Table walks stopped before the outermost frame.",
+	  "counter", c.unwind_truncated);
+	M("unwind_table_misses_total", "PCs in a file with a table but no row.", "counter",
+	  c.unwind_table_misses);
+	M("unwind_samples_pending_total", "Samples taken before the process's tables loaded.",
+	  "counter", c.unwind_pending);
+	M("unwind_tables", "Files with unwind tables loaded.", "gauge", c.unwind_tables);
+	M("unwind_table_bytes", "BPF memory used by unwind table rows.", "gauge",
+	  c.unwind_table_bytes);
 	M("windows_delivered_total", "Windows the server accepted.", "counter",
 	  u.windows_delivered);
 	M("profiles_pushed_total", "Series profiles the server accepted.", "counter",

@@ -13,6 +13,8 @@ struct agent_counters {
 	uint64_t samples_recorded, samples_received, dropped_ringbuf, dropped_window;
 	uint64_t events_dropped, frames, frames_unnamed, procs_seen, symbol_files;
 	uint64_t symbol_bytes, windows_closed;
+	uint64_t unwind_frames_table, unwind_frames_fp, unwind_truncated, unwind_table_misses;
+	uint64_t unwind_pending, unwind_tables, unwind_table_bytes;
 	uint64_t last_drain_mono_ns;
 };
 

@@ -7,7 +7,7 @@ set -eu
 build="clang llvm bpftool libbpf-dev libelf-dev libdw-dev libprotobuf-c-dev protobuf-c-compiler
        libcurl4-openssl-dev zlib1g-dev liblzma-dev libyaml-dev libjson-c-dev pkg-config make gcc g++"
 test="python3-protobuf protobuf-compiler elfutils binutils util-linux libcap2-bin dpkg-dev lintian
-      systemd qemu-system-x86 busybox-static cpio libclang-rt-14-dev xz-utils"
+      systemd qemu-system-x86 busybox-static cpio libclang-rt-14-dev xz-utils linux-perf"
 bench="linux-perf bpftrace elfutils python3-minimal"
 
 want=""

@@ -1,0 +1,261 @@
+#!/usr/bin/python3
+"""End-to-end tests of the table unwinder (--unwind auto) on real processes: fixtures built
+without frame pointers, stock Debian binaries (xz, python3) checked against perf's DWARF
+unwinder on the same run, and the hostile cases (signal handler, JIT code, recursion past
+the limit, no .eh_frame). Needs root; fails loudly without it. Ends with "N passed, N failed".
+"""
+import collections
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(REPO, "tests", "tools"))
+import pprof_check  # noqa: E402
+from harness import check, run  # noqa: E402
+
+STOKER = os.path.join(REPO, "build", "stoker")
+FIX = os.path.join(REPO, "build", "fixtures")
+TMP = tempfile.mkdtemp(prefix="stoker-unwind-")
+HZ = 99
+LOADING = "[truncated: unwind tables loading]"
+
+
+def start(cmd, **kw):
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kw)
+
+
+def stop(p):
+    if p.poll() is None:
+        p.kill()
+    p.wait()
+
+
+def profile(pid, name, seconds=5, extra=()):
+    out = os.path.join(TMP, name + ".pb.gz")
+    r = subprocess.run([STOKER, "--pid", str(pid), "--duration", "%ds" % seconds,
+                        "--sample-rate", str(HZ), "--output", out] + list(extra),
+                       capture_output=True, text=True, timeout=120)
+    check(r.returncode == 0, "agent exits 0 (stderr: %s)" % r.stderr.strip()[-300:])
+    prof = pprof_check.load(out)
+    problems = pprof_check.validate(prof, cpu_hz=HZ)
+    check(not problems, "profile passes strict validation (%s)" % "; ".join(problems[:3]))
+    return pprof_check.stacks(prof), r.stderr
+
+
+def total(stacks, pred=lambda s: True):
+    return sum(s["count"] for s in stacks if pred(s))
+
+
+def test_rows_match_readelf():
+    """Rows of fixtures, libc and python3 agree with readelf -wF, row by row."""
+    files = [os.path.join(FIX, "shares-nofp"), os.path.join(FIX, "unwind_cases-nofp"),
+             "/usr/lib/x86_64-linux-gnu/libc.so.6", os.path.realpath("/usr/bin/python3"),
+             "/usr/bin/xz"]
+    r = subprocess.run(["/usr/bin/python3", os.path.join(REPO, "tests/tools/check_unwind_rows.py")]
+                       + files, capture_output=True, text=True, cwd=REPO)
+    print(r.stdout)
+    check(r.returncode == 0 and "%d passed, 0 failed" % len(files) in r.stdout,
+          "all %d files agree with readelf -wF" % len(files))
+
+
+def test_shares_without_frame_pointers():
+    """60/30/10 fixture built -O2 -fomit-frame-pointer: shares within 5 points, path from main."""
+    fx = start([os.path.join(FIX, "shares-nofp"), "30"])
+    try:
+        time.sleep(0.3)
+        stacks, _ = profile(fx.pid, "shares-nofp", 6)
+    finally:
+        stop(fx)
+    n = total(stacks)
+    check(n >= 400, "at least 400 samples (got %d)" % n)
+    for fn, want in (("hot_a", 0.60), ("hot_b", 0.30), ("hot_c", 0.10)):
+        path = total(stacks, lambda s: s["frames"][-5:] == ["main", "run", "dispatch", fn] or
+                     s["frames"][-4:] == ["main", "run", "dispatch", fn])
+        got = path / n
+        check(abs(got - want) <= 0.05,
+              "path main>run>dispatch>%s share %.3f within 0.05 of %.2f" % (fn, got, want))
+    full = total(stacks, lambda s: s["frames"][1:2] == ["_start"] or "_start" in s["frames"][:2])
+    check(full >= 0.9 * n, "%d of %d stacks reach _start" % (full, n))
+
+
+def leaf_histogram_perf(data):
+    r = subprocess.run(["perf", "script", "-i", data, "-F", "ip,sym,dso"], capture_output=True,
+                       text=True, timeout=300)
+    hist, first = collections.Counter(), True
+    for line in r.stdout.splitlines():
+        if not line.strip():
+            first = True
+            continue
+        if first:
+            m = re.match(r"^\s*[0-9a-f]+ (.*) \((.*)\)\s*$", line)
+            sym, dso = (m.group(1).split("+")[0].strip(), m.group(2)) if m else ("?", "?")
+            if sym == "[unknown]":
+                sym = "[unknown %s]" % os.path.basename(dso) if dso.startswith("/") else "[unknown]"
+            hist[sym] += 1
+            first = False
+    return hist
+
+
+def compare_with_perf(cmd, name, want_roots):
+    """Profiles cmd with stoker and perf --call-graph dwarf at once: >= 90% of stoker's
+    samples reach one of want_roots, and the leaf histograms agree."""
+    data = os.path.join(TMP, name + ".perf.data")
+    fx = start(cmd)
+    try:
+        time.sleep(0.5)
+        perf = subprocess.Popen(["perf", "record", "-q", "-F", str(HZ), "--call-graph",
+                                 "dwarf", "-p", str(fx.pid), "-o", data],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        stacks, _ = profile(fx.pid, name, 5)
+        perf.send_signal(2)
+        perf.wait(timeout=60)
+    finally:
+        stop(fx)
+    n = total(stacks)
+    check(n >= 300, "%s: at least 300 samples (got %d)" % (name, n))
+    rooted = total(stacks, lambda s: any(f in want_roots for f in s["frames"][:4]))
+    print("    %s: %d of %d samples reach %s" % (name, rooted, n, "/".join(want_roots)))
+    check(rooted >= 0.9 * n, "%s: %.1f%% of samples reach %s" %
+          (name, 100.0 * rooted / n, "/".join(want_roots)))
+    ours = collections.Counter()
+    for s in stacks:
+        # perf and stoker read the same symbols; what neither can name (stripped local
+        # functions) is one bucket on both sides
+        leaf = s["frames"][-1]
+        m = re.match(r"^(.*)\+0x[0-9a-f]+$", leaf)
+        if m:
+            leaf = "[unknown %s]" % os.path.basename(m.group(1))
+        elif leaf.startswith("["):
+            leaf = "[unknown]"
+        ours[leaf] += s["count"]
+    theirs = leaf_histogram_perf(data)
+    check(sum(theirs.values()) >= 100, "perf recorded samples (%d)" % sum(theirs.values()))
+    a, b = sum(ours.values()), sum(theirs.values())
+    tvd = 0.5 * sum(abs(ours[k] / a - theirs[k] / b) for k in set(ours) | set(theirs))
+    top = ", ".join("%s %.0f%%/%.0f%%" % (k, 100 * ours[k] / a, 100 * theirs[k] / b)
+                    for k, _ in theirs.most_common(5))
+    print("    leaf shares stoker/perf: " + top)
+    check(tvd <= 0.15, "%s: leaf histograms agree with perf (total variation %.3f <= 0.15)" %
+          (name, tvd))
+
+
+def test_xz_debian_binary():
+    """Debian's xz (no frame pointers) compressing: >= 90% reach main, leaves agree with perf."""
+    inp = os.path.join(TMP, "xz-input")
+    libdir = "/usr/lib/x86_64-linux-gnu"
+    with open(inp, "wb") as f:  # 48 MiB of real machine code: xz works for >10 s on it
+        for name in sorted(os.listdir(libdir)):
+            path = os.path.join(libdir, name)
+            if f.tell() >= 48 << 20:
+                break
+            if name.endswith(".so") or ".so." in name:
+                if os.path.isfile(path) and not os.path.islink(path):
+                    with open(path, "rb") as g:
+                        f.write(g.read(8 << 20))
+    compare_with_perf(["/bin/sh", "-c", "exec xz -6 -T1 -c %s >/dev/null" % inp], "xz",
+                      ("main", "_start", "__libc_start_call_main"))
+
+
+def test_python_debian_binary():
+    """Debian's python3 running a pure-Python loop: >= 90% reach main, leaves agree with perf."""
+    prog = "import time\nend = time.time() + 30\nx = 0\nwhile time.time() < end:\n" \
+           "    for i in range(10000):\n        x = (x * 31 + i) % 1000003\n"
+    compare_with_perf(["/usr/bin/python3", "-c", prog], "python3",
+                      ("main", "_start", "__libc_start_call_main"))
+
+
+def test_signal_handler():
+    """A handler burning CPU on top of interrupted code: the walk crosses the signal frame."""
+    fx = start([os.path.join(FIX, "unwind_cases-nofp"), "signal", "30"])
+    try:
+        time.sleep(0.3)
+        stacks, _ = profile(fx.pid, "signal", 4)
+    finally:
+        stop(fx)
+    n = total(stacks)
+    through = total(stacks, lambda s: s["frames"][-2:] == ["on_signal", "burn_in_handler"] and
+                    "interrupted_work" in s["frames"] and "main" in s["frames"])
+    check(n >= 200 and through >= 0.9 * n,
+          "%d of %d samples run main>interrupted_work>...>on_signal>burn_in_handler" % (through, n))
+
+
+def test_jit_code_no_crash():
+    """Code in an anonymous executable mapping has no table: marked truncated, agent fine."""
+    fx = start([os.path.join(FIX, "unwind_cases-nofp"), "jit", "30"])
+    try:
+        time.sleep(0.3)
+        stacks, _ = profile(fx.pid, "jit", 3)
+    finally:
+        stop(fx)
+    n = total(stacks)
+    anon = [s for s in stacks if s["frames"][-1].startswith("[anon]")]
+    check(n >= 100 and total(stacks, lambda s: s in anon) >= 0.5 * n,
+          "most samples are in the anonymous code (%d of %d)" % (total(stacks, lambda s: s in anon), n))
+    unmarked = [s["frames"] for s in anon if not s["frames"][0].startswith("[truncated") and
+                "main" not in s["frames"]]
+    check(not unmarked, "every partial stack through JIT code is marked truncated (%s)" % unmarked[:2])
+
+
+def test_recursion_past_limit():
+    """300-deep recursion without frame pointers: 127 frames, marked [truncated] at the root."""
+    fx = start([os.path.join(FIX, "deep-nofp"), "30"])
+    try:
+        time.sleep(0.3)
+        stacks, _ = profile(fx.pid, "deep", 3)
+    finally:
+        stop(fx)
+    n = total(stacks)
+    marked = total(stacks, lambda s: s["frames"][0] == "[truncated]" and
+                   s["frames"].count("rec") >= 120)
+    check(n >= 100 and marked >= 0.9 * n, "%d of %d samples are 120+ rec frames under [truncated]"
+          % (marked, n))
+
+
+def test_no_eh_frame_binary():
+    """Frame pointers but no .eh_frame: the walker falls back to frame pointers, full path."""
+    fx = start([os.path.join(FIX, "shares-nocfi"), "30"])
+    try:
+        time.sleep(0.3)
+        stacks, _ = profile(fx.pid, "nocfi", 4)
+    finally:
+        stop(fx)
+    n = total(stacks)
+    full = total(stacks, lambda s: s["frames"][-4:-1] == ["main", "run", "dispatch"])
+    check(n >= 200 and full >= 0.9 * n, "%d of %d samples have main>run>dispatch" % (full, n))
+
+
+def test_fp_mode_still_available():
+    """--unwind fp keeps the frame-pointer walk: the no-FP fixture's stacks stay short."""
+    fx = start([os.path.join(FIX, "shares-nofp"), "30"])
+    try:
+        time.sleep(0.3)
+        stacks, _ = profile(fx.pid, "fpmode", 3, ["--unwind", "fp"])
+    finally:
+        stop(fx)
+    n = total(stacks)
+    full = total(stacks, lambda s: "main" in s["frames"] and "dispatch" in s["frames"])
+    check(n >= 100 and full < 0.5 * n,
+          "frame pointers alone lose the path in a no-FP build (%d of %d full)" % (full, n))
+
+
+TESTS = [test_rows_match_readelf, test_shares_without_frame_pointers, test_signal_handler,
+         test_jit_code_no_crash, test_recursion_past_limit, test_no_eh_frame_binary,
+         test_fp_mode_still_available, test_xz_debian_binary, test_python_debian_binary]
+
+
+def main():
+    if os.geteuid() != 0:
+        print("unwind tests need root (CAP_BPF, CAP_PERFMON); failing loudly")
+    rc = run("unwind", TESTS, sys.argv[1:])
+    shutil.rmtree(TMP, ignore_errors=True)
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())
