@@ -48,8 +48,10 @@ mkdir -p "$root/bin" "$root/usr/bin" "$root/fixtures" "$root/proc" "$root/sys" "
 cp "$(command -v busybox)" "$root/bin/busybox"
 cp tests/kernels/guest-init.sh "$root/init"
 cp build/stoker "$root/usr/bin/stoker"
-cp build/fixtures/shares "$root/fixtures/shares"
-for bin in build/stoker build/fixtures/shares; do
+# the no-frame-pointer build: a full path from main in the guest proves the table walker
+# loads and works on that kernel, not only the frame-pointer fallback
+cp build/fixtures/shares-nofp "$root/fixtures/shares"
+for bin in build/stoker build/fixtures/shares-nofp; do
 	ldd "$bin" | awk '/=> \// {print $3} /^\t\/lib/ {print $1}' | while read -r lib; do
 		mkdir -p "$root$(dirname "$lib")"
 		cp -L "$lib" "$root$lib"
