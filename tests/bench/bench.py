@@ -179,6 +179,61 @@ def overhead(reps, secs, rates, results):
                       file=sys.stderr)
 
 
+def unwind_cost(secs, rows):
+    """Table unwinding on a stock Debian binary without frame pointers (xz): stoker --unwind
+    auto vs --unwind fp (BPF ns/sample, agent CPU), and perf --call-graph dwarf, which copies
+    8 KiB of stack per sample, on the same workload (profiler CPU, bytes per sample)."""
+    inp = os.path.join(TMP, "xz-input")
+    libdir = "/usr/lib/x86_64-linux-gnu"
+    with open(inp, "wb") as f:
+        for name in sorted(os.listdir(libdir)):
+            path = os.path.join(libdir, name)
+            if f.tell() >= 64 << 20:
+                break
+            if (".so" in name) and os.path.isfile(path) and not os.path.islink(path):
+                with open(path, "rb") as g:
+                    f.write(g.read(8 << 20))
+    res = {}
+    for kind in ("auto", "fp", "perf-dwarf"):
+        xz = subprocess.Popen(["xz", "-6", "-T1", "-c", inp], stdout=subprocess.DEVNULL)
+        time.sleep(0.3)
+        out = os.path.join(TMP, "unwind-" + kind)
+        bpf_stats(True)
+        if kind == "perf-dwarf":
+            p = subprocess.Popen(["perf", "record", "-q", "-F", "99", "--call-graph", "dwarf",
+                                  "-p", str(xz.pid), "-o", out + ".perf.data"],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        else:
+            p = subprocess.Popen([STOKER, "--pid", str(xz.pid), "--sample-rate", "99",
+                                  "--unwind", kind, "--output", out + ".pb.gz"],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        time.sleep(secs)
+        cost = prog_cost("stoker") if kind != "perf-dwarf" else None
+        cpu, _ = stop_profiler(p)
+        bpf_stats(False)
+        xz.kill()
+        xz.wait()
+        size = os.path.getsize(out + ".perf.data") if kind == "perf-dwarf" else None
+        n = None
+        if kind == "auto":
+            st = pprof_check.stacks(pprof_check.load(out + ".pb.gz"))
+            tot = sum(x["count"] for x in st) or 1
+            # the ring-buffer record: 80-byte header and 8 bytes per frame
+            res["record"] = 80 + 8 * sum(len(x["frames"]) * x["count"] for x in st) / tot
+        if kind == "perf-dwarf":
+            n = len([1 for c, fr in perf_stacks(out + ".perf.data")])
+        res[kind] = {"cpu": cpu / secs if cpu is not None else None, "bpf": cost,
+                     "bytes": size / n if size and n else None}
+        print("  unwind %-10s: %s" % (kind, res[kind]), file=sys.stderr)
+    rows.append(("xz (no FP) BPF ns/sample: tables vs frame pointers", res["auto"]["bpf"],
+                 res["fp"]["bpf"], (None, None), "stoker --unwind fp"))
+    rows.append(("xz (no FP) profiler CPU s/s: tables vs perf dwarf", res["auto"]["cpu"],
+                 res["perf-dwarf"]["cpu"], (None, None), "perf --call-graph dwarf"))
+    rows.append(("xz (no FP) bytes/sample: stoker record vs perf dwarf",
+                 res.get("record"), res["perf-dwarf"]["bytes"], (None, None),
+                 "perf --call-graph dwarf"))
+
+
 def text_range(path):
     out = subprocess.run(["readelf", "-lW", path], capture_output=True, text=True).stdout
     for line in out.splitlines():
@@ -293,6 +348,7 @@ def main():
                  spread(s["acc"]), "perf"))
     rows.append(("share of stacks reaching main/thread start", med(s["reach"]), med(p["reach"]),
                  spread(s["reach"]), "perf"))
+    unwind_cost(5 if a.quick else 15, rows)
     symbolization(2000 if a.quick else 20000, 5 if a.quick else 20, rows)
     output_bench(rows)
     startup(1 if a.quick else 3, rows)
