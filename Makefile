@@ -164,7 +164,7 @@ bench-quick: deps
 # Every target for FUZZ_SECONDS each, then every saved reproducer.
 fuzz: test-deps
 	$(Q)$(MAKE) fuzz-build
-	$(Q)FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh
+	$(Q)FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_RUNS=$(FUZZ_RUNS) FUZZ_TARGETS="$(FUZZ_TARGETS)" tests/fuzz/run.sh
 
 $(OUT)/stoker: $(AGENT_OBJS)
 	$(call msg,LINK,$@)

@@ -2,7 +2,8 @@
 # Runs every libFuzzer target for FUZZ_SECONDS (default 60) on a working copy of its seed
 # corpus, then replays every saved crash reproducer in tests/fuzz/regressions/<target>/.
 # Prints per target: executions, execs/s, coverage; then totals and "N passed, N failed".
-# `make fuzz` uses the default; `make test` runs it with FUZZ_SECONDS=3.
+# `make fuzz` uses the default; `make test` runs it with FUZZ_SECONDS=3. FUZZ_RUNS=N stops each
+# target after N executions instead (with FUZZ_SECONDS as the time cap); FUZZ_TARGETS picks some.
 set -u
 cd "$(dirname "$0")/../.."
 secs=${FUZZ_SECONDS:-60}
@@ -13,11 +14,15 @@ printf '%-18s %12s %10s %8s %8s\n' target execs "execs/s" cov ft
 for bin in build/fuzz/fuzz_*; do
 	[ -x "$bin" ] || continue
 	t=$(basename "$bin")
+	# FUZZ_TARGETS="fuzz_elf fuzz_spool" runs only those
+	case " ${FUZZ_TARGETS:-$t} " in *" $t "*) ;; *) continue ;; esac
 	work="build/fuzz/work-$t"
 	mkdir -p "$work" "build/fuzz/crashes-$t"
 	seeds="tests/fuzz/corpus/$t"
 	log="build/fuzz/$t.log"
-	"$bin" -max_total_time="$secs" -print_final_stats=1 -max_len=65536 -rss_limit_mb=2048 \
+	# FUZZ_RUNS bounds executions instead of time (a long run to a fixed count per target)
+	"$bin" -max_total_time="$secs" $( [ -n "${FUZZ_RUNS:-}" ] && echo "-runs=$FUZZ_RUNS" ) \
+		-print_final_stats=1 -max_len=65536 -rss_limit_mb=2048 \
 		-timeout=10 -artifact_prefix="build/fuzz/crashes-$t/" "$work" \
 		$( [ -d "$seeds" ] && echo "$seeds" ) > "$log" 2>&1
 	rc=$?
