@@ -79,9 +79,9 @@ static __always_inline void emit_sample(struct stoker_sample *s, __u32 klen, __u
 	 * per-sample wakeups would only cost CPU. */
 	ret = bpf_ringbuf_output(&events, s, size,
 				 bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >
-						 bpf_ringbuf_query(&events, BPF_RB_RING_SIZE) / 4 ?
-					 BPF_RB_FORCE_WAKEUP :
-					 BPF_RB_NO_WAKEUP);
+					 bpf_ringbuf_query(&events, BPF_RB_RING_SIZE) / 4
+				     ? BPF_RB_FORCE_WAKEUP
+				     : BPF_RB_NO_WAKEUP);
 	if (ret)
 		stat_inc(STOKER_STAT_DROP_RINGBUF_FULL);
 	else
@@ -101,8 +101,7 @@ static __always_inline void stat_add(__u32 idx, __u64 n)
 
 /* Ends a table walk: its counters, the stop reason and the truncation flag go with the
  * sample, which is sent. */
-static __always_inline void unwind_finish(struct stoker_walk *st, struct stoker_sample *s,
-					  int stop)
+static __always_inline void unwind_finish(struct stoker_walk *st, struct stoker_sample *s, int stop)
 {
 	s->unwind_stop = (__u16)stop;
 	s->unwind_frames_table = (__u16)st->frames_table;

@@ -48,8 +48,8 @@ struct {
 /* Where a walk is between tail calls. */
 struct stoker_walk {
 	__u64 pc, sp, bp;
-	__u32 klen;	    /* kernel frames before the user ones in ips[] */
-	__u32 n;	    /* user frames so far */
+	__u32 klen; /* kernel frames before the user ones in ips[] */
+	__u32 n;    /* user frames so far */
 	__u32 tail_calls;
 	__u32 frames_fp;
 	__u32 frames_table;
@@ -82,9 +82,9 @@ struct {
  * (struct sigcontext) starts 40 bytes in; rbp, rsp and rip are its 11th, 16th and 17th
  * words. arm64 differs (sigframe at sp, regs from offset 312). */
 #define SIGFRAME_MCONTEXT 40
-#define SIGCONTEXT_BP (SIGFRAME_MCONTEXT + 10 * 8)
-#define SIGCONTEXT_SP (SIGFRAME_MCONTEXT + 15 * 8)
-#define SIGCONTEXT_IP (SIGFRAME_MCONTEXT + 16 * 8)
+#define SIGCONTEXT_BP	  (SIGFRAME_MCONTEXT + 10 * 8)
+#define SIGCONTEXT_SP	  (SIGFRAME_MCONTEXT + 15 * 8)
+#define SIGCONTEXT_IP	  (SIGFRAME_MCONTEXT + 16 * 8)
 
 static __always_inline int read_u64(__u64 *dst, __u64 addr)
 {
@@ -105,8 +105,7 @@ static __always_inline bool user_regs(struct bpf_perf_event_data *ctx, struct st
 		return true;
 	}
 	if (have_task_pt_regs) {
-		struct pt_regs *r =
-		    (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+		struct pt_regs *r = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 
 		if (!r || (BPF_CORE_READ(r, cs) & 3) != 3)
 			return false;
@@ -199,8 +198,8 @@ static __always_inline int unwind_step(struct stoker_walk *st, struct stoker_sam
 	case STOKER_CFA_END:
 		return STOKER_USTOP_END;
 	case STOKER_CFA_SIGNAL:
-		if (read_u64(&bp, st->sp + SIGCONTEXT_BP) || read_u64(&cfa, st->sp + SIGCONTEXT_SP) ||
-		    read_u64(&ra, st->sp + SIGCONTEXT_IP))
+		if (read_u64(&bp, st->sp + SIGCONTEXT_BP) ||
+		    read_u64(&cfa, st->sp + SIGCONTEXT_SP) || read_u64(&ra, st->sp + SIGCONTEXT_IP))
 			return STOKER_USTOP_READ_FAULT;
 		st->sp = cfa;
 		st->bp = bp;
@@ -218,7 +217,8 @@ static __always_inline int unwind_step(struct stoker_walk *st, struct stoker_sam
 		cfa += (__s64)rule->cfa_add;
 		break;
 	case STOKER_CFA_PLT:
-		cfa = st->sp + (__s64)rule->cfa_off + ((st->pc & 15) >= (__u64)rule->cfa_add ? 8 : 0);
+		cfa =
+		    st->sp + (__s64)rule->cfa_off + ((st->pc & 15) >= (__u64)rule->cfa_add ? 8 : 0);
 		break;
 	default:
 		return STOKER_USTOP_BAD_RULE;

@@ -35,7 +35,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				if (t.rows[i].rule >= rules->n)
 					abort(); /* a row naming a rule that does not exist */
 				if (i && t.rows[i].pc <= t.rows[i - 1].pc)
-					abort(); /* rows must be strictly sorted for the BPF search */
+					abort(); /* rows must be strictly sorted for the BPF search
+						  */
 			}
 			unwind_table_find(&t, 0x1000);
 			unwind_table_bias(&t, 0x7f0000000000ull, 0x1000, &bias);
