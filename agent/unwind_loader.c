@@ -11,7 +11,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -63,14 +62,6 @@ struct unwind_loader {
 	uint64_t tick;
 	struct unwind_loader_stats st;
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static struct utable *find_table(struct unwind_loader *l, uint64_t id)
 {
@@ -383,7 +374,8 @@ static struct utable *load_table(struct unwind_loader *l, int fd, uint64_t id, c
 	struct unwind_table_opts to = { .max_rows = l->pool_rows, .debug_frame = true };
 	struct unwind_table ut = { 0 };
 	struct utable *t = NULL;
-	uint64_t t0 = now_ns();
+	uint64_t t0 = monotonic_ns();
+	uint32_t first = 0;
 	Elf *elf;
 	int err;
 
@@ -403,32 +395,26 @@ static struct utable *load_table(struct unwind_loader *l, int fd, uint64_t id, c
 	}
 	err = unwind_table_build(elf, l->rules, &to, &ut);
 	elf_end(elf);
-	l->st.build_ns += now_ns() - t0;
+	l->st.build_ns += monotonic_ns() - t0;
 	if (err && err != -E2BIG) {
 		pr_debug("no unwind table for %s: %s", path, strerror(-err));
 		l->st.tables_failed++;
 	}
-	t = &l->tables[l->ntables];
-	memset(t, 0, sizeof(*t));
-	t->id = id;
-	memcpy(t->segs, ut.segs, sizeof(t->segs));
-	t->nsegs = ut.nsegs;
 	if (err == -E2BIG)
 		pr_warn_ratelimited("%s has more unwind rows than --unwind-table-memory holds; its "
 				    "stacks use frame pointers",
 				    path);
 	if (!err && ut.nrows == 0)
 		l->st.tables_without_cfi++;
-	if (!err && ut.nrows) {
-		uint32_t first;
-
+	/* rows first: evicting to make room reorders l->tables, so the slot is taken after */
+	if (!err && ut.nrows)
 		err = alloc_rows(l, ut.nrows, &first);
-		/* eviction may have moved the last table into our slot's place */
-		t = &l->tables[l->ntables];
-		memset(t, 0, sizeof(*t));
-		t->id = id;
-		memcpy(t->segs, ut.segs, sizeof(t->segs));
-		t->nsegs = ut.nsegs;
+	t = &l->tables[l->ntables];
+	memset(t, 0, sizeof(*t));
+	t->id = id;
+	memcpy(t->segs, ut.segs, sizeof(t->segs));
+	t->nsegs = ut.nsegs;
+	if (ut.nrows) { /* built: err is the allocation's */
 		if (err) {
 			l->st.tables_no_room++;
 			pr_warn_ratelimited(
@@ -516,7 +502,7 @@ int unwind_loader__scan(struct unwind_loader *l, int pid)
 	}
 	p->pid = pid;
 	p->l = l;
-	p->scanned_ns = now_ns();
+	p->scanned_ns = monotonic_ns();
 	if (n < 0) {
 		/* remembered empty, so a vanished process is not rescanned at every sample */
 		l->st.scan_failures++;
@@ -542,12 +528,9 @@ int unwind_loader__scan(struct unwind_loader *l, int pid)
 		if (m->kind == PROC_MAP_FILE)
 			t = table_for(l, pid, m);
 		if (t && t->nrows) {
-			struct unwind_table view = { .nsegs = t->nsegs };
-
-			memcpy(view.segs, t->segs, sizeof(view.segs));
 			uint64_t bias;
 
-			if (!unwind_table_bias(&view, m->start, m->pgoff, &bias)) {
+			if (!unwind_segments_bias(t->segs, t->nsegs, m->start, m->pgoff, &bias)) {
 				mv.bias = bias;
 				mv.table_id = t->id;
 				mv.flags = STOKER_UMAP_TABLE;
@@ -608,7 +591,7 @@ void unwind_loader__on_sample(struct unwind_loader *l, int pid, uint32_t flags)
 		return;
 	p = lru_cache__get(l->procs, &pid);
 	/* PENDING for a registered process: a sample taken before its registration landed */
-	if (p && now_ns() - p->scanned_ns < l->opts.rescan_interval_ns)
+	if (p && monotonic_ns() - p->scanned_ns < l->opts.rescan_interval_ns)
 		return;
 	unwind_loader__scan(l, pid);
 }

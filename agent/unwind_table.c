@@ -619,10 +619,11 @@ void unwind_table_free(struct unwind_table *t)
 	t->nrows = 0;
 }
 
-int unwind_table_bias(const struct unwind_table *t, uint64_t start, uint64_t pgoff, uint64_t *bias)
+int unwind_segments_bias(const struct unwind_segment *segs, size_t nsegs, uint64_t start,
+			 uint64_t pgoff, uint64_t *bias)
 {
-	for (size_t i = 0; i < t->nsegs; i++) {
-		const struct unwind_segment *s = &t->segs[i];
+	for (size_t i = 0; i < nsegs; i++) {
+		const struct unwind_segment *s = &segs[i];
 		uint64_t aligned = s->offset & ~0xfffull;
 
 		if (pgoff >= aligned && pgoff < s->offset + s->filesz) {

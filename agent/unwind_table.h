@@ -53,9 +53,10 @@ int unwind_table_build(Elf *elf, struct unwind_rules *rules, const struct unwind
 		       struct unwind_table *out);
 void unwind_table_free(struct unwind_table *t);
 
-/* The runtime-minus-file address of a mapping of this file that starts at start with file
- * offset pgoff. Returns 0 or -ENOENT when no executable segment holds pgoff. */
-int unwind_table_bias(const struct unwind_table *t, uint64_t start, uint64_t pgoff, uint64_t *bias);
+/* The runtime-minus-file address of a mapping that starts at start with file offset pgoff, of
+ * a file with these executable segments. Returns 0 or -ENOENT when no segment holds pgoff. */
+int unwind_segments_bias(const struct unwind_segment *segs, size_t nsegs, uint64_t start,
+			 uint64_t pgoff, uint64_t *bias);
 
 /* The row for file address pc, or NULL (before the first row). */
 const struct stoker_unwind_row *unwind_table_find(const struct unwind_table *t, uint64_t pc);

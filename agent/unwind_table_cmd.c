@@ -6,9 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "proc_cache.h"
 #include "unwind_table.h"
 #include "unwind_table_cmd.h"
 
@@ -49,7 +49,7 @@ static int dump_one(const char *path, bool rows, struct unwind_rules *rules)
 {
 	struct unwind_table_opts o = { .debug_frame = true };
 	struct unwind_table t = { 0 };
-	struct timespec a, b;
+	uint64_t t0, build_ns;
 	Elf *elf = NULL;
 	int fd, err;
 
@@ -65,9 +65,9 @@ static int dump_one(const char *path, bool rows, struct unwind_rules *rules)
 		err = -ENOEXEC;
 		goto out;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &a);
+	t0 = monotonic_ns();
 	err = unwind_table_build(elf, rules, &o, &t);
-	clock_gettime(CLOCK_MONOTONIC, &b);
+	build_ns = monotonic_ns() - t0;
 	if (err) {
 		fprintf(stderr, "stoker: %s: no unwind table: %s\n", path, strerror(-err));
 		goto out;
@@ -75,7 +75,7 @@ static int dump_one(const char *path, bool rows, struct unwind_rules *rules)
 	printf("%s: %zu rows from %s, %zu FDEs (%zu frame-pointer, %zu unreadable), "
 	       "%u distinct rules so far, %.1f ms\n",
 	       path, t.nrows, t.source, t.fdes, t.fp_fdes, t.bad_fdes, rules->n,
-	       (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6);
+	       (double)build_ns / 1e6);
 	for (size_t i = 0; rows && i < t.nrows; i++) {
 		printf("%#010x ", t.rows[i].pc);
 		print_rule(stdout, &rules->rules[t.rows[i].rule]);

@@ -39,7 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 						  */
 			}
 			unwind_table_find(&t, 0x1000);
-			unwind_table_bias(&t, 0x7f0000000000ull, 0x1000, &bias);
+			unwind_segments_bias(t.segs, t.nsegs, 0x7f0000000000ull, 0x1000, &bias);
 			unwind_table_free(&t);
 		}
 		elf_end(elf);
