@@ -29,6 +29,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, "tests", "tools"))
 import pprof_check  # noqa: E402
+import workload_input  # noqa: E402
 
 STOKER = os.path.join(REPO, "build", "stoker")
 BUSY = os.path.join(REPO, "build", "fixtures", "busy")
@@ -184,15 +185,7 @@ def unwind_cost(secs, rows):
     auto vs --unwind fp (BPF ns/sample, agent CPU), and perf --call-graph dwarf, which copies
     8 KiB of stack per sample, on the same workload (profiler CPU, bytes per sample)."""
     inp = os.path.join(TMP, "xz-input")
-    libdir = "/usr/lib/x86_64-linux-gnu"
-    with open(inp, "wb") as f:
-        for name in sorted(os.listdir(libdir)):
-            path = os.path.join(libdir, name)
-            if f.tell() >= 64 << 20:
-                break
-            if (".so" in name) and os.path.isfile(path) and not os.path.islink(path):
-                with open(path, "rb") as g:
-                    f.write(g.read(8 << 20))
+    workload_input.write_library_bytes(inp, 64 << 20)
     res = {}
     for kind in ("auto", "fp", "perf-dwarf"):
         xz = subprocess.Popen(["xz", "-6", "-T1", "-c", inp], stdout=subprocess.DEVNULL)

@@ -1,6 +1,7 @@
-"""The small test harness both end-to-end suites share: a failing check raises Failure with
+"""The small test harness the end-to-end suites share: a failing check raises Failure with
 what it compared; run() executes the selected tests, prints ok/not ok per test, and ends
 with "<suite>: N passed, N failed". A crash in a test is a failure, never a skip."""
+import subprocess
 import sys
 import time
 import traceback
@@ -14,6 +15,17 @@ def check(cond, what):
     if not cond:
         raise Failure(what)
     print("    ok: " + what)
+
+
+def start(cmd, **kw):
+    """A fixture process whose output nobody reads."""
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kw)
+
+
+def stop(p):
+    if p.poll() is None:
+        p.kill()
+    p.wait()
 
 
 def run(suite, tests, only=()):

@@ -25,23 +25,13 @@ TOLERANCE = 0.05
 TMP = tempfile.mkdtemp(prefix="stoker-it-")
 
 
-from harness import Failure, check, run  # noqa: E402,F401
+from harness import Failure, check, run, start, stop  # noqa: E402,F401
 
 
 def run_agent(args, timeout=60):
     p = subprocess.run([STOKER] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        text=True, timeout=timeout)
     return p
-
-
-def start(cmd, **kw):
-    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kw)
-
-
-def stop(p):
-    if p.poll() is None:
-        p.kill()
-    p.wait()
 
 
 def profile_of(path, hz):

@@ -17,23 +17,14 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, "tests", "tools"))
 import pprof_check  # noqa: E402
-from harness import check, run  # noqa: E402
+import workload_input  # noqa: E402
+from harness import check, run, start, stop  # noqa: E402
 
 STOKER = os.path.join(REPO, "build", "stoker")
 FIX = os.path.join(REPO, "build", "fixtures")
 TMP = tempfile.mkdtemp(prefix="stoker-unwind-")
 HZ = 99
 LOADING = "[truncated: unwind tables loading]"
-
-
-def start(cmd, **kw):
-    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kw)
-
-
-def stop(p):
-    if p.poll() is None:
-        p.kill()
-    p.wait()
 
 
 def profile(pid, name, seconds=5, extra=()):
@@ -148,16 +139,7 @@ def compare_with_perf(cmd, name, want_roots):
 def test_xz_debian_binary():
     """Debian's xz (no frame pointers) compressing: >= 90% reach main, leaves agree with perf."""
     inp = os.path.join(TMP, "xz-input")
-    libdir = "/usr/lib/x86_64-linux-gnu"
-    with open(inp, "wb") as f:  # 48 MiB of real machine code: xz works for >10 s on it
-        for name in sorted(os.listdir(libdir)):
-            path = os.path.join(libdir, name)
-            if f.tell() >= 48 << 20:
-                break
-            if name.endswith(".so") or ".so." in name:
-                if os.path.isfile(path) and not os.path.islink(path):
-                    with open(path, "rb") as g:
-                        f.write(g.read(8 << 20))
+    workload_input.write_library_bytes(inp, 48 << 20)  # xz works for >10 s on it
     compare_with_perf(["/bin/sh", "-c", "exec xz -6 -T1 -c %s >/dev/null" % inp], "xz",
                       ("main", "_start", "__libc_start_call_main"))
 
