@@ -286,12 +286,16 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 	uint64_t v;
 	int c, idx;
 
-	optind = 1;
-	opterr = 0;
 	if (argc > 1 && !strcmp(argv[1], "check")) {
 		cfg->check = true;
-		optind = 2;
+		argc--;
+		argv++;
 	}
+	/* 0, not 1: glibc then drops its saved scan position, which would otherwise point
+	 * into the argv of an earlier call (the config-file pass, or a SIGHUP reload whose
+	 * file arguments are already freed). */
+	optind = 0;
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":h", long_opts, &idx)) != -1) {
 		switch (c) {
 		case OPT_SAMPLE_RATE:
@@ -554,8 +558,13 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 				argv[optind - 1]);
 			return -EINVAL;
 		default:
-			fprintf(stderr, "stoker: unknown flag '%s' (see --help)\n",
-				argv[optind - 1]);
+			/* a short flag inside a cluster ("-qh") has not advanced optind */
+			if (optopt)
+				fprintf(stderr, "stoker: unknown flag '-%c' (see --help)\n",
+					optopt);
+			else
+				fprintf(stderr, "stoker: unknown flag '%s' (see --help)\n",
+					argv[optind - 1]);
 			return -EINVAL;
 		}
 	}
