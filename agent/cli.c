@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "trace_context_abi.h"
 #include "parse_util.h"
 #include "relabel.h"
 
@@ -50,6 +51,8 @@ enum {
 	OPT_K8S_CA,
 	OPT_KUBELET_VERIFY,
 	OPT_DOCKER_SOCKET,
+	OPT_SPAN_LABELS,
+	OPT_TRACE_CONTEXT_MAP,
 };
 
 static const struct option long_opts[] = {
@@ -94,6 +97,8 @@ static const struct option long_opts[] = {
 	{ "kubernetes-ca-file", required_argument, NULL, OPT_K8S_CA },
 	{ "kubelet-verify-tls", optional_argument, NULL, OPT_KUBELET_VERIFY },
 	{ "docker-socket", required_argument, NULL, OPT_DOCKER_SOCKET },
+	{ "span-labels", optional_argument, NULL, OPT_SPAN_LABELS },
+	{ "trace-context-map", required_argument, NULL, OPT_TRACE_CONTEXT_MAP },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -119,6 +124,11 @@ void cli_usage(FILE *out)
 	      "                          *.pb.gz gzipped pprof, *.pb raw pprof, *.folded folded\n"
 	      "                          stacks (flamegraph.pl, speedscope), *.html flame graph\n"
 	      "  --top N                 print the N hottest functions at exit\n"
+	      "  --span-labels[=BOOL]    span_id and trace_id sample labels on samples taken\n"
+	      "                          inside a trace span (default true; see README)\n"
+	      "  --trace-context-map PATH  also read spans from this pinned OpenTelemetry eBPF\n"
+	      "                          map (default " STOKER_OTEL_TRACES_MAP_DEFAULT " if\n"
+	      "                          present)\n"
 	      "\n"
 	      "Continuous mode (no --output): push to a Pyroscope server\n"
 	      "  --server-url URL        server (default http://localhost:4040)\n"
@@ -171,6 +181,7 @@ void config_defaults(struct config *cfg)
 	cfg->log_level = LOG_INFO;
 	cfg->event = SAMPLER_EVENT_CPU_CLOCK;
 	cfg->kernel_stacks = true;
+	cfg->span_labels = true;
 	cfg->max_samples = 200000;
 	cfg->server_url = "http://localhost:4040";
 	cfg->server_api = SERVER_API_PUSH;
@@ -503,6 +514,16 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 			break;
 		case OPT_DOCKER_SOCKET:
 			cfg->docker_socket = optarg;
+			break;
+		case OPT_SPAN_LABELS:
+			if (parse_bool(optarg, &cfg->span_labels))
+				return bad("span-labels", optarg, "want true or false");
+			break;
+		case OPT_TRACE_CONTEXT_MAP:
+			if (!*optarg)
+				return bad("trace-context-map", optarg,
+					   "want the path of a pinned BPF map");
+			cfg->trace_context_map = optarg;
 			break;
 		case OPT_CONFIG:
 			if (cfg->in_file_pass)

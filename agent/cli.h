@@ -44,8 +44,10 @@ struct config {
 	bool include_idle;
 	bool kernel_stacks;
 	uint64_t ringbuf_bytes;
-	size_t max_samples; /* unique samples per window */
-	unsigned int top;   /* print the N hottest functions at exit */
+	size_t max_samples;	       /* unique samples per window */
+	unsigned int top;	       /* print the N hottest functions at exit */
+	bool span_labels;	       /* span_id/trace_id sample labels from the running span */
+	const char *trace_context_map; /* --trace-context-map: pinned OpenTelemetry span map */
 
 	/* continuous mode (no --output) */
 	const char *server_url;

@@ -103,6 +103,13 @@ static int open_mapped_file(int pid, const struct proc_map *m, char *how, size_t
 	return fd;
 }
 
+int obj_cache_open_mapping(int pid, const struct proc_map *m)
+{
+	char how[PROC_MAP_PATH_MAX + 64];
+
+	return open_mapped_file(pid, m, how, sizeof(how));
+}
+
 static struct sym_file *load_file(struct obj_cache *c, int pid, const struct proc_map *m,
 				  const struct file_key *key)
 {

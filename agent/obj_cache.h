@@ -38,6 +38,9 @@ void obj_cache__free(struct obj_cache *c);
  * /proc/PID/root so containers work. The pointer is valid until the next obj_cache call.
  * NULL when the file cannot be opened at all (process gone, replaced file). */
 struct sym_file *obj_cache__get(struct obj_cache *c, int pid, const struct proc_map *m);
+/* Opens the file mapped at m in process pid as obj_cache__get does (map_files, else
+ * /proc/PID/root), checked to be the mapped inode. Returns an fd or -errno. */
+int obj_cache_open_mapping(int pid, const struct proc_map *m);
 void obj_cache__stats(const struct obj_cache *c, struct obj_cache_stats *st);
 
 #endif

@@ -23,6 +23,9 @@ struct sampler_opts {
 	const int *pids; /* NULL/0: every process */
 	size_t npids;
 	size_t ringbuf_bytes; /* 0: STOKER_RINGBUF_DEFAULT_BYTES; rounded up to a power of two */
+	bool span_context;    /* read the running span of each sampled thread */
+	bool otel_map;	      /* otel_map_fd: a checked OpenTelemetry span map to read too */
+	int otel_map_fd;      /* the caller keeps it; the sampler holds its own reference */
 	/* Called for every record; data is only valid during the call. */
 	void (*on_record)(const void *data, size_t len, void *ctx);
 	void *ctx;
@@ -41,6 +44,9 @@ int sampler__drain(struct sampler *s);
 int sampler__read_stats(struct sampler *s, uint64_t *out);
 /* Adds (skip) or removes a process from the BPF-side skip list. Returns 0 or -errno. */
 int sampler__skip_pid(struct sampler *s, int pid, bool skip);
+/* Tells BPF where pid published its trace-context TLS offset (addr), or that it has none
+ * (addr 0). Returns 0 or -errno. */
+int sampler__set_span_proc(struct sampler *s, int pid, uint64_t addr);
 /* Name of the perf event actually used ("cpu-clock" or "cycles"). */
 const char *sampler__event_name(const struct sampler *s);
 int sampler__ncpus(const struct sampler *s);
