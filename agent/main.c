@@ -277,6 +277,21 @@ static int publish_span_proc(void *ctx, int pid, uint64_t addr)
 	return a->sampler ? sampler__set_span_proc(a->sampler, pid, addr) : -EAGAIN;
 }
 
+/* --pid processes are searched for the trace-context ABI before sampling starts, not at
+ * their first sample: samples taken before that would go without their spans. */
+static void prime_spans(void *ctx, struct sampler *s)
+{
+	struct agent *a = ctx;
+
+	a->sampler = s; /* for publish_span_proc; sampler__open returns this same pointer */
+	for (size_t i = 0; a->spans && i < a->cfg.npids; i++) {
+		struct proc *p = proc_cache__lookup(a->procs, a->cfg.pids[i], NULL);
+
+		if (p)
+			span_context__on_sample(a->spans, a->procs, p);
+	}
+}
+
 /* The in-process ABI always (with --span-labels); the OpenTelemetry map when one is pinned
  * at the default path or named. A named map that cannot be used is a startup error. */
 static int setup_spans(struct agent *a, struct sampler_opts *so)
@@ -296,6 +311,8 @@ static int setup_spans(struct agent *a, struct sampler_opts *so)
 	if (!a->spans)
 		return -ENOMEM;
 	so->span_context = true;
+	so->on_loaded = prime_spans;
+	so->loaded_ctx = a;
 	fd = trace_context_map_open(path ? path : STOKER_OTEL_TRACES_MAP_DEFAULT, path != NULL);
 	if (fd < 0)
 		return path ? fd : 0;
@@ -380,14 +397,6 @@ static int setup(struct agent *a)
 			       "sampler",
 			       missing);
 		return err;
-	}
-	/* --pid processes are searched for the trace-context ABI now, not at their first
-	 * sample: samples already queued by then would go without their spans */
-	for (size_t i = 0; a->spans && i < a->cfg.npids; i++) {
-		struct proc *p = proc_cache__lookup(a->procs, a->cfg.pids[i], NULL);
-
-		if (p)
-			span_context__on_sample(a->spans, a->procs, p);
 	}
 	err = caps_drop_after_load();
 	if (err)

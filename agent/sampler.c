@@ -155,6 +155,9 @@ struct sampler *sampler__open(const struct sampler_opts *opts)
 		}
 	}
 
+	if (opts->on_loaded)
+		opts->on_loaded(opts->loaded_ctx, s);
+
 	s->event_name = "cpu-clock";
 	if (opts->event == SAMPLER_EVENT_CYCLES) {
 		err = open_events(s, true);

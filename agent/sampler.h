@@ -15,6 +15,8 @@ enum sampler_event {
 	SAMPLER_EVENT_CYCLES,	     /* hardware cycles, falls back to cpu-clock */
 };
 
+struct sampler;
+
 struct sampler_opts {
 	unsigned int sample_rate_hz;
 	enum sampler_event event;
@@ -26,12 +28,14 @@ struct sampler_opts {
 	bool span_context;    /* read the running span of each sampled thread */
 	bool otel_map;	      /* otel_map_fd: a checked OpenTelemetry span map to read too */
 	int otel_map_fd;      /* the caller keeps it; the sampler holds its own reference */
+	/* Called once the maps exist and before any sample is taken (may be NULL): entries
+	 * that must be in BPF maps from the first sample go in here. */
+	void (*on_loaded)(void *ctx, struct sampler *s);
+	void *loaded_ctx;
 	/* Called for every record; data is only valid during the call. */
 	void (*on_record)(const void *data, size_t len, void *ctx);
 	void *ctx;
 };
-
-struct sampler;
 
 /* Returns NULL and sets errno; the reason has been logged. */
 struct sampler *sampler__open(const struct sampler_opts *opts);
