@@ -54,6 +54,9 @@ ASAN_LIB_OBJS := $(patsubst $(OBJ)/%,$(ASAN_OBJ)/%,$(LIB_OBJS))
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(UNIT_SRCS))
+# C++ users of include/stoker/trace_context.h (the OpenTelemetry C++ SDK's language)
+UNIT_CXX_SRCS := $(wildcard tests/unit/test_*.cc)
+UNIT_BINS += $(patsubst tests/unit/%.cc,$(OUT)/tests/%,$(UNIT_CXX_SRCS))
 
 FIXTURE_SRCS := $(wildcard tests/fixtures/*.c)
 
@@ -175,6 +178,10 @@ $(OUT)/tests/%: tests/unit/%.c $(ASAN_LIB_OBJS) tests/unit/test.h | $(OUT)/tests
 	$(call msg,TEST-CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(SANITIZE) -O1 $< $(ASAN_LIB_OBJS) -o $@ $(LDLIBS_ALL)
 
+$(OUT)/tests/%: tests/unit/%.cc include/stoker/trace_context.h tests/unit/test.h | $(OUT)/tests
+	$(call msg,TEST-CXX,$@)
+	$(Q)$(CXX) -std=c++17 -Wall -Wextra -Werror $(SANITIZE) -O1 -Iinclude $< -o $@ -pthread
+
 unit: $(UNIT_BINS) fixtures
 	$(Q)tests/run_unit.sh $(UNIT_BINS)
 
@@ -211,7 +218,7 @@ uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/stoker
 
 format:
-	clang-format -i agent/*.c agent/*.h bpf/*.c include/*.h include/stoker/*.h tests/unit/*.c tests/unit/*.h
+	clang-format -i agent/*.c agent/*.h bpf/*.c include/*.h include/stoker/*.h tests/unit/*.c tests/unit/*.cc tests/unit/*.h
 
 clean:
 	rm -rf $(OUT)

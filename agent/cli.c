@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "trace_context_abi.h"
 #include "parse_util.h"
 #include "relabel.h"
 
@@ -53,6 +54,8 @@ enum {
 	OPT_K8S_CA,
 	OPT_KUBELET_VERIFY,
 	OPT_DOCKER_SOCKET,
+	OPT_SPAN_LABELS,
+	OPT_TRACE_CONTEXT_MAP,
 };
 
 static const struct option long_opts[] = {
@@ -100,6 +103,8 @@ static const struct option long_opts[] = {
 	{ "kubernetes-ca-file", required_argument, NULL, OPT_K8S_CA },
 	{ "kubelet-verify-tls", optional_argument, NULL, OPT_KUBELET_VERIFY },
 	{ "docker-socket", required_argument, NULL, OPT_DOCKER_SOCKET },
+	{ "span-labels", optional_argument, NULL, OPT_SPAN_LABELS },
+	{ "trace-context-map", required_argument, NULL, OPT_TRACE_CONTEXT_MAP },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -131,6 +136,11 @@ void cli_usage(FILE *out)
 	      "                          *.pb.gz gzipped pprof, *.pb raw pprof, *.folded folded\n"
 	      "                          stacks (flamegraph.pl, speedscope), *.html flame graph\n"
 	      "  --top N                 print the N hottest functions at exit\n"
+	      "  --span-labels[=BOOL]    span_id and trace_id sample labels on samples taken\n"
+	      "                          inside a trace span (default true; see README)\n"
+	      "  --trace-context-map PATH  also read spans from this pinned OpenTelemetry eBPF\n"
+	      "                          map (default " STOKER_OTEL_TRACES_MAP_DEFAULT " if\n"
+	      "                          present)\n"
 	      "\n"
 	      "Continuous mode (no --output): push to a Pyroscope server\n"
 	      "  --server-url URL        server (default http://localhost:4040)\n"
@@ -186,6 +196,7 @@ void config_defaults(struct config *cfg)
 	cfg->unwind_tables = true;
 	cfg->unwind_table_bytes = 32ull << 20;
 	cfg->unwind_max_frames = 127;
+	cfg->span_labels = true;
 	cfg->max_samples = 200000;
 	cfg->server_url = "http://localhost:4040";
 	cfg->server_api = SERVER_API_PUSH;
@@ -543,6 +554,16 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 			break;
 		case OPT_DOCKER_SOCKET:
 			cfg->docker_socket = optarg;
+			break;
+		case OPT_SPAN_LABELS:
+			if (parse_bool(optarg, &cfg->span_labels))
+				return bad("span-labels", optarg, "want true or false");
+			break;
+		case OPT_TRACE_CONTEXT_MAP:
+			if (!*optarg)
+				return bad("trace-context-map", optarg,
+					   "want the path of a pinned BPF map");
+			cfg->trace_context_map = optarg;
 			break;
 		case OPT_CONFIG:
 			if (cfg->in_file_pass)

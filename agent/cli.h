@@ -47,8 +47,10 @@ struct config {
 	bool unwind_tables; /* --unwind auto (true) or fp */
 	uint64_t unwind_table_bytes;
 	unsigned int unwind_max_frames;
-	size_t max_samples; /* unique samples per window */
-	unsigned int top;   /* print the N hottest functions at exit */
+	size_t max_samples;	       /* unique samples per window */
+	unsigned int top;	       /* print the N hottest functions at exit */
+	bool span_labels;	       /* span_id/trace_id sample labels from the running span */
+	const char *trace_context_map; /* --trace-context-map: pinned OpenTelemetry span map */
 
 	/* continuous mode (no --output) */
 	const char *server_url;

@@ -31,6 +31,8 @@ static void intern_keys(struct collector *c)
 {
 	c->k_pid = pb_string(c->pb, "pid");
 	c->k_comm = pb_string(c->pb, "comm");
+	c->k_span_id = pb_string(c->pb, "span_id");
+	c->k_trace_id = pb_string(c->pb, "trace_id");
 }
 
 int collector__init(struct collector *c, const struct collector_opts *opts, struct symbolizer *sz,
@@ -89,7 +91,7 @@ static void on_sample(struct collector *c, const struct stoker_sample *s, size_t
 	struct pb_label labels[PB_MAX_LABELS];
 	struct stack_val *v;
 	struct stack_key key;
-	char comm[STOKER_COMM_LEN], pidbuf[16];
+	char comm[STOKER_COMM_LEN], pidbuf[16], span_hex[2 * 8 + 1], trace_hex[2 * 16 + 1];
 	size_t nips = (size_t)s->kstack_len + s->ustack_len, nl = 0;
 	struct proc *p;
 
@@ -123,6 +125,8 @@ static void on_sample(struct collector *c, const struct stoker_sample *s, size_t
 			c->opts.skip_pid(c->opts.skip_ctx, (int)s->pid, true);
 		return;
 	}
+	if (c->opts.spans)
+		span_context__on_sample(c->opts.spans, c->sz->procs, p);
 
 	key.proc_serial = p->serial;
 	key.h1 = hash_bytes(s->ips, nips * sizeof(uint64_t), 11) ^ s->kstack_len;
@@ -176,6 +180,20 @@ static void on_sample(struct collector *c, const struct stoker_sample *s, size_t
 	for (size_t i = 0; i < p->nlabels && nl < PB_MAX_LABELS; i++)
 		labels[nl++] = (struct pb_label){ pb_string(c->pb, p->labels[2 * i]),
 						  pb_string(c->pb, p->labels[2 * i + 1]) };
+	/* Span ids are sample labels only (upload_batch never makes them series labels): the
+	 * stack cache keys stacks alone, and equal stacks in different spans stay apart here
+	 * because samples are deduplicated by (locations, labels). */
+	if (s->flags & STOKER_SF_SPAN) {
+		c->st.samples_in_span++;
+		if (c->opts.span_labels && nl + 2 <= PB_MAX_LABELS) {
+			span_id_hex(s->span_id, sizeof(s->span_id), span_hex);
+			span_id_hex(s->trace_id, sizeof(s->trace_id), trace_hex);
+			labels[nl++] =
+			    (struct pb_label){ c->k_span_id, pb_string(c->pb, span_hex) };
+			labels[nl++] =
+			    (struct pb_label){ c->k_trace_id, pb_string(c->pb, trace_hex) };
+		}
+	}
 	if (pb_add_sample(c->pb, v->locs, v->n, labels, nl, 1))
 		c->st.samples_dropped_full++;
 }
@@ -210,6 +228,8 @@ void collector__on_record(const void *data, size_t len, void *ctx)
 		proc_cache__retire(c->sz->procs, (int)e->pid);
 		if (c->opts.unwind_hint)
 			c->opts.unwind_hint(c->opts.skip_ctx, (int)e->pid, 0);
+		if (c->opts.spans)
+			span_context__forget(c->opts.spans, (int)e->pid);
 		if (c->opts.skip_pid)
 			c->opts.skip_pid(c->opts.skip_ctx, (int)e->pid, false);
 		break;

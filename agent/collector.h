@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* Turns ring-buffer records into the current window's profile: process lifecycle, a cache of
- * already-symbolized raw stacks, and per-sample labels (pid, comm, service_name). */
+ * already-symbolized raw stacks, and per-sample labels (pid, comm, service_name, span). */
 #ifndef STOKER_COLLECTOR_H
 #define STOKER_COLLECTOR_H
 
@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "profile_builder.h"
+#include "span_context.h"
 #include "symbolize.h"
 
 struct collector_stats {
@@ -17,11 +18,14 @@ struct collector_stats {
 	uint64_t truncated_user, truncated_kernel;
 	uint64_t unwind_pending; /* user stacks walked before the process's tables were loaded */
 	uint64_t samples_relabel_dropped; /* arrived before BPF learned to skip the process */
+	uint64_t samples_in_span;	  /* carried a span (labeled when span_labels) */
 };
 
 struct collector_opts {
-	size_t max_stack_cache; /* raw stacks remembered per window, default 65536 */
-	bool pid_labels;	/* put pid/comm labels on samples (local outputs) */
+	size_t max_stack_cache;	    /* raw stacks remembered per window, default 65536 */
+	bool pid_labels;	    /* put pid/comm labels on samples (local outputs) */
+	bool span_labels;	    /* span_id/trace_id labels on samples taken inside a span */
+	struct span_context *spans; /* finds processes' trace-context ABI; NULL: off */
 	/* called once for a process the relabel rules dropped, so BPF skips it */
 	void (*skip_pid)(void *ctx, int pid, bool skip);
 	void *skip_ctx;
@@ -37,7 +41,7 @@ struct collector {
 	struct lru_cache *stack_cache;
 	struct collector_stats st;
 	/* interned label keys of the open window */
-	uint32_t k_pid, k_comm;
+	uint32_t k_pid, k_comm, k_span_id, k_trace_id;
 };
 
 int collector__init(struct collector *c, const struct collector_opts *opts, struct symbolizer *sz,

@@ -63,6 +63,8 @@ static const struct {
 	{ "kubernetes_ca_file", "kubernetes-ca-file", SCALAR },
 	{ "kubelet_verify_tls", "kubelet-verify-tls", BOOL },
 	{ "docker_socket", "docker-socket", SCALAR },
+	{ "span_labels", "span-labels", BOOL },
+	{ "trace_context_map", "trace-context-map", SCALAR },
 };
 
 void config_args_free(struct config_args *a)

@@ -30,9 +30,12 @@
 #include "profile_builder.h"
 #include "sampler.h"
 #include "sd_notify.h"
+#include "span_context.h"
 #include "symbolize.h"
 #include "unwind_loader.h"
 #include "unwind_table_cmd.h"
+#include "trace_context_abi.h"
+#include "trace_context_map.h"
 #include "uploader.h"
 
 #define DRAIN_INTERVAL_MS 100
@@ -47,6 +50,7 @@ struct agent {
 	struct symbolizer sz;
 	struct profile_builder pb;
 	struct collector col;
+	struct span_context *spans; /* NULL with --span-labels=false */
 	int sigfd, epfd;
 	uint64_t start_mono_ns;
 	int64_t start_wall_ns;
@@ -281,6 +285,57 @@ static void unwind_hint(void *ctx, int pid, uint32_t flags)
 		unwind_loader__forget(a->unwind, pid);
 }
 
+static int publish_span_proc(void *ctx, int pid, uint64_t addr)
+{
+	struct agent *a = ctx;
+
+	return a->sampler ? sampler__set_span_proc(a->sampler, pid, addr) : -EAGAIN;
+}
+
+/* --pid processes are searched for the trace-context ABI before sampling starts, not at
+ * their first sample: samples taken before that would go without their spans. */
+static void prime_spans(void *ctx, struct sampler *s)
+{
+	struct agent *a = ctx;
+
+	a->sampler = s; /* for publish_span_proc; sampler__open returns this same pointer */
+	for (size_t i = 0; a->spans && i < a->cfg.npids; i++) {
+		struct proc *p = proc_cache__lookup(a->procs, a->cfg.pids[i], NULL);
+
+		if (p)
+			span_context__on_sample(a->spans, a->procs, p);
+	}
+}
+
+/* The in-process ABI always (with --span-labels); the OpenTelemetry map when one is pinned
+ * at the default path or named. A named map that cannot be used is a startup error. */
+static int setup_spans(struct agent *a, struct sampler_opts *so)
+{
+	struct span_context_opts sco = { 0 };
+	const char *path = a->cfg.trace_context_map;
+	int fd;
+
+	if (!a->cfg.span_labels) {
+		if (path)
+			pr_warn("--trace-context-map %s ignored: --span-labels=false", path);
+		return 0;
+	}
+	sco.publish = publish_span_proc;
+	sco.ctx = a;
+	a->spans = span_context__new(&sco);
+	if (!a->spans)
+		return -ENOMEM;
+	so->span_context = true;
+	so->on_loaded = prime_spans;
+	so->loaded_ctx = a;
+	fd = trace_context_map_open(path ? path : STOKER_OTEL_TRACES_MAP_DEFAULT, path != NULL);
+	if (fd < 0)
+		return path ? fd : 0;
+	so->otel_map = true;
+	so->otel_map_fd = fd;
+	return 0;
+}
+
 static int setup(struct agent *a)
 {
 	struct sampler_opts so = { 0 };
@@ -326,9 +381,17 @@ static int setup(struct agent *a)
 	co.skip_pid = skip_pid;
 	co.skip_ctx = a;
 	co.unwind_hint = unwind_hint;
-	err = collector__init(&a->col, &co, &a->sz, &a->pb);
+	err = setup_spans(a, &so);
 	if (err)
 		return err;
+	co.span_labels = a->cfg.span_labels;
+	co.spans = a->spans;
+	err = collector__init(&a->col, &co, &a->sz, &a->pb);
+	if (err) {
+		if (so.otel_map)
+			close(so.otel_map_fd);
+		return err;
+	}
 
 	so.sample_rate_hz = a->cfg.sample_rate_hz;
 	so.event = a->cfg.event;
@@ -344,8 +407,10 @@ static int setup(struct agent *a)
 	so.ctx = &a->col;
 	caps_missing_for_load(missing, sizeof(missing));
 	a->sampler = sampler__open(&so);
+	err = -errno;
+	if (so.otel_map)
+		close(so.otel_map_fd); /* the loaded program holds the map */
 	if (!a->sampler) {
-		err = -errno;
 		if (missing[0])
 			pr_err("missing capability %s: grant it (or run as root) to load the BPF "
 			       "sampler",
@@ -522,15 +587,20 @@ static void reload(struct agent *a)
 	if (ncfg.sample_rate_hz != a->cfg.sample_rate_hz || ncfg.npids != a->cfg.npids ||
 	    memcmp(ncfg.pids, a->cfg.pids, ncfg.npids * sizeof(int)) ||
 	    ncfg.event != a->cfg.event || ncfg.include_idle != a->cfg.include_idle ||
-	    ncfg.kernel_stacks != a->cfg.kernel_stacks || ncfg.noutputs != a->cfg.noutputs)
-		pr_warn("reload: sampling settings (rate, pids, event, outputs) change only at "
-			"restart");
+	    ncfg.kernel_stacks != a->cfg.kernel_stacks || ncfg.noutputs != a->cfg.noutputs ||
+	    ncfg.span_labels != a->cfg.span_labels ||
+	    !ncfg.trace_context_map != !a->cfg.trace_context_map ||
+	    (ncfg.trace_context_map && strcmp(ncfg.trace_context_map, a->cfg.trace_context_map)))
+		pr_warn("reload: sampling settings (rate, pids, event, outputs, span labels, "
+			"trace context map) change only at restart");
 	ncfg.sample_rate_hz = a->cfg.sample_rate_hz;
 	ncfg.npids = a->cfg.npids;
 	memcpy(ncfg.pids, a->cfg.pids, sizeof(ncfg.pids));
 	ncfg.event = a->cfg.event;
 	ncfg.include_idle = a->cfg.include_idle;
 	ncfg.kernel_stacks = a->cfg.kernel_stacks;
+	ncfg.span_labels = a->cfg.span_labels;
+	/* the path is only used at start-up; the new config's own string stays valid */
 	ncfg.noutputs = a->cfg.noutputs;
 	memcpy(ncfg.outputs, a->cfg.outputs, sizeof(ncfg.outputs));
 	if (a->push_mode) {
@@ -724,6 +794,7 @@ static void teardown(struct agent *a)
 	free(a->basic_password);
 	free(a->bearer_token);
 	unwind_loader__free(a->unwind);
+	span_context__free(a->spans); /* before the sampler: its entries need no removal */
 	sampler__close(a->sampler);
 	collector__destroy(&a->col);
 	profile_builder__destroy(&a->pb);

@@ -322,7 +322,10 @@ struct proc *proc_cache__lookup(struct proc_cache *c, int pid, const char *comm)
 	p->refcnt = 1;
 	p->pid = pid;
 	p->serial = ++c->next_serial;
-	snprintf(p->comm, sizeof(p->comm), "%s", comm ? comm : "");
+	if (comm)
+		snprintf(p->comm, sizeof(p->comm), "%s", comm);
+	else
+		read_text(pid, "comm", p->comm, sizeof(p->comm));
 	snprintf(p->exe_name, sizeof(p->exe_name), "%s", p->comm);
 	read_exe_name(p);
 	p->nspid = read_nspid(pid);

@@ -53,8 +53,8 @@ struct proc_cache;
 struct proc_cache *proc_cache__new(const struct proc_cache_opts *opts);
 void proc_cache__free(struct proc_cache *c);
 /* The live process pid, read from /proc on first sight. comm is the sampled thread's comm, used
- * when /proc has nothing (process already gone). Never NULL unless out of memory. The reference
- * is borrowed: take proc_get() to keep it. */
+ * when /proc has nothing (process already gone); NULL reads it from /proc. Never NULL unless out of
+ * memory. The reference is borrowed: take proc_get() to keep it. */
 struct proc *proc_cache__lookup(struct proc_cache *c, int pid, const char *comm);
 /* Re-reads the maps of p if the last read is older than min_age_ns; returns true if re-read. */
 bool proc_cache__refresh_maps(struct proc_cache *c, struct proc *p, uint64_t min_age_ns);

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "sampler.h"
 #include "sampler.skel.h"
+#include "trace_context_abi.h"
 
 struct sampler {
 	struct sampler_opts opts;
@@ -142,6 +143,16 @@ struct sampler *sampler__open(const struct sampler_opts *opts)
 		bpf_map__set_max_entries(s->skel->maps.unwind_pages, 1);
 		bpf_map__set_max_entries(s->skel->maps.unwind_mappings, 1);
 	}
+	s->skel->rodata->want_span_context = opts->span_context;
+	if (opts->span_context && opts->otel_map) {
+		/* the pinned map replaces the placeholder; its layout was checked by the caller */
+		err = bpf_map__reuse_fd(s->skel->maps.otel_traces_ctx, opts->otel_map_fd);
+		if (err) {
+			pr_err("failed to use the OpenTelemetry span map: %s", strerror(-err));
+			goto fail;
+		}
+		s->skel->rodata->read_otel_traces = true;
+	}
 
 	err = sampler_bpf__load(s->skel);
 	if (err) {
@@ -163,6 +174,9 @@ struct sampler *sampler__open(const struct sampler_opts *opts)
 			goto fail;
 		}
 	}
+
+	if (opts->on_loaded)
+		opts->on_loaded(opts->loaded_ctx, s);
 
 	s->event_name = "cpu-clock";
 	if (opts->event == SAMPLER_EVENT_CYCLES) {
@@ -267,6 +281,19 @@ int sampler__skip_pid(struct sampler *s, int pid, bool skip)
 					    sizeof(one), BPF_ANY);
 	bpf_map__delete_elem(s->skel->maps.pid_skip, &key, sizeof(key), 0);
 	return 0;
+}
+
+int sampler__set_span_proc(struct sampler *s, int pid, uint64_t addr)
+{
+	struct stoker_span_proc v = { .tp_offset_addr = addr };
+	__u32 key = (__u32)pid;
+	int err;
+
+	if (addr)
+		return bpf_map__update_elem(s->skel->maps.span_procs, &key, sizeof(key), &v,
+					    sizeof(v), BPF_ANY);
+	err = bpf_map__delete_elem(s->skel->maps.span_procs, &key, sizeof(key), 0);
+	return err == -ENOENT ? 0 : err;
 }
 
 const char *sampler__event_name(const struct sampler *s)

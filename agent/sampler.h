@@ -16,6 +16,8 @@ enum sampler_event {
 	SAMPLER_EVENT_CYCLES,	     /* hardware cycles, falls back to cpu-clock */
 };
 
+struct sampler;
+
 struct sampler_opts {
 	unsigned int sample_rate_hz;
 	enum sampler_event event;
@@ -27,12 +29,17 @@ struct sampler_opts {
 	bool unwind_tables;   /* walk user stacks with unwind tables (else frame pointers) */
 	size_t unwind_rows;   /* 0: STOKER_UNWIND_DEFAULT_ROWS */
 	unsigned int max_user_frames; /* 0: STOKER_MAX_STACK_DEPTH */
+	bool span_context;	      /* read the running span of each sampled thread */
+	bool otel_map;	 /* otel_map_fd: a checked OpenTelemetry span map to read too */
+	int otel_map_fd; /* the caller keeps it; the sampler holds its own reference */
+	/* Called once the maps exist and before any sample is taken (may be NULL): entries
+	 * that must be in BPF maps from the first sample go in here. */
+	void (*on_loaded)(void *ctx, struct sampler *s);
+	void *loaded_ctx;
 	/* Called for every record; data is only valid during the call. */
 	void (*on_record)(const void *data, size_t len, void *ctx);
 	void *ctx;
 };
-
-struct sampler;
 
 /* Returns NULL and sets errno; the reason has been logged. */
 struct sampler *sampler__open(const struct sampler_opts *opts);
@@ -45,6 +52,9 @@ int sampler__drain(struct sampler *s);
 int sampler__read_stats(struct sampler *s, uint64_t *out);
 /* Adds (skip) or removes a process from the BPF-side skip list. Returns 0 or -errno. */
 int sampler__skip_pid(struct sampler *s, int pid, bool skip);
+/* Tells BPF where pid published its trace-context TLS offset (addr), or that it has none
+ * (addr 0). Returns 0 or -errno. */
+int sampler__set_span_proc(struct sampler *s, int pid, uint64_t addr);
 /* Name of the perf event actually used ("cpu-clock" or "cycles"). */
 const char *sampler__event_name(const struct sampler *s);
 int sampler__ncpus(const struct sampler *s);

@@ -549,6 +549,78 @@ fail:
 	return NULL;
 }
 
+/* One symbol table searched for a defined data object by name. */
+static int find_object_in(Elf *elf, Elf64_Word type, const char *name, GElf_Sym *out)
+{
+	size_t n, raw_size = 0;
+	Elf_Data *data;
+	Elf_Scn *scn;
+	GElf_Shdr sh;
+
+	scn = find_section(elf, type, NULL, &sh);
+	if (!scn)
+		return -ENOENT;
+	elf_rawfile(elf, &raw_size);
+	data = elf_getdata(scn, NULL);
+	if (!data || !sh.sh_entsize || sh.sh_offset > raw_size ||
+	    sh.sh_size > raw_size - sh.sh_offset)
+		return -ENOENT;
+	n = data->d_size / sh.sh_entsize;
+	for (size_t i = 0; i < n; i++) {
+		const char *sname;
+		GElf_Sym sym;
+
+		if (!gelf_getsym(data, (int)i, &sym))
+			break;
+		if (GELF_ST_TYPE(sym.st_info) != STT_OBJECT || sym.st_shndx == SHN_UNDEF ||
+		    !sym.st_value)
+			continue;
+		sname = elf_strptr(elf, sh.sh_link, sym.st_name);
+		if (sname && !strcmp(sname, name)) {
+			*out = sym;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+int elf_find_data_symbol_fd(int fd, const char *name, uint64_t file_offset,
+			    struct elf_data_symbol *out)
+{
+	struct elf_object segs; /* only its PT_LOAD table is used */
+	GElf_Ehdr eh;
+	GElf_Sym sym;
+	Elf *elf;
+	int err;
+
+	if (once_init())
+		return -ENOSYS;
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!elf)
+		return -ENOEXEC;
+	err = -ENOEXEC;
+	if (elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &eh))
+		goto out;
+	memset(&segs, 0, sizeof(segs));
+	err = read_segments(&segs, elf);
+	if (err)
+		goto out;
+	/* .dynsym first: small, and what a stripped shared object still has */
+	err = find_object_in(elf, SHT_DYNSYM, name, &sym);
+	if (err)
+		err = find_object_in(elf, SHT_SYMTAB, name, &sym);
+	if (err)
+		goto out;
+	err = elf_object__offset_to_vaddr(&segs, file_offset, &out->map_vaddr);
+	if (err)
+		goto out;
+	out->vaddr = sym.st_value;
+	out->size = sym.st_size;
+out:
+	elf_end(elf);
+	return err;
+}
+
 struct elf_object *elf_object__open(const char *path, const struct elf_object_opts *opts)
 {
 	struct elf_object *o;

@@ -43,6 +43,21 @@ void elf_object__free(struct elf_object *obj);
  * the file has none, or a negative errno. */
 int elf_read_build_id_fd(int fd, uint8_t *buf, size_t buf_len);
 
+/* A defined data object found by name (elf_find_data_symbol_fd). */
+struct elf_data_symbol {
+	uint64_t vaddr;	    /* the symbol's ELF virtual address */
+	uint64_t size;	    /* its st_size */
+	uint64_t map_vaddr; /* ELF virtual address of the file offset asked for */
+};
+
+/* Looks up the data object (STT_OBJECT) name in .dynsym, then .symtab, of the file behind fd
+ * without indexing the other symbols, and maps file_offset (a mapping's pgoff) to its ELF
+ * virtual address through PT_LOAD, so runtime address = start + vaddr - map_vaddr. Returns
+ * 0, -ENOENT when the file does not define name or file_offset is in no segment, -ENOEXEC for
+ * a file that is not ELF. */
+int elf_find_data_symbol_fd(int fd, const char *name, uint64_t file_offset,
+			    struct elf_data_symbol *out);
+
 /* Build-id as lowercase hex ("" when the file has none). */
 const char *elf_object__build_id_hex(const struct elf_object *obj);
 /* ET_EXEC, ET_DYN, ... */

@@ -6,6 +6,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "sampler_abi.h"
+#include "trace_context.bpf.h"
 
 #define PF_KTHREAD 0x00200000
 
@@ -160,6 +161,7 @@ int on_cpu_sample(struct bpf_perf_event_data *ctx)
 	s->unwind_frames_table = 0;
 	s->reserved = 0;
 	bpf_get_current_comm(&s->comm, sizeof(s->comm));
+	read_span_context(s, id);
 
 	task = (struct task_struct *)bpf_get_current_task();
 	if (BPF_CORE_READ(task, flags) & PF_KTHREAD)

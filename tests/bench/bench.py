@@ -11,6 +11,9 @@ in the same run, as median and spread of interleaved repetitions, printed as one
 4. symbolization: addresses/s in libc, python3 and libLLVM, cold and warm, vs eu-addr2line.
 5. output: pprof encode time and size for 10,000 unique stacks.
 6. start-up: launch to first sample, vs bpftrace.
+7. trace spans: ns per span set/clear through the ABI vs pthread_setspecific, and BPF ns per
+   sample with --span-labels on vs off, for a process with the ABI (tests/fixtures/spans)
+   and one without (tests/fixtures/shares: one failed hash lookup per sample).
 """
 import argparse
 import json
@@ -303,6 +306,43 @@ def startup(reps, rows):
     rows.append(("start-up to first sample (s)", med(st), med(bt), spread(st), "bpftrace"))
 
 
+def span_bench(reps, secs, rows):
+    t = subprocess.run([os.path.join(BENCH, "bench_span")], capture_output=True,
+                       text=True).stdout.split()
+    rows.append(("span set via ABI (ns/call) vs pthread_setspecific", float(t[0]), float(t[2]),
+                 (None, None), "pthread_setspecific"))
+    rows.append(("span clear via ABI (ns/call) vs pthread_setspecific", float(t[1]),
+                 float(t[2]), (None, None), "pthread_setspecific"))
+    fixtures = {"abi": [os.path.join(REPO, "build", "fixtures", "spans"), str(secs + 5)],
+                "no-abi": [os.path.join(REPO, "build", "fixtures", "shares"), str(secs + 5)]}
+    cost = {}
+    for rep in range(reps):
+        for fx_name in ("abi", "no-abi"):
+            for labels in (("on", "off") if rep % 2 == 0 else ("off", "on")):
+                fx = subprocess.Popen(fixtures[fx_name], stdout=subprocess.DEVNULL)
+                time.sleep(0.3)
+                bpf_stats(True)
+                p = subprocess.Popen([STOKER, "--pid", str(fx.pid), "--sample-rate", "99",
+                                      "--span-labels=" + ("true" if labels == "on" else "false"),
+                                      "--duration", "%ds" % secs, "--output",
+                                      os.path.join(TMP, "span.pb.gz")],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                time.sleep(secs - 0.5)
+                c = prog_cost("stoker")
+                p.wait()
+                bpf_stats(False)
+                fx.kill()
+                fx.wait()
+                cost.setdefault((fx_name, labels), []).append(c)
+                print("  spans %-6s labels %-3s rep %d: %s ns/sample" % (fx_name, labels, rep + 1,
+                                                                         fmt(c)), file=sys.stderr)
+    for fx_name, what in (("abi", "process with the span ABI"),
+                          ("no-abi", "process without it")):
+        on, off = cost[(fx_name, "on")], cost[(fx_name, "off")]
+        rows.append(("BPF ns/sample, %s, spans on vs off" % what, med(on), med(off), spread(on),
+                     "--span-labels=false"))
+
+
 def fmt(v):
     if v is None:
         return "-"
@@ -345,6 +385,7 @@ def main():
     symbolization(2000 if a.quick else 20000, 5 if a.quick else 20, rows)
     output_bench(rows)
     startup(1 if a.quick else 3, rows)
+    span_bench(1 if a.quick else 3, 5 if a.quick else 10, rows)
 
     print()
     print("| %-52s | %12s | %12s | %8s | %-22s | %s |" % ("metric", "stoker", "peer", "ratio",

@@ -1,0 +1,276 @@
+#!/usr/bin/python3
+"""End-to-end tests of trace-span tagging (issue #7): build/stoker against tests/fixtures/spans,
+which sets spans through the in-process ABI (include/stoker/trace_context.h), and against a
+pinned map in the OpenTelemetry eBPF instrumentation layout. Profiles are decoded with the
+strict decoder in tests/tools/pprof_check.py. Needs root; prints "N passed, N failed" last.
+"""
+import collections
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(REPO, "tests", "tools"))
+import pprof_check  # noqa: E402
+from harness import Failure, check, run, stop  # noqa: E402,F401
+
+STOKER = os.path.join(REPO, "build", "stoker")
+SPANS = os.path.join(REPO, "build", "fixtures", "spans")
+TMP = tempfile.mkdtemp(prefix="stoker-spans-")
+HZ = 499
+TOLERANCE = 0.05
+BPFFS = "/sys/fs/bpf"
+
+# The fixture's spans: span id -> trace id, and per share worker the A and B spans.
+WORKERS = {"spans-w1": ("a1" * 8, "b1" * 8, "11" * 16),
+           "spans-w2": ("a2" * 8, "b2" * 8, "22" * 16)}
+RAPID = {("c%d" % n) * 8: ("d%d" % n) * 16 for n in range(4)}
+TRACE_OF = dict(RAPID)
+for a, b, t in WORKERS.values():
+    TRACE_OF[a] = TRACE_OF[b] = t
+
+
+def start_fixture(secs):
+    fx = subprocess.Popen([SPANS, str(secs)], stdout=subprocess.PIPE,
+                          stderr=subprocess.DEVNULL, text=True)
+    check(fx.stdout.readline().strip() == "ready", "spans fixture started (pid %d)" % fx.pid)
+    return fx
+
+
+def run_agent(args, timeout=60):
+    return subprocess.run([STOKER] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True, timeout=timeout)
+
+
+def profile_for(name, extra=(), secs=8, before_agent=None):
+    """Runs the fixture and the agent on it; returns (decoded profile, fixture, agent result)."""
+    fx = start_fixture(secs + 4)
+    out = os.path.join(TMP, name + ".pb.gz")
+    try:
+        time.sleep(0.2)
+        if before_agent:
+            before_agent(fx)
+        r = run_agent(["--pid", str(fx.pid), "--duration", "%ds" % secs, "--sample-rate",
+                       str(HZ), "--output", out] + list(extra))
+        check(r.returncode == 0, "agent exits 0 (stderr: %s)" % r.stderr.strip()[-400:])
+    finally:
+        stop(fx)
+    prof = pprof_check.load(out)
+    problems = pprof_check.validate(prof, cpu_hz=HZ)
+    check(not problems, "profile passes strict validation (%s)" % "; ".join(problems[:5]))
+    return prof, fx, r
+
+
+def burn_of(frames):
+    """The fixture's burn_* function a sample is in, or None."""
+    for f in reversed(frames):
+        if f.startswith("burn_"):
+            return f
+    return None
+
+
+def tally(prof):
+    """{(comm, burn fn, span_id, trace_id): samples}"""
+    t = collections.Counter()
+    for s in pprof_check.stacks(prof):
+        lab = s["labels"]
+        t[(lab.get("comm"), burn_of(s["frames"]), lab.get("span_id"),
+           lab.get("trace_id"))] += s["count"]
+    return t
+
+
+def count(t, comm=None, fn=None, span=Ellipsis):
+    return sum(n for (c, f, sp, _), n in t.items()
+               if (comm is None or c == comm) and (fn is None or f == fn) and
+               (span is Ellipsis or sp == span))
+
+
+def test_span_shares_and_labels():
+    """Spans via the in-process ABI: 70/30 shares, ids match, no label outside, no torn reads."""
+    prof, fx, r = profile_for("abi")
+    t = tally(prof)
+    for k, n in sorted(t.items(), key=str):
+        print("    %s %d" % (k, n))
+    check("OpenTelemetry" not in r.stderr and "traces_ctx" not in r.stderr,
+          "no OpenTelemetry map at the default path: nothing said about it")
+    hexre = re.compile(r"^[0-9a-f]+$")
+    for (_, _, sp, tr), n in t.items():
+        if sp is None and tr is None:
+            continue
+        check(sp is not None and tr is not None and len(sp) == 16 and len(tr) == 32 and
+              hexre.match(sp) and hexre.match(tr),
+              "span_id %s / trace_id %s: 16 and 32 lowercase hex chars, together" % (sp, tr))
+        check(TRACE_OF.get(sp) == tr,
+              "trace_id %s belongs to span_id %s (%d samples)" % (tr, sp, n))
+    for comm, (a, b, _) in sorted(WORKERS.items()):
+        total = count(t, comm)
+        in_a = count(t, comm, "burn_span_a")
+        in_b = count(t, comm, "burn_span_b")
+        out = count(t, comm, "burn_outside")
+        check(total >= 800, "%s: at least 800 samples (got %d)" % (comm, total))
+        check(count(t, comm, "burn_span_a", a) == in_a and count(t, comm, "burn_span_b", b)
+              == in_b, "%s: every sample in burn_span_a/b carries span A/B" % comm)
+        check(count(t, comm, "burn_outside", None) == out,
+              "%s: no sample in burn_outside carries a span (%d samples)" % (comm, out))
+        la, lb = count(t, comm, span=a), count(t, comm, span=b)
+        share = la / float(la + lb)
+        check(abs(share - 0.70) <= TOLERANCE,
+              "%s: span A share of span samples %.3f within 0.05 of 0.70 (%d/%d)"
+              % (comm, share, la, la + lb))
+        outside = count(t, comm, span=None) / float(total)
+        check(abs(outside - 2 / 12.0) <= TOLERANCE,
+              "%s: share outside any span %.3f within 0.05 of %.3f" % (comm, outside, 2 / 12.0))
+    check(count(t, "spans", span=None) == count(t, "spans"),
+          "main thread (never in a span): no span labels (%d samples)" % count(t, "spans"))
+    rapid = count(t, "spans-rapid")
+    labeled = collections.Counter()
+    for (c, _, sp, _), n in t.items():
+        if c == "spans-rapid" and sp:
+            labeled[sp] += n
+    check(rapid >= 200, "spans-rapid sampled (%d samples)" % rapid)
+    check(set(labeled) <= set(RAPID),
+          "torn-read check: spans-rapid samples carry only its own 4 span ids (%s)"
+          % sorted(labeled))
+    mid = count(t, "spans-rapid", "burn_mid_write")
+    check(mid > 0 and count(t, "spans-rapid", "burn_mid_write", None) == mid,
+          "seqlock: no sample taken mid-write (odd seq) carries a span (%d samples)" % mid)
+    between = count(t, "spans-rapid", "burn_rapid")
+    check(between > 0 and count(t, "spans-rapid", "burn_rapid", None) == 0,
+          "spans-rapid: all %d samples between switches (burn_rapid) carry a span" % between)
+
+
+def test_span_labels_off():
+    """span_labels: false in the config file (and --span-labels=false) removes the labels."""
+    cfg = os.path.join(TMP, "nospan.yaml")
+    with open(cfg, "w") as f:
+        f.write("span_labels: false\n")
+    prof, _, _ = profile_for("off-config", ["--config", cfg], secs=3)
+    keys = {k for s in pprof_check.stacks(prof) for k in s["labels"]}
+    check(sum(s["count"] for s in pprof_check.stacks(prof)) >= 300, "samples still written")
+    check(not keys & {"span_id", "trace_id"}, "no span_id/trace_id labels (keys: %s)" % keys)
+    prof, _, _ = profile_for("off-flag", ["--span-labels=false"], secs=2)
+    keys = {k for s in pprof_check.stacks(prof) for k in s["labels"]}
+    check(not keys & {"span_id", "trace_id"}, "--span-labels=false: no span labels")
+    r = run_agent(["--span-labels=maybe", "--duration", "1s", "--output", "/tmp/x.pb.gz"])
+    check(r.returncode != 0 and "span-labels" in r.stderr,
+          "--span-labels=maybe is refused naming the flag (%s)" % r.stderr.strip())
+
+
+# -- OpenTelemetry eBPF instrumentation map ------------------------------------------------
+
+def bpftool(*args):
+    r = subprocess.run(["bpftool"] + list(args), stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True)
+    if r.returncode:
+        raise Failure("bpftool %s: %s" % (" ".join(args), r.stderr.strip()))
+    return r.stdout
+
+
+def ensure_bpffs():
+    with open("/proc/mounts") as f:
+        if any(l.split()[1] == BPFFS and l.split()[2] == "bpf" for l in f):
+            return
+    subprocess.run(["mount", "-t", "bpf", "bpf", BPFFS], check=True)
+
+
+def pin_dir():
+    ensure_bpffs()
+    d = os.path.join(BPFFS, "stoker-test-%d" % os.getpid())
+    os.makedirs(d, exist_ok=True)
+    return d
+
+
+def le_hex(v, n):
+    return ["%02x" % b for b in v.to_bytes(n, "little")]
+
+
+def tids_of(pid):
+    out = {}
+    for tid in os.listdir("/proc/%d/task" % pid):
+        with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
+            out[f.read().strip()] = int(tid)
+    return out
+
+
+def test_otel_map_interop():
+    """A pinned OpenTelemetry-layout map labels threads; the in-process ABI wins over it."""
+    d = pin_dir()
+    path = os.path.join(d, "traces_ctx_v1")
+    otel_main = ("ee" * 8, "ff" * 16)
+    otel_w1 = ("99" * 8, "88" * 16)
+    try:
+        bpftool("map", "create", path, "type", "hash", "key", "8", "value", "24", "entries",
+                "1024", "name", "traces_ctx_v1")
+
+        def fill(fx):
+            tids = tids_of(fx.pid)
+            for comm, (sp, tr) in (("spans", otel_main), ("spans-w1", otel_w1)):
+                key = le_hex(fx.pid << 32 | tids[comm], 8)
+                val = [tr[i:i + 2] for i in range(0, 32, 2)] + \
+                      [sp[i:i + 2] for i in range(0, 16, 2)]
+                bpftool("map", "update", "pinned", path, "key", "hex", *key, "value", "hex",
+                        *val)
+
+        prof, _, r = profile_for("otel", ["--trace-context-map", path], secs=5,
+                                 before_agent=fill)
+        t = tally(prof)
+        for k, n in sorted(t.items(), key=str):
+            print("    %s %d" % (k, n))
+        main = count(t, "spans")
+        check(main >= 50, "main thread sampled (%d)" % main)
+        check(count(t, "spans", span=otel_main[0]) == main,
+              "every main-thread sample carries the map's span %s" % otel_main[0])
+        check(all(tr == otel_main[1] for (c, _, sp, tr) in t if c == "spans"),
+              "main-thread samples carry the map's trace id")
+        a, _, _ = WORKERS["spans-w1"]
+        check(count(t, "spans-w1", "burn_span_a", a) == count(t, "spans-w1", "burn_span_a"),
+              "spans-w1 inside its ABI span: the ABI's span, not the map's")
+        out = count(t, "spans-w1", "burn_outside")
+        check(out > 0 and count(t, "spans-w1", "burn_outside", otel_w1[0]) == out,
+              "spans-w1 outside its ABI spans: the map's span (%d samples)" % out)
+        check(count(t, "spans-w2", "burn_outside", None) == count(t, "spans-w2", "burn_outside"),
+              "spans-w2 (not in the map) outside its spans: no label")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def test_otel_map_rejected():
+    """A named map of the wrong layout, or a missing one, is a startup error saying why."""
+    d = pin_dir()
+    path = os.path.join(d, "wrong")
+    try:
+        bpftool("map", "create", path, "type", "array", "key", "4", "value", "8", "entries",
+                "4", "name", "wrong_layout")
+        r = run_agent(["--trace-context-map", path, "--duration", "1s", "--output",
+                       os.path.join(TMP, "never.pb.gz")])
+        print("    stderr: " + r.stderr.strip()[-300:])
+        check(r.returncode != 0, "agent exits non-zero (%d)" % r.returncode)
+        check(path in r.stderr and "expected a hash or lru_hash map with 8-byte keys" in
+              r.stderr and "found array" in r.stderr and "4-byte keys" in r.stderr,
+              "the message names the path, what was expected and what was found")
+        missing = os.path.join(d, "missing")
+        r = run_agent(["--trace-context-map", missing, "--duration", "1s", "--output",
+                       os.path.join(TMP, "never.pb.gz")])
+        print("    stderr: " + r.stderr.strip()[-300:])
+        check(r.returncode != 0 and missing in r.stderr and "nothing is pinned" in r.stderr,
+              "a named map that does not exist is a startup error naming the path")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def main():
+    try:
+        rc = run("spans", [test_span_shares_and_labels, test_span_labels_off,
+                           test_otel_map_interop, test_otel_map_rejected], sys.argv[1:])
+    finally:
+        shutil.rmtree(TMP, ignore_errors=True)
+    sys.exit(rc)
+
+
+if __name__ == "__main__":
+    main()
