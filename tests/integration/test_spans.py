@@ -263,10 +263,56 @@ def test_otel_map_rejected():
         shutil.rmtree(d, ignore_errors=True)
 
 
+def test_span_labels_pushed():
+    """Pushed to the strict receiver: span ids are sample labels only, one series, right spans."""
+    import test_push
+    rx = test_push.Receiver()
+    fx = start_fixture(14)
+    try:
+        time.sleep(0.2)
+        a = test_push.agent(["--pid", str(fx.pid), "--duration", "7s", "--upload-interval",
+                             "2s", "--server-url", rx.url, "--spool-dir", ""])
+        rc, err = test_push.finish(a)
+    finally:
+        stop(fx)
+        rx.stop()
+    recs = rx.records()
+    shutil.rmtree(test_push.TMP, ignore_errors=True)
+    check(rc == 0, "agent exits 0 (%s)" % err.strip()[-400:])
+    windows = {}
+    for r in recs:
+        windows.setdefault(r["time_nanos"], set()).add(tuple(sorted(r["labels"].items())))
+    check(len(windows) >= 3, "at least 3 windows pushed (%d)" % len(windows))
+    check(all(len(series) == 1 for series in windows.values()),
+          "one series per window: spans add no series (%s)" %
+          sorted(len(v) for v in windows.values()))
+    check(all("span_id" not in r["labels"] and "trace_id" not in r["labels"] for r in recs),
+          "span_id and trace_id are never series labels")
+    by_fn, wrong, outside = collections.Counter(), [], []
+    for r in recs:
+        for st in r["stacks"]:
+            fn, lab = burn_of(st["frames"]), st["labels"]
+            sp = lab.get("span_id")
+            if fn in ("burn_span_a", "burn_span_b"):
+                want = {w[0 if fn == "burn_span_a" else 1] for w in WORKERS.values()}
+                if sp not in want or lab.get("trace_id") != TRACE_OF[sp]:
+                    wrong.append((fn, lab))
+            elif fn == "burn_outside" and sp is not None:
+                outside.append(lab)
+            by_fn[fn] += st["count"]
+    check(not wrong, "every burn_span_a/b sample carries its span and trace (%s)" % wrong[:3])
+    check(not outside, "no span on burn_outside samples (%s)" % outside[:3])
+    share = by_fn["burn_span_a"] / max(1, by_fn["burn_span_a"] + by_fn["burn_span_b"])
+    print("    pushed samples by function: %s" % dict(by_fn))
+    check(abs(share - 0.70) <= TOLERANCE, "span A share %.3f within %.2f of 0.70" %
+          (share, TOLERANCE))
+
+
 def main():
     try:
         rc = run("spans", [test_span_shares_and_labels, test_span_labels_off,
-                           test_otel_map_interop, test_otel_map_rejected], sys.argv[1:])
+                           test_otel_map_interop, test_otel_map_rejected,
+                           test_span_labels_pushed], sys.argv[1:])
     finally:
         shutil.rmtree(TMP, ignore_errors=True)
     sys.exit(rc)
