@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* Pinned OpenTelemetry span map: bpf_obj_get by path, then its type, key and value sizes
- * checked against the layout the sampler's otel_traces_ctx map declares. */
+/* Pinned OpenTelemetry span map: bpf_obj_get by path (a named one is created and pinned when
+ * missing), then its type, key and value sizes checked against otel_traces_ctx's layout. */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
 
@@ -56,6 +58,57 @@ bool trace_context_map_layout_ok(uint32_t type, uint32_t key_size, uint32_t valu
 	return ok;
 }
 
+static bool on_bpffs(const char *dir)
+{
+	struct statfs sfs;
+
+	return !statfs(dir, &sfs) && sfs.f_type == BPF_FS_MAGIC;
+}
+
+/* Creates the map with the OpenTelemetry eBPF instrumentation's definition (LRU hash,
+ * 2^14 entries) and pins it at path, in a new 01700 directory if need be, as that spec asks
+ * of whichever of the two starts first. Returns the fd, or -errno (-EEXIST: lost a race
+ * with another creator, whose pin is then the one to open). */
+static int create_and_pin(const char *path)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, o);
+	char dir[PATH_MAX];
+	char *slash;
+	int fd, err;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return -EPERM; /* a pin cannot sit in / */
+	*slash = '\0';
+	if (!on_bpffs(dir)) {
+		/* create one level only, and only inside bpffs: nothing is left behind elsewhere */
+		char *up = strrchr(dir, '/');
+		bool ok;
+
+		if (!up || up == dir)
+			return -EPERM;
+		*up = '\0';
+		ok = on_bpffs(dir);
+		*up = '/';
+		if (!ok)
+			return -EPERM;
+		if (mkdir(dir, 01700) && errno != EEXIST)
+			return -errno;
+	}
+	fd =
+	    bpf_map_create(BPF_MAP_TYPE_LRU_HASH, "traces_ctx_v1", sizeof(__u64),
+			   sizeof(struct stoker_otel_span_ctx), STOKER_OTEL_TRACES_MAP_ENTRIES, &o);
+	if (fd < 0)
+		return -errno;
+	if (bpf_obj_pin(fd, path)) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
 int trace_context_map_open(const char *path, bool required)
 {
 	struct bpf_map_info info;
@@ -65,6 +118,19 @@ int trace_context_map_open(const char *path, bool required)
 	int fd, err;
 
 	fd = bpf_obj_get(path);
+	if (fd < 0 && errno == ENOENT && required) {
+		/* named: the instrumentation may start after us and then reuses this pin */
+		fd = create_and_pin(path);
+		if (fd == -EEXIST)
+			fd = bpf_obj_get(path);
+		if (fd >= 0) {
+			pr_info("created and pinned the OpenTelemetry span map %s (lru_hash, %u "
+				"entries) for the instrumentation to fill",
+				path, STOKER_OTEL_TRACES_MAP_ENTRIES);
+			return fd;
+		}
+		errno = -fd;
+	}
 	if (fd < 0) {
 		err = -errno;
 		if (err == -ENOENT && !required) {
@@ -76,11 +142,11 @@ int trace_context_map_open(const char *path, bool required)
 			return err;
 		}
 		if (required)
-			pr_err("--trace-context-map %s: cannot open the pinned map: %s%s", path,
-			       strerror(-err),
-			       err == -ENOENT ? " (nothing is pinned there)"
-			       : err == -EINVAL
-				   ? " (not a BPF pin: is bpffs mounted there, and is it a map?)"
+			pr_err("--trace-context-map %s: cannot open or create the pinned map: %s%s",
+			       path, strerror(-err),
+			       err == -ENOENT ? " (its directory is missing)"
+			       : err == -EINVAL || err == -EPERM
+				   ? " (not on a bpffs mount, or not a map)"
 				   : "");
 		else
 			pr_warn("cannot open the OpenTelemetry span map %s: %s; spans come only "

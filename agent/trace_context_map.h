@@ -14,8 +14,10 @@ bool trace_context_map_layout_ok(uint32_t type, uint32_t key_size, uint32_t valu
 				 size_t why_len);
 
 /* Opens the map pinned at path. Returns its fd, or -errno. required (named by
- * --trace-context-map): every failure is logged as an error. Not required (the default
- * path): a missing pin or bpffs is silent (debug), a wrong layout a warning. */
+ * --trace-context-map): a missing pin is created with the instrumentation's layout and
+ * pinned, so either side may start first; every failure is logged as an error. Not required
+ * (the default path, used only when present): a missing pin or bpffs is silent (debug), a
+ * wrong layout a warning. */
 int trace_context_map_open(const char *path, bool required);
 
 #endif

@@ -42,8 +42,10 @@ struct stoker_otel_span_ctx {
 	__u8 span_id[8];
 };
 
-/* Default pin of that map. */
+/* Default pin of that map, and its size when the agent creates it (the instrumentation's
+ * definition: devdocs/trace-profile-correlation.md of opentelemetry-ebpf-instrumentation). */
 #define STOKER_OTEL_TRACES_MAP_DEFAULT "/sys/fs/bpf/otel/traces_ctx_v1"
+#define STOKER_OTEL_TRACES_MAP_ENTRIES (1u << 14)
 
 #ifndef __BPF__
 _Static_assert(sizeof(struct stoker_span_ctx_v1) == 32, "stoker_span_ctx_v1 layout");

@@ -5,6 +5,7 @@ pinned map in the OpenTelemetry eBPF instrumentation layout. Profiles are decode
 strict decoder in tests/tools/pprof_check.py. Needs root; prints "N passed, N failed" last.
 """
 import collections
+import json
 import os
 import re
 import shutil
@@ -240,7 +241,7 @@ def test_otel_map_interop():
 
 
 def test_otel_map_rejected():
-    """A named map of the wrong layout, or a missing one, is a startup error saying why."""
+    """A named map of the wrong layout, or a path off bpffs, is a startup error saying why."""
     d = pin_dir()
     path = os.path.join(d, "wrong")
     try:
@@ -253,12 +254,61 @@ def test_otel_map_rejected():
         check(path in r.stderr and "expected a hash or lru_hash map with 8-byte keys" in
               r.stderr and "found array" in r.stderr and "4-byte keys" in r.stderr,
               "the message names the path, what was expected and what was found")
-        missing = os.path.join(d, "missing")
-        r = run_agent(["--trace-context-map", missing, "--duration", "1s", "--output",
+        outside = os.path.join("/tmp", "stoker-not-bpffs-%d" % os.getpid(), "m")
+        r = run_agent(["--trace-context-map", outside, "--duration", "1s", "--output",
                        os.path.join(TMP, "never.pb.gz")])
+        shutil.rmtree(os.path.dirname(outside), ignore_errors=True)
         print("    stderr: " + r.stderr.strip()[-300:])
-        check(r.returncode != 0 and missing in r.stderr and "nothing is pinned" in r.stderr,
-              "a named map that does not exist is a startup error naming the path")
+        check(r.returncode != 0 and outside in r.stderr and "bpffs" in r.stderr,
+              "a named path that cannot be pinned (not on bpffs) is a startup error saying so")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def test_otel_map_created_when_missing():
+    """A named map that is not pinned yet is created with OBI's layout, pinned, and read."""
+    d = pin_dir()
+    path = os.path.join(d, "otel", "traces_ctx_v1")  # its directory does not exist either
+    span, trace = "77" * 8, "66" * 16
+    try:
+        def fill(fx):
+            # the instrumentation starting after the agent finds the pin and writes to it
+            deadline = time.time() + 10
+            while not os.path.exists(path) and time.time() < deadline:
+                time.sleep(0.05)
+            check(os.path.exists(path), "the agent pinned %s" % path)
+            info = json.loads(bpftool("-j", "map", "show", "pinned", path))
+            check(info["type"] == "lru_hash" and info["bytes_key"] == 8 and
+                  info["bytes_value"] == 24 and info["max_entries"] == 16384,
+                  "pinned with OBI's definition (%s)" % {k: info.get(k) for k in
+                                                        ("type", "bytes_key", "bytes_value",
+                                                         "max_entries")})
+            key = le_hex(fx.pid << 32 | tids_of(fx.pid)["spans"], 8)
+            val = [trace[i:i + 2] for i in range(0, 32, 2)] + \
+                  [span[i:i + 2] for i in range(0, 16, 2)]
+            bpftool("map", "update", "pinned", path, "key", "hex", *key, "value", "hex", *val)
+
+        fx = start_fixture(10)
+        out = os.path.join(TMP, "created.pb.gz")
+        try:
+            a = subprocess.Popen([STOKER, "--pid", str(fx.pid), "--duration", "5s",
+                                  "--sample-rate", str(HZ), "--trace-context-map", path,
+                                  "--output", out], stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True)
+            fill(fx)
+            _, err = a.communicate(timeout=60)
+        finally:
+            stop(fx)
+        check(a.returncode == 0, "agent exits 0 (%s)" % err.strip()[-300:])
+        check("created and pinned" in err, "the agent says it created the map")
+        t = tally(pprof_check.load(out))
+        main = count(t, "spans")
+        labelled = count(t, "spans", span=span)
+        print("    main thread: %d samples, %d with the map's span" % (main, labelled))
+        # samples before the map entry was written carry no span; the rest must
+        check(main >= 50 and labelled >= main * 0.7,
+              "main-thread samples carry the span written after the agent started")
+        check(os.path.exists(path), "the pin outlives the agent (OBI may hold it)")
     finally:
         shutil.rmtree(d, ignore_errors=True)
 
@@ -312,6 +362,7 @@ def main():
     try:
         rc = run("spans", [test_span_shares_and_labels, test_span_labels_off,
                            test_otel_map_interop, test_otel_map_rejected,
+                           test_otel_map_created_when_missing,
                            test_span_labels_pushed], sys.argv[1:])
     finally:
         shutil.rmtree(TMP, ignore_errors=True)
