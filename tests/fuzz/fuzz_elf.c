@@ -1,6 +1,7 @@
 /* Fuzz target: symbol lookup over an arbitrary ELF image (any process can map a crafted
  * ELF): build-id notes, symbol tables, .gnu_debuglink resolution and .gnu_debugdata
- * decompression under a small cap, all through our code on libelf. */
+ * decompression under a small cap, the trace-context symbol lookup, all through our code on
+ * libelf. */
 #include <stdint.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -23,7 +24,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (fd < 0)
 		return 0;
 	if (write(fd, data, size) == (ssize_t)size) {
+		struct elf_data_symbol ds;
+
 		elf_read_build_id_fd(fd, bid, sizeof(bid));
+		/* the trace-context ABI lookup (span_context.c) reads the same files */
+		elf_find_data_symbol_fd(fd, "stoker_trace_ctx_v1_tp_offset", 0, &ds);
 		o = elf_object__open_fd(fd, "/nonexistent/dir/bin", &opts);
 		if (o) {
 			for (uint64_t a = 0; a < 0x4000; a += 0x40)
