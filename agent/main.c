@@ -51,6 +51,7 @@ struct agent {
 	struct profile_builder pb;
 	struct collector col;
 	struct span_context *spans; /* NULL with --span-labels=false */
+	bool otel_map_used;	    /* BPF reads an OpenTelemetry span map too */
 	int sigfd, epfd;
 	uint64_t start_mono_ns;
 	int64_t start_wall_ns;
@@ -332,6 +333,7 @@ static int setup_spans(struct agent *a, struct sampler_opts *so)
 	if (fd < 0)
 		return path ? fd : 0;
 	so->otel_map = true;
+	a->otel_map_used = true;
 	so->otel_map_fd = fd;
 	return 0;
 }
@@ -443,6 +445,11 @@ static int setup(struct agent *a)
 		err = setup_push(a);
 		if (err)
 			return err;
+	} else if (a->cfg.metrics_addr) {
+		/* a long local run is watched the same way; upload counters stay zero */
+		a->metrics = metrics_http__start(a->cfg.metrics_addr, NULL);
+		if (!a->metrics)
+			return -errno;
 	}
 	a->start_mono_ns = monotonic_ns();
 	a->start_wall_ns = wall_ns();
@@ -504,6 +511,14 @@ static void publish_counters(struct agent *a)
 		unwind_loader__stats(a->unwind, &us);
 		c.unwind_tables = us.tables;
 		c.unwind_table_bytes = us.rows_used * sizeof(struct stoker_unwind_row);
+	}
+	c.span_samples = a->col.st.samples_in_span;
+	if (a->spans) {
+		struct span_context_stats ss;
+
+		span_context__stats(a->spans, &ss);
+		c.span_procs_found = ss.procs_found;
+		c.span_files_checked = ss.files_checked;
 	}
 	c.last_drain_mono_ns = monotonic_ns();
 	metrics_http__publish(a->metrics, &c);
@@ -685,11 +700,10 @@ static int run_loop(struct agent *a)
 		err = sampler__drain(a->sampler);
 		if (err < 0 && err != -EINTR)
 			pr_warn_ratelimited("failed to drain the ring buffer: %s", strerror(-err));
-		if (a->push_mode) {
-			if (monotonic_ns() - a->window_start_mono_ns >= a->cfg.upload_interval_ns)
-				close_window(a);
-			publish_counters(a);
-		}
+		if (a->push_mode &&
+		    monotonic_ns() - a->window_start_mono_ns >= a->cfg.upload_interval_ns)
+			close_window(a);
+		publish_counters(a); /* nothing without --metrics-addr */
 		/* The loop itself is what the watchdog vouches for. */
 		if (a->watchdog_ns && monotonic_ns() - a->last_watchdog_ns >= a->watchdog_ns) {
 			sd_notify_send("WATCHDOG=1");
@@ -740,6 +754,17 @@ static void report(struct agent *a)
 			(double)us.rows_used * sizeof(struct stoker_unwind_row) / (1 << 20),
 			(double)us.rows_capacity * sizeof(struct stoker_unwind_row) / (1 << 20),
 			(unsigned long long)us.rules, (double)us.build_ns / 1e6);
+	}
+	if (a->spans) {
+		struct span_context_stats ss;
+
+		/* the first thing to read when spans do not show up in Grafana */
+		span_context__stats(a->spans, &ss);
+		pr_info("spans: %llu samples inside a trace span; %llu processes export the "
+			"trace-context ABI (%llu objects searched)%s",
+			(unsigned long long)a->col.st.samples_in_span,
+			(unsigned long long)ss.procs_found, (unsigned long long)ss.files_checked,
+			a->otel_map_used ? "; OpenTelemetry span map in use" : "");
 	}
 }
 

@@ -121,6 +121,11 @@ static size_t render(struct metrics_http *m, char *buf, size_t cap)
 	M("unwind_tables", "Files with unwind tables loaded.", "gauge", c.unwind_tables);
 	M("unwind_table_bytes", "BPF memory used by unwind table rows.", "gauge",
 	  c.unwind_table_bytes);
+	M("span_samples_total", "Samples taken inside a trace span.", "counter", c.span_samples);
+	M("span_processes_found_total", "Processes found exporting the trace-context ABI.",
+	  "counter", c.span_procs_found);
+	M("span_files_checked_total", "Mapped objects searched for the trace-context ABI.",
+	  "counter", c.span_files_checked);
 	M("windows_delivered_total", "Windows the server accepted.", "counter",
 	  u.windows_delivered);
 	M("profiles_pushed_total", "Series profiles the server accepted.", "counter",
@@ -138,11 +143,17 @@ static size_t render(struct metrics_http *m, char *buf, size_t cap)
 	M("windows_dropped_no_spool_total", "Windows dropped: queue full, no spool.", "counter",
 	  u.dropped_no_spool);
 	M("upload_bytes_total", "Request bytes sent.", "counter", u.bytes_sent);
-	M("upload_last_latency_seconds_x1e6", "Last push latency in microseconds.", "gauge",
-	  u.last_latency_ns / 1000);
 	M("upload_queue_windows", "Windows waiting (memory and spool).", "gauge", u.queue_len);
 	M("spool_bytes", "Bytes in the spool.", "gauge", u.spool_bytes);
 #undef M
+	/* Prometheus wants base units: seconds, as a float */
+	if (n < cap)
+		n += (size_t)snprintf(
+		    buf + n, cap - n,
+		    "# HELP stoker_upload_last_latency_seconds Latency of the last "
+		    "push.\n# TYPE stoker_upload_last_latency_seconds gauge\n"
+		    "stoker_upload_last_latency_seconds %.6f\n",
+		    (double)u.last_latency_ns / 1e9);
 	return n < cap ? n : cap;
 }
 

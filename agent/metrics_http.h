@@ -15,6 +15,7 @@ struct agent_counters {
 	uint64_t symbol_bytes, windows_closed;
 	uint64_t unwind_frames_table, unwind_frames_fp, unwind_truncated, unwind_table_misses;
 	uint64_t unwind_pending, unwind_tables, unwind_table_bytes;
+	uint64_t span_samples, span_procs_found, span_files_checked;
 	uint64_t last_drain_mono_ns;
 };
 

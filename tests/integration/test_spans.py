@@ -358,11 +358,87 @@ def test_span_labels_pushed():
           (share, TOLERANCE))
 
 
+def free_port():
+    import socket
+    with socket.socket() as so:
+        so.bind(("127.0.0.1", 0))
+        return so.getsockname()[1]
+
+
+def scrape(url):
+    import urllib.request
+    with urllib.request.urlopen(url, timeout=5) as r:
+        return r.status, r.headers.get("Content-Type", ""), r.read().decode()
+
+
+def parse_prometheus(text):
+    """{name: value}; fails naming every line that is not valid Prometheus text exposition."""
+    vals, helped, typed, bad = {}, set(), {}, []
+    for ln in text.splitlines():
+        if not ln:
+            continue
+        m = re.match(r"# (HELP|TYPE) (stoker_[a-z0-9_]+) (.+)$", ln)
+        if m:
+            (helped.add(m.group(2)) if m.group(1) == "HELP"
+             else typed.__setitem__(m.group(2), m.group(3)))
+            continue
+        m = re.match(r"(stoker_[a-z0-9_]+) ([0-9]+(\.[0-9]+)?)$", ln)
+        if not m:
+            bad.append("not a sample line: %r" % ln)
+            continue
+        name = m.group(1)
+        if name not in helped or name not in typed:
+            bad.append("%s lacks # HELP or # TYPE" % name)
+        elif typed[name] not in ("counter", "gauge"):
+            bad.append("%s has type %s" % (name, typed[name]))
+        elif typed[name] == "counter" and not name.endswith("_total"):
+            bad.append("counter %s does not end in _total" % name)
+        if name in vals:
+            bad.append("%s twice" % name)
+        vals[name] = float(m.group(2))
+    check(not bad, "valid Prometheus text, %d metrics (%s)" % (len(vals), bad[:5]))
+    return vals
+
+
+def test_metrics_endpoint():
+    """/metrics counts span samples, ABI processes and unwinding; /healthz answers."""
+    port = free_port()
+    fx = start_fixture(12)
+    out = os.path.join(TMP, "metrics.pb.gz")
+    try:
+        a = subprocess.Popen([STOKER, "--pid", str(fx.pid), "--duration", "8s", "--sample-rate",
+                              str(HZ), "--metrics-addr", "127.0.0.1:%d" % port, "--output", out],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(5)
+        code, ctype, body = scrape("http://127.0.0.1:%d/metrics" % port)
+        hcode, _, _ = scrape("http://127.0.0.1:%d/healthz" % port)
+        _, err = a.communicate(timeout=60)
+    finally:
+        stop(fx)
+    check(a.returncode == 0, "agent exits 0 (%s)" % err.strip()[-300:])
+    check(code == 200 and ctype.startswith("text/plain"), "/metrics 200 text/plain (%d %s)" %
+          (code, ctype))
+    check(hcode == 200, "/healthz 200 while sampling (%d)" % hcode)
+    v = parse_prometheus(body)
+    for k in ("samples_received_total", "span_samples_total", "span_processes_found_total",
+              "span_files_checked_total", "unwind_frames_table_total"):
+        print("    stoker_%s %s" % (k, v.get("stoker_" + k)))
+    check(v.get("stoker_samples_received_total", 0) >= 500, "samples counted")
+    check(0 < v.get("stoker_span_samples_total", 0) <= v["stoker_samples_received_total"],
+          "span samples counted, no more than samples")
+    check(v.get("stoker_span_processes_found_total") == 1,
+          "the fixture is the one process found exporting the ABI")
+    check(v.get("stoker_unwind_frames_table_total", 0) > 0, "table-unwound frames counted")
+    m = re.search(r"spans: (\d+) samples inside a trace span; (\d+) processes export", err)
+    check(m and int(m.group(2)) == 1 and int(m.group(1)) >= v["stoker_span_samples_total"],
+          "the exit summary reports spans too (%s)" % (m.group(0) if m else "missing"))
+
+
 def main():
     try:
         rc = run("spans", [test_span_shares_and_labels, test_span_labels_off,
                            test_otel_map_interop, test_otel_map_rejected,
-                           test_otel_map_created_when_missing,
+                           test_otel_map_created_when_missing, test_metrics_endpoint,
                            test_span_labels_pushed], sys.argv[1:])
     finally:
         shutil.rmtree(TMP, ignore_errors=True)
