@@ -16,6 +16,7 @@
 #include <curl/curl.h>
 #include <json-c/json.h>
 
+#include "clock.h"
 #include "container_meta.h"
 #include "log.h"
 #include "lru_cache.h"

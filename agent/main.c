@@ -15,6 +15,7 @@
 #include <curl/curl.h>
 #include <fcntl.h>
 
+#include "clock.h"
 #include "caps.h"
 #include "cli.h"
 #include "collector.h"
@@ -177,14 +178,6 @@ static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap
 	if (l <= LOG_DEBUG)
 		log_vmsg(l, fmt, ap);
 	return 0;
-}
-
-static int64_t wall_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
 }
 
 static int setup_signals(struct agent *a)

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "lru_cache.h"
 #include "proc_cache.h"
@@ -19,14 +20,6 @@ struct proc_cache {
 	struct proc_cache_stats st;
 	uint64_t next_serial;
 };
-
-uint64_t monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 void proc_get(struct proc *p)
 {

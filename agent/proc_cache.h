@@ -73,6 +73,4 @@ void proc_cache__stats(const struct proc_cache *c, struct proc_cache_stats *st);
 void proc_get(struct proc *p);
 void proc_put(struct proc *p);
 
-uint64_t monotonic_ns(void);
-
 #endif

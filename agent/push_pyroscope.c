@@ -8,6 +8,7 @@
 
 #include <curl/curl.h>
 
+#include "clock.h"
 #include "log.h"
 #include "proc_cache.h"
 #include "push_pyroscope.h"

@@ -7,6 +7,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "lru_cache.h"
 #include "proc_maps.h"

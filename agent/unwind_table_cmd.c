@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "proc_cache.h"
 #include "unwind_table.h"
 #include "unwind_table_cmd.h"

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "proc_cache.h"
 #include "spool.h"
@@ -34,14 +35,6 @@ struct uploader {
 	uint64_t rng;
 	struct log_ratelimit rl_reject, rl_retry;
 };
-
-static int64_t wall_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
-}
 
 static uint64_t backoff_ns(struct uploader *u, unsigned int attempts)
 {
@@ -252,10 +245,10 @@ static void *thread_main(void *arg)
 			/* Shutting down: one more try now rather than waiting out the backoff. */
 			b->next_attempt_ns = now;
 		}
-		if (wall_now_ns() - b->start_ns > (int64_t)u->opts.max_age_ns) {
+		if (wall_ns() - b->start_ns > (int64_t)u->opts.max_age_ns) {
 			u->st.expired++;
 			pr_warn("dropped a window from %lld s ago: older than the server accepts",
-				(long long)((wall_now_ns() - b->start_ns) / 1000000000));
+				(long long)((wall_ns() - b->start_ns) / 1000000000));
 			finish_head(u, b);
 			continue;
 		}
