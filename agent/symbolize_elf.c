@@ -130,8 +130,7 @@ static int read_symtab(struct elf_object *o, Elf *elf, Elf_Scn *scn, const GElf_
 	return 0;
 }
 
-/* Finds a section by type (SHT_SYMTAB/SHT_DYNSYM) or name. */
-static Elf_Scn *find_section(Elf *elf, Elf64_Word type, const char *name, GElf_Shdr *out)
+Elf_Scn *elf_find_section(Elf *elf, Elf64_Word type, const char *name, GElf_Shdr *out)
 {
 	size_t shstrndx;
 	Elf_Scn *scn = NULL;
@@ -299,7 +298,7 @@ static Elf *find_debug_file(struct elf_object *o, Elf *elf, const char *path,
 				return dbg;
 		}
 	}
-	scn = find_section(elf, 0, ".gnu_debuglink", &sh);
+	scn = elf_find_section(elf, 0, ".gnu_debuglink", &sh);
 	if (scn && path && path[0] == '/') {
 		Elf_Data *d = elf_getdata(scn, NULL);
 		const char *name;
@@ -402,7 +401,7 @@ static int read_debugdata(struct elf_object *o, Elf *elf, const char *path,
 	size_t cap =
 	    opts && opts->max_debugdata_bytes ? opts->max_debugdata_bytes : DEFAULT_MAX_DEBUGDATA;
 	GElf_Shdr sh, ssh;
-	Elf_Scn *scn = find_section(elf, 0, ".gnu_debugdata", &sh), *sscn;
+	Elf_Scn *scn = elf_find_section(elf, 0, ".gnu_debugdata", &sh), *sscn;
 	uint8_t *img = NULL;
 	size_t img_len = 0, raw_size = 0;
 	Elf_Data *d;
@@ -426,7 +425,7 @@ static int read_debugdata(struct elf_object *o, Elf *elf, const char *path,
 	mini = elf_memory((char *)img, img_len);
 	err = -EINVAL;
 	if (mini && elf_kind(mini) == ELF_K_ELF &&
-	    (sscn = find_section(mini, SHT_SYMTAB, NULL, &ssh)))
+	    (sscn = elf_find_section(mini, SHT_SYMTAB, NULL, &ssh)))
 		err = read_symtab(o, mini, sscn, &ssh);
 	if (mini)
 		elf_end(mini);
@@ -512,20 +511,20 @@ struct elf_object *elf_object__open_fd(int fd, const char *path, const struct el
 			snprintf(o->build_id + 2 * i, 3, "%02x", o->build_id_raw[i]);
 	}
 
-	scn = find_section(elf, SHT_SYMTAB, NULL, &sh);
+	scn = elf_find_section(elf, SHT_SYMTAB, NULL, &sh);
 	if (scn && read_symtab(o, elf, scn, &sh) == 0 && o->nsyms) {
 		o->source = "symtab";
 		goto done;
 	}
 	dbg = find_debug_file(o, elf, path, opts, &dbg_fd);
 	if (dbg) {
-		scn = find_section(dbg, SHT_SYMTAB, NULL, &sh);
+		scn = elf_find_section(dbg, SHT_SYMTAB, NULL, &sh);
 		if (scn && read_symtab(o, dbg, scn, &sh) == 0 && o->nsyms) {
 			o->source = "debug-file";
 			goto done;
 		}
 	}
-	scn = find_section(elf, SHT_DYNSYM, NULL, &sh);
+	scn = elf_find_section(elf, SHT_DYNSYM, NULL, &sh);
 	if (scn && read_symtab(o, elf, scn, &sh) == 0 && o->nsyms)
 		o->source = "dynsym";
 	if (read_debugdata(o, elf, path, opts) == 0)
@@ -557,7 +556,7 @@ static int find_object_in(Elf *elf, Elf64_Word type, const char *name, GElf_Sym 
 	Elf_Scn *scn;
 	GElf_Shdr sh;
 
-	scn = find_section(elf, type, NULL, &sh);
+	scn = elf_find_section(elf, type, NULL, &sh);
 	if (!scn)
 		return -ENOENT;
 	elf_rawfile(elf, &raw_size);

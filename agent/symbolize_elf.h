@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <gelf.h>
+
 #define ELF_BUILD_ID_MAX 64 /* bytes; GNU build-ids are 20 (sha1) or 16 (md5/uuid) */
 
 struct elf_object_opts {
@@ -42,6 +44,10 @@ void elf_object__free(struct elf_object *obj);
 /* Reads only the GNU build-id note of the file behind fd. Returns its length in bytes, 0 when
  * the file has none, or a negative errno. */
 int elf_read_build_id_fd(int fd, uint8_t *buf, size_t buf_len);
+
+/* A section by type (SHT_SYMTAB/SHT_DYNSYM; name NULL) or by name (type ignored; an
+ * SHT_NOBITS section of that name does not count), its header copied to *out. */
+Elf_Scn *elf_find_section(Elf *elf, Elf64_Word type, const char *name, GElf_Shdr *out);
 
 /* A defined data object found by name (elf_find_data_symbol_fd). */
 struct elf_data_symbol {

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "symbolize_elf.h"
 #include "unwind_table.h"
 
 /* DWARF register numbers of x86-64 (arm64: sp 31, fp 29, return address 30). */
@@ -518,26 +519,6 @@ static int scan_section(struct builder *b, Elf *elf, Elf_Scn *scn, bool eh_frame
 	return 0;
 }
 
-static Elf_Scn *find_section(Elf *elf, const char *name)
-{
-	size_t shstrndx;
-	Elf_Scn *scn = NULL;
-
-	if (elf_getshdrstrndx(elf, &shstrndx))
-		return NULL;
-	while ((scn = elf_nextscn(elf, scn))) {
-		GElf_Shdr sh;
-		const char *n;
-
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS)
-			continue;
-		n = elf_strptr(elf, shstrndx, sh.sh_name);
-		if (n && !strcmp(n, name))
-			return scn;
-	}
-	return NULL;
-}
-
 static void read_segments(Elf *elf, struct unwind_table *t)
 {
 	size_t n;
@@ -562,6 +543,7 @@ int unwind_table_build(Elf *elf, struct unwind_rules *rules, const struct unwind
 	Dwarf *dw = NULL;
 	Elf_Scn *scn;
 	GElf_Ehdr eh;
+	GElf_Shdr sh;
 	int err = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -571,7 +553,7 @@ int unwind_table_build(Elf *elf, struct unwind_rules *rules, const struct unwind
 		return -ENOEXEC;
 	read_segments(elf, out);
 
-	scn = find_section(elf, ".eh_frame");
+	scn = elf_find_section(elf, 0, ".eh_frame", &sh);
 	if (scn) {
 		cfi = dwarf_getcfi_elf(elf);
 		if (cfi) {
@@ -583,7 +565,7 @@ int unwind_table_build(Elf *elf, struct unwind_rules *rules, const struct unwind
 		}
 	}
 	if (b.nrows == 0 && opts && opts->debug_frame &&
-	    (scn = find_section(elf, ".debug_frame"))) {
+	    (scn = elf_find_section(elf, 0, ".debug_frame", &sh))) {
 		dw = dwarf_begin_elf(elf, DWARF_C_READ, NULL);
 		cfi = dw ? dwarf_getcfi(dw) : NULL;
 		if (cfi) {
