@@ -99,7 +99,9 @@ static void map_key(struct stoker_unwind_map_key *k, int pid, uint64_t addr, uin
 	k->addr_be = htobe64(addr);
 }
 
-static int put_range(struct unwind_loader *l, int pid, uint64_t start, uint64_t end,
+/* Writes v for [start, end) of pid as LPM prefixes, or deletes them when v is NULL (a
+ * missing entry is no error then: the range may never have been written). */
+static int set_range(struct unwind_loader *l, int pid, uint64_t start, uint64_t end,
 		     const struct stoker_unwind_map_val *v)
 {
 	uint64_t addr[128];
@@ -110,24 +112,12 @@ static int put_range(struct unwind_loader *l, int pid, uint64_t start, uint64_t 
 		struct stoker_unwind_map_key k;
 
 		map_key(&k, pid, addr[i], bits[i]);
-		if (bpf_map_update_elem(l->opts.maps.mappings_fd, &k, v, BPF_ANY))
+		if (!v)
+			bpf_map_delete_elem(l->opts.maps.mappings_fd, &k);
+		else if (bpf_map_update_elem(l->opts.maps.mappings_fd, &k, v, BPF_ANY))
 			return -errno;
 	}
 	return 0;
-}
-
-static void del_range(struct unwind_loader *l, int pid, uint64_t start, uint64_t end)
-{
-	uint64_t addr[128];
-	uint32_t bits[128];
-	size_t n = prefixes(start, end, addr, bits, 128);
-
-	for (size_t i = 0; i < n; i++) {
-		struct stoker_unwind_map_key k;
-
-		map_key(&k, pid, addr[i], bits[i]);
-		bpf_map_delete_elem(l->opts.maps.mappings_fd, &k);
-	}
 }
 
 static void table_unref(struct unwind_loader *l, uint64_t id)
@@ -147,7 +137,7 @@ static void free_uproc(void *v, void *ctx)
 	map_key(&k, p->pid, 0, 0);
 	bpf_map_delete_elem(l->opts.maps.mappings_fd, &k);
 	for (size_t i = 0; i < p->n; i++) {
-		del_range(l, p->pid, p->maps[i].start, p->maps[i].end);
+		set_range(l, p->pid, p->maps[i].start, p->maps[i].end, NULL);
 		table_unref(l, p->maps[i].table_id);
 	}
 	free(p->maps);
@@ -544,7 +534,7 @@ int unwind_loader__scan(struct unwind_loader *l, int pid)
 		} else {
 			p->maps[p->n++] = (struct umap){ m->start, m->end, 0 };
 		}
-		err = put_range(l, pid, m->start, m->end, &mv);
+		err = set_range(l, pid, m->start, m->end, &mv);
 		if (err) {
 			pr_warn_ratelimited(
 			    "failed to register mappings of pid %d for unwinding: %s", pid,
@@ -562,7 +552,7 @@ int unwind_loader__scan(struct unwind_loader *l, int pid)
 				kept = p->maps[j].start == old->maps[i].start &&
 				       p->maps[j].end == old->maps[i].end;
 			if (!kept)
-				del_range(l, pid, old->maps[i].start, old->maps[i].end);
+				set_range(l, pid, old->maps[i].start, old->maps[i].end, NULL);
 			table_unref(l, old->maps[i].table_id);
 		}
 		old->n = 0; /* already undone: replacing it must not undo it again */
