@@ -39,6 +39,17 @@ def profile(pid, name, seconds=5, extra=()):
     return pprof_check.stacks(prof), r.stderr
 
 
+def profile_fixture(argv, name, seconds, extra=()):
+    """Starts build/fixtures/argv[0] with the rest of argv, profiles it, stops it."""
+    fx = start([os.path.join(FIX, argv[0])] + list(argv[1:]))
+    try:
+        time.sleep(0.3)
+        stacks, _ = profile(fx.pid, name, seconds, extra)
+    finally:
+        stop(fx)
+    return stacks
+
+
 def total(stacks, pred=lambda s: True):
     return sum(s["count"] for s in stacks if pred(s))
 
@@ -57,12 +68,7 @@ def test_rows_match_readelf():
 
 def test_shares_without_frame_pointers():
     """60/30/10 fixture built -O2 -fomit-frame-pointer: shares within 5 points, path from main."""
-    fx = start([os.path.join(FIX, "shares-nofp"), "30"])
-    try:
-        time.sleep(0.3)
-        stacks, _ = profile(fx.pid, "shares-nofp", 6)
-    finally:
-        stop(fx)
+    stacks = profile_fixture(["shares-nofp", "30"], "shares-nofp", 6)
     n = total(stacks)
     check(n >= 400, "at least 400 samples (got %d)" % n)
     for fn, want in (("hot_a", 0.60), ("hot_b", 0.30), ("hot_c", 0.10)):
@@ -154,12 +160,7 @@ def test_python_debian_binary():
 
 def test_signal_handler():
     """A handler burning CPU on top of interrupted code: the walk crosses the signal frame."""
-    fx = start([os.path.join(FIX, "unwind_cases-nofp"), "signal", "30"])
-    try:
-        time.sleep(0.3)
-        stacks, _ = profile(fx.pid, "signal", 4)
-    finally:
-        stop(fx)
+    stacks = profile_fixture(["unwind_cases-nofp", "signal", "30"], "signal", 4)
     n = total(stacks)
     through = total(stacks, lambda s: s["frames"][-2:] == ["on_signal", "burn_in_handler"] and
                     "interrupted_work" in s["frames"] and "main" in s["frames"])
@@ -169,12 +170,7 @@ def test_signal_handler():
 
 def test_jit_code_no_crash():
     """Code in an anonymous executable mapping has no table: marked truncated, agent fine."""
-    fx = start([os.path.join(FIX, "unwind_cases-nofp"), "jit", "30"])
-    try:
-        time.sleep(0.3)
-        stacks, _ = profile(fx.pid, "jit", 3)
-    finally:
-        stop(fx)
+    stacks = profile_fixture(["unwind_cases-nofp", "jit", "30"], "jit", 3)
     n = total(stacks)
     anon = [s for s in stacks if s["frames"][-1].startswith("[anon]")]
     check(n >= 100 and total(stacks, lambda s: s in anon) >= 0.5 * n,
@@ -186,12 +182,7 @@ def test_jit_code_no_crash():
 
 def test_recursion_past_limit():
     """300-deep recursion without frame pointers: 127 frames, marked [truncated] at the root."""
-    fx = start([os.path.join(FIX, "deep-nofp"), "30"])
-    try:
-        time.sleep(0.3)
-        stacks, _ = profile(fx.pid, "deep", 3)
-    finally:
-        stop(fx)
+    stacks = profile_fixture(["deep-nofp", "30"], "deep", 3)
     n = total(stacks)
     marked = total(stacks, lambda s: s["frames"][0] == "[truncated]" and
                    s["frames"].count("rec") >= 120)
@@ -201,12 +192,7 @@ def test_recursion_past_limit():
 
 def test_no_eh_frame_binary():
     """Frame pointers but no .eh_frame: the walker falls back to frame pointers, full path."""
-    fx = start([os.path.join(FIX, "shares-nocfi"), "30"])
-    try:
-        time.sleep(0.3)
-        stacks, _ = profile(fx.pid, "nocfi", 4)
-    finally:
-        stop(fx)
+    stacks = profile_fixture(["shares-nocfi", "30"], "nocfi", 4)
     n = total(stacks)
     full = total(stacks, lambda s: s["frames"][-4:-1] == ["main", "run", "dispatch"])
     check(n >= 200 and full >= 0.9 * n, "%d of %d samples have main>run>dispatch" % (full, n))
@@ -214,12 +200,7 @@ def test_no_eh_frame_binary():
 
 def test_fp_mode_still_available():
     """--unwind fp keeps the frame-pointer walk: the no-FP fixture's stacks stay short."""
-    fx = start([os.path.join(FIX, "shares-nofp"), "30"])
-    try:
-        time.sleep(0.3)
-        stacks, _ = profile(fx.pid, "fpmode", 3, ["--unwind", "fp"])
-    finally:
-        stop(fx)
+    stacks = profile_fixture(["shares-nofp", "30"], "fpmode", 3, ["--unwind", "fp"])
     n = total(stacks)
     full = total(stacks, lambda s: "main" in s["frames"] and "dispatch" in s["frames"])
     check(n >= 100 and full < 0.5 * n,
