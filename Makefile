@@ -47,7 +47,7 @@ PROTO_SRCS := $(wildcard proto/*.proto)
 PROTO_C := $(patsubst proto/%.proto,$(OUT)/%.pb-c.c,$(PROTO_SRCS))
 PROTO_H := $(PROTO_C:.c=.h)
 
-AGENT_SRCS := $(wildcard agent/*.c)
+AGENT_SRCS := $(wildcard agent/*.c agent/*/*.c)
 AGENT_OBJS := $(patsubst agent/%.c,$(OBJ)/%.o,$(AGENT_SRCS)) $(patsubst $(OUT)/%.c,$(OBJ)/%.o,$(PROTO_C))
 LIB_OBJS := $(filter-out $(OBJ)/main.o,$(AGENT_OBJS))
 ASAN_LIB_OBJS := $(patsubst $(OBJ)/%,$(ASAN_OBJ)/%,$(LIB_OBJS))
@@ -99,16 +99,18 @@ $(OUT)/%.pb-c.c $(OUT)/%.pb-c.h: proto/%.proto | $(OUT)
 # Every agent object may include a skeleton or generated protobuf header.
 $(AGENT_OBJS) $(ASAN_LIB_OBJS): $(SKELS) $(PROTO_H)
 
-$(OBJ)/%.o: agent/%.c | $(OBJ)
+$(OBJ)/%.o: agent/%.c
 	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(OBJ)/%.pb-c.o: $(OUT)/%.pb-c.c | $(OBJ)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -Wno-unused-parameter -c $< -o $@
 
-$(ASAN_OBJ)/%.o: agent/%.c | $(ASAN_OBJ)
+$(ASAN_OBJ)/%.o: agent/%.c
 	$(call msg,CC-ASAN,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_CFLAGS) $(SANITIZE) -O1 -c $< -o $@
 
 $(ASAN_OBJ)/%.pb-c.o: $(OUT)/%.pb-c.c | $(ASAN_OBJ)
@@ -120,8 +122,9 @@ $(FUZZ_OBJ) $(OUT)/fuzz:
 
 $(FUZZ_LIB_OBJS): $(SKELS) $(PROTO_H)
 
-$(FUZZ_OBJ)/%.o: agent/%.c | $(FUZZ_OBJ)
+$(FUZZ_OBJ)/%.o: agent/%.c
 	$(call msg,CC-FUZZ,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(filter-out -O2,$(ALL_CFLAGS)) $(FUZZ_CFLAGS) -c $< -o $@
 
 $(FUZZ_OBJ)/%.pb-c.o: $(OUT)/%.pb-c.c | $(FUZZ_OBJ)
@@ -191,7 +194,7 @@ fixtures:
 
 # The agent must build clean under clang as well as gcc.
 check-clang: $(SKELS) $(PROTO_H)
-	$(call msg,CLANG,agent/*.c -fsyntax-only)
+	$(call msg,CLANG,agent/**/*.c -fsyntax-only)
 	$(Q)for f in $(AGENT_SRCS); do \
 		$(CLANG) $(filter-out -MMD -MP,$(ALL_CFLAGS)) -fsyntax-only $$f || exit 1; done
 
@@ -218,9 +221,10 @@ uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/stoker
 
 format:
-	clang-format -i agent/*.c agent/*.h bpf/*.c include/*.h include/stoker/*.h tests/unit/*.c tests/unit/*.cc tests/unit/*.h
+	clang-format -i agent/*.c agent/*/*.c agent/*/*.h bpf/*.c include/*.h include/stoker/*.h tests/unit/*.c tests/unit/*.cc tests/unit/*.h
 
 clean:
 	rm -rf $(OUT)
 
--include $(wildcard $(OBJ)/*.d $(ASAN_OBJ)/*.d $(OUT)/tests/*.d $(FUZZ_OBJ)/*.d)
+-include $(wildcard $(OBJ)/*.d $(OBJ)/*/*.d $(ASAN_OBJ)/*.d $(ASAN_OBJ)/*/*.d $(OUT)/tests/*.d \
+	$(FUZZ_OBJ)/*.d $(FUZZ_OBJ)/*/*.d)

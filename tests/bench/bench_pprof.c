@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "output_flamegraph.h"
-#include "pprof_encode.h"
-#include "profile_builder.h"
+#include "export/output_flamegraph.h"
+#include "profile/pprof_encode.h"
+#include "profile/profile_builder.h"
 
 static double now(void)
 {

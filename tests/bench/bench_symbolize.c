@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "symbolize_elf.h"
+#include "symbolize/symbolize_elf.h"
 
 static double now(void)
 {

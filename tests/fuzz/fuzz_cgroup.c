@@ -3,7 +3,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "cgroup_identity.h"
+#include "label/cgroup_identity.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

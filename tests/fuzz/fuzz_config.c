@@ -2,8 +2,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "cli.h"
-#include "config_file.h"
+#include "config/cli.h"
+#include "config/config_file.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

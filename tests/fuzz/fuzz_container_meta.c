@@ -3,7 +3,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "container_meta.h"
+#include "label/container_meta.h"
 
 static void touch(const char *id, const struct container_info *ci, void *arg)
 {

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "parse_util.h"
+#include "config/cli.h"
+#include "util/parse_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -1,6 +1,6 @@
 /* Fuzz target: /proc/kallsyms text. */
 #include <stdint.h>
-#include "kallsyms.h"
+#include "symbolize/kallsyms.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

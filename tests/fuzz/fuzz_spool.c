@@ -5,7 +5,7 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "upload_batch.h"
+#include "export/upload_batch.h"
 
 static void put32(uint8_t *p, uint32_t v)
 {

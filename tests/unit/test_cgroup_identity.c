@@ -1,7 +1,7 @@
 /* Table tests of cgroup -> identity over real-world /proc/PID/cgroup paths and lines. */
 #include <errno.h>
 
-#include "cgroup_identity.h"
+#include "label/cgroup_identity.h"
 #include "test.h"
 
 #define ID64 "3f4e1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7"

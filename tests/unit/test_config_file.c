@@ -3,8 +3,8 @@
 #include <errno.h>
 #include <unistd.h>
 
-#include "cli.h"
-#include "config_file.h"
+#include "config/cli.h"
+#include "config/config_file.h"
 #include "test.h"
 
 static void test_keys_become_flags(void)

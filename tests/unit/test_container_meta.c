@@ -2,7 +2,7 @@
  * (tests/fixtures/metadata), and on broken ones. */
 #include <errno.h>
 
-#include "container_meta.h"
+#include "label/container_meta.h"
 #include "test.h"
 
 struct seen {

@@ -3,7 +3,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "kallsyms.h"
+#include "symbolize/kallsyms.h"
 #include "test.h"
 
 static const char text[] = "ffffffff81000000 T _stext\n"

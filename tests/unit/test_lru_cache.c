@@ -1,7 +1,7 @@
 /* Unit tests of the bounded LRU map that every cache in the agent is built on. */
 #include <errno.h>
 
-#include "lru_cache.h"
+#include "util/lru_cache.h"
 #include "test.h"
 
 static int freed;

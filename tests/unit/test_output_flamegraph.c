@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <unistd.h>
 
-#include "output_flamegraph.h"
+#include "export/output_flamegraph.h"
 #include "test.h"
 
 static const char *const s1[] = { "app", "main", "work;semi\ncolon" };

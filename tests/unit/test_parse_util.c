@@ -1,8 +1,8 @@
 /* Unit tests of number, duration and size parsing and of the flag parser. */
 #include <errno.h>
 
-#include "cli.h"
-#include "parse_util.h"
+#include "config/cli.h"
+#include "util/parse_util.h"
 #include "test.h"
 
 static void test_durations(void)

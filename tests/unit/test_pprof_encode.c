@@ -4,8 +4,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include "pprof_encode.h"
-#include "profile_builder.h"
+#include "profile/pprof_encode.h"
+#include "profile/profile_builder.h"
 #include "test.h"
 
 static char *decode_with_python(const char *path)

@@ -2,7 +2,7 @@
 #include <errno.h>
 #include <unistd.h>
 
-#include "proc_maps.h"
+#include "proc/proc_maps.h"
 #include "test.h"
 
 static void test_parse_file_line(void)

@@ -1,7 +1,7 @@
 /* Unit tests of relabeling, mirroring the examples of Prometheus' relabel_config docs. */
 #include <errno.h>
 
-#include "relabel.h"
+#include "label/relabel.h"
 #include "test.h"
 
 #define S "\x1f"

@@ -7,12 +7,12 @@
 #include <pthread.h>
 #include <unistd.h>
 
-#include "proc_cache.h"
-#include "span_context.h"
-#include "symbolize_elf.h"
+#include "proc/proc_cache.h"
+#include "label/span_context.h"
+#include "symbolize/symbolize_elf.h"
 #include "stoker/trace_context.h"
 #include "trace_context_abi.h"
-#include "trace_context_map.h"
+#include "label/trace_context_map.h"
 #include "test.h"
 
 static void test_hex(void)

@@ -6,7 +6,7 @@
 #include <limits.h>
 #include <unistd.h>
 
-#include "symbolize_elf.h"
+#include "symbolize/symbolize_elf.h"
 #include "test.h"
 
 static char fx[PATH_MAX];

@@ -4,9 +4,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include "spool.h"
+#include "export/spool.h"
 #include "test.h"
-#include "upload_batch.h"
+#include "export/upload_batch.h"
 
 static void fill(struct profile_builder *pb, int services, int stacks_per_service)
 {

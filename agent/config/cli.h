@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Command-line flags: the agent's configuration, parsed strictly (bad values name the flag). */
+#ifndef STOKER_CLI_H
+#define STOKER_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "config/config_file.h"
+#include "util/log.h"
+#include "export/push_pyroscope.h"
+#include "sample/sampler.h"
+#include "export/upload_batch.h"
+
+#define CLI_MAX_PIDS	STOKER_PID_FILTER_MAX
+#define CLI_MAX_OUTPUTS 8
+#define CLI_MAX_LABELS	24 /* server allows 30 labels per series; a few are ours */
+#define CLI_MAX_HEADERS 16
+#define CLI_MAX_RULES	64
+
+enum output_format {
+	OUTPUT_PPROF_GZ = 0, /* *.pb.gz */
+	OUTPUT_PPROF,	     /* *.pb, *.pprof */
+	OUTPUT_FOLDED,	     /* *.folded, *.txt */
+	OUTPUT_HTML,	     /* *.html */
+};
+
+struct output_spec {
+	const char *path;
+	enum output_format format;
+};
+
+struct config {
+	unsigned int sample_rate_hz;
+	uint64_t duration_ns; /* 0: until a signal */
+	int pids[CLI_MAX_PIDS];
+	size_t npids;
+	struct output_spec outputs[CLI_MAX_OUTPUTS];
+	size_t noutputs;
+	enum log_level log_level;
+	enum sampler_event event;
+	bool include_idle;
+	bool kernel_stacks;
+	uint64_t ringbuf_bytes;
+	bool unwind_tables; /* --unwind auto (true) or fp */
+	uint64_t unwind_table_bytes;
+	unsigned int unwind_max_frames;
+	size_t max_samples;	       /* unique samples per window */
+	unsigned int top;	       /* print the N hottest functions at exit */
+	bool span_labels;	       /* span_id/trace_id sample labels from the running span */
+	const char *trace_context_map; /* --trace-context-map: pinned OpenTelemetry span map */
+
+	/* continuous mode (no --output) */
+	const char *server_url;
+	enum server_api server_api;
+	uint64_t upload_interval_ns;
+	uint64_t upload_timeout_ns;
+	struct label_pair labels[CLI_MAX_LABELS]; /* --label: point into argv */
+	size_t nlabels;
+	const char *tenant_id;
+	const char *basic_auth_user;
+	const char *basic_auth_password_file;
+	const char *bearer_token_file;
+	const char *headers[CLI_MAX_HEADERS];
+	size_t nheaders;
+	const char *tls_ca_file, *tls_cert_file, *tls_key_file, *tls_server_name;
+	bool tls_insecure_skip_verify;
+	size_t queue_size;
+	const char *spool_dir; /* "" disables the spool */
+	uint64_t spool_max_bytes;
+	const char *metrics_addr;		  /* host:port, NULL: off */
+	const char *relabel_rules[CLI_MAX_RULES]; /* --relabel-rule specs (relabel.h form) */
+	size_t nrules;
+	int kubernetes; /* -1 auto (in-cluster service account present), 0 off, 1 on */
+	const char *kubelet_url;
+	const char *k8s_token_file, *k8s_ca_file;
+	bool kubelet_verify;	   /* verify the kubelet's certificate (often self-signed) */
+	const char *docker_socket; /* NULL: auto (/var/run/docker.sock if present), "": off */
+	bool show_help, show_version;
+	bool check;		 /* `stoker check` or --check: preflight report */
+	const char *config_path; /* --config FILE */
+
+	/* bookkeeping for "flags override the config file" */
+	bool in_file_pass;
+	size_t file_nlabels;
+	bool cli_pids, cli_outputs, cli_headers;
+};
+
+/* Fills cfg with defaults. */
+void config_defaults(struct config *cfg);
+/* Parses argv into cfg. Returns 0, or -EINVAL after printing one line naming the bad flag. */
+int cli_parse(int argc, char **argv, struct config *cfg);
+/* The whole configuration: defaults, then --config FILE (if any flag names one), then the
+ * flags, which override the file. The strings of the file live in *file_args. */
+int cli_load(int argc, char **argv, struct config *cfg, struct config_args *file_args);
+void cli_usage(FILE *out);
+/* Output format from a file name, or -EINVAL. */
+int output_format_from_path(const char *path, enum output_format *fmt);
+
+#endif

@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Local output files: each written to a temporary name, fsynced and renamed, so a reader never
+ * sees half a profile; plus the top-functions table printed at exit. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/fileio.h"
+#include "util/log.h"
+#include "export/output_flamegraph.h"
+#include "export/output_local.h"
+
+/* Folded stacks: root first, with the process name as the root frame. */
+static int build_folded(const struct profile_builder *pb, struct folded_stack **out,
+			const char ***frames_out)
+{
+	struct folded_stack *st = calloc(pb->nsamples + 1, sizeof(*st));
+	const char **frames = calloc(pb->nloc_ids + pb->nsamples + 1, sizeof(*frames));
+	size_t fi = 0;
+
+	if (!st || !frames) {
+		free(st);
+		free(frames);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < pb->nsamples; i++) {
+		const struct pb_sample *s = &pb->samples[i];
+		const char *comm = pb_sample_label(pb, s, "comm");
+
+		if (!comm)
+			comm = pb_sample_label(pb, s, "service_name");
+		st[i].frames = &frames[fi];
+		frames[fi++] = comm ? comm : "[process]";
+		for (uint32_t j = s->nlocs; j-- > 0;) {
+			const struct pb_location *l =
+			    &pb->locations[pb->loc_ids[s->first_loc + j] - 1];
+
+			frames[fi++] = pb_str(pb, pb->functions[l->function - 1].name);
+		}
+		st[i].nframes = (size_t)s->nlocs + 1;
+		st[i].count = s->count;
+	}
+	*out = st;
+	*frames_out = frames;
+	return 0;
+}
+
+static int cmp_folded(const void *a, const void *b)
+{
+	const struct folded_stack *x = a, *y = b;
+
+	for (size_t i = 0; i < x->nframes && i < y->nframes; i++) {
+		int c = strcmp(x->frames[i], y->frames[i]);
+
+		if (c)
+			return c;
+	}
+	return x->nframes < y->nframes ? -1 : x->nframes > y->nframes;
+}
+
+/* Samples differ by address; folded stacks only by name: merge equal ones. */
+static size_t merge_folded(struct folded_stack *st, size_t n)
+{
+	size_t k = 0;
+
+	qsort(st, n, sizeof(*st), cmp_folded);
+	for (size_t i = 0; i < n; i++) {
+		if (k && !cmp_folded(&st[k - 1], &st[i]))
+			st[k - 1].count += st[i].count;
+		else
+			st[k++] = st[i];
+	}
+	return k;
+}
+
+int output_local_write(const struct output_spec *spec, const struct profile_builder *pb,
+		       const struct pprof_meta *meta, const char *subtitle)
+{
+	char tmp[4096];
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	struct folded_stack *st = NULL;
+	const char **frames = NULL;
+	FILE *f = NULL;
+	int fd = -1, err = -EINVAL;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%d", spec->path, (int)getpid()) >=
+	    sizeof(tmp)) {
+		err = -ENAMETOOLONG;
+		goto out;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		err = -errno;
+		goto out;
+	}
+	switch (spec->format) {
+	case OUTPUT_PPROF_GZ:
+	case OUTPUT_PPROF: {
+		struct pprof_encode_opts eo = { .gzip = spec->format == OUTPUT_PPROF_GZ };
+
+		err = pprof_encode(pb, meta, &eo, &buf, &len);
+		if (!err)
+			err = fd_write_all(fd, buf, len);
+		break;
+	}
+	case OUTPUT_FOLDED:
+	case OUTPUT_HTML: {
+		struct flamegraph_opts fo = { "stoker CPU profile", subtitle };
+
+		size_t nst;
+
+		err = build_folded(pb, &st, &frames);
+		if (err)
+			break;
+		nst = merge_folded(st, pb->nsamples);
+		f = fdopen(fd, "w");
+		if (!f) {
+			err = -errno;
+			break;
+		}
+		fd = -1;
+		err = spec->format == OUTPUT_FOLDED ? folded_write(f, st, nst)
+						    : flamegraph_write_html(f, st, nst, &fo);
+		if (!err && fflush(f))
+			err = -errno;
+		break;
+	}
+	}
+	if (!err && fsync(f ? fileno(f) : fd))
+		err = -errno;
+	if (f && fclose(f) && !err)
+		err = -EIO;
+	f = NULL;
+	if (fd >= 0 && close(fd) && !err)
+		err = -errno;
+	fd = -1;
+	if (!err && rename(tmp, spec->path))
+		err = -errno;
+out:
+	if (err) {
+		pr_err("failed to write %s: %s", spec->path, strerror(-err));
+		unlink(tmp);
+	}
+	if (f)
+		fclose(f);
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	free(st);
+	free(frames);
+	return err;
+}
+
+struct fn_total {
+	uint32_t fn;
+	uint64_t self;
+};
+
+static int cmp_total(const void *a, const void *b)
+{
+	const struct fn_total *x = a, *y = b;
+
+	if (x->self != y->self)
+		return x->self < y->self ? 1 : -1;
+	return x->fn < y->fn ? -1 : x->fn > y->fn;
+}
+
+void output_print_top(FILE *out, const struct profile_builder *pb, unsigned int n)
+{
+	struct fn_total *t;
+	uint64_t total = 0;
+	size_t nt = 0;
+
+	if (!n || !pb->nfunctions)
+		return;
+	t = calloc(pb->nfunctions, sizeof(*t));
+	if (!t)
+		return;
+	for (size_t i = 0; i < pb->nfunctions; i++)
+		t[i].fn = (uint32_t)i + 1;
+	for (size_t i = 0; i < pb->nsamples; i++) {
+		const struct pb_sample *s = &pb->samples[i];
+
+		total += s->count;
+		if (s->nlocs) {
+			const struct pb_location *l = &pb->locations[pb->loc_ids[s->first_loc] - 1];
+
+			t[l->function - 1].self += s->count;
+		}
+	}
+	qsort(t, pb->nfunctions, sizeof(*t), cmp_total);
+	fprintf(out, "%-8s %-8s %s\n", "self%", "samples", "function");
+	for (size_t i = 0; i < pb->nfunctions && nt < n && t[i].self; i++, nt++)
+		fprintf(out, "%6.2f%%  %-8llu %s\n",
+			total ? 100.0 * (double)t[i].self / (double)total : 0.0,
+			(unsigned long long)t[i].self, pb_str(pb, pb->functions[t[i].fn - 1].name));
+	free(t);
+}

@@ -1,0 +1,247 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* /proc/PID/maps parsing: strict field by field, every malformed line rejected, not guessed. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "symbolize/addr_search.h"
+#include "util/parse_util.h"
+#include "proc/proc_maps.h"
+
+#define MAPS_MAX_BYTES (16u << 20)
+
+static const char *skip_spaces(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	return p;
+}
+
+/* Parses hex up to a delimiter inside [p, end). */
+static int hex_field(const char **p, const char *end, uint64_t *out)
+{
+	char tmp[24];
+	const char *s = *p, *e;
+	size_t n = 0;
+
+	while (s + n < end && n < sizeof(tmp) - 1 &&
+	       ((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f') ||
+		(s[n] >= 'A' && s[n] <= 'F')))
+		n++;
+	if (!n || n > 16)
+		return -EINVAL;
+	memcpy(tmp, s, n);
+	tmp[n] = '\0';
+	if (parse_hex_u64(tmp, &e, out) || *e)
+		return -EINVAL;
+	*p = s + n;
+	return 0;
+}
+
+int proc_map_parse_line(const char *line, size_t len, struct proc_map *m)
+{
+	const char *p = line, *end = line + len;
+	uint64_t v;
+	size_t plen;
+
+	while (end > p && (end[-1] == '\n' || end[-1] == '\r'))
+		end--;
+	memset(m, 0, sizeof(*m));
+	if (hex_field(&p, end, &m->start) || p >= end || *p++ != '-')
+		return -EINVAL;
+	if (hex_field(&p, end, &m->end) || m->end <= m->start)
+		return -EINVAL;
+	p = skip_spaces(p, end);
+	if (end - p < 5)
+		return -EINVAL;
+	if ((p[0] != 'r' && p[0] != '-') || (p[1] != 'w' && p[1] != '-') ||
+	    (p[2] != 'x' && p[2] != '-') || (p[3] != 'p' && p[3] != 's'))
+		return -EINVAL;
+	m->exec = p[2] == 'x';
+	p += 4;
+	if (p >= end || (*p != ' ' && *p != '\t'))
+		return -EINVAL;
+	p = skip_spaces(p, end);
+	if (hex_field(&p, end, &m->pgoff))
+		return -EINVAL;
+	p = skip_spaces(p, end);
+	if (hex_field(&p, end, &v) || v > 0xfffff || p >= end || *p++ != ':')
+		return -EINVAL;
+	m->dev_major = (uint32_t)v;
+	if (hex_field(&p, end, &v) || v > 0xfffff)
+		return -EINVAL;
+	m->dev_minor = (uint32_t)v;
+	p = skip_spaces(p, end);
+	{
+		uint64_t ino = 0;
+		const char *s = p;
+
+		while (p < end && *p >= '0' && *p <= '9') {
+			if (ino > UINT64_MAX / 10 - 10)
+				return -EINVAL;
+			ino = ino * 10 + (uint64_t)(*p++ - '0');
+		}
+		if (p == s)
+			return -EINVAL;
+		m->inode = ino;
+	}
+	if (p < end && *p != ' ' && *p != '\t')
+		return -EINVAL;
+	p = skip_spaces(p, end);
+	plen = (size_t)(end - p);
+	if (plen >= sizeof(m->path))
+		return -EINVAL;
+	memcpy(m->path, p, plen);
+	m->path[plen] = '\0';
+	if (plen > 10 && strcmp(m->path + plen - 10, " (deleted)") == 0) {
+		m->deleted = true;
+		m->path[plen - 10] = '\0';
+	}
+	if (m->path[0] == '\0')
+		m->kind = PROC_MAP_ANON;
+	else if (strcmp(m->path, "[vdso]") == 0)
+		m->kind = PROC_MAP_VDSO;
+	else if (m->path[0] == '[')
+		m->kind = strncmp(m->path, "[anon", 5) == 0 ? PROC_MAP_ANON : PROC_MAP_OTHER;
+	else if (m->path[0] == '/' && m->inode != 0)
+		m->kind = PROC_MAP_FILE;
+	else if (strncmp(m->path, "/memfd:", 7) == 0 || m->path[0] == '/')
+		m->kind = PROC_MAP_FILE; /* memfd and friends: inode 0 is possible only for anon */
+	else
+		m->kind = PROC_MAP_OTHER;
+	return 0;
+}
+
+static int cmp_map(const void *a, const void *b)
+{
+	const struct proc_map *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+int proc_maps_parse(const char *buf, size_t len, size_t max_maps, struct proc_map **out,
+		    size_t *bad)
+{
+	struct proc_map *maps = NULL, *tmp;
+	size_t n = 0, cap = 0, nbad = 0;
+	const char *p = buf, *end = buf + len;
+	struct proc_map m;
+
+	*out = NULL;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
+
+		if (l && proc_map_parse_line(p, l, &m) == 0) {
+			if (m.exec && n < max_maps) {
+				if (n == cap) {
+					cap = cap ? cap * 2 : 32;
+					tmp = realloc(maps, cap * sizeof(*maps));
+					if (!tmp) {
+						free(maps);
+						return -ENOMEM;
+					}
+					maps = tmp;
+				}
+				maps[n++] = m;
+			}
+		} else if (l) {
+			nbad++;
+		}
+		p += l + (nl ? 1 : 0);
+	}
+	if (n > 1)
+		qsort(maps, n, sizeof(*maps), cmp_map);
+	if (bad)
+		*bad = nbad;
+	*out = maps;
+	return (int)n;
+}
+
+int proc_maps_read(int pid, size_t max_maps, struct proc_map **out)
+{
+	char path[64], *buf = NULL, *tmp;
+	size_t len = 0, cap = 0;
+	int fd, err;
+	ssize_t r;
+
+	*out = NULL;
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		if (cap - len < 4096) {
+			if (cap >= MAPS_MAX_BYTES) {
+				err = -EFBIG;
+				goto out;
+			}
+			cap = cap ? cap * 2 : 16384;
+			tmp = realloc(buf, cap);
+			if (!tmp) {
+				err = -ENOMEM;
+				goto out;
+			}
+			buf = tmp;
+		}
+		r = read(fd, buf + len, cap - len);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			err = -errno;
+			goto out;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	/* A process that is gone between open and read yields an empty file. */
+	if (len == 0) {
+		err = -ESRCH;
+		goto out;
+	}
+	err = proc_maps_parse(buf, len, max_maps, out, NULL);
+out:
+	free(buf);
+	close(fd);
+	return err;
+}
+
+const struct proc_map *proc_maps_find(const struct proc_map *maps, size_t n, uint64_t addr)
+{
+	size_t lo = ADDR_SEARCH(maps, n, start, addr);
+
+	if (lo == 0)
+		return NULL;
+	return addr < maps[lo - 1].end ? &maps[lo - 1] : NULL;
+}
+
+/* Opens the exact file mapped at m: map_files needs no path resolution and survives renames
+ * and deletions; /proc/PID/root is the fallback where map_files is not readable. */
+int proc_map_open(int pid, const struct proc_map *m, char *how, size_t how_len)
+{
+	char path[PROC_MAP_PATH_MAX + 64];
+	struct stat st;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", pid,
+		 (unsigned long long)m->start, (unsigned long long)m->end);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(path, sizeof(path), "/proc/%d/root%s", pid, m->path);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+	}
+	if (fstat(fd, &st) || (uint64_t)st.st_ino != m->inode) {
+		/* Not the inode that is mapped (replaced on disk, or a different mount). */
+		close(fd);
+		return -ESTALE;
+	}
+	snprintf(how, how_len, "%s", path);
+	return fd;
+}

@@ -1,0 +1,418 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Kernel symbols: the text symbols of /proc/kallsyms sorted by address, names in one string
+ * pool, and the rule for how far past a symbol an address still belongs to it. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "symbolize/kallsyms.h"
+#include "symbolize/addr_search.h"
+#include "util/log.h"
+#include "util/parse_util.h"
+
+/* /proc/kallsyms is ~5 MiB for a distribution kernel, ~15 MiB with hundreds of modules. */
+#define KALLSYMS_MAX_BYTES   (64u << 20)
+#define KALLSYMS_MAX_ENTRIES (2u << 20)
+#define KALLSYMS_READ_CHUNK  (1u << 20)
+/* KSYM_NAME_LEN is 512 since 6.1; MODULE_NAME_LEN is 64, BPF and ftrace pseudo-modules fit too. */
+#define KSYM_NAME_MAX	512
+#define KSYM_MODULE_MAX 128
+#define KSYM_LINE_MAX	(16 + 3 + KSYM_NAME_MAX + 3 + KSYM_MODULE_MAX + 2)
+/* Lookup rule: an address names the last text symbol at or below it, unless
+ *  - it is more than KSYM_MAX_DISTANCE past that symbol: no kernel function is this long, so
+ *    the address is in a gap, a module we did not see, or garbage; or
+ *  - that symbol is core kernel and the address is at or past _etext: core text ends there
+ *    (what follows is init text, freed after boot, then nothing until module space).
+ * Past the last symbol of a module only the distance applies: kallsyms gives no module ends. */
+#define KSYM_MAX_DISTANCE (1u << 20)
+
+/* A parsed line before sorting; names are pool offsets since the pool moves as it grows. */
+struct ksym_raw {
+	uint64_t addr;
+	uint32_t name, module; /* pool offsets; module 0 is "" (core kernel) */
+	uint32_t seq;	       /* file order */
+	uint8_t type_rank;     /* among aliases: T, then t, then W, then w (as perf does) */
+	uint8_t underscores;   /* then fewer leading underscores: startup_64 over _stext */
+	uint16_t name_len;     /* then the longer name */
+};
+
+struct kallsyms {
+	struct ksym *syms; /* sorted by addr, one per address */
+	size_t n;
+	char *pool;
+	uint64_t etext; /* end of core kernel text, 0 if not listed */
+};
+
+struct parse_state {
+	struct ksym_raw *raw;
+	size_t n, cap;
+	char *pool;
+	size_t pool_len, pool_cap;
+	uint32_t last_module; /* modules are listed contiguously: intern the previous one */
+	size_t zero, nonzero, skipped;
+};
+
+static int cmp_ksym_raw(const void *a, const void *b)
+{
+	const struct ksym_raw *x = a, *y = b;
+
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	if (x->type_rank != y->type_rank)
+		return x->type_rank < y->type_rank ? -1 : 1;
+	if (x->underscores != y->underscores)
+		return x->underscores < y->underscores ? -1 : 1;
+	if (x->name_len != y->name_len)
+		return x->name_len > y->name_len ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static int type_rank(char t)
+{
+	switch (t) {
+	case 'T':
+		return 0;
+	case 't':
+		return 1;
+	case 'W':
+		return 2;
+	case 'w':
+		return 3;
+	default:
+		return -1; /* data, bss, absolute ('A'), ...: not code */
+	}
+}
+
+/* The name is not NUL-terminated here. */
+static size_t leading_underscores(const char *s, size_t len)
+{
+	size_t n = 0;
+
+	while (n < len && n < 255 && s[n] == '_')
+		n++;
+	return n;
+}
+
+static bool is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r';
+}
+
+/* Appends [s, s+len) and a NUL to the pool; returns its offset or 0 on ENOMEM. */
+static uint32_t pool_add(struct parse_state *ps, const char *s, size_t len)
+{
+	uint32_t off;
+
+	while (ps->pool_len + len + 1 > ps->pool_cap) {
+		size_t nc = ps->pool_cap * 2;
+		char *np = realloc(ps->pool, nc);
+
+		if (!np)
+			return 0;
+		ps->pool = np;
+		ps->pool_cap = nc;
+	}
+	off = (uint32_t)ps->pool_len;
+	memcpy(ps->pool + ps->pool_len, s, len);
+	ps->pool[ps->pool_len + len] = '\0';
+	ps->pool_len += len + 1;
+	return off;
+}
+
+/* Parses "ADDR TYPE NAME[\t[MODULE]]" in [p, le). Returns 0 (kept or not text), -EINVAL for a
+ * malformed line, -ENOMEM. */
+static int parse_line(struct parse_state *ps, const char *p, const char *le, uint64_t *etext)
+{
+	const char *q, *name, *ne, *mod = NULL, *me = NULL;
+	struct ksym_raw *r;
+	uint64_t addr;
+	size_t nlen, mlen = 0;
+	int rank;
+	char type;
+
+	if ((size_t)(le - p) > KSYM_LINE_MAX)
+		return -EINVAL;
+	while (le > p && is_space(le[-1]))
+		le--;
+	if (parse_hex_u64_n(p, le, &q, &addr) || le - q < 4 || q[0] != ' ' || q[2] != ' ')
+		return -EINVAL;
+	type = q[1];
+	name = q + 3;
+	for (ne = name; ne < le && !is_space(*ne); ne++)
+		;
+	nlen = (size_t)(ne - name);
+	if (!nlen || nlen > KSYM_NAME_MAX)
+		return -EINVAL;
+	for (q = ne; q < le && is_space(*q); q++)
+		;
+	if (q < le) {
+		if (*q != '[' || le[-1] != ']')
+			return -EINVAL;
+		mod = q + 1;
+		me = le - 1;
+		mlen = (size_t)(me - mod);
+		if (!mlen || mlen > KSYM_MODULE_MAX || memchr(mod, ']', mlen))
+			return -EINVAL;
+	}
+	if (addr)
+		ps->nonzero++;
+	else
+		ps->zero++;
+	if (!mod && nlen == 6 && !memcmp(name, "_etext", 6))
+		*etext = addr;
+	rank = type_rank(type);
+	if (rank < 0 || !addr)
+		return 0;
+	if (ps->n == KALLSYMS_MAX_ENTRIES) {
+		ps->skipped++;
+		return 0;
+	}
+	if (ps->n == ps->cap) {
+		size_t nc = ps->cap * 2;
+		struct ksym_raw *nr = realloc(ps->raw, nc * sizeof(*nr));
+
+		if (!nr)
+			return -ENOMEM;
+		ps->raw = nr;
+		ps->cap = nc;
+	}
+	r = &ps->raw[ps->n];
+	r->addr = addr;
+	r->seq = (uint32_t)ps->n;
+	r->type_rank = (uint8_t)rank;
+	r->underscores = (uint8_t)leading_underscores(name, nlen);
+	r->name_len = (uint16_t)nlen;
+	r->name = pool_add(ps, name, nlen);
+	if (!r->name)
+		return -ENOMEM;
+	r->module = 0;
+	if (mod) {
+		const char *last = ps->pool + ps->last_module;
+
+		if (ps->last_module && strlen(last) == mlen && !memcmp(last, mod, mlen)) {
+			r->module = ps->last_module;
+		} else {
+			r->module = pool_add(ps, mod, mlen);
+			if (!r->module)
+				return -ENOMEM;
+			ps->last_module = r->module;
+		}
+	}
+	ps->n++;
+	return 0;
+}
+
+/* Sorts, keeps the preferred alias per address, and turns pool offsets into pointers. */
+static int finish(struct kallsyms *ks, struct parse_state *ps)
+{
+	size_t k = 0;
+
+	if (ps->n > 1)
+		qsort(ps->raw, ps->n, sizeof(*ps->raw), cmp_ksym_raw);
+	ks->syms = calloc(ps->n ? ps->n : 1, sizeof(*ks->syms));
+	if (!ks->syms)
+		return -ENOMEM;
+	ks->pool = ps->pool;
+	ps->pool = NULL;
+	for (size_t i = 0; i < ps->n; i++) {
+		const struct ksym_raw *r = &ps->raw[i];
+
+		if (k && ks->syms[k - 1].addr == r->addr)
+			continue;
+		ks->syms[k].addr = r->addr;
+		ks->syms[k].name = ks->pool + r->name;
+		ks->syms[k].module = ks->pool + r->module;
+		k++;
+	}
+	ks->n = k;
+	return 0;
+}
+
+struct kallsyms *kallsyms__parse(const char *buf, size_t len)
+{
+	struct parse_state ps = { 0 };
+	struct kallsyms *ks;
+	size_t off = 0, bad = 0;
+	int err = 0;
+
+	ks = calloc(1, sizeof(*ks));
+	if (!ks) {
+		err = -ENOMEM;
+		goto out;
+	}
+	/* names take about a third of the text; one line is ~40 bytes */
+	ps.pool_cap = len / 3 + 64;
+	ps.cap = len / 40 + 16;
+	if (ps.cap > KALLSYMS_MAX_ENTRIES)
+		ps.cap = KALLSYMS_MAX_ENTRIES;
+	ps.pool = malloc(ps.pool_cap);
+	ps.raw = malloc(ps.cap * sizeof(*ps.raw));
+	if (!ps.pool || !ps.raw) {
+		err = -ENOMEM;
+		goto out;
+	}
+	ps.pool[0] = '\0';
+	ps.pool_len = 1;
+	while (off < len) {
+		const char *p = buf + off, *nl = memchr(p, '\n', len - off);
+		size_t ll = nl ? (size_t)(nl - p) : len - off;
+
+		err = parse_line(&ps, p, p + ll, &ks->etext);
+		if (err == -ENOMEM)
+			goto out;
+		if (err)
+			bad++;
+		off += ll + 1;
+	}
+	err = 0;
+	if (!ps.nonzero && ps.zero) {
+		err = -EACCES;
+		goto out;
+	}
+	if (bad)
+		pr_debug("kallsyms: skipped %zu malformed lines", bad);
+	if (ps.skipped)
+		pr_warn("kallsyms: more than %u text symbols, %zu not loaded: their frames keep "
+			"addresses",
+			KALLSYMS_MAX_ENTRIES, ps.skipped);
+	err = finish(ks, &ps);
+out:
+	free(ps.raw);
+	free(ps.pool);
+	if (err) {
+		kallsyms__free(ks);
+		errno = -err;
+		return NULL;
+	}
+	return ks;
+}
+
+/* Reads all of fd, up to KALLSYMS_MAX_BYTES. /proc files report size 0, so no fstat. */
+static int read_all(int fd, char **bufp, size_t *lenp, bool *truncated)
+{
+	size_t len = 0, cap = 0;
+	char *buf = NULL, probe;
+	ssize_t r;
+	int err = 0;
+
+	*truncated = false;
+	for (;;) {
+		if (len == KALLSYMS_MAX_BYTES) {
+			do
+				r = read(fd, &probe, 1);
+			while (r < 0 && errno == EINTR);
+			*truncated = r > 0;
+			break;
+		}
+		if (len == cap) {
+			size_t nc = cap ? cap * 2 : 4 * KALLSYMS_READ_CHUNK;
+			char *nb;
+
+			if (nc > KALLSYMS_MAX_BYTES)
+				nc = KALLSYMS_MAX_BYTES;
+			nb = realloc(buf, nc);
+			if (!nb) {
+				err = -ENOMEM;
+				goto out;
+			}
+			buf = nb;
+			cap = nc;
+		}
+		r = read(fd, buf + len, cap - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			err = -errno;
+			goto out;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	if (*truncated) {
+		/* drop the partial last line */
+		while (len && buf[len - 1] != '\n')
+			len--;
+	}
+out:
+	if (err) {
+		free(buf);
+		buf = NULL;
+		len = 0;
+	}
+	*bufp = buf;
+	*lenp = len;
+	return err;
+}
+
+struct kallsyms *kallsyms__load(const char *path)
+{
+	struct kallsyms *ks = NULL;
+	bool truncated = false;
+	char *buf = NULL;
+	size_t len = 0;
+	int fd, err;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		err = -errno;
+		goto out;
+	}
+	err = read_all(fd, &buf, &len, &truncated);
+	if (err)
+		goto out;
+	if (truncated)
+		pr_warn("%s is larger than %u MiB: symbols past that are not loaded", path,
+			KALLSYMS_MAX_BYTES >> 20);
+	ks = kallsyms__parse(buf, len);
+	if (!ks) {
+		err = -errno;
+		if (err == -EACCES)
+			pr_warn("failed to load %s: every address reads as zero "
+				"(kernel.kptr_restrict); "
+				"run as root or with CAP_SYSLOG to name kernel frames",
+				path);
+	}
+out:
+	free(buf);
+	if (fd >= 0)
+		close(fd);
+	if (!ks)
+		errno = -err;
+	return ks;
+}
+
+const struct ksym *kallsyms__lookup(const struct kallsyms *ks, uint64_t addr)
+{
+	const struct ksym *s;
+	size_t lo;
+
+	if (!ks)
+		return NULL;
+	lo = ADDR_SEARCH(ks->syms, ks->n, addr, addr);
+	if (lo == 0)
+		return NULL;
+	s = &ks->syms[lo - 1];
+	if (addr - s->addr > KSYM_MAX_DISTANCE)
+		return NULL;
+	if (!s->module[0] && ks->etext && addr >= ks->etext)
+		return NULL;
+	return s;
+}
+
+size_t kallsyms__count(const struct kallsyms *ks)
+{
+	return ks ? ks->n : 0;
+}
+
+void kallsyms__free(struct kallsyms *ks)
+{
+	if (!ks)
+		return;
+	free(ks->syms);
+	free(ks->pool);
+	free(ks);
+}

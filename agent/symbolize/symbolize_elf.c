@@ -1,0 +1,706 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* ELF symbol tables for symbolization (libelf): build-id, PT_LOAD segments, function symbols
+ * from .symtab, a separate debug file (build-id or .gnu_debuglink) or MiniDebugInfo. */
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <lzma.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "symbolize/addr_search.h"
+#include "util/log.h"
+#include "symbolize/symbolize_elf.h"
+
+#define MAX_SEGMENTS	      32
+#define DEFAULT_MAX_SYMBOLS   (4u << 20)
+#define DEFAULT_MAX_DEBUGDATA (64u << 20)
+#define SYM_NAME_MAX	      4096
+#define DEBUG_FILE_MAX	      (4ull << 30)
+
+struct elf_sym {
+	uint64_t addr, size;
+	uint32_t name; /* pool offset */
+	uint8_t bind;  /* STB_* */
+};
+
+struct elf_segment {
+	uint64_t vaddr, memsz, offset, filesz;
+	uint32_t flags;
+};
+
+struct elf_object {
+	int type;
+	char build_id[2 * ELF_BUILD_ID_MAX + 1];
+	uint8_t build_id_raw[ELF_BUILD_ID_MAX];
+	size_t build_id_len;
+	struct elf_segment segs[MAX_SEGMENTS];
+	int nsegs;
+	struct elf_sym *syms;
+	size_t nsyms, syms_cap;
+	char *pool;
+	size_t pool_len, pool_cap;
+	size_t max_symbols;
+	uint64_t dropped_symbols;
+	const char *source;
+};
+
+static const char *const default_debug_dirs[] = { "/usr/lib/debug", NULL };
+
+static int once_init(void)
+{
+	static int ok = -1; /* elf_version is process-wide and idempotent */
+
+	if (ok < 0)
+		ok = elf_version(EV_CURRENT) != EV_NONE;
+	return ok ? 0 : -ENOSYS;
+}
+
+static int add_symbol(struct elf_object *o, uint64_t addr, uint64_t size, const char *name,
+		      uint8_t bind)
+{
+	size_t l = strnlen(name, SYM_NAME_MAX);
+
+	if (!l || l >= SYM_NAME_MAX)
+		return 0;
+	if (o->nsyms >= o->max_symbols) {
+		o->dropped_symbols++;
+		return 0;
+	}
+	if (o->nsyms == o->syms_cap) {
+		size_t nc = o->syms_cap ? o->syms_cap * 2 : 1024;
+		struct elf_sym *n = realloc(o->syms, nc * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		o->syms = n;
+		o->syms_cap = nc;
+	}
+	while (o->pool_len + l + 1 > o->pool_cap) {
+		size_t nc = o->pool_cap ? o->pool_cap * 2 : 16384;
+		char *n = realloc(o->pool, nc);
+
+		if (!n)
+			return -ENOMEM;
+		o->pool = n;
+		o->pool_cap = nc;
+	}
+	memcpy(o->pool + o->pool_len, name, l);
+	o->pool[o->pool_len + l] = '\0';
+	o->syms[o->nsyms++] = (struct elf_sym){ addr, size, (uint32_t)o->pool_len, bind };
+	o->pool_len += l + 1;
+	return 0;
+}
+
+/* Reads the function symbols of one symbol table section. */
+static int read_symtab(struct elf_object *o, Elf *elf, Elf_Scn *scn, const GElf_Shdr *sh)
+{
+	Elf_Data *data = elf_getdata(scn, NULL);
+	size_t n, raw_size = 0;
+	int err;
+
+	elf_rawfile(elf, &raw_size);
+	if (!data || !sh->sh_entsize || sh->sh_offset > raw_size ||
+	    sh->sh_size > raw_size - sh->sh_offset)
+		return -EINVAL;
+	n = data->d_size / sh->sh_entsize;
+	for (size_t i = 0; i < n; i++) {
+		GElf_Sym sym;
+		const char *name;
+		int type;
+
+		if (!gelf_getsym(data, (int)i, &sym))
+			break;
+		type = GELF_ST_TYPE(sym.st_info);
+		if ((type != STT_FUNC && type != STT_GNU_IFUNC) || sym.st_shndx == SHN_UNDEF ||
+		    !sym.st_value)
+			continue;
+		name = elf_strptr(elf, sh->sh_link, sym.st_name);
+		if (!name)
+			continue;
+		err = add_symbol(o, sym.st_value, sym.st_size, name, GELF_ST_BIND(sym.st_info));
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+Elf_Scn *elf_find_section(Elf *elf, Elf64_Word type, const char *name, GElf_Shdr *out)
+{
+	size_t shstrndx;
+	Elf_Scn *scn = NULL;
+
+	if (elf_getshdrstrndx(elf, &shstrndx))
+		return NULL;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		const char *n;
+
+		if (!gelf_getshdr(scn, &sh))
+			continue;
+		if (name) {
+			n = elf_strptr(elf, shstrndx, sh.sh_name);
+			if (!n || strcmp(n, name) || sh.sh_type == SHT_NOBITS)
+				continue;
+		} else if (sh.sh_type != type) {
+			continue;
+		}
+		*out = sh;
+		return scn;
+	}
+	return NULL;
+}
+
+/* The GNU build-id note in one block of notes, copied to buf. Returns its length or 0. */
+static int build_id_in_notes(Elf_Data *d, uint8_t *buf, size_t buf_len)
+{
+	size_t off = 0, name_off, desc_off;
+	GElf_Nhdr nh;
+
+	while ((off = gelf_getnote(d, off, &nh, &name_off, &desc_off)) > 0) {
+		if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
+		    !memcmp((char *)d->d_buf + name_off, "GNU", 4) && nh.n_descsz &&
+		    nh.n_descsz <= buf_len) {
+			memcpy(buf, (char *)d->d_buf + desc_off, nh.n_descsz);
+			return (int)nh.n_descsz;
+		}
+	}
+	return 0;
+}
+
+static int read_build_id_elf(Elf *elf, uint8_t *buf, size_t buf_len)
+{
+	size_t nph = 0, raw_size = 0;
+	Elf_Scn *scn = NULL;
+	Elf_Data *d;
+	int n;
+
+	elf_rawfile(elf, &raw_size);
+	/* Notes in PT_NOTE segments survive strip; sections are the fallback. */
+	if (elf_getphdrnum(elf, &nph) == 0) {
+		for (size_t i = 0; i < nph && i < 256; i++) {
+			GElf_Phdr ph;
+
+			if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_NOTE)
+				continue;
+			if (ph.p_offset > raw_size || ph.p_filesz > raw_size - ph.p_offset)
+				continue;
+			d = elf_getdata_rawchunk(elf, (int64_t)ph.p_offset, ph.p_filesz,
+						 ELF_T_NHDR);
+			if (d && (n = build_id_in_notes(d, buf, buf_len)) > 0)
+				return n;
+		}
+	}
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_NOTE)
+			continue;
+		if (sh.sh_offset > raw_size || sh.sh_size > raw_size - sh.sh_offset)
+			continue;
+		d = elf_getdata(scn, NULL);
+		if (d && (n = build_id_in_notes(d, buf, buf_len)) > 0)
+			return n;
+	}
+	return 0;
+}
+
+int elf_read_build_id_fd(int fd, uint8_t *buf, size_t buf_len)
+{
+	Elf *elf;
+	int n;
+
+	if (once_init())
+		return -ENOSYS;
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!elf)
+		return -ENOEXEC;
+	n = elf_kind(elf) == ELF_K_ELF ? read_build_id_elf(elf, buf, buf_len) : -ENOEXEC;
+	elf_end(elf);
+	return n;
+}
+
+/* Opens a debug file candidate and accepts it only if it belongs to o. */
+static Elf *open_debug_candidate(struct elf_object *o, const char *path, uint32_t crc,
+				 bool check_crc, int *fd_out)
+{
+	uint8_t bid[ELF_BUILD_ID_MAX];
+	struct stat st;
+	Elf *elf;
+	int fd, n;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > DEBUG_FILE_MAX)
+		goto fail;
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!elf)
+		goto fail;
+	if (elf_kind(elf) != ELF_K_ELF)
+		goto fail_elf;
+	if (o->build_id_len) {
+		n = read_build_id_elf(elf, bid, sizeof(bid));
+		if (n != (int)o->build_id_len || memcmp(bid, o->build_id_raw, o->build_id_len)) {
+			pr_debug("ignoring debug file %s: build-id does not match", path);
+			goto fail_elf;
+		}
+	} else if (check_crc) {
+		size_t sz = 0;
+		char *raw = elf_rawfile(elf, &sz);
+
+		if (!raw || (uint32_t)crc32(0L, (const Bytef *)raw, (uInt)sz) != crc) {
+			pr_debug("ignoring debug file %s: CRC does not match", path);
+			goto fail_elf;
+		}
+	} else {
+		goto fail_elf; /* nothing to prove it belongs to o */
+	}
+	*fd_out = fd;
+	return elf;
+fail_elf:
+	elf_end(elf);
+fail:
+	close(fd);
+	return NULL;
+}
+
+/* A .gnu_debuglink name is a plain file name: no path, no "..": it must never lead out of
+ * the directories searched. */
+static bool debuglink_name_ok(const char *name, size_t len)
+{
+	return len && len < 256 && !memchr(name, '/', len) && strcmp(name, ".") &&
+	       strcmp(name, "..");
+}
+
+static Elf *find_debug_file(struct elf_object *o, Elf *elf, const char *path,
+			    const struct elf_object_opts *opts, int *fd_out)
+{
+	const char *const *dirs = opts && opts->debug_dirs ? opts->debug_dirs : default_debug_dirs;
+	const char *root = opts && opts->root ? opts->root : "";
+	const char *roots[2] = { root, "" };
+	char cand[4096], dir[2048];
+	GElf_Shdr sh;
+	Elf_Scn *scn;
+	Elf *dbg;
+
+	for (int r = 0; r < (root[0] ? 2 : 1); r++) {
+		for (const char *const *d = dirs; o->build_id_len && *d; d++) {
+			snprintf(cand, sizeof(cand), "%s%s/.build-id/%.2s/%s.debug", roots[r], *d,
+				 o->build_id, o->build_id + 2);
+			dbg = open_debug_candidate(o, cand, 0, false, fd_out);
+			if (dbg)
+				return dbg;
+		}
+	}
+	scn = elf_find_section(elf, 0, ".gnu_debuglink", &sh);
+	if (scn && path && path[0] == '/') {
+		Elf_Data *d = elf_getdata(scn, NULL);
+		const char *name;
+		size_t nlen, crc_off;
+		uint32_t crc;
+		const char *slash;
+
+		if (!d || d->d_size < 8)
+			return NULL;
+		name = d->d_buf;
+		nlen = strnlen(name, d->d_size);
+		crc_off = (nlen + 4) & ~(size_t)3;
+		if (nlen == d->d_size || crc_off + 4 > d->d_size || !debuglink_name_ok(name, nlen))
+			return NULL;
+		memcpy(&crc, (const char *)d->d_buf + crc_off, 4);
+		slash = strrchr(path, '/');
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+		for (int r = 0; r < (root[0] ? 2 : 1); r++) {
+			const char *fmts[] = { "%s%s/%s", "%s%s/.debug/%s" };
+
+			for (int f = 0; f < 2; f++) {
+				snprintf(cand, sizeof(cand), fmts[f], roots[r], dir, name);
+				dbg = open_debug_candidate(o, cand, crc, true, fd_out);
+				if (dbg)
+					return dbg;
+			}
+			for (const char *const *dd = dirs; *dd; dd++) {
+				snprintf(cand, sizeof(cand), "%s%s%s/%s", roots[r], *dd, dir, name);
+				dbg = open_debug_candidate(o, cand, crc, true, fd_out);
+				if (dbg)
+					return dbg;
+			}
+		}
+	}
+	return NULL;
+}
+
+/* Decompresses .gnu_debugdata (xz) into a buffer of at most cap bytes; an xz bomb stops at
+ * the cap and is refused. */
+static int xz_decompress(const uint8_t *in, size_t in_len, size_t cap, uint8_t **out,
+			 size_t *out_len)
+{
+	lzma_stream strm = LZMA_STREAM_INIT;
+	size_t bufsz = in_len * 4 < cap ? in_len * 4 + 4096 : cap;
+	uint8_t *buf = malloc(bufsz), *nb;
+	lzma_ret ret;
+	int err = -EINVAL;
+
+	if (!buf)
+		return -ENOMEM;
+	if (lzma_stream_decoder(&strm, 256u << 20, 0) != LZMA_OK) {
+		free(buf);
+		return -ENOMEM;
+	}
+	strm.next_in = in;
+	strm.avail_in = in_len;
+	strm.next_out = buf;
+	strm.avail_out = bufsz;
+	for (;;) {
+		ret = lzma_code(&strm, LZMA_FINISH);
+		if (ret == LZMA_STREAM_END) {
+			err = 0;
+			break;
+		}
+		if (ret != LZMA_OK && ret != LZMA_BUF_ERROR)
+			break;
+		if (strm.avail_out == 0) {
+			size_t used = bufsz;
+
+			if (bufsz >= cap) {
+				err = -EFBIG;
+				break;
+			}
+			bufsz = bufsz * 2 < cap ? bufsz * 2 : cap;
+			nb = realloc(buf, bufsz);
+			if (!nb) {
+				err = -ENOMEM;
+				break;
+			}
+			buf = nb;
+			strm.next_out = buf + used;
+			strm.avail_out = bufsz - used;
+		} else if (ret == LZMA_BUF_ERROR) {
+			break; /* truncated input */
+		}
+	}
+	*out_len = strm.total_out;
+	lzma_end(&strm);
+	if (err) {
+		free(buf);
+		return err;
+	}
+	*out = buf;
+	return 0;
+}
+
+static int read_debugdata(struct elf_object *o, Elf *elf, const char *path,
+			  const struct elf_object_opts *opts)
+{
+	size_t cap =
+	    opts && opts->max_debugdata_bytes ? opts->max_debugdata_bytes : DEFAULT_MAX_DEBUGDATA;
+	GElf_Shdr sh, ssh;
+	Elf_Scn *scn = elf_find_section(elf, 0, ".gnu_debugdata", &sh), *sscn;
+	uint8_t *img = NULL;
+	size_t img_len = 0, raw_size = 0;
+	Elf_Data *d;
+	Elf *mini;
+	int err;
+
+	if (!scn)
+		return -ENOENT;
+	elf_rawfile(elf, &raw_size);
+	if (sh.sh_offset > raw_size || sh.sh_size > raw_size - sh.sh_offset)
+		return -EINVAL;
+	d = elf_getdata(scn, NULL);
+	if (!d || !d->d_size)
+		return -EINVAL;
+	err = xz_decompress(d->d_buf, d->d_size, cap, &img, &img_len);
+	if (err) {
+		pr_warn_ratelimited("failed to decompress .gnu_debugdata of %s: %s", path,
+				    err == -EFBIG ? "larger than the cap" : strerror(-err));
+		return err;
+	}
+	mini = elf_memory((char *)img, img_len);
+	err = -EINVAL;
+	if (mini && elf_kind(mini) == ELF_K_ELF &&
+	    (sscn = elf_find_section(mini, SHT_SYMTAB, NULL, &ssh)))
+		err = read_symtab(o, mini, sscn, &ssh);
+	if (mini)
+		elf_end(mini);
+	free(img);
+	return err;
+}
+
+static int cmp_sym(const void *a, const void *b)
+{
+	const struct elf_sym *x = a, *y = b;
+	static const int rank[] = { [STB_LOCAL] = 2, [STB_GLOBAL] = 0, [STB_WEAK] = 1 };
+	int rx = x->bind <= STB_WEAK ? rank[x->bind] : 3,
+	    ry = y->bind <= STB_WEAK ? rank[y->bind] : 3;
+
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	if (rx != ry)
+		return rx - ry; /* GLOBAL before WEAK before LOCAL */
+	if (x->size != y->size)
+		return x->size > y->size ? -1 : 1;
+	return x->name < y->name ? -1 : x->name > y->name;
+}
+
+static void sort_dedupe(struct elf_object *o)
+{
+	size_t k = 0;
+
+	if (!o->nsyms)
+		return;
+	qsort(o->syms, o->nsyms, sizeof(*o->syms), cmp_sym);
+	for (size_t i = 0; i < o->nsyms; i++)
+		if (!k || o->syms[k - 1].addr != o->syms[i].addr)
+			o->syms[k++] = o->syms[i];
+	o->nsyms = k;
+}
+
+static int read_segments(struct elf_object *o, Elf *elf)
+{
+	size_t nph = 0;
+
+	if (elf_getphdrnum(elf, &nph))
+		return -ENOEXEC;
+	for (size_t i = 0; i < nph && o->nsegs < MAX_SEGMENTS; i++) {
+		GElf_Phdr ph;
+
+		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD)
+			continue;
+		o->segs[o->nsegs++] = (struct elf_segment){ ph.p_vaddr, ph.p_memsz, ph.p_offset,
+							    ph.p_filesz, ph.p_flags };
+	}
+	return 0;
+}
+
+struct elf_object *elf_object__open_fd(int fd, const char *path, const struct elf_object_opts *opts)
+{
+	struct elf_object *o = NULL;
+	GElf_Ehdr eh;
+	GElf_Shdr sh;
+	Elf_Scn *scn;
+	Elf *elf = NULL, *dbg = NULL;
+	int dbg_fd = -1, err = -ENOEXEC, n;
+
+	if (once_init())
+		return errno = ENOSYS, NULL;
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!elf || elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &eh))
+		goto fail;
+	o = calloc(1, sizeof(*o));
+	if (!o) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	o->type = eh.e_type;
+	o->max_symbols = opts && opts->max_symbols ? opts->max_symbols : DEFAULT_MAX_SYMBOLS;
+	o->source = "none";
+	err = read_segments(o, elf);
+	if (err)
+		goto fail;
+	n = read_build_id_elf(elf, o->build_id_raw, sizeof(o->build_id_raw));
+	if (n > 0) {
+		o->build_id_len = (size_t)n;
+		for (int i = 0; i < n; i++)
+			snprintf(o->build_id + 2 * i, 3, "%02x", o->build_id_raw[i]);
+	}
+
+	scn = elf_find_section(elf, SHT_SYMTAB, NULL, &sh);
+	if (scn && read_symtab(o, elf, scn, &sh) == 0 && o->nsyms) {
+		o->source = "symtab";
+		goto done;
+	}
+	dbg = find_debug_file(o, elf, path, opts, &dbg_fd);
+	if (dbg) {
+		scn = elf_find_section(dbg, SHT_SYMTAB, NULL, &sh);
+		if (scn && read_symtab(o, dbg, scn, &sh) == 0 && o->nsyms) {
+			o->source = "debug-file";
+			goto done;
+		}
+	}
+	scn = elf_find_section(elf, SHT_DYNSYM, NULL, &sh);
+	if (scn && read_symtab(o, elf, scn, &sh) == 0 && o->nsyms)
+		o->source = "dynsym";
+	if (read_debugdata(o, elf, path, opts) == 0)
+		o->source = "debugdata";
+done:
+	if (o->dropped_symbols)
+		pr_warn_ratelimited("%s has more than %zu symbols: %llu dropped", path,
+				    o->max_symbols, (unsigned long long)o->dropped_symbols);
+	sort_dedupe(o);
+	if (dbg)
+		elf_end(dbg);
+	if (dbg_fd >= 0)
+		close(dbg_fd);
+	elf_end(elf);
+	return o;
+fail:
+	elf_object__free(o);
+	if (elf)
+		elf_end(elf);
+	errno = -err;
+	return NULL;
+}
+
+/* One symbol table searched for a defined data object by name. */
+static int find_object_in(Elf *elf, Elf64_Word type, const char *name, GElf_Sym *out)
+{
+	size_t n, raw_size = 0;
+	Elf_Data *data;
+	Elf_Scn *scn;
+	GElf_Shdr sh;
+
+	scn = elf_find_section(elf, type, NULL, &sh);
+	if (!scn)
+		return -ENOENT;
+	elf_rawfile(elf, &raw_size);
+	data = elf_getdata(scn, NULL);
+	if (!data || !sh.sh_entsize || sh.sh_offset > raw_size ||
+	    sh.sh_size > raw_size - sh.sh_offset)
+		return -ENOENT;
+	n = data->d_size / sh.sh_entsize;
+	for (size_t i = 0; i < n; i++) {
+		const char *sname;
+		GElf_Sym sym;
+
+		if (!gelf_getsym(data, (int)i, &sym))
+			break;
+		if (GELF_ST_TYPE(sym.st_info) != STT_OBJECT || sym.st_shndx == SHN_UNDEF ||
+		    !sym.st_value)
+			continue;
+		sname = elf_strptr(elf, sh.sh_link, sym.st_name);
+		if (sname && !strcmp(sname, name)) {
+			*out = sym;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+int elf_find_data_symbol_fd(int fd, const char *name, uint64_t file_offset,
+			    struct elf_data_symbol *out)
+{
+	struct elf_object segs; /* only its PT_LOAD table is used */
+	GElf_Ehdr eh;
+	GElf_Sym sym;
+	Elf *elf;
+	int err;
+
+	if (once_init())
+		return -ENOSYS;
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!elf)
+		return -ENOEXEC;
+	err = -ENOEXEC;
+	if (elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &eh))
+		goto out;
+	memset(&segs, 0, sizeof(segs));
+	err = read_segments(&segs, elf);
+	if (err)
+		goto out;
+	/* .dynsym first: small, and what a stripped shared object still has */
+	err = find_object_in(elf, SHT_DYNSYM, name, &sym);
+	if (err)
+		err = find_object_in(elf, SHT_SYMTAB, name, &sym);
+	if (err)
+		goto out;
+	err = elf_object__offset_to_vaddr(&segs, file_offset, &out->map_vaddr);
+	if (err)
+		goto out;
+	out->vaddr = sym.st_value;
+	out->size = sym.st_size;
+out:
+	elf_end(elf);
+	return err;
+}
+
+struct elf_object *elf_object__open(const char *path, const struct elf_object_opts *opts)
+{
+	struct elf_object *o;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), err;
+
+	if (fd < 0)
+		return NULL;
+	o = elf_object__open_fd(fd, path, opts);
+	err = errno;
+	close(fd);
+	errno = err;
+	return o;
+}
+
+void elf_object__free(struct elf_object *o)
+{
+	if (!o)
+		return;
+	free(o->syms);
+	free(o->pool);
+	free(o);
+}
+
+const char *elf_object__build_id_hex(const struct elf_object *o)
+{
+	return o->build_id;
+}
+
+int elf_object__type(const struct elf_object *o)
+{
+	return o->type;
+}
+
+int elf_object__offset_to_vaddr(const struct elf_object *o, uint64_t off, uint64_t *vaddr)
+{
+	int best = -1;
+
+	for (int i = 0; i < o->nsegs; i++) {
+		const struct elf_segment *s = &o->segs[i];
+
+		if (off < s->offset || off - s->offset >= s->filesz)
+			continue;
+		if (best < 0 || (s->flags & PF_X))
+			best = i;
+	}
+	if (best < 0)
+		return -ENOENT;
+	*vaddr = off - o->segs[best].offset + o->segs[best].vaddr;
+	return 0;
+}
+
+int elf_object__lookup(const struct elf_object *o, uint64_t vaddr, struct elf_symbol_result *res)
+{
+	size_t lo = ADDR_SEARCH(o->syms, o->nsyms, addr, vaddr);
+	const struct elf_sym *s;
+
+	if (lo == 0)
+		return -ENOENT;
+	s = &o->syms[lo - 1];
+	/* A sized symbol covers only its size; a zero-size one reaches the next symbol. */
+	if (s->size && vaddr - s->addr >= s->size)
+		return -ENOENT;
+	if (!s->size && lo == o->nsyms)
+		return -ENOENT;
+	res->name = o->pool + s->name;
+	res->start = s->addr;
+	res->size = s->size;
+	return 0;
+}
+
+size_t elf_object__symbol_count(const struct elf_object *o)
+{
+	return o->nsyms;
+}
+
+const char *elf_object__symbol_source(const struct elf_object *o)
+{
+	return o->source;
+}
+
+size_t elf_object__memory_bytes(const struct elf_object *o)
+{
+	return sizeof(*o) + o->syms_cap * sizeof(*o->syms) + o->pool_cap;
+}

@@ -1,0 +1,601 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Loads unwind tables into the BPF walker's maps (rows through an mmap of the row pool, pages
+ * and rules by update), shares them by build-id, evicts unused ones when the pool is full, and
+ * registers each process's executable mappings in the (pid, address) LPM trie. */
+#include <bpf/bpf.h>
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/clock.h"
+#include "util/log.h"
+#include "util/lru_cache.h"
+#include "proc/proc_cache.h"
+#include "proc/proc_maps.h"
+#include "symbolize/symbolize_elf.h"
+#include "unwind/unwind_loader.h"
+#include "unwind/unwind_table.h"
+
+#define MAX_MAPS_PER_PROC 4096
+
+struct utable {
+	uint64_t id;
+	uint32_t first, nrows; /* extent in the row pool; nrows 0: nothing loaded */
+	uint32_t refs;	       /* registered mappings using it */
+	uint64_t last_used;
+	uint64_t min_page, max_page;
+	struct unwind_segment segs[UNWIND_MAX_SEGMENTS];
+	size_t nsegs;
+};
+
+struct umap {
+	uint64_t start, end, table_id;
+};
+
+struct uproc {
+	int pid;
+	size_t n;
+	struct umap *maps;
+	uint64_t scanned_ns;
+	struct unwind_loader *l;
+};
+
+struct file_key {
+	uint64_t dev, inode;
+};
+
+struct unwind_loader {
+	struct unwind_loader_opts opts;
+	struct stoker_unwind_row *pool;
+	size_t pool_rows, pool_bytes;
+	struct unwind_rules *rules;
+	uint32_t rules_synced;
+	struct utable *tables;
+	size_t ntables;
+	struct lru_cache *files; /* (dev, inode) -> table id */
+	struct lru_cache *procs; /* pid -> struct uproc */
+	uint64_t tick;
+	struct unwind_loader_stats st;
+};
+
+static struct utable *find_table(struct unwind_loader *l, uint64_t id)
+{
+	for (size_t i = 0; i < l->ntables; i++)
+		if (l->tables[i].id == id)
+			return &l->tables[i];
+	return NULL;
+}
+
+/* Splits [start, end) into the fewest aligned power-of-two blocks: LPM prefixes. */
+static size_t prefixes(uint64_t start, uint64_t end, uint64_t *addr, uint32_t *bits, size_t max)
+{
+	size_t n = 0;
+
+	while (start < end && n < max) {
+		int k = start ? __builtin_ctzll(start) : 63;
+
+		while (k > 0 &&
+		       (k >= 64 || start + (1ull << k) > end || start + (1ull << k) < start))
+			k--;
+		addr[n] = start;
+		bits[n] = 64 - (uint32_t)k;
+		n++;
+		start += 1ull << k;
+	}
+	return n;
+}
+
+static void map_key(struct stoker_unwind_map_key *k, int pid, uint64_t addr, uint32_t addr_bits)
+{
+	memset(k, 0, sizeof(*k));
+	k->prefixlen = 32 + addr_bits;
+	k->pid_be = htobe32((uint32_t)pid);
+	k->addr_be = htobe64(addr);
+}
+
+/* Writes v for [start, end) of pid as LPM prefixes, or deletes them when v is NULL (a
+ * missing entry is no error then: the range may never have been written). */
+static int set_range(struct unwind_loader *l, int pid, uint64_t start, uint64_t end,
+		     const struct stoker_unwind_map_val *v)
+{
+	uint64_t addr[128];
+	uint32_t bits[128];
+	size_t n = prefixes(start, end, addr, bits, 128);
+
+	for (size_t i = 0; i < n; i++) {
+		struct stoker_unwind_map_key k;
+
+		map_key(&k, pid, addr[i], bits[i]);
+		if (!v)
+			bpf_map_delete_elem(l->opts.maps.mappings_fd, &k);
+		else if (bpf_map_update_elem(l->opts.maps.mappings_fd, &k, v, BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
+static void table_unref(struct unwind_loader *l, uint64_t id)
+{
+	struct utable *t = id ? find_table(l, id) : NULL;
+
+	if (t && t->refs)
+		t->refs--;
+}
+
+static void free_uproc(void *v, void *ctx)
+{
+	struct uproc *p = v;
+	struct unwind_loader *l = p->l;
+	struct stoker_unwind_map_key k;
+
+	map_key(&k, p->pid, 0, 0);
+	bpf_map_delete_elem(l->opts.maps.mappings_fd, &k);
+	for (size_t i = 0; i < p->n; i++) {
+		set_range(l, p->pid, p->maps[i].start, p->maps[i].end, NULL);
+		table_unref(l, p->maps[i].table_id);
+	}
+	free(p->maps);
+	free(p);
+}
+
+static void free_u64(void *v, void *ctx)
+{
+	free(v);
+}
+
+struct unwind_loader *unwind_loader__new(const struct unwind_loader_opts *opts)
+{
+	struct lru_cache_opts lo = { 0 };
+	struct unwind_loader *l;
+	long page = sysconf(_SC_PAGESIZE);
+	int err;
+
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return NULL;
+	l->opts = *opts;
+	if (!l->opts.max_procs)
+		l->opts.max_procs = 16384;
+	if (!l->opts.max_tables)
+		l->opts.max_tables = 4096;
+	if (!l->opts.rescan_interval_ns)
+		l->opts.rescan_interval_ns = 2000000000ull;
+	l->pool_rows = opts->maps.rows;
+	l->pool_bytes = (l->pool_rows * sizeof(struct stoker_unwind_row) + (size_t)page - 1) &
+			~((size_t)page - 1);
+	l->pool =
+	    mmap(NULL, l->pool_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, opts->maps.rows_fd, 0);
+	if (l->pool == MAP_FAILED) {
+		err = -errno;
+		l->pool = NULL;
+		pr_err("failed to map the unwind row pool (%zu bytes): %s", l->pool_bytes,
+		       strerror(-err));
+		goto fail;
+	}
+	l->rules = malloc(sizeof(*l->rules));
+	l->tables = calloc(l->opts.max_tables, sizeof(*l->tables));
+	if (!l->rules || !l->tables) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	unwind_rules_init(l->rules);
+	l->rules_synced = 1; /* rule 0 is the all-zero INVALID the array starts with */
+
+	lo.key_size = sizeof(struct file_key);
+	lo.max_entries = 65536;
+	lo.free_value = free_u64;
+	l->files = lru_cache__new(&lo);
+	lo.key_size = sizeof(int);
+	lo.max_entries = l->opts.max_procs;
+	lo.free_value = free_uproc;
+	l->procs = lru_cache__new(&lo);
+	if (!l->files || !l->procs) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	l->st.rows_capacity = l->pool_rows;
+	return l;
+fail:
+	unwind_loader__free(l);
+	errno = -err;
+	return NULL;
+}
+
+void unwind_loader__free(struct unwind_loader *l)
+{
+	if (!l)
+		return;
+	lru_cache__free(l->procs); /* unregisters every process */
+	lru_cache__free(l->files);
+	if (l->pool)
+		munmap(l->pool, l->pool_bytes);
+	free(l->tables);
+	free(l->rules);
+	free(l);
+}
+
+static void delete_pages(struct unwind_loader *l, const struct utable *t)
+{
+	for (uint64_t p = t->min_page; t->nrows && p <= t->max_page; p++) {
+		struct stoker_unwind_page_key k = { .table_id = t->id, .page = p };
+
+		bpf_map_delete_elem(l->opts.maps.pages_fd, &k);
+	}
+}
+
+static void drop_table(struct unwind_loader *l, size_t i)
+{
+	delete_pages(l, &l->tables[i]);
+	l->st.rows_used -= l->tables[i].nrows;
+	l->tables[i] = l->tables[--l->ntables];
+	l->st.tables_evicted++;
+}
+
+/* The least recently used table no process maps, or -1. */
+static ssize_t lru_unused(struct unwind_loader *l)
+{
+	ssize_t best = -1;
+
+	for (size_t i = 0; i < l->ntables; i++)
+		if (!l->tables[i].refs &&
+		    (best < 0 || l->tables[i].last_used < l->tables[best].last_used))
+			best = (ssize_t)i;
+	return best;
+}
+
+static int cmp_first(const void *a, const void *b)
+{
+	const struct utable *x = *(const struct utable *const *)a;
+	const struct utable *y = *(const struct utable *const *)b;
+
+	return x->first < y->first ? -1 : x->first > y->first;
+}
+
+/* First fit in the pool; -ENOSPC when no gap is large enough. */
+static int find_gap(struct unwind_loader *l, size_t n, uint32_t *first)
+{
+	struct utable **by = malloc((l->ntables + 1) * sizeof(*by));
+	size_t m = 0;
+	uint64_t at = 0;
+	int err = -ENOSPC;
+
+	if (!by)
+		return -ENOMEM;
+	for (size_t i = 0; i < l->ntables; i++)
+		if (l->tables[i].nrows)
+			by[m++] = &l->tables[i];
+	qsort(by, m, sizeof(*by), cmp_first);
+	for (size_t i = 0; i <= m; i++) {
+		uint64_t end = i < m ? by[i]->first : l->pool_rows;
+
+		if (end >= at && end - at >= n) {
+			*first = (uint32_t)at;
+			err = 0;
+			break;
+		}
+		if (i < m)
+			at = (uint64_t)by[i]->first + by[i]->nrows;
+	}
+	free(by);
+	return err;
+}
+
+static int alloc_rows(struct unwind_loader *l, size_t n, uint32_t *first)
+{
+	int err;
+
+	if (n > l->pool_rows)
+		return -ENOSPC;
+	while ((err = find_gap(l, n, first)) == -ENOSPC) {
+		ssize_t victim = lru_unused(l);
+
+		if (victim < 0)
+			return -ENOSPC;
+		drop_table(l, (size_t)victim);
+	}
+	return err;
+}
+
+static int sync_rules(struct unwind_loader *l)
+{
+	for (; l->rules_synced < l->rules->n; l->rules_synced++) {
+		uint32_t i = l->rules_synced;
+
+		if (bpf_map_update_elem(l->opts.maps.rules_fd, &i, &l->rules->rules[i], BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
+/* Page index entries: each 64 KiB page names the rows that can hold its addresses, the one
+ * starting before it included, so the walker's search never leaves the page's range. */
+static int put_pages(struct unwind_loader *l, struct utable *t, const struct unwind_table *ut)
+{
+	size_t i = 0;
+
+	t->min_page = ut->rows[0].pc >> STOKER_UNWIND_PAGE_SHIFT;
+	t->max_page = ut->rows[ut->nrows - 1].pc >> STOKER_UNWIND_PAGE_SHIFT;
+	for (uint64_t p = t->min_page; p <= t->max_page; p++) {
+		struct stoker_unwind_page_key k = { .table_id = t->id, .page = p };
+		struct stoker_unwind_page v;
+		uint64_t base = p << STOKER_UNWIND_PAGE_SHIFT;
+		size_t lo, hi;
+
+		while (i + 1 < ut->nrows && ut->rows[i + 1].pc <= base)
+			i++;
+		lo = i;
+		hi = lo;
+		while (hi < ut->nrows &&
+		       ut->rows[hi].pc < base + (1ull << STOKER_UNWIND_PAGE_SHIFT))
+			hi++;
+		if (hi == lo)
+			hi = lo + 1;
+		v.first = t->first + (uint32_t)lo;
+		v.count = (uint32_t)(hi - lo);
+		if (bpf_map_update_elem(l->opts.maps.pages_fd, &k, &v, BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
+static uint64_t file_identity(int fd, const struct stat *st)
+{
+	uint8_t bid[ELF_BUILD_ID_MAX];
+	int n = elf_read_build_id_fd(fd, bid, sizeof(bid));
+
+	if (n > 0)
+		return hash_bytes(bid, (size_t)n, 0x5eed) | 1;
+	struct {
+		uint64_t dev, ino, size;
+		int64_t mtime_s, mtime_ns;
+	} k = { st->st_dev, st->st_ino, (uint64_t)st->st_size, st->st_mtim.tv_sec,
+		st->st_mtim.tv_nsec };
+	return hash_bytes(&k, sizeof(k), 0xf11e) | 1;
+}
+
+/* Builds and loads the table of the file behind fd under id. */
+static struct utable *load_table(struct unwind_loader *l, int fd, uint64_t id, const char *path)
+{
+	struct unwind_table_opts to = { .max_rows = l->pool_rows, .debug_frame = true };
+	struct unwind_table ut = { 0 };
+	struct utable *t = NULL;
+	uint64_t t0 = monotonic_ns();
+	uint32_t first = 0;
+	Elf *elf;
+	int err;
+
+	if (l->ntables >= l->opts.max_tables) {
+		ssize_t victim = lru_unused(l);
+
+		if (victim < 0) {
+			l->st.tables_no_room++;
+			return NULL;
+		}
+		drop_table(l, (size_t)victim);
+	}
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!elf) {
+		l->st.tables_failed++;
+		return NULL;
+	}
+	err = unwind_table_build(elf, l->rules, &to, &ut);
+	elf_end(elf);
+	l->st.build_ns += monotonic_ns() - t0;
+	if (err && err != -E2BIG) {
+		pr_debug("no unwind table for %s: %s", path, strerror(-err));
+		l->st.tables_failed++;
+	}
+	if (err == -E2BIG)
+		pr_warn_ratelimited("%s has more unwind rows than --unwind-table-memory holds; its "
+				    "stacks use frame pointers",
+				    path);
+	if (!err && ut.nrows == 0)
+		l->st.tables_without_cfi++;
+	/* rows first: evicting to make room reorders l->tables, so the slot is taken after */
+	if (!err && ut.nrows)
+		err = alloc_rows(l, ut.nrows, &first);
+	t = &l->tables[l->ntables];
+	memset(t, 0, sizeof(*t));
+	t->id = id;
+	memcpy(t->segs, ut.segs, sizeof(t->segs));
+	t->nsegs = ut.nsegs;
+	if (ut.nrows) { /* built: err is the allocation's */
+		if (err) {
+			l->st.tables_no_room++;
+			pr_warn_ratelimited(
+			    "unwind table memory full (%zu rows in use): %s unwinds "
+			    "by frame pointers; raise --unwind-table-memory",
+			    (size_t)l->st.rows_used, path);
+		} else {
+			memcpy(l->pool + first, ut.rows, ut.nrows * sizeof(ut.rows[0]));
+			t->first = first;
+			t->nrows = (uint32_t)ut.nrows;
+			err = sync_rules(l);
+			if (!err)
+				err = put_pages(l, t, &ut);
+			if (err) {
+				pr_warn("failed to load the unwind table of %s: %s", path,
+					strerror(-err));
+				delete_pages(l, t);
+				t->nrows = 0;
+			} else {
+				l->st.rows_used += t->nrows;
+				l->st.tables_built++;
+				pr_debug("unwind table for %s: %zu rows from %s", path, ut.nrows,
+					 ut.source);
+			}
+		}
+	}
+	l->ntables++;
+	unwind_table_free(&ut);
+	return t;
+}
+
+/* The table for mapping m of pid (NULL: none can be had; the range unwinds by frame
+ * pointers). */
+static struct utable *table_for(struct unwind_loader *l, int pid, const struct proc_map *m)
+{
+	struct file_key fk = { ((uint64_t)m->dev_major << 32) | m->dev_minor, m->inode };
+	char how[PROC_MAP_PATH_MAX + 64];
+	uint64_t *idp = lru_cache__get(l->files, &fk), id;
+	struct utable *t;
+	struct stat st;
+	int fd;
+
+	if (idp && (t = find_table(l, *idp)))
+		return t;
+	fd = proc_map_open(pid, m, how, sizeof(how));
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st)) {
+		close(fd);
+		return NULL;
+	}
+	id = file_identity(fd, &st);
+	t = find_table(l, id);
+	if (t)
+		l->st.tables_shared++;
+	else
+		t = load_table(l, fd, id, m->path);
+	close(fd);
+	if (t) {
+		uint64_t *v = malloc(sizeof(*v));
+
+		if (v) {
+			*v = id;
+			if (lru_cache__put(l->files, &fk, v, 1))
+				free(v);
+		}
+	}
+	return t;
+}
+
+int unwind_loader__scan(struct unwind_loader *l, int pid)
+{
+	struct stoker_unwind_map_key k;
+	struct stoker_unwind_map_val v = { .flags = STOKER_UMAP_PROC };
+	struct proc_map *maps = NULL;
+	struct uproc *p = NULL, *old;
+	int n, err = 0;
+
+	l->st.scans++;
+	n = proc_maps_read(pid, MAX_MAPS_PER_PROC, &maps);
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		err = -ENOMEM;
+		goto out;
+	}
+	p->pid = pid;
+	p->l = l;
+	p->scanned_ns = monotonic_ns();
+	if (n < 0) {
+		/* remembered empty, so a vanished process is not rescanned at every sample */
+		l->st.scan_failures++;
+		err = n;
+		if (lru_cache__put(l->procs, &pid, p, 1))
+			free(p);
+		goto out;
+	}
+	p->maps = calloc((size_t)n + 1, sizeof(*p->maps));
+	if (!p->maps) {
+		free(p);
+		err = -ENOMEM;
+		goto out;
+	}
+	for (int i = 0; i < n; i++) {
+		const struct proc_map *m = &maps[i];
+		struct stoker_unwind_map_val mv = { .flags = STOKER_UMAP_FP };
+		struct utable *t = NULL;
+
+		if (m->kind == PROC_MAP_OTHER)
+			continue;
+		/* TODO(vdso): the vDSO has CFI too; until it is loaded its frames use FP. */
+		if (m->kind == PROC_MAP_FILE)
+			t = table_for(l, pid, m);
+		if (t && t->nrows) {
+			uint64_t bias;
+
+			if (!unwind_segments_bias(t->segs, t->nsegs, m->start, m->pgoff, &bias)) {
+				mv.bias = bias;
+				mv.table_id = t->id;
+				mv.flags = STOKER_UMAP_TABLE;
+			}
+		}
+		if (t) {
+			t->last_used = ++l->tick;
+			t->refs++;
+			p->maps[p->n++] = (struct umap){ m->start, m->end, t->id };
+		} else {
+			p->maps[p->n++] = (struct umap){ m->start, m->end, 0 };
+		}
+		err = set_range(l, pid, m->start, m->end, &mv);
+		if (err) {
+			pr_warn_ratelimited(
+			    "failed to register mappings of pid %d for unwinding: %s", pid,
+			    strerror(-err));
+			break;
+		}
+	}
+	/* Stale ranges of an earlier scan: their keys were not rewritten above. */
+	old = lru_cache__get(l->procs, &pid);
+	if (old) {
+		for (size_t i = 0; i < old->n; i++) {
+			bool kept = false;
+
+			for (size_t j = 0; j < p->n && !kept; j++)
+				kept = p->maps[j].start == old->maps[i].start &&
+				       p->maps[j].end == old->maps[i].end;
+			if (!kept)
+				set_range(l, pid, old->maps[i].start, old->maps[i].end, NULL);
+			table_unref(l, old->maps[i].table_id);
+		}
+		old->n = 0; /* already undone: replacing it must not undo it again */
+		free(old->maps);
+		old->maps = NULL;
+	}
+	/* replacing the old entry unregisters it, so this goes first */
+	if (lru_cache__put(l->procs, &pid, p, 1)) {
+		free_uproc(p, NULL);
+		err = -ENOMEM;
+		goto out;
+	}
+	/* last: the process counts as registered only once its ranges are in */
+	map_key(&k, pid, 0, 0);
+	if (bpf_map_update_elem(l->opts.maps.mappings_fd, &k, &v, BPF_ANY) && !err)
+		err = -errno;
+out:
+	free(maps);
+	return err;
+}
+
+void unwind_loader__on_sample(struct unwind_loader *l, int pid, uint32_t flags)
+{
+	struct uproc *p;
+
+	if (!(flags & (STOKER_SF_UNWIND_PENDING | STOKER_SF_UNWIND_NO_MAPPING)))
+		return;
+	p = lru_cache__get(l->procs, &pid);
+	/* PENDING for a registered process: a sample taken before its registration landed */
+	if (p && monotonic_ns() - p->scanned_ns < l->opts.rescan_interval_ns)
+		return;
+	unwind_loader__scan(l, pid);
+}
+
+void unwind_loader__forget(struct unwind_loader *l, int pid)
+{
+	lru_cache__remove(l->procs, &pid);
+}
+
+void unwind_loader__stats(const struct unwind_loader *l, struct unwind_loader_stats *st)
+{
+	*st = l->st;
+	st->tables = l->ntables;
+	st->rules = l->rules->n;
+	st->procs = lru_cache__count(l->procs);
+}
