@@ -1,9 +1,140 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* File I/O helpers: complete writes despite short writes and signals. */
+/* File I/O helpers: whole reads under a cap, small one-shot reads, complete writes despite
+ * short writes and signals. */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "util/fileio.h"
+
+/* First buffer when fstat gives no size (/proc files, pipes). */
+#define READ_CAPPED_FIRST 16384
+
+static ssize_t read_retry(int fd, void *buf, size_t len)
+{
+	ssize_t n;
+
+	do
+		n = read(fd, buf, len);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : n;
+}
+
+int fd_read_capped(int fd, size_t max, unsigned int flags, char **out, size_t *len)
+{
+	size_t got = 0, cap = READ_CAPPED_FIRST, limit;
+	struct stat st;
+	char *buf, *nb;
+	int err = 0;
+
+	*out = NULL;
+	*len = 0;
+	if (max >= SIZE_MAX / 2)
+		return -EINVAL;
+	/* reading one byte past the cap is how a file over it is told apart from one at it */
+	limit = max + 1;
+	/* a regular file's size is the right first guess; the read that returns 0 proves the end */
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+		cap = (uint64_t)st.st_size < limit ? (size_t)st.st_size + 1 : limit;
+	if (cap > limit)
+		cap = limit;
+	buf = malloc(cap + 1); /* + 1 for the NUL */
+	if (!buf)
+		return -ENOMEM;
+	for (;;) {
+		ssize_t n;
+
+		if (got == cap) {
+			if (cap == limit)
+				break;
+			cap = cap > limit / 2 ? limit : cap * 2;
+			nb = realloc(buf, cap + 1);
+			if (!nb) {
+				err = -ENOMEM;
+				goto out;
+			}
+			buf = nb;
+		}
+		n = read_retry(fd, buf + got, cap - got);
+		if (n < 0) {
+			err = (int)n;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	if (got > max) {
+		if (!(flags & READ_CAPPED_TRUNCATE_LINES)) {
+			err = -EFBIG;
+			goto out;
+		}
+		got = max;
+		while (got && buf[got - 1] != '\n')
+			got--;
+		err = 1;
+	}
+	buf[got] = '\0';
+	*out = buf;
+	*len = got;
+	buf = NULL;
+out:
+	free(buf);
+	return err;
+}
+
+int read_file_capped(const char *path, size_t max, unsigned int flags, char **out, size_t *len)
+{
+	int fd, err;
+
+	*out = NULL;
+	*len = 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	err = fd_read_capped(fd, max, flags, out, len);
+	close(fd);
+	return err;
+}
+
+ssize_t fd_read_full(int fd, void *buf, size_t len)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = read_retry(fd, (char *)buf + got, len - got);
+
+		if (n < 0)
+			return n;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
+ssize_t read_small(const char *path, char *buf, size_t size)
+{
+	ssize_t n;
+	int fd;
+
+	if (!size)
+		return -EINVAL;
+	buf[0] = '\0';
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	/* seq_file entries in /proc may come in more than one read */
+	n = fd_read_full(fd, buf, size - 1);
+	close(fd);
+	if (n >= 0)
+		buf[n] = '\0';
+	return n;
+}
 
 int fd_write_all(int fd, const void *buf, size_t len)
 {

@@ -1,10 +1,29 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* Small file I/O helpers shared by the writers of spool files and local outputs. */
+/* Small file I/O helpers: whole-file reads under a byte cap, one-shot reads of small /proc
+ * files, and complete writes. */
 #ifndef STOKER_FILEIO_H
 #define STOKER_FILEIO_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
+/* Past the cap, keep the complete lines that fit instead of failing (tables such as
+ * /proc/kallsyms and perf maps, where a partial last line would parse into a wrong entry). */
+#define READ_CAPPED_TRUNCATE_LINES (1u << 0)
+
+/* Reads fd to its end into a malloc'd, NUL-terminated buffer (*out, length *len). The size
+ * fstat reports is only a hint: /proc files report 0 and files can grow while read. More than
+ * max bytes: -EFBIG, or with READ_CAPPED_TRUNCATE_LINES the complete lines within the first
+ * max bytes and a return of 1. Returns 0, 1 or -errno; on error *out is NULL. */
+int fd_read_capped(int fd, size_t max, unsigned int flags, char **out, size_t *len);
+/* The same for a path, opened O_RDONLY | O_CLOEXEC. */
+int read_file_capped(const char *path, size_t max, unsigned int flags, char **out, size_t *len);
+/* Reads until len bytes or the end of the file, retrying short reads and EINTR. Returns the
+ * count read or -errno. */
+ssize_t fd_read_full(int fd, void *buf, size_t len);
+/* Reads up to size - 1 bytes of a small file (a /proc entry) into buf and NUL-terminates it;
+ * a longer file is cut at size - 1. Returns the length or -errno. */
+ssize_t read_small(const char *path, char *buf, size_t size);
 /* Writes all of buf, retrying short writes and EINTR. Returns 0 or -errno. */
 int fd_write_all(int fd, const void *buf, size_t len);
 

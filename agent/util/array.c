@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Array growth by doubling with overflow checks. */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "util/array.h"
+
+#define ARRAY_MIN_CAP 16
+
+int array_reserve(void **data, size_t *cap, size_t elem_size, size_t need)
+{
+	size_t nc = *cap;
+	void *p;
+
+	if (need <= *cap)
+		return 0;
+	if (!elem_size)
+		return -EINVAL;
+	nc = nc > SIZE_MAX / 2 ? SIZE_MAX : nc * 2;
+	if (nc < ARRAY_MIN_CAP)
+		nc = ARRAY_MIN_CAP;
+	if (nc < need)
+		nc = need;
+	/* a doubled capacity past what fits is trimmed back to need before giving up */
+	if (nc > SIZE_MAX / elem_size)
+		nc = need;
+	if (nc > SIZE_MAX / elem_size)
+		return -ENOMEM;
+	p = realloc(*data, nc * elem_size);
+	if (!p)
+		return -ENOMEM;
+	*data = p;
+	*cap = nc;
+	return 0;
+}

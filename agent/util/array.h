@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Growing arrays: one place that doubles a capacity and checks the byte size for overflow. */
+#ifndef STOKER_ARRAY_H
+#define STOKER_ARRAY_H
+
+#include <stddef.h>
+
+/* Makes room for need elements of elem_size bytes in *data, whose capacity is *cap elements:
+ * the capacity doubles (at least 16, at least need). Returns 0 or -ENOMEM (out of memory, or a
+ * byte size that would overflow); on failure *data and *cap are unchanged. */
+int array_reserve(void **data, size_t *cap, size_t elem_size, size_t need);
+
+/* array_reserve for a typed pointer arr and its size_t capacity cap. Returns 0 or -ENOMEM. */
+#define ARRAY_RESERVE(arr, cap, need)                                                              \
+	({                                                                                         \
+		void *_ar_p = (arr);                                                               \
+		int _ar_err = array_reserve(&_ar_p, &(cap), sizeof(*(arr)), (need));               \
+		(arr) = _ar_p;                                                                     \
+		_ar_err;                                                                           \
+	})
+
+#endif

@@ -1,0 +1,70 @@
+/* Unit tests of util/array: doubling growth and its overflow checks. */
+#include <errno.h>
+#include <stdint.h>
+
+#include "util/array.h"
+#include "test.h"
+
+struct rec {
+	uint64_t a, b;
+};
+
+static void test_grows_and_keeps(void)
+{
+	struct rec *r = NULL;
+	size_t cap = 0, n = 0;
+
+	for (uint64_t i = 0; i < 1000; i++) {
+		if (ARRAY_RESERVE(r, cap, n + 1))
+			break;
+		r[n++] = (struct rec){ i, ~i };
+	}
+	CHECK_INT(n, 1000);
+	CHECK(cap >= 1000 && cap < 2048);
+	for (size_t i = 0; i < n; i++)
+		if (r[i].a != i || r[i].b != ~(uint64_t)i) {
+			CHECK_INT(r[i].a, i);
+			break;
+		}
+	free(r);
+}
+
+static void test_first_and_large_need(void)
+{
+	char *p = NULL;
+	size_t cap = 0;
+
+	CHECK_INT(ARRAY_RESERVE(p, cap, 1), 0);
+	CHECK_INT(cap, 16);
+	/* a need above double the capacity is met at once */
+	CHECK_INT(ARRAY_RESERVE(p, cap, 1000), 0);
+	CHECK_INT(cap, 1000);
+	CHECK_INT(ARRAY_RESERVE(p, cap, 1001), 0);
+	CHECK_INT(cap, 2000);
+	/* nothing to do when it fits */
+	CHECK_INT(ARRAY_RESERVE(p, cap, 5), 0);
+	CHECK_INT(cap, 2000);
+	free(p);
+}
+
+static void test_overflow_refused(void)
+{
+	struct rec *r = NULL, *before;
+	size_t cap = 0;
+
+	CHECK_INT(ARRAY_RESERVE(r, cap, 4), 0);
+	before = r;
+	/* need * sizeof(struct rec) wraps: refused without touching the array */
+	CHECK_INT(ARRAY_RESERVE(r, cap, SIZE_MAX / 8), -ENOMEM);
+	CHECK(r == before);
+	CHECK_INT(cap, 16);
+	free(r);
+}
+
+int main(void)
+{
+	RUN_TEST(test_grows_and_keeps);
+	RUN_TEST(test_first_and_large_need);
+	RUN_TEST(test_overflow_refused);
+	return TEST_SUMMARY();
+}
