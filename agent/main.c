@@ -13,7 +13,6 @@
 
 #include <bpf/libbpf.h>
 #include <curl/curl.h>
-#include <fcntl.h>
 
 #include "util/clock.h"
 #include "ops/caps.h"
@@ -26,6 +25,7 @@
 #include "object/obj_cache.h"
 #include "export/output_local.h"
 #include "util/parse_util.h"
+#include "util/secret.h"
 #include "ops/preflight.h"
 #include "proc/proc_cache.h"
 #include "profile/profile_builder.h"
@@ -80,32 +80,6 @@ struct agent {
 	struct container_meta *meta;
 	char kubelet_url[512];
 };
-
-/* Reads a secret from a file: whole content, trailing newlines removed, at most 64 KiB. */
-static int read_secret(const char *path, char **out)
-{
-	char buf[65536];
-	ssize_t n;
-	int fd, err = 0;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	if (n < 0)
-		err = -errno;
-	close(fd);
-	if (err)
-		return err;
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
-		n--;
-	if (n <= 0)
-		return -ENODATA;
-	buf[n] = '\0';
-	*out = strdup(buf);
-	memset(buf, 0, sizeof(buf));
-	return *out ? 0 : -ENOMEM;
-}
 
 static int setup_push(struct agent *a)
 {
@@ -617,8 +591,8 @@ static void reload(struct agent *a)
 		a->metrics = NULL;
 		uploader__stop(a->uploader, monotonic_ns(), &a->upload_totals);
 		a->uploader = NULL;
-		free(a->basic_password);
-		free(a->bearer_token);
+		free_secret(a->basic_password);
+		free_secret(a->bearer_token);
 		a->basic_password = a->bearer_token = NULL;
 	}
 	{
@@ -809,8 +783,8 @@ static void teardown(struct agent *a)
 					 a->windows_unencodable),
 		    (unsigned long long)u.retries, (unsigned long long)a->windows_empty);
 	}
-	free(a->basic_password);
-	free(a->bearer_token);
+	free_secret(a->basic_password);
+	free_secret(a->bearer_token);
 	unwind_loader__free(a->unwind);
 	span_context__free(a->spans); /* before the sampler: its entries need no removal */
 	sampler__close(a->sampler);

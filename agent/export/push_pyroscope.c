@@ -111,6 +111,7 @@ struct pyroscope_client *pyroscope_client__new(const struct pyroscope_client_opt
 	if (opts->bearer_token) {
 		snprintf(buf, sizeof(buf), "Authorization: Bearer %s", opts->bearer_token);
 		c->base_headers = curl_slist_append(c->base_headers, buf);
+		explicit_bzero(buf, sizeof(buf));
 	}
 	for (size_t i = 0; i < opts->nheaders; i++)
 		c->base_headers = curl_slist_append(c->base_headers, opts->headers[i]);

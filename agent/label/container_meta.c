@@ -4,14 +4,12 @@
  * table under a mutex. Unreachable sources are logged once and retried; labels just stay
  * fewer meanwhile. */
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <curl/curl.h>
 #include <json-c/json.h>
@@ -20,6 +18,7 @@
 #include "label/container_meta.h"
 #include "util/log.h"
 #include "util/lru_cache.h"
+#include "util/secret.h"
 #include "proc/proc_cache.h"
 
 #define RESPONSE_MAX	    (64u << 20)
@@ -214,6 +213,7 @@ static int fetch(struct container_meta *m, const char *url, const char *unix_soc
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
 	curl_slist_free_all(h);
 	curl_easy_cleanup(c);
+	explicit_bzero(auth, sizeof(auth));
 	if (cc != CURLE_OK) {
 		snprintf(err, errlen, "%s", curl_easy_strerror(cc));
 		return -EIO;
@@ -344,24 +344,6 @@ static void *thread_main(void *arg)
 	return NULL;
 }
 
-static char *read_token(const char *path)
-{
-	char buf[8192];
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return NULL;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return NULL;
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
-		n--;
-	buf[n] = '\0';
-	return strdup(buf);
-}
-
 struct container_meta *container_meta__start(const struct container_meta_opts *opts)
 {
 	struct container_meta *m = calloc(1, sizeof(*m));
@@ -382,11 +364,12 @@ struct container_meta *container_meta__start(const struct container_meta_opts *o
 		return NULL;
 	}
 	if (m->opts.kubelet_url && m->opts.k8s_token_file) {
-		m->token = read_token(m->opts.k8s_token_file);
-		if (!m->token)
-			pr_warn(
-			    "failed to read the Kubernetes token %s; asking the kubelet without it",
-			    m->opts.k8s_token_file);
+		int err = read_secret(m->opts.k8s_token_file, &m->token);
+
+		if (err)
+			pr_warn("failed to read the Kubernetes token %s: %s; asking the kubelet "
+				"without it",
+				m->opts.k8s_token_file, strerror(-err));
 	}
 	pthread_mutex_init(&m->mu, NULL);
 	pthread_condattr_init(&ca);
@@ -395,7 +378,7 @@ struct container_meta *container_meta__start(const struct container_meta_opts *o
 	pthread_condattr_destroy(&ca);
 	if (pthread_create(&m->thread, NULL, thread_main, m)) {
 		lru_cache__free(m->table);
-		free(m->token);
+		free_secret(m->token);
 		free(m);
 		return NULL;
 	}
@@ -414,9 +397,7 @@ void container_meta__stop(struct container_meta *m)
 	lru_cache__free(m->table);
 	pthread_mutex_destroy(&m->mu);
 	pthread_cond_destroy(&m->cv);
-	if (m->token)
-		memset(m->token, 0, strlen(m->token));
-	free(m->token);
+	free_secret(m->token);
 	free(m);
 }
 
