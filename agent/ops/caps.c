@@ -11,12 +11,6 @@
 
 #include "ops/caps.h"
 
-#ifndef CAP_PERFMON
-#define CAP_PERFMON 38
-#endif
-#ifndef CAP_BPF
-#define CAP_BPF 39
-#endif
 
 static int get(struct __user_cap_data_struct d[2])
 {

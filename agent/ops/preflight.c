@@ -2,8 +2,6 @@
 /* Preflight checks: each prints "ok", "warn" or "FAIL", what was found, and how to fix it;
  * BPF features are probed by loading, never inferred from the kernel version. */
 #include <errno.h>
-#include <fcntl.h>
-#include <linux/capability.h>
 #include <linux/perf_event.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -16,20 +14,16 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "ops/caps.h"
 #include "ops/preflight.h"
 #include "export/push_pyroscope.h"
+#include "util/fileio.h"
 
 #ifndef BPF_FS_MAGIC
 #define BPF_FS_MAGIC 0xcafe4a11
 #endif
 #ifndef CGROUP2_SUPER_MAGIC
 #define CGROUP2_SUPER_MAGIC 0x63677270
-#endif
-#ifndef CAP_PERFMON
-#define CAP_PERFMON 38
-#endif
-#ifndef CAP_BPF
-#define CAP_BPF 39
 #endif
 
 struct report {
@@ -53,28 +47,14 @@ static void line(struct report *r, int level, const char *what, const char *foun
 static int read_int_file(const char *path, long *v)
 {
 	char buf[64];
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = read_small(path, buf, sizeof(buf));
 
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
+	if (n < 0)
+		return (int)n;
+	if (n == 0)
 		return -EIO;
-	buf[n] = '\0';
 	*v = strtol(buf, NULL, 10);
 	return 0;
-}
-
-static bool has_cap(int cap)
-{
-	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
-	struct __user_cap_data_struct d[2];
-
-	if (syscall(SYS_capget, &h, d))
-		return false;
-	return d[cap / 32].effective & (1u << (cap % 32));
 }
 
 static void check_caps(struct report *r)
@@ -88,11 +68,11 @@ static void check_caps(struct report *r)
 		{ CAP_SYS_PTRACE, "CAP_SYS_PTRACE", "read other processes' maps and mapped files" },
 		{ CAP_DAC_READ_SEARCH, "CAP_DAC_READ_SEARCH", "open binaries other users own" },
 	};
-	bool sysadmin = has_cap(CAP_SYS_ADMIN);
+	bool sysadmin = caps_have(CAP_SYS_ADMIN);
 	char found[160];
 
 	for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
-		bool have = has_cap(caps[i].cap);
+		bool have = caps_have(caps[i].cap);
 		bool covered =
 		    !have && sysadmin && (caps[i].cap == CAP_BPF || caps[i].cap == CAP_PERFMON);
 
