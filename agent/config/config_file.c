@@ -2,15 +2,14 @@
 /* Config file parsing with libyaml's event API: a flat mapping of known keys to scalars,
  * lists (repeatable flags) or, for labels, a mapping. Anything else is an error with a line. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <yaml.h>
 
 #include "config/config_file.h"
+#include "util/fileio.h"
 
 #define CONFIG_MAX_BYTES (1u << 20)
 #define CONFIG_MAX_ARGS	 4096
@@ -276,28 +275,19 @@ int config_file_parse(const char *buf, size_t len, const char *name, struct conf
 
 int config_file_load(const char *path, struct config_args *out)
 {
-	char *buf = malloc(CONFIG_MAX_BYTES + 1);
+	char *buf = NULL;
 	size_t len = 0;
-	ssize_t n;
-	int fd, err;
+	int err;
 
 	memset(out, 0, sizeof(*out));
-	if (!buf)
-		return -ENOMEM;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		err = -errno;
-		fprintf(stderr, "stoker: failed to read config %s: %s\n", path, strerror(-err));
-		free(buf);
+	err = read_file_capped(path, CONFIG_MAX_BYTES, 0, &buf, &len);
+	if (err == -EFBIG) {
+		fprintf(stderr, "stoker: config %s is larger than 1 MiB\n", path);
 		return err;
 	}
-	while ((n = read(fd, buf + len, CONFIG_MAX_BYTES + 1 - len)) > 0)
-		len += (size_t)n;
-	close(fd);
-	if (len > CONFIG_MAX_BYTES) {
-		fprintf(stderr, "stoker: config %s is larger than 1 MiB\n", path);
-		free(buf);
-		return -EFBIG;
+	if (err) {
+		fprintf(stderr, "stoker: failed to read config %s: %s\n", path, strerror(-err));
+		return err;
 	}
 	err = config_file_parse(buf, len, path, out);
 	free(buf);

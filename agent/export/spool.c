@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/array.h"
 #include "util/fileio.h"
 #include "util/log.h"
 #include "export/spool.h"
@@ -88,40 +89,18 @@ out:
 
 int spool_read(const char *path, size_t max_bytes, struct upload_batch **out)
 {
-	struct stat st;
-	uint8_t *buf = NULL;
-	size_t got = 0;
-	int fd, err;
+	char *buf = NULL;
+	size_t len = 0;
+	int err;
 
 	*out = NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st)) {
-		err = -errno;
-		goto out;
-	}
-	if (st.st_size <= 0 || (uint64_t)st.st_size > max_bytes) {
+	err = read_file_capped(path, max_bytes, 0, &buf, &len);
+	/* empty or over the cap: not a file this agent wrote */
+	if (err == -EFBIG || (!err && !len))
 		err = -EBADMSG;
+	if (err)
 		goto out;
-	}
-	buf = malloc((size_t)st.st_size);
-	if (!buf) {
-		err = -ENOMEM;
-		goto out;
-	}
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			err = n < 0 ? -errno : -EBADMSG;
-			goto out;
-		}
-		got += (size_t)n;
-	}
-	err = upload_batch_parse(buf, got, out);
+	err = upload_batch_parse((const uint8_t *)buf, len, out);
 	if (!err) {
 		(*out)->spool_path = strdup(path);
 		if (!(*out)->spool_path) {
@@ -132,7 +111,6 @@ int spool_read(const char *path, size_t max_bytes, struct upload_batch **out)
 	}
 out:
 	free(buf);
-	close(fd);
 	return err;
 }
 
@@ -143,7 +121,7 @@ static int cmp_str(const void *a, const void *b)
 
 int spool_list(const char *dir, char ***paths_out, uint64_t **sizes_out)
 {
-	char **paths = NULL, **np;
+	char **paths = NULL;
 	uint64_t *sizes = NULL;
 	size_t n = 0, cap = 0;
 	struct dirent *de;
@@ -172,14 +150,9 @@ int spool_list(const char *dir, char ***paths_out, uint64_t **sizes_out)
 			continue;
 		if (stat(full, &st) || !S_ISREG(st.st_mode))
 			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			np = realloc(paths, cap * sizeof(*paths));
-			if (!np) {
-				err = -ENOMEM;
-				break;
-			}
-			paths = np;
+		if (ARRAY_RESERVE(paths, cap, n + 1)) {
+			err = -ENOMEM;
+			break;
 		}
 		paths[n] = strdup(full);
 		if (!paths[n]) {

@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include "symbolize/addr_search.h"
+#include "util/array.h"
+#include "util/fileio.h"
 #include "util/parse_util.h"
 #include "proc/proc_maps.h"
 
@@ -126,7 +128,7 @@ static int cmp_map(const void *a, const void *b)
 int proc_maps_parse(const char *buf, size_t len, size_t max_maps, struct proc_map **out,
 		    size_t *bad)
 {
-	struct proc_map *maps = NULL, *tmp;
+	struct proc_map *maps = NULL;
 	size_t n = 0, cap = 0, nbad = 0;
 	const char *p = buf, *end = buf + len;
 	struct proc_map m;
@@ -138,14 +140,9 @@ int proc_maps_parse(const char *buf, size_t len, size_t max_maps, struct proc_ma
 
 		if (l && proc_map_parse_line(p, l, &m) == 0) {
 			if (m.exec && n < max_maps) {
-				if (n == cap) {
-					cap = cap ? cap * 2 : 32;
-					tmp = realloc(maps, cap * sizeof(*maps));
-					if (!tmp) {
-						free(maps);
-						return -ENOMEM;
-					}
-					maps = tmp;
+				if (ARRAY_RESERVE(maps, cap, n + 1)) {
+					free(maps);
+					return -ENOMEM;
 				}
 				maps[n++] = m;
 			}
@@ -164,50 +161,21 @@ int proc_maps_parse(const char *buf, size_t len, size_t max_maps, struct proc_ma
 
 int proc_maps_read(int pid, size_t max_maps, struct proc_map **out)
 {
-	char path[64], *buf = NULL, *tmp;
-	size_t len = 0, cap = 0;
-	int fd, err;
-	ssize_t r;
+	char path[64], *buf = NULL;
+	size_t len = 0;
+	int err;
 
 	*out = NULL;
 	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	for (;;) {
-		if (cap - len < 4096) {
-			if (cap >= MAPS_MAX_BYTES) {
-				err = -EFBIG;
-				goto out;
-			}
-			cap = cap ? cap * 2 : 16384;
-			tmp = realloc(buf, cap);
-			if (!tmp) {
-				err = -ENOMEM;
-				goto out;
-			}
-			buf = tmp;
-		}
-		r = read(fd, buf + len, cap - len);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			err = -errno;
-			goto out;
-		}
-		if (r == 0)
-			break;
-		len += (size_t)r;
-	}
+	err = read_file_capped(path, MAPS_MAX_BYTES, 0, &buf, &len);
+	if (err)
+		return err;
 	/* A process that is gone between open and read yields an empty file. */
-	if (len == 0) {
+	if (len == 0)
 		err = -ESRCH;
-		goto out;
-	}
-	err = proc_maps_parse(buf, len, max_maps, out, NULL);
-out:
+	else
+		err = proc_maps_parse(buf, len, max_maps, out, NULL);
 	free(buf);
-	close(fd);
 	return err;
 }
 

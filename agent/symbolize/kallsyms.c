@@ -2,21 +2,20 @@
 /* Kernel symbols: the text symbols of /proc/kallsyms sorted by address, names in one string
  * pool, and the rule for how far past a symbol an address still belongs to it. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "symbolize/kallsyms.h"
 #include "symbolize/addr_search.h"
+#include "util/array.h"
+#include "util/fileio.h"
 #include "util/log.h"
 #include "util/parse_util.h"
 
 /* /proc/kallsyms is ~5 MiB for a distribution kernel, ~15 MiB with hundreds of modules. */
 #define KALLSYMS_MAX_BYTES   (64u << 20)
 #define KALLSYMS_MAX_ENTRIES (2u << 20)
-#define KALLSYMS_READ_CHUNK  (1u << 20)
 /* KSYM_NAME_LEN is 512 since 6.1; MODULE_NAME_LEN is 64, BPF and ftrace pseudo-modules fit too. */
 #define KSYM_NAME_MAX	512
 #define KSYM_MODULE_MAX 128
@@ -106,15 +105,8 @@ static uint32_t pool_add(struct parse_state *ps, const char *s, size_t len)
 {
 	uint32_t off;
 
-	while (ps->pool_len + len + 1 > ps->pool_cap) {
-		size_t nc = ps->pool_cap * 2;
-		char *np = realloc(ps->pool, nc);
-
-		if (!np)
-			return 0;
-		ps->pool = np;
-		ps->pool_cap = nc;
-	}
+	if (ARRAY_RESERVE(ps->pool, ps->pool_cap, ps->pool_len + len + 1))
+		return 0;
 	off = (uint32_t)ps->pool_len;
 	memcpy(ps->pool + ps->pool_len, s, len);
 	ps->pool[ps->pool_len + len] = '\0';
@@ -170,15 +162,8 @@ static int parse_line(struct parse_state *ps, const char *p, const char *le, uin
 		ps->skipped++;
 		return 0;
 	}
-	if (ps->n == ps->cap) {
-		size_t nc = ps->cap * 2;
-		struct ksym_raw *nr = realloc(ps->raw, nc * sizeof(*nr));
-
-		if (!nr)
-			return -ENOMEM;
-		ps->raw = nr;
-		ps->cap = nc;
-	}
+	if (ARRAY_RESERVE(ps->raw, ps->cap, ps->n + 1))
+		return -ENOMEM;
 	r = &ps->raw[ps->n];
 	r->addr = addr;
 	r->seq = (uint32_t)ps->n;
@@ -290,81 +275,18 @@ out:
 	return ks;
 }
 
-/* Reads all of fd, up to KALLSYMS_MAX_BYTES. /proc files report size 0, so no fstat. */
-static int read_all(int fd, char **bufp, size_t *lenp, bool *truncated)
-{
-	size_t len = 0, cap = 0;
-	char *buf = NULL, probe;
-	ssize_t r;
-	int err = 0;
-
-	*truncated = false;
-	for (;;) {
-		if (len == KALLSYMS_MAX_BYTES) {
-			do
-				r = read(fd, &probe, 1);
-			while (r < 0 && errno == EINTR);
-			*truncated = r > 0;
-			break;
-		}
-		if (len == cap) {
-			size_t nc = cap ? cap * 2 : 4 * KALLSYMS_READ_CHUNK;
-			char *nb;
-
-			if (nc > KALLSYMS_MAX_BYTES)
-				nc = KALLSYMS_MAX_BYTES;
-			nb = realloc(buf, nc);
-			if (!nb) {
-				err = -ENOMEM;
-				goto out;
-			}
-			buf = nb;
-			cap = nc;
-		}
-		r = read(fd, buf + len, cap - len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			err = -errno;
-			goto out;
-		}
-		if (r == 0)
-			break;
-		len += (size_t)r;
-	}
-	if (*truncated) {
-		/* drop the partial last line */
-		while (len && buf[len - 1] != '\n')
-			len--;
-	}
-out:
-	if (err) {
-		free(buf);
-		buf = NULL;
-		len = 0;
-	}
-	*bufp = buf;
-	*lenp = len;
-	return err;
-}
-
 struct kallsyms *kallsyms__load(const char *path)
 {
 	struct kallsyms *ks = NULL;
-	bool truncated = false;
 	char *buf = NULL;
 	size_t len = 0;
-	int fd, err;
+	int err;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		err = -errno;
+	/* /proc files report size 0: read to the end, keeping whole lines past the cap */
+	err = read_file_capped(path, KALLSYMS_MAX_BYTES, READ_CAPPED_TRUNCATE_LINES, &buf, &len);
+	if (err < 0)
 		goto out;
-	}
-	err = read_all(fd, &buf, &len, &truncated);
-	if (err)
-		goto out;
-	if (truncated)
+	if (err == 1)
 		pr_warn("%s is larger than %u MiB: symbols past that are not loaded", path,
 			KALLSYMS_MAX_BYTES >> 20);
 	ks = kallsyms__parse(buf, len);
@@ -378,8 +300,6 @@ struct kallsyms *kallsyms__load(const char *path)
 	}
 out:
 	free(buf);
-	if (fd >= 0)
-		close(fd);
 	if (!ks)
 		errno = -err;
 	return ks;

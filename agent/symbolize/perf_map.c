@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "symbolize/addr_search.h"
+#include "util/array.h"
+#include "util/fileio.h"
 #include "util/log.h"
 #include "util/parse_util.h"
 #include "symbolize/perf_map.h"
@@ -225,19 +227,9 @@ struct perf_map *perf_map__parse(const char *buf, size_t len, size_t max_entries
 			dropped++;
 			continue;
 		}
-		if (n == cap) {
-			size_t nc = cap ? cap * 2 : 256;
-			struct pm_line *nlp;
-
-			if (nc > max_entries)
-				nc = max_entries;
-			nlp = realloc(lines, nc * sizeof(*nlp));
-			if (!nlp) {
-				err = -ENOMEM;
-				goto out;
-			}
-			lines = nlp;
-			cap = nc;
+		if (ARRAY_RESERVE(lines, cap, n + 1)) {
+			err = -ENOMEM;
+			goto out;
 		}
 		if (parse_line(pm, &pool_len, p, p + ll, &lines[n])) {
 			bad++;
@@ -266,9 +258,9 @@ out:
 struct perf_map *perf_map__load(const char *path, size_t max_entries, size_t max_bytes)
 {
 	struct perf_map *pm = NULL;
-	size_t want, got = 0;
 	char *buf = NULL;
 	struct stat st;
+	size_t len = 0;
 	int fd, err = 0;
 
 	if (!max_bytes)
@@ -287,31 +279,12 @@ struct perf_map *perf_map__load(const char *path, size_t max_entries, size_t max
 		err = -EINVAL;
 		goto out;
 	}
-	want = (uint64_t)st.st_size < max_bytes ? (size_t)st.st_size : max_bytes;
-	buf = malloc(want + 1);
-	if (!buf) {
-		err = -ENOMEM;
-		goto out;
-	}
-	while (got < want) {
-		ssize_t r = read(fd, buf + got, want - got);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			err = -errno;
-			goto out;
-		}
-		if (r == 0)
-			break;
-		got += (size_t)r;
-	}
 	/* cut by the byte cap: the partial last line would parse into a wrong range */
-	if ((uint64_t)st.st_size > max_bytes) {
-		while (got && buf[got - 1] != '\n')
-			got--;
-	}
-	pm = perf_map__parse(buf, got, max_entries);
+	err = fd_read_capped(fd, max_bytes, READ_CAPPED_TRUNCATE_LINES, &buf, &len);
+	if (err < 0)
+		goto out;
+	err = 0;
+	pm = perf_map__parse(buf, len, max_entries);
 	if (!pm)
 		err = -errno;
 out:
