@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "util/clock.h"
+#include "util/fileio.h"
 #include "util/log.h"
 #include "util/lru_cache.h"
 #include "proc/proc_cache.h"
@@ -102,18 +103,11 @@ static void read_exe_name(struct proc *p)
 static int read_nspid(int pid)
 {
 	char path[64], buf[4096], *line;
-	int fd, nspid = pid;
-	ssize_t n;
+	int nspid = pid;
 
 	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (read_small(path, buf, sizeof(buf)) <= 0)
 		return pid;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return pid;
-	buf[n] = '\0';
 	line = strstr(buf, "\nNSpid:");
 	if (!line)
 		return pid;
@@ -137,14 +131,9 @@ static void read_cgroup(struct proc *p)
 {
 	char path[64], buf[8192];
 	ssize_t n;
-	int fd;
 
 	snprintf(path, sizeof(path), "/proc/%d/cgroup", p->pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
+	n = read_small(path, buf, sizeof(buf));
 	if (n > 0)
 		cgroup_identity_from_proc(buf, (size_t)n, &p->cg);
 }
@@ -194,18 +183,11 @@ static void read_text(int pid, const char *what, char *buf, size_t len)
 {
 	char path[64];
 	ssize_t n;
-	int fd;
 
-	buf[0] = '\0';
 	snprintf(path, sizeof(path), "/proc/%d/%s", pid, what);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	n = read(fd, buf, len - 1);
-	close(fd);
+	n = read_small(path, buf, len);
 	if (n <= 0)
 		return;
-	buf[n] = '\0';
 	/* cmdline: NUL-separated arguments become spaces; control bytes are not kept */
 	for (ssize_t i = 0; i < n; i++)
 		if ((unsigned char)buf[i] < 0x20)
