@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/array.h"
 #include "util/lru_cache.h"
 #include "export/output_flamegraph.h"
 
@@ -82,15 +83,8 @@ static long intern(struct tree *t, const char *s)
 	for (i = hv & (t->hcap - 1); t->h[i]; i = (i + 1) & (t->hcap - 1))
 		if (!strcmp(t->names[t->h[i] - 1], s))
 			return t->h[i] - 1;
-	if (t->nnames == t->names_cap) {
-		size_t nc = t->names_cap ? t->names_cap * 2 : 1024;
-		const char **nn = realloc(t->names, nc * sizeof(*nn));
-
-		if (!nn)
-			return -ENOMEM;
-		t->names = nn;
-		t->names_cap = nc;
-	}
+	if (ARRAY_RESERVE(t->names, t->names_cap, t->nnames + 1))
+		return -ENOMEM;
 	t->names[t->nnames] = s;
 	t->h[i] = (uint32_t)t->nnames + 1;
 	return (long)t->nnames++;
@@ -103,15 +97,8 @@ static long child(struct tree *t, uint32_t parent, uint32_t name)
 	for (; c; c = t->nodes[c].next_sibling)
 		if (t->nodes[c].name == name)
 			return c;
-	if (t->n == t->cap) {
-		size_t nc = t->cap * 2;
-		struct node *nn = realloc(t->nodes, nc * sizeof(*nn));
-
-		if (!nn)
-			return -ENOMEM;
-		t->nodes = nn;
-		t->cap = nc;
-	}
+	if (ARRAY_RESERVE(t->nodes, t->cap, t->n + 1))
+		return -ENOMEM;
 	t->nodes[t->n] = (struct node){ name, 0, t->nodes[parent].first_child, 0 };
 	t->nodes[parent].first_child = (uint32_t)t->n;
 	return (long)t->n++;

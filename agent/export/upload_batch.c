@@ -6,6 +6,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "util/array.h"
 #include "util/log.h"
 #include "util/lru_cache.h"
 #include "push.pb-c.h"
@@ -215,15 +216,8 @@ static uint32_t label_set_id(struct label_sets *ls, const struct pb_label *l, si
 		if (ls->keys[i].h == h && ls->keys[i].n == n &&
 		    (!n || !memcmp(ls->keys[i].l, l, n * sizeof(*l))))
 			return (uint32_t)i;
-	if (ls->n == ls->cap) {
-		size_t nc = ls->cap ? ls->cap * 2 : 16;
-		void *p = realloc(ls->keys, nc * sizeof(*ls->keys));
-
-		if (!p)
-			return UINT32_MAX;
-		ls->keys = p;
-		ls->cap = nc;
-	}
+	if (ARRAY_RESERVE(ls->keys, ls->cap, ls->n + 1))
+		return UINT32_MAX;
 	ls->keys[ls->n].h = h;
 	ls->keys[ls->n].n = n;
 	if (n)

@@ -14,6 +14,7 @@
 #include <curl/curl.h>
 #include <json-c/json.h>
 
+#include "util/array.h"
 #include "util/clock.h"
 #include "label/container_meta.h"
 #include "util/log.h"
@@ -157,21 +158,18 @@ int container_meta_parse_docker(const char *json, size_t len,
 
 struct buf {
 	char *p;
-	size_t len;
+	size_t len, cap;
 };
 
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
 {
 	struct buf *b = ud;
 	size_t n = size * nmemb;
-	char *np;
 
 	if (b->len + n > RESPONSE_MAX)
 		return 0; /* abort: a metadata answer is never this big */
-	np = realloc(b->p, b->len + n + 1);
-	if (!np)
+	if (ARRAY_RESERVE(b->p, b->cap, b->len + n + 1))
 		return 0;
-	b->p = np;
 	memcpy(b->p + b->len, ptr, n);
 	b->len += n;
 	b->p[b->len] = '\0';

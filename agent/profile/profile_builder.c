@@ -5,24 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/array.h"
 #include "util/lru_cache.h"
 #include "profile/profile_builder.h"
-
-#define GROW(arr, n, cap)                                                                          \
-	({                                                                                         \
-		int _err = 0;                                                                      \
-		if ((n) == (cap)) {                                                                \
-			size_t _nc = (cap) ? (cap)*2 : 64;                                         \
-			void *_p = realloc((arr), _nc * sizeof(*(arr)));                           \
-			if (_p) {                                                                  \
-				(arr) = _p;                                                        \
-				(cap) = _nc;                                                       \
-			} else {                                                                   \
-				_err = -ENOMEM;                                                    \
-			}                                                                          \
-		}                                                                                  \
-		_err;                                                                              \
-	})
 
 /* Open addressing over indices: slot value is index + 1, 0 is empty. */
 typedef uint64_t (*hash_fn)(const struct profile_builder *pb, uint32_t idx);
@@ -155,17 +140,10 @@ uint32_t pb_string(struct profile_builder *pb, const char *s)
 	if ((pb->nstr + 1) * 2 > pb->hcap_str &&
 	    table_rehash(pb, &pb->h_str, &pb->hcap_str, pb->nstr, hash_str_idx))
 		return 0;
-	if (GROW(pb->str_off, pb->nstr, pb->str_cap))
+	if (ARRAY_RESERVE(pb->str_off, pb->str_cap, pb->nstr + 1))
 		return 0;
-	while (pb->pool_len + len + 1 > pb->pool_cap) {
-		size_t nc = pb->pool_cap ? pb->pool_cap * 2 : 4096;
-		char *p = realloc(pb->pool, nc);
-
-		if (!p)
-			return 0;
-		pb->pool = p;
-		pb->pool_cap = nc;
-	}
+	if (ARRAY_RESERVE(pb->pool, pb->pool_cap, pb->pool_len + len + 1))
+		return 0;
 	memcpy(pb->pool + pb->pool_len, s, len + 1);
 	pb->str_off[pb->nstr] = (uint32_t)pb->pool_len;
 	pb->pool_len += len + 1;
@@ -192,7 +170,7 @@ uint32_t pb_string(struct profile_builder *pb, const char *s)
 		if (!_id && (n) < (pb)->opts.max_locations &&                                      \
 		    !(((n) + 1) * 2 > (hcap) &&                                                    \
 		      table_rehash((pb), &(htab), &(hcap), (n), (hf))) &&                          \
-		    !GROW((arr), (n), (cap))) {                                                    \
+		    !ARRAY_RESERVE((arr), (cap), (n) + 1)) {                                       \
 			(arr)[(n)] = (rec);                                                        \
 			for (_s = _h & ((hcap)-1); (htab)[_s]; _s = (_s + 1) & ((hcap)-1))         \
 				;                                                                  \
@@ -265,25 +243,10 @@ int pb_add_sample(struct profile_builder *pb, const uint32_t *locs, size_t nlocs
 	if ((pb->nsamples + 1) * 2 > pb->hcap_sample &&
 	    table_rehash(pb, &pb->h_sample, &pb->hcap_sample, pb->nsamples, hash_sample_idx))
 		goto full;
-	while (pb->nloc_ids + nlocs > pb->loc_ids_cap) {
-		size_t nc = pb->loc_ids_cap ? pb->loc_ids_cap * 2 : 4096;
-		uint32_t *p = realloc(pb->loc_ids, nc * sizeof(*p));
-
-		if (!p)
-			goto full;
-		pb->loc_ids = p;
-		pb->loc_ids_cap = nc;
-	}
-	while (pb->nlabels + nlabels > pb->labels_cap) {
-		size_t nc = pb->labels_cap ? pb->labels_cap * 2 : 1024;
-		struct pb_label *p = realloc(pb->labels, nc * sizeof(*p));
-
-		if (!p)
-			goto full;
-		pb->labels = p;
-		pb->labels_cap = nc;
-	}
-	if (GROW(pb->samples, pb->nsamples, pb->samples_cap))
+	if (ARRAY_RESERVE(pb->loc_ids, pb->loc_ids_cap, pb->nloc_ids + nlocs) ||
+	    ARRAY_RESERVE(pb->labels, pb->labels_cap, pb->nlabels + nlabels))
+		goto full;
+	if (ARRAY_RESERVE(pb->samples, pb->samples_cap, pb->nsamples + 1))
 		goto full;
 	pb->samples[pb->nsamples] = (struct pb_sample){
 		.first_loc = (uint32_t)pb->nloc_ids,

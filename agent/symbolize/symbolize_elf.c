@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "util/array.h"
 #include "symbolize/addr_search.h"
 #include "util/log.h"
 #include "symbolize/symbolize_elf.h"
@@ -72,24 +73,9 @@ static int add_symbol(struct elf_object *o, uint64_t addr, uint64_t size, const 
 		o->dropped_symbols++;
 		return 0;
 	}
-	if (o->nsyms == o->syms_cap) {
-		size_t nc = o->syms_cap ? o->syms_cap * 2 : 1024;
-		struct elf_sym *n = realloc(o->syms, nc * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		o->syms = n;
-		o->syms_cap = nc;
-	}
-	while (o->pool_len + l + 1 > o->pool_cap) {
-		size_t nc = o->pool_cap ? o->pool_cap * 2 : 16384;
-		char *n = realloc(o->pool, nc);
-
-		if (!n)
-			return -ENOMEM;
-		o->pool = n;
-		o->pool_cap = nc;
-	}
+	if (ARRAY_RESERVE(o->syms, o->syms_cap, o->nsyms + 1) ||
+	    ARRAY_RESERVE(o->pool, o->pool_cap, o->pool_len + l + 1))
+		return -ENOMEM;
 	memcpy(o->pool + o->pool_len, name, l);
 	o->pool[o->pool_len + l] = '\0';
 	o->syms[o->nsyms++] = (struct elf_sym){ addr, size, (uint32_t)o->pool_len, bind };

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/array.h"
 #include "symbolize/symbolize_elf.h"
 #include "unwind/unwind_table.h"
 
@@ -85,18 +86,8 @@ static int push_row(struct builder *b, uint64_t pc, uint32_t rule)
 		b->overflow = true;
 		return -E2BIG;
 	}
-	if (b->nrows == b->cap) {
-		size_t cap = b->cap ? 2 * b->cap : 4096;
-		struct stoker_unwind_row *rows;
-
-		if (cap > b->max_rows)
-			cap = b->max_rows;
-		rows = realloc(b->rows, cap * sizeof(*rows));
-		if (!rows)
-			return -ENOMEM;
-		b->rows = rows;
-		b->cap = cap;
-	}
+	if (ARRAY_RESERVE_MAX(b->rows, b->cap, b->nrows + 1, b->max_rows))
+		return -ENOMEM;
 	b->rows[b->nrows].pc = (uint32_t)pc;
 	b->rows[b->nrows].rule = rule;
 	b->nrows++;
@@ -239,15 +230,8 @@ static int add_cie(struct builder *b, Dwarf_Off off, uint8_t enc)
 {
 	if (b->ncies >= MAX_CIES)
 		return -E2BIG;
-	if (b->ncies == b->cie_cap) {
-		size_t cap = b->cie_cap ? 2 * b->cie_cap : 16;
-		struct cie_info *c = realloc(b->cies, cap * sizeof(*c));
-
-		if (!c)
-			return -ENOMEM;
-		b->cies = c;
-		b->cie_cap = cap;
-	}
+	if (ARRAY_RESERVE(b->cies, b->cie_cap, b->ncies + 1))
+		return -ENOMEM;
 	b->cies[b->ncies].offset = off;
 	b->cies[b->ncies].fde_enc = enc;
 	b->ncies++;

@@ -10,11 +10,18 @@
 
 int array_reserve(void **data, size_t *cap, size_t elem_size, size_t need)
 {
+	return array_reserve_max(data, cap, elem_size, need, SIZE_MAX);
+}
+
+int array_reserve_max(void **data, size_t *cap, size_t elem_size, size_t need, size_t max)
+{
 	size_t nc = *cap;
 	void *p;
 
 	if (need <= *cap)
 		return 0;
+	if (need > max)
+		return -E2BIG;
 	if (!elem_size)
 		return -EINVAL;
 	nc = nc > SIZE_MAX / 2 ? SIZE_MAX : nc * 2;
@@ -22,6 +29,8 @@ int array_reserve(void **data, size_t *cap, size_t elem_size, size_t need)
 		nc = ARRAY_MIN_CAP;
 	if (nc < need)
 		nc = need;
+	if (nc > max)
+		nc = max;
 	/* a doubled capacity past what fits is trimmed back to need before giving up */
 	if (nc > SIZE_MAX / elem_size)
 		nc = need;

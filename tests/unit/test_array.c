@@ -61,10 +61,28 @@ static void test_overflow_refused(void)
 	free(r);
 }
 
+static void test_max_bound(void)
+{
+	uint32_t *v = NULL;
+	size_t cap = 0;
+
+	CHECK_INT(ARRAY_RESERVE_MAX(v, cap, 1, 100), 0);
+	CHECK_INT(cap, 16);
+	CHECK_INT(ARRAY_RESERVE_MAX(v, cap, 90, 100), 0);
+	CHECK_INT(cap, 90);
+	/* doubling would give 180: held at the bound */
+	CHECK_INT(ARRAY_RESERVE_MAX(v, cap, 91, 100), 0);
+	CHECK_INT(cap, 100);
+	CHECK_INT(ARRAY_RESERVE_MAX(v, cap, 101, 100), -E2BIG);
+	CHECK_INT(cap, 100);
+	free(v);
+}
+
 int main(void)
 {
 	RUN_TEST(test_grows_and_keeps);
 	RUN_TEST(test_first_and_large_need);
 	RUN_TEST(test_overflow_refused);
+	RUN_TEST(test_max_bound);
 	return TEST_SUMMARY();
 }
