@@ -264,55 +264,54 @@ static void put_entry(const char *id, const struct container_info *ci, void *arg
 		mg->changed = true;
 }
 
-static void refresh(struct container_meta *m)
+typedef int (*parse_answer_fn)(const char *json, size_t len,
+			       void (*cb)(const char *id, const struct container_info *ci,
+					  void *arg),
+			       void *arg);
+
+/* Asks one source and merges its answer; a source that cannot be reached is logged once
+ * until it answers again. */
+static void refresh_from(struct container_meta *m, const char *url, const char *unix_socket,
+			 bool docker, parse_answer_fn parse, const char *what, const char *lost,
+			 bool *failed_logged)
 {
 	struct buf b = { 0 };
-	char err[256], url[2048];
 	struct merge mg;
+	char err[256];
 	int n;
+
+	if (fetch(m, url, unix_socket, &b, err, sizeof(err)) == 0) {
+		pthread_mutex_lock(&m->mu);
+		mg = (struct merge){ m->table, docker, false };
+		n = parse(b.p, b.len, put_entry, &mg);
+		if (mg.changed)
+			atomic_fetch_add(&m->generation, 1);
+		pthread_mutex_unlock(&m->mu);
+		if (n < 0)
+			pr_warn_ratelimited("failed to parse the answer of %s", what);
+		*failed_logged = false;
+	} else if (!*failed_logged) {
+		pr_warn("failed to reach %s: %s; %s until it answers", what, err, lost);
+		*failed_logged = true;
+	}
+	free(b.p);
+}
+
+static void refresh(struct container_meta *m)
+{
+	char url[2048], what[2100];
 
 	if (m->opts.kubelet_url) {
 		snprintf(url, sizeof(url), "%s/pods", m->opts.kubelet_url);
-		if (fetch(m, url, NULL, &b, err, sizeof(err)) == 0) {
-			pthread_mutex_lock(&m->mu);
-			mg = (struct merge){ m->table, false, false };
-			n = container_meta_parse_pods(b.p, b.len, put_entry, &mg);
-			if (mg.changed)
-				atomic_fetch_add(&m->generation, 1);
-			pthread_mutex_unlock(&m->mu);
-			if (n < 0)
-				pr_warn_ratelimited("failed to parse the kubelet's /pods answer");
-			m->k8s_failed_logged = false;
-		} else if (!m->k8s_failed_logged) {
-			pr_warn("failed to reach the kubelet at %s: %s; pods go without Kubernetes "
-				"labels until it answers",
-				m->opts.kubelet_url, err);
-			m->k8s_failed_logged = true;
-		}
-		free(b.p);
-		b = (struct buf){ 0 };
+		snprintf(what, sizeof(what), "the kubelet at %s", m->opts.kubelet_url);
+		refresh_from(m, url, NULL, false, container_meta_parse_pods, what,
+			     "pods go without Kubernetes labels", &m->k8s_failed_logged);
 	}
 	if (m->opts.docker_socket) {
-		if (fetch(m, "http://localhost/containers/json", m->opts.docker_socket, &b, err,
-			  sizeof(err)) == 0) {
-			pthread_mutex_lock(&m->mu);
-			mg = (struct merge){ m->table, true, false };
-			n = container_meta_parse_docker(b.p, b.len, put_entry, &mg);
-			if (mg.changed)
-				atomic_fetch_add(&m->generation, 1);
-			pthread_mutex_unlock(&m->mu);
-			if (n < 0)
-				pr_warn_ratelimited(
-				    "failed to parse Docker's /containers/json answer");
-			m->docker_failed_logged = false;
-		} else if (!m->docker_failed_logged) {
-			pr_warn(
-			    "failed to reach Docker at %s: %s; containers go without names until "
-			    "it answers",
-			    m->opts.docker_socket, err);
-			m->docker_failed_logged = true;
-		}
-		free(b.p);
+		snprintf(what, sizeof(what), "Docker at %s", m->opts.docker_socket);
+		refresh_from(m, "http://localhost/containers/json", m->opts.docker_socket, true,
+			     container_meta_parse_docker, what, "containers go without names",
+			     &m->docker_failed_logged);
 	}
 }
 
