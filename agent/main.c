@@ -81,27 +81,31 @@ struct agent {
 	char kubelet_url[512];
 };
 
+/* Reads the secret a flag names, when it names one. */
+static int read_secret_flag(const char *flag, const char *path, char **out)
+{
+	int err;
+
+	if (!path)
+		return 0;
+	err = read_secret(path, out);
+	if (err)
+		pr_err("failed to read %s %s: %s", flag, path, strerror(-err));
+	return err;
+}
+
 static int setup_push(struct agent *a)
 {
 	struct uploader_opts uo = { 0 };
 	int err;
 
-	if (a->cfg.basic_auth_password_file) {
-		err = read_secret(a->cfg.basic_auth_password_file, &a->basic_password);
-		if (err) {
-			pr_err("failed to read --basic-auth-password-file %s: %s",
-			       a->cfg.basic_auth_password_file, strerror(-err));
-			return err;
-		}
-	}
-	if (a->cfg.bearer_token_file) {
-		err = read_secret(a->cfg.bearer_token_file, &a->bearer_token);
-		if (err) {
-			pr_err("failed to read --bearer-token-file %s: %s",
-			       a->cfg.bearer_token_file, strerror(-err));
-			return err;
-		}
-	}
+	err = read_secret_flag("--basic-auth-password-file", a->cfg.basic_auth_password_file,
+			       &a->basic_password);
+	if (err)
+		return err;
+	err = read_secret_flag("--bearer-token-file", a->cfg.bearer_token_file, &a->bearer_token);
+	if (err)
+		return err;
 	if (a->cfg.tls_insecure_skip_verify)
 		pr_warn("--tls-insecure-skip-verify: the server's certificate is NOT verified; "
 			"anyone on the path can read and alter profiles and credentials");
