@@ -533,7 +533,7 @@ static void close_window(struct agent *a)
 	if (a->pb.dropped_count)
 		pr_warn("window dropped %llu samples: more than --max-samples %zu unique stacks",
 			(unsigned long long)a->pb.dropped_count, a->cfg.max_samples);
-	err = upload_batch_from_window(&a->pb, &meta, &bo, &b);
+	err = upload_batch__from_window(&a->pb, &meta, &bo, &b);
 	if (err) {
 		pr_err("failed to encode a window (%llu samples lost): %s",
 		       (unsigned long long)a->pb.total_count, strerror(-err));

@@ -222,7 +222,7 @@ static enum send_result send_push(struct pyroscope_client *c, struct upload_batc
 	uint8_t *body;
 	size_t len;
 
-	if (upload_batch_push_request(b, &body, &len)) {
+	if (upload_batch__push_request(b, &body, &len)) {
 		snprintf(st->message, sizeof(st->message), "out of memory encoding the request");
 		return SEND_RETRY;
 	}

@@ -50,7 +50,7 @@ int spool_write(const char *dir, const struct upload_batch *b, uint64_t seq, cha
 			     SPOOL_SUFFIX) >= sizeof(final))
 		return -ENAMETOOLONG;
 	snprintf(tmp, sizeof(tmp), "%s.tmp", final);
-	err = upload_batch_serialize(b, &buf, &len);
+	err = upload_batch__serialize(b, &buf, &len);
 	if (err)
 		return err;
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -100,11 +100,11 @@ int spool_read(const char *path, size_t max_bytes, struct upload_batch **out)
 		err = -EBADMSG;
 	if (err)
 		goto out;
-	err = upload_batch_parse((const uint8_t *)buf, len, out);
+	err = upload_batch__parse((const uint8_t *)buf, len, out);
 	if (!err) {
 		(*out)->spool_path = strdup(path);
 		if (!(*out)->spool_path) {
-			upload_batch_free(*out);
+			upload_batch__free(*out);
 			*out = NULL;
 			err = -ENOMEM;
 		}

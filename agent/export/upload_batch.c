@@ -34,7 +34,7 @@ bool label_name_valid(const char *n)
 	return true;
 }
 
-void upload_batch_free_series(struct upload_batch *b)
+void upload_batch__free_series(struct upload_batch *b)
 {
 	for (size_t i = 0; i < b->nseries; i++) {
 		for (size_t j = 0; j < b->series[i].nlabels; j++) {
@@ -49,11 +49,11 @@ void upload_batch_free_series(struct upload_batch *b)
 	b->nseries = 0;
 }
 
-void upload_batch_free(struct upload_batch *b)
+void upload_batch__free(struct upload_batch *b)
 {
 	if (!b)
 		return;
-	upload_batch_free_series(b);
+	upload_batch__free_series(b);
 	free(b->spool_path);
 	free(b);
 }
@@ -232,8 +232,8 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-int upload_batch_from_window(const struct profile_builder *pb, const struct pprof_meta *meta,
-			     const struct batch_opts *opts, struct upload_batch **out)
+int upload_batch__from_window(const struct profile_builder *pb, const struct pprof_meta *meta,
+			      const struct batch_opts *opts, struct upload_batch **out)
 {
 	struct batch_opts o = *opts;
 	uint32_t *svc_of = NULL, *members = NULL;
@@ -300,14 +300,14 @@ int upload_batch_from_window(const struct profile_builder *pb, const struct ppro
 	err = 0;
 out:
 	free(sets.keys);
-	upload_batch_free(b);
+	upload_batch__free(b);
 	free(svc_of);
 	free(order);
 	free(members);
 	return err;
 }
 
-int upload_batch_push_request(const struct upload_batch *b, uint8_t **out, size_t *len)
+int upload_batch__push_request(const struct upload_batch *b, uint8_t **out, size_t *len)
 {
 	Push__V1__PushRequest req = PUSH__V1__PUSH_REQUEST__INIT;
 	size_t n = b->nseries - b->next_series, nl = 0;
@@ -396,7 +396,7 @@ static uint32_t spool_crc(const uint8_t *buf, size_t plen)
 	return (uint32_t)crc32(c, buf + SPOOL_HDR, (uInt)plen);
 }
 
-int upload_batch_serialize(const struct upload_batch *b, uint8_t **out, size_t *len)
+int upload_batch__serialize(const struct upload_batch *b, uint8_t **out, size_t *len)
 {
 	struct upload_batch whole = *b;
 	uint8_t *req, *buf;
@@ -404,7 +404,7 @@ int upload_batch_serialize(const struct upload_batch *b, uint8_t **out, size_t *
 	int err;
 
 	whole.next_series = b->next_series; /* only what is still undelivered */
-	err = upload_batch_push_request(&whole, &req, &rlen);
+	err = upload_batch__push_request(&whole, &req, &rlen);
 	if (err)
 		return err;
 	buf = malloc(SPOOL_HDR + rlen);
@@ -427,7 +427,7 @@ int upload_batch_serialize(const struct upload_batch *b, uint8_t **out, size_t *
 	return 0;
 }
 
-int upload_batch_parse(const uint8_t *buf, size_t len, struct upload_batch **out)
+int upload_batch__parse(const uint8_t *buf, size_t len, struct upload_batch **out)
 {
 	Push__V1__PushRequest *req = NULL;
 	struct upload_batch *b = NULL;
@@ -488,7 +488,7 @@ int upload_batch_parse(const uint8_t *buf, size_t len, struct upload_batch **out
 	b = NULL;
 	err = 0;
 out:
-	upload_batch_free(b);
+	upload_batch__free(b);
 	push__v1__push_request__free_unpacked(req, NULL);
 	return err;
 }

@@ -47,18 +47,18 @@ struct batch_opts {
 
 /* Builds a batch from the window's samples grouped by their service_name sample label.
  * Returns 0 (with *out NULL when the window is empty) or -errno. */
-int upload_batch_from_window(const struct profile_builder *pb, const struct pprof_meta *meta,
-			     const struct batch_opts *opts, struct upload_batch **out);
-void upload_batch_free(struct upload_batch *b);
+int upload_batch__from_window(const struct profile_builder *pb, const struct pprof_meta *meta,
+			      const struct batch_opts *opts, struct upload_batch **out);
+void upload_batch__free(struct upload_batch *b);
 /* Frees the series (profiles and labels) only: the batch keeps its place and state. */
-void upload_batch_free_series(struct upload_batch *b);
+void upload_batch__free_series(struct upload_batch *b);
 
 /* Serialized form: a PushRequest (push.proto) with a fixed header (spool files). */
-int upload_batch_serialize(const struct upload_batch *b, uint8_t **out, size_t *len);
+int upload_batch__serialize(const struct upload_batch *b, uint8_t **out, size_t *len);
 /* Parses a serialized batch; never trusts sizes in the input. Returns 0, -EBADMSG, -ENOMEM. */
-int upload_batch_parse(const uint8_t *buf, size_t len, struct upload_batch **out);
+int upload_batch__parse(const uint8_t *buf, size_t len, struct upload_batch **out);
 /* Encodes the batch's series (from next_series on) as a PushRequest body. */
-int upload_batch_push_request(const struct upload_batch *b, uint8_t **out, size_t *len);
+int upload_batch__push_request(const struct upload_batch *b, uint8_t **out, size_t *len);
 
 /* Label name rules of the server: [a-zA-Z_][a-zA-Z0-9_.]*, at most 1024 bytes. */
 bool label_name_valid(const char *name);

@@ -92,7 +92,7 @@ static void drop_batch(struct upload_batch *b)
 {
 	if (b->spool_path)
 		unlink(b->spool_path);
-	upload_batch_free(b);
+	upload_batch__free(b);
 }
 
 /* Moves one in-memory batch to disk, keeping its place in the queue. Caller holds mu; the
@@ -170,7 +170,7 @@ static void enforce_queue(struct uploader *u)
 		pr_warn_ratelimited(
 		    "upload queue full (%zu windows) and no spool: dropped a window",
 		    u->opts.queue_size);
-		upload_batch_free(b);
+		upload_batch__free(b);
 	}
 	prune_spool(u);
 }
@@ -184,7 +184,7 @@ static int unspool(struct uploader *u, struct upload_batch *b)
 	if (err)
 		return err;
 	/* Swap contents, keep queue links and delivery state. */
-	upload_batch_free_series(b);
+	upload_batch__free_series(b);
 	b->series = loaded->series;
 	b->nseries = loaded->nseries;
 	b->next_series = 0;
@@ -194,7 +194,7 @@ static int unspool(struct uploader *u, struct upload_batch *b)
 	b->samples = loaded->samples;
 	loaded->series = NULL;
 	loaded->nseries = 0;
-	upload_batch_free(loaded);
+	upload_batch__free(loaded);
 	return 0;
 }
 
@@ -282,7 +282,7 @@ static void *thread_main(void *arg)
 			u->st.retries++;
 			b->attempts++;
 			b->next_attempt_ns = monotonic_ns() + backoff_ns(u, b->attempts);
-			if (log_ratelimit_ok(&u->rl_retry, 60, 3)) {
+			if (log_ratelimit__ok(&u->rl_retry, 60, 3)) {
 				char code[32] = "";
 
 				if (ss.http_code)
@@ -297,7 +297,7 @@ static void *thread_main(void *arg)
 			break;
 		case SEND_REJECTED:
 			u->st.rejected++;
-			if (log_ratelimit_ok(&u->rl_reject, 60, 3))
+			if (log_ratelimit__ok(&u->rl_reject, 60, 3))
 				pr_err("server rejected a window (HTTP %ld): %.300s; dropped it",
 				       ss.http_code, ss.message);
 			finish_head(u, b);
@@ -313,7 +313,7 @@ static void *thread_main(void *arg)
 	}
 	prune_spool(u);
 	while (u->head)
-		upload_batch_free(pop_head(u));
+		upload_batch__free(pop_head(u));
 	pthread_mutex_unlock(&u->mu);
 	return NULL;
 }
@@ -408,7 +408,7 @@ struct uploader *uploader__start(const struct uploader_opts *opts)
 fail:
 	pyroscope_client__free(u->client);
 	while (u->head)
-		upload_batch_free(pop_head(u));
+		upload_batch__free(pop_head(u));
 	free(u);
 	errno = -err;
 	return NULL;

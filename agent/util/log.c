@@ -62,7 +62,7 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	va_end(ap);
 }
 
-bool log_ratelimit_ok(struct log_ratelimit *rl, unsigned int interval_s, unsigned int burst)
+bool log_ratelimit__ok(struct log_ratelimit *rl, unsigned int interval_s, unsigned int burst)
 {
 	struct timespec ts;
 

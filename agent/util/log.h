@@ -27,7 +27,7 @@ struct log_ratelimit {
 	unsigned int count;
 	unsigned long suppressed;
 };
-bool log_ratelimit_ok(struct log_ratelimit *rl, unsigned int interval_s, unsigned int burst);
+bool log_ratelimit__ok(struct log_ratelimit *rl, unsigned int interval_s, unsigned int burst);
 
 #define pr_err(...)   log_msg(LOG_ERROR, __VA_ARGS__)
 #define pr_warn(...)  log_msg(LOG_WARN, __VA_ARGS__)
@@ -38,7 +38,7 @@ bool log_ratelimit_ok(struct log_ratelimit *rl, unsigned int interval_s, unsigne
 #define pr_warn_ratelimited(...)                                                                   \
 	do {                                                                                       \
 		static struct log_ratelimit _rl;                                                   \
-		if (log_ratelimit_ok(&_rl, 60, 5))                                                 \
+		if (log_ratelimit__ok(&_rl, 60, 5))                                                \
 			log_msg(LOG_WARN, __VA_ARGS__);                                            \
 	} while (0)
 

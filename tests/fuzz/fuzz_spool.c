@@ -20,8 +20,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct upload_batch *b = NULL;
 	uint8_t *fixed;
 
-	if (upload_batch_parse(data, size, &b) == 0)
-		upload_batch_free(b);
+	if (upload_batch__parse(data, size, &b) == 0)
+		upload_batch__free(b);
 	if (size < 24)
 		return 0;
 	fixed = malloc(48 + size - 24);
@@ -38,13 +38,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	put32(fixed + 40, (uint32_t)crc32(crc32(crc32(0L, fixed + 8, 32), fixed + 44, 4),
 					  fixed + 48, (uInt)(size - 24)));
 	b = NULL;
-	if (upload_batch_parse(fixed, 48 + size - 24, &b) == 0) {
+	if (upload_batch__parse(fixed, 48 + size - 24, &b) == 0) {
 		uint8_t *out;
 		size_t len;
 
-		if (upload_batch_serialize(b, &out, &len) == 0)
+		if (upload_batch__serialize(b, &out, &len) == 0)
 			free(out);
-		upload_batch_free(b);
+		upload_batch__free(b);
 	}
 	free(fixed);
 	return 0;

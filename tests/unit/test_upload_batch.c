@@ -48,7 +48,7 @@ static void test_split_by_service_and_limit(void)
 
 	profile_builder__init(&pb, NULL);
 	fill(&pb, 3, 250); /* 3 services x 250 stacks: 3 profiles each at 100 per profile */
-	CHECK_INT(upload_batch_from_window(&pb, &meta, &bo, &b), 0);
+	CHECK_INT(upload_batch__from_window(&pb, &meta, &bo, &b), 0);
 	CHECK(b != NULL);
 	if (b) {
 		CHECK_INT(b->nseries, 9);
@@ -59,19 +59,19 @@ static void test_split_by_service_and_limit(void)
 		CHECK_STR(label(&b->series[0], "env"), "prod");
 		CHECK_STR(label(&b->series[0], "host_name"), "h1");
 		CHECK(b->series[0].pprof_gz[0] == 0x1f);
-		upload_batch_free(b);
+		upload_batch__free(b);
 	}
 	/* byte limit: tiny cap forces halving until single samples */
 	bo.max_samples_per_profile = 0;
 	bo.max_profile_bytes = 1; /* every profile is bigger: split down to one sample each */
 	profile_builder__reset(&pb);
 	fill(&pb, 1, 8);
-	CHECK_INT(upload_batch_from_window(&pb, &meta, &bo, &b), 0);
+	CHECK_INT(upload_batch__from_window(&pb, &meta, &bo, &b), 0);
 	CHECK(b != NULL);
 	CHECK_INT(b ? b->nseries : 0, 8);
-	upload_batch_free(b);
+	upload_batch__free(b);
 	profile_builder__reset(&pb);
-	CHECK_INT(upload_batch_from_window(&pb, &meta, &bo, &b), 0);
+	CHECK_INT(upload_batch__from_window(&pb, &meta, &bo, &b), 0);
 	CHECK(b == NULL); /* empty window: nothing to send */
 	profile_builder__destroy(&pb);
 }
@@ -86,13 +86,13 @@ static void test_static_label_overrides_service(void)
 
 	profile_builder__init(&pb, NULL);
 	fill(&pb, 2, 3);
-	CHECK_INT(upload_batch_from_window(&pb, &meta, &bo, &b), 0);
+	CHECK_INT(upload_batch__from_window(&pb, &meta, &bo, &b), 0);
 	CHECK(b && b->nseries == 2);
 	if (b) {
 		CHECK_STR(label(&b->series[0], "service_name"), "checkout");
 		CHECK_INT(b->series[0].nlabels, 2); /* no duplicate service_name */
 	}
-	upload_batch_free(b);
+	upload_batch__free(b);
 	profile_builder__destroy(&pb);
 }
 
@@ -105,7 +105,7 @@ static struct upload_batch *small_batch(void)
 
 	profile_builder__init(&pb, NULL);
 	fill(&pb, 2, 5);
-	upload_batch_from_window(&pb, &meta, &bo, &b);
+	upload_batch__from_window(&pb, &meta, &bo, &b);
 	profile_builder__destroy(&pb);
 	return b;
 }
@@ -119,8 +119,8 @@ static void test_serialize_roundtrip_and_corruption(void)
 	CHECK(b != NULL);
 	if (!b)
 		return;
-	CHECK_INT(upload_batch_serialize(b, &buf, &len), 0);
-	CHECK_INT(upload_batch_parse(buf, len, &p), 0);
+	CHECK_INT(upload_batch__serialize(b, &buf, &len), 0);
+	CHECK_INT(upload_batch__parse(buf, len, &p), 0);
 	CHECK(p != NULL);
 	if (p) {
 		CHECK_INT(p->nseries, b->nseries);
@@ -131,18 +131,18 @@ static void test_serialize_roundtrip_and_corruption(void)
 		CHECK_INT(p->series[1].len, b->series[1].len);
 		CHECK(!memcmp(p->series[1].pprof_gz, b->series[1].pprof_gz, b->series[1].len));
 		CHECK_STR(label(&p->series[1], "service_name"), "svc1");
-		upload_batch_free(p);
+		upload_batch__free(p);
 	}
 	/* every truncation and a flipped byte anywhere is rejected, never crashes */
 	for (size_t cut = 0; cut < len; cut += 7)
-		CHECK_INT(upload_batch_parse(buf, cut, &p), -EBADMSG);
+		CHECK_INT(upload_batch__parse(buf, cut, &p), -EBADMSG);
 	for (size_t i = 0; i < len; i += 5) {
 		buf[i] ^= 0x40;
-		CHECK_INT(upload_batch_parse(buf, len, &p), -EBADMSG);
+		CHECK_INT(upload_batch__parse(buf, len, &p), -EBADMSG);
 		buf[i] ^= 0x40;
 	}
 	free(buf);
-	upload_batch_free(b);
+	upload_batch__free(b);
 }
 
 static void test_spool_dir(void)
@@ -171,7 +171,7 @@ static void test_spool_dir(void)
 		CHECK_U64(sizes[0], bytes);
 		CHECK_INT(spool_read(paths[0], 1 << 20, &r), 0);
 		CHECK(r && r->nseries == b->nseries && r->spool_path && !strcmp(r->spool_path, p1));
-		upload_batch_free(r);
+		upload_batch__free(r);
 		CHECK_INT(spool_read(paths[0], 10, &r), -EBADMSG); /* over the size cap */
 		for (int i = 0; i < n; i++)
 			free(paths[i]);
@@ -192,7 +192,7 @@ static void test_spool_dir(void)
 	rmdir(dir);
 	free(p1);
 	free(p2);
-	upload_batch_free(b);
+	upload_batch__free(b);
 }
 
 static void test_label_names(void)
