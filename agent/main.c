@@ -28,6 +28,7 @@
 #include "util/secret.h"
 #include "ops/preflight.h"
 #include "proc/proc_cache.h"
+#include "profile/pprof_encode.h"
 #include "profile/profile_builder.h"
 #include "sample/sampler.h"
 #include "ops/sd_notify.h"

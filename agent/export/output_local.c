@@ -8,6 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config/cli.h"
+#include "profile/pprof_encode.h"
+#include "profile/profile_builder.h"
 #include "util/fileio.h"
 #include "util/log.h"
 #include "export/output_flamegraph.h"

@@ -6,9 +6,9 @@
 
 #include <stdio.h>
 
-#include "config/cli.h"
-#include "profile/pprof_encode.h"
-#include "profile/profile_builder.h"
+struct output_spec;
+struct pprof_meta;
+struct profile_builder;
 
 /* Writes one output file. Returns 0 or -errno (logged). */
 int output_local_write(const struct output_spec *spec, const struct profile_builder *pb,

@@ -10,7 +10,6 @@
 
 #include "util/clock.h"
 #include "util/log.h"
-#include "proc/proc_cache.h"
 #include "export/push_pyroscope.h"
 
 #define RESPONSE_MAX 4096

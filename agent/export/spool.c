@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "export/upload_batch.h"
 #include "util/array.h"
 #include "util/fileio.h"
 #include "util/log.h"

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "export/upload_batch.h"
+struct upload_batch;
 
 #define SPOOL_SUFFIX ".spool"
 

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "profile/pprof_encode.h"
+#include "profile/profile_builder.h"
 #include "util/array.h"
 #include "util/log.h"
 #include "util/lru_cache.h"

@@ -8,8 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "profile/pprof_encode.h"
-#include "profile/profile_builder.h"
+struct pprof_meta;
+struct profile_builder;
 
 struct label_pair {
 	char *name, *value;

@@ -11,7 +11,6 @@
 
 #include "util/clock.h"
 #include "util/log.h"
-#include "proc/proc_cache.h"
 #include "export/spool.h"
 #include "export/uploader.h"
 

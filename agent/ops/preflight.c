@@ -14,6 +14,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "config/cli.h"
 #include "ops/caps.h"
 #include "ops/preflight.h"
 #include "export/push_pyroscope.h"

@@ -5,7 +5,7 @@
 
 #include <stdio.h>
 
-#include "config/cli.h"
+struct config;
 
 /* Prints the report to out. Returns 0 when profiling can work, 1 otherwise. */
 int preflight_run(const struct config *cfg, FILE *out);

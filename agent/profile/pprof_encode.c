@@ -7,6 +7,7 @@
 #include <zlib.h>
 
 #include "profile/pprof_encode.h"
+#include "profile/profile_builder.h"
 #include "profile.pb-c.h"
 
 typedef Perftools__Profiles__Profile Profile;

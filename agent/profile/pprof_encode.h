@@ -7,7 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "profile/profile_builder.h"
+struct pb_sample;
+struct profile_builder;
 
 struct pprof_meta {
 	uint64_t period_ns;	/* 1e9 / sample rate */

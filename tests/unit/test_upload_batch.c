@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include "export/spool.h"
+#include "profile/pprof_encode.h"
+#include "profile/profile_builder.h"
 #include "test.h"
 #include "export/upload_batch.h"
 
