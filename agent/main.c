@@ -38,6 +38,7 @@
 #include "unwind/unwind_table_cmd.h"
 #include "trace_context_abi.h"
 #include "label/trace_context_map.h"
+#include "export/upload_batch.h"
 #include "export/uploader.h"
 
 #define DRAIN_INTERVAL_MS 100

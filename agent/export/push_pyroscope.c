@@ -11,6 +11,7 @@
 #include "util/clock.h"
 #include "util/log.h"
 #include "export/push_pyroscope.h"
+#include "export/upload_batch.h"
 
 #define RESPONSE_MAX 4096
 

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "export/upload_batch.h"
+struct upload_batch;
 
 enum server_api {
 	SERVER_API_PUSH = 0,

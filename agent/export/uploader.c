@@ -12,6 +12,7 @@
 #include "util/clock.h"
 #include "util/log.h"
 #include "export/spool.h"
+#include "export/upload_batch.h"
 #include "export/uploader.h"
 
 #define SPOOL_FILE_MAX (512u << 20)

@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #include "export/push_pyroscope.h"
-#include "export/upload_batch.h"
+struct upload_batch;
 
 struct upload_stats {
 	uint64_t windows_submitted;
