@@ -1,10 +1,7 @@
-/* Unit tests of window splitting into series, the spool file format and the spool directory:
- * round trips, torn and corrupt files, limits. */
+/* Unit tests of window splitting into series and the serialized (spool file) form: round
+ * trips, torn and corrupt input, limits. The spool directory is tested in test_spool.c. */
 #include <errno.h>
-#include <fcntl.h>
-#include <unistd.h>
 
-#include "export/spool.h"
 #include "profile/pprof_encode.h"
 #include "profile/profile_builder.h"
 #include "test.h"
@@ -147,56 +144,6 @@ static void test_serialize_roundtrip_and_corruption(void)
 	upload_batch__free(b);
 }
 
-static void test_spool_dir(void)
-{
-	char dir[] = "/tmp/stoker-spool-XXXXXX", torn[4200], junk[4200];
-	struct upload_batch *b = small_batch(), *r = NULL;
-	char *p1 = NULL, *p2 = NULL, **paths;
-	uint64_t bytes, *sizes;
-	int n, fd;
-
-	CHECK(mkdtemp(dir) != NULL);
-	CHECK_INT(spool_prepare(dir), 0);
-	CHECK_INT(spool_write(dir, b, 2, &p2, &bytes), 0);
-	b->start_ns -= 1000; /* an older window sorts first */
-	CHECK_INT(spool_write(dir, b, 1, &p1, &bytes), 0);
-	snprintf(torn, sizeof(torn), "%s/00000000000000000001-00000009.spool.tmp", dir);
-	fd = open(torn, O_WRONLY | O_CREAT, 0600);
-	CHECK(fd >= 0 && write(fd, "x", 1) == 1);
-	close(fd);
-	n = spool_list(dir, &paths, &sizes);
-	CHECK_INT(n, 2);
-	CHECK(access(torn, F_OK) != 0); /* leftover temporary removed */
-	if (n == 2) {
-		CHECK_STR(paths[0], p1);
-		CHECK_STR(paths[1], p2);
-		CHECK_U64(sizes[0], bytes);
-		CHECK_INT(spool_read(paths[0], 1 << 20, &r), 0);
-		CHECK(r && r->nseries == b->nseries && r->spool_path && !strcmp(r->spool_path, p1));
-		upload_batch__free(r);
-		CHECK_INT(spool_read(paths[0], 10, &r), -EBADMSG); /* over the size cap */
-		for (int i = 0; i < n; i++)
-			free(paths[i]);
-		free(paths);
-		free(sizes);
-	}
-	/* a truncated spool file is reported, not trusted */
-	CHECK_INT(truncate(p2, 60), 0);
-	CHECK_INT(spool_read(p2, 1 << 20, &r), -EBADMSG);
-	snprintf(junk, sizeof(junk), "%s/junk.spool", dir);
-	fd = open(junk, O_WRONLY | O_CREAT, 0600);
-	CHECK(fd >= 0 && write(fd, "not a spool file at all, not at all", 35) == 35);
-	close(fd);
-	CHECK_INT(spool_read(junk, 1 << 20, &r), -EBADMSG);
-	unlink(p1);
-	unlink(p2);
-	unlink(junk);
-	rmdir(dir);
-	free(p1);
-	free(p2);
-	upload_batch__free(b);
-}
-
 static void test_label_names(void)
 {
 	CHECK(label_name_valid("service_name"));
@@ -212,7 +159,6 @@ int main(void)
 	RUN_TEST(test_split_by_service_and_limit);
 	RUN_TEST(test_static_label_overrides_service);
 	RUN_TEST(test_serialize_roundtrip_and_corruption);
-	RUN_TEST(test_spool_dir);
 	RUN_TEST(test_label_names);
 	return TEST_SUMMARY();
 }
