@@ -10,11 +10,11 @@ secs=${FUZZ_SECONDS:-60}
 passed=0
 failed=0
 total_execs=0
-printf '%-18s %12s %10s %8s %8s\n' target execs "execs/s" cov ft
+printf '%-21s %12s %10s %8s %8s\n' target execs "execs/s" cov ft
 for bin in build/fuzz/fuzz_*; do
 	[ -x "$bin" ] || continue
 	t=$(basename "$bin")
-	# FUZZ_TARGETS="fuzz_elf fuzz_spool" runs only those
+	# FUZZ_TARGETS="fuzz_symbolize_elf fuzz_spool" runs only those
 	case " ${FUZZ_TARGETS:-$t} " in *" $t "*) ;; *) continue ;; esac
 	work="build/fuzz/work-$t"
 	mkdir -p "$work" "build/fuzz/crashes-$t"
@@ -30,7 +30,7 @@ for bin in build/fuzz/fuzz_*; do
 	speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -n 1)
 	cov=$(grep -oE 'cov: [0-9]+' "$log" | tail -n 1 | grep -oE '[0-9]+')
 	ft=$(grep -oE 'ft: [0-9]+' "$log" | tail -n 1 | grep -oE '[0-9]+')
-	printf '%-18s %12s %10s %8s %8s\n' "$t" "${execs:-?}" "${speed:-?}" "${cov:-?}" "${ft:-?}"
+	printf '%-21s %12s %10s %8s %8s\n' "$t" "${execs:-?}" "${speed:-?}" "${cov:-?}" "${ft:-?}"
 	total_execs=$((total_execs + ${execs:-0}))
 	if [ "$rc" -eq 0 ]; then
 		passed=$((passed + 1))

@@ -92,7 +92,7 @@ static void test_flags_override_file(void)
 
 /* cli_parse runs several times per process (config-file pass, flags, SIGHUP reload). An
  * error in the middle of a flag cluster leaves getopt's scan position inside that argv, which
- * may be freed by the next parse (fuzz_flags found it). The next parse must start afresh: the
+ * may be freed by the next parse (fuzz_cli found it). The next parse must start afresh: the
  * first argv is kept alive here so that resuming in it shows up as a parsed stale 'h'. */
 static void test_parse_again_after_error_in_cluster(void)
 {
