@@ -14,32 +14,11 @@ import sys
 import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(REPO, "tests", "tools"))
-import pprof_check  # noqa: E402
+from harness import (FIX, REPO, STOKER, Failure, check, load_profile, pprof_check,  # noqa: F401
+                     run, run_agent, start, stop)
 
-STOKER = os.path.join(REPO, "build", "stoker")
-FIX = os.path.join(REPO, "build", "fixtures")
 TOLERANCE = 0.05
 TMP = tempfile.mkdtemp(prefix="stoker-it-")
-
-
-from harness import Failure, check, run, start, stop  # noqa: E402,F401
-
-
-def run_agent(args, timeout=60):
-    p = subprocess.run([STOKER] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                       text=True, timeout=timeout)
-    return p
-
-
-def profile_of(path, hz):
-    prof = pprof_check.load(path)
-    problems = pprof_check.validate(prof, cpu_hz=hz)
-    check(not problems, "profile %s passes strict validation (%s)" %
-          (os.path.basename(path), "; ".join(problems[:5])))
-    return prof
 
 
 def test_known_shares_fp():
@@ -53,7 +32,7 @@ def test_known_shares_fp():
         check(r.returncode == 0, "agent exits 0 (stderr: %s)" % r.stderr.strip()[-300:])
     finally:
         stop(fx)
-    prof = profile_of(out, 99)
+    prof = load_profile(out, 99)
     sh = pprof_check.shares(prof, funcs=["hot_a", "hot_b", "hot_c"], pid=fx.pid,
                             paths=["main,run,dispatch,hot_a", "main,run,dispatch,hot_b",
                                    "main,run,dispatch,hot_c"])
@@ -83,7 +62,7 @@ def test_short_lived_process():
     check(sl.returncode == 0, "short-lived fixture ran")
     _, err = agent.communicate(timeout=30)
     check(agent.returncode == 0, "agent exits 0 (%s)" % err.strip()[-300:])
-    prof = profile_of(out, 99)
+    prof = load_profile(out, 99)
     sh = pprof_check.shares(prof, funcs=["burn_short", "main"], pid=sl.args and None,
                             labels=["comm=shortlived"])
     print("    samples=%d inclusive=%s" % (sh["total"], sh["inclusive"]))
@@ -118,7 +97,7 @@ def test_other_mount_namespace():
         check(r.returncode == 0, "agent exits 0 (%s)" % r.stderr.strip()[-300:])
     finally:
         stop(fx)
-    prof = profile_of(out, 99)
+    prof = load_profile(out, 99)
     sh = pprof_check.shares(prof, funcs=["hot_a", "main"], pid=fx.pid)
     print("    samples=%d inclusive=%s" % (sh["total"], sh["inclusive"]))
     check(sh["total"] >= 100, "process in another mount namespace sampled")
@@ -137,7 +116,7 @@ def test_kernel_frames():
         check(r.returncode == 0, "agent exits 0 (%s)" % r.stderr.strip()[-300:])
     finally:
         stop(fx)
-    prof = profile_of(out, 99)
+    prof = load_profile(out, 99)
     stacks = pprof_check.stacks(prof)
     total = sum(s["count"] for s in stacks)
     kern = sum(s["count"] for s in stacks
@@ -180,7 +159,7 @@ def test_local_outputs_and_sigint():
         total += int(m.group(2))
         check(m.group(1).startswith("shares;"), "root frame is the process name") \
             if not m.group(1).startswith("shares;") else None
-    prof = profile_of(raw, 99)
+    prof = load_profile(raw, 99)
     ptotal = sum(s["count"] for s in pprof_check.stacks(prof))
     check(total == ptotal, "folded total %d equals pprof total %d" % (total, ptotal))
     page = open(html, encoding="utf-8").read()
@@ -231,7 +210,7 @@ def test_least_privilege():
         r = capsh(CAPS, "grep CapEff /proc/self/status >&2; %s --pid %d --duration 3s "
                   "--sample-rate 99 --output %s" % (STOKER, fx.pid, out))
         check(r.returncode == 0, "runs as nobody with %s (%s)" % (CAPS, r.stderr[-300:]))
-        prof = profile_of(out, 99)
+        prof = load_profile(out, 99)
         sh = pprof_check.shares(prof, funcs=["hot_a"], pid=fx.pid)
         check(abs(sh["inclusive"]["hot_a"] - 0.6) <= TOLERANCE, "and profiles correctly")
         fewer = CAPS.replace("cap_bpf,", "")
@@ -286,7 +265,7 @@ def test_cgroup_labels_and_relabel():
             os.rmdir(os.path.dirname(cg))
         except OSError:
             pass
-    prof = profile_of(out, 99)
+    prof = load_profile(out, 99)
     stacks = pprof_check.stacks(prof)
     mine = [s for s in stacks if s["labels"].get("pid") == str(fx.pid)]
     check(mine, "the fixture in the cgroup was sampled")
@@ -357,7 +336,7 @@ def test_kubernetes_and_docker_metadata():
             except OSError:
                 pass
     print("    kubelet requests:", hits.strip())
-    stacks = pprof_check.stacks(profile_of(out, 99))
+    stacks = pprof_check.stacks(load_profile(out, 99))
     k8s = [s["labels"] for s in stacks if s["labels"].get("pid") == str(fx1.pid)]
     dk = [s["labels"] for s in stacks if s["labels"].get("pid") == str(fx2.pid)]
     check(k8s and dk, "both containers sampled")
@@ -385,7 +364,7 @@ def test_truncated_stacks_marked():
         check(r.returncode == 0, "agent exits 0")
     finally:
         stop(fx)
-    stacks = pprof_check.stacks(profile_of(out, 99))
+    stacks = pprof_check.stacks(load_profile(out, 99))
     total = sum(s["count"] for s in stacks)
     # "[truncated: unwind tables loading]" marks the first samples, before tables loaded
     marked = sum(s["count"] for s in stacks if s["frames"][0].startswith("[truncated"))

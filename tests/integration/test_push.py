@@ -14,15 +14,10 @@ import tempfile
 import time
 import urllib.request
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
-STOKER = os.path.join(REPO, "build", "stoker")
-FIX = os.path.join(REPO, "build", "fixtures")
-RECEIVER = os.path.join(REPO, "tests", "tools", "pyroscope_receiver.py")
+from harness import FIX, STOKER, TOOLS, Failure, check, run  # noqa: E402,F401
+
+RECEIVER = os.path.join(TOOLS, "pyroscope_receiver.py")
 TMP = tempfile.mkdtemp(prefix="stoker-push-")
-
-
-from harness import Failure, check, run  # noqa: E402,F401
 
 
 class Receiver:

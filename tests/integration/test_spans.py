@@ -14,14 +14,10 @@ import sys
 import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(REPO, "tests", "tools"))
-import pprof_check  # noqa: E402
-from harness import Failure, check, run, stop  # noqa: E402,F401
+from harness import (FIX, STOKER, Failure, check, check_agent_ok,  # noqa: F401
+                     load_profile, pprof_check, run, run_agent, stop)
 
-STOKER = os.path.join(REPO, "build", "stoker")
-SPANS = os.path.join(REPO, "build", "fixtures", "spans")
+SPANS = os.path.join(FIX, "spans")
 TMP = tempfile.mkdtemp(prefix="stoker-spans-")
 HZ = 499
 TOLERANCE = 0.05
@@ -43,11 +39,6 @@ def start_fixture(secs):
     return fx
 
 
-def run_agent(args, timeout=60):
-    return subprocess.run([STOKER] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          text=True, timeout=timeout)
-
-
 def profile_for(name, extra=(), secs=8, before_agent=None):
     """Runs the fixture and the agent on it; returns (decoded profile, fixture, agent result)."""
     fx = start_fixture(secs + 4)
@@ -58,13 +49,10 @@ def profile_for(name, extra=(), secs=8, before_agent=None):
             before_agent(fx)
         r = run_agent(["--pid", str(fx.pid), "--duration", "%ds" % secs, "--sample-rate",
                        str(HZ), "--output", out] + list(extra))
-        check(r.returncode == 0, "agent exits 0 (stderr: %s)" % r.stderr.strip()[-400:])
+        check_agent_ok(r)
     finally:
         stop(fx)
-    prof = pprof_check.load(out)
-    problems = pprof_check.validate(prof, cpu_hz=HZ)
-    check(not problems, "profile passes strict validation (%s)" % "; ".join(problems[:5]))
-    return prof, fx, r
+    return load_profile(out, HZ), fx, r
 
 
 def burn_of(frames):

@@ -13,15 +13,10 @@ import sys
 import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(REPO, "tests", "tools"))
-import pprof_check  # noqa: E402
-import workload_input  # noqa: E402
-from harness import check, run, start, stop  # noqa: E402
+from harness import (FIX, REPO, check, check_agent_ok, load_profile, pprof_check, run,
+                     run_agent, start, stop)
+import workload_input  # noqa: E402  (in tests/tools, which harness puts on the path)
 
-STOKER = os.path.join(REPO, "build", "stoker")
-FIX = os.path.join(REPO, "build", "fixtures")
 TMP = tempfile.mkdtemp(prefix="stoker-unwind-")
 HZ = 99
 LOADING = "[truncated: unwind tables loading]"
@@ -29,14 +24,10 @@ LOADING = "[truncated: unwind tables loading]"
 
 def profile(pid, name, seconds=5, extra=()):
     out = os.path.join(TMP, name + ".pb.gz")
-    r = subprocess.run([STOKER, "--pid", str(pid), "--duration", "%ds" % seconds,
-                        "--sample-rate", str(HZ), "--output", out] + list(extra),
-                       capture_output=True, text=True, timeout=120)
-    check(r.returncode == 0, "agent exits 0 (stderr: %s)" % r.stderr.strip()[-300:])
-    prof = pprof_check.load(out)
-    problems = pprof_check.validate(prof, cpu_hz=HZ)
-    check(not problems, "profile passes strict validation (%s)" % "; ".join(problems[:3]))
-    return pprof_check.stacks(prof), r.stderr
+    r = run_agent(["--pid", str(pid), "--duration", "%ds" % seconds, "--sample-rate", str(HZ),
+                   "--output", out] + list(extra), timeout=120)
+    check_agent_ok(r, tail=300)
+    return pprof_check.stacks(load_profile(out, HZ, problems_shown=3)), r.stderr
 
 
 def profile_fixture(argv, name, seconds, extra=()):
