@@ -58,6 +58,27 @@ def load_profile(path, hz, problems_shown=5):
     return prof
 
 
+def profile_pid(pid, out, seconds, hz=99, extra=(), timeout=60, problems_shown=5):
+    """Profiles one process for seconds into out; checks the agent exits 0 and the profile
+    passes strict validation. Returns (profile, agent result)."""
+    r = run_agent(["--pid", str(pid), "--duration", "%ds" % seconds, "--sample-rate", str(hz),
+                   "--output", out] + list(extra), timeout=timeout)
+    check_agent_ok(r)
+    return load_profile(out, hz, problems_shown), r
+
+
+def profile_fixture(argv, out, seconds, hz=99, extra=(), settle=0.3, timeout=60):
+    """Starts build/fixtures/argv[0] with the rest of argv, lets it settle, profiles it with
+    profile_pid and stops it. Returns (profile, fixture process, agent result)."""
+    fx = start([os.path.join(FIX, argv[0])] + [str(a) for a in argv[1:]])
+    try:
+        time.sleep(settle)
+        prof, r = profile_pid(fx.pid, out, seconds, hz, extra, timeout)
+    finally:
+        stop(fx)
+    return prof, fx, r
+
+
 def run(suite, tests, only=()):
     """Runs tests (all, or those named in only); returns the process exit code."""
     passed = failed = 0

@@ -15,7 +15,7 @@ import tempfile
 import time
 
 from harness import (FIX, REPO, STOKER, Failure, check, load_profile, pprof_check,  # noqa: F401
-                     run, run_agent, start, stop)
+                     profile_fixture, profile_pid, run, run_agent, start, stop)
 
 TOLERANCE = 0.05
 TMP = tempfile.mkdtemp(prefix="stoker-it-")
@@ -23,16 +23,7 @@ TMP = tempfile.mkdtemp(prefix="stoker-it-")
 
 def test_known_shares_fp():
     """60/30/10 fixture built with frame pointers: shares within 5 points, full path."""
-    fx = start([os.path.join(FIX, "shares"), "30"])
-    out = os.path.join(TMP, "shares.pb.gz")
-    try:
-        time.sleep(0.3)
-        r = run_agent(["--pid", str(fx.pid), "--duration", "6s", "--sample-rate", "99",
-                       "--output", out])
-        check(r.returncode == 0, "agent exits 0 (stderr: %s)" % r.stderr.strip()[-300:])
-    finally:
-        stop(fx)
-    prof = load_profile(out, 99)
+    prof, fx, _ = profile_fixture(["shares", 30], os.path.join(TMP, "shares.pb.gz"), 6)
     sh = pprof_check.shares(prof, funcs=["hot_a", "hot_b", "hot_c"], pid=fx.pid,
                             paths=["main,run,dispatch,hot_a", "main,run,dispatch,hot_b",
                                    "main,run,dispatch,hot_c"])
@@ -92,12 +83,9 @@ def test_other_mount_namespace():
             time.sleep(0.05)
         check(not os.path.exists(os.path.join(mnt, "hidden_shares")),
               "the binary is not visible from the agent's mount namespace")
-        r = run_agent(["--pid", str(fx.pid), "--duration", "3s", "--sample-rate", "99",
-                       "--output", out])
-        check(r.returncode == 0, "agent exits 0 (%s)" % r.stderr.strip()[-300:])
+        prof, _ = profile_pid(fx.pid, out, 3)
     finally:
         stop(fx)
-    prof = load_profile(out, 99)
     sh = pprof_check.shares(prof, funcs=["hot_a", "main"], pid=fx.pid)
     print("    samples=%d inclusive=%s" % (sh["total"], sh["inclusive"]))
     check(sh["total"] >= 100, "process in another mount namespace sampled")
@@ -107,16 +95,8 @@ def test_other_mount_namespace():
 
 def test_kernel_frames():
     """Samples in the kernel carry named kernel frames below the user function."""
-    fx = start([os.path.join(FIX, "syscaller"), "20"])
-    out = os.path.join(TMP, "kern.pb.gz")
-    try:
-        time.sleep(0.2)
-        r = run_agent(["--pid", str(fx.pid), "--duration", "3s", "--sample-rate", "99",
-                       "--output", out])
-        check(r.returncode == 0, "agent exits 0 (%s)" % r.stderr.strip()[-300:])
-    finally:
-        stop(fx)
-    prof = load_profile(out, 99)
+    prof, fx, _ = profile_fixture(["syscaller", 20], os.path.join(TMP, "kern.pb.gz"), 3,
+                                  settle=0.2)
     stacks = pprof_check.stacks(prof)
     total = sum(s["count"] for s in stacks)
     kern = sum(s["count"] for s in stacks
@@ -355,16 +335,8 @@ def test_kubernetes_and_docker_metadata():
 
 def test_truncated_stacks_marked():
     """A stack deeper than the limit is cut at the root side and marked [truncated]."""
-    fx = start([os.path.join(FIX, "deep"), "10"])
-    out = os.path.join(TMP, "deep.pb.gz")
-    try:
-        time.sleep(0.3)
-        r = run_agent(["--pid", str(fx.pid), "--duration", "2s", "--sample-rate", "99",
-                       "--output", out])
-        check(r.returncode == 0, "agent exits 0")
-    finally:
-        stop(fx)
-    stacks = pprof_check.stacks(load_profile(out, 99))
+    prof, _, _ = profile_fixture(["deep", 10], os.path.join(TMP, "deep.pb.gz"), 2)
+    stacks = pprof_check.stacks(prof)
     total = sum(s["count"] for s in stacks)
     # "[truncated: unwind tables loading]" marks the first samples, before tables loaded
     marked = sum(s["count"] for s in stacks if s["frames"][0].startswith("[truncated"))

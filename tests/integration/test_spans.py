@@ -14,8 +14,8 @@ import sys
 import tempfile
 import time
 
-from harness import (FIX, STOKER, Failure, check, check_agent_ok,  # noqa: F401
-                     load_profile, pprof_check, run, run_agent, stop)
+from harness import (FIX, STOKER, Failure, check, pprof_check, profile_pid,  # noqa: F401
+                     run, run_agent, stop)
 
 SPANS = os.path.join(FIX, "spans")
 TMP = tempfile.mkdtemp(prefix="stoker-spans-")
@@ -47,12 +47,10 @@ def profile_for(name, extra=(), secs=8, before_agent=None):
         time.sleep(0.2)
         if before_agent:
             before_agent(fx)
-        r = run_agent(["--pid", str(fx.pid), "--duration", "%ds" % secs, "--sample-rate",
-                       str(HZ), "--output", out] + list(extra))
-        check_agent_ok(r)
+        prof, r = profile_pid(fx.pid, out, secs, HZ, extra)
     finally:
         stop(fx)
-    return load_profile(out, HZ), fx, r
+    return prof, fx, r
 
 
 def burn_of(frames):

@@ -13,8 +13,8 @@ import sys
 import tempfile
 import time
 
-from harness import (FIX, REPO, check, check_agent_ok, load_profile, pprof_check, run,
-                     run_agent, start, stop)
+from harness import (FIX, REPO, check, pprof_check, profile_fixture, profile_pid, run, start,
+                     stop)
 import workload_input  # noqa: E402  (in tests/tools, which harness puts on the path)
 
 TMP = tempfile.mkdtemp(prefix="stoker-unwind-")
@@ -23,22 +23,16 @@ LOADING = "[truncated: unwind tables loading]"
 
 
 def profile(pid, name, seconds=5, extra=()):
-    out = os.path.join(TMP, name + ".pb.gz")
-    r = run_agent(["--pid", str(pid), "--duration", "%ds" % seconds, "--sample-rate", str(HZ),
-                   "--output", out] + list(extra), timeout=120)
-    check_agent_ok(r, tail=300)
-    return pprof_check.stacks(load_profile(out, HZ, problems_shown=3)), r.stderr
+    prof, r = profile_pid(pid, os.path.join(TMP, name + ".pb.gz"), seconds, HZ, extra,
+                          timeout=120, problems_shown=3)
+    return pprof_check.stacks(prof), r.stderr
 
 
-def profile_fixture(argv, name, seconds, extra=()):
-    """Starts build/fixtures/argv[0] with the rest of argv, profiles it, stops it."""
-    fx = start([os.path.join(FIX, argv[0])] + list(argv[1:]))
-    try:
-        time.sleep(0.3)
-        stacks, _ = profile(fx.pid, name, seconds, extra)
-    finally:
-        stop(fx)
-    return stacks
+def profile_stacks(argv, name, seconds, extra=()):
+    """Profiles build/fixtures/argv[0] run with the rest of argv; returns its stacks."""
+    prof, _, _ = profile_fixture(argv, os.path.join(TMP, name + ".pb.gz"), seconds, HZ, extra,
+                                 timeout=120)
+    return pprof_check.stacks(prof)
 
 
 def total(stacks, pred=lambda s: True):
@@ -59,7 +53,7 @@ def test_rows_match_readelf():
 
 def test_shares_without_frame_pointers():
     """60/30/10 fixture built -O2 -fomit-frame-pointer: shares within 5 points, path from main."""
-    stacks = profile_fixture(["shares-nofp", "30"], "shares-nofp", 6)
+    stacks = profile_stacks(["shares-nofp", "30"], "shares-nofp", 6)
     n = total(stacks)
     check(n >= 400, "at least 400 samples (got %d)" % n)
     for fn, want in (("hot_a", 0.60), ("hot_b", 0.30), ("hot_c", 0.10)):
@@ -151,7 +145,7 @@ def test_python_debian_binary():
 
 def test_signal_handler():
     """A handler burning CPU on top of interrupted code: the walk crosses the signal frame."""
-    stacks = profile_fixture(["unwind_cases-nofp", "signal", "30"], "signal", 4)
+    stacks = profile_stacks(["unwind_cases-nofp", "signal", "30"], "signal", 4)
     n = total(stacks)
     through = total(stacks, lambda s: s["frames"][-2:] == ["on_signal", "burn_in_handler"] and
                     "interrupted_work" in s["frames"] and "main" in s["frames"])
@@ -161,7 +155,7 @@ def test_signal_handler():
 
 def test_jit_code_no_crash():
     """Code in an anonymous executable mapping has no table: marked truncated, agent fine."""
-    stacks = profile_fixture(["unwind_cases-nofp", "jit", "30"], "jit", 3)
+    stacks = profile_stacks(["unwind_cases-nofp", "jit", "30"], "jit", 3)
     n = total(stacks)
     anon = [s for s in stacks if s["frames"][-1].startswith("[anon]")]
     check(n >= 100 and total(stacks, lambda s: s in anon) >= 0.5 * n,
@@ -173,7 +167,7 @@ def test_jit_code_no_crash():
 
 def test_recursion_past_limit():
     """300-deep recursion without frame pointers: 127 frames, marked [truncated] at the root."""
-    stacks = profile_fixture(["deep-nofp", "30"], "deep", 3)
+    stacks = profile_stacks(["deep-nofp", "30"], "deep", 3)
     n = total(stacks)
     marked = total(stacks, lambda s: s["frames"][0] == "[truncated]" and
                    s["frames"].count("rec") >= 120)
@@ -183,7 +177,7 @@ def test_recursion_past_limit():
 
 def test_no_eh_frame_binary():
     """Frame pointers but no .eh_frame: the walker falls back to frame pointers, full path."""
-    stacks = profile_fixture(["shares-nocfi", "30"], "nocfi", 4)
+    stacks = profile_stacks(["shares-nocfi", "30"], "nocfi", 4)
     n = total(stacks)
     full = total(stacks, lambda s: s["frames"][-4:-1] == ["main", "run", "dispatch"])
     check(n >= 200 and full >= 0.9 * n, "%d of %d samples have main>run>dispatch" % (full, n))
@@ -191,7 +185,7 @@ def test_no_eh_frame_binary():
 
 def test_fp_mode_still_available():
     """--unwind fp keeps the frame-pointer walk: the no-FP fixture's stacks stay short."""
-    stacks = profile_fixture(["shares-nofp", "30"], "fpmode", 3, ["--unwind", "fp"])
+    stacks = profile_stacks(["shares-nofp", "30"], "fpmode", 3, ["--unwind", "fp"])
     n = total(stacks)
     full = total(stacks, lambda s: "main" in s["frames"] and "dispatch" in s["frames"])
     check(n >= 100 and full < 0.5 * n,
