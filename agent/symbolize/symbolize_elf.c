@@ -329,7 +329,7 @@ static int xz_decompress(const uint8_t *in, size_t in_len, size_t cap, uint8_t *
 {
 	lzma_stream strm = LZMA_STREAM_INIT;
 	size_t bufsz = in_len * 4 < cap ? in_len * 4 + 4096 : cap;
-	uint8_t *buf = malloc(bufsz), *nb;
+	uint8_t *buf = malloc(bufsz);
 	lzma_ret ret;
 	int err = -EINVAL;
 
@@ -353,18 +353,12 @@ static int xz_decompress(const uint8_t *in, size_t in_len, size_t cap, uint8_t *
 			break;
 		if (strm.avail_out == 0) {
 			size_t used = bufsz;
+			int gerr = ARRAY_RESERVE_MAX(buf, bufsz, used + 1, cap);
 
-			if (bufsz >= cap) {
-				err = -EFBIG;
+			if (gerr) {
+				err = gerr == -E2BIG ? -EFBIG : gerr;
 				break;
 			}
-			bufsz = bufsz * 2 < cap ? bufsz * 2 : cap;
-			nb = realloc(buf, bufsz);
-			if (!nb) {
-				err = -ENOMEM;
-				break;
-			}
-			buf = nb;
 			strm.next_out = buf + used;
 			strm.avail_out = bufsz - used;
 		} else if (ret == LZMA_BUF_ERROR) {
