@@ -184,11 +184,11 @@ static int compile_rules(const struct config *cfg, struct relabel_rule *rules, s
 
 	*n = 0;
 	for (size_t i = 0; i < cfg->nrules; i++) {
-		if (relabel_rule_parse(cfg->relabel_rules[i], &rules[i], why, sizeof(why))) {
+		if (relabel_rule__parse(cfg->relabel_rules[i], &rules[i], why, sizeof(why))) {
 			pr_err("invalid relabel rule %zu: %s", i, why);
-			relabel_rule_free(&rules[i]);
+			relabel_rule__free(&rules[i]);
 			while (i--)
-				relabel_rule_free(&rules[i]);
+				relabel_rule__free(&rules[i]);
 			return -EINVAL;
 		}
 		(*n)++;
@@ -199,7 +199,7 @@ static int compile_rules(const struct config *cfg, struct relabel_rule *rules, s
 static void free_rules(struct relabel_rule *rules, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		relabel_rule_free(&rules[i]);
+		relabel_rule__free(&rules[i]);
 }
 
 /* Kubernetes when asked, or when the in-cluster service account is there; Docker when asked,

@@ -518,13 +518,13 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 
 			if (cfg->nrules >= CLI_MAX_RULES)
 				return bad("relabel-rule", "(rule)", "too many rules");
-			if (relabel_rule_parse(optarg, &r, why, sizeof(why))) {
+			if (relabel_rule__parse(optarg, &r, why, sizeof(why))) {
 				fprintf(stderr, "stoker: invalid relabel rule %zu: %s\n",
 					cfg->nrules, why);
-				relabel_rule_free(&r);
+				relabel_rule__free(&r);
 				return -EINVAL;
 			}
-			relabel_rule_free(&r);
+			relabel_rule__free(&r);
 			cfg->relabel_rules[cfg->nrules++] = optarg;
 			break;
 		}

@@ -9,7 +9,7 @@
 
 #define FIELD_SEP '\x1f'
 
-const char *label_get(const struct label_set *ls, const char *name)
+const char *label_set__get(const struct label_set *ls, const char *name)
 {
 	for (size_t i = 0; i < ls->n; i++)
 		if (!strcmp(ls->l[i].name, name))
@@ -23,7 +23,7 @@ static void label_del(struct label_set *ls, size_t i)
 	ls->n--;
 }
 
-int label_set(struct label_set *ls, const char *name, const char *value)
+int label_set__put(struct label_set *ls, const char *name, const char *value)
 {
 	for (size_t i = 0; i < ls->n; i++) {
 		if (strcmp(ls->l[i].name, name))
@@ -64,7 +64,7 @@ static bool name_ok(const char *n)
 	return true;
 }
 
-int relabel_rule_parse(const char *spec, struct relabel_rule *r, char *err, size_t errlen)
+int relabel_rule__parse(const char *spec, struct relabel_rule *r, char *err, size_t errlen)
 {
 	char regex[2048] = "(.*)", anchored[2100], buf[4096];
 	bool have_target = false;
@@ -154,7 +154,7 @@ int relabel_rule_parse(const char *spec, struct relabel_rule *r, char *err, size
 	return 0;
 }
 
-void relabel_rule_free(struct relabel_rule *r)
+void relabel_rule__free(struct relabel_rule *r)
 {
 	if (r->compiled)
 		regfree(&r->re);
@@ -209,7 +209,7 @@ bool relabel_apply(const struct relabel_rule *rules, size_t n, struct label_set 
 
 		joined[0] = '\0';
 		for (size_t s = 0; s < r->nsources; s++) {
-			const char *v = label_get(ls, r->sources[s]);
+			const char *v = label_set__get(ls, r->sources[s]);
 
 			o += (size_t)snprintf(joined + o, sizeof(joined) - o, "%s%s",
 					      s ? r->separator : "", v ? v : "");
@@ -223,7 +223,7 @@ bool relabel_apply(const struct relabel_rule *rules, size_t n, struct label_set 
 			expand(r->target, joined, m, tgt, sizeof(tgt));
 			expand(r->replacement, joined, m, val, sizeof(val));
 			if (name_ok(tgt))
-				label_set(ls, tgt, val);
+				label_set__put(ls, tgt, val);
 			break;
 		case RELABEL_KEEP:
 		case RELABEL_DROP:
@@ -239,10 +239,10 @@ bool relabel_apply(const struct relabel_rule *rules, size_t n, struct label_set 
 					continue;
 				expand(r->replacement, ls->l[k].name, m, tgt, sizeof(tgt));
 				if (name_ok(tgt))
-					label_set(&add, tgt, ls->l[k].value);
+					label_set__put(&add, tgt, ls->l[k].value);
 			}
 			for (size_t k = 0; k < add.n; k++)
-				label_set(ls, add.l[k].name, add.l[k].value);
+				label_set__put(ls, add.l[k].name, add.l[k].value);
 			break;
 		}
 		case RELABEL_LABELDROP:

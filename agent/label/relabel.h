@@ -45,15 +45,15 @@ struct relabel_rule {
  * target_label=T;replacement=X" (any order; fields separated by the byte 0x1f, which YAML
  * users never type). Fills defaults as Prometheus does. On error writes the reason to err
  * and returns -EINVAL. */
-int relabel_rule_parse(const char *spec, struct relabel_rule *r, char *err, size_t errlen);
-void relabel_rule_free(struct relabel_rule *r);
+int relabel_rule__parse(const char *spec, struct relabel_rule *r, char *err, size_t errlen);
+void relabel_rule__free(struct relabel_rule *r);
 
 /* Applies the rules in order. Returns false when the set is dropped (keep/drop). Labels
  * whose names start with "__" are removed afterwards, as Prometheus does. */
 bool relabel_apply(const struct relabel_rule *rules, size_t n, struct label_set *ls);
 
-const char *label_get(const struct label_set *ls, const char *name);
+const char *label_set__get(const struct label_set *ls, const char *name);
 /* Sets (or, with an empty value, removes) a label. Returns 0 or -ENOSPC. */
-int label_set(struct label_set *ls, const char *name, const char *value);
+int label_set__put(struct label_set *ls, const char *name, const char *value);
 
 #endif

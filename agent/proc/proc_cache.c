@@ -205,8 +205,8 @@ static void compute_labels(struct proc_cache *c, struct proc *p)
 
 	if (!ls)
 		return;
-	label_set(ls, "service_name", p->service_name);
-	label_set(ls, "container_id", p->cg.container_id);
+	label_set__put(ls, "service_name", p->service_name);
+	label_set__put(ls, "container_id", p->cg.container_id);
 	if (c->opts.meta && p->cg.container_id[0]) {
 		struct container_info ci;
 
@@ -214,35 +214,36 @@ static void compute_labels(struct proc_cache *c, struct proc *p)
 		if (container_meta__lookup(c->opts.meta, p->cg.container_id, &ci) == 0) {
 			char ns_c[512];
 
-			label_set(ls, "pod", ci.pod);
-			label_set(ls, "namespace", ci.namespace);
-			label_set(ls, "node", ci.node);
-			label_set(ls, "container", ci.container[0] ? ci.container : ci.docker_name);
-			label_set(ls, "compose_service", ci.compose_service);
+			label_set__put(ls, "pod", ci.pod);
+			label_set__put(ls, "namespace", ci.namespace);
+			label_set__put(ls, "node", ci.node);
+			label_set__put(ls, "container",
+				       ci.container[0] ? ci.container : ci.docker_name);
+			label_set__put(ls, "compose_service", ci.compose_service);
 			/* service_name: the pod annotation; namespace/container; the compose
 			 * service or container name; (already set) the unit, else the exe */
 			snprintf(ns_c, sizeof(ns_c), "%s/%s", ci.namespace, ci.container);
 			if (ci.service_annotation[0])
-				label_set(ls, "service_name", ci.service_annotation);
+				label_set__put(ls, "service_name", ci.service_annotation);
 			else if (ci.namespace[0] && ci.container[0])
-				label_set(ls, "service_name", ns_c);
+				label_set__put(ls, "service_name", ns_c);
 			else if (ci.compose_service[0])
-				label_set(ls, "service_name", ci.compose_service);
+				label_set__put(ls, "service_name", ci.compose_service);
 			else if (ci.docker_name[0])
-				label_set(ls, "service_name", ci.docker_name);
+				label_set__put(ls, "service_name", ci.docker_name);
 		}
 	}
-	label_set(ls, "systemd_unit", p->cg.systemd_unit);
+	label_set__put(ls, "systemd_unit", p->cg.systemd_unit);
 	snprintf(buf, sizeof(buf), "%d", p->pid);
-	label_set(ls, "__meta_process_pid", buf);
-	label_set(ls, "__meta_process_comm", p->comm);
+	label_set__put(ls, "__meta_process_pid", buf);
+	label_set__put(ls, "__meta_process_comm", p->comm);
 	snprintf(buf, sizeof(buf), "/proc/%d/exe", p->pid);
 	n = readlink(buf, exe, sizeof(exe) - 1);
 	exe[n > 0 ? n : 0] = '\0';
-	label_set(ls, "__meta_process_exe", exe);
+	label_set__put(ls, "__meta_process_exe", exe);
 	read_text(p->pid, "cmdline", buf, sizeof(buf));
-	label_set(ls, "__meta_process_cmdline", buf);
-	label_set(ls, "__meta_cgroup_path", p->cg.path);
+	label_set__put(ls, "__meta_process_cmdline", buf);
+	label_set__put(ls, "__meta_cgroup_path", p->cg.path);
 	p->dropped = !relabel_apply(c->opts.rules, c->opts.nrules, ls);
 	p->labels = calloc(2 * ls->n + 1, sizeof(char *));
 	for (size_t i = 0; p->labels && i < ls->n; i++) {

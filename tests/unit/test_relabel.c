@@ -10,13 +10,13 @@ static struct label_set base(void)
 {
 	struct label_set ls = { .n = 0 };
 
-	label_set(&ls, "service_name", "api");
-	label_set(&ls, "__meta_process_comm", "nginx");
-	label_set(&ls, "__meta_process_exe", "/usr/sbin/nginx");
-	label_set(&ls, "__meta_kubernetes_pod_label_app", "shop");
-	label_set(&ls, "__meta_kubernetes_pod_label_tier", "web");
-	label_set(&ls, "env", "prod");
-	label_set(&ls, "tmp_debug", "1");
+	label_set__put(&ls, "service_name", "api");
+	label_set__put(&ls, "__meta_process_comm", "nginx");
+	label_set__put(&ls, "__meta_process_exe", "/usr/sbin/nginx");
+	label_set__put(&ls, "__meta_kubernetes_pod_label_app", "shop");
+	label_set__put(&ls, "__meta_kubernetes_pod_label_tier", "web");
+	label_set__put(&ls, "env", "prod");
+	label_set__put(&ls, "tmp_debug", "1");
 	return ls;
 }
 
@@ -27,7 +27,7 @@ static bool apply(const char *const *specs, size_t n, struct label_set *ls)
 	bool kept;
 
 	for (size_t i = 0; i < n; i++) {
-		int rc = relabel_rule_parse(specs[i], &rules[i], err, sizeof(err));
+		int rc = relabel_rule__parse(specs[i], &rules[i], err, sizeof(err));
 
 		CHECK_INT(rc, 0);
 		if (rc)
@@ -35,7 +35,7 @@ static bool apply(const char *const *specs, size_t n, struct label_set *ls)
 	}
 	kept = relabel_apply(rules, n, ls);
 	for (size_t i = 0; i < n; i++)
-		relabel_rule_free(&rules[i]);
+		relabel_rule__free(&rules[i]);
 	return kept;
 }
 
@@ -51,11 +51,12 @@ static void test_replace(void)
 	struct label_set ls = base();
 
 	CHECK(apply(rules, 4, &ls));
-	CHECK_STR(label_get(&ls, "service_name"), "nginx");
-	CHECK_STR(label_get(&ls, "id"), "nginx@prod");
-	CHECK(label_get(&ls, "unanchored") == NULL);	      /* "pro" must not match "prod" */
-	CHECK(label_get(&ls, "tmp_debug") == NULL);	      /* empty replacement deletes */
-	CHECK(label_get(&ls, "__meta_process_comm") == NULL); /* __ labels removed at the end */
+	CHECK_STR(label_set__get(&ls, "service_name"), "nginx");
+	CHECK_STR(label_set__get(&ls, "id"), "nginx@prod");
+	CHECK(label_set__get(&ls, "unanchored") == NULL); /* "pro" must not match "prod" */
+	CHECK(label_set__get(&ls, "tmp_debug") == NULL);  /* empty replacement deletes */
+	CHECK(label_set__get(&ls, "__meta_process_comm") ==
+	      NULL); /* __ labels removed at the end */
 }
 
 static void test_keep_and_drop(void)
@@ -82,12 +83,12 @@ static void test_labelmap_labeldrop_labelkeep(void)
 	struct label_set ls = base();
 
 	CHECK(apply(m, 1, &ls));
-	CHECK_STR(label_get(&ls, "app"), "shop");
-	CHECK_STR(label_get(&ls, "tier"), "web");
+	CHECK_STR(label_set__get(&ls, "app"), "shop");
+	CHECK_STR(label_set__get(&ls, "tier"), "web");
 	ls = base();
 	CHECK(apply(d, 1, &ls));
-	CHECK(label_get(&ls, "tmp_debug") == NULL);
-	CHECK_STR(label_get(&ls, "env"), "prod");
+	CHECK(label_set__get(&ls, "tmp_debug") == NULL);
+	CHECK_STR(label_set__get(&ls, "env"), "prod");
 	ls = base();
 	CHECK(apply(k, 1, &ls));
 	CHECK_INT(ls.n, 2);
@@ -108,9 +109,9 @@ static void test_invalid_rules(void)
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = '\0';
-		CHECK_INT(relabel_rule_parse(bad[i], &r, err, sizeof(err)), -EINVAL);
+		CHECK_INT(relabel_rule__parse(bad[i], &r, err, sizeof(err)), -EINVAL);
 		CHECK(err[0] != '\0');
-		relabel_rule_free(&r);
+		relabel_rule__free(&r);
 	}
 }
 
