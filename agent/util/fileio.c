@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/array.h"
 #include "util/fileio.h"
 
 /* First buffer when fstat gives no size (/proc files, pipes). */
@@ -26,40 +27,35 @@ static ssize_t read_retry(int fd, void *buf, size_t len)
 
 int fd_read_capped(int fd, size_t max, unsigned int flags, char **out, size_t *len)
 {
-	size_t got = 0, cap = READ_CAPPED_FIRST, limit;
+	size_t got = 0, cap = 0, want = READ_CAPPED_FIRST, limit;
+	char *buf = NULL;
 	struct stat st;
-	char *buf, *nb;
 	int err = 0;
 
 	*out = NULL;
 	*len = 0;
 	if (max >= SIZE_MAX / 2)
 		return -EINVAL;
-	/* reading one byte past the cap is how a file over it is told apart from one at it */
-	limit = max + 1;
+	/* up to max + 1 bytes and the NUL: reading one byte past the cap is how a file over it
+	 * is told apart from one at it */
+	limit = max + 2;
 	/* a regular file's size is the right first guess; the read that returns 0 proves the end */
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
-		cap = (uint64_t)st.st_size < limit ? (size_t)st.st_size + 1 : limit;
-	if (cap > limit)
-		cap = limit;
-	buf = malloc(cap + 1); /* + 1 for the NUL */
-	if (!buf)
+		want = (uint64_t)st.st_size < max ? (size_t)st.st_size + 2 : limit;
+	if (ARRAY_RESERVE_MAX(buf, cap, want < limit ? want : limit, limit))
 		return -ENOMEM;
 	for (;;) {
 		ssize_t n;
 
-		if (got == cap) {
+		if (got + 1 == cap) {
 			if (cap == limit)
 				break;
-			cap = cap > limit / 2 ? limit : cap * 2;
-			nb = realloc(buf, cap + 1);
-			if (!nb) {
+			if (ARRAY_RESERVE_MAX(buf, cap, cap + 1, limit)) {
 				err = -ENOMEM;
 				goto out;
 			}
-			buf = nb;
 		}
-		n = read_retry(fd, buf + got, cap - got);
+		n = read_retry(fd, buf + got, cap - 1 - got);
 		if (n < 0) {
 			err = (int)n;
 			goto out;
