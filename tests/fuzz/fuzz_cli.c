@@ -1,4 +1,5 @@
-/* Fuzz target: flag, duration, size and label parsing (argv split on newlines). */
+/* Fuzz target: cli_parse (argv split on newlines), and the duration, size and number parsers its
+ * flags use. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
