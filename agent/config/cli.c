@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "config/cli.h"
@@ -361,5 +362,15 @@ int cli_load(int argc, char **argv, struct config *cfg, struct config_args *file
 		}
 		cfg->file_nlabels = cfg->nlabels;
 	}
-	return cli_parse(argc, argv, cfg);
+	/* --label splits its argument in place: parse a copy, so that a SIGHUP reload can
+	 * parse the same command line again */
+	file_args->cmdline = calloc((size_t)argc + 1, sizeof(char *));
+	if (!file_args->cmdline)
+		return -ENOMEM;
+	for (int i = 0; i < argc; i++) {
+		file_args->cmdline[i] = strdup(argv[i]);
+		if (!file_args->cmdline[i])
+			return -ENOMEM;
+	}
+	return cli_parse(argc, file_args->cmdline, cfg);
 }

@@ -33,6 +33,10 @@ void config_args_free(struct config_args *a)
 		free(a->argv[i]);
 	free(a->argv);
 	a->argv = NULL;
+	for (size_t i = 0; a->cmdline && a->cmdline[i]; i++)
+		free(a->cmdline[i]);
+	free(a->cmdline);
+	a->cmdline = NULL;
 	a->argc = 0;
 }
 

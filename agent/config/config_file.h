@@ -9,6 +9,7 @@
 struct config_args {
 	char **argv; /* argv[0] is "stoker"; strings owned here */
 	int argc;
+	char **cmdline; /* cli_load's copy of the command line, which parsing may write to */
 };
 
 /* Reads path and appends the equivalent flags to out. Errors name the file, line and key,

@@ -107,10 +107,33 @@ static void test_parse_again_after_error_in_cluster(void)
 	CHECK_INT(cfg.sample_rate_hz, 9);
 }
 
+/* SIGHUP parses the same argv again: parsing must not have changed it (--label used to split
+ * its argument in place, and the second parse saw only the key). */
+static void test_load_twice(void)
+{
+	char a0[] = "stoker", a1[] = "--label", a2[] = "env=dev", a3[] = "--label=team=a";
+	char *argv[] = { a0, a1, a2, a3, NULL };
+	struct config cfg;
+	struct config_args fa;
+
+	for (int pass = 0; pass < 2; pass++) {
+		CHECK_INT(cli_load(4, argv, &cfg, &fa), 0);
+		CHECK_INT(cfg.nlabels, 2);
+		if (cfg.nlabels == 2) {
+			CHECK_STR(cfg.labels[0].name, "env");
+			CHECK_STR(cfg.labels[0].value, "dev");
+			CHECK_STR(cfg.labels[1].value, "a");
+		}
+		config_args_free(&fa);
+	}
+	CHECK_STR(a2, "env=dev");
+}
+
 int main(void)
 {
 	RUN_TEST(test_flags);
 	RUN_TEST(test_flags_override_file);
 	RUN_TEST(test_parse_again_after_error_in_cluster);
+	RUN_TEST(test_load_twice);
 	return TEST_SUMMARY();
 }
