@@ -129,11 +129,40 @@ static void test_load_twice(void)
 	CHECK_STR(a2, "env=dev");
 }
 
+/* SIGHUP keeps the start-up value of every flag not marked reloadable, takes the others,
+ * and names the ones that changed. */
+static void test_reload(void)
+{
+	const char *before[] = { "stoker", "--label=a=b", "--server-url=http://x", "--top=3" };
+	const char *after[] = { "stoker",	    "--label=a=c", "--server-url=http://y",
+				"--sample-rate=99", "--pid=5",	   "--output=x.pb" };
+	struct config cur, next;
+	struct config_args fa1, fa2;
+	char changed[256];
+
+	CHECK_INT(cli_load(4, (char **)before, &cur, &fa1), 0);
+	CHECK_INT(cli_load(6, (char **)after, &next, &fa2), 0);
+	cli_reload(&cur, &next, changed, sizeof(changed));
+	CHECK_STR(changed, "--sample-rate, --pid, --output");
+	CHECK_INT(cur.sample_rate_hz, 19);
+	CHECK_INT(cur.npids, 0);
+	CHECK_INT(cur.noutputs, 0);
+	CHECK_STR(cur.server_url, "http://y");
+	CHECK_INT(cur.top, 0);
+	CHECK_INT(cur.nlabels, 1);
+	CHECK_STR(cur.labels[0].value, "c");
+	cli_reload(&cur, &cur, changed, sizeof(changed));
+	CHECK_STR(changed, "");
+	config_args_free(&fa1);
+	config_args_free(&fa2);
+}
+
 int main(void)
 {
 	RUN_TEST(test_flags);
 	RUN_TEST(test_flags_override_file);
 	RUN_TEST(test_parse_again_after_error_in_cluster);
 	RUN_TEST(test_load_twice);
+	RUN_TEST(test_reload);
 	return TEST_SUMMARY();
 }
