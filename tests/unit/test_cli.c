@@ -5,6 +5,7 @@
 
 #include "config/cli.h"
 #include "config/config_file.h"
+#include "config/flags.h"
 #include "test.h"
 
 static int parse(struct config *cfg, int argc, const char **argv)
@@ -157,6 +158,196 @@ static void test_reload(void)
 	config_args_free(&fa2);
 }
 
+/* The table itself: unique names and keys, defaults that parse, bounds that fit their field,
+ * and what reload needs to compare kept values. */
+static void test_flag_table(void)
+{
+	CHECK(cli_nflags <= CLI_MAX_FLAGS);
+	for (size_t i = 0; i < cli_nflags; i++) {
+		const struct flag *f = &cli_flags[i];
+		struct config cfg;
+
+		memset(&cfg, 0, sizeof(cfg));
+		CHECK(f->help && *f->help);
+		CHECK(f->off + f->size <= sizeof(struct config));
+		for (size_t j = 0; j < i; j++) {
+			CHECK(strcmp(cli_flags[j].name, f->name));
+			CHECK(!f->key || !cli_flags[j].key || strcmp(cli_flags[j].key, f->key));
+			CHECK(!f->short_name || cli_flags[j].short_name != f->short_name);
+		}
+		if (f->type != FLAG_BOOL && f->type != FLAG_SWITCH && !f->arg)
+			fprintf(stderr, "  --%s takes a value but has no .arg\n", f->name);
+		CHECK(f->type == FLAG_BOOL || f->type == FLAG_SWITCH || f->arg);
+		if (f->type == FLAG_UINT && f->size < 8)
+			CHECK(f->max < 1ull << (8 * f->size));
+		if (f->type == FLAG_DURATION || f->type == FLAG_SIZE || f->type == FLAG_STRING)
+			CHECK(f->why || !f->check);
+		if (f->type == FLAG_DURATION || f->type == FLAG_SIZE)
+			CHECK(f->why && f->size == sizeof(uint64_t));
+		if (f->count_off && !f->reload)
+			CHECK(f->equal != NULL);
+		if (f->def && !(f->type == FLAG_BOOL && !strcmp(f->def, "auto"))) {
+			char def[128];
+
+			snprintf(def, sizeof(def), "%s", f->def);
+			if (flag_set(f, def, &cfg))
+				fprintf(stderr, "  the default of --%s does not parse\n", f->name);
+			CHECK_INT(flag_set(f, def, &cfg), 0);
+		}
+	}
+}
+
+/* The packaged example config uses only known keys with valid values. */
+static void test_packaged_config(void)
+{
+	struct config cfg;
+	struct config_args fa;
+
+	CHECK_INT(config_file_load("packaging/stoker.yaml", &fa), 0);
+	config_defaults(&cfg);
+	cfg.in_file_pass = true;
+	CHECK_INT(cli_parse(fa.argc, fa.argv, &cfg), 0);
+	CHECK(fa.argc > 1);
+	config_args_free(&fa);
+}
+
+struct man_flag {
+	char name[64], arg[64], key[64], def[128];
+	bool bool_arg, reload, seen;
+};
+
+/* roff's "\-" is a plain '-' */
+static void man_unescape(char *dst, size_t len, const char *s, const char *end)
+{
+	size_t n = 0;
+
+	for (; s < end && n + 1 < len; s++) {
+		if (s[0] == '\\' && s + 1 < end && s[1] == '-')
+			s++;
+		dst[n++] = *s;
+	}
+	dst[n] = '\0';
+}
+
+/* Copies what lies between pre and the next post in line, unescaped. */
+static bool man_field(const char *line, const char *pre, const char *post, char *dst, size_t len)
+{
+	const char *s = strstr(line, pre), *e;
+
+	if (!s)
+		return false;
+	s += strlen(pre);
+	e = strstr(s, post);
+	if (!e)
+		return false;
+	man_unescape(dst, len, s, e);
+	return true;
+}
+
+/* The OPTIONS section of packaging/stoker.8: one ".TP" per flag, whose tag line is
+ * "\fB\-\-NAME\fR \fIARG\fR" (or "[=\fIBOOL\fR]"), and body lines "Config file key: \fBKEY\fR.",
+ * "Default: VALUE." and "SIGHUP applies it." */
+static size_t man_parse(const char *path, struct man_flag *out, size_t max)
+{
+	FILE *f = fopen(path, "re");
+	char line[1024];
+	size_t n = 0;
+	bool in_options = false, tag = false;
+	struct man_flag *cur = NULL;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		if (!strncmp(line, ".SH", 3)) {
+			in_options = !strcmp(line, ".SH OPTIONS");
+			cur = NULL;
+			continue;
+		}
+		if (!in_options)
+			continue;
+		if (!strcmp(line, ".TP")) {
+			tag = true;
+			continue;
+		}
+		if (line[0] == '.') {
+			cur = NULL;
+			continue;
+		}
+		if (tag) {
+			tag = false;
+			cur = n < max ? &out[n++] : NULL;
+			if (!cur)
+				continue;
+			memset(cur, 0, sizeof(*cur));
+			if (!man_field(line, "\\fB\\-\\-", "\\fR", cur->name, sizeof(cur->name)))
+				snprintf(cur->name, sizeof(cur->name), "(bad tag line %zu)", n);
+			cur->bool_arg = strstr(line, "\\fR[=\\fIBOOL\\fR]") != NULL;
+			if (!cur->bool_arg)
+				man_field(line, "\\fR \\fI", "\\fR", cur->arg, sizeof(cur->arg));
+			continue;
+		}
+		if (!cur)
+			continue;
+		man_field(line, "Config file key: \\fB", "\\fR.", cur->key, sizeof(cur->key));
+		if (!strncmp(line, "Default: ", 9))
+			man_unescape(cur->def, sizeof(cur->def), line + 9, line + strlen(line) - 1);
+		if (!strcmp(line, "SIGHUP applies it."))
+			cur->reload = true;
+	}
+	fclose(f);
+	return n;
+}
+
+/* Every flag of the table is in the man page with the same value name, config key, default
+ * and reload mark, and the man page lists no flag the table lacks. */
+static void test_man_page_agrees(void)
+{
+	struct man_flag man[CLI_MAX_FLAGS + 8];
+	size_t n = man_parse("packaging/stoker.8", man, sizeof(man) / sizeof(man[0]));
+
+	CHECK(n > 0);
+	for (size_t i = 0; i < cli_nflags; i++) {
+		const struct flag *f = &cli_flags[i];
+		const char *def = flag_default_text(f);
+		struct man_flag *m = NULL;
+
+		for (size_t j = 0; j < n && !m; j++)
+			if (!strcmp(man[j].name, f->name))
+				m = &man[j];
+		if (!m) {
+			fprintf(stderr, "  --%s is missing from packaging/stoker.8\n", f->name);
+			CHECK(m != NULL);
+			continue;
+		}
+		m->seen = true;
+		if (strcmp(m->def, def ? def : "") || strcmp(m->key, f->key ? f->key : "") ||
+		    m->reload != f->reload || m->bool_arg != (f->type == FLAG_BOOL) ||
+		    (f->type != FLAG_BOOL && strcmp(m->arg, f->arg ? f->arg : "")))
+			fprintf(
+			    stderr,
+			    "  packaging/stoker.8 --%s: arg '%s' key '%s' default '%s' reload %d; "
+			    "table: arg '%s' key '%s' default '%s' reload %d\n",
+			    f->name, m->bool_arg ? "BOOL" : m->arg, m->key, m->def, m->reload,
+			    f->type == FLAG_BOOL ? "BOOL"
+			    : f->arg		 ? f->arg
+						 : "",
+			    f->key ? f->key : "", def ? def : "", f->reload);
+		CHECK_STR(m->def, def ? def : "");
+		CHECK_STR(m->key, f->key ? f->key : "");
+		CHECK_INT(m->reload, f->reload);
+		CHECK_INT(m->bool_arg, f->type == FLAG_BOOL);
+		if (f->type != FLAG_BOOL)
+			CHECK_STR(m->arg, f->arg ? f->arg : "");
+	}
+	for (size_t j = 0; j < n; j++) {
+		if (!man[j].seen)
+			fprintf(stderr, "  packaging/stoker.8 lists --%s, which is not a flag\n",
+				man[j].name);
+		CHECK(man[j].seen);
+	}
+}
+
 int main(void)
 {
 	RUN_TEST(test_flags);
@@ -164,5 +355,8 @@ int main(void)
 	RUN_TEST(test_parse_again_after_error_in_cluster);
 	RUN_TEST(test_load_twice);
 	RUN_TEST(test_reload);
+	RUN_TEST(test_flag_table);
+	RUN_TEST(test_packaged_config);
+	RUN_TEST(test_man_page_agrees);
 	return TEST_SUMMARY();
 }
