@@ -177,6 +177,13 @@ static int parse_config(const struct flag *f, char *arg, struct config *cfg)
 	return 0;
 }
 
+static bool config_equal(const struct flag *f, const struct config *a, const struct config *b)
+{
+	if (!a->config_path || !b->config_path)
+		return a->config_path == b->config_path;
+	return !strcmp(a->config_path, b->config_path);
+}
+
 static const struct flag_choice events[] = {
 	{ "cpu-clock", SAMPLER_EVENT_CPU_CLOCK },
 	{ "cycles", SAMPLER_EVENT_CYCLES },
@@ -331,7 +338,7 @@ const struct flag cli_flags[] = {
 	  .help = "one relabel rule (the config file's relabel_configs are the usual way to "
 		  "write them)", .reload = true },
 
-	{ .name = "config", .type = FLAG_CUSTOM, CFG(config_path), .parse = parse_config,
+	{ .name = "config", .type = FLAG_CUSTOM, CFG(config_path), .parse = parse_config, .equal = config_equal,
 	  .arg = "FILE",
 	  .help = "YAML file with any of these settings (snake_case keys, e.g. server_url, "
 		  "labels: {env: prod}); flags override it", .section = "General:" },

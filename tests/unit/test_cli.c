@@ -158,6 +158,30 @@ static void test_reload(void)
 	config_args_free(&fa2);
 }
 
+/* A SIGHUP that changes nothing names nothing, though every load has its own strings. */
+static void test_reload_same(void)
+{
+	char path[] = "/tmp/stoker-cfg-XXXXXX";
+	const char *y = "sample_rate: 49\npids: [1, 2]\noutputs: [a.pb]\nunwind: fp\n"
+			"kubernetes: false\ntrace_context_map: /sys/fs/bpf/x\n";
+	int fd = mkstemp(path);
+	const char *argv[] = { "stoker", "--config", path, "--docker-socket=/d", "--label=a=b" };
+	struct config cur, next;
+	struct config_args fa1, fa2;
+	char changed[256];
+
+	CHECK(fd >= 0 && write(fd, y, strlen(y)) == (ssize_t)strlen(y));
+	close(fd);
+	CHECK_INT(cli_load(5, (char **)argv, &cur, &fa1), 0);
+	CHECK_INT(cli_load(5, (char **)argv, &next, &fa2), 0);
+	cli_reload(&cur, &next, changed, sizeof(changed));
+	CHECK_STR(changed, "");
+	CHECK_INT(cur.noutputs, 1);
+	config_args_free(&fa1);
+	config_args_free(&fa2);
+	unlink(path);
+}
+
 /* The table itself: unique names and keys, defaults that parse, bounds that fit their field,
  * and what reload needs to compare kept values. */
 static void test_flag_table(void)
@@ -355,6 +379,7 @@ int main(void)
 	RUN_TEST(test_parse_again_after_error_in_cluster);
 	RUN_TEST(test_load_twice);
 	RUN_TEST(test_reload);
+	RUN_TEST(test_reload_same);
 	RUN_TEST(test_flag_table);
 	RUN_TEST(test_packaged_config);
 	RUN_TEST(test_man_page_agrees);
