@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* The flag table, in --help order, and the parsers of the flags no generic type covers.
- * A new flag is one row here plus the code that reads its config field. */
+ * A new flag is one row here plus the code that reads its config field; `make man` then
+ * writes it into the man page (test_cli fails until it does). */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>

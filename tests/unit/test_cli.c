@@ -235,6 +235,119 @@ static void test_packaged_config(void)
 	config_args_free(&fa);
 }
 
+/* roff for s: '-' is "\-" (a hyphen-minus that man keeps and search finds) */
+static void man_roff(FILE *out, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '-')
+			fputs("\\-", out);
+		else if (*s == '\\')
+			fputs("\\e", out);
+		else
+			fputc(*s, out);
+	}
+}
+
+/* The OPTIONS section of packaging/stoker.8, from the table (`make man` writes it). */
+static void man_render(FILE *out)
+{
+	fputs(".SH OPTIONS\n", out);
+	for (size_t i = 0; i < cli_nflags; i++) {
+		const struct flag *f = &cli_flags[i];
+		const char *def = flag_default_text(f);
+
+		if (f->section) {
+			size_t l = strlen(f->section);
+			char sec[128];
+
+			/* --help's "Sampling:" is the man page's "Sampling" */
+			snprintf(sec, sizeof(sec), "%.*s",
+				 (int)(l && f->section[l - 1] == ':' ? l - 1 : l), f->section);
+			fputs(".SS ", out);
+			man_roff(out, sec);
+			fputc('\n', out);
+		}
+		fputs(".TP\n\\fB", out);
+		man_roff(out, "--");
+		man_roff(out, f->name);
+		fputs("\\fR", out);
+		if (f->type == FLAG_BOOL) {
+			fputs("[=\\fIBOOL\\fR]", out);
+		} else if (f->arg) {
+			fputs(" \\fI", out);
+			man_roff(out, f->arg);
+			fputs("\\fR", out);
+		}
+		fputc('\n', out);
+		man_roff(out, f->help);
+		if (f->type == FLAG_UINT)
+			fprintf(out, "; %llu to %llu", (unsigned long long)f->min,
+				(unsigned long long)f->max);
+		fputs(".\n", out);
+		if (f->key) {
+			fputs("Config file key: \\fB", out);
+			man_roff(out, f->key);
+			fputs("\\fR.\n", out);
+		}
+		if (def) {
+			fputs("Default: ", out);
+			man_roff(out, def);
+			fputs(".\n", out);
+		}
+		if (f->reload)
+			fputs("SIGHUP applies it.\n", out);
+	}
+}
+
+/* The man page split around its OPTIONS section (up to the next .SH). */
+static char *man_read(const char *path, size_t *opt_start, size_t *opt_end)
+{
+	FILE *f = fopen(path, "re");
+	char *buf = f ? calloc(1, 1 << 20) : NULL, *s, *e;
+	size_t len;
+
+	if (!buf) {
+		if (f)
+			fclose(f);
+		return NULL;
+	}
+	len = fread(buf, 1, (1 << 20) - 1, f);
+	fclose(f);
+	buf[len] = '\0';
+	s = strstr(buf, "\n.SH OPTIONS\n");
+	e = s ? strstr(s + 1, "\n.SH ") : NULL;
+	if (!s || !e) {
+		free(buf);
+		return NULL;
+	}
+	*opt_start = (size_t)(s + 1 - buf);
+	*opt_end = (size_t)(e + 1 - buf);
+	return buf;
+}
+
+/* `make man`: rewrites the OPTIONS section of the man page at path from the table. */
+static int man_write(const char *path)
+{
+	size_t a, b;
+	char *buf = man_read(path, &a, &b);
+	FILE *f;
+
+	if (!buf) {
+		fprintf(stderr, "%s: no .SH OPTIONS section\n", path);
+		return 1;
+	}
+	f = fopen(path, "we");
+	if (!f) {
+		free(buf);
+		return 1;
+	}
+	fwrite(buf, 1, a, f);
+	man_render(f);
+	fputs(buf + b, f);
+	free(buf);
+	return fclose(f) ? 1 : 0;
+}
+
 struct man_flag {
 	char name[64], arg[64], key[64], def[128];
 	bool bool_arg, reload, seen;
@@ -324,7 +437,8 @@ static size_t man_parse(const char *path, struct man_flag *out, size_t max)
 }
 
 /* Every flag of the table is in the man page with the same value name, config key, default
- * and reload mark, and the man page lists no flag the table lacks. */
+ * and reload mark, the man page lists no flag the table lacks, and OPTIONS is exactly what
+ * `make man` writes. */
 static void test_man_page_agrees(void)
 {
 	struct man_flag man[CLI_MAX_FLAGS + 8];
@@ -370,10 +484,30 @@ static void test_man_page_agrees(void)
 				man[j].name);
 		CHECK(man[j].seen);
 	}
+	{
+		size_t a, b, len = 0;
+		char *buf = man_read("packaging/stoker.8", &a, &b), *want = NULL;
+		FILE *m = open_memstream(&want, &len);
+
+		CHECK(buf && m);
+		if (buf && m) {
+			man_render(m);
+			fclose(m);
+			if (len != b - a || memcmp(buf + a, want, len))
+				fprintf(stderr,
+					"  packaging/stoker.8 OPTIONS differs from the flag "
+					"table: run `make man`\n");
+			CHECK(len == b - a && !memcmp(buf + a, want, len));
+		}
+		free(want);
+		free(buf);
+	}
 }
 
 int main(void)
 {
+	if (getenv("STOKER_WRITE_MAN"))
+		return man_write(getenv("STOKER_WRITE_MAN"));
 	RUN_TEST(test_flags);
 	RUN_TEST(test_flags_override_file);
 	RUN_TEST(test_parse_again_after_error_in_cluster);
