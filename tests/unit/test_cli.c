@@ -6,6 +6,7 @@
 #include "config/cli.h"
 #include "config/config_file.h"
 #include "config/flags.h"
+#include "sampler_abi.h"
 #include "test.h"
 
 static int parse(struct config *cfg, int argc, const char **argv)
@@ -54,7 +55,9 @@ static void test_flags(void)
 	CHECK_INT(parse(&cfg, 2, missing), -EINVAL);
 	CHECK_INT(parse(&cfg, 2, stray), -EINVAL);
 	parse(&cfg, 1, ok);
-	CHECK_INT(cfg.sample_rate_hz, 19); /* default */
+	CHECK_INT(cfg.sample_rate_hz, 19);			    /* default */
+	CHECK_U64(cfg.ringbuf_bytes, STOKER_RINGBUF_DEFAULT_BYTES); /* the sampler's own default */
+	CHECK_INT(cfg.kubernetes, -1);				    /* auto */
 }
 
 static void test_flags_override_file(void)
