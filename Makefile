@@ -188,6 +188,11 @@ $(OUT)/tests/%: tests/unit/%.cc include/stoker/trace_context.h tests/unit/test.h
 unit: $(UNIT_BINS) fixtures
 	$(Q)tests/run_unit.sh $(UNIT_BINS)
 
+# packaging/stoker.8's OPTIONS section, written from the flag table (test_cli checks it)
+.PHONY: man
+man: $(OUT)/tests/test_cli
+	$(Q)STOKER_WRITE_MAN=packaging/stoker.8 $(OUT)/tests/test_cli
+
 # Fixture programs and their build recipes live in tests/fixtures/Makefile.
 fixtures:
 	$(Q)$(MAKE) -s -C tests/fixtures OUT=$(abspath $(OUT)/fixtures)

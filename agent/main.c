@@ -72,7 +72,8 @@ struct agent {
 	uint64_t watchdog_ns, last_watchdog_ns; /* systemd watchdog: ping every half interval */
 	char *basic_password, *bearer_token;
 	char host_name[256];
-	struct config_args file_args; /* strings the config points into */
+	struct config_args file_args;	/* strings the start-up config points into */
+	struct config_args reload_args; /* and those of the last SIGHUP's settings */
 	int argc;
 	char **argv;
 	bool reload;
@@ -557,13 +558,15 @@ static void close_window(struct agent *a)
 	}
 }
 
-/* SIGHUP: re-reads flags and config file; labels, server and upload settings take effect
- * from the open window on. Sampling settings need the BPF side rebuilt: they wait for a
- * restart. A config that does not parse changes nothing. */
+/* SIGHUP: re-reads flags and config file; the flags the table marks reloadable (labels,
+ * server and upload settings, relabel rules, log level) take effect from the open window on.
+ * The others need the BPF side or metadata rebuilt: they wait for a restart. A config that
+ * does not parse changes nothing. */
 static void reload(struct agent *a)
 {
-	struct config ncfg;
+	struct config ncfg, next;
 	struct config_args nfa;
+	char changed[512];
 	int err;
 
 	a->reload = false;
@@ -572,25 +575,11 @@ static void reload(struct agent *a)
 		pr_err("failed to reload the configuration; keeping the running one");
 		return;
 	}
-	if (ncfg.sample_rate_hz != a->cfg.sample_rate_hz || ncfg.npids != a->cfg.npids ||
-	    memcmp(ncfg.pids, a->cfg.pids, ncfg.npids * sizeof(int)) ||
-	    ncfg.event != a->cfg.event || ncfg.include_idle != a->cfg.include_idle ||
-	    ncfg.kernel_stacks != a->cfg.kernel_stacks || ncfg.noutputs != a->cfg.noutputs ||
-	    ncfg.span_labels != a->cfg.span_labels ||
-	    !ncfg.trace_context_map != !a->cfg.trace_context_map ||
-	    (ncfg.trace_context_map && strcmp(ncfg.trace_context_map, a->cfg.trace_context_map)))
-		pr_warn("reload: sampling settings (rate, pids, event, outputs, span labels, "
-			"trace context map) change only at restart");
-	ncfg.sample_rate_hz = a->cfg.sample_rate_hz;
-	ncfg.npids = a->cfg.npids;
-	memcpy(ncfg.pids, a->cfg.pids, sizeof(ncfg.pids));
-	ncfg.event = a->cfg.event;
-	ncfg.include_idle = a->cfg.include_idle;
-	ncfg.kernel_stacks = a->cfg.kernel_stacks;
-	ncfg.span_labels = a->cfg.span_labels;
-	/* the path is only used at start-up; the new config's own string stays valid */
-	ncfg.noutputs = a->cfg.noutputs;
-	memcpy(ncfg.outputs, a->cfg.outputs, sizeof(ncfg.outputs));
+	/* the start-up values that stay point into a->file_args, which is kept */
+	next = a->cfg;
+	cli_reload(&next, &ncfg, changed, sizeof(changed));
+	if (changed[0])
+		pr_warn("reload: %s change only at restart", changed);
 	if (a->push_mode) {
 		/* The old uploader spools what it holds; the new one replays it in order. */
 		metrics_http__stop(a->metrics);
@@ -605,7 +594,7 @@ static void reload(struct agent *a)
 		struct relabel_rule nrules[CLI_MAX_RULES];
 		size_t nn;
 
-		if (compile_rules(&ncfg, nrules, &nn)) {
+		if (compile_rules(&next, nrules, &nn)) {
 			config_args_free(&nfa);
 			pr_err("failed to reload the configuration; keeping the running one");
 			return;
@@ -617,9 +606,9 @@ static void reload(struct agent *a)
 		a->nrules = nn;
 		proc_cache__set_rules(a->procs, a->rules, a->nrules);
 	}
-	a->cfg = ncfg;
-	config_args_free(&a->file_args);
-	a->file_args = nfa;
+	a->cfg = next;
+	config_args_free(&a->reload_args);
+	a->reload_args = nfa;
 	log_set_level(a->cfg.log_level);
 	if (a->push_mode) {
 		err = setup_push(a);
@@ -858,5 +847,6 @@ int main(int argc, char **argv)
 	teardown(&a);
 	curl_global_cleanup();
 	config_args_free(&a.file_args);
+	config_args_free(&a.reload_args);
 	return err ? 1 : 0;
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* Command-line flags: the agent's configuration, parsed strictly (bad values name the flag). */
+/* The agent's configuration and the flags that set it (one row each in flags.c), parsed
+ * strictly: bad values name the flag. */
 #ifndef STOKER_CLI_H
 #define STOKER_CLI_H
 
@@ -19,6 +20,7 @@
 #define CLI_MAX_LABELS	24 /* server allows 30 labels per series; a few are ours */
 #define CLI_MAX_HEADERS 16
 #define CLI_MAX_RULES	64
+#define CLI_MAX_FLAGS	64 /* rows of the flag table */
 
 enum output_format {
 	OUTPUT_PPROF_GZ = 0, /* *.pb.gz */
@@ -88,12 +90,16 @@ struct config {
 	bool cli_pids, cli_outputs, cli_headers;
 };
 
-/* Fills cfg with defaults. */
+/* Fills cfg with the flag table's defaults. */
 void config_defaults(struct config *cfg);
+/* SIGHUP: copies next's reloadable settings into cur; the rest keep their start-up values.
+ * The names of those that differ in next ("--a, --b") go to changed. */
+void cli_reload(struct config *cur, const struct config *next, char *changed, size_t len);
 /* Parses argv into cfg. Returns 0, or -EINVAL after printing one line naming the bad flag. */
 int cli_parse(int argc, char **argv, struct config *cfg);
 /* The whole configuration: defaults, then --config FILE (if any flag names one), then the
- * flags, which override the file. The strings of the file live in *file_args. */
+ * flags, which override the file. The strings cfg points into (the file's, and a copy of
+ * argv) live in *file_args, to be freed with config_args_free() after cfg's last use. */
 int cli_load(int argc, char **argv, struct config *cfg, struct config_args *file_args);
 void cli_usage(FILE *out);
 /* Output format from a file name, or -EINVAL. */

@@ -9,62 +9,22 @@
 #include <yaml.h>
 
 #include "config/config_file.h"
+#include "config/flags.h"
 #include "util/fileio.h"
 
 #define CONFIG_MAX_BYTES (1u << 20)
 #define CONFIG_MAX_ARGS	 4096
 
-enum kind { SCALAR, LIST, MAP_LABELS, BOOL, RULES };
-
 static const char *const rule_keys[] = { "source_labels", "separator",	 "regex",
 					 "target_label",  "replacement", "action" };
 
-static const struct {
-	const char *key, *flag;
-	enum kind kind;
-} keys[] = {
-	{ "sample_rate", "sample-rate", SCALAR },
-	{ "duration", "duration", SCALAR },
-	{ "pids", "pid", LIST },
-	{ "outputs", "output", LIST },
-	{ "log_level", "log-level", SCALAR },
-	{ "event", "event", SCALAR },
-	{ "include_idle", "include-idle", BOOL },
-	{ "kernel_stacks", "kernel-stacks", BOOL },
-	{ "ring_buffer_size", "ring-buffer-size", SCALAR },
-	{ "unwind", "unwind", SCALAR },
-	{ "unwind_table_memory", "unwind-table-memory", SCALAR },
-	{ "unwind_max_frames", "unwind-max-frames", SCALAR },
-	{ "max_samples", "max-samples", SCALAR },
-	{ "server_url", "server-url", SCALAR },
-	{ "server_api", "server-api", SCALAR },
-	{ "upload_interval", "upload-interval", SCALAR },
-	{ "upload_timeout", "upload-timeout", SCALAR },
-	{ "labels", "label", MAP_LABELS },
-	{ "tenant_id", "tenant-id", SCALAR },
-	{ "basic_auth_user", "basic-auth-user", SCALAR },
-	{ "basic_auth_password_file", "basic-auth-password-file", SCALAR },
-	{ "bearer_token_file", "bearer-token-file", SCALAR },
-	{ "headers", "header", LIST },
-	{ "tls_ca_file", "tls-ca-file", SCALAR },
-	{ "tls_cert_file", "tls-cert-file", SCALAR },
-	{ "tls_key_file", "tls-key-file", SCALAR },
-	{ "tls_server_name", "tls-server-name", SCALAR },
-	{ "tls_insecure_skip_verify", "tls-insecure-skip-verify", BOOL },
-	{ "queue_size", "queue-size", SCALAR },
-	{ "spool_dir", "spool-dir", SCALAR },
-	{ "spool_max_bytes", "spool-max-bytes", SCALAR },
-	{ "metrics_addr", "metrics-addr", SCALAR },
-	{ "relabel_configs", "relabel-rule", RULES },
-	{ "kubernetes", "kubernetes", BOOL },
-	{ "kubelet_url", "kubelet-url", SCALAR },
-	{ "kubernetes_token_file", "kubernetes-token-file", SCALAR },
-	{ "kubernetes_ca_file", "kubernetes-ca-file", SCALAR },
-	{ "kubelet_verify_tls", "kubelet-verify-tls", BOOL },
-	{ "docker_socket", "docker-socket", SCALAR },
-	{ "span_labels", "span-labels", BOOL },
-	{ "trace_context_map", "trace-context-map", SCALAR },
-};
+static const struct flag *flag_by_key(const char *key)
+{
+	for (size_t i = 0; i < cli_nflags; i++)
+		if (cli_flags[i].key && !strcmp(cli_flags[i].key, key))
+			return &cli_flags[i];
+	return NULL;
+}
 
 void config_args_free(struct config_args *a)
 {
@@ -72,6 +32,10 @@ void config_args_free(struct config_args *a)
 		free(a->argv[i]);
 	free(a->argv);
 	a->argv = NULL;
+	for (size_t i = 0; a->cmdline && a->cmdline[i]; i++)
+		free(a->cmdline[i]);
+	free(a->cmdline);
+	a->cmdline = NULL;
 	a->argc = 0;
 }
 
@@ -120,7 +84,8 @@ int config_file_parse(const char *buf, size_t len, const char *name, struct conf
 {
 	yaml_parser_t p;
 	yaml_event_t ev;
-	int err = 0, depth = 0, ki = -1;
+	const struct flag *kf = NULL;
+	int err = 0, depth = 0;
 	enum {
 		TOP,
 		VALUE,
@@ -163,7 +128,7 @@ int config_file_parse(const char *buf, size_t len, const char *name, struct conf
 			if (depth == 0 && !started_map) {
 				started_map = true;
 				depth = 1;
-			} else if (st == VALUE && keys[ki].kind == MAP_LABELS) {
+			} else if (st == VALUE && kf->shape == SHAPE_MAP) {
 				st = IN_MAP_KEY;
 				depth++;
 			} else if (st == IN_RULES) {
@@ -172,8 +137,7 @@ int config_file_parse(const char *buf, size_t len, const char *name, struct conf
 				rule[0] = '\0';
 				depth++;
 			} else {
-				err = bad(name, &ev, "unexpected mapping for",
-					  ki >= 0 ? keys[ki].key : NULL);
+				err = bad(name, &ev, "unexpected mapping for", kf ? kf->key : NULL);
 			}
 			break;
 		case YAML_MAPPING_END_EVENT:
@@ -181,7 +145,7 @@ int config_file_parse(const char *buf, size_t len, const char *name, struct conf
 			if (st == IN_MAP_KEY) {
 				st = TOP;
 			} else if (st == IN_RULE_KEY) {
-				err = push_arg(out, keys[ki].flag, rule, NULL);
+				err = push_arg(out, kf->name, rule, NULL);
 				st = IN_RULES;
 			}
 			break;
@@ -189,9 +153,9 @@ int config_file_parse(const char *buf, size_t len, const char *name, struct conf
 			if (!started_map)
 				err = bad(name, &ev,
 					  "the config file must be a mapping of settings", NULL);
-			else if (st == VALUE && keys[ki].kind == LIST)
+			else if (st == VALUE && kf->shape == SHAPE_LIST)
 				st = IN_LIST;
-			else if (st == VALUE && keys[ki].kind == RULES)
+			else if (st == VALUE && kf->shape == SHAPE_RULES)
 				st = IN_RULES;
 			else if (st == IN_RULE_VAL && !strcmp(label_key, "source_labels")) {
 				st = IN_RULE_SRC;
@@ -200,8 +164,7 @@ int config_file_parse(const char *buf, size_t len, const char *name, struct conf
 				    (size_t)snprintf(rule + rule_len, sizeof(rule) - rule_len,
 						     "%ssource_labels=", rule_len ? "\x1f" : "");
 			} else
-				err = bad(name, &ev, "unexpected list for",
-					  ki >= 0 ? keys[ki].key : NULL);
+				err = bad(name, &ev, "unexpected list for", kf ? kf->key : NULL);
 			break;
 		case YAML_SEQUENCE_END_EVENT:
 			st = st == IN_RULE_SRC ? IN_RULE_KEY : TOP;
@@ -211,29 +174,26 @@ int config_file_parse(const char *buf, size_t len, const char *name, struct conf
 				err = bad(name, &ev,
 					  "the config file must be a mapping of settings", NULL);
 			} else if (st == TOP) {
-				ki = -1;
-				for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-					if (!strcmp(scalar(&ev), keys[i].key))
-						ki = (int)i;
-				if (ki < 0)
+				kf = flag_by_key(scalar(&ev));
+				if (!kf)
 					err = bad(name, &ev, "unknown key", scalar(&ev));
 				else
 					st = VALUE;
 			} else if (st == VALUE) {
-				if (keys[ki].kind == MAP_LABELS)
+				if (kf->shape == SHAPE_MAP)
 					err = bad(name, &ev,
 						  "want a mapping of label names to values for",
-						  keys[ki].key);
+						  kf->key);
 				else
-					err = push_arg(out, keys[ki].flag, scalar(&ev), NULL);
+					err = push_arg(out, kf->name, scalar(&ev), NULL);
 				st = TOP;
 			} else if (st == IN_LIST) {
-				err = push_arg(out, keys[ki].flag, scalar(&ev), NULL);
+				err = push_arg(out, kf->name, scalar(&ev), NULL);
 			} else if (st == IN_MAP_KEY) {
 				snprintf(label_key, sizeof(label_key), "%s", scalar(&ev));
 				st = IN_MAP_VAL;
 			} else if (st == IN_MAP_VAL) {
-				err = push_arg(out, keys[ki].flag, label_key, scalar(&ev));
+				err = push_arg(out, kf->name, label_key, scalar(&ev));
 				st = IN_MAP_KEY;
 			} else if (st == IN_RULES) {
 				err = bad(name, &ev, "each relabel rule must be a mapping", NULL);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* The YAML config file (--config): every flag's setting under its snake_case name, turned
- * into flags so one strict parser checks both; flags on the command line override it. */
+/* The YAML config file (--config): every flag's setting under its key in the flag table,
+ * turned into flags so one strict parser checks both; flags on the command line override it. */
 #ifndef STOKER_CONFIG_FILE_H
 #define STOKER_CONFIG_FILE_H
 
@@ -9,6 +9,7 @@
 struct config_args {
 	char **argv; /* argv[0] is "stoker"; strings owned here */
 	int argc;
+	char **cmdline; /* cli_load's copy of the command line, which parsing may write to */
 };
 
 /* Reads path and appends the equivalent flags to out. Errors name the file, line and key,

@@ -1,4 +1,5 @@
-/* Fuzz target: flag, duration, size and label parsing (argv split on newlines). */
+/* Fuzz target: cli_parse (argv split on newlines) and cli_reload of its result, and the
+ * duration, size and number parsers its flags use. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +36,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	argv[argc] = NULL;
 	stderr = fopen("/dev/null", "w");
 	config_defaults(&cfg);
-	cli_parse(argc, argv, &cfg);
+	if (!cli_parse(argc, argv, &cfg)) {
+		struct config running;
+		char changed[256];
+
+		/* what a SIGHUP does with the parsed config */
+		config_defaults(&running);
+		cli_reload(&running, &cfg, changed, sizeof(changed));
+	}
 	fclose(stderr);
 	stderr = saved;
 	free(buf);

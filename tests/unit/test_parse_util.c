@@ -1,7 +1,6 @@
-/* Unit tests of number, duration and size parsing and of the flag parser. */
+/* Unit tests of number, duration and size parsing. */
 #include <errno.h>
 
-#include "config/cli.h"
 #include "util/parse_util.h"
 #include "test.h"
 
@@ -54,59 +53,9 @@ static void test_numbers_and_sizes(void)
 	CHECK_INT(parse_hex_u64("zz", &end, &v), -EINVAL);
 }
 
-static int parse(struct config *cfg, int argc, const char **argv)
-{
-	config_defaults(cfg);
-	return cli_parse(argc, (char **)argv, cfg);
-}
-
-static void test_flags(void)
-{
-	struct config cfg;
-	const char *ok[] = { "stoker",
-			     "--sample-rate",
-			     "99",
-			     "--duration",
-			     "2m",
-			     "--pid",
-			     "12",
-			     "--pid=34",
-			     "--output",
-			     "a.pb.gz",
-			     "--output",
-			     "b.html",
-			     "--log-level",
-			     "debug",
-			     "--include-idle",
-			     "--kernel-stacks=false" };
-	const char *bad_rate[] = { "stoker", "--sample-rate", "0" };
-	const char *unknown[] = { "stoker", "--frobnicate" };
-	const char *missing[] = { "stoker", "--duration" };
-	const char *stray[] = { "stoker", "positional" };
-
-	CHECK_INT(parse(&cfg, 16, ok), 0);
-	CHECK_INT(cfg.sample_rate_hz, 99);
-	CHECK_U64(cfg.duration_ns, 120000000000ull);
-	CHECK_INT(cfg.npids, 2);
-	CHECK_INT(cfg.pids[1], 34);
-	CHECK_INT(cfg.noutputs, 2);
-	CHECK_INT(cfg.outputs[0].format, OUTPUT_PPROF_GZ);
-	CHECK_INT(cfg.outputs[1].format, OUTPUT_HTML);
-	CHECK_INT(cfg.log_level, LOG_DEBUG);
-	CHECK(cfg.include_idle);
-	CHECK(!cfg.kernel_stacks);
-	CHECK_INT(parse(&cfg, 3, bad_rate), -EINVAL);
-	CHECK_INT(parse(&cfg, 2, unknown), -EINVAL);
-	CHECK_INT(parse(&cfg, 2, missing), -EINVAL);
-	CHECK_INT(parse(&cfg, 2, stray), -EINVAL);
-	parse(&cfg, 1, ok);
-	CHECK_INT(cfg.sample_rate_hz, 19); /* default */
-}
-
 int main(void)
 {
 	RUN_TEST(test_durations);
 	RUN_TEST(test_numbers_and_sizes);
-	RUN_TEST(test_flags);
 	return TEST_SUMMARY();
 }
