@@ -94,6 +94,29 @@ static int push_row(struct builder *b, uint64_t pc, uint32_t rule)
 	return 0;
 }
 
+/* Reads an n-byte (2, 4 or 8) value at *q in host order, sign-extended when sign, and steps
+ * past it. Returns 0, or -EINVAL when fewer than n bytes are left. */
+static int read_fixed(const uint8_t **q, const uint8_t *end, int n, bool sign, uint64_t *v)
+{
+	if (end - *q < n)
+		return -EINVAL;
+	if (n == 2) {
+		uint16_t x;
+
+		memcpy(&x, *q, 2);
+		*v = sign ? (uint64_t)(int64_t)(int16_t)x : x;
+	} else if (n == 4) {
+		uint32_t x;
+
+		memcpy(&x, *q, 4);
+		*v = sign ? (uint64_t)(int64_t)(int32_t)x : x;
+	} else {
+		memcpy(v, *q, 8);
+	}
+	*q += n;
+	return 0;
+}
+
 /* Reads a DW_EH_PE-encoded pointer at *p. field_addr is the address the field would have when
  * loaded (for pcrel). Returns 0, or -EINVAL for an encoding we do not follow. */
 static int read_encoded(const uint8_t **p, const uint8_t *end, uint8_t enc, uint64_t field_addr,
@@ -107,18 +130,8 @@ static int read_encoded(const uint8_t **p, const uint8_t *end, uint8_t enc, uint
 		return -EINVAL;
 	switch (enc & 0x0f) {
 	case DW_EH_PE_absptr:
-		if (end - q < addr_size)
+		if (read_fixed(&q, end, addr_size == 8 ? 8 : 4, false, &v))
 			return -EINVAL;
-		if (addr_size == 8) {
-			uint64_t x;
-			memcpy(&x, q, 8);
-			v = x;
-		} else {
-			uint32_t x;
-			memcpy(&x, q, 4);
-			v = x;
-		}
-		q += addr_size;
 		break;
 	case DW_EH_PE_uleb128:
 	case DW_EH_PE_sleb128: {
@@ -136,33 +149,19 @@ static int read_encoded(const uint8_t **p, const uint8_t *end, uint8_t enc, uint
 		break;
 	}
 	case DW_EH_PE_udata2:
-	case DW_EH_PE_sdata2: {
-		uint16_t x;
-
-		if (end - q < 2)
+	case DW_EH_PE_sdata2:
+		if (read_fixed(&q, end, 2, (enc & 0x0f) == DW_EH_PE_sdata2, &v))
 			return -EINVAL;
-		memcpy(&x, q, 2);
-		q += 2;
-		v = (enc & 0x0f) == DW_EH_PE_sdata2 ? (uint64_t)(int64_t)(int16_t)x : x;
 		break;
-	}
 	case DW_EH_PE_udata4:
-	case DW_EH_PE_sdata4: {
-		uint32_t x;
-
-		if (end - q < 4)
+	case DW_EH_PE_sdata4:
+		if (read_fixed(&q, end, 4, (enc & 0x0f) == DW_EH_PE_sdata4, &v))
 			return -EINVAL;
-		memcpy(&x, q, 4);
-		q += 4;
-		v = (enc & 0x0f) == DW_EH_PE_sdata4 ? (uint64_t)(int64_t)(int32_t)x : x;
 		break;
-	}
 	case DW_EH_PE_udata8:
 	case DW_EH_PE_sdata8:
-		if (end - q < 8)
+		if (read_fixed(&q, end, 8, false, &v))
 			return -EINVAL;
-		memcpy(&v, q, 8);
-		q += 8;
 		break;
 	default:
 		return -EINVAL;
