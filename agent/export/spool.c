@@ -13,7 +13,6 @@
 #include "export/upload_batch.h"
 #include "util/array.h"
 #include "util/fileio.h"
-#include "util/log.h"
 #include "export/spool.h"
 
 int spool_prepare(const char *dir)

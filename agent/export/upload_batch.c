@@ -9,7 +9,6 @@
 #include "profile/pprof_encode.h"
 #include "profile/profile_builder.h"
 #include "util/array.h"
-#include "util/log.h"
 #include "util/lru_cache.h"
 #include "push.pb-c.h"
 #include "export/upload_batch.h"

@@ -20,7 +20,6 @@
 #include "util/log.h"
 #include "util/lru_cache.h"
 #include "util/secret.h"
-#include "proc/proc_cache.h"
 
 #define RESPONSE_MAX	    (64u << 20)
 #define MISS_REFRESH_MIN_NS 5000000000ull

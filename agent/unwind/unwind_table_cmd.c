@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include "util/clock.h"
-#include "proc/proc_cache.h"
 #include "unwind/unwind_table.h"
 #include "unwind/unwind_table_cmd.h"
 
