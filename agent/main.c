@@ -571,7 +571,7 @@ static void reload(struct agent *a)
 
 	a->reload = false;
 	if (cli_load(a->argc, a->argv, &ncfg, &nfa)) {
-		config_args_free(&nfa);
+		config_args__free(&nfa);
 		pr_err("failed to reload the configuration; keeping the running one");
 		return;
 	}
@@ -595,7 +595,7 @@ static void reload(struct agent *a)
 		size_t nn;
 
 		if (compile_rules(&next, nrules, &nn)) {
-			config_args_free(&nfa);
+			config_args__free(&nfa);
 			pr_err("failed to reload the configuration; keeping the running one");
 			return;
 		}
@@ -607,7 +607,7 @@ static void reload(struct agent *a)
 		proc_cache__set_rules(a->procs, a->rules, a->nrules);
 	}
 	a->cfg = next;
-	config_args_free(&a->reload_args);
+	config_args__free(&a->reload_args);
 	a->reload_args = nfa;
 	log_set_level(a->cfg.log_level);
 	if (a->push_mode) {
@@ -808,7 +808,7 @@ int main(int argc, char **argv)
 	if (argc > 1 && !strcmp(argv[1], "unwind-table"))
 		return unwind_table_cmd(argc - 1, argv + 1);
 	if (cli_load(argc, argv, &a.cfg, &a.file_args)) {
-		config_args_free(&a.file_args);
+		config_args__free(&a.file_args);
 		return 2;
 	}
 	if (a.cfg.show_help) {
@@ -846,7 +846,7 @@ int main(int argc, char **argv)
 	}
 	teardown(&a);
 	curl_global_cleanup();
-	config_args_free(&a.file_args);
-	config_args_free(&a.reload_args);
+	config_args__free(&a.file_args);
+	config_args__free(&a.reload_args);
 	return err ? 1 : 0;
 }

@@ -99,7 +99,7 @@ void cli_reload(struct config *cur, const struct config *next, char *changed, si
 int cli_parse(int argc, char **argv, struct config *cfg);
 /* The whole configuration: defaults, then --config FILE (if any flag names one), then the
  * flags, which override the file. The strings cfg points into (the file's, and a copy of
- * argv) live in *file_args, to be freed with config_args_free() after cfg's last use. */
+ * argv) live in *file_args, to be freed with config_args__free() after cfg's last use. */
 int cli_load(int argc, char **argv, struct config *cfg, struct config_args *file_args);
 void cli_usage(FILE *out);
 /* Output format from a file name, or -EINVAL. */

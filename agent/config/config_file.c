@@ -26,7 +26,7 @@ static const struct flag *flag_by_key(const char *key)
 	return NULL;
 }
 
-void config_args_free(struct config_args *a)
+void config_args__free(struct config_args *a)
 {
 	for (int i = 0; a->argv && i < a->argc; i++)
 		free(a->argv[i]);
@@ -229,7 +229,7 @@ int config_file_parse(const char *buf, size_t len, const char *name, struct conf
 	}
 	yaml_parser_delete(&p);
 	if (err)
-		config_args_free(out);
+		config_args__free(out);
 	return err;
 }
 

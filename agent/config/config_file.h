@@ -17,6 +17,6 @@ struct config_args {
 int config_file_load(const char *path, struct config_args *out);
 /* Same, from a buffer (for tests and fuzzing). */
 int config_file_parse(const char *buf, size_t len, const char *name, struct config_args *out);
-void config_args_free(struct config_args *a);
+void config_args__free(struct config_args *a);
 
 #endif

@@ -16,7 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		config_defaults(&cfg);
 		cli_parse(a.argc, a.argv, &cfg);
 	}
-	config_args_free(&a);
+	config_args__free(&a);
 	fclose(stderr);
 	stderr = saved;
 	return 0;

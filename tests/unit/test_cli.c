@@ -80,7 +80,7 @@ static void test_flags_override_file(void)
 	CHECK_STR(cfg.labels[1].value, "a");
 	CHECK_INT(cfg.npids, 1); /* the flags' list replaces the file's */
 	CHECK_INT(cfg.pids[0], 7);
-	config_args_free(&fa);
+	config_args__free(&fa);
 	unlink(path);
 }
 
@@ -128,7 +128,7 @@ static void test_load_twice(void)
 			CHECK_STR(cfg.labels[0].value, "dev");
 			CHECK_STR(cfg.labels[1].value, "a");
 		}
-		config_args_free(&fa);
+		config_args__free(&fa);
 	}
 	CHECK_STR(a2, "env=dev");
 }
@@ -157,8 +157,8 @@ static void test_reload(void)
 	CHECK_STR(cur.labels[0].value, "c");
 	cli_reload(&cur, &cur, changed, sizeof(changed));
 	CHECK_STR(changed, "");
-	config_args_free(&fa1);
-	config_args_free(&fa2);
+	config_args__free(&fa1);
+	config_args__free(&fa2);
 }
 
 /* A SIGHUP that changes nothing names nothing, though every load has its own strings. */
@@ -180,8 +180,8 @@ static void test_reload_same(void)
 	cli_reload(&cur, &next, changed, sizeof(changed));
 	CHECK_STR(changed, "");
 	CHECK_INT(cur.noutputs, 1);
-	config_args_free(&fa1);
-	config_args_free(&fa2);
+	config_args__free(&fa1);
+	config_args__free(&fa2);
 	unlink(path);
 }
 
@@ -235,7 +235,7 @@ static void test_packaged_config(void)
 	cfg.in_file_pass = true;
 	CHECK_INT(cli_parse(fa.argc, fa.argv, &cfg), 0);
 	CHECK(fa.argc > 1);
-	config_args_free(&fa);
+	config_args__free(&fa);
 }
 
 /* roff for s: '-' is "\-" (a hyphen-minus that man keeps and search finds) */

@@ -22,7 +22,7 @@ static void test_keys_become_flags(void)
 		CHECK_STR(a.argv[7], "--header=X-A: 1");
 		CHECK_STR(a.argv[8], "--include-idle=true");
 	}
-	config_args_free(&a);
+	config_args__free(&a);
 }
 
 static void test_relabel_configs(void)
@@ -40,7 +40,7 @@ static void test_relabel_configs(void)
 			  "--relabel-rule=source_labels=a,b\x1fseparator=/\x1ftarget_label=t");
 		CHECK_STR(a.argv[2], "--relabel-rule=action=labeldrop\x1fregex=tmp_.*");
 	}
-	config_args_free(&a);
+	config_args__free(&a);
 	CHECK_INT(config_file_parse(bad, strlen(bad), "t.yaml", &a), -EINVAL);
 }
 
