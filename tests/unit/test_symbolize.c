@@ -173,7 +173,10 @@ static size_t symbolize(struct fixture *f, const __u64 *k, size_t nk, const __u6
 {
 	/* keep the fake maps: an address outside them must not re-read the real ones */
 	f->p->maps_read_ns = monotonic_ns();
-	return symbolize_stack(&f->sz, f->p, k, nk, u, nu, &f->pb, locs, PB_MAX_FRAMES);
+	struct pb_stack st = { &f->pb, locs, 0, PB_MAX_FRAMES };
+
+	symbolize_stack(&f->sz, f->p, k, nk, u, nu, pb_stack_add_frames, &st);
+	return st.n;
 }
 
 /* Three samples over every kind of frame the symbolizer names (or cannot name). */
@@ -456,6 +459,56 @@ static void test_local_outputs_golden(void)
 	fixture_close(&f);
 }
 
+/* Inlined frames are frames of their own in folded stacks, the innermost one gets the self
+ * time, and a location whose function did not fit the tables still counts as a frame. */
+static void test_inline_frames_local_outputs(void)
+{
+	const struct frame chain[] = {
+		{ .function = "arena_for_chunk", .address = 0x9a0f0, .inlined = true },
+		{ .function = "malloc", .address = 0x9a0f0 },
+	};
+	const struct frame caller = { .function = "main", .address = 0x1140 };
+	struct pprof_meta meta = { .period_ns = 10000000, .time_nanos = 1, .duration_nanos = 1 };
+	char path[] = "/tmp/stoker-inline-XXXXXX", top[512];
+	struct output_spec spec = { path, OUTPUT_FOLDED };
+	struct pb_label comm;
+	struct profile_builder pb;
+	uint32_t locs[3];
+	size_t len = 0;
+	uint8_t *buf;
+	FILE *mf;
+	int fd;
+
+	CHECK_INT(profile_builder__init(&pb, NULL), 0);
+	comm = (struct pb_label){ pb_string(&pb, "comm"), pb_string(&pb, "app") };
+	locs[0] = pb_frames_location(&pb, chain, 2);
+	locs[1] = pb_frames_location(&pb, &caller, 1);
+	locs[2] = pb_location(&pb, 0, 0, 0x10); /* no line */
+	CHECK_INT(pb_add_sample(&pb, locs, 3, &comm, 1, 3), 0);
+	CHECK_INT(pb_add_sample(&pb, locs + 1, 2, &comm, 1, 1), 0);
+	fd = mkstemp(path);
+	CHECK(fd >= 0);
+	if (fd >= 0)
+		close(fd);
+	CHECK_INT(output_local_write(&spec, &pb, &meta, "inline"), 0);
+	buf = read_file(path, &len);
+	CHECK_STR((const char *)buf, "app;[unknown];main 1\n"
+				     "app;[unknown];main;malloc;arena_for_chunk 3\n");
+	free(buf);
+	unlink(path);
+	mf = fmemopen(top, sizeof(top), "w");
+	CHECK(mf != NULL);
+	if (mf) {
+		output_print_top(mf, &pb, 4);
+		fclose(mf);
+		top[sizeof(top) - 1] = '\0';
+		CHECK_STR(top, "self%    samples  function\n"
+			       " 75.00%  3        arena_for_chunk\n"
+			       " 25.00%  1        main\n");
+	}
+	profile_builder__destroy(&pb);
+}
+
 int main(void)
 {
 	const char *dir = getenv("STOKER_FIXTURES") ? getenv("STOKER_FIXTURES") : "build/fixtures";
@@ -467,5 +520,6 @@ int main(void)
 	write_golden = getenv("STOKER_WRITE_GOLDEN") && !strcmp(getenv("STOKER_WRITE_GOLDEN"), "1");
 	RUN_TEST(test_pprof_golden);
 	RUN_TEST(test_local_outputs_golden);
+	RUN_TEST(test_inline_frames_local_outputs);
 	return TEST_SUMMARY();
 }
