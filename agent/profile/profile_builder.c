@@ -2,6 +2,7 @@
 /* Profile builder: interning tables and sample aggregation for one window. Arrays grow by
  * doubling; every table has a cap so a hostile workload cannot grow it without bound. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,17 +67,25 @@ static uint64_t hash_fn_idx(const struct profile_builder *pb, uint32_t idx)
 }
 
 /* A location is its mapping, address and lines: the same address in the same file can name
- * other functions (JIT code replaced, a file rewritten under one name). */
+ * other functions (JIT code replaced, a file rewritten under one name). One pass over them, as
+ * locations are interned for every new stack. */
 static uint64_t hash_loc_parts(uint32_t mapping, uint64_t address, const struct pb_line *lines,
 			       size_t nlines)
 {
 	struct {
 		uint64_t address;
-		uint32_t mapping, nlines;
-	} k = { address, mapping, (uint32_t)nlines };
+		uint32_t mapping;
+		struct pb_line lines[FRAME_MAX_PER_ADDR];
+	} k;
 
-	return hash_bytes(&k, sizeof(k), 4) ^
-	       (hash_bytes(nlines ? (const void *)lines : "", nlines * sizeof(*lines), 7) * 31);
+	_Static_assert(offsetof(__typeof__(k), lines) == 12, "no padding is hashed");
+	if (nlines > FRAME_MAX_PER_ADDR)
+		nlines = FRAME_MAX_PER_ADDR;
+	k.address = address;
+	k.mapping = mapping;
+	if (nlines)
+		memcpy(k.lines, lines, nlines * sizeof(*lines));
+	return hash_bytes(&k, offsetof(__typeof__(k), lines) + nlines * sizeof(*lines), 4);
 }
 
 static uint64_t hash_loc_idx(const struct profile_builder *pb, uint32_t idx)
