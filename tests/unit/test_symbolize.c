@@ -509,6 +509,79 @@ static void test_inline_frames_local_outputs(void)
 	profile_builder__destroy(&pb);
 }
 
+/* What the callback saw: one line per address, "kind function mapping build-id? address". */
+struct seen {
+	char text[2048];
+	size_t len;
+	int calls, stop_after;
+};
+
+static const char *base_name(const char *path)
+{
+	if (!path)
+		return "-";
+	return strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+}
+
+static int record_frames(void *ctx, const struct frame *frames, size_t n)
+{
+	struct seen *sn = ctx;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct frame *fr = &frames[i];
+
+		sn->len += (size_t)snprintf(
+		    sn->text + sn->len, sizeof(sn->text) - sn->len, "%d %s %s %s 0x%llx %s%s\n",
+		    fr->kind, fr->function, base_name(fr->mapping),
+		    fr->build_id && fr->build_id[0] ? "id" : "-", (unsigned long long)fr->address,
+		    fr->file ? fr->file : "-", fr->inlined ? " inlined" : "");
+	}
+	return ++sn->calls == sn->stop_after;
+}
+
+/* The frames themselves: kind, name, mapping, build-id and normalized address of each, and
+ * the callback's say over where the walk stops. */
+static void test_frames_of_each_kind(void)
+{
+	const __u64 k[] = { 0xffffffff81001010ull, 0xffffffffc0a01020ull };
+	const __u64 u[] = { ret_ip(M_PIE, "elf_fn_beta"), map_base[M_JIT] + 0x120,
+			    map_base[M_JIT] + 0x2000, map_base[M_VDSO] + 0x9c0, 0x10 };
+	struct seen sn = { .stop_after = -1 };
+	char want[1024], path[PATH_MAX + 32];
+	struct fixture f;
+	size_t n;
+
+	CHECK_INT(fixture_open(&f), 0);
+	snprintf(path, sizeof(path), "%s/elf/prog_pie", fx);
+	f.p->maps_read_ns = monotonic_ns();
+	n = symbolize_stack(&f.sz, f.p, k, 2, u, 5, record_frames, &sn);
+	CHECK_INT(n, 7);
+	snprintf(want, sizeof(want),
+		 "1 do_syscall_64 [kernel.kallsyms] - 0xffffffff81001010 -\n"
+		 "1 ext4_file_read_iter [ext4] - 0xffffffffc0a0101f -\n"
+		 "0 elf_fn_beta prog_pie id 0x%llx -\n"
+		 "2 LazyCompile:*hot js/app.js:12 [jit] - 0x7f400000011f -\n"
+		 "2 [anon]+0x7f4000001fff [anon] - 0x7f4000001fff -\n"
+		 "0 [vdso]+0x9bf [vdso] - 0x9bf -\n"
+		 "0 [unknown]+0xf - - 0xf -\n",
+		 (unsigned long long)nm_addr(path, "elf_fn_beta") + 2);
+	CHECK_STR(sn.text, want);
+	CHECK_INT(f.sz.st.frames, 7);
+	CHECK_INT(f.sz.st.named, 4);
+	CHECK_INT(f.sz.st.unnamed, 2);
+	CHECK_INT(f.sz.st.no_mapping, 1);
+	/* a callback that says stop ends the walk there, kernel side included */
+	memset(&sn, 0, sizeof(sn));
+	sn.stop_after = 1;
+	CHECK_INT(symbolize_stack(&f.sz, f.p, k, 2, u, 5, record_frames, &sn), 1);
+	CHECK_INT(sn.calls, 1);
+	memset(&sn, 0, sizeof(sn));
+	sn.stop_after = 4;
+	CHECK_INT(symbolize_stack(&f.sz, f.p, k, 2, u, 5, record_frames, &sn), 4);
+	CHECK_INT(f.sz.st.frames, 7 + 1 + 4);
+	fixture_close(&f);
+}
+
 int main(void)
 {
 	const char *dir = getenv("STOKER_FIXTURES") ? getenv("STOKER_FIXTURES") : "build/fixtures";
@@ -521,5 +594,6 @@ int main(void)
 	RUN_TEST(test_pprof_golden);
 	RUN_TEST(test_local_outputs_golden);
 	RUN_TEST(test_inline_frames_local_outputs);
+	RUN_TEST(test_frames_of_each_kind);
 	return TEST_SUMMARY();
 }
