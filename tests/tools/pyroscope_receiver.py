@@ -95,7 +95,8 @@ class State:
         self.mode = args.mode
         self.code = args.code
         self.count = args.count
-        self.stats = {"requests": 0, "accepted": 0, "profiles": 0, "rejected_by_code": {}}
+        self.stats = {"requests": 0, "accepted": 0, "profiles": 0, "rejected_by_code": {},
+                      "last_rejections": []}
         self.record = args.record
         self.server = None
         self.port = args.port
@@ -128,6 +129,12 @@ class State:
         if not ok:
             raise Reject(429, "push rate limit (4 MiB/s, burst 2 MiB) exceeded while adding "
                          "%d bytes" % cost, "resource_exhausted")
+
+    def note_rejection(self, code, msg):
+        """The last few rejections, in /__stats: what a failing test wants to know."""
+        with self.lock:
+            self.stats["last_rejections"] = (self.stats["last_rejections"] +
+                                             ["%d %s" % (code, msg[:300])])[-10:]
 
     def count_status(self, code):
         with self.lock:
@@ -316,8 +323,10 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def body(self):
+        self.body_read = True
         n = int(self.headers.get("Content-Length", "0") or 0)
         if n < 0 or n > 64 << 20:
+            self.close_connection = True  # the unread body cannot stay on the connection
             raise Reject(413, "body too large")
         data = self.rfile.read(n)
         if self.headers.get("Content-Encoding", "") == "gzip":
@@ -389,7 +398,17 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", "0")
         self.end_headers()
 
+    def drain(self):
+        """A request rejected before its body was read: read it, or the next request on
+        this kept-alive connection would start inside it (curl then sees HTTP/0.9)."""
+        if not self.body_read:
+            try:
+                self.body()
+            except Exception:
+                self.close_connection = True
+
     def do_POST(self):
+        self.body_read = False
         try:
             if self.path == "/__control":
                 ctl = json.loads(self.body() or b"{}")
@@ -408,8 +427,12 @@ class Handler(BaseHTTPRequestHandler):
             self.state.write_records(recs)
             self.reply(200, b"{}")
         except Reject as r:
+            self.drain()
+            self.state.note_rejection(r.code, r.msg)
             self.reply(r.code, json.dumps({"code": r.connect_code, "message": r.msg}).encode())
         except Exception as e:  # malformed input never crashes the receiver
+            self.drain()
+            self.state.note_rejection(400, "bad request: %s" % e)
             self.reply(400, json.dumps({"code": "invalid_argument",
                                         "message": "bad request: %s" % e}).encode())
 

@@ -257,6 +257,32 @@ class TestPush(Case):
         self.expect(RX.push(raw=b"\x0a\xff"), 400, "not a pprof")
 
 
+class TestConnection(Case):
+    def test_kept_alive_after_early_rejection(self):
+        """A request rejected before its body is read leaves the connection usable, as
+        the server's does (curl reused it and read a body as a reply: HTTP/0.9)."""
+        import http.client
+        c = http.client.HTTPConnection(RX.url[len("http://"):], timeout=20)
+        try:
+            q = "/ingest?name=g%2B%2B&from=1&until=2&sampleRate=99&format=pprof"
+            c.request("POST", q, body=b"x" * 5000, headers={"Content-Type": "a/b"})
+            r = c.getresponse()
+            r.read()
+            self.assertEqual(r.status, 400)
+            c.request("POST", "/push.v1.PusherService/Push", body=push_body(),
+                      headers={"Content-Type": "application/proto"})
+            r = c.getresponse()
+            self.assertEqual(r.status, 200, r.read())
+        finally:
+            c.close()
+
+    def test_stats_name_rejections(self):
+        RX.push([("__name__", "process_cpu")])
+        with urllib.request.urlopen(RX.url + "/__stats", timeout=10) as r:
+            stats = json.loads(r.read())
+        self.assertIn("service_name missing", stats["last_rejections"][-1])
+
+
 class TestIngest(Case):
     def test_valid_ingest_recorded(self):
         n = len(RX.records())
