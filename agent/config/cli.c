@@ -219,7 +219,7 @@ static int parse_label(struct config *cfg, char *arg)
 	*eq = '\0';
 	if (!label_name_valid(arg)) {
 		*eq = '=';
-		return bad("label", arg, "key must match [a-zA-Z_][a-zA-Z0-9_.]*");
+		return bad("label", arg, "key must match [a-zA-Z_][a-zA-Z0-9_]*");
 	}
 	if (!strncmp(arg, "__", 2)) {
 		*eq = '=';

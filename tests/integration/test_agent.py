@@ -199,6 +199,7 @@ def test_cli_errors():
         (["--log-level", "loud", "--output", "x.pb.gz"], "log-level"),
         (["--bogus"], "--bogus"),
         (["--duration"], "--duration"),
+        (["--label", "k8s.pod=x", "--output", "x.pb.gz"], "label"),
     ]
     for args, flag in cases:
         r = run_agent(args, timeout=10)
