@@ -163,7 +163,7 @@ class Reject(Exception):
 
 
 def decode_profile(raw):
-    """The pprof of one sample, gzipped or not, and its uncompressed size.
+    """The pprof of one sample, gzipped or not (its .raw_size is the uncompressed size).
     distributor.go Push: pprof.RawFromBytesWithLimit, over max-profile-size-bytes (4 MiB
     uncompressed) or undecodable is 400."""
     if raw[:2] == b"\x1f\x8b":
@@ -268,6 +268,16 @@ def sample_label_sets(prof):
     return out
 
 
+def check_private(names, allowed=("__name__",)):
+    """Stricter than the server: a name starting with "__" is an internal label (the
+    server's own __delta__, __session_id__, ...); Grafana's writer drops such labels and
+    /ingest drops such tags (IsLabelAllowedForIngestion), so one from stoker is a leak
+    (relabeling's __meta_* inputs) or a label nobody will see."""
+    for n in names:
+        if n.startswith("__") and n not in allowed:
+            raise Reject(400, "internal label name %r from the client" % n)
+
+
 def check_series(state, tenant, pairs, prof, now_ns):
     """One series the way pushSeries handles it: rate limit, ValidateProfile, then
     ValidateLabels on every label set the samples produce. Returns the series labels."""
@@ -276,6 +286,7 @@ def check_series(state, tenant, pairs, prof, now_ns):
     validate_profile(prof, state.args, now_ns)
     labels = validate_labels(pairs)
     for extra in sample_label_sets(prof):
+        check_private(k for k, _ in extra)
         # series labels take precedence over sample labels of the same name
         validate_labels(pairs + [(k, v) for k, v in extra if k not in labels])
     return labels
@@ -462,6 +473,7 @@ class Handler(BaseHTTPRequestHandler):
             for n, v in pairs:
                 if not v:
                     raise Reject(400, "label %r has an empty value" % n)
+            check_private(n for n, _ in pairs)
             if "service_name" not in dict(pairs):
                 # pushSeries fills service_name=unknown_service when it is missing. The
                 # profiles would land where nobody looks for them, so unless told to act
@@ -511,6 +523,7 @@ class Handler(BaseHTTPRequestHandler):
                      ("pyroscope_spy", one.get("spyName") or "unknown")]
             if "service_name" not in tags:
                 pairs.append(("service_name", app))
+            check_private(tags, allowed=())
             pairs += [(k, v) for k, v in tags.items() if not k.startswith("__")]
             for n, v in pairs:  # stricter than the server, as on the push path
                 if not v:

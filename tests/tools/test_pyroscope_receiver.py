@@ -185,6 +185,12 @@ class TestPush(Case):
             self.expect(RX.push(BASE + [(name, "x")]), 400, "label name %r" % name)
         self.expect(RX.push(BASE + [("_a1", "x")]), 200)
 
+    def test_internal_label_names(self):
+        self.expect(RX.push(BASE + [("__meta_process_pid", "1")]), 400, "series label")
+        self.expect(RX.push(raw=profile(sample_labels=[("__meta_cgroup_path", "/x")])), 400,
+                    "sample label")
+        self.expect(RX.ingest("svc{__session_id__=1}"), 422, "/ingest would drop it")
+
     def test_duplicate_label(self):
         self.expect(RX.push(BASE + [("env", "a"), ("env", "b")]), 400, "same name twice")
         self.expect(RX.push(BASE + [("env", "a"), ("env", "a")]), 400, "same pair twice")
