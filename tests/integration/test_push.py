@@ -65,6 +65,14 @@ class Receiver:
             return [json.loads(ln) for ln in f if ln.strip()]
 
     def stop(self):
+        # what the receiver refused, shown so that a failing count can be told from a
+        # rule the agent broke (faults the test injected are not in this list)
+        try:
+            with urllib.request.urlopen(self.url + "/__stats", timeout=2) as r:
+                for line in json.loads(r.read()).get("last_rejections", []):
+                    print("    receiver rejected: " + line)
+        except Exception:
+            pass  # refusing, or a TLS listener
         self.p.terminate()
         try:
             self.p.wait(timeout=10)
