@@ -302,7 +302,7 @@ def record_of(api, labels, prof, tenant, headers, sample_id=""):
         "labels": labels, "time_nanos": prof.pb.time_nanos,
         "duration_nanos": prof.pb.duration_nanos, "period": period,
         "total_samples": sum(s["value"] for s in stacks) // period,
-        "n_samples": len(prof.pb.sample), "id": sample_id,
+        "n_samples": len(prof.pb.sample), "id": sample_id, "raw_size": prof.raw_size,
         "stacks": [{"frames": s["frames"], "count": s["count"], "labels": s["labels"]}
                    for s in stacks],
     }
