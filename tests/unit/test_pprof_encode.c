@@ -52,6 +52,7 @@ static void build_sample_profile(struct profile_builder *pb)
 static void test_builder_dedup(void)
 {
 	struct profile_builder pb;
+	uint32_t nstr, idx;
 
 	CHECK_INT(profile_builder__init(&pb, NULL), 0);
 	build_sample_profile(&pb);
@@ -61,7 +62,15 @@ static void test_builder_dedup(void)
 	CHECK_INT(pb.nmappings, 2);
 	CHECK_INT(pb.total_count, 10);
 	CHECK_STR(pb_str(&pb, 0), "");
-	CHECK_INT(pb_string(&pb, "main"), pb_string(&pb, "main"));
+	/* "main" was interned by pb_function: asking again finds it, adds nothing */
+	nstr = pb.nstr;
+	idx = pb_string(&pb, "main");
+	CHECK(idx != 0);
+	CHECK_STR(pb_str(&pb, idx), "main");
+	CHECK_INT(pb.nstr, nstr);
+	CHECK_INT(pb_string(&pb, "not yet seen"), nstr);
+	CHECK_INT(pb.nstr, nstr + 1);
+	CHECK_INT(pb_string(&pb, "main"), idx);
 	profile_builder__reset(&pb);
 	CHECK_INT(pb.nsamples, 0);
 	CHECK_INT(pb.nstr, 1);
