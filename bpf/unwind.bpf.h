@@ -1,11 +1,23 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /* The user-stack table walker: from the user registers of the sampled task, one binary search
  * per frame in the rows the agent loaded (include/unwind_abi.h), frame pointers where no table
- * covers the code. Included once, by sampler.bpf.c. */
+ * covers the code. Included once, by sampler.bpf.c, which defines unwind_user(). */
 #ifndef STOKER_UNWIND_BPF_H
 #define STOKER_UNWIND_BPF_H
 
+/* The walker reads x86-64 registers (pt_regs ip/sp/bp, cs for the privilege level) and the
+ * x86-64 signal frame; rows carry x86-64 CFA rules. Another architecture needs its own
+ * user_regs(), SIGCONTEXT_* and DWARF register numbers (agent/unwind/unwind_table.c). */
+#if !defined(__TARGET_ARCH_x86)
+#error "bpf/unwind.bpf.h walks x86-64 user stacks only: see the comment above to port it"
+#endif
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
+#include "sampler_abi.h"
 #include "unwind_abi.h"
 
 /* Configured by the agent between open and load. */

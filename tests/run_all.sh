@@ -10,7 +10,8 @@ log=build/test-logs
 mkdir -p "$log"
 
 # Adds the "N passed, N failed" of a suite's output (last such line) to the totals; a suite
-# that printed no summary or exited non-zero without failures counts as one failure.
+# that printed no summary, ran no test at all ("0 passed, 0 failed") or exited non-zero
+# without failures counts as one failure.
 tally() {
 	name=$1 rc=$2 out=$3
 	line=$(grep -E '[0-9]+ passed, [0-9]+ failed' "$out" | tail -n 1)
@@ -23,6 +24,10 @@ tally() {
 	f=$(echo "$line" | grep -oE '[0-9]+ failed' | grep -oE '[0-9]+')
 	passed=$((passed + p))
 	failed=$((failed + f))
+	if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then
+		echo "not ok - $name ran no test"
+		failed=$((failed + 1))
+	fi
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
 		echo "not ok - $name exited $rc"
 		failed=$((failed + 1))
@@ -43,6 +48,7 @@ suite() {
 start=$(date +%s)
 suite unit tests/run_unit.sh $(find build/tests -maxdepth 1 -name "test_*" -type f -perm -u+x | sort)
 suite pprof-check $PY tests/tools/test_pprof_check.py
+suite receiver $PY tests/tools/test_pyroscope_receiver.py
 if make -s check-clang >"$log/clang.log" 2>&1; then
 	echo "== clang build: 1 passed, 0 failed"
 	passed=$((passed + 1))

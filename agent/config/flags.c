@@ -110,7 +110,7 @@ static int parse_label(const struct flag *f, char *arg, struct config *cfg)
 		return flag_invalid(f->name, arg, "want KEY=VALUE with a non-empty key and value");
 	*eq = '\0';
 	if (!label_name_valid(arg))
-		why = "key must match [a-zA-Z_][a-zA-Z0-9_.]*";
+		why = "key must match [a-zA-Z_][a-zA-Z0-9_]*";
 	else if (!strncmp(arg, "__", 2))
 		why = "keys starting with __ are reserved";
 	else if (strlen(eq + 1) > 2048)

@@ -16,14 +16,26 @@
 #include "export/output_flamegraph.h"
 #include "export/output_local.h"
 
-/* Folded stacks: root first, with the process name as the root frame. */
+/* Folded stacks: root first, with the process name as the root frame; a location's inlined
+ * frames are frames of their own, the function they were inlined into first. */
 static int build_folded(const struct profile_builder *pb, struct folded_stack **out,
 			const char ***frames_out)
 {
 	struct folded_stack *st = calloc(pb->nsamples + 1, sizeof(*st));
-	const char **frames = calloc(pb->nloc_ids + pb->nsamples + 1, sizeof(*frames));
-	size_t fi = 0;
+	size_t nframes = pb->nsamples + 1, fi = 0;
+	const char **frames;
 
+	for (size_t i = 0; i < pb->nsamples; i++) {
+		const struct pb_sample *s = &pb->samples[i];
+
+		for (uint32_t j = 0; j < s->nlocs; j++) {
+			const struct pb_location *l =
+			    &pb->locations[pb->loc_ids[s->first_loc + j] - 1];
+
+			nframes += l->nlines ? l->nlines : 1;
+		}
+	}
+	frames = calloc(nframes, sizeof(*frames));
 	if (!st || !frames) {
 		free(st);
 		free(frames);
@@ -41,9 +53,16 @@ static int build_folded(const struct profile_builder *pb, struct folded_stack **
 			const struct pb_location *l =
 			    &pb->locations[pb->loc_ids[s->first_loc + j] - 1];
 
-			frames[fi++] = pb_str(pb, pb->functions[l->function - 1].name);
+			/* a location without a line: its function did not fit the tables */
+			if (!l->nlines)
+				frames[fi++] = "[unknown]";
+			for (uint32_t k = l->nlines; k-- > 0;) {
+				const struct pb_line *ln = &pb->lines[l->first_line + k];
+
+				frames[fi++] = pb_str(pb, pb->functions[ln->function - 1].name);
+			}
 		}
-		st[i].nframes = (size_t)s->nlocs + 1;
+		st[i].nframes = (size_t)(&frames[fi] - st[i].frames);
 		st[i].count = s->count;
 	}
 	*out = st;
@@ -192,7 +211,9 @@ void output_print_top(FILE *out, const struct profile_builder *pb, unsigned int 
 		if (s->nlocs) {
 			const struct pb_location *l = &pb->locations[pb->loc_ids[s->first_loc] - 1];
 
-			t[l->function - 1].self += s->count;
+			/* self time is the innermost frame's, inlined or not */
+			if (l->nlines)
+				t[pb->lines[l->first_line].function - 1].self += s->count;
 		}
 	}
 	qsort(t, pb->nfunctions, sizeof(*t), cmp_total);

@@ -239,7 +239,29 @@ static enum send_result send_push(struct pyroscope_client *c, struct upload_batc
 	return r;
 }
 
-/* name=SERVICE{k=v,...}: every series label but __name__ and service_name is a tag. */
+/* Appends s to the legacy name. The application part may only hold [A-Za-z0-9_./-]
+ * (the server's ValidateServiceName) and a tag value ends at ',' or '}': anything else
+ * would get the window rejected, so it becomes '_'. Returns how many bytes it replaced. */
+static int legacy_append(char *name, size_t size, size_t *n, const char *s, bool app)
+{
+	int replaced = 0;
+
+	for (; *s && *n + 1 < size; s++) {
+		char ch = *s;
+		bool ok = app ? (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+				    (ch >= '0' && ch <= '9') || strchr("_./-", ch)
+			      : ch != ',' && ch != '}';
+
+		replaced += !ok;
+		name[(*n)++] = ok ? ch : '_';
+	}
+	name[*n] = '\0';
+	return replaced;
+}
+
+/* name=SERVICE{k=v,...}: every series label but __name__ and service_name is a tag; a
+ * service_name the application part cannot hold also travels as a tag, which the server
+ * prefers over the application part. */
 static int ingest_url(struct pyroscope_client *c, const struct upload_batch *b,
 		      const struct series_profile *s, char *url, size_t len)
 {
@@ -251,13 +273,22 @@ static int ingest_url(struct pyroscope_client *c, const struct upload_batch *b,
 	for (size_t i = 0; i < s->nlabels; i++)
 		if (!strcmp(s->labels[i].name, "service_name"))
 			svc = s->labels[i].value;
-	n += (size_t)snprintf(name + n, sizeof(name) - n, "%s{", svc);
+	if (legacy_append(name, sizeof(name), &n, svc, true)) {
+		n += (size_t)snprintf(name + n, sizeof(name) - n, "{service_name=");
+		tags++;
+		if (n < sizeof(name))
+			legacy_append(name, sizeof(name), &n, svc, false);
+	} else if (n < sizeof(name)) {
+		n += (size_t)snprintf(name + n, sizeof(name) - n, "{");
+	}
 	for (size_t i = 0; i < s->nlabels && n < sizeof(name); i++) {
 		if (!strcmp(s->labels[i].name, "service_name") ||
 		    !strcmp(s->labels[i].name, "__name__"))
 			continue;
-		n += (size_t)snprintf(name + n, sizeof(name) - n, "%s%s=%s", tags++ ? "," : "",
-				      s->labels[i].name, s->labels[i].value);
+		n += (size_t)snprintf(name + n, sizeof(name) - n, "%s%s=", tags++ ? "," : "",
+				      s->labels[i].name);
+		if (n < sizeof(name))
+			legacy_append(name, sizeof(name), &n, s->labels[i].value, false);
 	}
 	if (n + 2 >= sizeof(name))
 		return -ENAMETOOLONG;

@@ -27,7 +27,7 @@ bool label_name_valid(const char *n)
 	for (size_t i = 0; i < len; i++) {
 		char c = n[i];
 		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
-			  (i > 0 && ((c >= '0' && c <= '9') || c == '.'));
+			  (i > 0 && c >= '0' && c <= '9');
 
 		if (!ok)
 			return false;

@@ -60,7 +60,8 @@ int upload_batch__parse(const uint8_t *buf, size_t len, struct upload_batch **ou
 /* Encodes the batch's series (from next_series on) as a PushRequest body. */
 int upload_batch__push_request(const struct upload_batch *b, uint8_t **out, size_t *len);
 
-/* Label name rules of the server: [a-zA-Z_][a-zA-Z0-9_.]*, at most 1024 bytes. */
+/* Label names every Pyroscope shows as sent: [a-zA-Z_][a-zA-Z0-9_]*, at most 1024 bytes
+ * (older servers reject a dot, 1.x turns it into '_', 2.x hides it from most readers). */
 bool label_name_valid(const char *name);
 
 #endif

@@ -114,8 +114,8 @@ int pprof_encode(const struct profile_builder *pb, const struct pprof_meta *meta
 	label_ptrs = calloc(pb->nlabels + 1, sizeof(*label_ptrs));
 	locs = calloc(pb->nlocations + 1, sizeof(*locs));
 	loc_ptrs = calloc(pb->nlocations + 1, sizeof(*loc_ptrs));
-	lines = calloc(pb->nlocations + 1, sizeof(*lines));
-	line_ptrs = calloc(pb->nlocations + 1, sizeof(*line_ptrs));
+	lines = calloc(pb->nlines + 1, sizeof(*lines));
+	line_ptrs = calloc(pb->nlines + 1, sizeof(*line_ptrs));
 	fns = calloc(pb->nfunctions + 1, sizeof(*fns));
 	fn_ptrs = calloc(pb->nfunctions + 1, sizeof(*fn_ptrs));
 	maps = calloc(pb->nmappings + 1, sizeof(*maps));
@@ -164,10 +164,8 @@ int pprof_encode(const struct profile_builder *pb, const struct pprof_meta *meta
 			if (nloc != before) {
 				const struct pb_location *l = &pb->locations[old - 1];
 				Location *pl = &locs[nid - 1];
-				Line *ln = &lines[nid - 1];
 
 				perftools__profiles__location__init(pl);
-				perftools__profiles__line__init(ln);
 				pl->id = nid;
 				pl->address = l->address;
 				pl->mapping_id = 0;
@@ -178,6 +176,9 @@ int pprof_encode(const struct profile_builder *pb, const struct pprof_meta *meta
 					if (mid && nmap != mb) {
 						const struct pb_mapping *m =
 						    &pb->mappings[l->mapping - 1];
+						uint8_t mf = l->mapping <= pb->mapping_flags_cap
+								 ? pb->mapping_flags[l->mapping - 1]
+								 : 0;
 						Mapping *pm = &maps[mid - 1];
 
 						perftools__profiles__mapping__init(pm);
@@ -185,28 +186,39 @@ int pprof_encode(const struct profile_builder *pb, const struct pprof_meta *meta
 						pm->filename = STR(m->file);
 						pm->build_id = STR(m->build_id);
 						pm->has_functions = true;
+						pm->has_filenames = mf & PB_MAP_FILENAMES;
+						pm->has_line_numbers = mf & PB_MAP_LINE_NUMBERS;
+						pm->has_inline_frames = mf & PB_MAP_INLINE_FRAMES;
 						map_ptrs[mid - 1] = pm;
 					}
 					pl->mapping_id = mid;
 				}
-				if (l->function) {
+				/* lines innermost first: pprof's order for inlined frames */
+				pl->line = &line_ptrs[l->first_line];
+				for (uint32_t k = 0; k < l->nlines; k++) {
+					const struct pb_line *bl = &pb->lines[l->first_line + k];
+					Line *ln = &lines[l->first_line + k];
 					size_t fb = nfn;
-					uint32_t fid = remap_use(&rfn, l->function, &nfn);
+					uint32_t fid = remap_use(&rfn, bl->function, &nfn);
 
+					perftools__profiles__line__init(ln);
 					if (fid && nfn != fb) {
+						const struct pb_function *f =
+						    &pb->functions[bl->function - 1];
 						Function *pf = &fns[fid - 1];
 
 						perftools__profiles__function__init(pf);
 						pf->id = fid;
-						pf->name = STR(pb->functions[l->function - 1].name);
+						pf->name = STR(f->name);
 						pf->system_name = pf->name;
+						pf->filename = STR(f->filename);
 						fn_ptrs[fid - 1] = pf;
 					}
 					ln->function_id = fid;
-					line_ptrs[nid - 1] = ln;
-					pl->line = &line_ptrs[nid - 1];
-					pl->n_line = 1;
+					ln->line = bl->line;
+					line_ptrs[l->first_line + k] = ln;
 				}
+				pl->n_line = l->nlines;
 				loc_ptrs[nid - 1] = pl;
 			}
 			loc_ids[nlocids++] = nid;

@@ -2,6 +2,7 @@
 /* Profile builder: interning tables and sample aggregation for one window. Arrays grow by
  * doubling; every table has a cap so a hostile workload cannot grow it without bound. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,9 +51,33 @@ static uint64_t hash_fn_idx(const struct profile_builder *pb, uint32_t idx)
 	return hash_bytes(&pb->functions[idx], sizeof(pb->functions[idx]), 3);
 }
 
+/* A location is its mapping, address and lines: the same address in the same file can name
+ * other functions (JIT code replaced, a file rewritten under one name). One pass over them, as
+ * locations are interned for every new stack. */
+static uint64_t hash_loc_parts(uint32_t mapping, uint64_t address, const struct pb_line *lines,
+			       size_t nlines)
+{
+	struct {
+		uint64_t address;
+		uint32_t mapping;
+		struct pb_line lines[FRAME_MAX_PER_ADDR];
+	} k;
+
+	_Static_assert(offsetof(__typeof__(k), lines) == 12, "no padding is hashed");
+	if (nlines > FRAME_MAX_PER_ADDR)
+		nlines = FRAME_MAX_PER_ADDR;
+	k.address = address;
+	k.mapping = mapping;
+	if (nlines)
+		memcpy(k.lines, lines, nlines * sizeof(*lines));
+	return hash_bytes(&k, offsetof(__typeof__(k), lines) + nlines * sizeof(*lines), 4);
+}
+
 static uint64_t hash_loc_idx(const struct profile_builder *pb, uint32_t idx)
 {
-	return hash_bytes(&pb->locations[idx], sizeof(pb->locations[idx]), 4);
+	const struct pb_location *l = &pb->locations[idx];
+
+	return hash_loc_parts(l->mapping, l->address, pb->lines + l->first_line, l->nlines);
 }
 
 static uint64_t hash_sample_parts(const uint32_t *locs, size_t nlocs, const struct pb_label *l,
@@ -88,6 +113,7 @@ int profile_builder__init(struct profile_builder *pb, const struct profile_build
 void profile_builder__reset(struct profile_builder *pb)
 {
 	pb->pool_len = pb->nstr = pb->nmappings = pb->nfunctions = pb->nlocations = 0;
+	pb->nlines = 0;
 	pb->nsamples = pb->nloc_ids = pb->nlabels = 0;
 	pb->total_count = pb->dropped_count = 0;
 	if (pb->h_str)
@@ -110,6 +136,8 @@ void profile_builder__destroy(struct profile_builder *pb)
 	free(pb->mappings);
 	free(pb->functions);
 	free(pb->locations);
+	free(pb->lines);
+	free(pb->mapping_flags);
 	free(pb->samples);
 	free(pb->loc_ids);
 	free(pb->labels);
@@ -183,32 +211,124 @@ uint32_t pb_string(struct profile_builder *pb, const char *s)
 uint32_t pb_mapping(struct profile_builder *pb, const char *file, const char *build_id)
 {
 	struct pb_mapping m = { pb_string(pb, file), pb_string(pb, build_id ? build_id : "") };
+	size_t before = pb->nmappings;
+	uint32_t id = INTERN_RECORD(pb, pb->mappings, pb->nmappings, pb->mappings_cap, pb->h_map,
+				    pb->hcap_map, hash_map_idx, m, 2);
 
-	return INTERN_RECORD(pb, pb->mappings, pb->nmappings, pb->mappings_cap, pb->h_map,
-			     pb->hcap_map, hash_map_idx, m, 2);
+	if (pb->nmappings == before)
+		return id;
+	if (ARRAY_RESERVE(pb->mapping_flags, pb->mapping_flags_cap, pb->nmappings))
+		return id; /* the flags are optional: this mapping reports none */
+	pb->mapping_flags[id - 1] = 0;
+	return id;
 }
 
-uint32_t pb_function(struct profile_builder *pb, const char *name)
+static uint32_t function_at(struct profile_builder *pb, const char *name, const char *file)
 {
-	struct pb_function f = { pb_string(pb, name) };
+	struct pb_function f = { pb_string(pb, name), file ? pb_string(pb, file) : 0 };
 
-	if (!f.name && *name)
+	if ((!f.name && *name) || (!f.filename && file && *file))
 		return 0;
 	return INTERN_RECORD(pb, pb->functions, pb->nfunctions, pb->functions_cap, pb->h_fn,
 			     pb->hcap_fn, hash_fn_idx, f, 3);
 }
 
+uint32_t pb_function(struct profile_builder *pb, const char *name)
+{
+	return function_at(pb, name, NULL);
+}
+
+static uint32_t location_lines(struct profile_builder *pb, uint32_t mapping, uint64_t address,
+			       const struct pb_line *lines, size_t nlines)
+{
+	uint64_t h = hash_loc_parts(mapping, address, lines, nlines);
+	size_t s;
+
+	if (pb->hcap_loc) {
+		for (s = h & (pb->hcap_loc - 1); pb->h_loc[s]; s = (s + 1) & (pb->hcap_loc - 1)) {
+			const struct pb_location *x = &pb->locations[pb->h_loc[s] - 1];
+
+			if (x->mapping == mapping && x->address == address && x->nlines == nlines &&
+			    (!nlines ||
+			     !memcmp(pb->lines + x->first_line, lines, nlines * sizeof(*lines))))
+				return pb->h_loc[s];
+		}
+	}
+	if (pb->nlocations >= pb->opts.max_locations)
+		return 0;
+	if ((pb->nlocations + 1) * 2 > pb->hcap_loc &&
+	    table_rehash(pb, &pb->h_loc, &pb->hcap_loc, pb->nlocations, hash_loc_idx))
+		return 0;
+	if (ARRAY_RESERVE(pb->lines, pb->lines_cap, pb->nlines + nlines) ||
+	    ARRAY_RESERVE(pb->locations, pb->locations_cap, pb->nlocations + 1))
+		return 0;
+	pb->locations[pb->nlocations] = (struct pb_location){
+		.mapping = mapping,
+		.first_line = (uint32_t)pb->nlines,
+		.nlines = (uint32_t)nlines,
+		.address = address,
+	};
+	if (nlines)
+		memcpy(pb->lines + pb->nlines, lines, nlines * sizeof(*lines));
+	pb->nlines += nlines;
+	for (s = h & (pb->hcap_loc - 1); pb->h_loc[s]; s = (s + 1) & (pb->hcap_loc - 1))
+		;
+	pb->h_loc[s] = (uint32_t)pb->nlocations + 1;
+	return (uint32_t)++pb->nlocations;
+}
+
 uint32_t pb_location(struct profile_builder *pb, uint32_t mapping, uint32_t function,
 		     uint64_t address)
 {
-	struct pb_location l;
+	struct pb_line line = { function, 0 };
 
-	memset(&l, 0, sizeof(l)); /* padding takes part in hashing */
-	l.mapping = mapping;
-	l.function = function;
-	l.address = address;
-	return INTERN_RECORD(pb, pb->locations, pb->nlocations, pb->locations_cap, pb->h_loc,
-			     pb->hcap_loc, hash_loc_idx, l, 4);
+	return location_lines(pb, mapping, address, &line, function ? 1 : 0);
+}
+
+uint32_t pb_frames_location(struct profile_builder *pb, const struct frame *frames, size_t n)
+{
+	struct pb_line lines[FRAME_MAX_PER_ADDR];
+	uint32_t mapping = 0;
+	uint8_t flags = 0;
+	size_t nl = 0;
+
+	if (!n)
+		return 0;
+	if (n > FRAME_MAX_PER_ADDR)
+		n = FRAME_MAX_PER_ADDR;
+	if (frames[0].mapping)
+		mapping = pb_mapping(pb, frames[0].mapping, frames[0].build_id);
+	for (size_t i = 0; i < n; i++) {
+		/* a frame whose function did not fit (cap) is left out, as a single frame's
+		 * location is then kept without a line */
+		lines[nl].function = function_at(pb, frames[i].function, frames[i].file);
+		lines[nl].line = frames[i].line;
+		if (!lines[nl].function)
+			continue;
+		nl++;
+		if (frames[i].file && frames[i].file[0])
+			flags |= PB_MAP_FILENAMES;
+		if (frames[i].line)
+			flags |= PB_MAP_LINE_NUMBERS;
+		if (frames[i].inlined)
+			flags |= PB_MAP_INLINE_FRAMES;
+	}
+	if (mapping && mapping <= pb->mapping_flags_cap)
+		pb->mapping_flags[mapping - 1] |= flags;
+	return location_lines(pb, mapping, frames[0].address, lines, nl);
+}
+
+int pb_stack_add_frames(void *ctx, const struct frame *frames, size_t nframes)
+{
+	struct pb_stack *st = ctx;
+	uint32_t loc;
+
+	if (st->n >= st->max)
+		return 1;
+	loc = pb_frames_location(st->pb, frames, nframes);
+	if (loc)
+		st->locs[st->n++] = loc;
+	return st->n >= st->max;
 }
 
 int pb_add_sample(struct profile_builder *pb, const uint32_t *locs, size_t nlocs,

@@ -8,8 +8,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "symbolize/frame.h"
+
 #define PB_MAX_LABELS 16
 #define PB_MAX_FRAMES 512
+
+/* profile_builder.mapping_flags */
+#define PB_MAP_FILENAMES     1u
+#define PB_MAP_LINE_NUMBERS  2u
+#define PB_MAP_INLINE_FRAMES 4u
 
 struct pb_mapping {
 	uint32_t file;	   /* string index */
@@ -17,13 +24,22 @@ struct pb_mapping {
 };
 
 struct pb_function {
-	uint32_t name; /* string index */
+	uint32_t name;	   /* string index */
+	uint32_t filename; /* string index, 0 ("") when unknown */
 };
 
-struct pb_location {
-	uint32_t mapping;  /* 1-based mapping id, 0 for none */
+/* One frame of a location: pprof's Line. */
+struct pb_line {
 	uint32_t function; /* 1-based function id */
-	uint64_t address;  /* normalized: ELF virtual address in the file, kernel address */
+	uint32_t line;	   /* source line, 0 when unknown */
+};
+
+/* An address and the frames there: one line, or an inline chain innermost first. */
+struct pb_location {
+	uint32_t mapping;    /* 1-based mapping id, 0 for none */
+	uint32_t first_line; /* index into lines */
+	uint32_t nlines;     /* 0 when the function could not be interned */
+	uint64_t address;    /* normalized: ELF virtual address in the file, kernel address */
 };
 
 struct pb_label {
@@ -56,6 +72,11 @@ struct profile_builder {
 	size_t nfunctions, functions_cap;
 	struct pb_location *locations;
 	size_t nlocations, locations_cap;
+	struct pb_line *lines; /* locations' lines, back to back */
+	size_t nlines, lines_cap;
+	/* per mapping (id - 1): PB_MAP_* of what its locations carried, for pprof's has_* */
+	uint8_t *mapping_flags;
+	size_t mapping_flags_cap;
 	struct pb_sample *samples;
 	size_t nsamples, samples_cap;
 	uint32_t *loc_ids; /* samples' location ids, leaf first */
@@ -77,12 +98,26 @@ void profile_builder__destroy(struct profile_builder *pb);
 uint32_t pb_string(struct profile_builder *pb, const char *s);
 uint32_t pb_mapping(struct profile_builder *pb, const char *file, const char *build_id);
 uint32_t pb_function(struct profile_builder *pb, const char *name);
+/* A location of one line (function 0: none). */
 uint32_t pb_location(struct profile_builder *pb, uint32_t mapping, uint32_t function,
 		     uint64_t address);
+/* The location of one address from its frames (innermost first, as symbolization yields
+ * them): one Line per frame, mapping and address from the first. */
+uint32_t pb_frames_location(struct profile_builder *pb, const struct frame *frames, size_t n);
 /* Adds count to the sample (locs leaf first; labels as interned key/str pairs). Returns 0, or
  * -ENOSPC when the sample cap is reached (the count is then added to dropped_count). */
 int pb_add_sample(struct profile_builder *pb, const uint32_t *locs, size_t nlocs,
 		  const struct pb_label *labels, size_t nlabels, uint64_t count);
+
+/* Gathers a stack's location ids (leaf first) from symbolize_stack's per-address frames:
+ * pass pb_stack_add_frames as its callback with a struct pb_stack. Addresses whose location
+ * could not be interned are left out; the walk stops when locs is full. */
+struct pb_stack {
+	struct profile_builder *pb;
+	uint32_t *locs;
+	size_t n, max;
+};
+int pb_stack_add_frames(void *ctx, const struct frame *frames, size_t nframes);
 
 static inline const char *pb_str(const struct profile_builder *pb, uint32_t idx)
 {

@@ -139,11 +139,13 @@ static void on_sample(struct collector *c, const struct stoker_sample *s, size_t
 	if (v) {
 		c->st.stack_cache_hits++;
 	} else {
+		struct pb_stack stack = { c->pb, locs, 0, sizeof(locs) / sizeof(locs[0]) - 1 };
 		size_t n;
 
 		c->st.stack_cache_misses++;
-		n = symbolize_stack(c->sz, p, s->ips, s->kstack_len, s->ips + s->kstack_len,
-				    s->ustack_len, c->pb, locs, sizeof(locs) / sizeof(locs[0]) - 1);
+		symbolize_stack(c->sz, p, s->ips, s->kstack_len, s->ips + s->kstack_len,
+				s->ustack_len, pb_stack_add_frames, &stack);
+		n = stack.n;
 		/* A stack cut at the depth limit lost its root side: say so where the root
 		 * would be, rather than let the partial stack pass for a whole one. */
 		if (s->flags & (STOKER_SF_USER_TRUNCATED | STOKER_SF_KERNEL_TRUNCATED)) {

@@ -13,34 +13,31 @@
 #define MAPS_REFRESH_MIN_NS 1000000000ull
 #define PERF_MAP_RECHECK_NS 1000000000ull
 
-static uint32_t unnamed_location(struct profile_builder *pb, const char *module, uint64_t off,
-				 uint32_t mapping)
+/* What an address is called when nothing names it: where it is, module+0xoffset. */
+static const char *unnamed_name(char *buf, size_t len, const char *module, uint64_t off)
 {
-	char name[PROC_MAP_PATH_MAX + 32];
-
-	snprintf(name, sizeof(name), "%s+0x%llx", module, (unsigned long long)off);
-	return pb_location(pb, mapping, pb_function(pb, name), off);
+	snprintf(buf, len, "%s+0x%llx", module, (unsigned long long)off);
+	return buf;
 }
 
-static uint32_t kernel_frame(struct symbolizer *sz, uint64_t ip, struct profile_builder *pb)
+static int kernel_frame(struct symbolizer *sz, uint64_t ip, symbolize_frames_fn fn, void *ctx)
 {
 	const struct ksym *ks = sz->ksyms ? kallsyms__lookup(sz->ksyms, ip) : NULL;
-	char modname[80];
-	uint32_t map;
+	struct frame f = { .mapping = "[kernel.kallsyms]", .address = ip, .kind = FRAME_KERNEL };
+	char modname[80], name[64];
 
 	if (!ks) {
 		sz->st.kernel_unnamed++;
-		return unnamed_location(pb, "[kernel]", ip,
-					pb_mapping(pb, "[kernel.kallsyms]", ""));
+		f.function = unnamed_name(name, sizeof(name), "[kernel]", ip);
+		return fn(ctx, &f, 1);
 	}
 	if (ks->module && ks->module[0]) {
 		snprintf(modname, sizeof(modname), "[%s]", ks->module);
-		map = pb_mapping(pb, modname, "");
-	} else {
-		map = pb_mapping(pb, "[kernel.kallsyms]", "");
+		f.mapping = modname;
 	}
 	sz->st.named++;
-	return pb_location(pb, map, pb_function(pb, ks->name), ip);
+	f.function = ks->name;
+	return fn(ctx, &f, 1);
 }
 
 static void refresh_perf_map(struct proc *p)
@@ -62,83 +59,104 @@ static void refresh_perf_map(struct proc *p)
 		pr_warn_ratelimited("failed to read JIT map %s: %m", path);
 }
 
-static uint32_t user_frame(struct symbolizer *sz, struct proc *p, uint64_t ip,
-			   struct profile_builder *pb)
+static int user_frame(struct symbolizer *sz, struct proc *p, uint64_t ip, symbolize_frames_fn fn,
+		      void *ctx)
 {
 	const struct proc_map *m = proc_maps_find(p->maps, p->nmaps, ip);
+	struct frame fr = { .kind = FRAME_NATIVE };
+	char name[PROC_MAP_PATH_MAX + 32];
 	struct elf_symbol_result sym;
 	struct sym_file *f;
 	uint64_t off, vaddr;
-	uint32_t map;
+	char *dm;
+	int ret;
 
 	if (!m && proc_cache__refresh_maps(sz->procs, p, MAPS_REFRESH_MIN_NS))
 		m = proc_maps_find(p->maps, p->nmaps, ip);
 	if (!m) {
 		sz->st.no_mapping++;
-		return unnamed_location(pb, "[unknown]", ip, 0);
+		fr.address = ip;
+		fr.function = unnamed_name(name, sizeof(name), "[unknown]", ip);
+		return fn(ctx, &fr, 1);
 	}
 	off = ip - m->start + m->pgoff;
+	fr.address = off;
 	switch (m->kind) {
 	case PROC_MAP_FILE:
 		f = obj_cache__get(sz->objs, p->pid, m);
+		fr.mapping = m->path;
 		if (!f || !f->elf) {
 			const char *base = strrchr(m->path, '/');
 
 			sz->st.unnamed++;
-			return unnamed_location(pb, base ? base + 1 : m->path, off,
-						pb_mapping(pb, m->path, f ? f->build_id : ""));
+			fr.build_id = f ? f->build_id : NULL;
+			fr.function =
+			    unnamed_name(name, sizeof(name), base ? base + 1 : m->path, off);
+			return fn(ctx, &fr, 1);
 		}
-		map = pb_mapping(pb, m->path, f->build_id);
+		fr.build_id = f->build_id;
 		if (elf_object__offset_to_vaddr(f->elf, off, &vaddr))
 			vaddr = off;
 		if (elf_object__lookup(f->elf, vaddr, &sym) == 0) {
-			char *dm = demangle(sym.name);
-			uint32_t fn = pb_function(pb, dm ? dm : sym.name);
-
-			free(dm);
+			dm = demangle(sym.name);
 			sz->st.named++;
-			return pb_location(pb, map, fn, vaddr);
+			fr.function = dm ? dm : sym.name;
+			fr.address = vaddr;
+			ret = fn(ctx, &fr, 1);
+			free(dm);
+			return ret;
 		}
 		sz->st.unnamed++;
-		return unnamed_location(pb, f->name, off, map);
+		fr.function = unnamed_name(name, sizeof(name), f->name, off);
+		return fn(ctx, &fr, 1);
 	case PROC_MAP_ANON:
+		fr.kind = FRAME_JIT;
+		fr.address = ip;
 		refresh_perf_map(p);
 		if (p->perf_map) {
 			const struct perf_map_entry *e = perf_map__lookup(p->perf_map, ip);
 
 			if (e) {
 				sz->st.named++;
-				return pb_location(pb, pb_mapping(pb, "[jit]", ""),
-						   pb_function(pb, e->name), ip);
+				fr.mapping = "[jit]";
+				fr.function = e->name;
+				return fn(ctx, &fr, 1);
 			}
 		}
 		sz->st.unnamed++;
-		return unnamed_location(pb, "[anon]", ip, pb_mapping(pb, "[anon]", ""));
+		fr.mapping = "[anon]";
+		fr.function = unnamed_name(name, sizeof(name), "[anon]", ip);
+		return fn(ctx, &fr, 1);
 	case PROC_MAP_VDSO:
 		sz->st.unnamed++;
-		return unnamed_location(pb, "[vdso]", off, pb_mapping(pb, "[vdso]", ""));
+		fr.mapping = "[vdso]";
+		fr.function = unnamed_name(name, sizeof(name), "[vdso]", off);
+		return fn(ctx, &fr, 1);
 	default:
 		sz->st.unnamed++;
-		return unnamed_location(pb, m->path, off, pb_mapping(pb, m->path, ""));
+		fr.mapping = m->path;
+		fr.function = unnamed_name(name, sizeof(name), m->path, off);
+		return fn(ctx, &fr, 1);
 	}
 }
 
 size_t symbolize_stack(struct symbolizer *sz, struct proc *p, const __u64 *kips, size_t nk,
-		       const __u64 *uips, size_t nu, struct profile_builder *pb, uint32_t *locs,
-		       size_t max)
+		       const __u64 *uips, size_t nu, symbolize_frames_fn fn, void *ctx)
 {
 	size_t n = 0;
-	uint32_t loc;
 
-	for (size_t i = 0; i < nk && n < max; i++) {
+	for (size_t i = 0; i < nk; i++) {
 		/* Only the sampled PC is exact; callers' entries are return addresses. */
-		loc = kernel_frame(sz, i == 0 ? kips[i] : kips[i] - 1, pb);
+		int stop = kernel_frame(sz, i == 0 ? kips[i] : kips[i] - 1, fn, ctx);
+
 		sz->st.frames++;
-		if (loc)
-			locs[n++] = loc;
+		n++;
+		if (stop)
+			return n;
 	}
-	for (size_t i = 0; i < nu && n < max; i++) {
+	for (size_t i = 0; i < nu; i++) {
 		uint64_t ip = uips[i];
+		int stop;
 
 		/* The first user ip is exact only when the sample interrupted user mode; after a
 		 * kernel entry it is the instruction after the syscall, a return address too. */
@@ -146,10 +164,11 @@ size_t symbolize_stack(struct symbolizer *sz, struct proc *p, const __u64 *kips,
 			ip -= 1;
 		if (!ip)
 			continue;
-		loc = user_frame(sz, p, ip, pb);
+		stop = user_frame(sz, p, ip, fn, ctx);
 		sz->st.frames++;
-		if (loc)
-			locs[n++] = loc;
+		n++;
+		if (stop)
+			break;
 	}
 	return n;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* Turns a sample's raw instruction pointers into pprof locations: kernel frames by kallsyms,
- * user frames through the process's mappings to ELF symbols or JIT perf maps. */
+/* Turns a sample's raw instruction pointers into frames: kernel ones by kallsyms, user ones
+ * through the process's mappings to ELF symbols or JIT perf maps. What becomes of the frames
+ * (pprof locations, ...) is the caller's business. */
 #ifndef STOKER_SYMBOLIZE_H
 #define STOKER_SYMBOLIZE_H
 
@@ -8,10 +9,10 @@
 #include <stdint.h>
 #include <linux/types.h>
 
+#include "symbolize/frame.h"
 #include "symbolize/kallsyms.h"
 #include "object/obj_cache.h"
 #include "proc/proc_cache.h"
-#include "profile/profile_builder.h"
 
 struct symbolizer_stats {
 	uint64_t frames, named, unnamed, no_mapping, kernel_unnamed;
@@ -24,11 +25,14 @@ struct symbolizer {
 	struct symbolizer_stats st;
 };
 
-/* Appends the locations of one stack to locs (leaf first: kernel frames, then user frames).
- * kernel_leaf tells whether the first kernel ip is the sampled PC (else all are return
- * addresses). Returns the number of locations written (<= max). */
+/* Receives the frames of one address (innermost first), valid during the call only. Returns
+ * 0 to go on with the stack, non-zero to stop. */
+typedef int (*symbolize_frames_fn)(void *ctx, const struct frame *frames, size_t nframes);
+
+/* Symbolizes one stack leaf first, kernel addresses then user ones, handing each address's
+ * frames to fn. The first kernel ip is the sampled PC (the others are return addresses), as is
+ * the first user ip when there are no kernel ones. Returns the number of addresses handed. */
 size_t symbolize_stack(struct symbolizer *sz, struct proc *p, const __u64 *kips, size_t nk,
-		       const __u64 *uips, size_t nu, struct profile_builder *pb, uint32_t *locs,
-		       size_t max);
+		       const __u64 *uips, size_t nu, symbolize_frames_fn fn, void *ctx);
 
 #endif

@@ -49,12 +49,12 @@ def test_short_lived_process():
                               "--output", out], stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
     time.sleep(1.5)
-    sl = subprocess.run([os.path.join(FIX, "shortlived"), "0.7"])
-    check(sl.returncode == 0, "short-lived fixture ran")
+    sl = subprocess.Popen([os.path.join(FIX, "shortlived"), "0.7"])
+    check(sl.wait() == 0, "short-lived fixture ran")
     _, err = agent.communicate(timeout=30)
     check(agent.returncode == 0, "agent exits 0 (%s)" % err.strip()[-300:])
     prof = load_profile(out, 99)
-    sh = pprof_check.shares(prof, funcs=["burn_short", "main"], pid=sl.args and None,
+    sh = pprof_check.shares(prof, funcs=["burn_short", "main"], pid=sl.pid,
                             labels=["comm=shortlived"])
     print("    samples=%d inclusive=%s" % (sh["total"], sh["inclusive"]))
     check(sh["total"] >= 30, "short-lived process sampled (%d samples)" % sh["total"])
@@ -158,6 +158,7 @@ def test_cli_errors():
         (["--log-level", "loud", "--output", "x.pb.gz"], "log-level"),
         (["--bogus"], "--bogus"),
         (["--duration"], "--duration"),
+        (["--label", "k8s.pod=x", "--output", "x.pb.gz"], "label"),
     ]
     for args, flag in cases:
         r = run_agent(args, timeout=10)

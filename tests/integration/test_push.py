@@ -60,6 +60,14 @@ class Receiver:
             return [json.loads(ln) for ln in f if ln.strip()]
 
     def stop(self):
+        # what the receiver refused, shown so that a failing count can be told from a
+        # rule the agent broke (faults the test injected are not in this list)
+        try:
+            with urllib.request.urlopen(self.url + "/__stats", timeout=2) as r:
+                for line in json.loads(r.read()).get("last_rejections", []):
+                    print("    receiver rejected: " + line)
+        except Exception:
+            pass  # refusing, or a TLS listener
         self.p.terminate()
         try:
             self.p.wait(timeout=10)
@@ -295,6 +303,31 @@ def test_ingest_api():
     check(recs[0]["labels"].get("env") == "x", "tags carried in the name")
 
 
+def test_ingest_service_name_outside_legacy_syntax():
+    """/ingest's application name allows only [A-Za-z0-9_./-] and a tag value ends at ',' or
+    '}': a process named g++ and a label value with both still arrive, under their names."""
+    exe = os.path.join(TMP, "g++")
+    shutil.copy(os.path.join(FIX, "shares"), exe)
+    rx = Receiver()
+    fx = subprocess.Popen([exe, "60"], stdout=subprocess.DEVNULL)
+    try:
+        a = agent(["--pid", str(fx.pid), "--duration", "3s", "--upload-interval", "1s",
+                   "--server-url", rx.url, "--server-api", "ingest", "--label", "env=a,b}",
+                   "--spool-dir", ""])
+        rc, err = finish(a)
+    finally:
+        fx.kill()
+        fx.wait()
+        rx.stop()
+    recs = rx.records()
+    up = [ln for ln in err.splitlines() if "uploads:" in ln][-1:]
+    check(rc == 0 and up and " 0 rejected" in up[0], "no window rejected: %s" % up)
+    check(recs and all(r["labels"].get("service_name") == "g++" for r in recs),
+          "service_name g++ kept (%s)" % sorted({r["labels"].get("service_name") for r in recs}))
+    check(recs and all(r["labels"].get("env") == "a_b_" for r in recs),
+          "',' and '}' in a tag value replaced, not cutting the name")
+
+
 def test_sighup_reload():
     """SIGHUP re-reads the config file: new labels from then on, no window lost."""
     cfg = os.path.join(TMP, "reload.yaml")
@@ -373,7 +406,8 @@ def test_tls_modes():
 TESTS = [test_push_known_workload, test_sighup_reload, test_tls_modes, test_tenant_and_auth_modes,
          test_server_down_then_back_in_order, test_retry_503_429_and_400_not_retried,
          test_hang_past_timeout_then_recover, test_sigkill_while_spooling_then_restart,
-         test_spool_cap_and_corrupt_file, test_ingest_api]
+         test_spool_cap_and_corrupt_file, test_ingest_api,
+         test_ingest_service_name_outside_legacy_syntax]
 
 
 def main():

@@ -57,8 +57,9 @@ def test_shares_without_frame_pointers():
     n = total(stacks)
     check(n >= 400, "at least 400 samples (got %d)" % n)
     for fn, want in (("hot_a", 0.60), ("hot_b", 0.30), ("hot_c", 0.10)):
-        path = total(stacks, lambda s: s["frames"][-5:] == ["main", "run", "dispatch", fn] or
-                     s["frames"][-4:] == ["main", "run", "dispatch", fn])
+        # in hot_X itself, or in seed(), the helper every hot_X calls first
+        path = total(stacks, lambda s: s["frames"][-4:] == ["main", "run", "dispatch", fn] or
+                     s["frames"][-5:] == ["main", "run", "dispatch", fn, "seed"])
         got = path / n
         check(abs(got - want) <= 0.05,
               "path main>run>dispatch>%s share %.3f within 0.05 of %.2f" % (fn, got, want))

@@ -60,7 +60,8 @@ def main():
         failed += not ok
 
     rx = subprocess.Popen(["/usr/bin/python3", RECEIVER, "--port", "0", "--record",
-                           os.path.join(tmp, "rec.jsonl")], stdout=subprocess.PIPE, text=True)
+                           os.path.join(tmp, "rec.jsonl"), "--cpu-hz", "99"],
+                          stdout=subprocess.PIPE, text=True)
     port = int(rx.stdout.readline().split()[-1])
     agent = subprocess.Popen([STOKER, "--server-url", "http://127.0.0.1:%d" % port,
                               "--upload-interval", "5s", "--spool-dir",

@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """Checks `stoker unwind-table FILE --rows` against `readelf -wF FILE` (binutils' own CFI
-reader): every row of every FDE must give the same CFA, saved-rbp and return-address rules,
-and every FDE end not followed by another FDE must stop the rule. Prints "N passed, N failed"
+reader): every row of every FDE must give the same CFA, saved-rbp and return-address rules
+(a CFA expression, "exp" in -wF, is read from `readelf -wf`: the PLT and dereference forms
+must be followed exactly, any other must stop the walk), and every FDE end not followed by
+another FDE must stop the rule. Prints "N passed, N failed"
 over files; exit 1 on any mismatch."""
 import bisect
 import re
@@ -50,6 +52,59 @@ def readelf_fdes(path):
     return fdes
 
 
+def readelf_cfa_expressions(path):
+    """{FDE start: [(loc, expression text)]} from `readelf -wf`, the raw CFA instructions:
+    -wF only says "exp", which no answer can be checked against."""
+    out = subprocess.run(["readelf", "-wf", path], capture_output=True, text=True).stdout
+    exprs, lo, loc = {}, None, None
+    for line in out.splitlines():
+        m = re.match(r"^[0-9a-f]+ [0-9a-f]+ [0-9a-f]+ FDE cie=[0-9a-f]+ pc=([0-9a-f]+)\.\.", line)
+        if m:
+            lo = loc = int(m.group(1), 16)
+            continue
+        if re.match(r"^[0-9a-f]+ [0-9a-f]+ [0-9a-f]+ CIE", line) or "ZERO terminator" in line:
+            lo = None
+            continue
+        m = re.match(r"^\s+DW_CFA_(?:advance_loc\d?|set_loc): .* to ([0-9a-f]+)$", line)
+        if m and lo is not None:
+            loc = int(m.group(1), 16)
+            continue
+        m = re.match(r"^\s+DW_CFA_def_cfa_expression \((.*)\)$", line)
+        if m and lo is not None:
+            exprs.setdefault(lo, []).append((loc, m.group(1)))
+    return exprs
+
+
+PLT_EXPR = re.compile(r"^DW_OP_breg7 \(rsp\): (\d+); DW_OP_breg16 \(rip\): 0; DW_OP_lit15; "
+                      r"DW_OP_and; DW_OP_lit(\d+); DW_OP_ge; DW_OP_lit3; DW_OP_shl; DW_OP_plus$")
+DEREF_EXPR = re.compile(r"^DW_OP_breg([67]) \((rbp|rsp)\): (-?\d+); DW_OP_deref"
+                        r"(?:; DW_OP_plus_uconst: (\d+))?$")
+
+
+def expected_exp(expr, vals):
+    """What stoker must say for a CFA expression: the linker's PLT expression and a
+    dereferenced register are followed; anything else must stop the walk ("invalid")."""
+    if expr is None:
+        return "invalid"
+    m = PLT_EXPR.match(expr)
+    if m:
+        return "plt(rsp+%d,%d)" % (int(m.group(1)), int(m.group(2))) + rbp_suffix(vals)
+    m = DEREF_EXPR.match(expr)
+    if m:
+        return "*(%s%+d)%+d" % (m.group(2), int(m.group(3)), int(m.group(4) or 0)) + \
+            rbp_suffix(vals)
+    return "invalid"
+
+
+def rbp_suffix(vals):
+    rbp = vals.get("rbp", "u")
+    if rbp.startswith("c"):
+        return " rbp=c%+d" % int(rbp[1:])
+    if rbp not in ("u", "s"):
+        return " rbp=u"
+    return ""
+
+
 def stoker_rows(path):
     out = subprocess.run([STOKER, "unwind-table", path, "--rows"], capture_output=True, text=True, check=True).stdout
     rows = []
@@ -73,17 +128,12 @@ def expected(vals, aug):
     m = re.match(r"^(rsp|rbp)\+(\d+)$", cfa)
     if not m:
         return "invalid"
-    s = "%s+%d" % (m.group(1), int(m.group(2)))
-    rbp = vals.get("rbp", "u")
-    if rbp.startswith("c"):
-        s += " rbp=c%+d" % int(rbp[1:])
-    elif rbp not in ("u", "s"):
-        s += " rbp=u"
-    return s
+    return "%s+%d" % (m.group(1), int(m.group(2))) + rbp_suffix(vals)
 
 
 def check(path):
     fdes = readelf_fdes(path)
+    exprs = readelf_cfa_expressions(path)
     rows = stoker_rows(path)
     pcs = [r[0] for r in rows]
     starts = {f["lo"] for f in fdes}
@@ -100,7 +150,13 @@ def check(path):
             want, got = expected(vals, f["aug"]), ours(loc)
             checked += 1
             if want == "exp":
-                ok = got is not None and (got.startswith("plt(") or got.startswith("*(") or got == "invalid")
+                # the expression in force at this row: the last one set at or before it
+                expr = None
+                for at, text in exprs.get(f["lo"], []):
+                    if at <= loc:
+                        expr = text
+                want = expected_exp(expr, vals)
+                ok = got == want
             else:
                 ok = got == want
             if not ok:

@@ -2,13 +2,27 @@
 """A strict fake Pyroscope server for stoker's end-to-end tests.
 
 It decodes what it receives with Python's protobuf runtime (not the agent's code), checks
-what the real server checks (PushRequest labels, the pprof via pprof_check.validate, the
-ingest query), records every accepted profile as one JSON line, and injects faults on
-demand: refuse connections, answer a status code N times, hang, close mid-request, answer
-garbage. Modes change at start (flags) or at run time: POST /__control {"mode": ...}.
+what the real server checks, records every accepted profile as one JSON line, and injects
+faults on demand: refuse connections, answer a status code N times, hang, close
+mid-request, answer garbage. Modes change at start (flags) or at run time:
+POST /__control {"mode": ...}.
 
-Usage: pyroscope_receiver.py --port 0 --record FILE [--cpu-hz HZ] [--require-tenant]
+The rules are grafana/pyroscope's, cited beside each check: pkg/distributor/distributor.go
+(Push, pushSeries, rateLimit), pkg/validation/validate.go (ValidateLabels, ValidateProfile),
+pkg/model/pprofsplit/pprof_split.go (VisitSampleSeries: sample labels join the series
+labels), pkg/ingester/pyroscope/ingest_handler.go and pkg/og/convert/pprof/profile.go (the
+legacy /ingest), api/model/labelset (its name{k=v} syntax), pkg/validation/limits.go (the
+default limits). Where this receiver is stricter than the server, the comment says so and
+why: a request the server would store under a name nobody looks for is a bug of the agent.
+A request is accepted or rejected whole (the server may store the valid series of a
+rejected request; the agent drops or retries it whole, so the tests want it whole too).
+
+The expected CPU period comes from --cpu-hz (required), never from the request: a profile
+whose period does not match the rate the agent was started with is rejected.
+
+Usage: pyroscope_receiver.py --port 0 --record FILE --cpu-hz HZ [--require-tenant]
        [--basic-auth USER:PASS] [--bearer-token TOKEN] [--require-header 'Name: value']
+       [--reject-older-than S] [--reject-newer-than S] [--fill-service-name]
        [--mode MODE [--code N] [--count N]]
 Prints "listening on PORT" first.
 """
@@ -31,10 +45,27 @@ sys.path.insert(0, HERE)
 import pprof_check  # noqa: E402
 
 METRIC_RE = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
-LABEL_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_.]*$")
+# Label names every server version shows as sent: older releases reject anything else,
+# 1.x rewrites dots to underscores (validate.go SanitizeLegacyLabelName, which can turn two
+# names into a duplicate), 2.x stores other UTF-8 names as sent but hides them from readers
+# without the allow-utf8-labelnames capability (limits.go validation.disable-label-sanitization).
+LABEL_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 TENANT_RE = re.compile(r"^[0-9a-zA-Z!\-_.*'()]{1,150}$")
-INGEST_NAME_RE = re.compile(r"^([^{}]+)(\{([^{}]*)\})?$")
+# api/model/labelset/validate.go: IsServiceNameRuneAllowed, IsLabelNameRuneAllowed
+INGEST_APP_RE = re.compile(r"^[A-Za-z0-9_./-]+$")
 TAG_KEY_RE = re.compile(r"^[A-Za-z0-9_.]+$")
+
+# pkg/validation/limits.go defaults
+MAX_LABEL_NAMES_PER_SERIES = 30      # validation.max-label-names-per-series
+MAX_LABEL_NAME_BYTES = 1024          # validation.max-length-label-name
+MAX_LABEL_VALUE_BYTES = 2048         # validation.max-length-label-value
+INGESTION_RATE_BYTES = 4 * 1048576   # distributor.ingestion-rate-limit-mb
+INGESTION_BURST_BYTES = 2 * 1048576  # distributor.ingestion-burst-size-mb
+REJECT_OLDER_THAN_S = 3600           # validation.reject-older-than 1h
+REJECT_NEWER_THAN_S = 600            # validation.reject-newer-than 10m
+# pprof_split.go: samples are grouped without these; they never become series labels
+# (pprof.RenameLabel turns profile_id into span_id first).
+NOT_SERIES_LABELS = ("span_id", "trace_id", "profile_id")
 
 
 def push_pb2():
@@ -64,11 +95,13 @@ class State:
         self.mode = args.mode
         self.code = args.code
         self.count = args.count
-        self.stats = {"requests": 0, "accepted": 0, "profiles": 0, "rejected_by_code": {}}
+        self.stats = {"requests": 0, "accepted": 0, "profiles": 0, "rejected_by_code": {},
+                      "last_rejections": []}
         self.record = args.record
         self.server = None
         self.port = args.port
         self.conns = set()  # open client connections: a refusal cuts kept-alive ones too
+        self.buckets = {}  # tenant -> [tokens, last refill time] for rate_limit()
 
     def take_fault(self):
         """The fault for this request, consuming one of a counted status fault."""
@@ -82,6 +115,26 @@ class State:
                         self.mode = "ok"
                 return ("status", code)
             return (mode, None)
+
+    def rate_limit(self, tenant, cost):
+        """distributor.go rateLimit: a token bucket per tenant, 4 MiB/s with a 2 MiB burst,
+        charged the uncompressed profile plus its labels (labelsSize); over it is 429.
+        A single profile above the burst never passes (x/time/rate AllowN)."""
+        with self.lock:
+            now = time.monotonic()
+            tokens, last = self.buckets.get(tenant, (INGESTION_BURST_BYTES, now))
+            tokens = min(INGESTION_BURST_BYTES, tokens + (now - last) * INGESTION_RATE_BYTES)
+            ok = cost <= tokens
+            self.buckets[tenant] = (tokens - cost if ok else tokens, now)
+        if not ok:
+            raise Reject(429, "push rate limit (4 MiB/s, burst 2 MiB) exceeded while adding "
+                         "%d bytes" % cost, "resource_exhausted")
+
+    def note_rejection(self, code, msg):
+        """The last few rejections, in /__stats: what a failing test wants to know."""
+        with self.lock:
+            self.stats["last_rejections"] = (self.stats["last_rejections"] +
+                                             ["%d %s" % (code, msg[:300])])[-10:]
 
     def count_status(self, code):
         with self.lock:
@@ -109,28 +162,134 @@ class Reject(Exception):
         self.connect_code = connect_code
 
 
-def decode_profile(raw, cpu_hz):
+def decode_profile(raw):
+    """The pprof of one sample, gzipped or not (its .raw_size is the uncompressed size).
+    distributor.go Push: pprof.RawFromBytesWithLimit, over max-profile-size-bytes (4 MiB
+    uncompressed) or undecodable is 400."""
     if raw[:2] == b"\x1f\x8b":
         try:
             raw = gzip.decompress(raw)
         except Exception as e:
             raise Reject(400, "bad gzip in profile: %s" % e)
     if len(raw) > pprof_check.MAX_SIZE:
-        raise Reject(400, "profile too large: %d bytes" % len(raw))
+        raise Reject(400, "uncompressed profile payload size exceeds limit of 4 MiB: %d bytes"
+                     % len(raw))
     try:
         prof = pprof_check.load_bytes(raw)
     except Exception as e:
         raise Reject(400, "cannot decode pprof: %s" % e)
-    hz = cpu_hz
-    if hz is None:
-        per = prof.pb.period
-        hz = round(1e9 / per) if per > 0 else None
-        if not hz or 1000000000 // hz != per:
-            raise Reject(400, "period %d is not 1e9/HZ for an integer HZ" % per)
-    problems = pprof_check.validate(prof, cpu_hz=hz)
+    return prof
+
+
+def validate_profile(prof, args, now_ns):
+    """validate.go ValidateProfile, plus the CPU shape the agent promised (--cpu-hz)."""
+    t = prof.pb.time_nanos
+    # ValidateProfile: a time_nanos > 0 must fall strictly inside (now - RejectOlderThan,
+    # now + RejectNewerThan), compared in milliseconds (model.TimeFromUnixNano); 0 means
+    # "now". A negative time is also "now" to the server; stoker never means that, so
+    # this receiver rejects it.
+    if t < 0:
+        raise Reject(400, "time_nanos %d is negative" % t)
+    if t > 0:
+        t_ms, now_ms = t // 1000000, now_ns // 1000000
+        if args.reject_older_than and not t_ms > now_ms - args.reject_older_than * 1000:
+            raise Reject(400, "profile is outside of ingestion window (profile timestamp: "
+                         "%d ms, %d s before now; reject-older-than %d s)"
+                         % (t_ms, (now_ms - t_ms) // 1000, args.reject_older_than))
+        if args.reject_newer_than and not t_ms < now_ms + args.reject_newer_than * 1000:
+            raise Reject(400, "profile is outside of ingestion window (profile timestamp: "
+                         "%d ms, %d s after now; reject-newer-than %d s)"
+                         % (t_ms, (t_ms - now_ms) // 1000, args.reject_newer_than))
+    # Stricter than the server, which ignores it: stoker always knows its window's length.
+    if prof.pb.duration_nanos <= 0:
+        raise Reject(400, "duration_nanos %d must be > 0" % prof.pb.duration_nanos)
+    # pprof_check.validate covers the rest of ValidateProfile (sample type present and
+    # without '-', samples <= 16000, labels per sample <= 100, non-zero location and
+    # function ids, one value per sample type, string 0 empty, indexes in range, UTF-8)
+    # and the CPU shape: [cpu/nanoseconds], period 1e9 // --cpu-hz, values multiples of it.
+    problems = pprof_check.validate(prof, allow_zero_time=True, cpu_hz=args.cpu_hz)
     if problems:
         raise Reject(400, "invalid profile: " + "; ".join(problems[:5]))
-    return prof
+
+
+def validate_labels(pairs):
+    """validate.go ValidateLabels over one label set (series labels, or series labels
+    joined with a sample's labels). Lengths are Go's len(): bytes of UTF-8, not characters."""
+    if not pairs:
+        raise Reject(400, "error at least one label pair is required per profile")
+    if len(pairs) > MAX_LABEL_NAMES_PER_SERIES:
+        raise Reject(400, "profile series has %d label names; limit %d"
+                     % (len(pairs), MAX_LABEL_NAMES_PER_SERIES))
+    d = dict(pairs)
+    # ValidateLabels: __name__ must be a valid metric name (2.x accepts any UTF-8; the
+    # classic metric-name syntax is kept here since stoker only ever sends process_cpu).
+    if not METRIC_RE.match(d.get("__name__", "")):
+        raise Reject(400, "invalid labels: invalid metric name %r" % d.get("__name__"))
+    # ValidateLabels: isValidServiceName, service_name must be non-empty.
+    if not d.get("service_name"):
+        raise Reject(400, "invalid labels: service name is not provided")
+    seen = set()
+    for name, value in sorted(pairs):
+        if len(name.encode()) > MAX_LABEL_NAME_BYTES:
+            raise Reject(400, "label name too long: %d bytes > %d"
+                         % (len(name.encode()), MAX_LABEL_NAME_BYTES))
+        if len(value.encode()) > MAX_LABEL_VALUE_BYTES:
+            raise Reject(400, "label %r value too long: %d bytes > %d"
+                         % (name, len(value.encode()), MAX_LABEL_VALUE_BYTES))
+        if not LABEL_RE.match(name):
+            raise Reject(400, "invalid label name %r (server rejects, renames or hides it)"
+                         % name)
+        # ValidateLabels compares sorted neighbours: a repeated name is 400.
+        if name in seen:
+            raise Reject(400, "duplicate label name %r" % name)
+        seen.add(name)
+    return d
+
+
+def sample_label_sets(prof):
+    """The distinct sets of sample labels that become series labels.
+    pprof_split.go VisitSampleSeries/addSampleLabelsToLabelsBuilder: numeric and empty
+    labels are skipped, span_id/trace_id (and profile_id) never join, and the first
+    occurrence of a key in a sample wins."""
+    pb = prof.pb
+    st = pb.string_table
+    out = set()
+    for smp in pb.sample:
+        got = {}
+        for lb in smp.label:
+            if lb.str <= 0 or not 0 <= lb.key < len(st) or lb.str >= len(st):
+                continue
+            k = st[lb.key]
+            if k in NOT_SERIES_LABELS or k in got or not st[lb.str]:
+                continue
+            got[k] = st[lb.str]
+        if got:
+            out.add(tuple(sorted(got.items())))
+    return out
+
+
+def check_private(names, allowed=("__name__",)):
+    """Stricter than the server: a name starting with "__" is an internal label (the
+    server's own __delta__, __session_id__, ...); Grafana's writer drops such labels and
+    /ingest drops such tags (IsLabelAllowedForIngestion), so one from stoker is a leak
+    (relabeling's __meta_* inputs) or a label nobody will see."""
+    for n in names:
+        if n.startswith("__") and n not in allowed:
+            raise Reject(400, "internal label name %r from the client" % n)
+
+
+def check_series(state, tenant, pairs, prof, now_ns):
+    """One series the way pushSeries handles it: rate limit, ValidateProfile, then
+    ValidateLabels on every label set the samples produce. Returns the series labels."""
+    cost = prof.raw_size + sum(len(n.encode()) + len(v.encode()) for n, v in pairs)
+    state.rate_limit(tenant or "", cost)
+    validate_profile(prof, state.args, now_ns)
+    labels = validate_labels(pairs)
+    for extra in sample_label_sets(prof):
+        check_private(k for k, _ in extra)
+        # series labels take precedence over sample labels of the same name
+        validate_labels(pairs + [(k, v) for k, v in extra if k not in labels])
+    return labels
 
 
 def record_of(api, labels, prof, tenant, headers, sample_id=""):
@@ -143,7 +302,7 @@ def record_of(api, labels, prof, tenant, headers, sample_id=""):
         "labels": labels, "time_nanos": prof.pb.time_nanos,
         "duration_nanos": prof.pb.duration_nanos, "period": period,
         "total_samples": sum(s["value"] for s in stacks) // period,
-        "n_samples": len(prof.pb.sample), "id": sample_id,
+        "n_samples": len(prof.pb.sample), "id": sample_id, "raw_size": prof.raw_size,
         "stacks": [{"frames": s["frames"], "count": s["count"], "labels": s["labels"]}
                    for s in stacks],
     }
@@ -175,8 +334,10 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def body(self):
+        self.body_read = True
         n = int(self.headers.get("Content-Length", "0") or 0)
         if n < 0 or n > 64 << 20:
+            self.close_connection = True  # the unread body cannot stay on the connection
             raise Reject(413, "body too large")
         data = self.rfile.read(n)
         if self.headers.get("Content-Encoding", "") == "gzip":
@@ -248,7 +409,17 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", "0")
         self.end_headers()
 
+    def drain(self):
+        """A request rejected before its body was read: read it, or the next request on
+        this kept-alive connection would start inside it (curl then sees HTTP/0.9)."""
+        if not self.body_read:
+            try:
+                self.body()
+            except Exception:
+                self.close_connection = True
+
     def do_POST(self):
+        self.body_read = False
         try:
             if self.path == "/__control":
                 ctl = json.loads(self.body() or b"{}")
@@ -267,8 +438,12 @@ class Handler(BaseHTTPRequestHandler):
             self.state.write_records(recs)
             self.reply(200, b"{}")
         except Reject as r:
+            self.drain()
+            self.state.note_rejection(r.code, r.msg)
             self.reply(r.code, json.dumps({"code": r.connect_code, "message": r.msg}).encode())
         except Exception as e:  # malformed input never crashes the receiver
+            self.drain()
+            self.state.note_rejection(400, "bad request: %s" % e)
             self.reply(400, json.dumps({"code": "invalid_argument",
                                         "message": "bad request: %s" % e}).encode())
 
@@ -280,54 +455,132 @@ class Handler(BaseHTTPRequestHandler):
             req.ParseFromString(self.body())
         except Exception as e:
             raise Reject(400, "cannot decode PushRequest: %s" % e)
-        if not req.series:
-            raise Reject(400, "no series")
+        # distributor.go Push: a request with no profile is "no profiles received" (400)
+        if not any(s.samples for s in req.series):
+            raise Reject(400, "no profiles received")
+        tenant = h.get("x-scope-orgid")
+        now_ns = time.time_ns()
+        decoded = []
+        for s in req.series:  # Push decodes every sample before any series is handled
+            decoded.append([(smp, decode_profile(smp.raw_profile)) for smp in s.samples])
         recs = []
-        for s in req.series:
-            labels = {}
-            for lp in s.labels:
-                if lp.name in labels:
-                    raise Reject(400, "duplicate label name %r" % lp.name)
-                if not LABEL_RE.match(lp.name) and lp.name != "__name__":
-                    raise Reject(400, "invalid label name %r" % lp.name)
-                if len(lp.name) > 1024 or len(lp.value) > 2048 or not lp.value:
-                    raise Reject(400, "label %r too long or empty" % lp.name)
-                labels[lp.name] = lp.value
-            if len(labels) > 30:
-                raise Reject(400, "too many labels: %d" % len(labels))
-            if not METRIC_RE.match(labels.get("__name__", "")):
-                raise Reject(400, "missing or invalid __name__")
-            if not s.samples:
-                raise Reject(400, "series without samples")
-            for smp in s.samples:
-                prof = decode_profile(smp.raw_profile, self.state.args.cpu_hz)
-                recs.append(record_of("push", labels, prof, h.get("x-scope-orgid"), h, smp.ID))
+        for s, samples in zip(req.series, decoded):
+            pairs = [(lp.name, lp.value) for lp in s.labels]
+            # Stricter than the server, whose LabelsBuilder silently drops a label with an
+            # empty value: stoker never means to send one, so it is a bug worth a 400. (An
+            # empty service_name is 400 on the server too: it drops it, then
+            # ValidateLabels finds no service name.)
+            for n, v in pairs:
+                if not v:
+                    raise Reject(400, "label %r has an empty value" % n)
+            check_private(n for n, _ in pairs)
+            if "service_name" not in dict(pairs):
+                # pushSeries fills service_name=unknown_service when it is missing. The
+                # profiles would land where nobody looks for them, so unless told to act
+                # like the server (--fill-service-name) this receiver rejects the request.
+                if not self.state.args.fill_service_name:
+                    raise Reject(400, "service_name missing (the server would file this "
+                                 "profile under unknown_service)")
+                pairs.append(("service_name", "unknown_service"))
+            for smp, prof in samples:
+                labels = check_series(self.state, tenant, pairs, prof, now_ns)
+                recs.append(record_of("push", labels, prof, tenant, h, smp.ID))
         return recs
 
     def ingest(self, h):
         q = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query, strict_parsing=True)
         one = {k: v[0] for k, v in q.items()}
-        m = INGEST_NAME_RE.match(one.get("name", ""))
-        if not m:
-            raise Reject(400, "bad name %r" % one.get("name"))
-        labels = {"__name__": "process_cpu", "service_name": m.group(1)}
-        for kv in filter(None, (m.group(3) or "").split(",")):
-            k, eq, v = kv.partition("=")
-            if not eq or not TAG_KEY_RE.match(k):
-                raise Reject(400, "bad tag %r" % kv)
-            labels[k] = v
+        # ingest_handler.go parseInputMetadataFromRequest: a bad name is 400
+        app, tags = parse_ingest_name(one.get("name", ""))
+        # Stricter than the server, which reads any time (attime.Parse) and falls back to
+        # a default rate: stoker sends unix times and the rate it samples at.
         for k in ("from", "until"):
             if not re.match(r"^\d{10}$|^\d{13}$|^\d{16}$|^\d{19}$", one.get(k, "")):
                 raise Reject(400, "bad %s %r" % (k, one.get(k)))
         if not re.match(r"^\d+$", one.get("sampleRate", "")):
-            raise Reject(400, "bad sampleRate")
+            raise Reject(400, "bad sampleRate %r" % one.get("sampleRate"))
+        # For pprof the server ignores sampleRate (the period is in the profile), so it is
+        # only checked against the rate the test started the agent with, never trusted.
+        if int(one["sampleRate"]) != self.state.args.cpu_hz:
+            raise Reject(400, "sampleRate %s is not the agent's %d Hz"
+                         % (one["sampleRate"], self.state.args.cpu_hz))
         if one.get("format") != "pprof":
             raise Reject(400, "format must be pprof for a raw body")
+        tenant = h.get("x-scope-orgid")
         try:
-            prof = decode_profile(self.body(), int(one["sampleRate"]))
+            prof = decode_profile(self.body())
+            # profile.go fixTime: a time_nanos of 0 (or in 1970) becomes `from`
+            if 0 <= prof.pb.time_nanos < 365 * 86400 * 10 ** 9:
+                prof.pb.time_nanos = parse_unix(one["from"])
+            # profile.go createLabels: __name__ from the sample type, __delta__,
+            # pyroscope_spy, service_name from the app name unless a tag sets it; tags
+            # starting with "__" are dropped (IsLabelAllowedForIngestion).
+            types = [prof.pb.string_table[t.type] for t in prof.pb.sample_type
+                     if 0 <= t.type < len(prof.pb.string_table)]
+            metric = "wall" if "wall" in types else \
+                "process_cpu" if any("cpu" in t for t in types) else (types or [""])[-1]
+            pairs = [("__name__", metric), ("__delta__", "false"),
+                     ("pyroscope_spy", one.get("spyName") or "unknown")]
+            if "service_name" not in tags:
+                pairs.append(("service_name", app))
+            check_private(tags, allowed=())
+            pairs += [(k, v) for k, v in tags.items() if not k.startswith("__")]
+            for n, v in pairs:  # stricter than the server, as on the push path
+                if not v:
+                    raise Reject(400, "tag %r has an empty value" % n)
+            labels = check_series(self.state, tenant, pairs, prof, time.time_ns())
         except Reject as r:
-            raise Reject(422 if r.code == 400 else r.code, r.msg)
-        return [record_of("ingest", labels, prof, h.get("x-scope-orgid"), h)]
+            # ingest_handler.go ServeHTTP: errors from the push behind it are 422, but
+            # resource exhausted is 429
+            raise Reject(422 if r.code == 400 else r.code, r.msg, r.connect_code)
+        return [record_of("ingest", labels, prof, tenant, h)]
+
+
+def parse_unix(text):
+    """attime.Parse for digits: 10 seconds, 13 ms, 16 us, 19 ns -> ns."""
+    scale = {10: 10 ** 9, 13: 10 ** 6, 16: 10 ** 3, 19: 1}[len(text)]
+    return int(text) * scale
+
+
+def parse_ingest_name(name):
+    """api/model/labelset Parse: APP{k=v,...} -> (app, {k: v}), both trimmed. The app name
+    must be non-empty [A-Za-z0-9_./-] (ValidateServiceName), tag keys [A-Za-z0-9_.] and not
+    __name__ (ValidateLabelName); a repeated key keeps its last value; anything after the
+    closing brace is read as more tags; a tag without '=' is ignored. Errors are 400."""
+    app, tags = None, {}
+    state, key, val = "name", "", ""
+    for ch in name + "{":
+        if state == "name":
+            if ch == "{":
+                app = val.strip()
+                if not app:
+                    raise Reject(400, "name: service name is required")
+                if not INGEST_APP_RE.match(app):
+                    raise Reject(400, "name: invalid service name %r" % app)
+                state = "key"
+            else:
+                val += ch
+        elif state == "key":
+            if ch == "}":
+                state = "done"
+            elif ch == "=":
+                state, val = "value", ""
+            else:
+                key += ch
+        elif state == "value":
+            if ch in ",}":
+                k = key.strip()
+                if not k:
+                    raise Reject(400, "name: label name is required")
+                if k == "__name__":
+                    raise Reject(400, "name: label name is reserved: __name__")
+                if not TAG_KEY_RE.match(k):
+                    raise Reject(400, "name: invalid label name %r" % k)
+                tags[k] = val.strip()
+                key, state = "", "key"
+            else:
+                val += ch
+    return app, tags
 
 
 def serve(state):
@@ -381,7 +634,15 @@ def main():
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--port-file")
     ap.add_argument("--record")
-    ap.add_argument("--cpu-hz", type=int)
+    ap.add_argument("--cpu-hz", type=int, required=True,
+                    help="the rate the agent samples at: every period must be 1e9 // HZ")
+    ap.add_argument("--reject-older-than", type=int, default=REJECT_OLDER_THAN_S,
+                    help="seconds; 0 disables (validation.reject-older-than)")
+    ap.add_argument("--reject-newer-than", type=int, default=REJECT_NEWER_THAN_S,
+                    help="seconds; 0 disables (validation.reject-newer-than)")
+    ap.add_argument("--fill-service-name", action="store_true",
+                    help="act like the server: file a series without service_name under "
+                    "unknown_service instead of rejecting it")
     ap.add_argument("--require-tenant", action="store_true")
     ap.add_argument("--basic-auth")
     ap.add_argument("--bearer-token")

@@ -52,6 +52,7 @@ static void build_sample_profile(struct profile_builder *pb)
 static void test_builder_dedup(void)
 {
 	struct profile_builder pb;
+	uint32_t nstr, idx;
 
 	CHECK_INT(profile_builder__init(&pb, NULL), 0);
 	build_sample_profile(&pb);
@@ -61,7 +62,15 @@ static void test_builder_dedup(void)
 	CHECK_INT(pb.nmappings, 2);
 	CHECK_INT(pb.total_count, 10);
 	CHECK_STR(pb_str(&pb, 0), "");
-	CHECK_INT(pb_string(&pb, "main"), pb_string(&pb, "main"));
+	/* "main" was interned by pb_function: asking again finds it, adds nothing */
+	nstr = pb.nstr;
+	idx = pb_string(&pb, "main");
+	CHECK(idx != 0);
+	CHECK_STR(pb_str(&pb, idx), "main");
+	CHECK_INT(pb.nstr, nstr);
+	CHECK_INT(pb_string(&pb, "not yet seen"), nstr);
+	CHECK_INT(pb.nstr, nstr + 1);
+	CHECK_INT(pb_string(&pb, "main"), idx);
 	profile_builder__reset(&pb);
 	CHECK_INT(pb.nsamples, 0);
 	CHECK_INT(pb.nstr, 1);
@@ -178,11 +187,113 @@ static void test_encode_filtered_and_empty(void)
 	profile_builder__destroy(&pb);
 }
 
+/* Lines, functions and mapping flags of every location, as Python's protobuf runtime reads
+ * them (locations in id order, lines as stored: innermost first). */
+static char *decode_lines_with_python(const char *path)
+{
+	static char out[8192];
+	char cmd[1536];
+	size_t n;
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd),
+		 "/usr/bin/python3 -c \"import sys; sys.path.insert(0, 'tests/tools'); "
+		 "import pprof_check as p; pr = p.load(sys.argv[1]); "
+		 "v = p.validate(pr, cpu_hz=100); print('problems', len(v), v[:3]); "
+		 "s = lambda i: pr.string_table[i]; fn = {f.id: f for f in pr.function}; "
+		 "[print(hex(l.address), s(pr.mapping[l.mapping_id - 1].filename) if l.mapping_id "
+		 "else '-', [(s(fn[x.function_id].name), s(fn[x.function_id].filename), x.line) "
+		 "for x in l.line]) for l in pr.location]; "
+		 "[print(s(m.filename), m.has_functions, m.has_filenames, m.has_line_numbers, "
+		 "m.has_inline_frames) for m in pr.mapping]; "
+		 "[print(';'.join(x['frames']), x['count']) for x in p.stacks(pr)]\" %s",
+		 path);
+	p = popen(cmd, "r");
+	if (!p)
+		return NULL;
+	n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = '\0';
+	pclose(p);
+	return out;
+}
+
+/* One address where two functions were inlined into a third: one Location, three Lines,
+ * innermost first; Functions carry their file; the mapping says what it has. */
+static void test_encode_inline_frames(void)
+{
+	struct pprof_meta meta = { .period_ns = 10000000, .time_nanos = 1, .duration_nanos = 1 };
+	const struct frame chain[] = {
+		{ .function = "arena_for_chunk",
+		  .file = "arena.c",
+		  .line = 156,
+		  .mapping = "/lib/libc.so.6",
+		  .build_id = "aa",
+		  .address = 0x9a0f0,
+		  .inlined = true },
+		{ .function = "tcache_get",
+		  .file = "malloc.c",
+		  .line = 3170,
+		  .mapping = "/lib/libc.so.6",
+		  .build_id = "aa",
+		  .address = 0x9a0f0,
+		  .inlined = true },
+		{ .function = "malloc",
+		  .file = "malloc.c",
+		  .line = 3338,
+		  .mapping = "/lib/libc.so.6",
+		  .build_id = "aa",
+		  .address = 0x9a0f0 },
+	};
+	const struct frame caller = { .function = "main",
+				      .mapping = "/usr/bin/prog",
+				      .address = 0x1140 };
+	struct pprof_encode_opts eo = { 0 };
+	char path[] = "/tmp/stoker-pprof-XXXXXX";
+	struct profile_builder pb;
+	uint32_t locs[2];
+	const char *out;
+	uint8_t *buf;
+	size_t len;
+	int fd;
+
+	CHECK_INT(profile_builder__init(&pb, NULL), 0);
+	locs[0] = pb_frames_location(&pb, chain, 3);
+	locs[1] = pb_frames_location(&pb, &caller, 1);
+	CHECK(locs[0] != 0 && locs[1] != 0);
+	CHECK_INT(pb_frames_location(&pb, chain, 3), locs[0]);	 /* interned */
+	CHECK(pb_frames_location(&pb, chain + 1, 2) != locs[0]); /* other lines: other location */
+	CHECK_INT(pb.nlocations, 3);
+	CHECK_INT(pb.nlines, 6);
+	CHECK_INT(pb.nfunctions, 4);
+	/* same name in another file is another function */
+	CHECK(pb_frames_location(&pb, &(struct frame){ .function = "malloc", .file = "other.c" },
+				 1) != 0);
+	CHECK_INT(pb.nfunctions, 5);
+	CHECK_INT(pb_add_sample(&pb, locs, 2, NULL, 0, 3), 0);
+	CHECK_INT(pprof_encode(&pb, &meta, &eo, &buf, &len), 0);
+	fd = mkstemp(path);
+	CHECK(fd >= 0);
+	CHECK_INT(write(fd, buf, len), (long long)len);
+	close(fd);
+	out = decode_lines_with_python(path);
+	CHECK_STR(out, "problems 0 []\n"
+		       "0x9a0f0 /lib/libc.so.6 [('arena_for_chunk', 'arena.c', 156), "
+		       "('tcache_get', 'malloc.c', 3170), ('malloc', 'malloc.c', 3338)]\n"
+		       "0x1140 /usr/bin/prog [('main', '', 0)]\n"
+		       "/lib/libc.so.6 True True True True\n"
+		       "/usr/bin/prog True False False False\n"
+		       "main;malloc;tcache_get;arena_for_chunk 3\n");
+	unlink(path);
+	free(buf);
+	profile_builder__destroy(&pb);
+}
+
 int main(void)
 {
 	RUN_TEST(test_builder_dedup);
 	RUN_TEST(test_builder_cap);
 	RUN_TEST(test_encode_decoded_independently);
 	RUN_TEST(test_encode_filtered_and_empty);
+	RUN_TEST(test_encode_inline_frames);
 	return TEST_SUMMARY();
 }
