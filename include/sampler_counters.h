@@ -52,12 +52,15 @@
 	  "Samples whose user registers were unavailable.", UNWIND,                                \
 	  ", %llu without user registers")
 
-/* Indexes of the per-CPU `stats` array map. */
+/* Indexes of the per-CPU `stats` array map. (clang-format cannot tell the list expands to
+ * enumerators.) */
+/* clang-format off */
 enum stoker_stat {
 #define STOKER_STAT_ENUM(id, ...) STOKER_STAT_##id,
 	STOKER_SAMPLER_COUNTERS(STOKER_STAT_ENUM)
 #undef STOKER_STAT_ENUM
-	    STOKER_STAT_MAX,
+	STOKER_STAT_MAX,
 };
+/* clang-format on */
 
 #endif /* STOKER_SAMPLER_COUNTERS_H */

@@ -25,8 +25,12 @@
 #define AGENT_DESC(id, name_, type_, unit_, help_, line_, fragment_, value)                        \
 	DESC(id, name_, type_, unit_, help_, line_, fragment_)
 
-const struct counter_desc counter_descs[COUNTER_MAX] = { STOKER_SAMPLER_COUNTERS(DESC)
-							     STOKER_AGENT_COUNTERS(AGENT_DESC) };
+/* clang-format off */
+const struct counter_desc counter_descs[COUNTER_MAX] = {
+	STOKER_SAMPLER_COUNTERS(DESC)
+	STOKER_AGENT_COUNTERS(AGENT_DESC)
+};
+/* clang-format on */
 
 #undef AGENT_DESC
 #undef DESC
@@ -37,15 +41,17 @@ static const char *const line_prefix[COUNTER_LINE_MAX] = {
 	[COUNTER_LINE_UPLOADS] = "uploads",
 };
 
+/* clang-format off */
 void counters__gather(struct counters *c, const struct counter_sources *s)
 {
-#define GATHER_BPF(id, ...)					  c->v[COUNTER_##id] = s->bpf[STOKER_STAT_##id];
+#define GATHER_BPF(id, ...) c->v[COUNTER_##id] = s->bpf[STOKER_STAT_##id];
 #define GATHER(id, name, type, unit, help, line, fragment, value) c->v[COUNTER_##id] = (value);
 	STOKER_SAMPLER_COUNTERS(GATHER_BPF)
 	STOKER_AGENT_COUNTERS(GATHER)
 #undef GATHER
 #undef GATHER_BPF
 }
+/* clang-format on */
 
 /* snprintf at *n, which grows by the length needed even past cap. */
 __attribute__((format(printf, 4, 5))) static void appendf(char *buf, size_t cap, size_t *n,

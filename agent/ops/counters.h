@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* The counter registry: one row per counter the agent reports, from which /metrics, the exit
- * summary lines and the status line are generated. The BPF sampler's rows come first, from
+/* The counter registry: one row per counter the agent reports, from which /metrics and the exit
+ * summary lines are generated. The BPF sampler's rows come first, from
  * include/sampler_counters.h; the agent's own rows follow here. */
 #ifndef STOKER_OPS_COUNTERS_H
 #define STOKER_OPS_COUNTERS_H
@@ -13,7 +13,8 @@
 /*
  * X(ID, name, TYPE, UNIT, help, LINE, fragment, value): the columns of sampler_counters.h, then
  * the value, an expression of `s` (const struct counter_sources *) read when counters are
- * gathered. Adding a counter is one row here plus the increment in its module's stats.
+ * gathered (no top-level comma in it). Adding a counter is one row here plus the increment in
+ * its module's stats.
  */
 #define STOKER_AGENT_COUNTERS(X)                                                                   \
 	/* sample records, the collector */                                                        \
@@ -176,12 +177,16 @@
 	  "HTTP status of the last request (0: none, or no answer).", NONE, NULL,                  \
 	  s->up->last_http_code > 0 ? (uint64_t)s->up->last_http_code : 0)
 
+/* The lists expand to enumerators, which clang-format cannot tell. */
+/* clang-format off */
 enum counter_id {
 #define COUNTER_ENUM(id, ...) COUNTER_##id,
-	STOKER_SAMPLER_COUNTERS(COUNTER_ENUM) STOKER_AGENT_COUNTERS(COUNTER_ENUM)
+	STOKER_SAMPLER_COUNTERS(COUNTER_ENUM)
+	STOKER_AGENT_COUNTERS(COUNTER_ENUM)
 #undef COUNTER_ENUM
-	    COUNTER_MAX,
+	COUNTER_MAX,
 };
+/* clang-format on */
 
 enum counter_type {
 	COUNTER_TYPE_COUNTER,
