@@ -106,8 +106,6 @@ static void on_sample(struct collector *c, const struct stoker_sample *s, size_t
 		c->st.truncated_user++;
 	if (s->flags & STOKER_SF_KERNEL_TRUNCATED)
 		c->st.truncated_kernel++;
-	if (s->flags & STOKER_SF_UNWIND_PENDING)
-		c->st.unwind_pending++;
 	if (c->opts.unwind_hint &&
 	    (s->flags & (STOKER_SF_UNWIND_PENDING | STOKER_SF_UNWIND_NO_MAPPING)))
 		c->opts.unwind_hint(c->opts.skip_ctx, (int)s->pid, s->flags);
@@ -206,7 +204,6 @@ void collector__on_record(const void *data, size_t len, void *ctx)
 	const struct stoker_proc_event *e = data;
 	__u32 type;
 
-	c->st.records++;
 	if (len < sizeof(type)) {
 		c->st.bad_records++;
 		return;
