@@ -270,13 +270,18 @@ static void skip_pid(void *ctx, int pid, bool skip)
 static void unwind_hint(void *ctx, int pid, uint32_t flags)
 {
 	struct agent *a = ctx;
+	struct proc *p;
 
 	if (!a->unwind)
 		return;
-	if (flags)
-		unwind_loader__on_sample(a->unwind, pid, flags);
-	else
+	if (!flags) {
 		unwind_loader__forget(a->unwind, pid);
+		return;
+	}
+	/* the collector looked the process up just before: this finds it */
+	p = proc_cache__lookup(a->procs, pid, NULL);
+	if (p)
+		unwind_loader__on_sample(a->unwind, p, flags);
 }
 
 static int publish_span_proc(void *ctx, int pid, uint64_t addr)
@@ -314,6 +319,7 @@ static int setup_spans(struct agent *a, struct sampler_opts *so)
 			pr_warn("--trace-context-map %s ignored: --span-labels=false", path);
 		return 0;
 	}
+	sco.objs = a->objs;
 	sco.publish = publish_span_proc;
 	sco.ctx = a;
 	a->spans = span_context__new(&sco);
@@ -416,6 +422,8 @@ static int setup(struct agent *a)
 		struct unwind_loader_opts uo = { 0 };
 
 		sampler__unwind_maps(a->sampler, &uo.maps);
+		uo.objs = a->objs;
+		uo.procs = a->procs;
 		a->unwind = unwind_loader__new(&uo);
 		if (!a->unwind)
 			pr_warn("unwind tables unavailable (%s): user stacks use frame pointers",
@@ -729,21 +737,23 @@ static void report(struct agent *a)
 		(unsigned long long)(a->sz.st.unnamed + a->sz.st.kernel_unnamed),
 		(unsigned long long)a->sz.st.no_mapping, (unsigned long long)os.loads,
 		(unsigned long long)os.load_failures, (unsigned long long)ps.created);
+	pr_info("objects: %llu files opened (%llu reopened), %llu maps reads for %llu processes",
+		(unsigned long long)os.opens, (unsigned long long)os.reopens,
+		(unsigned long long)ps.maps_reads, (unsigned long long)ps.created);
 	if (a->unwind) {
 		struct unwind_loader_stats us;
 
 		unwind_loader__stats(a->unwind, &us);
 		pr_info("unwinding: %llu user frames by table, %llu by frame pointer; %llu stacks "
 			"truncated, %llu table misses, %llu samples before tables loaded; %llu "
-			"tables (%llu shared by build-id, %llu without CFI), %.1f of %.1f MiB of "
+			"tables (%llu without CFI), %.1f of %.1f MiB of "
 			"rows, %llu rules, %.0f ms building",
 			(unsigned long long)bs[STOKER_STAT_UNWIND_FRAMES_TABLE],
 			(unsigned long long)bs[STOKER_STAT_UNWIND_FRAMES_FP],
 			(unsigned long long)bs[STOKER_STAT_UNWIND_TRUNCATED],
 			(unsigned long long)bs[STOKER_STAT_UNWIND_TABLE_MISSES],
 			(unsigned long long)bs[STOKER_STAT_UNWIND_PENDING],
-			(unsigned long long)us.tables, (unsigned long long)us.tables_shared,
-			(unsigned long long)us.tables_without_cfi,
+			(unsigned long long)us.tables, (unsigned long long)us.tables_without_cfi,
 			(double)us.rows_used * sizeof(struct stoker_unwind_row) / (1 << 20),
 			(double)us.rows_capacity * sizeof(struct stoker_unwind_row) / (1 << 20),
 			(unsigned long long)us.rules, (double)us.build_ns / 1e6);

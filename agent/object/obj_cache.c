@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* Object cache: opens mapped files as the process sees them and keeps their symbol tables,
- * keyed by (dev, inode) with a second index by build-id so identical files load once. */
+/* Object cache: one object per mapped file identity (dev, inode), opened once through
+ * proc_map_open, charged for everything derived from it against one byte budget, evicted LRU;
+ * the files objects hold open are bounded too. */
 #include <errno.h>
-#include <fcntl.h>
+#include <gelf.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -18,26 +18,53 @@ struct file_key {
 	uint64_t dev, inode;
 };
 
-struct bid_key {
-	char hex[2 * ELF_BUILD_ID_MAX < LRU_KEY_MAX ? 2 * ELF_BUILD_ID_MAX : LRU_KEY_MAX];
-};
-
 struct obj_cache {
 	struct obj_cache_opts opts;
-	struct lru_cache *by_file;
-	struct lru_cache *by_build_id;
+	struct lru_cache *objs;
 	struct obj_cache_stats st;
+	uint64_t tick;
+	bool closing;
 };
 
-static void sym_file_put(void *v, void *ctx)
+void object_get(struct object *o)
 {
-	struct sym_file *f = v;
+	o->refcnt++;
+}
 
-	if (!f || --f->refcnt > 0)
+void object_put(struct object *o)
+{
+	if (!o || --o->refcnt > 0)
 		return;
-	elf_object__free(f->elf);
-	free(f->path);
-	free(f);
+	if (o->fd >= 0)
+		close(o->fd);
+	elf_object__free(o->elf);
+	unwind_table_free(&o->unwind);
+	free(o->data_sym_name);
+	free(o->path);
+	free(o);
+}
+
+static void close_fd(struct obj_cache *c, struct object *o)
+{
+	if (o->fd < 0)
+		return;
+	close(o->fd);
+	o->fd = -1;
+	c->st.open_fds--;
+}
+
+/* Leaving the index (evicted, or the cache is freed): a holder of a reference keeps the object
+ * and what it derived, not its file. */
+static void drop_object(void *v, void *ctx)
+{
+	struct obj_cache *c = ctx;
+	struct object *o = v;
+
+	close_fd(c, o);
+	o->cached = false;
+	if (c->closing)
+		o->cache = NULL;
+	object_put(o);
 }
 
 struct obj_cache *obj_cache__new(const struct obj_cache_opts *opts)
@@ -53,15 +80,17 @@ struct obj_cache *obj_cache__new(const struct obj_cache_opts *opts)
 		c->opts.max_files = 8192;
 	if (!c->opts.max_bytes)
 		c->opts.max_bytes = 512u << 20;
+	if (!c->opts.max_open_fds)
+		c->opts.max_open_fds = 128;
+	elf_version(EV_CURRENT);
 	lo.key_size = sizeof(struct file_key);
 	lo.max_entries = c->opts.max_files;
 	lo.max_cost = c->opts.max_bytes;
-	lo.free_value = sym_file_put;
-	c->by_file = lru_cache__new(&lo);
-	lo.key_size = sizeof(struct bid_key);
-	c->by_build_id = lru_cache__new(&lo);
-	if (!c->by_file || !c->by_build_id) {
-		obj_cache__free(c);
+	lo.free_value = drop_object;
+	lo.ctx = c;
+	c->objs = lru_cache__new(&lo);
+	if (!c->objs) {
+		free(c);
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -72,110 +101,160 @@ void obj_cache__free(struct obj_cache *c)
 {
 	if (!c)
 		return;
-	lru_cache__free(c->by_file);
-	lru_cache__free(c->by_build_id);
+	c->closing = true;
+	lru_cache__free(c->objs);
 	free(c);
 }
 
-static struct sym_file *load_file(struct obj_cache *c, int pid, const struct proc_map *m,
-				  const struct file_key *key)
+struct fd_victim {
+	struct object *o;
+	const struct object *keep;
+};
+
+static int pick_fd_victim(const void *key, void *value, void *arg)
 {
-	struct elf_object_opts eo = { 0 };
-	struct sym_file *f, *shared;
-	uint8_t bid[ELF_BUILD_ID_MAX];
-	char root[64], opened[PROC_MAP_PATH_MAX + 64];
-	struct bid_key bk;
-	int fd, n, err;
+	struct fd_victim *v = arg;
+	struct object *o = value;
 
-	fd = proc_map_open(pid, m, opened, sizeof(opened));
-	if (fd < 0) {
-		pr_debug("failed to open %s of pid %d: %s", m->path, pid, strerror(-fd));
-		return NULL;
+	if (o->fd >= 0 && o != v->keep && (!v->o || o->used_tick < v->o->used_tick))
+		v->o = o;
+	return 0;
+}
+
+/* Opens the file for o, first closing the least recently used object's file when the bound
+ * is reached: that one is reopened if it ever needs its file again. */
+static int open_file(struct obj_cache *c, struct object *o, int pid, const struct proc_map *m)
+{
+	char how[PROC_MAP_PATH_MAX + 64];
+	struct fd_victim v = { NULL, o };
+	int fd;
+
+	if (c->st.open_fds >= c->opts.max_open_fds) {
+		lru_cache__sweep(c->objs, pick_fd_victim, &v);
+		if (v.o)
+			close_fd(c, v.o);
 	}
-	f = calloc(1, sizeof(*f));
-	if (!f)
-		goto err_close;
-	f->refcnt = 1;
-	f->dev = key->dev;
-	f->inode = key->inode;
-	f->path = strdup(m->path);
-	if (!f->path)
-		goto err_free;
-	f->name = strrchr(f->path, '/') ? strrchr(f->path, '/') + 1 : f->path;
+	fd = proc_map_open(pid, m, how, sizeof(how));
+	if (fd < 0) {
+		c->st.open_failures++;
+		pr_debug("failed to open %s of pid %d: %s", m->path, pid, strerror(-fd));
+		return fd;
+	}
+	c->st.opens++;
+	c->st.open_fds++;
+	return fd;
+}
 
-	n = elf_read_build_id_fd(fd, bid, sizeof(bid));
-	if (n > 0) {
-		for (int i = 0; i < n; i++)
-			snprintf(f->build_id + 2 * i, 3, "%02x", bid[i]);
-		memset(&bk, 0, sizeof(bk));
-		memcpy(bk.hex, f->build_id, strnlen(f->build_id, sizeof(bk.hex)));
-		shared = lru_cache__get(c->by_build_id, &bk);
-		if (shared && shared->elf) {
-			/* Same build-id seen through another inode (another container's copy). */
-			f->elf = NULL;
-			sym_file_put(f, NULL);
-			close(fd);
-			shared->refcnt++;
-			c->st.shared_by_build_id++;
-			return shared;
+/* PT_LOAD segments and build-id: small, read once while the file is open anyway. */
+static void read_header(struct object *o)
+{
+	uint8_t bid[ELF_BUILD_ID_MAX];
+	size_t nph = 0;
+	GElf_Phdr ph;
+	Elf *elf;
+	int n;
+
+	elf = elf_begin(o->fd, ELF_C_READ_MMAP, NULL);
+	if (elf && elf_kind(elf) == ELF_K_ELF && !elf_getphdrnum(elf, &nph)) {
+		for (size_t i = 0; i < nph && o->nsegs < OBJECT_MAX_SEGMENTS; i++) {
+			if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD)
+				continue;
+			o->segs[o->nsegs].offset = ph.p_offset;
+			o->segs[o->nsegs].vaddr = ph.p_vaddr;
+			o->segs[o->nsegs].filesz = ph.p_filesz;
+			o->segs[o->nsegs].flags = ph.p_flags;
+			o->nsegs++;
 		}
 	}
+	if (elf)
+		elf_end(elf);
+	n = elf_read_build_id_fd(o->fd, bid, sizeof(bid));
+	for (int i = 0; i < n; i++)
+		snprintf(o->build_id + 2 * i, 3, "%02x", bid[i]);
+}
 
-	snprintf(root, sizeof(root), "/proc/%d/root", pid);
-	eo.root = root;
-	eo.debug_dirs = c->opts.debug_dirs;
-	/* the path as the process sees it: debuglink candidates are relative to it, under root */
-	f->elf = elf_object__open_fd(fd, m->path, &eo);
-	err = errno;
-	close(fd);
-	c->st.loads++;
-	if (!f->elf) {
-		c->st.load_failures++;
-		pr_warn_ratelimited("failed to read symbols of %s (pid %d): %s; its frames keep "
-				    "module+offset",
-				    m->path, pid, strerror(err));
-	} else if (f->build_id[0]) {
-		f->refcnt++;
-		if (lru_cache__put(c->by_build_id, &bk, f, elf_object__memory_bytes(f->elf)))
-			f->refcnt--;
+static void remember_user(struct object *o, int pid, const struct proc_map *m)
+{
+	if (o->pid == pid && o->at.start == m->start && o->at.end == m->end)
+		return;
+	o->pid = pid;
+	o->at = *m;
+}
+
+struct object *obj_cache__get(struct obj_cache *c, int pid, const struct proc_map *m)
+{
+	struct file_key key = { makedev(m->dev_major, m->dev_minor), m->inode };
+	struct object *o = lru_cache__get(c->objs, &key);
+
+	if (o) {
+		c->st.hits++;
+		o->used_tick = ++c->tick;
+		remember_user(o, pid, m);
+		return o;
 	}
-	return f;
-
-err_free:
-	free(f->path);
-	free(f);
-err_close:
-	close(fd);
+	c->st.misses++;
+	o = calloc(1, sizeof(*o));
+	if (!o)
+		return NULL;
+	o->refcnt = 1;
+	o->cache = c;
+	o->dev = key.dev;
+	o->inode = key.inode;
+	o->used_tick = ++c->tick;
+	o->path = strdup(m->path);
+	o->fd = -1;
+	if (!o->path)
+		goto fail;
+	o->name = strrchr(o->path, '/') ? strrchr(o->path, '/') + 1 : o->path;
+	remember_user(o, pid, m);
+	o->fd = open_file(c, o, pid, m);
+	if (o->fd < 0)
+		goto fail;
+	read_header(o);
+	o->cost = sizeof(*o) + strlen(o->path);
+	if (lru_cache__put(c->objs, &key, o, o->cost))
+		goto fail;
+	o->cached = true;
+	return o;
+fail:
+	close_fd(c, o);
+	object_put(o);
 	return NULL;
 }
 
-struct sym_file *obj_cache__get(struct obj_cache *c, int pid, const struct proc_map *m)
+int obj_cache__object_fd(struct obj_cache *c, struct object *o)
 {
-	struct file_key key = { makedev(m->dev_major, m->dev_minor), m->inode };
-	struct sym_file *f = lru_cache__get(c->by_file, &key);
-	size_t cost;
+	if (o->fd >= 0)
+		return o->fd;
+	c->st.reopens++;
+	o->fd = open_file(c, o, o->pid, &o->at);
+	return o->fd;
+}
 
-	if (f) {
-		c->st.hits++;
-		return f;
-	}
-	c->st.misses++;
-	f = load_file(c, pid, m, &key);
-	if (!f)
-		return NULL;
-	/* Cost is charged where the object is owned by build-id, too: count it once here. */
-	cost = f->elf ? elf_object__memory_bytes(f->elf) : 256;
-	if (lru_cache__put(c->by_file, &key, f, cost)) {
-		sym_file_put(f, NULL);
-		return NULL;
-	}
-	return f;
+void obj_cache__object_built(struct obj_cache *c, struct object *o)
+{
+	struct file_key key = { o->dev, o->inode };
+
+	if ((o->built & OBJECT_PART_ALL) == OBJECT_PART_ALL || !o->cached)
+		close_fd(c, o);
+	if (o->cached)
+		lru_cache__set_cost(c->objs, &key, o->cost);
+}
+
+struct obj_cache_stats *obj_cache__counters(struct obj_cache *c)
+{
+	return &c->st;
+}
+
+const struct obj_cache_opts *obj_cache__opts(const struct obj_cache *c)
+{
+	return &c->opts;
 }
 
 void obj_cache__stats(const struct obj_cache *c, struct obj_cache_stats *st)
 {
 	*st = c->st;
-	st->evictions = lru_cache__evictions(c->by_file);
-	st->files = lru_cache__count(c->by_file);
-	st->bytes = lru_cache__cost(c->by_file);
+	st->evictions = lru_cache__evictions(c->objs);
+	st->files = lru_cache__count(c->objs);
+	st->bytes = lru_cache__cost(c->objs);
 }

@@ -66,8 +66,9 @@ static uint32_t user_frame(struct symbolizer *sz, struct proc *p, uint64_t ip,
 			   struct profile_builder *pb)
 {
 	const struct proc_map *m = proc_maps_find(p->maps, p->nmaps, ip);
+	const struct elf_object *elf;
 	struct elf_symbol_result sym;
-	struct sym_file *f;
+	struct object *f;
 	uint64_t off, vaddr;
 	uint32_t map;
 
@@ -81,7 +82,8 @@ static uint32_t user_frame(struct symbolizer *sz, struct proc *p, uint64_t ip,
 	switch (m->kind) {
 	case PROC_MAP_FILE:
 		f = obj_cache__get(sz->objs, p->pid, m);
-		if (!f || !f->elf) {
+		elf = f ? object__symbols(f) : NULL;
+		if (!elf) {
 			const char *base = strrchr(m->path, '/');
 
 			sz->st.unnamed++;
@@ -89,9 +91,9 @@ static uint32_t user_frame(struct symbolizer *sz, struct proc *p, uint64_t ip,
 						pb_mapping(pb, m->path, f ? f->build_id : ""));
 		}
 		map = pb_mapping(pb, m->path, f->build_id);
-		if (elf_object__offset_to_vaddr(f->elf, off, &vaddr))
+		if (elf_object__offset_to_vaddr(elf, off, &vaddr))
 			vaddr = off;
-		if (elf_object__lookup(f->elf, vaddr, &sym) == 0) {
+		if (elf_object__lookup(elf, vaddr, &sym) == 0) {
 			char *dm = demangle(sym.name);
 			uint32_t fn = pb_function(pb, dm ? dm : sym.name);
 

@@ -189,6 +189,11 @@ int lru_cache__set_cost(struct lru_cache *c, const void *key, size_t cost)
 		return -ENOENT;
 	c->cost = c->cost - n->cost + cost;
 	n->cost = cost;
+	/* it just grew because it was used: most recent, so what goes is older */
+	if (c->head != n) {
+		list_unlink(c, n);
+		list_push_front(c, n);
+	}
 	evict_lru(c, n);
 	return 0;
 }
