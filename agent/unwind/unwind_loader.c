@@ -548,12 +548,10 @@ void unwind_loader__on_sample(struct unwind_loader *l, struct proc *proc, uint32
 	/* PENDING for a registered process: a sample taken before its registration landed */
 	if (p && now - p->scanned_ns < l->opts.rescan_interval_ns)
 		return;
-	/* mappings changed since the last scan: fresh maps, unless read since then anyway
-	 * (PENDING alone only says the registration had not landed yet); a process not
-	 * registered yet uses what the process cache read, if it is recent */
-	if (!p)
-		proc_cache__refresh_maps(l->opts.procs, proc, l->opts.rescan_interval_ns);
-	else if (flags & STOKER_SF_UNWIND_NO_MAPPING)
+	/* mappings changed since the last scan: fresh maps, unless read since then anyway.
+	 * PENDING only says the registration had not landed yet: the maps the process cache
+	 * has are good, and a change since shows up as NO_MAPPING. */
+	if (p && (flags & STOKER_SF_UNWIND_NO_MAPPING))
 		proc_cache__refresh_maps(l->opts.procs, proc, now - p->scanned_ns);
 	unwind_loader__scan(l, proc);
 }

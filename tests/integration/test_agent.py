@@ -410,7 +410,7 @@ def exec_maps(pid):
 
 def test_each_file_opened_once():
     """Three processes of one binary, needed for symbols, unwind rows and the span symbol:
-    each mapped file is opened once, each process's maps read once (strace counts both)."""
+    each mapped file is opened once, maps read once per refresh (strace counts both)."""
     fxs = [start([os.path.join(FIX, "shares-nofp"), "30"]) for _ in range(3)]
     log = os.path.join(TMP, "opens.strace")
     out = os.path.join(TMP, "opens.pb.gz")
@@ -459,13 +459,15 @@ def test_each_file_opened_once():
           "the binary and its libraries were opened (%d files)" % len(opened))
     check(all(n == 1 for n in opened.values()),
           "each mapped file opened once (%s)" % sorted(opened.values()))
-    check(sorted(maps_reads) == sorted(maps) and all(n == 1 for n in maps_reads.values()),
-          "each process's maps read once (%s)" % maps_reads)
+    check(sorted(maps_reads) == sorted(maps), "each process's maps read (%s)" % maps_reads)
+    # the process cache's refreshes are every read there is: none by another reader (the
+    # symbolizer may refresh once more for an address outside every mapping, and counts it)
     report = re.search(r"objects: (\d+) files opened \((\d+) reopened\), (\d+) maps reads",
                        r.stderr)
     check(report and int(report.group(1)) == sum(opened.values()) and
           int(report.group(3)) == sum(maps_reads.values()),
-          "the exit report counts the same (%s)" % (report and report.group(0)))
+          "the exit report counts the same opens and maps reads (%s)"
+          % (report and report.group(0)))
     prof = profile_of(out, 99)
     sh = pprof_check.shares(prof, funcs=["hot_a", "main"])
     check(sh["total"] >= 50 and sh["inclusive"]["main"] >= 0.75,
