@@ -3,7 +3,6 @@
  * proc_map_open, charged for everything derived from it against one byte budget, evicted LRU;
  * the files objects hold open are bounded too. */
 #include <errno.h>
-#include <gelf.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,7 +81,6 @@ struct obj_cache *obj_cache__new(const struct obj_cache_opts *opts)
 		c->opts.max_bytes = 512u << 20;
 	if (!c->opts.max_open_fds)
 		c->opts.max_open_fds = 128;
-	elf_version(EV_CURRENT);
 	lo.key_size = sizeof(struct file_key);
 	lo.max_entries = c->opts.max_files;
 	lo.max_cost = c->opts.max_bytes;
@@ -149,25 +147,10 @@ static int open_file(struct obj_cache *c, struct object *o, int pid, const struc
 static void read_header(struct object *o)
 {
 	uint8_t bid[ELF_BUILD_ID_MAX];
-	size_t nph = 0;
-	GElf_Phdr ph;
-	Elf *elf;
 	int n;
 
-	elf = elf_begin(o->fd, ELF_C_READ_MMAP, NULL);
-	if (elf && elf_kind(elf) == ELF_K_ELF && !elf_getphdrnum(elf, &nph)) {
-		for (size_t i = 0; i < nph && o->nsegs < OBJECT_MAX_SEGMENTS; i++) {
-			if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD)
-				continue;
-			o->segs[o->nsegs].offset = ph.p_offset;
-			o->segs[o->nsegs].vaddr = ph.p_vaddr;
-			o->segs[o->nsegs].filesz = ph.p_filesz;
-			o->segs[o->nsegs].flags = ph.p_flags;
-			o->nsegs++;
-		}
-	}
-	if (elf)
-		elf_end(elf);
+	n = elf_read_segments_fd(o->fd, o->segs, ELF_MAX_SEGMENTS);
+	o->nsegs = n > 0 ? (size_t)n : 0;
 	n = elf_read_build_id_fd(o->fd, bid, sizeof(bid));
 	for (int i = 0; i < n; i++)
 		snprintf(o->build_id + 2 * i, 3, "%02x", bid[i]);

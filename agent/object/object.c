@@ -74,23 +74,6 @@ int object__unwind_table(struct object *o, struct unwind_rules *rules,
 	return 0;
 }
 
-/* file offset -> ELF address as the symbolizer maps it: executable segments win. */
-static int offset_to_vaddr(const struct object *o, uint64_t off, uint64_t *vaddr)
-{
-	int best = -1;
-
-	for (int i = 0; i < o->nsegs; i++) {
-		if (off < o->segs[i].offset || off - o->segs[i].offset >= o->segs[i].filesz)
-			continue;
-		if (best < 0 || (o->segs[i].flags & PF_X))
-			best = i;
-	}
-	if (best < 0)
-		return -ENOENT;
-	*vaddr = off - o->segs[best].offset + o->segs[best].vaddr;
-	return 0;
-}
-
 static int search_data_symbol(struct obj_cache *c, struct object *o, const char *name)
 {
 	struct elf_data_symbol ds = { 0 };
@@ -105,7 +88,7 @@ static int search_data_symbol(struct obj_cache *c, struct object *o, const char 
 	if (fd < 0)
 		return fd;
 	/* the symbol once, at any offset the file has: each mapping's offset is applied below */
-	for (int i = 0; i < o->nsegs; i++)
+	for (size_t i = 0; i < o->nsegs; i++)
 		if (o->segs[i].filesz) {
 			any_offset = o->segs[i].offset;
 			break;
@@ -134,7 +117,7 @@ int object__data_symbol(struct object *o, const char *name, uint64_t file_offset
 	}
 	if (o->data_sym_err)
 		return o->data_sym_err;
-	err = offset_to_vaddr(o, file_offset, &out->map_vaddr);
+	err = elf_segments_offset_to_vaddr(o->segs, o->nsegs, file_offset, &out->map_vaddr);
 	if (err)
 		return err;
 	out->vaddr = o->data_sym_vaddr;

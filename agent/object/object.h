@@ -11,8 +11,6 @@
 #include "symbolize/symbolize_elf.h"
 #include "unwind/unwind_table.h"
 
-#define OBJECT_MAX_SEGMENTS 16
-
 struct obj_cache;
 
 /* Identity is (dev, inode) of the mapped file as /proc/PID/maps names it and the opened file
@@ -33,11 +31,8 @@ struct object {
 	uint64_t used_tick;
 	int pid;	    /* a process that maps it, for a reopen after the fd was closed */
 	struct proc_map at; /* and where */
-	struct {
-		uint64_t offset, vaddr, filesz;
-		uint32_t flags;
-	} segs[OBJECT_MAX_SEGMENTS]; /* PT_LOAD */
-	int nsegs;
+	struct elf_segment segs[ELF_MAX_SEGMENTS]; /* PT_LOAD */
+	size_t nsegs;
 	struct elf_object *elf;
 	struct unwind_table unwind;
 	int unwind_err;
