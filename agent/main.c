@@ -362,8 +362,9 @@ static int setup(struct agent *a)
 	pco.meta = a->meta;
 	pco.rules = a->rules;
 	pco.nrules = a->nrules;
-	a->procs = proc_cache__new(&pco);
 	a->objs = obj_cache__new(NULL);
+	pco.objs = a->objs;
+	a->procs = proc_cache__new(&pco);
 	if (!a->procs || !a->objs)
 		return -ENOMEM;
 	a->ksyms = kallsyms__load("/proc/kallsyms");
@@ -422,7 +423,6 @@ static int setup(struct agent *a)
 		struct unwind_loader_opts uo = { 0 };
 
 		sampler__unwind_maps(a->sampler, &uo.maps);
-		uo.objs = a->objs;
 		uo.procs = a->procs;
 		a->unwind = unwind_loader__new(&uo);
 		if (!a->unwind)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* Object cache: one object per mapped file identity (dev, inode), opened once through
- * proc_map_open, charged for everything derived from it against one byte budget, evicted LRU;
- * the files objects hold open are bounded too. */
+/* Object cache: one object per mapped file identity (dev, inode) while anything holds it,
+ * opened once through proc_map_open; what is derived from objects is charged against one byte
+ * budget and released least recently used first; the files objects hold open are bounded. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +19,10 @@ struct file_key {
 
 struct obj_cache {
 	struct obj_cache_opts opts;
+	/* every live object, without a reference: the one object of its file while processes
+	 * hold it, even after what it derived was released */
+	struct lru_cache *live;
+	/* objects charged to the budget, with a reference: eviction releases what they derived */
 	struct lru_cache *objs;
 	struct obj_cache_stats st;
 	uint64_t tick;
@@ -30,15 +34,30 @@ void object_get(struct object *o)
 	o->refcnt++;
 }
 
+static void release_derived(struct object *o)
+{
+	elf_object__free(o->elf);
+	o->elf = NULL;
+	unwind_table_free(&o->unwind);
+	memset(&o->unwind, 0, sizeof(o->unwind));
+	free(o->data_sym_name);
+	o->data_sym_name = NULL;
+	o->built = 0;
+	o->cost = sizeof(*o) + strlen(o->path);
+}
+
 void object_put(struct object *o)
 {
 	if (!o || --o->refcnt > 0)
 		return;
+	if (o->cache) {
+		struct file_key key = { o->dev, o->inode };
+
+		lru_cache__remove(o->cache->live, &key);
+	}
 	if (o->fd >= 0)
 		close(o->fd);
-	elf_object__free(o->elf);
-	unwind_table_free(&o->unwind);
-	free(o->data_sym_name);
+	release_derived(o);
 	free(o->path);
 	free(o);
 }
@@ -52,8 +71,8 @@ static void close_fd(struct obj_cache *c, struct object *o)
 	c->st.open_fds--;
 }
 
-/* Leaving the index (evicted, or the cache is freed): a holder of a reference keeps the object
- * and what it derived, not its file. */
+/* Evicted from the budget (or the cache is freed): what it derived and its file go; a process
+ * holding it keeps the object, which derives again if asked. */
 static void drop_object(void *v, void *ctx)
 {
 	struct obj_cache *c = ctx;
@@ -61,9 +80,17 @@ static void drop_object(void *v, void *ctx)
 
 	close_fd(c, o);
 	o->cached = false;
-	if (c->closing)
-		o->cache = NULL;
+	if (!c->closing)
+		release_derived(o);
 	object_put(o);
+}
+
+static int forget_cache(const void *key, void *value, void *arg)
+{
+	struct object *o = value;
+
+	o->cache = NULL;
+	return 0;
 }
 
 struct obj_cache *obj_cache__new(const struct obj_cache_opts *opts)
@@ -87,8 +114,12 @@ struct obj_cache *obj_cache__new(const struct obj_cache_opts *opts)
 	lo.free_value = drop_object;
 	lo.ctx = c;
 	c->objs = lru_cache__new(&lo);
-	if (!c->objs) {
-		free(c);
+	lo.max_entries = (size_t)1 << 30; /* bounded by what holds objects, not by itself */
+	lo.max_cost = 0;
+	lo.free_value = NULL;
+	c->live = lru_cache__new(&lo);
+	if (!c->objs || !c->live) {
+		obj_cache__free(c);
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -101,6 +132,9 @@ void obj_cache__free(struct obj_cache *c)
 		return;
 	c->closing = true;
 	lru_cache__free(c->objs);
+	if (c->live) /* objects processes still hold outlive the cache */
+		lru_cache__sweep(c->live, forget_cache, NULL);
+	lru_cache__free(c->live);
 	free(c);
 }
 
@@ -164,11 +198,34 @@ static void remember_user(struct object *o, int pid, const struct proc_map *m)
 	o->at = *m;
 }
 
+/* Puts o (back) under the budget at its current cost, as most recently used. */
+static void charge(struct obj_cache *c, struct object *o)
+{
+	struct file_key key = { o->dev, o->inode };
+
+	if (o->cached) {
+		lru_cache__set_cost(c->objs, &key, o->cost);
+		return;
+	}
+	object_get(o);
+	if (lru_cache__put(c->objs, &key, o, o->cost)) {
+		object_put(o);
+		return;
+	}
+	o->cached = true;
+}
+
 struct object *obj_cache__get(struct obj_cache *c, int pid, const struct proc_map *m)
 {
 	struct file_key key = { makedev(m->dev_major, m->dev_minor), m->inode };
 	struct object *o = lru_cache__get(c->objs, &key);
+	bool charged;
 
+	if (!o) {
+		o = lru_cache__get(c->live, &key);
+		if (o)
+			charge(c, o); /* a process held it past its eviction */
+	}
 	if (o) {
 		c->st.hits++;
 		o->used_tick = ++c->tick;
@@ -195,12 +252,15 @@ struct object *obj_cache__get(struct obj_cache *c, int pid, const struct proc_ma
 		goto fail;
 	read_header(o);
 	o->cost = sizeof(*o) + strlen(o->path);
-	if (lru_cache__put(c->objs, &key, o, o->cost))
+	if (lru_cache__put(c->live, &key, o, 0))
 		goto fail;
-	o->cached = true;
-	return o;
+	charge(c, o);
+	charged = o->cached;
+	object_put(o); /* the budget holds it now, or nothing does and it goes */
+	return charged ? o : NULL;
 fail:
 	close_fd(c, o);
+	o->cache = NULL; /* not in live */
 	object_put(o);
 	return NULL;
 }
@@ -216,12 +276,9 @@ int obj_cache__object_fd(struct obj_cache *c, struct object *o)
 
 void obj_cache__object_built(struct obj_cache *c, struct object *o)
 {
-	struct file_key key = { o->dev, o->inode };
-
-	if ((o->built & OBJECT_PART_ALL) == OBJECT_PART_ALL || !o->cached)
+	if ((o->built & OBJECT_PART_ALL) == OBJECT_PART_ALL)
 		close_fd(c, o);
-	if (o->cached)
-		lru_cache__set_cost(c->objs, &key, o->cost);
+	charge(c, o);
 }
 
 struct obj_cache_stats *obj_cache__counters(struct obj_cache *c)

@@ -25,9 +25,9 @@ struct object {
 
 	/* owned by object/ */
 	struct obj_cache *cache; /* NULL once the cache is gone */
-	bool cached;		 /* still in the cache's index */
+	bool cached;		 /* charged to the cache's budget, which holds a reference */
 	int fd;			 /* -1 once everything is derived, or closed for the fd bound */
-	unsigned built;		 /* OBJECT_PART_* derived (or failed for good) */
+	unsigned built;		 /* OBJECT_PART_* derived (or failed for good); 0 after eviction */
 	uint64_t used_tick;
 	int pid;	    /* a process that maps it, for a reopen after the fd was closed */
 	struct proc_map at; /* and where */

@@ -81,7 +81,7 @@ static uint32_t user_frame(struct symbolizer *sz, struct proc *p, uint64_t ip,
 	off = ip - m->start + m->pgoff;
 	switch (m->kind) {
 	case PROC_MAP_FILE:
-		f = obj_cache__get(sz->objs, p->pid, m);
+		f = proc_cache__object(sz->procs, p, m);
 		elf = f ? object__symbols(f) : NULL;
 		if (!elf) {
 			const char *base = strrchr(m->path, '/');

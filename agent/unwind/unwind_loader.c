@@ -418,7 +418,8 @@ static struct utable *load_table(struct unwind_loader *l, struct object *o, uint
 
 /* The table for mapping m of pid (NULL: none can be had; the range unwinds by frame
  * pointers). */
-static struct utable *table_for(struct unwind_loader *l, int pid, const struct proc_map *m)
+static struct utable *table_for(struct unwind_loader *l, struct proc *proc,
+				const struct proc_map *m)
 {
 	uint64_t dev = makedev(m->dev_major, m->dev_minor);
 	struct {
@@ -430,7 +431,7 @@ static struct utable *table_for(struct unwind_loader *l, int pid, const struct p
 
 	if (t)
 		return t;
-	o = obj_cache__get(l->opts.objs, pid, m);
+	o = proc_cache__object(l->opts.procs, proc, m);
 	if (!o)
 		return NULL;
 	id = hash_bytes(&fk, sizeof(fk), 0xf11e) | 1;
@@ -481,7 +482,7 @@ int unwind_loader__scan(struct unwind_loader *l, struct proc *proc)
 			continue;
 		/* TODO(vdso): the vDSO has CFI too; until it is loaded its frames use FP. */
 		if (m->kind == PROC_MAP_FILE)
-			t = table_for(l, pid, m);
+			t = table_for(l, proc, m);
 		if (t && t->nrows) {
 			uint64_t bias;
 

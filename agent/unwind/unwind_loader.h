@@ -8,14 +8,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "object/obj_cache.h"
 #include "proc/proc_cache.h"
 #include "sample/sampler.h"
 
 struct unwind_loader_opts {
 	struct sampler_unwind_maps maps;
-	struct obj_cache *objs;	  /* where the rows come from */
-	struct proc_cache *procs; /* whose maps are scanned */
+	struct proc_cache *procs; /* whose maps are scanned, and their objects (the rows) */
 	size_t max_procs;	  /* processes registered at once, default 16384 (LRU beyond) */
 	size_t max_tables;	  /* files with a table at once, default 4096 */
 	/* A process is rescanned at most this often when samples say its mappings changed. */

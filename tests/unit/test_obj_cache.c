@@ -1,6 +1,6 @@
 /* Unit tests of the object layer: a file mapped by several processes and asked for its
  * symbols, unwind rows and trace-context symbol is opened once; the open-file bound reopens;
- * the byte budget evicts. */
+ * the byte budget evicts; a process's reference keeps one object per file past eviction. */
 #define STOKER_TRACE_CONTEXT_IMPLEMENTATION
 #include <errno.h>
 #include <signal.h>
@@ -11,6 +11,7 @@
 
 #include "label/span_context.h"
 #include "object/obj_cache.h"
+#include "proc/proc_cache.h"
 #include "proc/proc_maps.h"
 #include "stoker/trace_context.h"
 #include "test.h"
@@ -198,10 +199,59 @@ static void test_byte_budget(void)
 	obj_cache__free(c);
 }
 
+/* Evicted from the budget, an object a process holds stays the one object of its file: what
+ * it derived is released and derived again (one reopen) when asked. */
+static void test_process_holds_object(void)
+{
+	struct obj_cache_opts oo = { .max_bytes = 4096 };
+	struct obj_cache *c = obj_cache__new(&oo);
+	struct proc_cache_opts po = { .objs = c };
+	struct proc_cache *pc = proc_cache__new(&po);
+	struct object *first = NULL, *o;
+	const struct proc_map *m0 = NULL;
+	struct obj_cache_stats st;
+	struct proc *p;
+
+	CHECK(c && pc);
+	p = pc ? proc_cache__lookup(pc, getpid(), NULL) : NULL;
+	CHECK(p != NULL);
+	for (size_t i = 0; p && i < p->nmaps; i++) {
+		if (p->maps[i].kind != PROC_MAP_FILE)
+			continue;
+		o = proc_cache__object(pc, p, &p->maps[i]);
+		if (!o)
+			continue;
+		CHECK(object__symbols(o) != NULL);
+		if (!first) {
+			first = o;
+			m0 = &p->maps[i];
+		}
+	}
+	CHECK(first != NULL);
+	if (!first)
+		goto out;
+	obj_cache__stats(c, &st);
+	CHECK(st.evictions > 0);
+	CHECK(!first->cached);
+	CHECK(!object__built(first, OBJECT_PART_SYMBOLS)); /* released with the eviction */
+	CHECK(obj_cache__get(c, getpid(), m0) == first);   /* still the one object */
+	CHECK(object__symbols(first) != NULL);
+	obj_cache__stats(c, &st);
+	fprintf(stderr, "  %llu opens, %llu reopens, %llu evictions\n",
+		(unsigned long long)st.opens, (unsigned long long)st.reopens,
+		(unsigned long long)st.evictions);
+	CHECK_INT(st.reopens, 1);
+out:
+	/* the agent's order: the cache goes first, processes still hold objects */
+	obj_cache__free(c);
+	proc_cache__free(pc);
+}
+
 int main(void)
 {
 	RUN_TEST(test_opened_once_per_identity);
 	RUN_TEST(test_open_file_bound);
 	RUN_TEST(test_byte_budget);
+	RUN_TEST(test_process_holds_object);
 	return TEST_SUMMARY();
 }
