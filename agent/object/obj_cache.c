@@ -43,7 +43,16 @@ static void release_derived(struct object *o)
 	free(o->data_sym_name);
 	o->data_sym_name = NULL;
 	o->built = 0;
-	o->cost = sizeof(*o) + strlen(o->path);
+}
+
+static void close_fd(struct obj_cache *c, struct object *o)
+{
+	if (o->fd < 0)
+		return;
+	close(o->fd);
+	o->fd = -1;
+	if (c)
+		c->st.open_fds--;
 }
 
 void object_put(struct object *o)
@@ -55,20 +64,10 @@ void object_put(struct object *o)
 
 		lru_cache__remove(o->cache->live, &key);
 	}
-	if (o->fd >= 0)
-		close(o->fd);
+	close_fd(o->cache, o);
 	release_derived(o);
 	free(o->path);
 	free(o);
-}
-
-static void close_fd(struct obj_cache *c, struct object *o)
-{
-	if (o->fd < 0)
-		return;
-	close(o->fd);
-	o->fd = -1;
-	c->st.open_fds--;
 }
 
 /* Evicted from the budget (or the cache is freed): what it derived and its file go; a process
@@ -80,8 +79,10 @@ static void drop_object(void *v, void *ctx)
 
 	close_fd(c, o);
 	o->cached = false;
-	if (!c->closing)
+	if (!c->closing) {
 		release_derived(o);
+		o->cost = sizeof(*o) + strlen(o->path);
+	}
 	object_put(o);
 }
 
