@@ -229,7 +229,8 @@ static Elf *open_debug_candidate(struct elf_object *o, const char *path, uint32_
 	Elf *elf;
 	int fd, n;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO planted under the debuglink name must not hang the agent in open */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return NULL;
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > DEBUG_FILE_MAX)
