@@ -270,13 +270,18 @@ static void skip_pid(void *ctx, int pid, bool skip)
 static void unwind_hint(void *ctx, int pid, uint32_t flags)
 {
 	struct agent *a = ctx;
+	struct proc *p;
 
 	if (!a->unwind)
 		return;
-	if (flags)
-		unwind_loader__on_sample(a->unwind, pid, flags);
-	else
+	if (!flags) {
 		unwind_loader__forget(a->unwind, pid);
+		return;
+	}
+	/* the collector looked the process up just before: this finds it */
+	p = proc_cache__lookup(a->procs, pid, NULL);
+	if (p)
+		unwind_loader__on_sample(a->unwind, p, flags);
 }
 
 static int publish_span_proc(void *ctx, int pid, uint64_t addr)
@@ -314,6 +319,7 @@ static int setup_spans(struct agent *a, struct sampler_opts *so)
 			pr_warn("--trace-context-map %s ignored: --span-labels=false", path);
 		return 0;
 	}
+	sco.objs = a->objs;
 	sco.publish = publish_span_proc;
 	sco.ctx = a;
 	a->spans = span_context__new(&sco);
@@ -356,8 +362,9 @@ static int setup(struct agent *a)
 	pco.meta = a->meta;
 	pco.rules = a->rules;
 	pco.nrules = a->nrules;
-	a->procs = proc_cache__new(&pco);
 	a->objs = obj_cache__new(NULL);
+	pco.objs = a->objs;
+	a->procs = proc_cache__new(&pco);
 	if (!a->procs || !a->objs)
 		return -ENOMEM;
 	a->ksyms = kallsyms__load("/proc/kallsyms");
@@ -365,7 +372,6 @@ static int setup(struct agent *a)
 		pr_warn("failed to load /proc/kallsyms: %s; kernel frames keep their addresses",
 			strerror(errno));
 	a->sz.procs = a->procs;
-	a->sz.objs = a->objs;
 	a->sz.ksyms = a->ksyms;
 	po.max_samples = a->cfg.max_samples;
 	err = profile_builder__init(&a->pb, &po);
@@ -416,6 +422,7 @@ static int setup(struct agent *a)
 		struct unwind_loader_opts uo = { 0 };
 
 		sampler__unwind_maps(a->sampler, &uo.maps);
+		uo.procs = a->procs;
 		a->unwind = unwind_loader__new(&uo);
 		if (!a->unwind)
 			pr_warn("unwind tables unavailable (%s): user stacks use frame pointers",
@@ -705,6 +712,7 @@ static void report(struct agent *a)
 	gather_counters(a, NULL, &c);
 	pr_info("%s", counters__summary(&c, COUNTER_LINE_SAMPLES, line, sizeof(line)));
 	pr_info("%s", counters__summary(&c, COUNTER_LINE_SYMBOLS, line, sizeof(line)));
+	pr_info("%s", counters__summary(&c, COUNTER_LINE_OBJECTS, line, sizeof(line)));
 	if (a->unwind)
 		pr_info("%s", counters__summary(&c, COUNTER_LINE_UNWIND, line, sizeof(line)));
 	/* the first thing to read when spans do not show up in Grafana */

@@ -38,7 +38,7 @@ const struct counter_desc counter_descs[COUNTER_MAX] = {
 static const char *const line_prefix[COUNTER_LINE_MAX] = {
 	[COUNTER_LINE_SAMPLES] = "samples",  [COUNTER_LINE_SYMBOLS] = "symbols",
 	[COUNTER_LINE_UNWIND] = "unwinding", [COUNTER_LINE_SPANS] = "spans",
-	[COUNTER_LINE_UPLOADS] = "uploads",
+	[COUNTER_LINE_UPLOADS] = "uploads",  [COUNTER_LINE_OBJECTS] = "objects",
 };
 
 /* clang-format off */

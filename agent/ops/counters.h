@@ -68,8 +68,6 @@
 	  "Mapped-file lookups answered from the symbol cache.", NONE, NULL, s->obj->hits)         \
 	X(SYMBOL_CACHE_MISSES, "symbol_cache_misses_total", COUNTER, COUNT,                        \
 	  "Mapped-file lookups that had to open the file.", NONE, NULL, s->obj->misses)            \
-	X(SYMBOL_CACHE_SHARED, "symbol_cache_shared_total", COUNTER, COUNT,                        \
-	  "Files found cached under the same build-id.", NONE, NULL, s->obj->shared_by_build_id)   \
 	X(SYMBOL_CACHE_EVICTIONS, "symbol_cache_evictions_total", COUNTER, COUNT,                  \
 	  "Files evicted to keep the symbol cache under its bound.", NONE, NULL,                   \
 	  s->obj->evictions)                                                                       \
@@ -78,18 +76,24 @@
 	X(PROC_EVICTIONS, "process_cache_evictions_total", COUNTER, COUNT,                         \
 	  "Processes evicted to keep the process cache under its bound.", NONE, NULL,              \
 	  s->proc->evictions)                                                                      \
-	X(PROC_MAPS_READS, "proc_maps_reads_total", COUNTER, COUNT, "/proc/PID/maps reads.", NONE, \
-	  NULL, s->proc->maps_reads)                                                               \
+	/* mapped files: each opened once per identity */                                          \
+	X(OBJECT_OPENS, "object_files_opened_total", COUNTER, COUNT,                               \
+	  "Mapped files opened (once per file identity unless evicted).", OBJECTS,                 \
+	  "%llu files opened", s->obj->opens)                                                      \
+	X(OBJECT_REOPENS, "object_files_reopened_total", COUNTER, COUNT,                           \
+	  "Mapped files opened again after their descriptor was closed.", OBJECTS,                 \
+	  " (%llu reopened)", s->obj->reopens)                                                     \
+	X(OBJECT_OPEN_FAILURES, "object_open_failures_total", COUNTER, COUNT,                      \
+	  "Mapped files that could not be opened safely.", NONE, NULL, s->obj->open_failures)      \
+	X(PROC_MAPS_READS, "proc_maps_reads_total", COUNTER, COUNT, "/proc/PID/maps reads.",       \
+	  OBJECTS, ", %llu maps reads", s->proc->maps_reads)                                       \
 	X(PROC_MAPS_FAILURES, "proc_maps_read_failures_total", COUNTER, COUNT,                     \
 	  "/proc/PID/maps reads that failed.", NONE, NULL, s->proc->maps_failures)                 \
 	/* unwind tables (zero with --unwind fp) */                                                \
 	X(UNWIND_TABLES, "unwind_tables", GAUGE, COUNT, "Files with unwind tables loaded.",        \
 	  UNWIND, "; %llu tables", s->unwind->tables)                                              \
-	X(UNWIND_TABLES_SHARED, "unwind_tables_shared_total", COUNTER, COUNT,                      \
-	  "Tables reused for another file with the same build-id.", UNWIND,                        \
-	  " (%llu shared by build-id", s->unwind->tables_shared)                                   \
 	X(UNWIND_TABLES_NO_CFI, "unwind_tables_without_cfi_total", COUNTER, COUNT,                 \
-	  "Files found without call frame information.", UNWIND, ", %llu without CFI)",            \
+	  "Files found without call frame information.", UNWIND, " (%llu without CFI)",            \
 	  s->unwind->tables_without_cfi)                                                           \
 	X(UNWIND_TABLE_BYTES, "unwind_table_bytes", GAUGE, BYTES,                                  \
 	  "BPF memory used by unwind table rows.", UNWIND, ", %.1f",                               \
@@ -208,6 +212,7 @@ enum counter_line {
 	COUNTER_LINE_SYMBOLS,
 	COUNTER_LINE_UNWIND,
 	COUNTER_LINE_SPANS,
+	COUNTER_LINE_OBJECTS,
 	COUNTER_LINE_UPLOADS,
 	COUNTER_LINE_MAX,
 };

@@ -238,13 +238,19 @@ static void test_summary_lines(void)
 	    "symbols: 50 frames, 40 named, 10 unnamed (3 outside any mapping); 6 files loaded "
 	    "(1 failed), 2 processes seen");
 
+	/* tests/integration/test_agent.py reads this one */
+	c.v[COUNTER_OBJECT_OPENS] = 46;
+	c.v[COUNTER_OBJECT_REOPENS] = 1;
+	c.v[COUNTER_PROC_MAPS_READS] = 4;
+	CHECK_STR(counters__summary(&c, COUNTER_LINE_OBJECTS, line, sizeof(line)),
+		  "objects: 46 files opened (1 reopened), 4 maps reads");
+
 	c.v[COUNTER_UNWIND_FRAMES_TABLE] = 10;
 	c.v[COUNTER_UNWIND_FRAMES_FP] = 20;
 	c.v[COUNTER_UNWIND_TRUNCATED] = 1;
 	c.v[COUNTER_UNWIND_TABLE_MISSES] = 2;
 	c.v[COUNTER_UNWIND_PENDING] = 3;
 	c.v[COUNTER_UNWIND_TABLES] = 4;
-	c.v[COUNTER_UNWIND_TABLES_SHARED] = 1;
 	c.v[COUNTER_UNWIND_TABLE_BYTES] = 3 << 19;
 	c.v[COUNTER_UNWIND_TABLE_CAPACITY] = 32 << 20;
 	c.v[COUNTER_UNWIND_RULES] = 12;
@@ -253,7 +259,7 @@ static void test_summary_lines(void)
 	    counters__summary(&c, COUNTER_LINE_UNWIND, line, sizeof(line)),
 	    "unwinding: 10 user frames by table, 20 by frame pointer; 1 stacks truncated, 2 "
 	    "table misses, 3 samples before tables loaded, 0 without user registers; 4 tables "
-	    "(1 shared by build-id, 0 without CFI), 1.5 of 32.0 MiB of rows, 12 rules, 250 ms "
+	    "(0 without CFI), 1.5 of 32.0 MiB of rows, 12 rules, 250 ms "
 	    "building");
 
 	/* README names this line */
