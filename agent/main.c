@@ -21,6 +21,7 @@
 #include "label/container_meta.h"
 #include "symbolize/kallsyms.h"
 #include "util/log.h"
+#include "ops/counters.h"
 #include "ops/metrics_http.h"
 #include "object/obj_cache.h"
 #include "export/output_local.h"
@@ -65,9 +66,7 @@ struct agent {
 	struct metrics_http *metrics;
 	uint64_t window_start_mono_ns;
 	int64_t window_start_wall_ns;
-	uint64_t windows_closed;      /* windows with samples: each is delivered or counted */
-	uint64_t windows_empty;	      /* windows without samples, not sent */
-	uint64_t windows_unencodable; /* windows lost to an encoding failure (memory) */
+	struct window_stats win;
 	uint64_t last_status_log_ns;
 	uint64_t watchdog_ns, last_watchdog_ns; /* systemd watchdog: ping every half interval */
 	char *basic_password, *bearer_token;
@@ -140,7 +139,7 @@ static int setup_push(struct agent *a)
 		return err;
 	}
 	if (a->cfg.metrics_addr) {
-		a->metrics = metrics_http__start(a->cfg.metrics_addr, a->uploader);
+		a->metrics = metrics_http__start(a->cfg.metrics_addr);
 		if (!a->metrics)
 			return -errno;
 	}
@@ -251,13 +250,18 @@ static void skip_pid(void *ctx, int pid, bool skip)
 static void unwind_hint(void *ctx, int pid, uint32_t flags)
 {
 	struct agent *a = ctx;
+	struct proc *p;
 
 	if (!a->unwind)
 		return;
-	if (flags)
-		unwind_loader__on_sample(a->unwind, pid, flags);
-	else
+	if (!flags) {
 		unwind_loader__forget(a->unwind, pid);
+		return;
+	}
+	/* the collector looked the process up just before: this finds it */
+	p = proc_cache__lookup(a->procs, pid, NULL);
+	if (p)
+		unwind_loader__on_sample(a->unwind, p, flags);
 }
 
 static int publish_span_proc(void *ctx, int pid, uint64_t addr)
@@ -295,6 +299,7 @@ static int setup_spans(struct agent *a, struct sampler_opts *so)
 			pr_warn("--trace-context-map %s ignored: --span-labels=false", path);
 		return 0;
 	}
+	sco.objs = a->objs;
 	sco.publish = publish_span_proc;
 	sco.ctx = a;
 	a->spans = span_context__new(&sco);
@@ -337,8 +342,9 @@ static int setup(struct agent *a)
 	pco.meta = a->meta;
 	pco.rules = a->rules;
 	pco.nrules = a->nrules;
-	a->procs = proc_cache__new(&pco);
 	a->objs = obj_cache__new(NULL);
+	pco.objs = a->objs;
+	a->procs = proc_cache__new(&pco);
 	if (!a->procs || !a->objs)
 		return -ENOMEM;
 	a->ksyms = kallsyms__load("/proc/kallsyms");
@@ -346,7 +352,6 @@ static int setup(struct agent *a)
 		pr_warn("failed to load /proc/kallsyms: %s; kernel frames keep their addresses",
 			strerror(errno));
 	a->sz.procs = a->procs;
-	a->sz.objs = a->objs;
 	a->sz.ksyms = a->ksyms;
 	po.max_samples = a->cfg.max_samples;
 	err = profile_builder__init(&a->pb, &po);
@@ -397,6 +402,7 @@ static int setup(struct agent *a)
 		struct unwind_loader_opts uo = { 0 };
 
 		sampler__unwind_maps(a->sampler, &uo.maps);
+		uo.procs = a->procs;
 		a->unwind = unwind_loader__new(&uo);
 		if (!a->unwind)
 			pr_warn("unwind tables unavailable (%s): user stacks use frame pointers",
@@ -421,7 +427,7 @@ static int setup(struct agent *a)
 			return err;
 	} else if (a->cfg.metrics_addr) {
 		/* a long local run is watched the same way; upload counters stay zero */
-		a->metrics = metrics_http__start(a->cfg.metrics_addr, NULL);
+		a->metrics = metrics_http__start(a->cfg.metrics_addr);
 		if (!a->metrics)
 			return -errno;
 	}
@@ -451,71 +457,71 @@ static void handle_signal(struct agent *a)
 	}
 }
 
-static void publish_counters(struct agent *a)
+/* Every counter's current value. final: the uploader's last stats, once it has stopped. */
+static void gather_counters(struct agent *a, const struct upload_stats *final, struct counters *c)
 {
-	uint64_t bs[STOKER_STAT_MAX] = { 0 };
-	struct agent_counters c = { 0 };
+	struct counter_sources s = { 0 };
 	struct obj_cache_stats os;
 	struct proc_cache_stats ps;
+	struct unwind_loader_stats us = { 0 };
+	struct span_context_stats ss = { 0 };
+	struct upload_stats u = { 0 };
+
+	sampler__read_stats(a->sampler, s.bpf);
+	obj_cache__stats(a->objs, &os);
+	proc_cache__stats(a->procs, &ps);
+	if (a->unwind)
+		unwind_loader__stats(a->unwind, &us);
+	if (a->spans)
+		span_context__stats(a->spans, &ss);
+	if (final)
+		u = *final;
+	else if (a->uploader)
+		uploader__stats(a->uploader, &u);
+	s.col = &a->col.st;
+	s.sz = &a->sz.st;
+	s.obj = &os;
+	s.proc = &ps;
+	s.unwind = &us;
+	s.span = &ss;
+	s.up = &u;
+	s.win = &a->win;
+	counters__gather(c, &s);
+}
+
+static void publish_counters(struct agent *a)
+{
+	struct counters c;
 
 	if (!a->metrics)
 		return;
-	sampler__read_stats(a->sampler, bs);
-	obj_cache__stats(a->objs, &os);
-	proc_cache__stats(a->procs, &ps);
-	c.samples_recorded = bs[STOKER_STAT_SAMPLES];
-	c.dropped_ringbuf = bs[STOKER_STAT_DROP_RINGBUF_FULL];
-	c.events_dropped = bs[STOKER_STAT_EVENTS_DROPPED];
-	c.samples_received = a->col.st.samples;
-	c.dropped_window = a->col.st.samples_dropped_full;
-	c.frames = a->sz.st.frames;
-	c.frames_unnamed = a->sz.st.unnamed + a->sz.st.kernel_unnamed + a->sz.st.no_mapping;
-	c.procs_seen = ps.created;
-	c.symbol_files = os.files;
-	c.symbol_bytes = os.bytes;
-	c.windows_closed = a->windows_closed;
-	c.unwind_frames_table = bs[STOKER_STAT_UNWIND_FRAMES_TABLE];
-	c.unwind_frames_fp = bs[STOKER_STAT_UNWIND_FRAMES_FP];
-	c.unwind_truncated = bs[STOKER_STAT_UNWIND_TRUNCATED];
-	c.unwind_table_misses = bs[STOKER_STAT_UNWIND_TABLE_MISSES];
-	c.unwind_pending = bs[STOKER_STAT_UNWIND_PENDING];
-	if (a->unwind) {
-		struct unwind_loader_stats us;
-
-		unwind_loader__stats(a->unwind, &us);
-		c.unwind_tables = us.tables;
-		c.unwind_table_bytes = us.rows_used * sizeof(struct stoker_unwind_row);
-	}
-	c.span_samples = a->col.st.samples_in_span;
-	if (a->spans) {
-		struct span_context_stats ss;
-
-		span_context__stats(a->spans, &ss);
-		c.span_procs_found = ss.procs_found;
-		c.span_files_checked = ss.files_checked;
-	}
-	c.last_drain_mono_ns = monotonic_ns();
+	gather_counters(a, NULL, &c);
 	metrics_http__publish(a->metrics, &c);
 }
 
 static void log_status(struct agent *a)
 {
-	uint64_t bs[STOKER_STAT_MAX] = { 0 };
-	struct upload_stats u;
+	struct counters c;
+	const uint64_t *v = c.v;
 
-	sampler__read_stats(a->sampler, bs);
-	uploader__stats(a->uploader, &u);
-	pr_info("status: %llu samples (%llu dropped), %llu windows closed, %llu delivered, "
-		"%llu retries, %llu rejected, %llu expired, %llu spooled, %llu dropped from "
-		"spool, %llu queued, last push %.0f ms (HTTP %ld)",
-		(unsigned long long)a->col.st.samples,
-		(unsigned long long)(bs[STOKER_STAT_DROP_RINGBUF_FULL] +
-				     a->col.st.samples_dropped_full),
-		(unsigned long long)a->windows_closed, (unsigned long long)u.windows_delivered,
-		(unsigned long long)u.retries, (unsigned long long)u.rejected,
-		(unsigned long long)u.expired, (unsigned long long)u.spooled,
-		(unsigned long long)(u.spool_dropped + u.dropped_no_spool),
-		(unsigned long long)u.queue_len, (double)u.last_latency_ns / 1e6, u.last_http_code);
+	gather_counters(a, NULL, &c);
+	pr_info(
+	    "status: %llu samples (%llu dropped), %llu windows closed, %llu delivered, "
+	    "%llu retries, %llu rejected, %llu expired, %llu spooled, %llu dropped from "
+	    "spool, %llu queued, last push %.0f ms (HTTP %llu)",
+	    (unsigned long long)v[COUNTER_SAMPLES_RECEIVED],
+	    (unsigned long long)(v[COUNTER_DROP_RINGBUF_FULL] + v[COUNTER_SAMPLES_DROPPED_WINDOW]),
+	    (unsigned long long)v[COUNTER_WINDOWS_CLOSED],
+	    (unsigned long long)v[COUNTER_WINDOWS_DELIVERED],
+	    (unsigned long long)v[COUNTER_UPLOAD_RETRIES],
+	    (unsigned long long)v[COUNTER_WINDOWS_REJECTED],
+	    (unsigned long long)v[COUNTER_WINDOWS_EXPIRED],
+	    (unsigned long long)v[COUNTER_WINDOWS_SPOOLED],
+	    (unsigned long long)(v[COUNTER_WINDOWS_SPOOL_DROPPED] +
+				 v[COUNTER_WINDOWS_DROPPED_NO_SPOOL]),
+	    (unsigned long long)v[COUNTER_UPLOAD_QUEUE],
+	    (double)v[COUNTER_UPLOAD_LAST_LATENCY] / 1e6,
+	    (unsigned long long)v[COUNTER_UPLOAD_LAST_STATUS]);
 }
 
 /* Closes the open window: encodes it per series and hands it to the uploader. */
@@ -540,13 +546,13 @@ static void close_window(struct agent *a)
 	if (err) {
 		pr_err("failed to encode a window (%llu samples lost): %s",
 		       (unsigned long long)a->pb.total_count, strerror(-err));
-		a->windows_closed++;
-		a->windows_unencodable++;
+		a->win.closed++;
+		a->win.unencodable++;
 	} else if (b) {
 		uploader__submit(a->uploader, b);
-		a->windows_closed++;
+		a->win.closed++;
 	} else {
-		a->windows_empty++; /* nothing ran on a CPU: nothing to send */
+		a->win.empty++; /* nothing ran on a CPU: nothing to send */
 	}
 	profile_builder__reset(&a->pb);
 	collector__window_reset(&a->col);
@@ -677,57 +683,22 @@ static int run_loop(struct agent *a)
 	return 0;
 }
 
+/* The exit summary: one line per part that ran, from the counter registry. */
 static void report(struct agent *a)
 {
-	uint64_t bs[STOKER_STAT_MAX] = { 0 };
-	struct obj_cache_stats os;
-	struct proc_cache_stats ps;
+	struct counters c;
+	char line[COUNTERS_LINE_MAX];
 
-	sampler__read_stats(a->sampler, bs);
-	obj_cache__stats(a->objs, &os);
-	proc_cache__stats(a->procs, &ps);
-	pr_info("samples: %llu recorded, %llu received, %llu dropped (ring buffer full), %llu "
-		"dropped (window full), %llu exec/exit events lost",
-		(unsigned long long)bs[STOKER_STAT_SAMPLES], (unsigned long long)a->col.st.samples,
-		(unsigned long long)bs[STOKER_STAT_DROP_RINGBUF_FULL],
-		(unsigned long long)a->col.st.samples_dropped_full,
-		(unsigned long long)bs[STOKER_STAT_EVENTS_DROPPED]);
-	pr_info("symbols: %llu frames, %llu named, %llu unnamed, %llu outside any mapping; %llu "
-		"files loaded (%llu failed), %llu processes seen",
-		(unsigned long long)a->sz.st.frames, (unsigned long long)a->sz.st.named,
-		(unsigned long long)(a->sz.st.unnamed + a->sz.st.kernel_unnamed),
-		(unsigned long long)a->sz.st.no_mapping, (unsigned long long)os.loads,
-		(unsigned long long)os.load_failures, (unsigned long long)ps.created);
-	if (a->unwind) {
-		struct unwind_loader_stats us;
-
-		unwind_loader__stats(a->unwind, &us);
-		pr_info("unwinding: %llu user frames by table, %llu by frame pointer; %llu stacks "
-			"truncated, %llu table misses, %llu samples before tables loaded; %llu "
-			"tables (%llu shared by build-id, %llu without CFI), %.1f of %.1f MiB of "
-			"rows, %llu rules, %.0f ms building",
-			(unsigned long long)bs[STOKER_STAT_UNWIND_FRAMES_TABLE],
-			(unsigned long long)bs[STOKER_STAT_UNWIND_FRAMES_FP],
-			(unsigned long long)bs[STOKER_STAT_UNWIND_TRUNCATED],
-			(unsigned long long)bs[STOKER_STAT_UNWIND_TABLE_MISSES],
-			(unsigned long long)bs[STOKER_STAT_UNWIND_PENDING],
-			(unsigned long long)us.tables, (unsigned long long)us.tables_shared,
-			(unsigned long long)us.tables_without_cfi,
-			(double)us.rows_used * sizeof(struct stoker_unwind_row) / (1 << 20),
-			(double)us.rows_capacity * sizeof(struct stoker_unwind_row) / (1 << 20),
-			(unsigned long long)us.rules, (double)us.build_ns / 1e6);
-	}
-	if (a->spans) {
-		struct span_context_stats ss;
-
-		/* the first thing to read when spans do not show up in Grafana */
-		span_context__stats(a->spans, &ss);
-		pr_info("spans: %llu samples inside a trace span; %llu processes export the "
-			"trace-context ABI (%llu objects searched)%s",
-			(unsigned long long)a->col.st.samples_in_span,
-			(unsigned long long)ss.procs_found, (unsigned long long)ss.files_checked,
+	gather_counters(a, NULL, &c);
+	pr_info("%s", counters__summary(&c, COUNTER_LINE_SAMPLES, line, sizeof(line)));
+	pr_info("%s", counters__summary(&c, COUNTER_LINE_SYMBOLS, line, sizeof(line)));
+	pr_info("%s", counters__summary(&c, COUNTER_LINE_OBJECTS, line, sizeof(line)));
+	if (a->unwind)
+		pr_info("%s", counters__summary(&c, COUNTER_LINE_UNWIND, line, sizeof(line)));
+	/* the first thing to read when spans do not show up in Grafana */
+	if (a->spans)
+		pr_info("%s%s", counters__summary(&c, COUNTER_LINE_SPANS, line, sizeof(line)),
 			a->otel_map_used ? "; OpenTelemetry span map in use" : "");
-	}
 }
 
 static int write_outputs(struct agent *a)
@@ -765,18 +736,12 @@ static void teardown(struct agent *a)
 		uint64_t grace = a->cfg.upload_timeout_ns < 5000000000ull ? a->cfg.upload_timeout_ns
 									  : 5000000000ull;
 		struct upload_stats u;
+		struct counters c;
+		char line[COUNTERS_LINE_MAX];
 
 		uploader__stop(a->uploader, monotonic_ns() + grace, &u);
-		pr_info(
-		    "uploads: %llu windows closed, %llu delivered, %llu rejected, %llu expired, "
-		    "%llu in the spool, %llu dropped (spool full or unavailable, or not "
-		    "encodable), %llu retries; %llu empty windows not sent",
-		    (unsigned long long)a->windows_closed, (unsigned long long)u.windows_delivered,
-		    (unsigned long long)u.rejected, (unsigned long long)u.expired,
-		    (unsigned long long)u.spool_files,
-		    (unsigned long long)(u.spool_dropped + u.dropped_no_spool +
-					 a->windows_unencodable),
-		    (unsigned long long)u.retries, (unsigned long long)a->windows_empty);
+		gather_counters(a, &u, &c);
+		pr_info("%s", counters__summary(&c, COUNTER_LINE_UPLOADS, line, sizeof(line)));
 	}
 	free_secret(a->basic_password);
 	free_secret(a->bearer_token);

@@ -75,25 +75,10 @@ struct stoker_proc_event {
 	char comm[STOKER_COMM_LEN];
 };
 
-/* Per-CPU counters in the `stats` array map, indexed by this enum. Every dropped sample
- * increments one of them; the agent sums them over CPUs and reports them. */
-enum stoker_stat {
-	STOKER_STAT_SAMPLES = 0,         /* samples written to the ring buffer */
-	STOKER_STAT_DROP_RINGBUF_FULL,   /* samples lost: ring buffer had no room */
-	STOKER_STAT_SKIPPED_IDLE,        /* idle (pid 0) samples skipped (not an error) */
-	STOKER_STAT_SKIPPED_FILTER,      /* samples of processes outside --pid or dropped by
-					  * relabel rules (not an error) */
-	STOKER_STAT_USTACK_ERRORS,       /* bpf_get_stack(user) failed */
-	STOKER_STAT_KSTACK_ERRORS,       /* bpf_get_stack(kernel) failed */
-	STOKER_STAT_EVENTS_DROPPED,      /* exec/exit events lost: ring buffer had no room */
-	STOKER_STAT_UNWIND_FRAMES_TABLE, /* user frames found through unwind tables */
-	STOKER_STAT_UNWIND_FRAMES_FP,    /* user frames found through frame pointers */
-	STOKER_STAT_UNWIND_TRUNCATED,    /* table walks that stopped before the outermost frame */
-	STOKER_STAT_UNWIND_TABLE_MISSES, /* pcs in a file with a table but no row for them */
-	STOKER_STAT_UNWIND_PENDING,      /* samples of processes whose tables were not loaded yet */
-	STOKER_STAT_UNWIND_NO_REGS,      /* samples whose user registers were unavailable */
-	STOKER_STAT_MAX,
-};
+/* Per-CPU counters in the `stats` array map, indexed by enum stoker_stat (sampler_counters.h:
+ * one row per counter). Every dropped sample increments one of them; the agent sums them over
+ * CPUs and reports them. */
+#include "sampler_counters.h"
 
 _Static_assert(sizeof(struct stoker_sample) ==
 		       STOKER_SAMPLE_HDR_BYTES + 2 * STOKER_MAX_STACK_DEPTH * 8,

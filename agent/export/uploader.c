@@ -418,7 +418,6 @@ void uploader__submit(struct uploader *u, struct upload_batch *b)
 {
 	pthread_mutex_lock(&u->mu);
 	append(u, b);
-	u->st.windows_submitted++;
 	pthread_cond_signal(&u->cv);
 	pthread_mutex_unlock(&u->mu);
 }

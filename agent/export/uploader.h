@@ -11,7 +11,6 @@
 struct upload_batch;
 
 struct upload_stats {
-	uint64_t windows_submitted;
 	uint64_t windows_delivered;
 	uint64_t profiles_pushed; /* series profiles accepted by the server */
 	uint64_t requests, retries;

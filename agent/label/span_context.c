@@ -1,32 +1,20 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* Span context discovery: which processes export the trace-context ABI and where, kept in step
- * with the BPF span_procs map; bounded by LRU tables of processes and of objects. */
+ * with the BPF span_procs map; bounded by an LRU table of processes. Whether a file exports the
+ * ABI is asked of its object, which searches it once. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/lru_cache.h"
-#include "proc/proc_maps.h"
+#include "object/obj_cache.h"
 #include "label/span_context.h"
-#include "symbolize/symbolize_elf.h"
 #include "trace_context_abi.h"
 
 #define DEFAULT_RESCAN_NS (5ull * 1000000000ull)
-
-/* An object is identified by its file and the offset it is mapped at: the symbol's address
- * relative to the mapping start depends on both. */
-struct file_key {
-	uint64_t dev, inode, pgoff;
-};
-
-struct file_val {
-	int found;
-	uint64_t delta; /* runtime address - mapping start */
-};
 
 struct span_proc {
 	int pid;
@@ -39,7 +27,6 @@ struct span_proc {
 struct span_context {
 	struct span_context_opts opts;
 	struct lru_cache *procs; /* pid -> struct span_proc */
-	struct lru_cache *files; /* struct file_key -> struct file_val */
 	struct span_context_stats st;
 	bool closing; /* freeing: BPF entries go with the program */
 };
@@ -81,11 +68,6 @@ static void free_proc(void *v, void *ctx)
 	free(e);
 }
 
-static void free_file(void *v, void *ctx)
-{
-	free(v);
-}
-
 struct span_context *span_context__new(const struct span_context_opts *opts)
 {
 	struct span_context *sc = calloc(1, sizeof(*sc));
@@ -97,8 +79,6 @@ struct span_context *span_context__new(const struct span_context_opts *opts)
 		sc->opts = *opts;
 	if (!sc->opts.max_procs || sc->opts.max_procs > STOKER_SPAN_PROCS_MAX)
 		sc->opts.max_procs = STOKER_SPAN_PROCS_MAX;
-	if (!sc->opts.max_files)
-		sc->opts.max_files = 8192;
 	if (!sc->opts.rescan_ns)
 		sc->opts.rescan_ns = DEFAULT_RESCAN_NS;
 	lo.key_size = sizeof(int);
@@ -106,11 +86,7 @@ struct span_context *span_context__new(const struct span_context_opts *opts)
 	lo.free_value = free_proc;
 	lo.ctx = sc;
 	sc->procs = lru_cache__new(&lo);
-	lo.key_size = sizeof(struct file_key);
-	lo.max_entries = sc->opts.max_files;
-	lo.free_value = free_file;
-	sc->files = lru_cache__new(&lo);
-	if (!sc->procs || !sc->files)
+	if (!sc->procs || !sc->opts.objs)
 		goto fail;
 	return sc;
 fail:
@@ -125,54 +101,45 @@ void span_context__free(struct span_context *sc)
 		return;
 	sc->closing = true;
 	lru_cache__free(sc->procs);
-	lru_cache__free(sc->files);
 	free(sc);
 }
 
-/* Whether the object mapped at m exports the ABI, from the table or its symbol tables.
- * Returns 1 (with *delta), 0, or -errno when the file could not be opened (not remembered:
- * the next search tries again). */
+/* Whether the object mapped at m exports the ABI. Returns 1 (with *delta), 0, or -errno when
+ * the file could not be opened (the next search tries again). */
 static int object_exports(struct span_context *sc, int pid, const struct proc_map *m,
 			  uint64_t *delta)
 {
-	struct file_key key = { makedev(m->dev_major, m->dev_minor), m->inode, m->pgoff };
-	struct file_val *v = lru_cache__get(sc->files, &key);
+	struct object *o = obj_cache__get(sc->opts.objs, pid, m);
 	struct elf_data_symbol ds;
-	char how[PROC_MAP_PATH_MAX + 64];
-	int fd, err;
+	bool searched;
+	int err;
 
-	if (v)
-		goto out;
-	fd = proc_map_open(pid, m, how, sizeof(how));
-	if (fd < 0)
-		return fd;
-	sc->st.files_checked++;
-	err = elf_find_data_symbol_fd(fd, SPAN_ABI_SYMBOL, m->pgoff, &ds);
-	close(fd);
-	v = calloc(1, sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	if (!err && ds.size && ds.size < sizeof(struct stoker_span_tp_offset)) {
-		pr_warn_ratelimited("%s exports %s of %llu bytes, not the %zu of ABI v1; ignored",
-				    m->path, SPAN_ABI_SYMBOL, (unsigned long long)ds.size,
-				    sizeof(struct stoker_span_tp_offset));
-	} else if (!err) {
-		v->found = 1;
-		v->delta = ds.vaddr - ds.map_vaddr;
+	if (!o)
+		return -ENOENT;
+	searched = object__built(o, OBJECT_PART_DATA_SYM);
+	err = object__data_symbol(o, SPAN_ABI_SYMBOL, m->pgoff, &ds);
+	if (!searched && object__built(o, OBJECT_PART_DATA_SYM))
+		sc->st.files_checked++;
+	if (err == -ENOENT || err == -ENOEXEC)
+		return 0;
+	if (err)
+		return err;
+	if (ds.size && ds.size < sizeof(struct stoker_span_tp_offset)) {
+		if (!searched)
+			pr_warn_ratelimited("%s exports %s of %llu bytes, not the %zu of ABI v1; "
+					    "ignored",
+					    m->path, SPAN_ABI_SYMBOL, (unsigned long long)ds.size,
+					    sizeof(struct stoker_span_tp_offset));
+		return 0;
 	}
-	if (lru_cache__put(sc->files, &key, v, 1)) {
-		free(v);
-		return -ENOMEM;
-	}
-out:
-	*delta = v->delta;
-	return v->found;
+	*delta = ds.vaddr - ds.map_vaddr;
+	return 1;
 }
 
 int span_context__locate(struct span_context *sc, int pid, const struct proc_map *maps, size_t n,
 			 uint64_t *addr)
 {
-	uint64_t delta;
+	uint64_t delta = 0;
 	int r;
 
 	/* The first object in the address space that exports the ABI: several would be a

@@ -7,16 +7,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "object/obj_cache.h"
 #include "proc/proc_cache.h"
 
 /* The ABI symbol the agent looks for: the published TLS offset (v1). */
 #define SPAN_ABI_SYMBOL "stoker_trace_ctx_v1_tp_offset"
 
 struct span_context_opts {
-	size_t max_procs;   /* processes tracked, default STOKER_SPAN_PROCS_MAX (the BPF map) */
-	size_t max_files;   /* objects remembered as exporting the ABI or not, default 8192 */
-	uint64_t rescan_ns; /* a process without the ABI is looked at again after this (dlopen),
-			     * or when its mappings were re-read anyway; default 5 s */
+	size_t max_procs;	/* processes tracked, default STOKER_SPAN_PROCS_MAX (the BPF map) */
+	struct obj_cache *objs; /* asked whether a mapped file exports the ABI; required */
+	uint64_t rescan_ns;	/* a process without the ABI is looked at again after this (dlopen),
+				 * or when its mappings were re-read anyway; default 5 s */
 	/* Tells BPF that pid's offset is at addr, or (addr 0) that pid has none.
 	 * Returns 0 or -errno. */
 	int (*publish)(void *ctx, int pid, uint64_t addr);
@@ -25,7 +26,7 @@ struct span_context_opts {
 
 struct span_context_stats {
 	uint64_t scans;		/* processes' mappings searched */
-	uint64_t files_checked; /* objects whose symbol tables were searched */
+	uint64_t files_checked; /* objects whose symbol tables were searched (once each) */
 	uint64_t procs_found;	/* processes found exporting the ABI */
 	uint64_t publish_errors;
 };

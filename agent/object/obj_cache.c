@@ -1,12 +1,11 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* Object cache: opens mapped files as the process sees them and keeps their symbol tables,
- * keyed by (dev, inode) with a second index by build-id so identical files load once. */
+/* Object cache: one object per mapped file identity (dev, inode) while anything holds it,
+ * opened once through proc_map_open; what is derived from objects is charged against one byte
+ * budget and released least recently used first; the files objects hold open are bounded. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -18,26 +17,81 @@ struct file_key {
 	uint64_t dev, inode;
 };
 
-struct bid_key {
-	char hex[2 * ELF_BUILD_ID_MAX < LRU_KEY_MAX ? 2 * ELF_BUILD_ID_MAX : LRU_KEY_MAX];
-};
-
 struct obj_cache {
 	struct obj_cache_opts opts;
-	struct lru_cache *by_file;
-	struct lru_cache *by_build_id;
+	/* every live object, without a reference: the one object of its file while processes
+	 * hold it, even after what it derived was released */
+	struct lru_cache *live;
+	/* objects charged to the budget, with a reference: eviction releases what they derived */
+	struct lru_cache *objs;
 	struct obj_cache_stats st;
+	uint64_t tick;
+	bool closing;
 };
 
-static void sym_file_put(void *v, void *ctx)
+void object_get(struct object *o)
 {
-	struct sym_file *f = v;
+	o->refcnt++;
+}
 
-	if (!f || --f->refcnt > 0)
+static void release_derived(struct object *o)
+{
+	elf_object__free(o->elf);
+	o->elf = NULL;
+	unwind_table_free(&o->unwind);
+	memset(&o->unwind, 0, sizeof(o->unwind));
+	free(o->data_sym_name);
+	o->data_sym_name = NULL;
+	o->built = 0;
+}
+
+static void close_fd(struct obj_cache *c, struct object *o)
+{
+	if (o->fd < 0)
 		return;
-	elf_object__free(f->elf);
-	free(f->path);
-	free(f);
+	close(o->fd);
+	o->fd = -1;
+	if (c)
+		c->st.open_fds--;
+}
+
+void object_put(struct object *o)
+{
+	if (!o || --o->refcnt > 0)
+		return;
+	if (o->cache) {
+		struct file_key key = { o->dev, o->inode };
+
+		lru_cache__remove(o->cache->live, &key);
+	}
+	close_fd(o->cache, o);
+	release_derived(o);
+	free(o->path);
+	free(o);
+}
+
+/* Evicted from the budget (or the cache is freed): what it derived and its file go; a process
+ * holding it keeps the object, which derives again if asked. */
+static void drop_object(void *v, void *ctx)
+{
+	struct obj_cache *c = ctx;
+	struct object *o = v;
+
+	close_fd(c, o);
+	o->cached = false;
+	if (!c->closing) {
+		release_derived(o);
+		o->cost = sizeof(*o) + strlen(o->path);
+	}
+	object_put(o);
+}
+
+static int forget_cache(const void *key, void *value, void *arg)
+{
+	struct object *o = value;
+
+	o->cache = NULL;
+	return 0;
 }
 
 struct obj_cache *obj_cache__new(const struct obj_cache_opts *opts)
@@ -53,14 +107,19 @@ struct obj_cache *obj_cache__new(const struct obj_cache_opts *opts)
 		c->opts.max_files = 8192;
 	if (!c->opts.max_bytes)
 		c->opts.max_bytes = 512u << 20;
+	if (!c->opts.max_open_fds)
+		c->opts.max_open_fds = 128;
 	lo.key_size = sizeof(struct file_key);
 	lo.max_entries = c->opts.max_files;
 	lo.max_cost = c->opts.max_bytes;
-	lo.free_value = sym_file_put;
-	c->by_file = lru_cache__new(&lo);
-	lo.key_size = sizeof(struct bid_key);
-	c->by_build_id = lru_cache__new(&lo);
-	if (!c->by_file || !c->by_build_id) {
+	lo.free_value = drop_object;
+	lo.ctx = c;
+	c->objs = lru_cache__new(&lo);
+	lo.max_entries = (size_t)1 << 30; /* bounded by what holds objects, not by itself */
+	lo.max_cost = 0;
+	lo.free_value = NULL;
+	c->live = lru_cache__new(&lo);
+	if (!c->objs || !c->live) {
 		obj_cache__free(c);
 		errno = ENOMEM;
 		return NULL;
@@ -72,110 +131,171 @@ void obj_cache__free(struct obj_cache *c)
 {
 	if (!c)
 		return;
-	lru_cache__free(c->by_file);
-	lru_cache__free(c->by_build_id);
+	c->closing = true;
+	lru_cache__free(c->objs);
+	if (c->live) /* objects processes still hold outlive the cache */
+		lru_cache__sweep(c->live, forget_cache, NULL);
+	lru_cache__free(c->live);
 	free(c);
 }
 
-static struct sym_file *load_file(struct obj_cache *c, int pid, const struct proc_map *m,
-				  const struct file_key *key)
+struct fd_victim {
+	struct object *o;
+	const struct object *keep;
+};
+
+static int pick_fd_victim(const void *key, void *value, void *arg)
 {
-	struct elf_object_opts eo = { 0 };
-	struct sym_file *f, *shared;
-	uint8_t bid[ELF_BUILD_ID_MAX];
-	char root[64], opened[PROC_MAP_PATH_MAX + 64];
-	struct bid_key bk;
-	int fd, n, err;
+	struct fd_victim *v = arg;
+	struct object *o = value;
 
-	fd = proc_map_open(pid, m, opened, sizeof(opened));
+	if (o->fd >= 0 && o != v->keep && (!v->o || o->used_tick < v->o->used_tick))
+		v->o = o;
+	return 0;
+}
+
+/* Opens the file for o, first closing the least recently used object's file when the bound
+ * is reached: that one is reopened if it ever needs its file again. */
+static int open_file(struct obj_cache *c, struct object *o, int pid, const struct proc_map *m)
+{
+	char how[PROC_MAP_PATH_MAX + 64];
+	struct fd_victim v = { NULL, o };
+	int fd;
+
+	if (c->st.open_fds >= c->opts.max_open_fds) {
+		lru_cache__sweep(c->objs, pick_fd_victim, &v);
+		if (v.o)
+			close_fd(c, v.o);
+	}
+	fd = proc_map_open(pid, m, how, sizeof(how));
 	if (fd < 0) {
+		c->st.open_failures++;
 		pr_debug("failed to open %s of pid %d: %s", m->path, pid, strerror(-fd));
+		return fd;
+	}
+	c->st.opens++;
+	c->st.open_fds++;
+	return fd;
+}
+
+/* PT_LOAD segments and build-id: small, read once while the file is open anyway. */
+static void read_header(struct object *o)
+{
+	uint8_t bid[ELF_BUILD_ID_MAX];
+	int n;
+
+	n = elf_read_segments_fd(o->fd, o->segs, ELF_MAX_SEGMENTS);
+	o->nsegs = n > 0 ? (size_t)n : 0;
+	n = elf_read_build_id_fd(o->fd, bid, sizeof(bid));
+	for (int i = 0; i < n; i++)
+		snprintf(o->build_id + 2 * i, 3, "%02x", bid[i]);
+}
+
+static void remember_user(struct object *o, int pid, const struct proc_map *m)
+{
+	if (o->pid == pid && o->at.start == m->start && o->at.end == m->end)
+		return;
+	o->pid = pid;
+	o->at = *m;
+}
+
+/* Puts o (back) under the budget at its current cost, as most recently used. */
+static void charge(struct obj_cache *c, struct object *o)
+{
+	struct file_key key = { o->dev, o->inode };
+
+	if (o->cached) {
+		lru_cache__set_cost(c->objs, &key, o->cost);
+		return;
+	}
+	object_get(o);
+	if (lru_cache__put(c->objs, &key, o, o->cost)) {
+		object_put(o);
+		return;
+	}
+	o->cached = true;
+}
+
+struct object *obj_cache__get(struct obj_cache *c, int pid, const struct proc_map *m)
+{
+	struct file_key key = { makedev(m->dev_major, m->dev_minor), m->inode };
+	struct object *o = lru_cache__get(c->objs, &key);
+	bool charged;
+
+	if (!o) {
+		o = lru_cache__get(c->live, &key);
+		if (o)
+			charge(c, o); /* a process held it past its eviction */
+	}
+	if (o) {
+		c->st.hits++;
+		o->used_tick = ++c->tick;
+		remember_user(o, pid, m);
+		return o;
+	}
+	c->st.misses++;
+	o = calloc(1, sizeof(*o));
+	if (!o)
 		return NULL;
-	}
-	f = calloc(1, sizeof(*f));
-	if (!f)
-		goto err_close;
-	f->refcnt = 1;
-	f->dev = key->dev;
-	f->inode = key->inode;
-	f->path = strdup(m->path);
-	if (!f->path)
-		goto err_free;
-	f->name = strrchr(f->path, '/') ? strrchr(f->path, '/') + 1 : f->path;
-
-	n = elf_read_build_id_fd(fd, bid, sizeof(bid));
-	if (n > 0) {
-		for (int i = 0; i < n; i++)
-			snprintf(f->build_id + 2 * i, 3, "%02x", bid[i]);
-		memset(&bk, 0, sizeof(bk));
-		memcpy(bk.hex, f->build_id, strnlen(f->build_id, sizeof(bk.hex)));
-		shared = lru_cache__get(c->by_build_id, &bk);
-		if (shared && shared->elf) {
-			/* Same build-id seen through another inode (another container's copy). */
-			f->elf = NULL;
-			sym_file_put(f, NULL);
-			close(fd);
-			shared->refcnt++;
-			c->st.shared_by_build_id++;
-			return shared;
-		}
-	}
-
-	snprintf(root, sizeof(root), "/proc/%d/root", pid);
-	eo.root = root;
-	eo.debug_dirs = c->opts.debug_dirs;
-	/* the path as the process sees it: debuglink candidates are relative to it, under root */
-	f->elf = elf_object__open_fd(fd, m->path, &eo);
-	err = errno;
-	close(fd);
-	c->st.loads++;
-	if (!f->elf) {
-		c->st.load_failures++;
-		pr_warn_ratelimited("failed to read symbols of %s (pid %d): %s; its frames keep "
-				    "module+offset",
-				    m->path, pid, strerror(err));
-	} else if (f->build_id[0]) {
-		f->refcnt++;
-		if (lru_cache__put(c->by_build_id, &bk, f, elf_object__memory_bytes(f->elf)))
-			f->refcnt--;
-	}
-	return f;
-
-err_free:
-	free(f->path);
-	free(f);
-err_close:
-	close(fd);
+	o->refcnt = 1;
+	o->cache = c;
+	o->dev = key.dev;
+	o->inode = key.inode;
+	o->used_tick = ++c->tick;
+	o->path = strdup(m->path);
+	o->fd = -1;
+	if (!o->path)
+		goto fail;
+	o->name = strrchr(o->path, '/') ? strrchr(o->path, '/') + 1 : o->path;
+	remember_user(o, pid, m);
+	o->fd = open_file(c, o, pid, m);
+	if (o->fd < 0)
+		goto fail;
+	read_header(o);
+	o->cost = sizeof(*o) + strlen(o->path);
+	if (lru_cache__put(c->live, &key, o, 0))
+		goto fail;
+	charge(c, o);
+	charged = o->cached;
+	object_put(o); /* the budget holds it now, or nothing does and it goes */
+	return charged ? o : NULL;
+fail:
+	close_fd(c, o);
+	o->cache = NULL; /* not in live */
+	object_put(o);
 	return NULL;
 }
 
-struct sym_file *obj_cache__get(struct obj_cache *c, int pid, const struct proc_map *m)
+int obj_cache__object_fd(struct obj_cache *c, struct object *o)
 {
-	struct file_key key = { makedev(m->dev_major, m->dev_minor), m->inode };
-	struct sym_file *f = lru_cache__get(c->by_file, &key);
-	size_t cost;
+	if (o->fd >= 0)
+		return o->fd;
+	c->st.reopens++;
+	o->fd = open_file(c, o, o->pid, &o->at);
+	return o->fd;
+}
 
-	if (f) {
-		c->st.hits++;
-		return f;
-	}
-	c->st.misses++;
-	f = load_file(c, pid, m, &key);
-	if (!f)
-		return NULL;
-	/* Cost is charged where the object is owned by build-id, too: count it once here. */
-	cost = f->elf ? elf_object__memory_bytes(f->elf) : 256;
-	if (lru_cache__put(c->by_file, &key, f, cost)) {
-		sym_file_put(f, NULL);
-		return NULL;
-	}
-	return f;
+void obj_cache__object_built(struct obj_cache *c, struct object *o)
+{
+	if ((o->built & OBJECT_PART_ALL) == OBJECT_PART_ALL)
+		close_fd(c, o);
+	charge(c, o);
+}
+
+struct obj_cache_stats *obj_cache__counters(struct obj_cache *c)
+{
+	return &c->st;
+}
+
+const struct obj_cache_opts *obj_cache__opts(const struct obj_cache *c)
+{
+	return &c->opts;
 }
 
 void obj_cache__stats(const struct obj_cache *c, struct obj_cache_stats *st)
 {
 	*st = c->st;
-	st->evictions = lru_cache__evictions(c->by_file);
-	st->files = lru_cache__count(c->by_file);
-	st->bytes = lru_cache__cost(c->by_file);
+	st->evictions = lru_cache__evictions(c->objs);
+	st->files = lru_cache__count(c->objs);
+	st->bytes = lru_cache__cost(c->objs);
 }

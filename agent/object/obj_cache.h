@@ -1,43 +1,45 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* Symbol tables of mapped files, cached by (device, inode) and shared by build-id, bounded. */
+/* The objects of mapped files, one per (device, inode), opened once through proc_map_open and
+ * bounded together: one budget in bytes for all that hangs off them, LRU eviction. */
 #ifndef STOKER_OBJ_CACHE_H
 #define STOKER_OBJ_CACHE_H
 
 #include <stdint.h>
 
-#include "proc/proc_maps.h"
-#include "symbolize/symbolize_elf.h"
+#include "object/object.h"
 
 struct obj_cache_opts {
-	size_t max_files;	       /* (dev, inode) entries, default 8192 */
-	size_t max_bytes;	       /* symbol memory, default 512 MiB */
+	size_t max_files;	       /* objects, default 8192 */
+	size_t max_bytes;	       /* symbols + unwind rows + the rest, default 512 MiB */
+	size_t max_open_fds;	       /* objects holding their file open, default 128 */
 	const char *const *debug_dirs; /* NULL: /usr/lib/debug */
 };
 
-/* One mapped file as the symbolizer sees it. elf is NULL when the file could not be read as an
- * ELF (remembered so it is not retried for every sample). */
-struct sym_file {
-	int refcnt;
-	struct elf_object *elf;
-	char *path;				 /* as in /proc/PID/maps */
-	const char *name;			 /* base name of path */
-	char build_id[2 * ELF_BUILD_ID_MAX + 1]; /* hex, "" if none */
-	uint64_t dev, inode;
-};
-
 struct obj_cache_stats {
-	uint64_t loads, load_failures, hits, misses, shared_by_build_id, evictions;
-	uint64_t files, bytes;
+	uint64_t opens;	  /* files opened: once per identity unless evicted or fd-bounded */
+	uint64_t reopens; /* of those, for an object whose fd had been closed */
+	uint64_t open_failures;
+	uint64_t loads, load_failures; /* symbol tables */
+	uint64_t unwind_builds, data_sym_searches;
+	uint64_t hits, misses, evictions;
+	uint64_t files, bytes, open_fds;
 };
-
-struct obj_cache;
 
 struct obj_cache *obj_cache__new(const struct obj_cache_opts *opts);
 void obj_cache__free(struct obj_cache *c);
-/* The file behind mapping m of process pid, opened through /proc/PID/map_files or
- * /proc/PID/root so containers work. The pointer is valid until the next obj_cache call.
- * NULL when the file cannot be opened at all (process gone, replaced file). */
-struct sym_file *obj_cache__get(struct obj_cache *c, int pid, const struct proc_map *m);
+/* The object of the file mapped at m of process pid, opened on first sight (through
+ * /proc/PID/map_files or /proc/PID/root, so containers work). The reference is borrowed and
+ * valid until the next call into the object layer; take object_get() to keep it. NULL when
+ * the file cannot be opened (process gone, replaced file, not a regular file). */
+struct object *obj_cache__get(struct obj_cache *c, int pid, const struct proc_map *m);
 void obj_cache__stats(const struct obj_cache *c, struct obj_cache_stats *st);
+
+/* For object.c: an fd for o (reopened if it was closed), or -errno. */
+int obj_cache__object_fd(struct obj_cache *c, struct object *o);
+/* For object.c: o derived a part; its cost changed and its fd may go. */
+void obj_cache__object_built(struct obj_cache *c, struct object *o);
+/* For object.c: counters and options. */
+struct obj_cache_stats *obj_cache__counters(struct obj_cache *c);
+const struct obj_cache_opts *obj_cache__opts(const struct obj_cache *c);
 
 #endif

@@ -13,6 +13,7 @@
 #include "util/fileio.h"
 #include "util/log.h"
 #include "util/lru_cache.h"
+#include "object/obj_cache.h"
 #include "proc/proc_cache.h"
 
 struct proc_cache {
@@ -27,10 +28,19 @@ void proc_get(struct proc *p)
 	p->refcnt++;
 }
 
+static void put_objects(struct proc *p)
+{
+	for (size_t i = 0; p->objs && i < p->nmaps; i++)
+		object_put(p->objs[i]);
+	free(p->objs);
+	p->objs = NULL;
+}
+
 void proc_put(struct proc *p)
 {
 	if (!p || --p->refcnt > 0)
 		return;
+	put_objects(p);
 	free(p->maps);
 	perf_map__free(p->perf_map);
 	for (size_t i = 0; i < 2 * p->nlabels; i++)
@@ -172,11 +182,33 @@ bool proc_cache__refresh_maps(struct proc_cache *c, struct proc *p, uint64_t min
 		pr_debug("failed to read maps of pid %d: %s", p->pid, strerror(-n));
 		return false;
 	}
+	put_objects(p);
 	free(p->maps);
 	p->maps = maps;
 	p->nmaps = (size_t)n;
 	p->maps_failed = false;
 	return true;
+}
+
+struct object *proc_cache__object(struct proc_cache *c, struct proc *p, const struct proc_map *m)
+{
+	size_t i = (size_t)(m - p->maps);
+	struct object *o;
+
+	if (m < p->maps || i >= p->nmaps || !c->opts.objs)
+		return NULL;
+	if (!p->objs) {
+		p->objs = calloc(p->nmaps, sizeof(*p->objs));
+		if (!p->objs)
+			return NULL;
+	}
+	/* through the cache every time: it keeps recency and re-derives after an eviction */
+	o = obj_cache__get(c->opts.objs, p->pid, m);
+	if (o && !p->objs[i]) {
+		object_get(o);
+		p->objs[i] = o;
+	}
+	return o;
 }
 
 static void read_text(int pid, const char *what, char *buf, size_t len)

@@ -12,6 +12,9 @@
 #include "proc/proc_maps.h"
 #include "label/relabel.h"
 
+struct obj_cache;
+struct object;
+
 struct proc {
 	int refcnt;
 	int pid;
@@ -21,6 +24,7 @@ struct proc {
 	bool maps_failed; /* /proc/PID/maps could not be read */
 	struct proc_map *maps;
 	size_t nmaps;
+	struct object **objs;  /* references to the objects of maps[i], taken on first use */
 	uint64_t maps_read_ns; /* CLOCK_MONOTONIC of the last maps read */
 	char exe_name[64];     /* base name of /proc/PID/exe, or comm */
 	char comm[16];
@@ -42,6 +46,7 @@ struct proc_cache_opts {
 	const struct relabel_rule *rules; /* applied to each new process; owned by the caller */
 	size_t nrules;
 	struct container_meta *meta; /* Kubernetes/Docker metadata, NULL: none */
+	struct obj_cache *objs; /* the objects of mapped files; required for proc_cache__object */
 };
 
 struct proc_cache_stats {
@@ -56,6 +61,10 @@ void proc_cache__free(struct proc_cache *c);
  * when /proc has nothing (process already gone); NULL reads it from /proc. Never NULL unless out of
  * memory. The reference is borrowed: take proc_get() to keep it. */
 struct proc *proc_cache__lookup(struct proc_cache *c, int pid, const char *comm);
+/* The object of the file mapped at m, one of p's maps: p holds a reference to it until its
+ * maps are re-read or it goes, so the file is one object for as long as processes map it.
+ * NULL when the file cannot be opened. */
+struct object *proc_cache__object(struct proc_cache *c, struct proc *p, const struct proc_map *m);
 /* Re-reads the maps of p if the last read is older than min_age_ns; returns true if re-read. */
 bool proc_cache__refresh_maps(struct proc_cache *c, struct proc *p, uint64_t min_age_ns);
 /* The process exec'ed or exited: later samples of pid start a fresh entry. */

@@ -2,10 +2,12 @@
 /* /proc/PID/maps parsing: strict field by field, every malformed line rejected, not guessed. */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "symbolize/addr_search.h"
@@ -188,28 +190,73 @@ const struct proc_map *proc_maps_find(const struct proc_map *maps, size_t n, uin
 	return addr < maps[lo - 1].end ? &maps[lo - 1] : NULL;
 }
 
-/* Opens the exact file mapped at m: map_files needs no path resolution and survives renames
- * and deletions; /proc/PID/root is the fallback where map_files is not readable. */
+/* Opens path under the process's root as the process would resolve it: absolute symlinks and
+ * ".." stay inside root, magic links (/proc/self/fd/N planted in a container) are refused. Kernels
+ * without openat2 (before 5.6) get a plain open that at least refuses a symlink as last
+ * component. */
+static int open_in_root(const char *root, const char *path)
+{
+	struct open_how how = {
+		.flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK,
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
+	char full[PROC_MAP_PATH_MAX + 64];
+	int dfd, fd, err;
+
+	dfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	fd = (int)syscall(SYS_openat2, dfd, path, &how, sizeof(how));
+	err = fd < 0 ? -errno : 0;
+	close(dfd);
+	if (fd >= 0 || (err != -ENOSYS && err != -EPERM && err != -EINVAL))
+		return fd >= 0 ? fd : err;
+	/* ENOSYS: no openat2; EPERM: a seccomp filter that does not know it */
+	snprintf(full, sizeof(full), "%s%s", root, path);
+	fd = open(full, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	return fd < 0 ? -errno : fd;
+}
+
+/* The one way a file a process maps is opened, for every reader (symbols, unwind rows, span
+ * symbol): map_files names the exact mapped file without path resolution and survives renames
+ * and deletions; /proc/PID/root is the fallback where map_files is not readable. Never blocks
+ * (O_NONBLOCK: a FIFO or device planted at the path) and never reads what is not a regular
+ * file of the mapped inode. */
 int proc_map_open(int pid, const struct proc_map *m, char *how, size_t how_len)
 {
-	char path[PROC_MAP_PATH_MAX + 64];
+	char path[PROC_MAP_PATH_MAX + 64], root[32];
 	struct stat st;
-	int fd;
+	int fd, err;
 
+	if (m->path[0] != '/')
+		return -ENOENT;
 	snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", pid,
 		 (unsigned long long)m->start, (unsigned long long)m->end);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* a magic link by design: no O_NOFOLLOW here, the kernel resolves it to the mapping */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
-		snprintf(path, sizeof(path), "/proc/%d/root%s", pid, m->path);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
+		snprintf(root, sizeof(root), "/proc/%d/root", pid);
+		fd = open_in_root(root, m->path);
 		if (fd < 0)
-			return -errno;
+			return fd;
+		snprintf(path, sizeof(path), "%s%s", root, m->path);
 	}
-	if (fstat(fd, &st) || (uint64_t)st.st_ino != m->inode) {
+	if (fstat(fd, &st)) {
+		err = -errno;
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		err = -EBADF;
+		goto fail;
+	}
+	if ((uint64_t)st.st_ino != m->inode) {
 		/* Not the inode that is mapped (replaced on disk, or a different mount). */
-		close(fd);
-		return -ESTALE;
+		err = -ESTALE;
+		goto fail;
 	}
 	snprintf(how, how_len, "%s", path);
 	return fd;
+fail:
+	close(fd);
+	return err;
 }

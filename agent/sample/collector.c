@@ -106,11 +106,6 @@ static void on_sample(struct collector *c, const struct stoker_sample *s, size_t
 		c->st.truncated_user++;
 	if (s->flags & STOKER_SF_KERNEL_TRUNCATED)
 		c->st.truncated_kernel++;
-	if (s->flags & STOKER_SF_UNWIND_PENDING)
-		c->st.unwind_pending++;
-	if (c->opts.unwind_hint &&
-	    (s->flags & (STOKER_SF_UNWIND_PENDING | STOKER_SF_UNWIND_NO_MAPPING)))
-		c->opts.unwind_hint(c->opts.skip_ctx, (int)s->pid, s->flags);
 	comm_copy(comm, s->comm);
 	p = proc_cache__lookup(c->sz->procs, (int)s->pid, comm);
 	if (!p) {
@@ -118,6 +113,10 @@ static void on_sample(struct collector *c, const struct stoker_sample *s, size_t
 		return;
 	}
 	proc_cache__refresh_labels(c->sz->procs, p);
+	/* after the lookup: the unwind loader scans the mappings the process cache just read */
+	if (c->opts.unwind_hint &&
+	    (s->flags & (STOKER_SF_UNWIND_PENDING | STOKER_SF_UNWIND_NO_MAPPING)))
+		c->opts.unwind_hint(c->opts.skip_ctx, (int)s->pid, s->flags);
 	if (p->dropped) {
 		/* the rules said no: from now on BPF skips it, so this costs nothing more */
 		c->st.samples_relabel_dropped++;
@@ -206,7 +205,6 @@ void collector__on_record(const void *data, size_t len, void *ctx)
 	const struct stoker_proc_event *e = data;
 	__u32 type;
 
-	c->st.records++;
 	if (len < sizeof(type)) {
 		c->st.bad_records++;
 		return;

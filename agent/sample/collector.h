@@ -11,12 +11,12 @@
 #include "label/span_context.h"
 #include "symbolize/symbolize.h"
 
+/* Reported through the counter registry (ops/counters.h). */
 struct collector_stats {
-	uint64_t records, samples, bad_records, exec_events, exit_events;
+	uint64_t samples, bad_records, exec_events, exit_events;
 	uint64_t stack_cache_hits, stack_cache_misses;
 	uint64_t samples_dropped_full; /* window sample table full */
 	uint64_t truncated_user, truncated_kernel;
-	uint64_t unwind_pending; /* user stacks walked before the process's tables were loaded */
 	uint64_t samples_relabel_dropped; /* arrived before BPF learned to skip the process */
 	uint64_t samples_in_span;	  /* carried a span (labeled when span_labels) */
 };

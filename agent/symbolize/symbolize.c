@@ -65,8 +65,9 @@ static int user_frame(struct symbolizer *sz, struct proc *p, uint64_t ip, symbol
 	const struct proc_map *m = proc_maps_find(p->maps, p->nmaps, ip);
 	struct frame fr = { .kind = FRAME_NATIVE };
 	char name[PROC_MAP_PATH_MAX + 32];
+	const struct elf_object *elf;
 	struct elf_symbol_result sym;
-	struct sym_file *f;
+	struct object *f;
 	uint64_t off, vaddr;
 	char *dm;
 	int ret;
@@ -83,9 +84,10 @@ static int user_frame(struct symbolizer *sz, struct proc *p, uint64_t ip, symbol
 	fr.address = off;
 	switch (m->kind) {
 	case PROC_MAP_FILE:
-		f = obj_cache__get(sz->objs, p->pid, m);
+		f = proc_cache__object(sz->procs, p, m);
+		elf = f ? object__symbols(f) : NULL;
 		fr.mapping = m->path;
-		if (!f || !f->elf) {
+		if (!elf) {
 			const char *base = strrchr(m->path, '/');
 
 			sz->st.unnamed++;
@@ -95,9 +97,9 @@ static int user_frame(struct symbolizer *sz, struct proc *p, uint64_t ip, symbol
 			return fn(ctx, &fr, 1);
 		}
 		fr.build_id = f->build_id;
-		if (elf_object__offset_to_vaddr(f->elf, off, &vaddr))
+		if (elf_object__offset_to_vaddr(elf, off, &vaddr))
 			vaddr = off;
-		if (elf_object__lookup(f->elf, vaddr, &sym) == 0) {
+		if (elf_object__lookup(elf, vaddr, &sym) == 0) {
 			dm = demangle(sym.name);
 			sz->st.named++;
 			fr.function = dm ? dm : sym.name;

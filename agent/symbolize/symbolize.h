@@ -19,9 +19,8 @@ struct symbolizer_stats {
 };
 
 struct symbolizer {
-	struct proc_cache *procs;
-	struct obj_cache *objs;
-	struct kallsyms *ksyms; /* may be NULL: kernel frames then keep their addresses */
+	struct proc_cache *procs; /* also gives each mapping's object */
+	struct kallsyms *ksyms;	  /* may be NULL: kernel frames then keep their addresses */
 	struct symbolizer_stats st;
 };
 

@@ -18,7 +18,7 @@
 #include "util/log.h"
 #include "symbolize/symbolize_elf.h"
 
-#define MAX_SEGMENTS	      32
+#define MAX_SEGMENTS	      ELF_MAX_SEGMENTS
 #define DEFAULT_MAX_SYMBOLS   (4u << 20)
 #define DEFAULT_MAX_DEBUGDATA (64u << 20)
 #define SYM_NAME_MAX	      4096
@@ -28,11 +28,6 @@ struct elf_sym {
 	uint64_t addr, size;
 	uint32_t name; /* pool offset */
 	uint8_t bind;  /* STB_* */
-};
-
-struct elf_segment {
-	uint64_t vaddr, memsz, offset, filesz;
-	uint32_t flags;
 };
 
 struct elf_object {
@@ -220,7 +215,8 @@ static Elf *open_debug_candidate(struct elf_object *o, const char *path, uint32_
 	Elf *elf;
 	int fd, n;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO planted under the debuglink name must not hang the agent in open */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return NULL;
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > DEBUG_FILE_MAX)
@@ -442,21 +438,50 @@ static void sort_dedupe(struct elf_object *o)
 	o->nsyms = k;
 }
 
-static int read_segments(struct elf_object *o, Elf *elf)
+/* PT_LOAD program headers, at most max. Returns how many, or -ENOEXEC. */
+static int read_load_segments(Elf *elf, struct elf_segment *segs, size_t max)
 {
 	size_t nph = 0;
+	int n = 0;
 
 	if (elf_getphdrnum(elf, &nph))
 		return -ENOEXEC;
-	for (size_t i = 0; i < nph && o->nsegs < MAX_SEGMENTS; i++) {
+	for (size_t i = 0; i < nph && (size_t)n < max; i++) {
 		GElf_Phdr ph;
 
 		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD)
 			continue;
-		o->segs[o->nsegs++] = (struct elf_segment){ ph.p_vaddr, ph.p_memsz, ph.p_offset,
-							    ph.p_filesz, ph.p_flags };
+		segs[n++] = (struct elf_segment){ ph.p_vaddr, ph.p_memsz, ph.p_offset, ph.p_filesz,
+						  ph.p_flags };
 	}
+	return n;
+}
+
+static int read_segments(struct elf_object *o, Elf *elf)
+{
+	int n = read_load_segments(elf, o->segs, MAX_SEGMENTS);
+
+	if (n < 0)
+		return n;
+	o->nsegs = n;
 	return 0;
+}
+
+int elf_read_segments_fd(int fd, struct elf_segment *segs, size_t max)
+{
+	GElf_Ehdr eh;
+	Elf *elf;
+	int n = -ENOEXEC;
+
+	if (once_init())
+		return -ENOSYS;
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!elf)
+		return -ENOEXEC;
+	if (elf_kind(elf) == ELF_K_ELF && gelf_getehdr(elf, &eh))
+		n = read_load_segments(elf, segs, max);
+	elf_end(elf);
+	return n;
 }
 
 struct elf_object *elf_object__open_fd(int fd, const char *path, const struct elf_object_opts *opts)
@@ -633,22 +658,28 @@ int elf_object__type(const struct elf_object *o)
 	return o->type;
 }
 
-int elf_object__offset_to_vaddr(const struct elf_object *o, uint64_t off, uint64_t *vaddr)
+int elf_segments_offset_to_vaddr(const struct elf_segment *segs, size_t n, uint64_t off,
+				 uint64_t *vaddr)
 {
-	int best = -1;
+	ssize_t best = -1;
 
-	for (int i = 0; i < o->nsegs; i++) {
-		const struct elf_segment *s = &o->segs[i];
+	for (size_t i = 0; i < n; i++) {
+		const struct elf_segment *s = &segs[i];
 
 		if (off < s->offset || off - s->offset >= s->filesz)
 			continue;
 		if (best < 0 || (s->flags & PF_X))
-			best = i;
+			best = (ssize_t)i;
 	}
 	if (best < 0)
 		return -ENOENT;
-	*vaddr = off - o->segs[best].offset + o->segs[best].vaddr;
+	*vaddr = off - segs[best].offset + segs[best].vaddr;
 	return 0;
+}
+
+int elf_object__offset_to_vaddr(const struct elf_object *o, uint64_t off, uint64_t *vaddr)
+{
+	return elf_segments_offset_to_vaddr(o->segs, (size_t)o->nsegs, off, vaddr);
 }
 
 int elf_object__lookup(const struct elf_object *o, uint64_t vaddr, struct elf_symbol_result *res)

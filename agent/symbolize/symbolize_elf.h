@@ -11,6 +11,13 @@
 #include <gelf.h>
 
 #define ELF_BUILD_ID_MAX 64 /* bytes; GNU build-ids are 20 (sha1) or 16 (md5/uuid) */
+#define ELF_MAX_SEGMENTS 32 /* PT_LOAD segments kept */
+
+/* One PT_LOAD program header. */
+struct elf_segment {
+	uint64_t vaddr, memsz, offset, filesz;
+	uint32_t flags;
+};
 
 struct elf_object_opts {
 	/* Filesystem root the object's process sees, e.g. "/proc/123/root"; debug files are looked
@@ -44,6 +51,14 @@ void elf_object__free(struct elf_object *obj);
 /* Reads only the GNU build-id note of the file behind fd. Returns its length in bytes, 0 when
  * the file has none, or a negative errno. */
 int elf_read_build_id_fd(int fd, uint8_t *buf, size_t buf_len);
+
+/* Reads the PT_LOAD segments (at most max) of the file behind fd. Returns how many, or
+ * -ENOEXEC for a file that is not ELF. */
+int elf_read_segments_fd(int fd, struct elf_segment *segs, size_t max);
+/* Maps a file offset to the ELF virtual address through the segment holding it, executable
+ * segments first. Returns 0 or -ENOENT. */
+int elf_segments_offset_to_vaddr(const struct elf_segment *segs, size_t n, uint64_t off,
+				 uint64_t *vaddr);
 
 /* A section by type (SHT_SYMTAB/SHT_DYNSYM; name NULL) or by name (type ignored; an
  * SHT_NOBITS section of that name does not count), its header copied to *out. */

@@ -1,31 +1,28 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* Loads unwind tables into the BPF walker's maps (rows through an mmap of the row pool, pages
- * and rules by update), shares them by build-id, evicts unused ones when the pool is full, and
- * registers each process's executable mappings in the (pid, address) LPM trie. */
+ * and rules by update), one per mapped file (the rows come from its object), evicts unused
+ * ones when the pool is full, and registers each process's executable mappings (as the
+ * process cache read them) in the (pid, address) LPM trie. */
 #include <bpf/bpf.h>
 #include <endian.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <gelf.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/lru_cache.h"
+#include "object/obj_cache.h"
 #include "proc/proc_cache.h"
-#include "proc/proc_maps.h"
-#include "symbolize/symbolize_elf.h"
 #include "unwind/unwind_loader.h"
 #include "unwind/unwind_table.h"
 
-#define MAX_MAPS_PER_PROC 4096
-
 struct utable {
 	uint64_t id;
+	uint64_t dev, inode;   /* the file the rows are of */
 	uint32_t first, nrows; /* extent in the row pool; nrows 0: nothing loaded */
 	uint32_t refs;	       /* registered mappings using it */
 	uint64_t last_used;
@@ -46,10 +43,6 @@ struct uproc {
 	struct unwind_loader *l;
 };
 
-struct file_key {
-	uint64_t dev, inode;
-};
-
 struct unwind_loader {
 	struct unwind_loader_opts opts;
 	struct stoker_unwind_row *pool;
@@ -58,7 +51,6 @@ struct unwind_loader {
 	uint32_t rules_synced;
 	struct utable *tables;
 	size_t ntables;
-	struct lru_cache *files; /* (dev, inode) -> table id */
 	struct lru_cache *procs; /* pid -> struct uproc */
 	uint64_t tick;
 	struct unwind_loader_stats st;
@@ -68,6 +60,14 @@ static struct utable *find_table(struct unwind_loader *l, uint64_t id)
 {
 	for (size_t i = 0; i < l->ntables; i++)
 		if (l->tables[i].id == id)
+			return &l->tables[i];
+	return NULL;
+}
+
+static struct utable *find_file_table(struct unwind_loader *l, uint64_t dev, uint64_t inode)
+{
+	for (size_t i = 0; i < l->ntables; i++)
+		if (l->tables[i].dev == dev && l->tables[i].inode == inode)
 			return &l->tables[i];
 	return NULL;
 }
@@ -144,11 +144,6 @@ static void free_uproc(void *v, void *ctx)
 	free(p);
 }
 
-static void free_u64(void *v, void *ctx)
-{
-	free(v);
-}
-
 struct unwind_loader *unwind_loader__new(const struct unwind_loader_opts *opts)
 {
 	struct lru_cache_opts lo = { 0 };
@@ -187,15 +182,11 @@ struct unwind_loader *unwind_loader__new(const struct unwind_loader_opts *opts)
 	unwind_rules_init(l->rules);
 	l->rules_synced = 1; /* rule 0 is the all-zero INVALID the array starts with */
 
-	lo.key_size = sizeof(struct file_key);
-	lo.max_entries = 65536;
-	lo.free_value = free_u64;
-	l->files = lru_cache__new(&lo);
 	lo.key_size = sizeof(int);
 	lo.max_entries = l->opts.max_procs;
 	lo.free_value = free_uproc;
 	l->procs = lru_cache__new(&lo);
-	if (!l->files || !l->procs) {
+	if (!l->procs) {
 		err = -ENOMEM;
 		goto fail;
 	}
@@ -212,7 +203,6 @@ void unwind_loader__free(struct unwind_loader *l)
 	if (!l)
 		return;
 	lru_cache__free(l->procs); /* unregisters every process */
-	lru_cache__free(l->files);
 	if (l->pool)
 		munmap(l->pool, l->pool_bytes);
 	free(l->tables);
@@ -344,30 +334,18 @@ static int put_pages(struct unwind_loader *l, struct utable *t, const struct unw
 	return 0;
 }
 
-static uint64_t file_identity(int fd, const struct stat *st)
-{
-	uint8_t bid[ELF_BUILD_ID_MAX];
-	int n = elf_read_build_id_fd(fd, bid, sizeof(bid));
-
-	if (n > 0)
-		return hash_bytes(bid, (size_t)n, 0x5eed) | 1;
-	struct {
-		uint64_t dev, ino, size;
-		int64_t mtime_s, mtime_ns;
-	} k = { st->st_dev, st->st_ino, (uint64_t)st->st_size, st->st_mtim.tv_sec,
-		st->st_mtim.tv_nsec };
-	return hash_bytes(&k, sizeof(k), 0xf11e) | 1;
-}
-
-/* Builds and loads the table of the file behind fd under id. */
-static struct utable *load_table(struct unwind_loader *l, int fd, uint64_t id, const char *path)
+/* Loads the rows of o's table (built by the object on first use, kept there) under id. A
+ * table that cannot be loaded stays listed without rows, so the file is not tried again while
+ * listed. NULL when the file could not be read at all (tried again at the next scan). */
+static struct utable *load_table(struct unwind_loader *l, struct object *o, uint64_t id)
 {
 	struct unwind_table_opts to = { .max_rows = l->pool_rows, .debug_frame = true };
-	struct unwind_table ut = { 0 };
+	bool built = object__built(o, OBJECT_PART_UNWIND);
+	const struct unwind_table *ut = NULL;
+	const char *path = o->at.path;
 	struct utable *t = NULL;
 	uint64_t t0 = monotonic_ns();
 	uint32_t first = 0;
-	Elf *elf;
 	int err;
 
 	if (l->ntables >= l->opts.max_tables) {
@@ -379,33 +357,35 @@ static struct utable *load_table(struct unwind_loader *l, int fd, uint64_t id, c
 		}
 		drop_table(l, (size_t)victim);
 	}
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	if (!elf) {
-		l->st.tables_failed++;
+	err = object__unwind_table(o, l->rules, &to, &ut);
+	if (!object__built(o, OBJECT_PART_UNWIND))
 		return NULL;
+	if (!built) {
+		l->st.build_ns += monotonic_ns() - t0;
+		if (err && err != -E2BIG) {
+			pr_debug("no unwind table for %s: %s", path, strerror(-err));
+			l->st.tables_failed++;
+		}
+		if (err == -E2BIG)
+			pr_warn_ratelimited("%s has more unwind rows than --unwind-table-memory "
+					    "holds; its stacks use frame pointers",
+					    path);
+		if (!err && ut->nrows == 0)
+			l->st.tables_without_cfi++;
 	}
-	err = unwind_table_build(elf, l->rules, &to, &ut);
-	elf_end(elf);
-	l->st.build_ns += monotonic_ns() - t0;
-	if (err && err != -E2BIG) {
-		pr_debug("no unwind table for %s: %s", path, strerror(-err));
-		l->st.tables_failed++;
-	}
-	if (err == -E2BIG)
-		pr_warn_ratelimited("%s has more unwind rows than --unwind-table-memory holds; its "
-				    "stacks use frame pointers",
-				    path);
-	if (!err && ut.nrows == 0)
-		l->st.tables_without_cfi++;
 	/* rows first: evicting to make room reorders l->tables, so the slot is taken after */
-	if (!err && ut.nrows)
-		err = alloc_rows(l, ut.nrows, &first);
+	if (!err && ut->nrows)
+		err = alloc_rows(l, ut->nrows, &first);
 	t = &l->tables[l->ntables];
 	memset(t, 0, sizeof(*t));
 	t->id = id;
-	memcpy(t->segs, ut.segs, sizeof(t->segs));
-	t->nsegs = ut.nsegs;
-	if (ut.nrows) { /* built: err is the allocation's */
+	t->dev = o->dev;
+	t->inode = o->inode;
+	if (ut) {
+		memcpy(t->segs, ut->segs, sizeof(t->segs));
+		t->nsegs = ut->nsegs;
+	}
+	if (ut && ut->nrows) { /* built: err is the allocation's */
 		if (err) {
 			l->st.tables_no_room++;
 			pr_warn_ratelimited(
@@ -413,12 +393,12 @@ static struct utable *load_table(struct unwind_loader *l, int fd, uint64_t id, c
 			    "by frame pointers; raise --unwind-table-memory",
 			    (size_t)l->st.rows_used, path);
 		} else {
-			memcpy(l->pool + first, ut.rows, ut.nrows * sizeof(ut.rows[0]));
+			memcpy(l->pool + first, ut->rows, ut->nrows * sizeof(ut->rows[0]));
 			t->first = first;
-			t->nrows = (uint32_t)ut.nrows;
+			t->nrows = (uint32_t)ut->nrows;
 			err = sync_rules(l);
 			if (!err)
-				err = put_pages(l, t, &ut);
+				err = put_pages(l, t, ut);
 			if (err) {
 				pr_warn("failed to load the unwind table of %s: %s", path,
 					strerror(-err));
@@ -427,65 +407,50 @@ static struct utable *load_table(struct unwind_loader *l, int fd, uint64_t id, c
 			} else {
 				l->st.rows_used += t->nrows;
 				l->st.tables_built++;
-				pr_debug("unwind table for %s: %zu rows from %s", path, ut.nrows,
-					 ut.source);
+				pr_debug("unwind table for %s: %zu rows from %s", path, ut->nrows,
+					 ut->source);
 			}
 		}
 	}
 	l->ntables++;
-	unwind_table_free(&ut);
 	return t;
 }
 
 /* The table for mapping m of pid (NULL: none can be had; the range unwinds by frame
  * pointers). */
-static struct utable *table_for(struct unwind_loader *l, int pid, const struct proc_map *m)
+static struct utable *table_for(struct unwind_loader *l, struct proc *proc,
+				const struct proc_map *m)
 {
-	struct file_key fk = { ((uint64_t)m->dev_major << 32) | m->dev_minor, m->inode };
-	char how[PROC_MAP_PATH_MAX + 64];
-	uint64_t *idp = lru_cache__get(l->files, &fk), id;
-	struct utable *t;
-	struct stat st;
-	int fd;
+	uint64_t dev = makedev(m->dev_major, m->dev_minor);
+	struct {
+		uint64_t dev, inode;
+	} fk = { dev, m->inode };
+	struct utable *t = find_file_table(l, dev, m->inode);
+	struct object *o;
+	uint64_t id;
 
-	if (idp && (t = find_table(l, *idp)))
-		return t;
-	fd = proc_map_open(pid, m, how, sizeof(how));
-	if (fd < 0)
-		return NULL;
-	if (fstat(fd, &st)) {
-		close(fd);
-		return NULL;
-	}
-	id = file_identity(fd, &st);
-	t = find_table(l, id);
 	if (t)
-		l->st.tables_shared++;
-	else
-		t = load_table(l, fd, id, m->path);
-	close(fd);
-	if (t) {
-		uint64_t *v = malloc(sizeof(*v));
-
-		if (v) {
-			*v = id;
-			if (lru_cache__put(l->files, &fk, v, 1))
-				free(v);
-		}
-	}
-	return t;
+		return t;
+	o = proc_cache__object(l->opts.procs, proc, m);
+	if (!o)
+		return NULL;
+	id = hash_bytes(&fk, sizeof(fk), 0xf11e) | 1;
+	while (find_table(l, id)) /* two files, one hash: ids must differ in BPF */
+		id = (id + 2) | 1;
+	return load_table(l, o, id);
 }
 
-int unwind_loader__scan(struct unwind_loader *l, int pid)
+int unwind_loader__scan(struct unwind_loader *l, struct proc *proc)
 {
 	struct stoker_unwind_map_key k;
 	struct stoker_unwind_map_val v = { .flags = STOKER_UMAP_PROC };
-	struct proc_map *maps = NULL;
+	const struct proc_map *maps = proc->maps;
 	struct uproc *p = NULL, *old;
-	int n, err = 0;
+	int pid = proc->pid, n = (int)proc->nmaps, err = 0;
 
 	l->st.scans++;
-	n = proc_maps_read(pid, MAX_MAPS_PER_PROC, &maps);
+	if (proc->maps_failed && !proc->maps)
+		n = -ESRCH;
 	p = calloc(1, sizeof(*p));
 	if (!p) {
 		err = -ENOMEM;
@@ -517,7 +482,7 @@ int unwind_loader__scan(struct unwind_loader *l, int pid)
 			continue;
 		/* TODO(vdso): the vDSO has CFI too; until it is loaded its frames use FP. */
 		if (m->kind == PROC_MAP_FILE)
-			t = table_for(l, pid, m);
+			t = table_for(l, proc, m);
 		if (t && t->nrows) {
 			uint64_t bias;
 
@@ -570,21 +535,26 @@ int unwind_loader__scan(struct unwind_loader *l, int pid)
 	if (bpf_map_update_elem(l->opts.maps.mappings_fd, &k, &v, BPF_ANY) && !err)
 		err = -errno;
 out:
-	free(maps);
 	return err;
 }
 
-void unwind_loader__on_sample(struct unwind_loader *l, int pid, uint32_t flags)
+void unwind_loader__on_sample(struct unwind_loader *l, struct proc *proc, uint32_t flags)
 {
+	uint64_t now = monotonic_ns();
 	struct uproc *p;
 
 	if (!(flags & (STOKER_SF_UNWIND_PENDING | STOKER_SF_UNWIND_NO_MAPPING)))
 		return;
-	p = lru_cache__get(l->procs, &pid);
+	p = lru_cache__get(l->procs, &proc->pid);
 	/* PENDING for a registered process: a sample taken before its registration landed */
-	if (p && monotonic_ns() - p->scanned_ns < l->opts.rescan_interval_ns)
+	if (p && now - p->scanned_ns < l->opts.rescan_interval_ns)
 		return;
-	unwind_loader__scan(l, pid);
+	/* mappings changed since the last scan: fresh maps, unless read since then anyway.
+	 * PENDING only says the registration had not landed yet: the maps the process cache
+	 * has are good, and a change since shows up as NO_MAPPING. */
+	if (p && (flags & STOKER_SF_UNWIND_NO_MAPPING))
+		proc_cache__refresh_maps(l->opts.procs, proc, now - p->scanned_ns);
+	unwind_loader__scan(l, proc);
 }
 
 void unwind_loader__forget(struct unwind_loader *l, int pid)

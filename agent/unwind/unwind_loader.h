@@ -8,18 +8,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proc/proc_cache.h"
 #include "sample/sampler.h"
 
 struct unwind_loader_opts {
 	struct sampler_unwind_maps maps;
-	size_t max_procs;  /* processes registered at once, default 16384 (LRU beyond) */
-	size_t max_tables; /* files with a table at once, default 4096 */
+	struct proc_cache *procs; /* whose maps are scanned, and their objects (the rows) */
+	size_t max_procs;	  /* processes registered at once, default 16384 (LRU beyond) */
+	size_t max_tables;	  /* files with a table at once, default 4096 */
 	/* A process is rescanned at most this often when samples say its mappings changed. */
 	uint64_t rescan_interval_ns; /* default 2 s */
 };
 
 struct unwind_loader_stats {
-	uint64_t tables, tables_built, tables_shared, tables_failed, tables_without_cfi;
+	uint64_t tables, tables_built, tables_failed, tables_without_cfi;
 	uint64_t tables_evicted, tables_no_room;
 	uint64_t rows_used, rows_capacity; /* of the row pool; 8 bytes each */
 	uint64_t rules;
@@ -32,12 +34,13 @@ struct unwind_loader;
 /* NULL and errno set (logged) if the row pool cannot be mapped. */
 struct unwind_loader *unwind_loader__new(const struct unwind_loader_opts *opts);
 void unwind_loader__free(struct unwind_loader *l);
-/* Reads pid's executable mappings, loads the tables of its files and registers them. Returns
- * 0 or -errno (-ESRCH/-ENOENT: the process is gone). */
-int unwind_loader__scan(struct unwind_loader *l, int pid);
-/* A sample of pid came back with these STOKER_SF_UNWIND_* flags: scans when the process is
- * unknown or its mappings changed, at most once per rescan interval. */
-void unwind_loader__on_sample(struct unwind_loader *l, int pid, uint32_t flags);
+/* Loads the tables of p's executable mappings (as last read by the process cache) and
+ * registers them. Returns 0 or -errno (-ESRCH: the process is gone). */
+int unwind_loader__scan(struct unwind_loader *l, struct proc *p);
+/* A sample of p came back with these STOKER_SF_UNWIND_* flags: scans when the process is
+ * unknown or its mappings changed (re-reading them through the process cache), at most once
+ * per rescan interval. */
+void unwind_loader__on_sample(struct unwind_loader *l, struct proc *p, uint32_t flags);
 /* pid exited or exec'ed: its registration is removed (its tables stay cached). */
 void unwind_loader__forget(struct unwind_loader *l, int pid);
 void unwind_loader__stats(const struct unwind_loader *l, struct unwind_loader_stats *st);

@@ -180,6 +180,24 @@ int lru_cache__put(struct lru_cache *c, const void *key, void *value, size_t cos
 	return 0;
 }
 
+int lru_cache__set_cost(struct lru_cache *c, const void *key, size_t cost)
+{
+	uint64_t h = hash_bytes(key, c->opts.key_size, 0);
+	struct lru_node *n = *find_slot(c, key, h);
+
+	if (!n)
+		return -ENOENT;
+	c->cost = c->cost - n->cost + cost;
+	n->cost = cost;
+	/* it just grew because it was used: most recent, so what goes is older */
+	if (c->head != n) {
+		list_unlink(c, n);
+		list_push_front(c, n);
+	}
+	evict_lru(c, n);
+	return 0;
+}
+
 int lru_cache__remove(struct lru_cache *c, const void *key)
 {
 	uint64_t h = hash_bytes(key, c->opts.key_size, 0);

@@ -26,6 +26,9 @@ void *lru_cache__get(struct lru_cache *c, const void *key);
 /* Inserts or replaces; evicts least recently used entries to stay within the bounds (the new
  * entry itself is kept even if its cost alone exceeds max_cost). Returns 0 or -ENOMEM. */
 int lru_cache__put(struct lru_cache *c, const void *key, void *value, size_t cost);
+/* Changes the cost of an entry whose value grew or shrank and marks it most recently used,
+ * evicting others (never this one) to stay within the bounds. Returns 0 or -ENOENT. */
+int lru_cache__set_cost(struct lru_cache *c, const void *key, size_t cost);
 /* Removes the entry if present (its value is freed). Returns 0 or -ENOENT. */
 int lru_cache__remove(struct lru_cache *c, const void *key);
 /* Calls fn for every entry; fn returns non-zero to remove that entry. */

@@ -1,7 +1,7 @@
 /* Fuzz target: symbol lookup over an arbitrary ELF image (any process can map a crafted
  * ELF): build-id notes, symbol tables, .gnu_debuglink resolution and .gnu_debugdata
- * decompression under a small cap, the trace-context symbol lookup, all through our code on
- * libelf. */
+ * decompression under a small cap, PT_LOAD segments, the trace-context symbol lookup, all
+ * through our code on libelf. */
 #include <stdint.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -24,10 +24,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (fd < 0)
 		return 0;
 	if (write(fd, data, size) == (ssize_t)size) {
+		struct elf_segment segs[ELF_MAX_SEGMENTS];
 		struct elf_data_symbol ds;
+		int n;
 
+		/* what the object layer reads of every mapped file when it opens it */
 		elf_read_build_id_fd(fd, bid, sizeof(bid));
-		/* the trace-context ABI lookup (span_context.c) reads the same files */
+		n = elf_read_segments_fd(fd, segs, ELF_MAX_SEGMENTS);
+		if (n > 0)
+			elf_segments_offset_to_vaddr(segs, (size_t)n, 0x1000, &va);
+		/* the trace-context ABI lookup (object__data_symbol) reads the same files */
 		elf_find_data_symbol_fd(fd, "stoker_trace_ctx_v1_tp_offset", 0, &ds);
 		o = elf_object__open_fd(fd, "/nonexistent/dir/bin", &opts);
 		if (o) {

@@ -346,9 +346,91 @@ def test_truncated_stacks_marked():
     check(not any("[truncated]" in s["frames"][1:] for s in stacks), "only at the root")
 
 
+def exec_maps(pid):
+    """(start, end) -> (dev, inode) of pid's file-backed executable mappings."""
+    out = {}
+    with open("/proc/%d/maps" % pid) as f:
+        for line in f:
+            parts = line.split(None, 5)
+            if len(parts) < 6 or "x" not in parts[1] or parts[4] == "0":
+                continue
+            start, end = (int(x, 16) for x in parts[0].split("-"))
+            major, minor = (int(x, 16) for x in parts[3].split(":"))
+            out[(start, end)] = (os.makedev(major, minor), int(parts[4]))
+    return out
+
+
+def test_each_file_opened_once():
+    """Three processes of one binary, needed for symbols, unwind rows and the span symbol:
+    each mapped file is opened once, maps read once per refresh (strace counts both)."""
+    fxs = [start([os.path.join(FIX, "shares-nofp"), "30"]) for _ in range(3)]
+    log = os.path.join(TMP, "opens.strace")
+    out = os.path.join(TMP, "opens.pb.gz")
+    try:
+        time.sleep(0.3)
+        maps = {fx.pid: exec_maps(fx.pid) for fx in fxs}
+        args = ["--duration", "4s", "--sample-rate", "99", "--output", out]
+        for fx in fxs:
+            args += ["--pid", str(fx.pid)]
+        r = subprocess.run(["strace", "-f", "-qq", "-e", "trace=open,openat,openat2",
+                            "-e", "signal=none", "-o", log, STOKER] + args,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           timeout=90)
+        check(r.returncode == 0, "agent exits 0 under strace (%s)" % r.stderr.strip()[-300:])
+    finally:
+        for fx in fxs:
+            stop(fx)
+    opened, maps_reads = {}, {}
+    pat = re.compile(r'"/proc/(\d+)/(map_files/([0-9a-f]+)-([0-9a-f]+)|maps)"|'
+                     r'openat2\(\d+</proc/(\d+)/root>|openat2\(\d+, "([^"]+)"')
+    with open(log) as f:
+        for line in f:
+            m = re.search(r'= (-?\d+)', line.rsplit(")", 1)[-1]) if ")" in line else None
+            if not m or int(m.group(1)) < 0:
+                continue
+            if '/map_files/' in line:
+                g = re.search(r'"/proc/(\d+)/map_files/([0-9a-f]+)-([0-9a-f]+)"', line)
+                ident = maps.get(int(g.group(1)), {}).get((int(g.group(2), 16),
+                                                           int(g.group(3), 16)))
+                check(ident is not None, "opened mapping is one of the fixtures' (%s)"
+                      % line.strip()[:120])
+                opened[ident] = opened.get(ident, 0) + 1
+            elif "openat2(" in line:
+                g = re.search(r'openat2\(\d+, "([^"]+)"', line)
+                st = os.stat(g.group(1))
+                ident = (st.st_dev, st.st_ino)
+                opened[ident] = opened.get(ident, 0) + 1
+            else:
+                g = re.search(r'"/proc/(\d+)/maps"', line)
+                if g:
+                    maps_reads[int(g.group(1))] = maps_reads.get(int(g.group(1)), 0) + 1
+    files = {i for m in maps.values() for i in m.values()}
+    print("    %d files mapped, opens per file %s, maps reads %s" %
+          (len(files), sorted(opened.values()), maps_reads))
+    check(len(opened) >= 2 and set(opened) <= files,
+          "the binary and its libraries were opened (%d files)" % len(opened))
+    check(all(n == 1 for n in opened.values()),
+          "each mapped file opened once (%s)" % sorted(opened.values()))
+    check(sorted(maps_reads) == sorted(maps), "each process's maps read (%s)" % maps_reads)
+    # the process cache's refreshes are every read there is: none by another reader (the
+    # symbolizer may refresh once more for an address outside every mapping, and counts it)
+    report = re.search(r"objects: (\d+) files opened \((\d+) reopened\), (\d+) maps reads",
+                       r.stderr)
+    check(report and int(report.group(1)) == sum(opened.values()) and
+          int(report.group(3)) == sum(maps_reads.values()),
+          "the exit report counts the same opens and maps reads (%s)"
+          % (report and report.group(0)))
+    prof = profile_of(out, 99)
+    sh = pprof_check.shares(prof, funcs=["hot_a", "main"])
+    check(sh["total"] >= 50 and sh["inclusive"]["main"] >= 0.75,
+          "the three processes are profiled with full stacks (%d samples, main in %.2f)"
+          % (sh["total"], sh["inclusive"]["main"]))
+
+
 TESTS = [test_cli_errors, test_truncated_stacks_marked, test_least_privilege, test_cgroup_labels_and_relabel,
          test_kubernetes_and_docker_metadata, test_known_shares_fp, test_short_lived_process,
-         test_other_mount_namespace, test_kernel_frames, test_local_outputs_and_sigint]
+         test_other_mount_namespace, test_kernel_frames, test_local_outputs_and_sigint,
+         test_each_file_opened_once]
 
 
 def main():

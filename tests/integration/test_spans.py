@@ -358,7 +358,8 @@ def scrape(url):
 
 
 def parse_prometheus(text):
-    """{name: value}; fails naming every line that is not valid Prometheus text exposition."""
+    """({name: value}, {name: type}); fails naming every line that is not valid Prometheus text
+    exposition."""
     vals, helped, typed, bad = {}, set(), {}, []
     for ln in text.splitlines():
         if not ln:
@@ -383,7 +384,19 @@ def parse_prometheus(text):
             bad.append("%s twice" % name)
         vals[name] = float(m.group(2))
     check(not bad, "valid Prometheus text, %d metrics (%s)" % (len(vals), bad[:5]))
-    return vals
+    return vals, typed
+
+
+def registry_rows():
+    """[(metric name, type)] of every row of the counter registry, read from its headers."""
+    rows = []
+    for path in ("include/sampler_counters.h", "agent/ops/counters.h"):
+        with open(os.path.join(REPO, path)) as f:
+            text = f.read().replace("\\\n", " ")
+        found = re.findall(r'\bX\(\s*[A-Z0-9_]+,\s*"([a-z0-9_]+)",\s*(COUNTER|GAUGE),', text)
+        check(len(found) >= 10, "%s: %d registry rows" % (path, len(found)))
+        rows += [("stoker_" + name, kind.lower()) for name, kind in found]
+    return rows
 
 
 def test_metrics_endpoint():
@@ -405,7 +418,14 @@ def test_metrics_endpoint():
     check(code == 200 and ctype.startswith("text/plain"), "/metrics 200 text/plain (%d %s)" %
           (code, ctype))
     check(hcode == 200, "/healthz 200 while sampling (%d)" % hcode)
-    v = parse_prometheus(body)
+    v, types = parse_prometheus(body)
+    rows = registry_rows()
+    missing = [n for n, _ in rows if n not in v]
+    mistyped = [n for n, t in rows if n in v and types[n] != t]
+    check(not missing and not mistyped, "every registry row (%d) is on /metrics with its type "
+          "(missing %s, wrong type %s)" % (len(rows), missing[:5], mistyped[:5]))
+    check(len(v) == len(rows), "nothing on /metrics outside the registry (%d metrics, %d rows)"
+          % (len(v), len(rows)))
     for k in ("samples_received_total", "span_samples_total", "span_processes_found_total",
               "span_files_checked_total", "unwind_frames_table_total"):
         print("    stoker_%s %s" % (k, v.get("stoker_" + k)))
@@ -418,6 +438,10 @@ def test_metrics_endpoint():
     m = re.search(r"spans: (\d+) samples inside a trace span; (\d+) processes export", err)
     check(m and int(m.group(2)) == 1 and int(m.group(1)) >= v["stoker_span_samples_total"],
           "the exit summary reports spans too (%s)" % (m.group(0) if m else "missing"))
+    lines = [p for p in ("samples: ", "symbols: ", "unwinding: ", "spans: ")
+             if not re.search(r"\b%s\d+ " % p, err)]
+    check(not lines, "the exit summary has its samples, symbols, unwinding and spans lines "
+          "(missing %s)" % lines)
 
 
 def main():

@@ -65,6 +65,37 @@ static void test_lru_cost_and_replace(void)
 	CHECK_INT(freed, 12);
 }
 
+/* An entry that grows pushes older ones out, never itself; the cost follows the new value. */
+static void test_lru_set_cost(void)
+{
+	struct lru_cache_opts o = { .key_size = sizeof(int),
+				    .max_entries = 100,
+				    .max_cost = 100,
+				    .free_value = count_free };
+	struct lru_cache *c = lru_cache__new(&o);
+	int k;
+
+	freed = 0;
+	for (k = 0; k < 3; k++)
+		lru_cache__put(c, &k, malloc(1), 20);
+	k = 0;
+	CHECK_INT(lru_cache__set_cost(c, &k, 70), 0); /* 70 + 20 + 20: evicts 1 */
+	CHECK_INT(lru_cache__cost(c), 90);
+	CHECK_INT(lru_cache__count(c), 2);
+	CHECK_INT(freed, 1);
+	k = 1;
+	CHECK(lru_cache__get(c, &k) == NULL);
+	k = 2;
+	CHECK_INT(lru_cache__set_cost(c, &k, 500), 0); /* alone over the bound: kept */
+	CHECK(lru_cache__get(c, &k) != NULL);
+	CHECK_INT(lru_cache__count(c), 1);
+	CHECK_INT(lru_cache__cost(c), 500);
+	k = 7;
+	CHECK_INT(lru_cache__set_cost(c, &k, 1), -ENOENT);
+	lru_cache__free(c);
+	CHECK_INT(freed, 3);
+}
+
 static void test_lru_many(void)
 {
 	struct lru_cache_opts o = { .key_size = sizeof(int),
@@ -88,6 +119,7 @@ int main(void)
 {
 	RUN_TEST(test_lru_eviction_by_count);
 	RUN_TEST(test_lru_cost_and_replace);
+	RUN_TEST(test_lru_set_cost);
 	RUN_TEST(test_lru_many);
 	return TEST_SUMMARY();
 }

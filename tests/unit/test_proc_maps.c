@@ -1,5 +1,8 @@
-/* Unit tests of /proc/PID/maps parsing, including malformed and hostile lines. */
+/* Unit tests of /proc/PID/maps parsing, including malformed and hostile lines, and of the one
+ * open path for mapped files. */
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "proc/proc_maps.h"
@@ -104,6 +107,50 @@ static void test_read_self(void)
 	CHECK_INT(proc_maps_read(0x3fffffff, 10, &maps), -ENOENT);
 }
 
+/* A mapping that map_files does not know (no such range) goes by path under /proc/PID/root:
+ * a FIFO there must not block, and a symlink, a directory or another inode is not opened. */
+static void test_open_fallback_refuses(void)
+{
+	char dir[] = "/tmp/stoker-open-XXXXXX", path[64], how[PROC_MAP_PATH_MAX + 64];
+	struct proc_map m = { .start = 0x1000, .end = 0x2000, .kind = PROC_MAP_FILE };
+	struct stat st;
+	int fd;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/file", dir);
+	fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+	CHECK(fd >= 0 && fstat(fd, &st) == 0);
+	close(fd);
+	snprintf(m.path, sizeof(m.path), "%s", path);
+	m.inode = st.st_ino;
+	fd = proc_map_open(getpid(), &m, how, sizeof(how));
+	CHECK(fd >= 0); /* the regular file of the mapped inode */
+	if (fd >= 0)
+		close(fd);
+	m.inode = st.st_ino + 1;
+	CHECK_INT(proc_map_open(getpid(), &m, how, sizeof(how)), -ESTALE);
+
+	snprintf(m.path, sizeof(m.path), "%s/link", dir);
+	CHECK_INT(symlink(path, m.path), 0);
+	m.inode = st.st_ino;
+	CHECK_INT(proc_map_open(getpid(), &m, how, sizeof(how)), -ELOOP);
+	unlink(m.path);
+
+	snprintf(m.path, sizeof(m.path), "%s/fifo", dir);
+	CHECK_INT(mkfifo(m.path, 0600), 0);
+	CHECK(stat(m.path, &st) == 0);
+	m.inode = st.st_ino;
+	CHECK_INT(proc_map_open(getpid(), &m, how, sizeof(how)), -EBADF); /* and returns */
+	unlink(m.path);
+
+	CHECK(stat(dir, &st) == 0);
+	snprintf(m.path, sizeof(m.path), "%s", dir);
+	m.inode = st.st_ino;
+	CHECK_INT(proc_map_open(getpid(), &m, how, sizeof(how)), -EBADF);
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	RUN_TEST(test_parse_file_line);
@@ -111,5 +158,6 @@ int main(void)
 	RUN_TEST(test_reject_garbage);
 	RUN_TEST(test_parse_whole_and_find);
 	RUN_TEST(test_read_self);
+	RUN_TEST(test_open_fallback_refuses);
 	return TEST_SUMMARY();
 }

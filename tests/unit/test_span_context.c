@@ -100,7 +100,8 @@ static int record_publish(void *ctx, int pid, uint64_t addr)
 static void test_locate_self(void)
 {
 	struct published pub = { 0 };
-	struct span_context_opts o = { .publish = record_publish, .ctx = &pub };
+	struct obj_cache *objs = obj_cache__new(NULL);
+	struct span_context_opts o = { .objs = objs, .publish = record_publish, .ctx = &pub };
 	struct span_context *sc = span_context__new(&o);
 	struct proc_cache *pc = proc_cache__new(NULL);
 	struct span_context_stats st;
@@ -141,6 +142,7 @@ out:
 	free(maps);
 	span_context__free(sc);
 	proc_cache__free(pc);
+	obj_cache__free(objs);
 }
 
 static void test_no_abi_in_a_file(void)

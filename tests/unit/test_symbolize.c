@@ -113,6 +113,7 @@ static uint64_t ret_ip(int map, const char *sym)
 
 struct fixture {
 	struct symbolizer sz;
+	struct obj_cache *objs;
 	struct profile_builder pb;
 	struct proc *p;
 	char perf_map[64];
@@ -132,10 +133,10 @@ static int fixture_open(struct fixture *f)
 		free(maps);
 		return err;
 	}
-	f->sz.procs = proc_cache__new(&(struct proc_cache_opts){ 0 });
-	f->sz.objs = obj_cache__new(&(struct obj_cache_opts){ 0 });
+	f->objs = obj_cache__new(&(struct obj_cache_opts){ 0 });
+	f->sz.procs = proc_cache__new(&(struct proc_cache_opts){ .objs = f->objs });
 	f->sz.ksyms = kallsyms__parse(ksyms_text, strlen(ksyms_text));
-	if (!f->sz.procs || !f->sz.objs || !f->sz.ksyms || profile_builder__init(&f->pb, NULL)) {
+	if (!f->objs || !f->sz.procs || !f->sz.ksyms || profile_builder__init(&f->pb, NULL)) {
 		free(maps);
 		return -ENOMEM;
 	}
@@ -166,8 +167,8 @@ static void fixture_close(struct fixture *f)
 		unlink(f->perf_map);
 	profile_builder__destroy(&f->pb);
 	kallsyms__free(f->sz.ksyms);
-	obj_cache__free(f->sz.objs);
-	proc_cache__free(f->sz.procs);
+	proc_cache__free(f->sz.procs); /* drops its references to objects first */
+	obj_cache__free(f->objs);
 }
 
 static size_t symbolize(struct fixture *f, const __u64 *k, size_t nk, const __u64 *u, size_t nu,

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "symbolize/symbolize_elf.h"
@@ -125,6 +126,30 @@ static void test_stripped_with_debuglink(void)
 	elf_object__free(o);
 }
 
+/* A FIFO under the debuglink's name is skipped without blocking (alarm: a hang fails). */
+static void test_debuglink_fifo_does_not_block(void)
+{
+	char dir[] = "/tmp/stoker-dbg-XXXXXX", bin[64], fifo[64], cmd[PATH_MAX + 128];
+	struct elf_object *o;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(bin, sizeof(bin), "%s/prog_stripped", dir);
+	snprintf(fifo, sizeof(fifo), "%s/prog_stripped.debug", dir);
+	snprintf(cmd, sizeof(cmd), "cp %s %s", fixture("prog_stripped"), bin);
+	CHECK_INT(system(cmd), 0);
+	CHECK_INT(mkfifo(fifo, 0600), 0);
+	alarm(10);
+	o = elf_object__open(bin, NULL);
+	alarm(0);
+	CHECK(o != NULL);
+	if (o)
+		CHECK(strcmp(elf_object__symbol_source(o), "debug-file") != 0);
+	elf_object__free(o);
+	unlink(fifo);
+	unlink(bin);
+	rmdir(dir);
+}
+
 static void test_debuglink_wrong_build_id_rejected(void)
 {
 	struct elf_object *o = elf_object__open(fixture("prog_wronglink"), NULL);
@@ -236,6 +261,7 @@ int main(void)
 	RUN_TEST(test_shared_library);
 	RUN_TEST(test_stripped_with_debuglink);
 	RUN_TEST(test_debuglink_wrong_build_id_rejected);
+	RUN_TEST(test_debuglink_fifo_does_not_block);
 	RUN_TEST(test_debug_file_by_build_id);
 	RUN_TEST(test_minidebuginfo);
 	RUN_TEST(test_cpp_demangle);

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* One mapped file as every stage sees it: opened once, and everything derived from it (symbols,
+ * unwind rows, the trace-context symbol) built lazily on first use and kept with it. */
+#ifndef STOKER_OBJECT_H
+#define STOKER_OBJECT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "proc/proc_maps.h"
+#include "symbolize/symbolize_elf.h"
+#include "unwind/unwind_table.h"
+
+struct obj_cache;
+
+/* Identity is (dev, inode) of the mapped file as /proc/PID/maps names it and the opened file
+ * confirms: the build-id a file claims is kept for output only, never to share what is derived
+ * from one file with another. Fields up to build_id are read-only for users. */
+struct object {
+	int refcnt;
+	uint64_t dev, inode;
+	char *path;				 /* as first seen in /proc/PID/maps */
+	const char *name;			 /* base name of path */
+	char build_id[2 * ELF_BUILD_ID_MAX + 1]; /* hex, "" if none */
+
+	/* owned by object/ */
+	struct obj_cache *cache; /* NULL once the cache is gone */
+	bool cached;		 /* charged to the cache's budget, which holds a reference */
+	int fd;			 /* -1 once everything is derived, or closed for the fd bound */
+	unsigned built;		 /* OBJECT_PART_* derived (or failed for good); 0 after eviction */
+	uint64_t used_tick;
+	int pid;	    /* a process that maps it, for a reopen after the fd was closed */
+	struct proc_map at; /* and where */
+	struct elf_segment segs[ELF_MAX_SEGMENTS]; /* PT_LOAD */
+	size_t nsegs;
+	struct elf_object *elf;
+	struct unwind_table unwind;
+	int unwind_err;
+	char *data_sym_name;
+	int data_sym_err;
+	uint64_t data_sym_vaddr, data_sym_size;
+	size_t cost; /* bytes charged to the cache */
+};
+
+enum {
+	OBJECT_PART_SYMBOLS = 1,
+	OBJECT_PART_UNWIND = 2,
+	OBJECT_PART_DATA_SYM = 4,
+	OBJECT_PART_ALL = 7,
+};
+
+/* Whether part (OBJECT_PART_*) was derived already: asking for it costs no file access. */
+static inline bool object__built(const struct object *o, unsigned part)
+{
+	return (o->built & part) == part;
+}
+
+void object_get(struct object *o);
+void object_put(struct object *o);
+
+/* The function symbols, read on first call (through the process's root for debug files).
+ * NULL when the file is not a readable ELF: remembered, not retried. */
+const struct elf_object *object__symbols(struct object *o);
+
+/* The unwind rows, built on first call with rules and opts (the same every call: the rows hold
+ * indexes into rules). Returns 0 with *out, or the build's -errno (remembered), or -errno when
+ * the file could not be reopened (not remembered). */
+int object__unwind_table(struct object *o, struct unwind_rules *rules,
+			 const struct unwind_table_opts *opts, const struct unwind_table **out);
+
+/* The defined data object name (.dynsym, then .symtab), searched once per object whatever the
+ * offsets it is mapped at; map_vaddr is the ELF address of file_offset. Returns 0, -ENOENT,
+ * -ENOEXEC, or -errno when the file could not be reopened. */
+int object__data_symbol(struct object *o, const char *name, uint64_t file_offset,
+			struct elf_data_symbol *out);
+
+#endif
