@@ -57,6 +57,26 @@ static int once_init(void)
 	return ok ? 0 : -ENOSYS;
 }
 
+/* libelf over fd for an ELF file whose header reads (into *eh when eh is not NULL). Returns
+ * the handle, or NULL with *err set to -ENOSYS (libelf unusable) or -ENOEXEC. */
+static Elf *begin_elf(int fd, GElf_Ehdr *eh, int *err)
+{
+	GElf_Ehdr tmp;
+	Elf *elf;
+
+	*err = once_init();
+	if (*err)
+		return NULL;
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (elf && (elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, eh ? eh : &tmp))) {
+		elf_end(elf);
+		elf = NULL;
+	}
+	if (!elf)
+		*err = -ENOEXEC;
+	return elf;
+}
+
 static int add_symbol(struct elf_object *o, uint64_t addr, uint64_t size, const char *name,
 		      uint8_t bind)
 {
@@ -196,12 +216,10 @@ int elf_read_build_id_fd(int fd, uint8_t *buf, size_t buf_len)
 	Elf *elf;
 	int n;
 
-	if (once_init())
-		return -ENOSYS;
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	elf = begin_elf(fd, NULL, &n);
 	if (!elf)
-		return -ENOEXEC;
-	n = elf_kind(elf) == ELF_K_ELF ? read_build_id_elf(elf, buf, buf_len) : -ENOEXEC;
+		return n;
+	n = read_build_id_elf(elf, buf, buf_len);
 	elf_end(elf);
 	return n;
 }
@@ -221,11 +239,9 @@ static Elf *open_debug_candidate(struct elf_object *o, const char *path, uint32_
 		return NULL;
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > DEBUG_FILE_MAX)
 		goto fail;
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	elf = begin_elf(fd, NULL, &n);
 	if (!elf)
 		goto fail;
-	if (elf_kind(elf) != ELF_K_ELF)
-		goto fail_elf;
 	if (o->build_id_len) {
 		n = read_build_id_elf(elf, bid, sizeof(bid));
 		if (n != (int)o->build_id_len || memcmp(bid, o->build_id_raw, o->build_id_len)) {
@@ -469,17 +485,13 @@ static int read_segments(struct elf_object *o, Elf *elf)
 
 int elf_read_segments_fd(int fd, struct elf_segment *segs, size_t max)
 {
-	GElf_Ehdr eh;
 	Elf *elf;
-	int n = -ENOEXEC;
+	int n;
 
-	if (once_init())
-		return -ENOSYS;
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	elf = begin_elf(fd, NULL, &n);
 	if (!elf)
-		return -ENOEXEC;
-	if (elf_kind(elf) == ELF_K_ELF && gelf_getehdr(elf, &eh))
-		n = read_load_segments(elf, segs, max);
+		return n;
+	n = read_load_segments(elf, segs, max);
 	elf_end(elf);
 	return n;
 }
@@ -493,10 +505,8 @@ struct elf_object *elf_object__open_fd(int fd, const char *path, const struct el
 	Elf *elf = NULL, *dbg = NULL;
 	int dbg_fd = -1, err = -ENOEXEC, n;
 
-	if (once_init())
-		return errno = ENOSYS, NULL;
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	if (!elf || elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &eh))
+	elf = begin_elf(fd, &eh, &err);
+	if (!elf)
 		goto fail;
 	o = calloc(1, sizeof(*o));
 	if (!o) {
@@ -592,19 +602,13 @@ int elf_find_data_symbol_fd(int fd, const char *name, uint64_t file_offset,
 			    struct elf_data_symbol *out)
 {
 	struct elf_object segs; /* only its PT_LOAD table is used */
-	GElf_Ehdr eh;
 	GElf_Sym sym;
 	Elf *elf;
 	int err;
 
-	if (once_init())
-		return -ENOSYS;
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	elf = begin_elf(fd, NULL, &err);
 	if (!elf)
-		return -ENOEXEC;
-	err = -ENOEXEC;
-	if (elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &eh))
-		goto out;
+		return err;
 	memset(&segs, 0, sizeof(segs));
 	err = read_segments(&segs, elf);
 	if (err)
