@@ -381,8 +381,6 @@ def test_each_file_opened_once():
         for fx in fxs:
             stop(fx)
     opened, maps_reads = {}, {}
-    pat = re.compile(r'"/proc/(\d+)/(map_files/([0-9a-f]+)-([0-9a-f]+)|maps)"|'
-                     r'openat2\(\d+</proc/(\d+)/root>|openat2\(\d+, "([^"]+)"')
     with open(log) as f:
         for line in f:
             m = re.search(r'= (-?\d+)', line.rsplit(")", 1)[-1]) if ")" in line else None
@@ -420,7 +418,7 @@ def test_each_file_opened_once():
           int(report.group(3)) == sum(maps_reads.values()),
           "the exit report counts the same opens and maps reads (%s)"
           % (report and report.group(0)))
-    prof = profile_of(out, 99)
+    prof = load_profile(out, 99)
     sh = pprof_check.shares(prof, funcs=["hot_a", "main"])
     check(sh["total"] >= 50 and sh["inclusive"]["main"] >= 0.75,
           "the three processes are profiled with full stacks (%d samples, main in %.2f)"

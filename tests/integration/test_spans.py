@@ -14,7 +14,7 @@ import sys
 import tempfile
 import time
 
-from harness import (FIX, STOKER, Failure, check, pprof_check, profile_pid,  # noqa: F401
+from harness import (FIX, REPO, STOKER, Failure, check, pprof_check, profile_pid,  # noqa: F401
                      run, run_agent, stop)
 
 SPANS = os.path.join(FIX, "spans")
