@@ -43,10 +43,10 @@ static int build_folded(const struct profile_builder *pb, struct folded_stack **
 	}
 	for (size_t i = 0; i < pb->nsamples; i++) {
 		const struct pb_sample *s = &pb->samples[i];
-		const char *comm = pb_sample_label(pb, s, "comm");
+		const char *comm = profile_builder__sample_label(pb, s, "comm");
 
 		if (!comm)
-			comm = pb_sample_label(pb, s, "service_name");
+			comm = profile_builder__sample_label(pb, s, "service_name");
 		st[i].frames = &frames[fi];
 		frames[fi++] = comm ? comm : "[process]";
 		for (uint32_t j = s->nlocs; j-- > 0;) {
@@ -59,7 +59,8 @@ static int build_folded(const struct profile_builder *pb, struct folded_stack **
 			for (uint32_t k = l->nlines; k-- > 0;) {
 				const struct pb_line *ln = &pb->lines[l->first_line + k];
 
-				frames[fi++] = pb_str(pb, pb->functions[ln->function - 1].name);
+				frames[fi++] =
+				    profile_builder__str(pb, pb->functions[ln->function - 1].name);
 			}
 		}
 		st[i].nframes = (size_t)(&frames[fi] - st[i].frames);
@@ -221,6 +222,7 @@ void output_print_top(FILE *out, const struct profile_builder *pb, unsigned int 
 	for (size_t i = 0; i < pb->nfunctions && nt < n && t[i].self; i++, nt++)
 		fprintf(out, "%6.2f%%  %-8llu %s\n",
 			total ? 100.0 * (double)t[i].self / (double)total : 0.0,
-			(unsigned long long)t[i].self, pb_str(pb, pb->functions[t[i].fn - 1].name));
+			(unsigned long long)t[i].self,
+			profile_builder__str(pb, pb->functions[t[i].fn - 1].name));
 	free(t);
 }

@@ -140,7 +140,7 @@ static int emit_series(struct upload_batch *b, const struct profile_builder *pb,
 
 	/* Series labels travel in the request, so they leave the profile's samples. */
 	for (uint32_t j = 0; j < first->nlabels; j++) {
-		const char *k = pb_str(pb, pb->labels[first->first_label + j].key);
+		const char *k = profile_builder__str(pb, pb->labels[first->first_label + j].key);
 
 		if (!is_sample_only(k))
 			drop[nd++] = k;
@@ -169,7 +169,8 @@ static int emit_series(struct upload_batch *b, const struct profile_builder *pb,
 		err = add_label(&sp, "service_name", "unknown_service");
 	for (uint32_t j = 0; !err && j < first->nlabels; j++) {
 		const struct pb_label *l = &pb->labels[first->first_label + j];
-		const char *k = pb_str(pb, l->key), *v = pb_str(pb, l->str);
+		const char *k = profile_builder__str(pb, l->key),
+			   *v = profile_builder__str(pb, l->str);
 
 		if (!is_sample_only(k) && *v && label_name_valid(k))
 			err = add_label(&sp, k, v);
@@ -270,7 +271,7 @@ int upload_batch__from_window(const struct profile_builder *pb, const struct ppr
 		for (uint32_t j = 0; j < s->nlabels; j++) {
 			const struct pb_label *l = &pb->labels[s->first_label + j];
 
-			if (!is_sample_only(pb_str(pb, l->key)))
+			if (!is_sample_only(profile_builder__str(pb, l->key)))
 				key[nk++] = *l;
 		}
 		svc_of[i] = label_set_id(&sets, key, nk);

@@ -38,7 +38,7 @@ static void release_derived(struct object *o)
 {
 	elf_object__free(o->elf);
 	o->elf = NULL;
-	unwind_table_free(&o->unwind);
+	unwind_table__free(&o->unwind);
 	memset(&o->unwind, 0, sizeof(o->unwind));
 	free(o->data_sym_name);
 	o->data_sym_name = NULL;

@@ -58,7 +58,7 @@ int object__unwind_table(struct object *o, struct unwind_rules *rules,
 			return fd;
 		elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
 		if (elf) {
-			o->unwind_err = unwind_table_build(elf, rules, opts, &o->unwind);
+			o->unwind_err = unwind_table__build(elf, rules, opts, &o->unwind);
 			elf_end(elf);
 		} else {
 			o->unwind_err = -ENOEXEC;

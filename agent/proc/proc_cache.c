@@ -23,7 +23,7 @@ struct proc_cache {
 	uint64_t next_serial;
 };
 
-void proc_get(struct proc *p)
+void proc__get(struct proc *p)
 {
 	p->refcnt++;
 }
@@ -36,7 +36,7 @@ static void put_objects(struct proc *p)
 	p->objs = NULL;
 }
 
-void proc_put(struct proc *p)
+void proc__put(struct proc *p)
 {
 	if (!p || --p->refcnt > 0)
 		return;
@@ -54,7 +54,7 @@ static void proc_put_cb(void *v, void *ctx)
 	struct proc *p = v;
 
 	p->dead = true;
-	proc_put(p);
+	proc__put(p);
 }
 
 struct proc_cache *proc_cache__new(const struct proc_cache_opts *opts)
@@ -343,7 +343,7 @@ struct proc *proc_cache__lookup(struct proc_cache *c, int pid, const char *comm)
 	proc_cache__refresh_maps(c, p, 0);
 	c->st.created++;
 	if (lru_cache__put(c->procs, &pid, p, 1)) {
-		proc_put(p);
+		proc__put(p);
 		return NULL;
 	}
 	return p;

@@ -59,7 +59,7 @@ struct proc_cache *proc_cache__new(const struct proc_cache_opts *opts);
 void proc_cache__free(struct proc_cache *c);
 /* The live process pid, read from /proc on first sight. comm is the sampled thread's comm, used
  * when /proc has nothing (process already gone); NULL reads it from /proc. Never NULL unless out of
- * memory. The reference is borrowed: take proc_get() to keep it. */
+ * memory. The reference is borrowed: take proc__get() to keep it. */
 struct proc *proc_cache__lookup(struct proc_cache *c, int pid, const char *comm);
 /* The object of the file mapped at m, one of p's maps: p holds a reference to it until its
  * maps are re-read or it goes, so the file is one object for as long as processes map it.
@@ -79,7 +79,7 @@ void proc_cache__refresh_labels(struct proc_cache *c, struct proc *p);
 void proc_cache__set_rules(struct proc_cache *c, const struct relabel_rule *rules, size_t n);
 void proc_cache__stats(const struct proc_cache *c, struct proc_cache_stats *st);
 
-void proc_get(struct proc *p);
-void proc_put(struct proc *p);
+void proc__get(struct proc *p);
+void proc__put(struct proc *p);
 
 #endif

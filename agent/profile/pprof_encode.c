@@ -69,7 +69,7 @@ static bool label_dropped(const struct profile_builder *pb, const struct pb_labe
 			  const char *const *drop)
 {
 	for (; drop && *drop; drop++)
-		if (strcmp(pb_str(pb, l->key), *drop) == 0)
+		if (strcmp(profile_builder__str(pb, l->key), *drop) == 0)
 			return true;
 	return false;
 }
@@ -134,7 +134,7 @@ int pprof_encode(const struct profile_builder *pb, const struct pprof_meta *meta
 	({                                                                                         \
 		uint32_t _o = (old);                                                               \
 		if (!rstr.map[_o]) {                                                               \
-			strings[nstr] = (char *)pb_str(pb, _o);                                    \
+			strings[nstr] = (char *)profile_builder__str(pb, _o);                      \
 			rstr.map[_o] = (uint32_t)++nstr;                                           \
 		}                                                                                  \
 		(int64_t)(rstr.map[_o] - 1);                                                       \

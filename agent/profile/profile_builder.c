@@ -36,7 +36,7 @@ static int table_rehash(const struct profile_builder *pb, uint32_t **tab, size_t
 
 static uint64_t hash_str_idx(const struct profile_builder *pb, uint32_t idx)
 {
-	const char *s = pb_str(pb, idx);
+	const char *s = profile_builder__str(pb, idx);
 
 	return hash_bytes(s, strlen(s), 1);
 }
@@ -107,7 +107,7 @@ int profile_builder__init(struct profile_builder *pb, const struct profile_build
 		pb->opts.max_samples = 200000;
 	if (!pb->opts.max_locations)
 		pb->opts.max_locations = 1000000;
-	return pb_string(pb, "") == 0 && pb->nstr == 1 ? 0 : -ENOMEM;
+	return profile_builder__string(pb, "") == 0 && pb->nstr == 1 ? 0 : -ENOMEM;
 }
 
 void profile_builder__reset(struct profile_builder *pb)
@@ -126,7 +126,7 @@ void profile_builder__reset(struct profile_builder *pb)
 		memset(pb->h_loc, 0, pb->hcap_loc * sizeof(uint32_t));
 	if (pb->h_sample)
 		memset(pb->h_sample, 0, pb->hcap_sample * sizeof(uint32_t));
-	pb_string(pb, "");
+	profile_builder__string(pb, "");
 }
 
 void profile_builder__destroy(struct profile_builder *pb)
@@ -149,7 +149,7 @@ void profile_builder__destroy(struct profile_builder *pb)
 	memset(pb, 0, sizeof(*pb));
 }
 
-uint32_t pb_string(struct profile_builder *pb, const char *s)
+uint32_t profile_builder__string(struct profile_builder *pb, const char *s)
 {
 	size_t len = strlen(s), slot;
 	uint64_t h = hash_bytes(s, len, 1);
@@ -159,7 +159,7 @@ uint32_t pb_string(struct profile_builder *pb, const char *s)
 		     slot = (slot + 1) & (pb->hcap_str - 1)) {
 			uint32_t idx = pb->h_str[slot] - 1;
 
-			if (strcmp(pb_str(pb, idx), s) == 0)
+			if (strcmp(profile_builder__str(pb, idx), s) == 0)
 				return idx;
 		}
 	}
@@ -208,9 +208,11 @@ uint32_t pb_string(struct profile_builder *pb, const char *s)
 		_id;                                                                               \
 	})
 
-uint32_t pb_mapping(struct profile_builder *pb, const char *file, const char *build_id)
+uint32_t profile_builder__mapping(struct profile_builder *pb, const char *file,
+				  const char *build_id)
 {
-	struct pb_mapping m = { pb_string(pb, file), pb_string(pb, build_id ? build_id : "") };
+	struct pb_mapping m = { profile_builder__string(pb, file),
+				profile_builder__string(pb, build_id ? build_id : "") };
 	size_t before = pb->nmappings;
 	uint32_t id = INTERN_RECORD(pb, pb->mappings, pb->nmappings, pb->mappings_cap, pb->h_map,
 				    pb->hcap_map, hash_map_idx, m, 2);
@@ -225,7 +227,8 @@ uint32_t pb_mapping(struct profile_builder *pb, const char *file, const char *bu
 
 static uint32_t function_at(struct profile_builder *pb, const char *name, const char *file)
 {
-	struct pb_function f = { pb_string(pb, name), file ? pb_string(pb, file) : 0 };
+	struct pb_function f = { profile_builder__string(pb, name),
+				 file ? profile_builder__string(pb, file) : 0 };
 
 	if ((!f.name && *name) || (!f.filename && file && *file))
 		return 0;
@@ -233,7 +236,7 @@ static uint32_t function_at(struct profile_builder *pb, const char *name, const 
 			     pb->hcap_fn, hash_fn_idx, f, 3);
 }
 
-uint32_t pb_function(struct profile_builder *pb, const char *name)
+uint32_t profile_builder__function(struct profile_builder *pb, const char *name)
 {
 	return function_at(pb, name, NULL);
 }
@@ -277,15 +280,16 @@ static uint32_t location_lines(struct profile_builder *pb, uint32_t mapping, uin
 	return (uint32_t)++pb->nlocations;
 }
 
-uint32_t pb_location(struct profile_builder *pb, uint32_t mapping, uint32_t function,
-		     uint64_t address)
+uint32_t profile_builder__location(struct profile_builder *pb, uint32_t mapping, uint32_t function,
+				   uint64_t address)
 {
 	struct pb_line line = { function, 0 };
 
 	return location_lines(pb, mapping, address, &line, function ? 1 : 0);
 }
 
-uint32_t pb_frames_location(struct profile_builder *pb, const struct frame *frames, size_t n)
+uint32_t profile_builder__frames_location(struct profile_builder *pb, const struct frame *frames,
+					  size_t n)
 {
 	struct pb_line lines[FRAME_MAX_PER_ADDR];
 	uint32_t mapping = 0;
@@ -297,7 +301,7 @@ uint32_t pb_frames_location(struct profile_builder *pb, const struct frame *fram
 	if (n > FRAME_MAX_PER_ADDR)
 		n = FRAME_MAX_PER_ADDR;
 	if (frames[0].mapping)
-		mapping = pb_mapping(pb, frames[0].mapping, frames[0].build_id);
+		mapping = profile_builder__mapping(pb, frames[0].mapping, frames[0].build_id);
 	for (size_t i = 0; i < n; i++) {
 		/* a frame whose function did not fit (cap) is left out, as a single frame's
 		 * location is then kept without a line */
@@ -318,21 +322,21 @@ uint32_t pb_frames_location(struct profile_builder *pb, const struct frame *fram
 	return location_lines(pb, mapping, frames[0].address, lines, nl);
 }
 
-int pb_stack_add_frames(void *ctx, const struct frame *frames, size_t nframes)
+int pb_stack__add_frames(void *ctx, const struct frame *frames, size_t nframes)
 {
 	struct pb_stack *st = ctx;
 	uint32_t loc;
 
 	if (st->n >= st->max)
 		return 1;
-	loc = pb_frames_location(st->pb, frames, nframes);
+	loc = profile_builder__frames_location(st->pb, frames, nframes);
 	if (loc)
 		st->locs[st->n++] = loc;
 	return st->n >= st->max;
 }
 
-int pb_add_sample(struct profile_builder *pb, const uint32_t *locs, size_t nlocs,
-		  const struct pb_label *labels, size_t nlabels, uint64_t count)
+int profile_builder__add_sample(struct profile_builder *pb, const uint32_t *locs, size_t nlocs,
+				const struct pb_label *labels, size_t nlabels, uint64_t count)
 {
 	uint64_t h;
 	size_t s;
@@ -392,14 +396,14 @@ full:
 	return -ENOSPC;
 }
 
-const char *pb_sample_label(const struct profile_builder *pb, const struct pb_sample *s,
-			    const char *key)
+const char *profile_builder__sample_label(const struct profile_builder *pb,
+					  const struct pb_sample *s, const char *key)
 {
 	for (uint32_t i = 0; i < s->nlabels; i++) {
 		const struct pb_label *l = &pb->labels[s->first_label + i];
 
-		if (strcmp(pb_str(pb, l->key), key) == 0)
-			return pb_str(pb, l->str);
+		if (strcmp(profile_builder__str(pb, l->key), key) == 0)
+			return profile_builder__str(pb, l->str);
 	}
 	return NULL;
 }

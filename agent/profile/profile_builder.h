@@ -95,37 +95,39 @@ void profile_builder__reset(struct profile_builder *pb); /* empties it, keeps al
 void profile_builder__destroy(struct profile_builder *pb);
 
 /* Interning; each returns a 1-based id (string: 0-based index), or 0 when a cap is reached. */
-uint32_t pb_string(struct profile_builder *pb, const char *s);
-uint32_t pb_mapping(struct profile_builder *pb, const char *file, const char *build_id);
-uint32_t pb_function(struct profile_builder *pb, const char *name);
+uint32_t profile_builder__string(struct profile_builder *pb, const char *s);
+uint32_t profile_builder__mapping(struct profile_builder *pb, const char *file,
+				  const char *build_id);
+uint32_t profile_builder__function(struct profile_builder *pb, const char *name);
 /* A location of one line (function 0: none). */
-uint32_t pb_location(struct profile_builder *pb, uint32_t mapping, uint32_t function,
-		     uint64_t address);
+uint32_t profile_builder__location(struct profile_builder *pb, uint32_t mapping, uint32_t function,
+				   uint64_t address);
 /* The location of one address from its frames (innermost first, as symbolization yields
  * them): one Line per frame, mapping and address from the first. */
-uint32_t pb_frames_location(struct profile_builder *pb, const struct frame *frames, size_t n);
+uint32_t profile_builder__frames_location(struct profile_builder *pb, const struct frame *frames,
+					  size_t n);
 /* Adds count to the sample (locs leaf first; labels as interned key/str pairs). Returns 0, or
  * -ENOSPC when the sample cap is reached (the count is then added to dropped_count). */
-int pb_add_sample(struct profile_builder *pb, const uint32_t *locs, size_t nlocs,
-		  const struct pb_label *labels, size_t nlabels, uint64_t count);
+int profile_builder__add_sample(struct profile_builder *pb, const uint32_t *locs, size_t nlocs,
+				const struct pb_label *labels, size_t nlabels, uint64_t count);
 
 /* Gathers a stack's location ids (leaf first) from symbolize_stack's per-address frames:
- * pass pb_stack_add_frames as its callback with a struct pb_stack. Addresses whose location
+ * pass pb_stack__add_frames as its callback with a struct pb_stack. Addresses whose location
  * could not be interned are left out; the walk stops when locs is full. */
 struct pb_stack {
 	struct profile_builder *pb;
 	uint32_t *locs;
 	size_t n, max;
 };
-int pb_stack_add_frames(void *ctx, const struct frame *frames, size_t nframes);
+int pb_stack__add_frames(void *ctx, const struct frame *frames, size_t nframes);
 
-static inline const char *pb_str(const struct profile_builder *pb, uint32_t idx)
+static inline const char *profile_builder__str(const struct profile_builder *pb, uint32_t idx)
 {
 	return idx < pb->nstr ? pb->pool + pb->str_off[idx] : "";
 }
 
 /* The value of label key in sample s, or NULL. */
-const char *pb_sample_label(const struct profile_builder *pb, const struct pb_sample *s,
-			    const char *key);
+const char *profile_builder__sample_label(const struct profile_builder *pb,
+					  const struct pb_sample *s, const char *key);
 
 #endif

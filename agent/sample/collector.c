@@ -29,10 +29,10 @@ static void free_val(void *v, void *ctx)
 
 static void intern_keys(struct collector *c)
 {
-	c->k_pid = pb_string(c->pb, "pid");
-	c->k_comm = pb_string(c->pb, "comm");
-	c->k_span_id = pb_string(c->pb, "span_id");
-	c->k_trace_id = pb_string(c->pb, "trace_id");
+	c->k_pid = profile_builder__string(c->pb, "pid");
+	c->k_comm = profile_builder__string(c->pb, "comm");
+	c->k_span_id = profile_builder__string(c->pb, "span_id");
+	c->k_trace_id = profile_builder__string(c->pb, "trace_id");
 }
 
 int collector__init(struct collector *c, const struct collector_opts *opts, struct symbolizer *sz,
@@ -143,7 +143,7 @@ static void on_sample(struct collector *c, const struct stoker_sample *s, size_t
 
 		c->st.stack_cache_misses++;
 		symbolize_stack(c->sz, p, s->ips, s->kstack_len, s->ips + s->kstack_len,
-				s->ustack_len, pb_stack_add_frames, &stack);
+				s->ustack_len, pb_stack__add_frames, &stack);
 		n = stack.n;
 		/* A stack cut at the depth limit lost its root side: say so where the root
 		 * would be, rather than let the partial stack pass for a whole one. */
@@ -153,7 +153,8 @@ static void on_sample(struct collector *c, const struct stoker_sample *s, size_t
 			const char *why = s->flags & STOKER_SF_UNWIND_PENDING
 					      ? "[truncated: unwind tables loading]"
 					      : "[truncated]";
-			uint32_t mark = pb_location(c->pb, 0, pb_function(c->pb, why), 0);
+			uint32_t mark = profile_builder__location(
+			    c->pb, 0, profile_builder__function(c->pb, why), 0);
 
 			if (mark)
 				locs[n++] = mark;
@@ -174,13 +175,15 @@ static void on_sample(struct collector *c, const struct stoker_sample *s, size_t
 
 	if (c->opts.pid_labels) {
 		snprintf(pidbuf, sizeof(pidbuf), "%u", s->pid);
-		labels[nl++] = (struct pb_label){ c->k_pid, pb_string(c->pb, pidbuf) };
-		labels[nl++] = (struct pb_label){ c->k_comm, pb_string(c->pb, comm) };
+		labels[nl++] =
+		    (struct pb_label){ c->k_pid, profile_builder__string(c->pb, pidbuf) };
+		labels[nl++] = (struct pb_label){ c->k_comm, profile_builder__string(c->pb, comm) };
 	}
 	/* the process's labels after relabeling: service_name, container_id, ... */
 	for (size_t i = 0; i < p->nlabels && nl < PB_MAX_LABELS; i++)
-		labels[nl++] = (struct pb_label){ pb_string(c->pb, p->labels[2 * i]),
-						  pb_string(c->pb, p->labels[2 * i + 1]) };
+		labels[nl++] =
+		    (struct pb_label){ profile_builder__string(c->pb, p->labels[2 * i]),
+				       profile_builder__string(c->pb, p->labels[2 * i + 1]) };
 	/* Span ids are sample labels only (upload_batch never makes them series labels): the
 	 * stack cache keys stacks alone, and equal stacks in different spans stay apart here
 	 * because samples are deduplicated by (locations, labels). */
@@ -190,12 +193,14 @@ static void on_sample(struct collector *c, const struct stoker_sample *s, size_t
 			span_id_hex(s->span_id, sizeof(s->span_id), span_hex);
 			span_id_hex(s->trace_id, sizeof(s->trace_id), trace_hex);
 			labels[nl++] =
-			    (struct pb_label){ c->k_span_id, pb_string(c->pb, span_hex) };
+			    (struct pb_label){ c->k_span_id,
+					       profile_builder__string(c->pb, span_hex) };
 			labels[nl++] =
-			    (struct pb_label){ c->k_trace_id, pb_string(c->pb, trace_hex) };
+			    (struct pb_label){ c->k_trace_id,
+					       profile_builder__string(c->pb, trace_hex) };
 		}
 	}
-	if (pb_add_sample(c->pb, v->locs, v->n, labels, nl, 1))
+	if (profile_builder__add_sample(c->pb, v->locs, v->n, labels, nl, 1))
 		c->st.samples_dropped_full++;
 }
 

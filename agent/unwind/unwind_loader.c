@@ -179,7 +179,7 @@ struct unwind_loader *unwind_loader__new(const struct unwind_loader_opts *opts)
 		err = -ENOMEM;
 		goto fail;
 	}
-	unwind_rules_init(l->rules);
+	unwind_rules__init(l->rules);
 	l->rules_synced = 1; /* rule 0 is the all-zero INVALID the array starts with */
 
 	lo.key_size = sizeof(int);

@@ -22,7 +22,7 @@
 #define MAX_ROWS_PER_FDE 4096
 #define MAX_CIES	 65536
 
-void unwind_rules_init(struct unwind_rules *r)
+void unwind_rules__init(struct unwind_rules *r)
 {
 	memset(r, 0, sizeof(*r));
 	r->n = 1; /* rule 0: INVALID, all zero */
@@ -38,7 +38,7 @@ static uint64_t rule_hash(const struct stoker_unwind_rule *rule)
 	return h;
 }
 
-uint32_t unwind_rules_intern(struct unwind_rules *r, const struct stoker_unwind_rule *rule)
+uint32_t unwind_rules__intern(struct unwind_rules *r, const struct stoker_unwind_rule *rule)
 {
 	const size_t nslots = sizeof(r->slots) / sizeof(r->slots[0]);
 	size_t i = rule_hash(rule) & (nslots - 1);
@@ -398,7 +398,7 @@ static int fde_rows(struct builder *b, Dwarf_CFI *cfi, uint64_t lo, uint64_t hi,
 		free(fr);
 		if (r.cfa_type == STOKER_CFA_REG && r.cfa_reg == STOKER_REG_FP && r.cfa_off == 16)
 			*fp_built = true;
-		err = push_row(b, a, unwind_rules_intern(b->rules, &r));
+		err = push_row(b, a, unwind_rules__intern(b->rules, &r));
 		if (err)
 			return err;
 		n++;
@@ -518,8 +518,8 @@ static void read_segments(Elf *elf, struct unwind_table *t)
 	}
 }
 
-int unwind_table_build(Elf *elf, struct unwind_rules *rules, const struct unwind_table_opts *opts,
-		       struct unwind_table *out)
+int unwind_table__build(Elf *elf, struct unwind_rules *rules, const struct unwind_table_opts *opts,
+			struct unwind_table *out)
 {
 	struct builder b = { .rules = rules };
 	Dwarf_CFI *cfi = NULL;
@@ -577,7 +577,7 @@ out:
 	return err;
 }
 
-void unwind_table_free(struct unwind_table *t)
+void unwind_table__free(struct unwind_table *t)
 {
 	free(t->rows);
 	t->rows = NULL;
@@ -599,7 +599,7 @@ int unwind_segments_bias(const struct unwind_segment *segs, size_t nsegs, uint64
 	return -ENOENT;
 }
 
-const struct stoker_unwind_row *unwind_table_find(const struct unwind_table *t, uint64_t pc)
+const struct stoker_unwind_row *unwind_table__find(const struct unwind_table *t, uint64_t pc)
 {
 	size_t lo = 0, hi = t->nrows;
 

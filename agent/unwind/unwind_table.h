@@ -19,9 +19,9 @@ struct unwind_rules {
 	uint64_t full;				     /* rules that did not fit (became INVALID) */
 };
 
-void unwind_rules_init(struct unwind_rules *r);
+void unwind_rules__init(struct unwind_rules *r);
 /* Index of rule, adding it if new; 0 (INVALID) when the set is full. */
-uint32_t unwind_rules_intern(struct unwind_rules *r, const struct stoker_unwind_rule *rule);
+uint32_t unwind_rules__intern(struct unwind_rules *r, const struct stoker_unwind_rule *rule);
 
 #define UNWIND_MAX_SEGMENTS 8
 
@@ -49,9 +49,9 @@ struct unwind_table_opts {
 /* Builds the table of elf. Returns 0 (a file without any CFI yields 0 rows and source
  * "none"), -ENOEXEC for an unusable ELF, -E2BIG past max_rows, -ENOMEM. Never crashes on
  * malformed input. On error *out is left empty. */
-int unwind_table_build(Elf *elf, struct unwind_rules *rules, const struct unwind_table_opts *opts,
-		       struct unwind_table *out);
-void unwind_table_free(struct unwind_table *t);
+int unwind_table__build(Elf *elf, struct unwind_rules *rules, const struct unwind_table_opts *opts,
+			struct unwind_table *out);
+void unwind_table__free(struct unwind_table *t);
 
 /* The runtime-minus-file address of a mapping that starts at start with file offset pgoff, of
  * a file with these executable segments. Returns 0 or -ENOENT when no segment holds pgoff. */
@@ -59,6 +59,6 @@ int unwind_segments_bias(const struct unwind_segment *segs, size_t nsegs, uint64
 			 uint64_t pgoff, uint64_t *bias);
 
 /* The row for file address pc, or NULL (before the first row). */
-const struct stoker_unwind_row *unwind_table_find(const struct unwind_table *t, uint64_t pc);
+const struct stoker_unwind_row *unwind_table__find(const struct unwind_table *t, uint64_t pc);
 
 #endif

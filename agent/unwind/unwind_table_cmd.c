@@ -66,7 +66,7 @@ static int dump_one(const char *path, bool rows, struct unwind_rules *rules)
 		goto out;
 	}
 	t0 = monotonic_ns();
-	err = unwind_table_build(elf, rules, &o, &t);
+	err = unwind_table__build(elf, rules, &o, &t);
 	build_ns = monotonic_ns() - t0;
 	if (err) {
 		fprintf(stderr, "stoker: %s: no unwind table: %s\n", path, strerror(-err));
@@ -82,7 +82,7 @@ static int dump_one(const char *path, bool rows, struct unwind_rules *rules)
 		putchar('\n');
 	}
 out:
-	unwind_table_free(&t);
+	unwind_table__free(&t);
 	if (elf)
 		elf_end(elf);
 	close(fd);
@@ -103,7 +103,7 @@ int unwind_table_cmd(int argc, char **argv)
 		fprintf(stderr, "stoker: out of memory\n");
 		return 1;
 	}
-	unwind_rules_init(rules);
+	unwind_rules__init(rules);
 	elf_version(EV_CURRENT);
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--rows"))

@@ -30,21 +30,25 @@ int main(int argc, char **argv)
 	double t0, dt;
 
 	profile_builder__init(&pb, NULL);
-	map = pb_mapping(&pb, "/usr/lib/x86_64-linux-gnu/libexample.so", "0123456789abcdef");
-	svc = pb_string(&pb, "service_name");
+	map = profile_builder__mapping(&pb, "/usr/lib/x86_64-linux-gnu/libexample.so",
+				       "0123456789abcdef");
+	svc = profile_builder__string(&pb, "service_name");
 	for (int i = 0; i < n; i++) {
 		int depth = 8 + (int)(rand_r(&seed) % 33);
-		struct pb_label l = { svc, pb_string(&pb, i % 4 ? "api" : "worker") };
+		struct pb_label l = { svc, profile_builder__string(&pb, i % 4 ? "api" : "worker") };
 
 		for (int d = 0; d < depth; d++) {
 			char name[64];
 			int f = d < 3 ? d : (int)(rand_r(&seed) % 2000);
 
-			snprintf(name, sizeof(name), "namespace::Class%d::method_%d(int)", f % 97, f);
-			locs[d] = pb_location(&pb, map, pb_function(&pb, name), 0x1000 + (uint64_t)f * 16);
+			snprintf(name, sizeof(name), "namespace::Class%d::method_%d(int)", f % 97,
+				 f);
+			locs[d] = profile_builder__location(&pb, map,
+							    profile_builder__function(&pb, name),
+							    0x1000 + (uint64_t)f * 16);
 			folded += 40;
 		}
-		pb_add_sample(&pb, locs, (size_t)depth, &l, 1, 1 + (uint64_t)(i % 7));
+		profile_builder__add_sample(&pb, locs, (size_t)depth, &l, 1, 1 + (uint64_t)(i % 7));
 	}
 	t0 = now();
 	for (int k = 0; k < rounds; k++) {

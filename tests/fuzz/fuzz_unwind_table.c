@@ -23,14 +23,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			return 0;
 	}
 	/* a fresh set per input, so rule indices are always the ones this input made */
-	unwind_rules_init(rules);
+	unwind_rules__init(rules);
 	copy = malloc(size ? size : 1);
 	if (!copy)
 		return 0;
 	memcpy(copy, data, size);
 	elf = elf_memory(copy, size);
 	if (elf) {
-		if (!unwind_table_build(elf, rules, &o, &t)) {
+		if (!unwind_table__build(elf, rules, &o, &t)) {
 			for (size_t i = 0; i < t.nrows; i++) {
 				if (t.rows[i].rule >= rules->n)
 					abort(); /* a row naming a rule that does not exist */
@@ -38,9 +38,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					abort(); /* rows must be strictly sorted for the BPF search
 						  */
 			}
-			unwind_table_find(&t, 0x1000);
+			unwind_table__find(&t, 0x1000);
 			unwind_segments_bias(t.segs, t.nsegs, 0x7f0000000000ull, 0x1000, &bias);
-			unwind_table_free(&t);
+			unwind_table__free(&t);
 		}
 		elf_end(elf);
 	}

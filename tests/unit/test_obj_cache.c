@@ -86,7 +86,7 @@ static void test_opened_once_per_identity(void)
 	CHECK(c != NULL);
 	if (!c)
 		return;
-	unwind_rules_init(&rules);
+	unwind_rules__init(&rules);
 	start_children();
 	/* the parent and its children map the same files: each is one object */
 	for (int round = 0; round < 2; round++) {
@@ -139,7 +139,7 @@ static void test_open_file_bound(void)
 	int n = proc_maps_read(getpid(), 4096, &maps), k = 0;
 
 	CHECK(c && n > 0);
-	unwind_rules_init(&rules);
+	unwind_rules__init(&rules);
 	for (int i = 0; i < n && k < 2; i++) {
 		if (maps[i].kind != PROC_MAP_FILE || (k == 1 && objs[0]->inode == maps[i].inode))
 			continue;

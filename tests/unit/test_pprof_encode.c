@@ -33,20 +33,26 @@ static char *decode_with_python(const char *path)
 
 static void build_sample_profile(struct profile_builder *pb)
 {
-	uint32_t m = pb_mapping(pb, "/usr/bin/prog", "abcdef");
-	uint32_t l_main = pb_location(pb, m, pb_function(pb, "main"), 0x1000);
-	uint32_t l_a = pb_location(pb, m, pb_function(pb, "hot_a"), 0x1100);
-	uint32_t l_b = pb_location(pb, m, pb_function(pb, "ns::hot_b(int)"), 0x1200);
-	uint32_t k = pb_location(pb, pb_mapping(pb, "[kernel.kallsyms]", ""),
-				 pb_function(pb, "do_syscall_64"), 0xffffffff81000000ull);
+	uint32_t m = profile_builder__mapping(pb, "/usr/bin/prog", "abcdef");
+	uint32_t l_main =
+	    profile_builder__location(pb, m, profile_builder__function(pb, "main"), 0x1000);
+	uint32_t l_a =
+	    profile_builder__location(pb, m, profile_builder__function(pb, "hot_a"), 0x1100);
+	uint32_t l_b = profile_builder__location(
+	    pb, m, profile_builder__function(pb, "ns::hot_b(int)"), 0x1200);
+	uint32_t k = profile_builder__location(
+	    pb, profile_builder__mapping(pb, "[kernel.kallsyms]", ""),
+	    profile_builder__function(pb, "do_syscall_64"), 0xffffffff81000000ull);
 	uint32_t s1[] = { l_a, l_main }, s2[] = { l_b, l_main }, s3[] = { k, l_b, l_main };
-	struct pb_label lab[] = { { pb_string(pb, "pid"), pb_string(pb, "42") },
-				  { pb_string(pb, "comm"), pb_string(pb, "prog") } };
+	struct pb_label lab[] = {
+		{ profile_builder__string(pb, "pid"), profile_builder__string(pb, "42") },
+		{ profile_builder__string(pb, "comm"), profile_builder__string(pb, "prog") }
+	};
 
-	CHECK_INT(pb_add_sample(pb, s1, 2, lab, 2, 3), 0);
-	CHECK_INT(pb_add_sample(pb, s2, 2, lab, 2, 1), 0);
-	CHECK_INT(pb_add_sample(pb, s1, 2, lab, 2, 2), 0); /* merges with the first */
-	CHECK_INT(pb_add_sample(pb, s3, 3, lab, 1, 4), 0);
+	CHECK_INT(profile_builder__add_sample(pb, s1, 2, lab, 2, 3), 0);
+	CHECK_INT(profile_builder__add_sample(pb, s2, 2, lab, 2, 1), 0);
+	CHECK_INT(profile_builder__add_sample(pb, s1, 2, lab, 2, 2), 0); /* merges with the first */
+	CHECK_INT(profile_builder__add_sample(pb, s3, 3, lab, 1, 4), 0);
 }
 
 static void test_builder_dedup(void)
@@ -61,16 +67,16 @@ static void test_builder_dedup(void)
 	CHECK_INT(pb.nlocations, 4);
 	CHECK_INT(pb.nmappings, 2);
 	CHECK_INT(pb.total_count, 10);
-	CHECK_STR(pb_str(&pb, 0), "");
+	CHECK_STR(profile_builder__str(&pb, 0), "");
 	/* "main" was interned by pb_function: asking again finds it, adds nothing */
 	nstr = pb.nstr;
-	idx = pb_string(&pb, "main");
+	idx = profile_builder__string(&pb, "main");
 	CHECK(idx != 0);
-	CHECK_STR(pb_str(&pb, idx), "main");
+	CHECK_STR(profile_builder__str(&pb, idx), "main");
 	CHECK_INT(pb.nstr, nstr);
-	CHECK_INT(pb_string(&pb, "not yet seen"), nstr);
+	CHECK_INT(profile_builder__string(&pb, "not yet seen"), nstr);
 	CHECK_INT(pb.nstr, nstr + 1);
-	CHECK_INT(pb_string(&pb, "main"), idx);
+	CHECK_INT(profile_builder__string(&pb, "main"), idx);
 	profile_builder__reset(&pb);
 	CHECK_INT(pb.nsamples, 0);
 	CHECK_INT(pb.nstr, 1);
@@ -90,12 +96,14 @@ static void test_builder_cap(void)
 		char name[16];
 
 		snprintf(name, sizeof(name), "f%d", i);
-		locs[i] = pb_location(&pb, 0, pb_function(&pb, name), (uint64_t)i);
+		locs[i] = profile_builder__location(&pb, 0, profile_builder__function(&pb, name),
+						    (uint64_t)i);
 	}
-	CHECK_INT(pb_add_sample(&pb, &locs[0], 1, NULL, 0, 1), 0);
-	CHECK_INT(pb_add_sample(&pb, &locs[1], 1, NULL, 0, 1), 0);
-	CHECK_INT(pb_add_sample(&pb, &locs[2], 1, NULL, 0, 5), -ENOSPC);
-	CHECK_INT(pb_add_sample(&pb, &locs[0], 1, NULL, 0, 1), 0); /* existing still counts */
+	CHECK_INT(profile_builder__add_sample(&pb, &locs[0], 1, NULL, 0, 1), 0);
+	CHECK_INT(profile_builder__add_sample(&pb, &locs[1], 1, NULL, 0, 1), 0);
+	CHECK_INT(profile_builder__add_sample(&pb, &locs[2], 1, NULL, 0, 5), -ENOSPC);
+	CHECK_INT(profile_builder__add_sample(&pb, &locs[0], 1, NULL, 0, 1),
+		  0); /* existing still counts */
 	CHECK_INT(pb.dropped_count, 5);
 	CHECK_INT(pb.total_count, 3);
 	profile_builder__destroy(&pb);
@@ -257,19 +265,20 @@ static void test_encode_inline_frames(void)
 	int fd;
 
 	CHECK_INT(profile_builder__init(&pb, NULL), 0);
-	locs[0] = pb_frames_location(&pb, chain, 3);
-	locs[1] = pb_frames_location(&pb, &caller, 1);
+	locs[0] = profile_builder__frames_location(&pb, chain, 3);
+	locs[1] = profile_builder__frames_location(&pb, &caller, 1);
 	CHECK(locs[0] != 0 && locs[1] != 0);
-	CHECK_INT(pb_frames_location(&pb, chain, 3), locs[0]);	 /* interned */
-	CHECK(pb_frames_location(&pb, chain + 1, 2) != locs[0]); /* other lines: other location */
+	CHECK_INT(profile_builder__frames_location(&pb, chain, 3), locs[0]); /* interned */
+	CHECK(profile_builder__frames_location(&pb, chain + 1, 2) !=
+	      locs[0]); /* other lines: other location */
 	CHECK_INT(pb.nlocations, 3);
 	CHECK_INT(pb.nlines, 6);
 	CHECK_INT(pb.nfunctions, 4);
 	/* same name in another file is another function */
-	CHECK(pb_frames_location(&pb, &(struct frame){ .function = "malloc", .file = "other.c" },
-				 1) != 0);
+	CHECK(profile_builder__frames_location(
+		  &pb, &(struct frame){ .function = "malloc", .file = "other.c" }, 1) != 0);
 	CHECK_INT(pb.nfunctions, 5);
-	CHECK_INT(pb_add_sample(&pb, locs, 2, NULL, 0, 3), 0);
+	CHECK_INT(profile_builder__add_sample(&pb, locs, 2, NULL, 0, 3), 0);
 	CHECK_INT(pprof_encode(&pb, &meta, &eo, &buf, &len), 0);
 	fd = mkstemp(path);
 	CHECK(fd >= 0);

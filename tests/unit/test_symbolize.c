@@ -178,7 +178,7 @@ static size_t symbolize(struct fixture *f, const __u64 *k, size_t nk, const __u6
 	f->p->maps_read_ns = monotonic_ns();
 	struct pb_stack st = { &f->pb, locs, 0, PB_MAX_FRAMES };
 
-	symbolize_stack(&f->sz, f->p, k, nk, u, nu, pb_stack_add_frames, &st);
+	symbolize_stack(&f->sz, f->p, k, nk, u, nu, pb_stack__add_frames, &st);
 	return st.n;
 }
 
@@ -206,24 +206,28 @@ static void build_profile(struct fixture *f)
 	};
 	const __u64 u2[] = { sym_ip(M_PIE, "elf_fn_alpha"), ret_ip(M_PIE, "elf_fn_beta"),
 			     ret_ip(M_PIE, "main") };
-	struct pb_label l1[] = { { pb_string(&f->pb, "pid"), pb_string(&f->pb, "4242") },
-				 { pb_string(&f->pb, "comm"), pb_string(&f->pb, "golden") } };
-	struct pb_label l2[] = { { pb_string(&f->pb, "comm"), pb_string(&f->pb, "other") } };
+	struct pb_label l1[] = { { profile_builder__string(&f->pb, "pid"),
+				   profile_builder__string(&f->pb, "4242") },
+				 { profile_builder__string(&f->pb, "comm"),
+				   profile_builder__string(&f->pb, "golden") } };
+	struct pb_label l2[] = { { profile_builder__string(&f->pb, "comm"),
+				   profile_builder__string(&f->pb, "other") } };
 	uint32_t locs[PB_MAX_FRAMES + 1];
 	size_t n;
 
 	n = symbolize(f, k1, 4, u1, sizeof(u1) / sizeof(u1[0]), locs);
 	CHECK_INT(n, 4 + sizeof(u1) / sizeof(u1[0]));
-	CHECK_INT(pb_add_sample(&f->pb, locs, n, l1, 2, 7), 0);
+	CHECK_INT(profile_builder__add_sample(&f->pb, locs, n, l1, 2, 7), 0);
 	n = symbolize(f, NULL, 0, u2, 3, locs);
 	CHECK_INT(n, 3);
-	CHECK_INT(pb_add_sample(&f->pb, locs, n, l1, 2, 5), 0);
+	CHECK_INT(profile_builder__add_sample(&f->pb, locs, n, l1, 2, 5), 0);
 	/* the collector's root marker for a stack cut at the depth limit */
-	locs[n++] = pb_location(&f->pb, 0, pb_function(&f->pb, "[truncated]"), 0);
-	CHECK_INT(pb_add_sample(&f->pb, locs, n, l2, 1, 2), 0);
+	locs[n++] = profile_builder__location(&f->pb, 0,
+					      profile_builder__function(&f->pb, "[truncated]"), 0);
+	CHECK_INT(profile_builder__add_sample(&f->pb, locs, n, l2, 1, 2), 0);
 	n = symbolize(f, k1, 1, u2 + 1, 2, locs); /* kernel leaf over user return addresses */
 	CHECK_INT(n, 3);
-	CHECK_INT(pb_add_sample(&f->pb, locs, n, l2, 1, 1), 0);
+	CHECK_INT(profile_builder__add_sample(&f->pb, locs, n, l2, 1, 1), 0);
 }
 
 /* Replaces, in a pprof's string table (field 6, top level), the fixture directory with "@FX@"
@@ -483,12 +487,13 @@ static void test_inline_frames_local_outputs(void)
 	int fd;
 
 	CHECK_INT(profile_builder__init(&pb, NULL), 0);
-	comm = (struct pb_label){ pb_string(&pb, "comm"), pb_string(&pb, "app") };
-	locs[0] = pb_frames_location(&pb, chain, 2);
-	locs[1] = pb_frames_location(&pb, &caller, 1);
-	locs[2] = pb_location(&pb, 0, 0, 0x10); /* no line */
-	CHECK_INT(pb_add_sample(&pb, locs, 3, &comm, 1, 3), 0);
-	CHECK_INT(pb_add_sample(&pb, locs + 1, 2, &comm, 1, 1), 0);
+	comm = (struct pb_label){ profile_builder__string(&pb, "comm"),
+				  profile_builder__string(&pb, "app") };
+	locs[0] = profile_builder__frames_location(&pb, chain, 2);
+	locs[1] = profile_builder__frames_location(&pb, &caller, 1);
+	locs[2] = profile_builder__location(&pb, 0, 0, 0x10); /* no line */
+	CHECK_INT(profile_builder__add_sample(&pb, locs, 3, &comm, 1, 3), 0);
+	CHECK_INT(profile_builder__add_sample(&pb, locs + 1, 2, &comm, 1, 1), 0);
 	fd = mkstemp(path);
 	CHECK(fd >= 0);
 	if (fd >= 0)

@@ -9,7 +9,7 @@
 
 static void fill(struct profile_builder *pb, int services, int stacks_per_service)
 {
-	uint32_t k = pb_string(pb, "service_name");
+	uint32_t k = profile_builder__string(pb, "service_name");
 
 	for (int s = 0; s < services; s++) {
 		char svc[32];
@@ -18,11 +18,12 @@ static void fill(struct profile_builder *pb, int services, int stacks_per_servic
 		for (int i = 0; i < stacks_per_service; i++) {
 			char fn[32];
 			uint32_t loc;
-			struct pb_label l = { k, pb_string(pb, svc) };
+			struct pb_label l = { k, profile_builder__string(pb, svc) };
 
 			snprintf(fn, sizeof(fn), "f_%d_%d", s, i);
-			loc = pb_location(pb, 0, pb_function(pb, fn), (uint64_t)i);
-			pb_add_sample(pb, &loc, 1, &l, 1, 2);
+			loc = profile_builder__location(pb, 0, profile_builder__function(pb, fn),
+							(uint64_t)i);
+			profile_builder__add_sample(pb, &loc, 1, &l, 1, 2);
 		}
 	}
 }
