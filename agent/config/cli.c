@@ -21,30 +21,6 @@ int flag_invalid(const char *flag, const char *val, const char *why)
 	return -EINVAL;
 }
 
-int output_format_from_path(const char *path, enum output_format *fmt)
-{
-	static const struct {
-		const char *suffix;
-		enum output_format fmt;
-	} sfx[] = {
-		{ ".pb.gz", OUTPUT_PPROF_GZ }, { ".pprof.gz", OUTPUT_PPROF_GZ },
-		{ ".pb", OUTPUT_PPROF },       { ".pprof", OUTPUT_PPROF },
-		{ ".folded", OUTPUT_FOLDED },  { ".txt", OUTPUT_FOLDED },
-		{ ".html", OUTPUT_HTML },      { ".htm", OUTPUT_HTML },
-	};
-	size_t len = strlen(path);
-
-	for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
-		size_t l = strlen(sfx[i].suffix);
-
-		if (len > l && strcmp(path + len - l, sfx[i].suffix) == 0) {
-			*fmt = sfx[i].fmt;
-			return 0;
-		}
-	}
-	return -EINVAL;
-}
-
 static int parse_bool(const char *s, bool *out)
 {
 	if (!s || !strcmp(s, "true") || !strcmp(s, "1") || !strcmp(s, "yes")) {

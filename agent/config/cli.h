@@ -11,6 +11,7 @@
 
 #include "config/config_file.h"
 #include "util/log.h"
+#include "export/output_local.h"
 #include "export/push_pyroscope.h"
 #include "sample/sampler.h"
 #include "export/upload_batch.h"
@@ -21,18 +22,6 @@
 #define CLI_MAX_HEADERS 16
 #define CLI_MAX_RULES	64
 #define CLI_MAX_FLAGS	64 /* rows of the flag table */
-
-enum output_format {
-	OUTPUT_PPROF_GZ = 0, /* *.pb.gz */
-	OUTPUT_PPROF,	     /* *.pb, *.pprof */
-	OUTPUT_FOLDED,	     /* *.folded, *.txt */
-	OUTPUT_HTML,	     /* *.html */
-};
-
-struct output_spec {
-	const char *path;
-	enum output_format format;
-};
 
 struct config {
 	unsigned int sample_rate_hz;
@@ -102,7 +91,5 @@ int cli_parse(int argc, char **argv, struct config *cfg);
  * argv) live in *file_args, to be freed with config_args__free() after cfg's last use. */
 int cli_load(int argc, char **argv, struct config *cfg, struct config_args *file_args);
 void cli_usage(FILE *out);
-/* Output format from a file name, or -EINVAL. */
-int output_format_from_path(const char *path, enum output_format *fmt);
 
 #endif

@@ -8,7 +8,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config/cli.h"
 #include "profile/pprof_encode.h"
 #include "profile/profile_builder.h"
 #include "util/fileio.h"
@@ -97,6 +96,30 @@ static size_t merge_folded(struct folded_stack *st, size_t n)
 			st[k++] = st[i];
 	}
 	return k;
+}
+
+int output_format_from_path(const char *path, enum output_format *fmt)
+{
+	static const struct {
+		const char *suffix;
+		enum output_format fmt;
+	} sfx[] = {
+		{ ".pb.gz", OUTPUT_PPROF_GZ }, { ".pprof.gz", OUTPUT_PPROF_GZ },
+		{ ".pb", OUTPUT_PPROF },       { ".pprof", OUTPUT_PPROF },
+		{ ".folded", OUTPUT_FOLDED },  { ".txt", OUTPUT_FOLDED },
+		{ ".html", OUTPUT_HTML },      { ".htm", OUTPUT_HTML },
+	};
+	size_t len = strlen(path);
+
+	for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+		size_t l = strlen(sfx[i].suffix);
+
+		if (len > l && strcmp(path + len - l, sfx[i].suffix) == 0) {
+			*fmt = sfx[i].fmt;
+			return 0;
+		}
+	}
+	return -EINVAL;
 }
 
 int output_local_write(const struct output_spec *spec, const struct profile_builder *pb,

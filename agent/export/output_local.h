@@ -6,9 +6,23 @@
 
 #include <stdio.h>
 
-struct output_spec;
 struct pprof_meta;
 struct profile_builder;
+
+enum output_format {
+	OUTPUT_PPROF_GZ = 0, /* *.pb.gz */
+	OUTPUT_PPROF,	     /* *.pb, *.pprof */
+	OUTPUT_FOLDED,	     /* *.folded, *.txt */
+	OUTPUT_HTML,	     /* *.html */
+};
+
+struct output_spec {
+	const char *path;
+	enum output_format format;
+};
+
+/* Output format from a file name, or -EINVAL. */
+int output_format_from_path(const char *path, enum output_format *fmt);
 
 /* Writes one output file. Returns 0 or -errno (logged). */
 int output_local_write(const struct output_spec *spec, const struct profile_builder *pb,

@@ -7,9 +7,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "proc/proc_maps.h"
-#include "symbolize/symbolize_elf.h"
-#include "unwind/unwind_table.h"
+#include "object/proc_maps.h"
+#include "object/elf_symbols.h"
+#include "object/unwind_table.h"
 
 struct obj_cache;
 

@@ -8,8 +8,8 @@
 
 #include "label/cgroup_identity.h"
 #include "label/container_meta.h"
-#include "symbolize/perf_map.h"
-#include "proc/proc_maps.h"
+#include "proc/perf_map.h"
+#include "object/proc_maps.h"
 #include "label/relabel.h"
 
 struct obj_cache;

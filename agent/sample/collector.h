@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #include "profile/profile_builder.h"
-#include "label/span_context.h"
+#include "span/span_context.h"
 #include "symbolize/symbolize.h"
 
 /* Reported through the counter registry (ops/counters.h). */

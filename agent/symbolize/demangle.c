@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "symbolize/symbolize_elf.h"
+#include "object/elf_symbols.h"
 
 char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
 

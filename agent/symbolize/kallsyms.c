@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "symbolize/kallsyms.h"
-#include "symbolize/addr_search.h"
+#include "util/addr_search.h"
 #include "util/array.h"
 #include "util/fileio.h"
 #include "util/log.h"

@@ -18,7 +18,7 @@
 #include "object/obj_cache.h"
 #include "proc/proc_cache.h"
 #include "unwind/unwind_loader.h"
-#include "unwind/unwind_table.h"
+#include "object/unwind_table.h"
 
 struct utable {
 	uint64_t id;

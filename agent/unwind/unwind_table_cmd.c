@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "util/clock.h"
-#include "unwind/unwind_table.h"
+#include "object/unwind_table.h"
 #include "unwind/unwind_table_cmd.h"
 
 static const char *reg_name(uint8_t reg)

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "symbolize/symbolize_elf.h"
+#include "object/elf_symbols.h"
 
 static double now(void)
 {

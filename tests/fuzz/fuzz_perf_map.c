@@ -1,6 +1,6 @@
 /* Fuzz target: JIT perf map files (/tmp/perf-PID.map is written by the profiled process). */
 #include <stdint.h>
-#include "symbolize/perf_map.h"
+#include "proc/perf_map.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -14,7 +14,7 @@ printf '%-21s %12s %10s %8s %8s\n' target execs "execs/s" cov ft
 for bin in build/fuzz/fuzz_*; do
 	[ -x "$bin" ] || continue
 	t=$(basename "$bin")
-	# FUZZ_TARGETS="fuzz_symbolize_elf fuzz_spool" runs only those
+	# FUZZ_TARGETS="fuzz_elf_symbols fuzz_spool" runs only those
 	case " ${FUZZ_TARGETS:-$t} " in *" $t "*) ;; *) continue ;; esac
 	work="build/fuzz/work-$t"
 	mkdir -p "$work" "build/fuzz/crashes-$t"

@@ -5,7 +5,7 @@
 
 #include "ops/counters.h"
 #include "export/uploader.h"
-#include "label/span_context.h"
+#include "span/span_context.h"
 #include "object/obj_cache.h"
 #include "proc/proc_cache.h"
 #include "sample/collector.h"

@@ -9,10 +9,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "label/span_context.h"
+#include "span/span_context.h"
 #include "object/obj_cache.h"
 #include "proc/proc_cache.h"
-#include "proc/proc_maps.h"
+#include "object/proc_maps.h"
 #include "stoker/trace_context.h"
 #include "test.h"
 

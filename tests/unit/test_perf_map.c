@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <unistd.h>
 
-#include "symbolize/perf_map.h"
+#include "proc/perf_map.h"
 #include "test.h"
 
 static const char *name_at(const struct perf_map *pm, uint64_t a)

@@ -5,7 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "proc/proc_maps.h"
+#include "object/proc_maps.h"
 #include "test.h"
 
 static void test_parse_file_line(void)

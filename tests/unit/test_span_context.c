@@ -8,11 +8,11 @@
 #include <unistd.h>
 
 #include "proc/proc_cache.h"
-#include "label/span_context.h"
-#include "symbolize/symbolize_elf.h"
+#include "span/span_context.h"
+#include "object/elf_symbols.h"
 #include "stoker/trace_context.h"
 #include "trace_context_abi.h"
-#include "label/trace_context_map.h"
+#include "span/trace_context_map.h"
 #include "test.h"
 
 static void test_hex(void)

@@ -51,7 +51,7 @@ static uint64_t nm_addr(const char *file, const char *sym)
 }
 
 /* Mappings: each fixture's text segment (file offset 0x1000 = vaddr 0x1000, checked by
- * test_symbolize_elf against readelf) at its own base, then special ones. */
+ * test_elf_symbols against readelf) at its own base, then special ones. */
 enum { M_PIE, M_CPP, M_LIB, M_STRIPPED, M_GONE, M_TRUNC, M_JIT, M_VDSO, M_VSYSCALL, M_N };
 static const uint64_t map_base[M_N] = {
 	0x555500001000ull, 0x555600001000ull, 0x7f0000001000ull,

@@ -10,11 +10,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "symbolize/addr_search.h"
+#include "util/addr_search.h"
 #include "util/array.h"
 #include "util/fileio.h"
 #include "util/parse_util.h"
-#include "proc/proc_maps.h"
+#include "object/proc_maps.h"
 
 #define MAPS_MAX_BYTES (16u << 20)
 

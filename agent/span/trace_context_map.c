@@ -14,7 +14,7 @@
 
 #include "util/log.h"
 #include "trace_context_abi.h"
-#include "label/trace_context_map.h"
+#include "span/trace_context_map.h"
 
 #ifndef BPF_FS_MAGIC
 #define BPF_FS_MAGIC 0xcafe4a11

@@ -14,9 +14,9 @@
 #include <zlib.h>
 
 #include "util/array.h"
-#include "symbolize/addr_search.h"
+#include "util/addr_search.h"
 #include "util/log.h"
-#include "symbolize/symbolize_elf.h"
+#include "object/elf_symbols.h"
 
 #define MAX_SEGMENTS	      ELF_MAX_SEGMENTS
 #define DEFAULT_MAX_SYMBOLS   (4u << 20)

@@ -11,7 +11,7 @@
 #include "util/log.h"
 #include "util/lru_cache.h"
 #include "object/obj_cache.h"
-#include "label/span_context.h"
+#include "span/span_context.h"
 #include "trace_context_abi.h"
 
 #define DEFAULT_RESCAN_NS (5ull * 1000000000ull)

@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "symbolize/symbolize_elf.h"
+#include "object/elf_symbols.h"
 #include "test.h"
 
 static char fx[PATH_MAX];

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* Parsing of /proc/PID/maps into the executable mappings the symbolizer needs. */
+/* What a process maps: /proc/PID/maps parsed into its executable mappings, and the one safe
+ * way to open a mapped file (map_files, else openat2 under the process's root). */
 #ifndef STOKER_PROC_MAPS_H
 #define STOKER_PROC_MAPS_H
 

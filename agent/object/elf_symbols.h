@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* ELF objects for symbolization: build-id, PT_LOAD segments, and the function symbols of
+/* The ELF reading of a mapped file: build-id, PT_LOAD segments, and the function symbols of
  * .symtab/.dynsym, of a separate debug file (by build-id or .gnu_debuglink) or MiniDebugInfo. */
-#ifndef STOKER_SYMBOLIZE_ELF_H
-#define STOKER_SYMBOLIZE_ELF_H
+#ifndef STOKER_OBJECT_ELF_SYMBOLS_H
+#define STOKER_OBJECT_ELF_SYMBOLS_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "util/array.h"
-#include "symbolize/symbolize_elf.h"
-#include "unwind/unwind_table.h"
+#include "object/elf_symbols.h"
+#include "object/unwind_table.h"
 
 /* DWARF register numbers of x86-64 (arm64: sp 31, fp 29, return address 30). */
 #define DWARF_REG_FP 6

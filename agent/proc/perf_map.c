@@ -9,12 +9,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "symbolize/addr_search.h"
+#include "util/addr_search.h"
 #include "util/array.h"
 #include "util/fileio.h"
 #include "util/log.h"
 #include "util/parse_util.h"
-#include "symbolize/perf_map.h"
+#include "proc/perf_map.h"
 
 #define PERF_MAP_DEFAULT_ENTRIES (1u << 20)
 #define PERF_MAP_DEFAULT_BYTES	 (64u << 20)
