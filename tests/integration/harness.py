@@ -1,6 +1,7 @@
 """The small test harness the end-to-end suites share: a failing check raises Failure with
 what it compared; run() executes the selected tests, prints ok/not ok per test, and ends
 with "<suite>: N passed, N failed". A crash in a test is a failure, never a skip."""
+import shutil
 import subprocess
 import sys
 import time
@@ -15,6 +16,21 @@ def check(cond, what):
     if not cond:
         raise Failure(what)
     print("    ok: " + what)
+
+
+# Debian package of each outside program the suites run (scripts/install-deps.sh installs them)
+PACKAGES = {"unshare": "util-linux", "mount": "mount", "capsh": "libcap2-bin",
+            "openssl": "openssl", "perf": "linux-perf", "readelf": "binutils", "xz": "xz-utils",
+            "bpftool": "bpftool", "protoc": "protobuf-compiler"}
+
+
+def need(*tools):
+    """Fails the test naming each program it runs that is not installed: never a skip, and
+    never a confusing failure further on."""
+    missing = [t for t in tools if not shutil.which(t)]
+    check(not missing, "installed: " + ", ".join(tools) if not missing else
+          "not installed: " + ", ".join("%s (Debian package %s)" % (t, PACKAGES.get(t, "?"))
+                                        for t in missing) + "; run scripts/install-deps.sh test")
 
 
 def start(cmd, **kw):

@@ -22,7 +22,7 @@ RECEIVER = os.path.join(REPO, "tests", "tools", "pyroscope_receiver.py")
 TMP = tempfile.mkdtemp(prefix="stoker-push-")
 
 
-from harness import Failure, check, run  # noqa: E402,F401
+from harness import Failure, check, need, run  # noqa: E402,F401
 
 
 class Receiver:
@@ -326,6 +326,7 @@ def test_sighup_reload():
 
 def make_pki(d):
     """A CA, a server certificate for pyroscope.test and a client certificate."""
+    need("openssl")
     def run(*args):
         subprocess.run(["openssl"] + list(args), check=True, stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL, cwd=d)

@@ -18,7 +18,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, "tests", "tools"))
 import pprof_check  # noqa: E402
-from harness import Failure, check, run, stop  # noqa: E402,F401
+from harness import Failure, check, need, run, stop  # noqa: E402,F401
 
 STOKER = os.path.join(REPO, "build", "stoker")
 SPANS = os.path.join(REPO, "build", "fixtures", "spans")
@@ -165,6 +165,7 @@ def test_span_labels_off():
 # -- OpenTelemetry eBPF instrumentation map ------------------------------------------------
 
 def bpftool(*args):
+    need("bpftool")
     r = subprocess.run(["bpftool"] + list(args), stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, text=True)
     if r.returncode:
@@ -173,6 +174,7 @@ def bpftool(*args):
 
 
 def ensure_bpffs():
+    need("mount")
     with open("/proc/mounts") as f:
         if any(l.split()[1] == BPFFS and l.split()[2] == "bpf" for l in f):
             return

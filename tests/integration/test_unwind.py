@@ -18,7 +18,7 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, "tests", "tools"))
 import pprof_check  # noqa: E402
 import workload_input  # noqa: E402
-from harness import check, run, start, stop  # noqa: E402
+from harness import check, need, run, start, stop  # noqa: E402
 
 STOKER = os.path.join(REPO, "build", "stoker")
 FIX = os.path.join(REPO, "build", "fixtures")
@@ -56,6 +56,7 @@ def total(stacks, pred=lambda s: True):
 
 def test_rows_match_readelf():
     """Rows of fixtures, libc and python3 agree with readelf -wF, row by row."""
+    need("readelf", "xz")
     files = [os.path.join(FIX, "shares-nofp"), os.path.join(FIX, "unwind_cases-nofp"),
              "/usr/lib/x86_64-linux-gnu/libc.so.6", os.path.realpath("/usr/bin/python3"),
              "/usr/bin/xz"]
@@ -102,6 +103,7 @@ def leaf_histogram_perf(data):
 def compare_with_perf(cmd, name, want_roots):
     """Profiles cmd with stoker and perf --call-graph dwarf at once: >= 90% of stoker's
     samples reach one of want_roots, and the leaf histograms agree."""
+    need("perf")
     data = os.path.join(TMP, name + ".perf.data")
     fx = start(cmd)
     try:
@@ -144,6 +146,7 @@ def compare_with_perf(cmd, name, want_roots):
 
 def test_xz_debian_binary():
     """Debian's xz (no frame pointers) compressing: >= 90% reach main, leaves agree with perf."""
+    need("xz")
     inp = os.path.join(TMP, "xz-input")
     workload_input.write_library_bytes(inp, 48 << 20)  # xz works for >10 s on it
     compare_with_perf(["/bin/sh", "-c", "exec xz -6 -T1 -c %s >/dev/null" % inp], "xz",
