@@ -13,10 +13,11 @@ build="clang llvm bpftool libbpf-dev libelf-dev libdw-dev libprotobuf-c-dev prot
 # test: what tests/ runs besides the build: python3 and its protobuf module, protoc, unshare and
 # mount (mount namespace test), capsh (least privilege), openssl (TLS test), perf (unwinder
 # against perf), systemd-analyze and /bin/kill (unit check), dpkg-shlibdeps, lintian, qemu,
-# busybox and cpio (kernel boot), libFuzzer's runtime, CA certificates for npm's registry.
+# busybox and cpio (kernel boot), libFuzzer's runtime, CA certificates for npm's registry, and
+# libc's debug symbols (the stripped xz's stacks are rooted at libc's __libc_start_call_main).
 test="python3 python3-protobuf protobuf-compiler elfutils util-linux mount libcap2-bin openssl
       linux-perf systemd procps dpkg-dev lintian qemu-system-x86 busybox-static cpio
-      libclang-rt-14-dev ca-certificates"
+      libclang-rt-14-dev ca-certificates libc6-dbg"
 # npm (with nodejs) validates the Kubernetes manifests; any working node+npm will do (some
 # images ship NodeSource's nodejs, which bundles npm and conflicts with Debian's npm package).
 npm="nodejs npm"

@@ -1,6 +1,7 @@
 """The small test harness the end-to-end suites share: a failing check raises Failure with
 what it compared; run() executes the selected tests, prints ok/not ok per test, and ends
 with "<suite>: N passed, N failed". A crash in a test is a failure, never a skip."""
+import os
 import shutil
 import subprocess
 import sys
@@ -31,6 +32,18 @@ def need(*tools):
     check(not missing, "installed: " + ", ".join(tools) if not missing else
           "not installed: " + ", ".join("%s (Debian package %s)" % (t, PACKAGES.get(t, "?"))
                                         for t in missing) + "; run scripts/install-deps.sh test")
+
+
+def need_debug_file(path, package):
+    """Fails naming the package when path's debug file is not under /usr/lib/debug/.build-id:
+    a stripped binary's frames would be unnamed, and the test would fail further on."""
+    need("readelf")
+    out = subprocess.run(["readelf", "-n", path], stdout=subprocess.PIPE, text=True).stdout
+    bid = "".join(ln.split("Build ID:")[1].strip() for ln in out.splitlines()
+                  if "Build ID:" in ln)
+    debug = "/usr/lib/debug/.build-id/%s/%s.debug" % (bid[:2], bid[2:])
+    check(len(bid) >= 40 and os.path.exists(debug), "debug symbols of %s installed (%s; "
+          "Debian package %s)" % (path, debug, package))
 
 
 def start(cmd, **kw):

@@ -18,7 +18,7 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, "tests", "tools"))
 import pprof_check  # noqa: E402
 import workload_input  # noqa: E402
-from harness import check, need, run, start, stop  # noqa: E402
+from harness import check, need, need_debug_file, run, start, stop  # noqa: E402
 
 STOKER = os.path.join(REPO, "build", "stoker")
 FIX = os.path.join(REPO, "build", "fixtures")
@@ -147,6 +147,7 @@ def compare_with_perf(cmd, name, want_roots):
 def test_xz_debian_binary():
     """Debian's xz (no frame pointers) compressing: >= 90% reach main, leaves agree with perf."""
     need("xz")
+    need_debug_file("/usr/lib/x86_64-linux-gnu/libc.so.6", "libc6-dbg")
     inp = os.path.join(TMP, "xz-input")
     workload_input.write_library_bytes(inp, 48 << 20)  # xz works for >10 s on it
     compare_with_perf(["/bin/sh", "-c", "exec xz -6 -T1 -c %s >/dev/null" % inp], "xz",
