@@ -53,7 +53,7 @@ if [ -n "$deb" ]; then
 fi
 
 # Kubernetes manifests against the API schema (kubernetes-models from npm)
-if (cd tests/packaging && npm install --no-audit --no-fund --silent >"$tmp/npm.log" 2>&1); then
+if (cd tests/packaging && npm install --no-audit --no-fund --loglevel=error >"$tmp/npm.log" 2>&1); then
 	if out=$(node tests/packaging/validate-k8s.js packaging/kubernetes/*.yaml 2>&1); then
 		ok "Kubernetes manifests valid ($(echo "$out" | tail -1))"
 	else
