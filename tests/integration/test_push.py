@@ -316,7 +316,8 @@ def test_sighup_reload():
     finally:
         rx.stop()
     envs = [r["labels"].get("env") for r in rx.records()]
-    check(rc == 0 and "configuration reloaded" in err, "reload logged, agent exits 0")
+    check(rc == 0 and "configuration reloaded" in err,
+          "reload logged, agent exits 0 (exit %d: %s)" % (rc, err.strip()[-300:]))
     check(envs and envs[0] == "before" and envs[-1] == "after", "labels switch: %s" % envs)
     up = [ln for ln in err.splitlines() if "uploads:" in ln][-1]
     closed = int(re.search(r"(\d+) windows closed", up).group(1))
