@@ -1,14 +1,37 @@
 #!/bin/sh
 # Installs the Debian packages stoker needs to build, test and run, if any is missing.
-# Used by `make deps` (and so by `make run` and `make test`) so a fresh Debian 12 root shell needs
-# nothing else. Pass extra package sets as arguments: build (default), test, bench.
+# Used by `make deps` (and so by `make run`) and `make test-deps` (and so by `make test`), so a
+# fresh Debian 12 (debootstrap minbase) root shell needs nothing else. Pass package sets as
+# arguments: build (default), test, bench; `--list SET` prints the packages SET adds, one a line
+# (the README's lists are checked against it by tests/packaging/test_packaging.sh).
 set -eu
 
+# build: the agent, and the fixtures `make run` builds (objcopy/strip/readelf/nm, xz)
 build="clang llvm bpftool libbpf-dev libelf-dev libdw-dev libprotobuf-c-dev protobuf-c-compiler
-       libcurl4-openssl-dev zlib1g-dev liblzma-dev libyaml-dev libjson-c-dev pkg-config make gcc g++"
-test="python3-protobuf protobuf-compiler elfutils binutils util-linux libcap2-bin dpkg-dev lintian
-      systemd qemu-system-x86 busybox-static cpio libclang-rt-14-dev xz-utils linux-perf"
+       libcurl4-openssl-dev zlib1g-dev liblzma-dev libyaml-dev libjson-c-dev pkg-config make gcc g++
+       binutils xz-utils"
+# test: what tests/ runs besides the build: python3 and its protobuf module, protoc, unshare and
+# mount (mount namespace test), capsh (least privilege), openssl (TLS test), perf (unwinder
+# against perf), systemd-analyze and /bin/kill (unit check), dpkg-shlibdeps, lintian, qemu,
+# busybox and cpio (kernel boot), libFuzzer's runtime, CA certificates for npm's registry, and
+# libc's debug symbols (the stripped xz's stacks are rooted at libc's __libc_start_call_main).
+test="python3 python3-protobuf protobuf-compiler elfutils util-linux mount libcap2-bin openssl
+      linux-perf systemd procps dpkg-dev lintian qemu-system-x86 busybox-static cpio
+      libclang-rt-14-dev ca-certificates libc6-dbg"
+# npm (with nodejs) validates the Kubernetes manifests; any working node+npm will do (some
+# images ship NodeSource's nodejs, which bundles npm and conflicts with Debian's npm package).
+npm="nodejs npm"
 bench="linux-perf bpftrace elfutils python3-minimal"
+
+if [ "${1:-}" = --list ]; then
+	case "${2:-}" in
+	build) echo $build ;;
+	test) echo $test $npm ;;
+	bench) echo $bench ;;
+	*) echo "usage: install-deps.sh --list build|test|bench" >&2; exit 2 ;;
+	esac | tr ' ' '\n'
+	exit 0
+fi
 
 want=""
 for set in ${*:-build}; do
@@ -24,10 +47,8 @@ missing=""
 for p in $want; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
-# npm validates the Kubernetes manifests; any working node+npm will do (some images ship
-# NodeSource's nodejs, which bundles npm and conflicts with Debian's npm package).
 case " $* " in *" test "*|*" bench "*)
-	command -v npm >/dev/null 2>&1 || missing="$missing nodejs npm" ;;
+	command -v npm >/dev/null 2>&1 || missing="$missing $npm" ;;
 esac
 [ -z "$missing" ] && exit 0
 

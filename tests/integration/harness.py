@@ -3,6 +3,7 @@ agent and validating what it wrote; a failing check raises Failure with what it 
 run() executes the selected tests, prints ok/not ok per test, and ends with
 "<suite>: N passed, N failed". A crash in a test is a failure, never a skip."""
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -26,6 +27,33 @@ def check(cond, what):
     if not cond:
         raise Failure(what)
     print("    ok: " + what)
+
+
+# Debian package of each outside program the suites run (scripts/install-deps.sh installs them)
+PACKAGES = {"unshare": "util-linux", "mount": "mount", "capsh": "libcap2-bin",
+            "openssl": "openssl", "perf": "linux-perf", "readelf": "binutils", "xz": "xz-utils",
+            "bpftool": "bpftool", "protoc": "protobuf-compiler"}
+
+
+def need(*tools):
+    """Fails the test naming each program it runs that is not installed: never a skip, and
+    never a confusing failure further on."""
+    missing = [t for t in tools if not shutil.which(t)]
+    check(not missing, "installed: " + ", ".join(tools) if not missing else
+          "not installed: " + ", ".join("%s (Debian package %s)" % (t, PACKAGES.get(t, "?"))
+                                        for t in missing) + "; run scripts/install-deps.sh test")
+
+
+def need_debug_file(path, package):
+    """Fails naming the package when path's debug file is not under /usr/lib/debug/.build-id:
+    a stripped binary's frames would be unnamed, and the test would fail further on."""
+    need("readelf")
+    out = subprocess.run(["readelf", "-n", path], stdout=subprocess.PIPE, text=True).stdout
+    bid = "".join(ln.split("Build ID:")[1].strip() for ln in out.splitlines()
+                  if "Build ID:" in ln)
+    debug = "/usr/lib/debug/.build-id/%s/%s.debug" % (bid[:2], bid[2:])
+    check(len(bid) >= 40 and os.path.exists(debug), "debug symbols of %s installed (%s; "
+          "Debian package %s)" % (path, debug, package))
 
 
 def start(cmd, **kw):

@@ -14,7 +14,7 @@ import sys
 import tempfile
 import time
 
-from harness import (FIX, REPO, STOKER, Failure, check, load_profile, pprof_check,  # noqa: F401
+from harness import (FIX, REPO, STOKER, Failure, check, load_profile, need, pprof_check,  # noqa: F401
                      profile_fixture, profile_pid, run, run_agent, start, stop)
 
 TOLERANCE = 0.05
@@ -62,31 +62,51 @@ def test_short_lived_process():
           "burn_short named in %.2f of its samples" % sh["inclusive"]["burn_short"])
 
 
-def test_other_mount_namespace():
-    """A binary visible only inside another mount namespace is symbolized via /proc/PID/root."""
-    mnt = os.path.join(TMP, "ns-mnt")
-    os.makedirs(mnt, exist_ok=True)
+def hidden_fixture_profile(mnt):
+    """Runs the shares fixture from a tmpfs on mnt mounted in a new mount namespace, and
+    profiles it; returns (its profile, its pid)."""
+    os.makedirs(mnt)
     src = os.path.join(FIX, "shares")
     script = ("mount -t tmpfs tmpfs %s && cp %s %s/hidden_shares && exec %s/hidden_shares 20"
               % (mnt, src, mnt, mnt))
-    fx = subprocess.Popen(["unshare", "-m", "--propagation", "private", "sh", "-c", script],
+    fx = subprocess.Popen(["unshare", "-m", "--propagation", "unchanged", "sh", "-c", script],
                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     out = os.path.join(TMP, "ns.pb.gz")
     try:
-        deadline = time.time() + 5
-        while time.time() < deadline:
+        deadline, exe = time.time() + 5, ""
+        while time.time() < deadline and fx.poll() is None:
             try:
-                if os.readlink("/proc/%d/exe" % fx.pid).endswith("hidden_shares"):
+                exe = os.readlink("/proc/%d/exe" % fx.pid)
+                if exe.endswith("hidden_shares"):
                     break
             except OSError:
                 pass
             time.sleep(0.05)
+        check(exe.endswith("hidden_shares"), "the fixture runs in its own mount namespace (%s)"
+              % (exe if fx.poll() is None else fx.stderr.read().decode().strip()))
         check(not os.path.exists(os.path.join(mnt, "hidden_shares")),
               "the binary is not visible from the agent's mount namespace")
         prof, _ = profile_pid(fx.pid, out, 3)
     finally:
         stop(fx)
-    sh = pprof_check.shares(prof, funcs=["hot_a", "main"], pid=fx.pid)
+    return prof, fx.pid
+
+
+def test_other_mount_namespace():
+    """A binary visible only inside another mount namespace is symbolized via /proc/PID/root."""
+    need("unshare", "mount")
+    # The fixture's tmpfs goes below a private mount of our own, so it cannot propagate back
+    # to this namespace: `unshare --propagation private` would do it for all of /, but fails
+    # where / is not a mount point (a chroot).
+    base = os.path.join(TMP, "ns-base")
+    os.makedirs(base, exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "tmpfs", base], check=True)
+    try:
+        subprocess.run(["mount", "--make-private", base], check=True)
+        prof, pid = hidden_fixture_profile(os.path.join(base, "mnt"))
+    finally:
+        subprocess.run(["umount", "-l", base])
+    sh = pprof_check.shares(prof, funcs=["hot_a", "main"], pid=pid)
     print("    samples=%d inclusive=%s" % (sh["total"], sh["inclusive"]))
     check(sh["total"] >= 100, "process in another mount namespace sampled")
     check(sh["inclusive"]["main"] >= 0.9, "its frames are named (main in %.2f)"
@@ -183,6 +203,7 @@ def capsh(caps, cmd):
 def test_least_privilege():
     """As nobody with exactly the documented capabilities it profiles; without CAP_BPF it
     says so by name."""
+    need("capsh")
     fx = start([os.path.join(FIX, "shares"), "30"])
     out = os.path.join(TMP, "caps.pb.gz")
     os.chmod(TMP, 0o777)

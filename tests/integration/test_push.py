@@ -14,7 +14,7 @@ import tempfile
 import time
 import urllib.request
 
-from harness import FIX, STOKER, TOOLS, Failure, check, run  # noqa: E402,F401
+from harness import FIX, STOKER, TOOLS, Failure, check, need, run  # noqa: E402,F401
 
 RECEIVER = os.path.join(TOOLS, "pyroscope_receiver.py")
 TMP = tempfile.mkdtemp(prefix="stoker-push-")
@@ -344,7 +344,8 @@ def test_sighup_reload():
     finally:
         rx.stop()
     envs = [r["labels"].get("env") for r in rx.records()]
-    check(rc == 0 and "configuration reloaded" in err, "reload logged, agent exits 0")
+    check(rc == 0 and "configuration reloaded" in err,
+          "reload logged, agent exits 0 (exit %d: %s)" % (rc, err.strip()[-300:]))
     check(envs and envs[0] == "before" and envs[-1] == "after", "labels switch: %s" % envs)
     up = [ln for ln in err.splitlines() if "uploads:" in ln][-1]
     closed = int(re.search(r"(\d+) windows closed", up).group(1))
@@ -354,6 +355,7 @@ def test_sighup_reload():
 
 def make_pki(d):
     """A CA, a server certificate for pyroscope.test and a client certificate."""
+    need("openssl")
     def run(*args):
         subprocess.run(["openssl"] + list(args), check=True, stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL, cwd=d)

@@ -14,8 +14,8 @@ import sys
 import tempfile
 import time
 
-from harness import (FIX, REPO, STOKER, Failure, check, pprof_check, profile_pid,  # noqa: F401
-                     run, run_agent, stop)
+from harness import (FIX, REPO, STOKER, Failure, check, need, pprof_check,  # noqa: F401
+                     profile_pid, run, run_agent, stop)
 
 SPANS = os.path.join(FIX, "spans")
 TMP = tempfile.mkdtemp(prefix="stoker-spans-")
@@ -151,6 +151,7 @@ def test_span_labels_off():
 # -- OpenTelemetry eBPF instrumentation map ------------------------------------------------
 
 def bpftool(*args):
+    need("bpftool")
     r = subprocess.run(["bpftool"] + list(args), stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, text=True)
     if r.returncode:
@@ -159,6 +160,7 @@ def bpftool(*args):
 
 
 def ensure_bpffs():
+    need("mount")
     with open("/proc/mounts") as f:
         if any(l.split()[1] == BPFFS and l.split()[2] == "bpf" for l in f):
             return

@@ -13,8 +13,8 @@ import sys
 import tempfile
 import time
 
-from harness import (FIX, REPO, check, pprof_check, profile_fixture, profile_pid, run, start,
-                     stop)
+from harness import (FIX, REPO, check, need, need_debug_file, pprof_check, profile_fixture,
+                     profile_pid, run, start, stop)
 import workload_input  # noqa: E402  (in tests/tools, which harness puts on the path)
 
 TMP = tempfile.mkdtemp(prefix="stoker-unwind-")
@@ -41,6 +41,7 @@ def total(stacks, pred=lambda s: True):
 
 def test_rows_match_readelf():
     """Rows of fixtures, libc and python3 agree with readelf -wF, row by row."""
+    need("readelf", "xz")
     files = [os.path.join(FIX, "shares-nofp"), os.path.join(FIX, "unwind_cases-nofp"),
              "/usr/lib/x86_64-linux-gnu/libc.so.6", os.path.realpath("/usr/bin/python3"),
              "/usr/bin/xz"]
@@ -88,6 +89,7 @@ def leaf_histogram_perf(data):
 def compare_with_perf(cmd, name, want_roots):
     """Profiles cmd with stoker and perf --call-graph dwarf at once: >= 90% of stoker's
     samples reach one of want_roots, and the leaf histograms agree."""
+    need("perf")
     data = os.path.join(TMP, name + ".perf.data")
     fx = start(cmd)
     try:
@@ -130,6 +132,8 @@ def compare_with_perf(cmd, name, want_roots):
 
 def test_xz_debian_binary():
     """Debian's xz (no frame pointers) compressing: >= 90% reach main, leaves agree with perf."""
+    need("xz")
+    need_debug_file("/usr/lib/x86_64-linux-gnu/libc.so.6", "libc6-dbg")
     inp = os.path.join(TMP, "xz-input")
     workload_input.write_library_bytes(inp, 48 << 20)  # xz works for >10 s on it
     compare_with_perf(["/bin/sh", "-c", "exec xz -6 -T1 -c %s >/dev/null" % inp], "xz",

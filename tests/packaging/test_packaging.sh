@@ -8,6 +8,14 @@ passed=0
 failed=0
 ok() { echo "ok - $1"; passed=$((passed + 1)); }
 fail() { echo "not ok - $1"; failed=$((failed + 1)); }
+# Every outside program the checks below run, with its Debian package: a missing one fails
+# here by name (scripts/install-deps.sh test installs them all) instead of as a confusing
+# check further down.
+for tp in systemd-analyze:systemd /bin/kill:procps strip:binutils dpkg-shlibdeps:dpkg-dev \
+	dpkg-deb:dpkg lintian:lintian apt-get:apt npm:npm node:nodejs; do
+	command -v "${tp%%:*}" >/dev/null 2>&1 && ok "${tp%%:*} is installed" ||
+		fail "${tp%%:*} is not installed (Debian package ${tp#*:}; scripts/install-deps.sh test)"
+done
 
 # systemd: verify the unit as installed (binary path rewritten to the build)
 tmp=$(mktemp -d)
@@ -60,14 +68,14 @@ if [ -n "$deb" ]; then
 fi
 
 # Kubernetes manifests against the API schema (kubernetes-models from npm)
-if (cd tests/packaging && npm install --no-audit --no-fund --silent >/dev/null 2>&1); then
+if (cd tests/packaging && npm install --no-audit --no-fund --loglevel=error >"$tmp/npm.log" 2>&1); then
 	if out=$(node tests/packaging/validate-k8s.js packaging/kubernetes/*.yaml 2>&1); then
 		ok "Kubernetes manifests valid ($(echo "$out" | tail -1))"
 	else
 		fail "Kubernetes manifests: $out"
 	fi
 else
-	fail "npm install of the schema validator"
+	fail "npm install of the schema validator: $(tail -5 "$tmp/npm.log")"
 fi
 grep -q "hostPID: true" packaging/kubernetes/stoker.yaml && ok "DaemonSet uses hostPID" || fail "hostPID"
 grep -q "privileged: false" packaging/kubernetes/stoker.yaml && ok "DaemonSet not privileged" || fail "privileged"
@@ -94,6 +102,17 @@ $glob) [ -n "$glob" ] && ok "built $deb matches COPY $glob" || fail "no COPY --f
 *) fail "built '$deb' does not match the Containerfile's COPY '$glob'" ;;
 esac
 grep -q "^FROM debian:12-slim" packaging/container/Containerfile && ok "slim base" || fail "base"
+
+# README: the packages it says `make run` and `make test` install are install-deps.sh's sets
+for set in build:run test:test; do
+	said=$(awk -v item="- \`make ${set#*:}\`" '
+		index($0, item) == 1 { on = 1 }
+		on && (/^$/ || (/^- / && index($0, item) != 1)) { exit }
+		on' README.md | sed 's/^[^:]*://' | grep -oE '`[a-z0-9.+-]+`' | tr -d '`' | sort | tr '\n' ' ')
+	want=$(scripts/install-deps.sh --list "${set%%:*}" | sort | tr '\n' ' ')
+	[ -n "$want" ] && [ "$said" = "$want" ] && ok "README lists the ${set%%:*} packages" ||
+		fail "README's make ${set#*:} packages [$said] are not install-deps.sh's ${set%%:*} set [$want]"
+done
 
 rm -rf "$tmp"
 echo "$passed passed, $failed failed"

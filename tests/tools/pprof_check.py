@@ -112,6 +112,10 @@ def pb2():
             old.Profile.DESCRIPTOR.full_name == "perftools.profiles.Profile":
         _PB2 = old
         return _PB2
+    if importlib.util.find_spec("google") is None or \
+            importlib.util.find_spec("google.protobuf") is None:
+        raise ProtocMissing("the google.protobuf module is not installed; install "
+                            "python3-protobuf (scripts/install-deps.sh test)")
     cache = _cache_dir()
     path = os.path.join(cache, "profile_pb2.py")
     stale = (not os.path.exists(path) or

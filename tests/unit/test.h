@@ -55,6 +55,17 @@ static struct test_state test_st;
 		}                                                                                  \
 	} while (0)
 
+/* An outside program a test runs (nm, readelf, python3) fails the test by name when it is not
+ * installed, rather than as a confusing mismatch further on (scripts/install-deps.sh test). */
+#define CHECK_PROGRAM(prog)                                                                        \
+	do {                                                                                       \
+		if (system("command -v '" prog "' >/dev/null 2>&1") != 0) {                        \
+			fprintf(stderr, "  FAIL %s:%d: %s is not installed\n", __FILE__, __LINE__, \
+				prog);                                                             \
+			test_st.cur_failed++;                                                      \
+		}                                                                                  \
+	} while (0)
+
 #define RUN_TEST(fn)                                                                               \
 	do {                                                                                       \
 		test_st.cur = #fn;                                                                 \

@@ -28,6 +28,7 @@ static uint64_t nm_addr(const char *file, const char *sym)
 	unsigned long long a = 0;
 	FILE *p;
 
+	CHECK_PROGRAM("nm");
 	snprintf(cmd, sizeof(cmd), "nm --defined-only %s 2>/dev/null", file);
 	p = popen(cmd, "r");
 	while (p && fgets(line, sizeof(line), p)) {
@@ -85,6 +86,7 @@ static void test_offset_to_vaddr(void)
 	uint64_t got = 0;
 	FILE *p;
 
+	CHECK_PROGRAM("readelf");
 	snprintf(cmd, sizeof(cmd), "readelf -lW %s | awk '$1==\"LOAD\" && / R E / {print $2, $3}'",
 		 fixture("prog_pie"));
 	p = popen(cmd, "r");

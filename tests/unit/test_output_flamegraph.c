@@ -65,6 +65,7 @@ static void test_html_escaped_and_tree(void)
 	CHECK(write(fd, b, (size_t)(e - b)) == e - b);
 	close(fd);
 	/* nodes are [name, value, parent] triples: root total, and app>main = 7 */
+	CHECK_PROGRAM("/usr/bin/python3");
 	snprintf(
 	    cmd, sizeof(cmd),
 	    "/usr/bin/python3 -c \"import json,sys; d=json.load(open(sys.argv[1])); n=d['nodes'];"

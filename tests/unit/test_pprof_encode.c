@@ -15,6 +15,7 @@ static char *decode_with_python(const char *path)
 	size_t n;
 	FILE *p;
 
+	CHECK_PROGRAM("/usr/bin/python3");
 	snprintf(cmd, sizeof(cmd),
 		 "/usr/bin/python3 -c \"import sys; sys.path.insert(0, 'tests/tools'); "
 		 "import pprof_check as p; pr = p.load(sys.argv[1]); "
