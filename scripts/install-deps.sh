@@ -13,20 +13,18 @@ build="clang llvm bpftool libbpf-dev libelf-dev libdw-dev libprotobuf-c-dev prot
 # test: what tests/ runs besides the build: python3 and its protobuf module, protoc, unshare and
 # mount (mount namespace test), capsh (least privilege), openssl (TLS test), perf (unwinder
 # against perf), systemd-analyze and /bin/kill (unit check), dpkg-shlibdeps, lintian, qemu,
-# busybox and cpio (kernel boot), libFuzzer's runtime, CA certificates for npm's registry, and
-# libc's debug symbols (the stripped xz's stacks are rooted at libc's __libc_start_call_main).
+# busybox and cpio (kernel boot), libFuzzer's runtime, the Kubernetes API's types and YAML for
+# the manifest check, and libc's debug symbols (the stripped xz's stacks are rooted at libc's
+# __libc_start_call_main).
 test="python3 python3-protobuf protobuf-compiler elfutils util-linux mount libcap2-bin openssl
       linux-perf systemd procps dpkg-dev lintian qemu-system-x86 busybox-static cpio
-      libclang-rt-14-dev ca-certificates libc6-dbg"
-# npm (with nodejs) validates the Kubernetes manifests; any working node+npm will do (some
-# images ship NodeSource's nodejs, which bundles npm and conflicts with Debian's npm package).
-npm="nodejs npm"
+      libclang-rt-14-dev python3-kubernetes python3-yaml libc6-dbg"
 bench="linux-perf bpftrace elfutils python3-minimal"
 
 if [ "${1:-}" = --list ]; then
 	case "${2:-}" in
 	build) echo $build ;;
-	test) echo $test $npm ;;
+	test) echo $test ;;
 	bench) echo $bench ;;
 	*) echo "usage: install-deps.sh --list build|test|bench" >&2; exit 2 ;;
 	esac | tr ' ' '\n'
@@ -47,9 +45,6 @@ missing=""
 for p in $want; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
-case " $* " in *" test "*|*" bench "*)
-	command -v npm >/dev/null 2>&1 || missing="$missing $npm" ;;
-esac
 [ -z "$missing" ] && exit 0
 
 if [ "$(id -u)" != 0 ]; then
