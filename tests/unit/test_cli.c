@@ -40,24 +40,25 @@ static void test_flags(void)
 	const char *stray[] = { "stoker", "positional" };
 
 	CHECK_INT(parse(&cfg, 16, ok), 0);
-	CHECK_INT(cfg.sample_rate_hz, 99);
+	CHECK_INT(cfg.sampler.sample_rate_hz, 99);
 	CHECK_U64(cfg.duration_ns, 120000000000ull);
-	CHECK_INT(cfg.npids, 2);
+	CHECK_INT(cfg.sampler.npids, 2);
 	CHECK_INT(cfg.pids[1], 34);
 	CHECK_INT(cfg.noutputs, 2);
 	CHECK_INT(cfg.outputs[0].format, OUTPUT_PPROF_GZ);
 	CHECK_INT(cfg.outputs[1].format, OUTPUT_HTML);
 	CHECK_INT(cfg.log_level, LOG_DEBUG);
-	CHECK(cfg.include_idle);
-	CHECK(!cfg.kernel_stacks);
+	CHECK(cfg.sampler.include_idle);
+	CHECK(!cfg.sampler.kernel_stacks);
 	CHECK_INT(parse(&cfg, 3, bad_rate), -EINVAL);
 	CHECK_INT(parse(&cfg, 2, unknown), -EINVAL);
 	CHECK_INT(parse(&cfg, 2, missing), -EINVAL);
 	CHECK_INT(parse(&cfg, 2, stray), -EINVAL);
 	parse(&cfg, 1, ok);
-	CHECK_INT(cfg.sample_rate_hz, 19);			    /* default */
-	CHECK_U64(cfg.ringbuf_bytes, STOKER_RINGBUF_DEFAULT_BYTES); /* the sampler's own default */
-	CHECK_INT(cfg.kubernetes, -1);				    /* auto */
+	CHECK_INT(cfg.sampler.sample_rate_hz, 19); /* default */
+	/* the sampler's own default */
+	CHECK_U64(cfg.sampler.ringbuf_bytes, STOKER_RINGBUF_DEFAULT_BYTES);
+	CHECK_INT(cfg.kubernetes, -1); /* auto */
 }
 
 static void test_flags_override_file(void)
@@ -74,11 +75,11 @@ static void test_flags_override_file(void)
 	CHECK(fd >= 0 && write(fd, y, strlen(y)) == (ssize_t)strlen(y));
 	close(fd);
 	CHECK_INT(cli_load(6, argv, &cfg, &fa), 0);
-	CHECK_INT(cfg.sample_rate_hz, 99);
+	CHECK_INT(cfg.sampler.sample_rate_hz, 99);
 	CHECK_INT(cfg.nlabels, 2);
 	CHECK_STR(cfg.labels[0].value, "dev");
 	CHECK_STR(cfg.labels[1].value, "a");
-	CHECK_INT(cfg.npids, 1); /* the flags' list replaces the file's */
+	CHECK_INT(cfg.sampler.npids, 1); /* the flags' list replaces the file's */
 	CHECK_INT(cfg.pids[0], 7);
 	config_args__free(&fa);
 	unlink(path);
@@ -100,7 +101,7 @@ static void test_parse_again_after_error_in_cluster(void)
 	CHECK_INT(cli_parse(2, first, &cfg), -EINVAL); /* 'q' is unknown; 'h' is left unread */
 	config_defaults(&cfg);
 	CHECK_INT(cli_parse(2, second, &cfg), 0);
-	CHECK_INT(cfg.sample_rate_hz, 7);
+	CHECK_INT(cfg.sampler.sample_rate_hz, 7);
 	CHECK(!cfg.show_help);
 	config_defaults(&cfg);
 	CHECK_INT(cli_parse(2, first, &cfg), -EINVAL);
@@ -108,7 +109,7 @@ static void test_parse_again_after_error_in_cluster(void)
 	CHECK_INT(cli_parse(3, third, &cfg), 0);
 	CHECK(cfg.check);
 	CHECK(!cfg.show_help);
-	CHECK_INT(cfg.sample_rate_hz, 9);
+	CHECK_INT(cfg.sampler.sample_rate_hz, 9);
 }
 
 /* SIGHUP parses the same argv again: parsing must not have changed it (--label used to split
@@ -148,10 +149,10 @@ static void test_reload(void)
 	CHECK_INT(cli_load(6, (char **)after, &next, &fa2), 0);
 	cli_reload(&cur, &next, changed, sizeof(changed));
 	CHECK_STR(changed, "--sample-rate, --pid, --output");
-	CHECK_INT(cur.sample_rate_hz, 19);
-	CHECK_INT(cur.npids, 0);
+	CHECK_INT(cur.sampler.sample_rate_hz, 19);
+	CHECK_INT(cur.sampler.npids, 0);
 	CHECK_INT(cur.noutputs, 0);
-	CHECK_STR(cur.server_url, "http://y");
+	CHECK_STR(cur.upload.client.server_url, "http://y");
 	CHECK_INT(cur.top, 0);
 	CHECK_INT(cur.nlabels, 1);
 	CHECK_STR(cur.labels[0].value, "c");
