@@ -17,6 +17,7 @@
 #include "util/clock.h"
 #include "ops/caps.h"
 #include "config/cli.h"
+#include "config/config_file.h"
 #include "sample/collector.h"
 #include "label/container_meta.h"
 #include "symbolize/kallsyms.h"
@@ -195,28 +196,22 @@ static void free_rules(struct relabel_rule *rules, size_t n)
  * or when its socket exists. Neither being reachable only means fewer labels. */
 static int setup_meta(struct agent *a)
 {
-	struct container_meta_opts mo = { 0 };
+	struct container_meta_opts mo = a->cfg.meta;
 	bool k8s = a->cfg.kubernetes == 1 ||
 		   (a->cfg.kubernetes == -1 && getenv("KUBERNETES_SERVICE_HOST") &&
-		    access(a->cfg.k8s_token_file, R_OK) == 0);
-	const char *dock = a->cfg.docker_socket;
+		    access(mo.k8s_token_file, R_OK) == 0);
 
-	if (!dock && access("/var/run/docker.sock", F_OK) == 0)
-		dock = "/var/run/docker.sock";
-	if (dock && !*dock)
-		dock = NULL;
-	if (k8s) {
-		if (a->cfg.kubelet_url)
-			snprintf(a->kubelet_url, sizeof(a->kubelet_url), "%s", a->cfg.kubelet_url);
-		else
-			snprintf(a->kubelet_url, sizeof(a->kubelet_url), "https://%s:10250",
-				 getenv("NODE_NAME") ? getenv("NODE_NAME") : "127.0.0.1");
+	if (!mo.docker_socket && access("/var/run/docker.sock", F_OK) == 0)
+		mo.docker_socket = "/var/run/docker.sock";
+	if (mo.docker_socket && !*mo.docker_socket)
+		mo.docker_socket = NULL;
+	if (!k8s) {
+		mo.kubelet_url = NULL;
+	} else if (!mo.kubelet_url) {
+		snprintf(a->kubelet_url, sizeof(a->kubelet_url), "https://%s:10250",
+			 getenv("NODE_NAME") ? getenv("NODE_NAME") : "127.0.0.1");
 		mo.kubelet_url = a->kubelet_url;
-		mo.k8s_token_file = a->cfg.k8s_token_file;
-		mo.k8s_ca_file = a->cfg.k8s_ca_file;
-		mo.k8s_insecure = !a->cfg.kubelet_verify;
 	}
-	mo.docker_socket = dock;
 	if (!mo.kubelet_url && !mo.docker_socket)
 		return 0;
 	a->meta = container_meta__start(&mo);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "config/cli.h"
+#include "config/config_file.h"
 #include "config/flags.h"
 #include "util/parse_util.h"
 

@@ -9,13 +9,15 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "config/config_file.h"
 #include "export/output_local.h"
 #include "export/upload_batch.h"
 #include "export/uploader.h"
+#include "label/container_meta.h"
 #include "profile/profile_builder.h"
 #include "sample/sampler.h"
 #include "util/log.h"
+
+struct config_args;
 
 #define CLI_MAX_PIDS	STOKER_PID_FILTER_MAX
 #define CLI_MAX_OUTPUTS 8
@@ -53,10 +55,9 @@ struct config {
 	const char *relabel_rules[CLI_MAX_RULES]; /* --relabel-rule specs (relabel.h form) */
 	size_t nrules;
 	int kubernetes; /* -1 auto (in-cluster service account present), 0 off, 1 on */
-	const char *kubelet_url;
-	const char *k8s_token_file, *k8s_ca_file;
-	bool kubelet_verify;	   /* verify the kubelet's certificate (often self-signed) */
-	const char *docker_socket; /* NULL: auto (/var/run/docker.sock if present), "": off */
+	/* kubelet_url NULL: https://$NODE_NAME:10250; docker_socket NULL: /var/run/docker.sock if
+	 * present, "": off */
+	struct container_meta_opts meta;
 	bool show_help, show_version;
 	bool check;		 /* `stoker check` or --check: preflight report */
 	const char *config_path; /* --config FILE */

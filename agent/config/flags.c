@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* The flag table, in --help order, and the parsers of the flags no generic type covers.
- * A new flag is one row here plus the code that reads its config field; `make man` then
- * writes it into the man page (test_cli fails until it does). */
+ * A new flag is one row here plus the code that reads its config field; a field inside a
+ * module's options (cfg.sampler, .profile, .upload, .meta) reaches the module with no other
+ * line. `make man` then writes it into the man page (test_cli fails until it does). */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -319,20 +320,20 @@ const struct flag cli_flags[] = {
 	  .def = "auto", .def_text = "on when running in a cluster",
 	  .help = "pod, namespace, container, node labels from the kubelet",
 	  .section = "Metadata:" },
-	{ .name = "kubelet-url", .key = "kubelet_url", .type = FLAG_STRING, CFG(kubelet_url),
+	{ .name = "kubelet-url", .key = "kubelet_url", .type = FLAG_STRING, CFG(meta.kubelet_url),
 	  .check = check_url, .why = "want an http:// or https:// URL", .arg = "URL",
 	  .def_text = "https://$NODE_NAME:10250", .help = "the kubelet's API" },
 	{ .name = "kubernetes-token-file", .key = "kubernetes_token_file", .type = FLAG_STRING,
-	  CFG(k8s_token_file), .def = "/var/run/secrets/kubernetes.io/serviceaccount/token",
+	  CFG(meta.k8s_token_file), .def = "/var/run/secrets/kubernetes.io/serviceaccount/token",
 	  .arg = "FILE", .help = "service account token for the kubelet" },
 	{ .name = "kubernetes-ca-file", .key = "kubernetes_ca_file", .type = FLAG_STRING,
-	  CFG(k8s_ca_file), .arg = "FILE",
+	  CFG(meta.k8s_ca_file), .arg = "FILE",
 	  .help = "CA the kubelet is verified with under --kubelet-verify-tls" },
 	{ .name = "kubelet-verify-tls", .key = "kubelet_verify_tls", .type = FLAG_BOOL,
-	  CFG(kubelet_verify), .def = "false",
+	  CFG(meta.k8s_verify), .def = "false",
 	  .help = "verify the kubelet's certificate; kubelets usually serve self-signed ones" },
 	{ .name = "docker-socket", .key = "docker_socket", .type = FLAG_STRING,
-	  CFG(docker_socket), .arg = "PATH", .def_text = "/var/run/docker.sock when present",
+	  CFG(meta.docker_socket), .arg = "PATH", .def_text = "/var/run/docker.sock when present",
 	  .help = "container names and compose services from Docker; \"\" turns it off" },
 	{ .name = "relabel-rule", .key = "relabel_configs", .type = FLAG_CUSTOM,
 	  LIST(relabel_rules, nrules), .shape = SHAPE_RULES, .parse = parse_relabel_rule,
