@@ -61,6 +61,71 @@ static void test_flags(void)
 	CHECK_INT(cfg.kubernetes, -1); /* auto */
 }
 
+/* The rows of module option groups store where the modules read: setup hands those structs
+ * over whole, so a wrong offset here would be a wrong setting there. */
+static void test_rows_fill_module_options(void)
+{
+	const char *argv[] = { "stoker",
+			       "--event=cycles",
+			       "--unwind=fp",
+			       "--unwind-max-frames=40",
+			       "--ring-buffer-size=1MiB",
+			       "--max-samples=77",
+			       "--server-api=ingest",
+			       "--upload-timeout=3s",
+			       "--tenant-id=t1",
+			       "--basic-auth-user=u",
+			       "--basic-auth-password-file=/p",
+			       "--header=X-A: 1",
+			       "--header=X-B: 2",
+			       "--tls-cert-file=/c",
+			       "--tls-key-file=/k",
+			       "--tls-server-name=srv",
+			       "--tls-insecure-skip-verify",
+			       "--queue-size=5",
+			       "--spool-dir=/s",
+			       "--spool-max-bytes=2KiB",
+			       "--kubelet-url=https://n:1",
+			       "--kubernetes-ca-file=/ca",
+			       "--kubelet-verify-tls",
+			       "--docker-socket=/d" };
+	const struct pyroscope_client_opts *c;
+	struct config cfg;
+
+	CHECK_INT(parse(&cfg, (int)(sizeof(argv) / sizeof(argv[0])), argv), 0);
+	CHECK_INT(cfg.sampler.event, SAMPLER_EVENT_CYCLES);
+	CHECK(!cfg.sampler.unwind_tables);
+	CHECK_INT(cfg.sampler.max_user_frames, 40);
+	CHECK_U64(cfg.sampler.ringbuf_bytes, 1u << 20);
+	CHECK_INT(cfg.profile.max_samples, 77);
+	c = &cfg.upload.client;
+	CHECK_INT(c->api, SERVER_API_INGEST);
+	CHECK_U64(c->timeout_ns, 3000000000ull);
+	CHECK_STR(c->tenant_id, "t1");
+	CHECK_STR(c->basic_user, "u");
+	CHECK_INT(c->nheaders, 2);
+	CHECK_STR(cfg.headers[1], "X-B: 2");
+	CHECK_STR(c->tls_cert_file, "/c");
+	CHECK_STR(c->tls_key_file, "/k");
+	CHECK_STR(c->tls_server_name, "srv");
+	CHECK(c->tls_insecure_skip_verify);
+	CHECK_STR(c->server_url, "http://localhost:4040"); /* default */
+	CHECK(!c->tls_ca_file);
+	CHECK_INT(cfg.upload.queue_size, 5);
+	CHECK_STR(cfg.upload.spool_dir, "/s");
+	CHECK_U64(cfg.upload.spool_max_bytes, 2048);
+	CHECK_STR(cfg.meta.kubelet_url, "https://n:1");
+	CHECK_STR(cfg.meta.k8s_ca_file, "/ca");
+	CHECK_STR(cfg.meta.k8s_token_file, "/var/run/secrets/kubernetes.io/serviceaccount/token");
+	CHECK(cfg.meta.k8s_verify);
+	CHECK_STR(cfg.meta.docker_socket, "/d");
+	/* what the modules default or the agent decides stays zero */
+	CHECK(!cfg.sampler.pids && !cfg.sampler.on_record && !cfg.sampler.span_context);
+	CHECK(!c->headers && !c->user_agent && !c->basic_password && !c->bearer_token);
+	CHECK(!cfg.upload.initial && !cfg.upload.max_age_ns && !cfg.meta.refresh_ns);
+	CHECK_INT(cfg.profile.max_locations, 0);
+}
+
 static void test_flags_override_file(void)
 {
 	char path[] = "/tmp/stoker-cfg-XXXXXX";
@@ -513,6 +578,7 @@ int main(void)
 	if (getenv("STOKER_WRITE_MAN"))
 		return man_write(getenv("STOKER_WRITE_MAN"));
 	RUN_TEST(test_flags);
+	RUN_TEST(test_rows_fill_module_options);
 	RUN_TEST(test_flags_override_file);
 	RUN_TEST(test_parse_again_after_error_in_cluster);
 	RUN_TEST(test_load_twice);
