@@ -31,7 +31,7 @@ struct config_args;
  * existing option is one row in flags.c plus its use in the module. Pointers the modules take
  * (pids, headers) point into the arrays here; setup sets them. */
 struct config {
-	struct sampler_opts sampler; /* rate, event, idle, kernel stacks, ring, npids */
+	struct sampler_opts sampler; /* the Sampling flags but --duration, --unwind-table-memory */
 	uint64_t duration_ns;	     /* 0: until a signal */
 	int pids[CLI_MAX_PIDS];	     /* sampler.pids, sampler.npids of them */
 	struct output_spec outputs[CLI_MAX_OUTPUTS];
