@@ -17,6 +17,7 @@
 #include "util/clock.h"
 #include "ops/caps.h"
 #include "config/cli.h"
+#include "config/config_file.h"
 #include "sample/collector.h"
 #include "label/container_meta.h"
 #include "symbolize/kallsyms.h"
@@ -98,7 +99,7 @@ static int read_secret_flag(const char *flag, const char *path, char **out)
 
 static int setup_push(struct agent *a)
 {
-	struct uploader_opts uo = { 0 };
+	struct uploader_opts uo;
 	int err;
 
 	err = read_secret_flag("--basic-auth-password-file", a->cfg.basic_auth_password_file,
@@ -108,29 +109,18 @@ static int setup_push(struct agent *a)
 	err = read_secret_flag("--bearer-token-file", a->cfg.bearer_token_file, &a->bearer_token);
 	if (err)
 		return err;
-	if (a->cfg.tls_insecure_skip_verify)
+	if (a->cfg.upload.client.tls_insecure_skip_verify)
 		pr_warn("--tls-insecure-skip-verify: the server's certificate is NOT verified; "
 			"anyone on the path can read and alter profiles and credentials");
 	if (gethostname(a->host_name, sizeof(a->host_name) - 1))
 		a->host_name[0] = '\0';
-	uo.client.server_url = a->cfg.server_url;
-	uo.client.api = a->cfg.server_api;
-	uo.client.tenant_id = a->cfg.tenant_id;
-	uo.client.basic_user = a->cfg.basic_auth_user;
+	uo = a->cfg.upload;
 	uo.client.basic_password = a->basic_password;
 	uo.client.bearer_token = a->bearer_token;
 	uo.client.headers = a->cfg.headers;
-	uo.client.nheaders = a->cfg.nheaders;
-	uo.client.tls_ca_file = a->cfg.tls_ca_file;
-	uo.client.tls_cert_file = a->cfg.tls_cert_file;
-	uo.client.tls_key_file = a->cfg.tls_key_file;
-	uo.client.tls_server_name = a->cfg.tls_server_name;
-	uo.client.tls_insecure_skip_verify = a->cfg.tls_insecure_skip_verify;
-	uo.client.timeout_ns = a->cfg.upload_timeout_ns;
 	uo.client.user_agent = "stoker/" STOKER_VERSION;
-	uo.queue_size = a->cfg.queue_size;
-	uo.spool_dir = a->cfg.spool_dir && *a->cfg.spool_dir ? a->cfg.spool_dir : NULL;
-	uo.spool_max_bytes = a->cfg.spool_max_bytes;
+	if (uo.spool_dir && !*uo.spool_dir)
+		uo.spool_dir = NULL; /* --spool-dir "" */
 	uo.initial = &a->upload_totals;
 	a->uploader = uploader__start(&uo);
 	if (!a->uploader) {
@@ -143,8 +133,8 @@ static int setup_push(struct agent *a)
 		if (!a->metrics)
 			return -errno;
 	}
-	pr_info("pushing to %s (%s API) every %llu s", a->cfg.server_url,
-		a->cfg.server_api == SERVER_API_PUSH ? "push" : "ingest",
+	pr_info("pushing to %s (%s API) every %llu s", a->cfg.upload.client.server_url,
+		a->cfg.upload.client.api == SERVER_API_PUSH ? "push" : "ingest",
 		(unsigned long long)(a->cfg.upload_interval_ns / 1000000000ull));
 	return 0;
 }
@@ -206,28 +196,22 @@ static void free_rules(struct relabel_rule *rules, size_t n)
  * or when its socket exists. Neither being reachable only means fewer labels. */
 static int setup_meta(struct agent *a)
 {
-	struct container_meta_opts mo = { 0 };
+	struct container_meta_opts mo = a->cfg.meta;
 	bool k8s = a->cfg.kubernetes == 1 ||
 		   (a->cfg.kubernetes == -1 && getenv("KUBERNETES_SERVICE_HOST") &&
-		    access(a->cfg.k8s_token_file, R_OK) == 0);
-	const char *dock = a->cfg.docker_socket;
+		    access(mo.k8s_token_file, R_OK) == 0);
 
-	if (!dock && access("/var/run/docker.sock", F_OK) == 0)
-		dock = "/var/run/docker.sock";
-	if (dock && !*dock)
-		dock = NULL;
-	if (k8s) {
-		if (a->cfg.kubelet_url)
-			snprintf(a->kubelet_url, sizeof(a->kubelet_url), "%s", a->cfg.kubelet_url);
-		else
-			snprintf(a->kubelet_url, sizeof(a->kubelet_url), "https://%s:10250",
-				 getenv("NODE_NAME") ? getenv("NODE_NAME") : "127.0.0.1");
+	if (!mo.docker_socket && access("/var/run/docker.sock", F_OK) == 0)
+		mo.docker_socket = "/var/run/docker.sock";
+	if (mo.docker_socket && !*mo.docker_socket)
+		mo.docker_socket = NULL;
+	if (!k8s) {
+		mo.kubelet_url = NULL;
+	} else if (!mo.kubelet_url) {
+		snprintf(a->kubelet_url, sizeof(a->kubelet_url), "https://%s:10250",
+			 getenv("NODE_NAME") ? getenv("NODE_NAME") : "127.0.0.1");
 		mo.kubelet_url = a->kubelet_url;
-		mo.k8s_token_file = a->cfg.k8s_token_file;
-		mo.k8s_ca_file = a->cfg.k8s_ca_file;
-		mo.k8s_insecure = !a->cfg.kubelet_verify;
 	}
-	mo.docker_socket = dock;
 	if (!mo.kubelet_url && !mo.docker_socket)
 		return 0;
 	a->meta = container_meta__start(&mo);
@@ -278,7 +262,7 @@ static void prime_spans(void *ctx, struct sampler *s)
 	struct agent *a = ctx;
 
 	a->sampler = s; /* for publish_span_proc; sampler__open returns this same pointer */
-	for (size_t i = 0; a->spans && i < a->cfg.npids; i++) {
+	for (size_t i = 0; a->spans && i < a->cfg.sampler.npids; i++) {
 		struct proc *p = proc_cache__lookup(a->procs, a->cfg.pids[i], NULL);
 
 		if (p)
@@ -319,8 +303,7 @@ static int setup_spans(struct agent *a, struct sampler_opts *so)
 
 static int setup(struct agent *a)
 {
-	struct sampler_opts so = { 0 };
-	struct profile_builder_opts po = { 0 };
+	struct sampler_opts so = a->cfg.sampler;
 	struct collector_opts co = { 0 };
 	struct proc_cache_opts pco = { 0 };
 	struct epoll_event ev = { .events = EPOLLIN };
@@ -353,8 +336,7 @@ static int setup(struct agent *a)
 			strerror(errno));
 	a->sz.procs = a->procs;
 	a->sz.ksyms = a->ksyms;
-	po.max_samples = a->cfg.max_samples;
-	err = profile_builder__init(&a->pb, &po);
+	err = profile_builder__init(&a->pb, &a->cfg.profile);
 	if (err)
 		return err;
 	/* pid and comm as sample labels would become series labels on the server. */
@@ -374,16 +356,8 @@ static int setup(struct agent *a)
 		return err;
 	}
 
-	so.sample_rate_hz = a->cfg.sample_rate_hz;
-	so.event = a->cfg.event;
-	so.include_idle = a->cfg.include_idle;
-	so.kernel_stacks = a->cfg.kernel_stacks;
 	so.pids = a->cfg.pids;
-	so.npids = a->cfg.npids;
-	so.ringbuf_bytes = a->cfg.ringbuf_bytes;
-	so.unwind_tables = a->cfg.unwind_tables;
 	so.unwind_rows = a->cfg.unwind_table_bytes / sizeof(struct stoker_unwind_row);
-	so.max_user_frames = a->cfg.unwind_max_frames;
 	so.on_record = collector__on_record;
 	so.ctx = &a->col;
 	caps_missing_for_load(missing, sizeof(missing));
@@ -398,7 +372,7 @@ static int setup(struct agent *a)
 			       missing);
 		return err;
 	}
-	if (a->cfg.unwind_tables) {
+	if (a->cfg.sampler.unwind_tables) {
 		struct unwind_loader_opts uo = { 0 };
 
 		sampler__unwind_maps(a->sampler, &uo.maps);
@@ -436,8 +410,8 @@ static int setup(struct agent *a)
 	a->window_start_mono_ns = a->start_mono_ns;
 	a->window_start_wall_ns = a->start_wall_ns;
 	pr_info("sampling %s at %u Hz on %d CPUs%s", sampler__event_name(a->sampler),
-		a->cfg.sample_rate_hz, sampler__ncpus(a->sampler),
-		a->cfg.npids ? " (selected pids only)" : "");
+		a->cfg.sampler.sample_rate_hz, sampler__ncpus(a->sampler),
+		a->cfg.sampler.npids ? " (selected pids only)" : "");
 	a->watchdog_ns = sd_watchdog_usec() * 1000 / 2;
 	sd_notify_send("READY=1\nSTATUS=sampling");
 	return 0;
@@ -533,7 +507,7 @@ static void close_window(struct agent *a)
 	uint64_t now = monotonic_ns();
 	int err;
 
-	meta.period_ns = 1000000000ull / a->cfg.sample_rate_hz;
+	meta.period_ns = 1000000000ull / a->cfg.sampler.sample_rate_hz;
 	meta.time_nanos = a->window_start_wall_ns;
 	meta.duration_nanos = (int64_t)(now - a->window_start_mono_ns);
 	bo.static_labels = a->cfg.labels;
@@ -541,7 +515,7 @@ static void close_window(struct agent *a)
 	bo.host_name = a->host_name;
 	if (a->pb.dropped_count)
 		pr_warn("window dropped %llu samples: more than --max-samples %zu unique stacks",
-			(unsigned long long)a->pb.dropped_count, a->cfg.max_samples);
+			(unsigned long long)a->pb.dropped_count, a->cfg.profile.max_samples);
 	err = upload_batch__from_window(&a->pb, &meta, &bo, &b);
 	if (err) {
 		pr_err("failed to encode a window (%llu samples lost): %s",
@@ -708,12 +682,12 @@ static int write_outputs(struct agent *a)
 	uint64_t elapsed = monotonic_ns() - a->start_mono_ns;
 	int err = 0;
 
-	meta.period_ns = 1000000000ull / a->cfg.sample_rate_hz;
+	meta.period_ns = 1000000000ull / a->cfg.sampler.sample_rate_hz;
 	meta.time_nanos = a->start_wall_ns;
 	meta.duration_nanos = (int64_t)elapsed;
 	format_duration(elapsed, dur, sizeof(dur));
 	snprintf(subtitle, sizeof(subtitle), "%s at %u Hz, %s, %llu samples",
-		 sampler__event_name(a->sampler), a->cfg.sample_rate_hz, dur,
+		 sampler__event_name(a->sampler), a->cfg.sampler.sample_rate_hz, dur,
 		 (unsigned long long)a->pb.total_count);
 	for (size_t i = 0; i < a->cfg.noutputs; i++) {
 		int e = output_local_write(&a->cfg.outputs[i], &a->pb, &meta, subtitle);
@@ -733,8 +707,9 @@ static void teardown(struct agent *a)
 	metrics_http__stop(a->metrics);
 	if (a->uploader) {
 		/* A few seconds to deliver what is left; then it waits in the spool. */
-		uint64_t grace = a->cfg.upload_timeout_ns < 5000000000ull ? a->cfg.upload_timeout_ns
-									  : 5000000000ull;
+		uint64_t grace = a->cfg.upload.client.timeout_ns < 5000000000ull
+				     ? a->cfg.upload.client.timeout_ns
+				     : 5000000000ull;
 		struct upload_stats u;
 		struct counters c;
 		char line[COUNTERS_LINE_MAX];

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "config/cli.h"
+#include "config/config_file.h"
 #include "config/flags.h"
 #include "util/parse_util.h"
 
@@ -295,12 +296,12 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 	}
 	if (cfg->in_file_pass)
 		return 0; /* pairs are checked once everything is in */
-	if (!!cfg->basic_auth_user != !!cfg->basic_auth_password_file) {
+	if (!!cfg->upload.client.basic_user != !!cfg->basic_auth_password_file) {
 		fprintf(stderr,
 			"stoker: --basic-auth-user and --basic-auth-password-file go together\n");
 		return -EINVAL;
 	}
-	if (!!cfg->tls_cert_file != !!cfg->tls_key_file) {
+	if (!!cfg->upload.client.tls_cert_file != !!cfg->upload.client.tls_key_file) {
 		fprintf(stderr, "stoker: --tls-cert-file and --tls-key-file go together\n");
 		return -EINVAL;
 	}

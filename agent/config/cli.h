@@ -9,12 +9,15 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "config/config_file.h"
-#include "util/log.h"
 #include "export/output_local.h"
-#include "export/push_pyroscope.h"
-#include "sample/sampler.h"
 #include "export/upload_batch.h"
+#include "export/uploader.h"
+#include "label/container_meta.h"
+#include "profile/profile_builder.h"
+#include "sample/sampler.h"
+#include "util/log.h"
+
+struct config_args;
 
 #define CLI_MAX_PIDS	STOKER_PID_FILTER_MAX
 #define CLI_MAX_OUTPUTS 8
@@ -23,52 +26,38 @@
 #define CLI_MAX_RULES	64
 #define CLI_MAX_FLAGS	64 /* rows of the flag table */
 
+/* Where a group of flags is one module's options, the config holds that options struct and
+ * the flag rows store into its fields: setup copies it whole, and a new flag that feeds an
+ * existing option is one row in flags.c plus its use in the module. Pointers the modules take
+ * (pids, headers) point into the arrays here; setup sets them. */
 struct config {
-	unsigned int sample_rate_hz;
-	uint64_t duration_ns; /* 0: until a signal */
-	int pids[CLI_MAX_PIDS];
-	size_t npids;
+	struct sampler_opts sampler; /* the Sampling flags but --duration, --unwind-table-memory */
+	uint64_t duration_ns;	     /* 0: until a signal */
+	int pids[CLI_MAX_PIDS];	     /* sampler.pids, sampler.npids of them */
 	struct output_spec outputs[CLI_MAX_OUTPUTS];
 	size_t noutputs;
 	enum log_level log_level;
-	enum sampler_event event;
-	bool include_idle;
-	bool kernel_stacks;
-	uint64_t ringbuf_bytes;
-	bool unwind_tables; /* --unwind auto (true) or fp */
-	uint64_t unwind_table_bytes;
-	unsigned int unwind_max_frames;
-	size_t max_samples;	       /* unique samples per window */
-	unsigned int top;	       /* print the N hottest functions at exit */
+	uint64_t unwind_table_bytes;	     /* sampler.unwind_rows comes from it */
+	struct profile_builder_opts profile; /* max_samples: unique samples per window */
+	unsigned int top;		     /* print the N hottest functions at exit */
 	bool span_labels;	       /* span_id/trace_id sample labels from the running span */
 	const char *trace_context_map; /* --trace-context-map: pinned OpenTelemetry span map */
 
 	/* continuous mode (no --output) */
-	const char *server_url;
-	enum server_api server_api;
+	struct uploader_opts upload; /* client (server, API, timeout, tenant, TLS), queue, spool */
 	uint64_t upload_interval_ns;
-	uint64_t upload_timeout_ns;
 	struct label_pair labels[CLI_MAX_LABELS]; /* --label: point into argv */
 	size_t nlabels;
-	const char *tenant_id;
-	const char *basic_auth_user;
 	const char *basic_auth_password_file;
 	const char *bearer_token_file;
-	const char *headers[CLI_MAX_HEADERS];
-	size_t nheaders;
-	const char *tls_ca_file, *tls_cert_file, *tls_key_file, *tls_server_name;
-	bool tls_insecure_skip_verify;
-	size_t queue_size;
-	const char *spool_dir; /* "" disables the spool */
-	uint64_t spool_max_bytes;
+	const char *headers[CLI_MAX_HEADERS];	  /* upload.client.headers, .nheaders of them */
 	const char *metrics_addr;		  /* host:port, NULL: off */
 	const char *relabel_rules[CLI_MAX_RULES]; /* --relabel-rule specs (relabel.h form) */
 	size_t nrules;
 	int kubernetes; /* -1 auto (in-cluster service account present), 0 off, 1 on */
-	const char *kubelet_url;
-	const char *k8s_token_file, *k8s_ca_file;
-	bool kubelet_verify;	   /* verify the kubelet's certificate (often self-signed) */
-	const char *docker_socket; /* NULL: auto (/var/run/docker.sock if present), "": off */
+	/* kubelet_url NULL: https://$NODE_NAME:10250; docker_socket NULL: /var/run/docker.sock if
+	 * present, "": off */
+	struct container_meta_opts meta;
 	bool show_help, show_version;
 	bool check;		 /* `stoker check` or --check: preflight report */
 	const char *config_path; /* --config FILE */

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* The flag table, in --help order, and the parsers of the flags no generic type covers.
- * A new flag is one row here plus the code that reads its config field; `make man` then
- * writes it into the man page (test_cli fails until it does). */
+ * A new flag is one row here plus the code that reads its config field; a field inside a
+ * module's options (cfg.sampler, .profile, .upload, .meta) reaches the module with no other
+ * line. `make man` then writes it into the man page (test_cli fails until it does). */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -56,19 +57,20 @@ static int parse_pid(const struct flag *f, char *arg, struct config *cfg)
 
 	if (!cfg->in_file_pass && !cfg->cli_pids) {
 		cfg->cli_pids = true; /* flags replace the file's list */
-		cfg->npids = 0;
+		cfg->sampler.npids = 0;
 	}
 	if (parse_u64(arg, 1, 0x3fffffff, &v))
 		return flag_invalid(f->name, arg, "want a process id");
-	if (cfg->npids >= CLI_MAX_PIDS)
+	if (cfg->sampler.npids >= CLI_MAX_PIDS)
 		return flag_invalid(f->name, arg, "too many --pid flags");
-	cfg->pids[cfg->npids++] = (int)v;
+	cfg->pids[cfg->sampler.npids++] = (int)v;
 	return 0;
 }
 
 static bool pids_equal(const struct flag *f, const struct config *a, const struct config *b)
 {
-	return a->npids == b->npids && !memcmp(a->pids, b->pids, a->npids * sizeof(a->pids[0]));
+	return a->sampler.npids == b->sampler.npids &&
+	       !memcmp(a->pids, b->pids, a->sampler.npids * sizeof(a->pids[0]));
 }
 
 static int parse_output(const struct flag *f, char *arg, struct config *cfg)
@@ -142,14 +144,14 @@ static int parse_header(const struct flag *f, char *arg, struct config *cfg)
 
 	if (!cfg->in_file_pass && !cfg->cli_headers) {
 		cfg->cli_headers = true;
-		cfg->nheaders = 0;
+		cfg->upload.client.nheaders = 0;
 	}
 	/* headers carry credentials: never echoed */
 	if (!colon || colon == arg || strpbrk(arg, "\r\n"))
 		return flag_invalid(f->name, "(hidden)", "want 'Name: value' on one line");
-	if (cfg->nheaders >= CLI_MAX_HEADERS)
+	if (cfg->upload.client.nheaders >= CLI_MAX_HEADERS)
 		return flag_invalid(f->name, "(hidden)", "too many --header flags");
-	cfg->headers[cfg->nheaders++] = arg;
+	cfg->headers[cfg->upload.client.nheaders++] = arg;
 	return 0;
 }
 
@@ -199,27 +201,27 @@ static const struct flag_choice server_apis[] = {
 
 /* clang-format off */
 const struct flag cli_flags[] = {
-	{ .name = "sample-rate", .key = "sample_rate", .type = FLAG_UINT, CFG(sample_rate_hz),
+	{ .name = "sample-rate", .key = "sample_rate", .type = FLAG_UINT, CFG(sampler.sample_rate_hz),
 	  .min = 1, .max = 10000, .def = "19", .arg = "HZ", .help = "samples per second per CPU",
 	  .section = "Sampling:" },
 	{ .name = "duration", .key = "duration", .type = FLAG_DURATION, CFG(duration_ns),
 	  .min = 1, .max = UINT64_MAX, .arg = "DURATION",
 	  .why = "want a positive duration such as 10s, 2m or 1h30m",
 	  .help = "stop after DURATION (e.g. 10s, 2m, 1h30m), flush and exit", .reload = true },
-	{ .name = "pid", .key = "pids", .type = FLAG_CUSTOM, LIST(pids, npids), .shape = SHAPE_LIST, .parse = parse_pid,
+	{ .name = "pid", .key = "pids", .type = FLAG_CUSTOM, LIST(pids, sampler.npids), .shape = SHAPE_LIST, .parse = parse_pid,
 	  .equal = pids_equal, .arg = "PID", .help = "profile only this process (repeatable)" },
-	{ .name = "event", .key = "event", .type = FLAG_CHOICE, CFG(event), .choices = events,
+	{ .name = "event", .key = "event", .type = FLAG_CHOICE, CFG(sampler.event), .choices = events,
 	  .def = "cpu-clock", .arg = "EVENT",
 	  .help = "cpu-clock, or cycles: hardware, falls back to cpu-clock where the PMU is "
 		  "unavailable" },
-	{ .name = "include-idle", .key = "include_idle", .type = FLAG_BOOL, CFG(include_idle),
+	{ .name = "include-idle", .key = "include_idle", .type = FLAG_BOOL, CFG(sampler.include_idle),
 	  .def = "false", .help = "also record the idle task" },
-	{ .name = "kernel-stacks", .key = "kernel_stacks", .type = FLAG_BOOL, CFG(kernel_stacks),
+	{ .name = "kernel-stacks", .key = "kernel_stacks", .type = FLAG_BOOL, CFG(sampler.kernel_stacks),
 	  .def = "true", .help = "record kernel stacks" },
 	{ .name = "ring-buffer-size", .key = "ring_buffer_size", .type = FLAG_SIZE,
-	  CFG(ringbuf_bytes), .min = 4096, .max = 1ull << 30, .def = "8MiB", .arg = "SIZE",
+	  CFG(sampler.ringbuf_bytes), .min = 4096, .max = 1ull << 30, .def = "8MiB", .arg = "SIZE",
 	  .why = "want a size from 4KiB to 1GiB such as 8MiB", .help = "BPF ring buffer size" },
-	{ .name = "unwind", .key = "unwind", .type = FLAG_CHOICE, CFG(unwind_tables),
+	{ .name = "unwind", .key = "unwind", .type = FLAG_CHOICE, CFG(sampler.unwind_tables),
 	  .choices = unwind_modes, .def = "auto", .arg = "MODE",
 	  .help = "auto: user stacks from .eh_frame unwind tables where files have them, frame "
 		  "pointers elsewhere; fp: frame pointers only" },
@@ -228,9 +230,9 @@ const struct flag cli_flags[] = {
 	  .arg = "SIZE", .why = "want a size from 64KiB to 4GiB such as 32MiB",
 	  .help = "BPF memory for unwind table rows" },
 	{ .name = "unwind-max-frames", .key = "unwind_max_frames", .type = FLAG_UINT,
-	  CFG(unwind_max_frames), .min = 1, .max = 127, .def = "127", .arg = "N",
+	  CFG(sampler.max_user_frames), .min = 1, .max = 127, .def = "127", .arg = "N",
 	  .help = "deepest user stack walked" },
-	{ .name = "max-samples", .key = "max_samples", .type = FLAG_UINT, CFG(max_samples),
+	{ .name = "max-samples", .key = "max_samples", .type = FLAG_UINT, CFG(profile.max_samples),
 	  .min = 1, .max = 10000000, .def = "200000", .arg = "N",
 	  .help = "unique stacks kept per window" },
 
@@ -253,11 +255,11 @@ const struct flag cli_flags[] = {
 	  .help = "also read spans from this pinned OpenTelemetry eBPF map, created and pinned "
 		  "if missing" },
 
-	{ .name = "server-url", .key = "server_url", .type = FLAG_STRING, CFG(server_url),
+	{ .name = "server-url", .key = "server_url", .type = FLAG_STRING, CFG(upload.client.server_url),
 	  .check = check_url, .why = "want an http:// or https:// URL",
 	  .def = "http://localhost:4040", .arg = "URL", .help = "server",
 	  .section = "Continuous mode (no --output): push to a Pyroscope server", .reload = true },
-	{ .name = "server-api", .key = "server_api", .type = FLAG_CHOICE, CFG(server_api),
+	{ .name = "server-api", .key = "server_api", .type = FLAG_CHOICE, CFG(upload.client.api),
 	  .choices = server_apis, .def = "push", .arg = "API",
 	  .help = "push: /push.v1.PusherService/Push; ingest: legacy /ingest, for older "
 		  "servers and proxies", .reload = true },
@@ -266,17 +268,17 @@ const struct flag cli_flags[] = {
 	  .arg = "DUR", .why = "want a duration from 1s to 1h",
 	  .help = "close a window and push every DUR", .reload = true },
 	{ .name = "upload-timeout", .key = "upload_timeout", .type = FLAG_DURATION,
-	  CFG(upload_timeout_ns), .min = 100000000ull, .max = 600000000000ull, .def = "10s",
+	  CFG(upload.client.timeout_ns), .min = 100000000ull, .max = 600000000000ull, .def = "10s",
 	  .arg = "DUR", .why = "want a duration from 100ms to 10m", .help = "per request",
 	  .reload = true },
 	{ .name = "label", .key = "labels", .type = FLAG_CUSTOM, LIST(labels, nlabels),
 	  .shape = SHAPE_MAP, .parse = parse_label, .arg = "KEY=VALUE",
 	  .help = "static series label (repeatable)", .reload = true },
-	{ .name = "tenant-id", .key = "tenant_id", .type = FLAG_STRING, CFG(tenant_id),
+	{ .name = "tenant-id", .key = "tenant_id", .type = FLAG_STRING, CFG(upload.client.tenant_id),
 	  .check = check_tenant, .why = "want 1-150 characters of [0-9a-zA-Z!-_.*'()]",
 	  .arg = "ID", .help = "sends X-Scope-OrgID for multi-tenant servers", .reload = true },
 	{ .name = "basic-auth-user", .key = "basic_auth_user", .type = FLAG_STRING,
-	  CFG(basic_auth_user), .arg = "USER",
+	  CFG(upload.client.basic_user), .arg = "USER",
 	  .help = "basic auth, with --basic-auth-password-file", .reload = true },
 	{ .name = "basic-auth-password-file", .key = "basic_auth_password_file",
 	  .type = FLAG_STRING, CFG(basic_auth_password_file), .arg = "FILE",
@@ -284,30 +286,30 @@ const struct flag cli_flags[] = {
 	{ .name = "bearer-token-file", .key = "bearer_token_file", .type = FLAG_STRING,
 	  CFG(bearer_token_file), .arg = "FILE",
 	  .help = "sends Authorization: Bearer <file content>", .reload = true },
-	{ .name = "header", .key = "headers", .type = FLAG_CUSTOM, LIST(headers, nheaders), .shape = SHAPE_LIST,
+	{ .name = "header", .key = "headers", .type = FLAG_CUSTOM, LIST(headers, upload.client.nheaders), .shape = SHAPE_LIST,
 	  .parse = parse_header, .arg = "'NAME: VALUE'",
 	  .help = "extra request header (repeatable)", .reload = true },
-	{ .name = "tls-ca-file", .key = "tls_ca_file", .type = FLAG_STRING, CFG(tls_ca_file),
+	{ .name = "tls-ca-file", .key = "tls_ca_file", .type = FLAG_STRING, CFG(upload.client.tls_ca_file),
 	  .arg = "FILE", .help = "CA certificates the server is verified with", .reload = true },
 	{ .name = "tls-cert-file", .key = "tls_cert_file", .type = FLAG_STRING,
-	  CFG(tls_cert_file), .arg = "FILE",
+	  CFG(upload.client.tls_cert_file), .arg = "FILE",
 	  .help = "client certificate, with --tls-key-file", .reload = true },
-	{ .name = "tls-key-file", .key = "tls_key_file", .type = FLAG_STRING, CFG(tls_key_file),
+	{ .name = "tls-key-file", .key = "tls_key_file", .type = FLAG_STRING, CFG(upload.client.tls_key_file),
 	  .arg = "FILE", .help = "client key, with --tls-cert-file", .reload = true },
 	{ .name = "tls-server-name", .key = "tls_server_name", .type = FLAG_STRING,
-	  CFG(tls_server_name), .arg = "NAME", .help = "expected server name", .reload = true },
+	  CFG(upload.client.tls_server_name), .arg = "NAME", .help = "expected server name", .reload = true },
 	{ .name = "tls-insecure-skip-verify", .key = "tls_insecure_skip_verify",
-	  .type = FLAG_BOOL, CFG(tls_insecure_skip_verify), .def = "false",
+	  .type = FLAG_BOOL, CFG(upload.client.tls_insecure_skip_verify), .def = "false",
 	  .help = "do not verify the server (dangerous)", .reload = true },
-	{ .name = "queue-size", .key = "queue_size", .type = FLAG_UINT, CFG(queue_size),
+	{ .name = "queue-size", .key = "queue_size", .type = FLAG_UINT, CFG(upload.queue_size),
 	  .min = 1, .max = 1000, .def = "8", .arg = "N",
 	  .help = "windows held in memory while the server is away", .reload = true },
-	{ .name = "spool-dir", .key = "spool_dir", .type = FLAG_STRING, CFG(spool_dir),
+	{ .name = "spool-dir", .key = "spool_dir", .type = FLAG_STRING, CFG(upload.spool_dir),
 	  .def = "/var/lib/stoker/spool", .arg = "DIR",
 	  .help = "where windows go beyond the queue and at shutdown; \"\" disables",
 	  .reload = true },
 	{ .name = "spool-max-bytes", .key = "spool_max_bytes", .type = FLAG_SIZE,
-	  CFG(spool_max_bytes), .min = 1024, .max = UINT64_MAX, .def = "256MiB", .arg = "SIZE",
+	  CFG(upload.spool_max_bytes), .min = 1024, .max = UINT64_MAX, .def = "256MiB", .arg = "SIZE",
 	  .why = "want a size of at least 1KiB", .help = "spool budget, oldest dropped first",
 	  .reload = true },
 	{ .name = "metrics-addr", .key = "metrics_addr", .type = FLAG_STRING, CFG(metrics_addr),
@@ -318,20 +320,20 @@ const struct flag cli_flags[] = {
 	  .def = "auto", .def_text = "on when running in a cluster",
 	  .help = "pod, namespace, container, node labels from the kubelet",
 	  .section = "Metadata:" },
-	{ .name = "kubelet-url", .key = "kubelet_url", .type = FLAG_STRING, CFG(kubelet_url),
+	{ .name = "kubelet-url", .key = "kubelet_url", .type = FLAG_STRING, CFG(meta.kubelet_url),
 	  .check = check_url, .why = "want an http:// or https:// URL", .arg = "URL",
 	  .def_text = "https://$NODE_NAME:10250", .help = "the kubelet's API" },
 	{ .name = "kubernetes-token-file", .key = "kubernetes_token_file", .type = FLAG_STRING,
-	  CFG(k8s_token_file), .def = "/var/run/secrets/kubernetes.io/serviceaccount/token",
+	  CFG(meta.k8s_token_file), .def = "/var/run/secrets/kubernetes.io/serviceaccount/token",
 	  .arg = "FILE", .help = "service account token for the kubelet" },
 	{ .name = "kubernetes-ca-file", .key = "kubernetes_ca_file", .type = FLAG_STRING,
-	  CFG(k8s_ca_file), .arg = "FILE",
+	  CFG(meta.k8s_ca_file), .arg = "FILE",
 	  .help = "CA the kubelet is verified with under --kubelet-verify-tls" },
 	{ .name = "kubelet-verify-tls", .key = "kubelet_verify_tls", .type = FLAG_BOOL,
-	  CFG(kubelet_verify), .def = "false",
+	  CFG(meta.k8s_verify), .def = "false",
 	  .help = "verify the kubelet's certificate; kubelets usually serve self-signed ones" },
 	{ .name = "docker-socket", .key = "docker_socket", .type = FLAG_STRING,
-	  CFG(docker_socket), .arg = "PATH", .def_text = "/var/run/docker.sock when present",
+	  CFG(meta.docker_socket), .arg = "PATH", .def_text = "/var/run/docker.sock when present",
 	  .help = "container names and compose services from Docker; \"\" turns it off" },
 	{ .name = "relabel-rule", .key = "relabel_configs", .type = FLAG_CUSTOM,
 	  LIST(relabel_rules, nrules), .shape = SHAPE_RULES, .parse = parse_relabel_rule,

@@ -201,7 +201,7 @@ static int fetch(struct container_meta *m, const char *url, const char *unix_soc
 		}
 		if (m->opts.k8s_ca_file)
 			curl_easy_setopt(c, CURLOPT_CAINFO, m->opts.k8s_ca_file);
-		if (m->opts.k8s_insecure) {
+		if (!m->opts.k8s_verify) {
 			curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
 			curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
 		}

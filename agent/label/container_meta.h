@@ -13,7 +13,7 @@ struct container_meta_opts {
 	const char *kubelet_url;    /* e.g. https://node:10250, NULL: no Kubernetes */
 	const char *k8s_token_file; /* bearer token (service account) */
 	const char *k8s_ca_file;    /* CA of the kubelet's certificate, NULL: system CAs */
-	bool k8s_insecure;	    /* kubelets often serve self-signed certificates */
+	bool k8s_verify;	    /* false: kubelets often serve self-signed certificates */
 	const char *docker_socket;  /* e.g. /var/run/docker.sock, NULL: no Docker */
 	uint64_t refresh_ns;	    /* periodic refresh, default 30 s */
 	size_t max_entries;	    /* default 16384 */

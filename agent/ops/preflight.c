@@ -194,21 +194,23 @@ int preflight_run(const struct config *cfg, FILE *out)
 		line(&r, 1, "kallsyms", "not readable: kernel frames keep addresses",
 		     "run as root or set kernel.kptr_restrict=0");
 	if (cfg->noutputs == 0) {
-		struct pyroscope_client_opts co = { .server_url = cfg->server_url,
+		const struct pyroscope_client_opts *up = &cfg->upload.client;
+		/* an unauthenticated GET of the root: no credentials, a short timeout */
+		struct pyroscope_client_opts co = { .server_url = up->server_url,
 						    .timeout_ns = 3000000000ull,
-						    .tls_ca_file = cfg->tls_ca_file,
+						    .tls_ca_file = up->tls_ca_file,
 						    .tls_insecure_skip_verify =
-							cfg->tls_insecure_skip_verify,
-						    .tenant_id = cfg->tenant_id };
+							up->tls_insecure_skip_verify,
+						    .tenant_id = up->tenant_id };
 		struct pyroscope_client *c = pyroscope_client__new(&co);
 		long code = 0;
 
 		if (c && pyroscope_client__probe(c, &code) == 0) {
-			snprintf(found, sizeof(found), "%s answers (HTTP %ld)", cfg->server_url,
+			snprintf(found, sizeof(found), "%s answers (HTTP %ld)", up->server_url,
 				 code);
 			line(&r, 0, "server", found, NULL);
 		} else {
-			snprintf(found, sizeof(found), "%s does not answer", cfg->server_url);
+			snprintf(found, sizeof(found), "%s does not answer", up->server_url);
 			line(
 			    &r, 1, "server", found,
 			    "start Pyroscope there or pass --server-url; windows wait in the spool "

@@ -40,24 +40,90 @@ static void test_flags(void)
 	const char *stray[] = { "stoker", "positional" };
 
 	CHECK_INT(parse(&cfg, 16, ok), 0);
-	CHECK_INT(cfg.sample_rate_hz, 99);
+	CHECK_INT(cfg.sampler.sample_rate_hz, 99);
 	CHECK_U64(cfg.duration_ns, 120000000000ull);
-	CHECK_INT(cfg.npids, 2);
+	CHECK_INT(cfg.sampler.npids, 2);
 	CHECK_INT(cfg.pids[1], 34);
 	CHECK_INT(cfg.noutputs, 2);
 	CHECK_INT(cfg.outputs[0].format, OUTPUT_PPROF_GZ);
 	CHECK_INT(cfg.outputs[1].format, OUTPUT_HTML);
 	CHECK_INT(cfg.log_level, LOG_DEBUG);
-	CHECK(cfg.include_idle);
-	CHECK(!cfg.kernel_stacks);
+	CHECK(cfg.sampler.include_idle);
+	CHECK(!cfg.sampler.kernel_stacks);
 	CHECK_INT(parse(&cfg, 3, bad_rate), -EINVAL);
 	CHECK_INT(parse(&cfg, 2, unknown), -EINVAL);
 	CHECK_INT(parse(&cfg, 2, missing), -EINVAL);
 	CHECK_INT(parse(&cfg, 2, stray), -EINVAL);
 	parse(&cfg, 1, ok);
-	CHECK_INT(cfg.sample_rate_hz, 19);			    /* default */
-	CHECK_U64(cfg.ringbuf_bytes, STOKER_RINGBUF_DEFAULT_BYTES); /* the sampler's own default */
-	CHECK_INT(cfg.kubernetes, -1);				    /* auto */
+	CHECK_INT(cfg.sampler.sample_rate_hz, 19); /* default */
+	/* the sampler's own default */
+	CHECK_U64(cfg.sampler.ringbuf_bytes, STOKER_RINGBUF_DEFAULT_BYTES);
+	CHECK_INT(cfg.kubernetes, -1); /* auto */
+}
+
+/* The rows of module option groups store where the modules read: setup hands those structs
+ * over whole, so a wrong offset here would be a wrong setting there. */
+static void test_rows_fill_module_options(void)
+{
+	const char *argv[] = { "stoker",
+			       "--event=cycles",
+			       "--unwind=fp",
+			       "--unwind-max-frames=40",
+			       "--ring-buffer-size=1MiB",
+			       "--max-samples=77",
+			       "--server-api=ingest",
+			       "--upload-timeout=3s",
+			       "--tenant-id=t1",
+			       "--basic-auth-user=u",
+			       "--basic-auth-password-file=/p",
+			       "--header=X-A: 1",
+			       "--header=X-B: 2",
+			       "--tls-cert-file=/c",
+			       "--tls-key-file=/k",
+			       "--tls-server-name=srv",
+			       "--tls-insecure-skip-verify",
+			       "--queue-size=5",
+			       "--spool-dir=/s",
+			       "--spool-max-bytes=2KiB",
+			       "--kubelet-url=https://n:1",
+			       "--kubernetes-ca-file=/ca",
+			       "--kubelet-verify-tls",
+			       "--docker-socket=/d" };
+	const struct pyroscope_client_opts *c;
+	struct config cfg;
+
+	CHECK_INT(parse(&cfg, (int)(sizeof(argv) / sizeof(argv[0])), argv), 0);
+	CHECK_INT(cfg.sampler.event, SAMPLER_EVENT_CYCLES);
+	CHECK(!cfg.sampler.unwind_tables);
+	CHECK_INT(cfg.sampler.max_user_frames, 40);
+	CHECK_U64(cfg.sampler.ringbuf_bytes, 1u << 20);
+	CHECK_INT(cfg.profile.max_samples, 77);
+	c = &cfg.upload.client;
+	CHECK_INT(c->api, SERVER_API_INGEST);
+	CHECK_U64(c->timeout_ns, 3000000000ull);
+	CHECK_STR(c->tenant_id, "t1");
+	CHECK_STR(c->basic_user, "u");
+	CHECK_INT(c->nheaders, 2);
+	CHECK_STR(cfg.headers[1], "X-B: 2");
+	CHECK_STR(c->tls_cert_file, "/c");
+	CHECK_STR(c->tls_key_file, "/k");
+	CHECK_STR(c->tls_server_name, "srv");
+	CHECK(c->tls_insecure_skip_verify);
+	CHECK_STR(c->server_url, "http://localhost:4040"); /* default */
+	CHECK(!c->tls_ca_file);
+	CHECK_INT(cfg.upload.queue_size, 5);
+	CHECK_STR(cfg.upload.spool_dir, "/s");
+	CHECK_U64(cfg.upload.spool_max_bytes, 2048);
+	CHECK_STR(cfg.meta.kubelet_url, "https://n:1");
+	CHECK_STR(cfg.meta.k8s_ca_file, "/ca");
+	CHECK_STR(cfg.meta.k8s_token_file, "/var/run/secrets/kubernetes.io/serviceaccount/token");
+	CHECK(cfg.meta.k8s_verify);
+	CHECK_STR(cfg.meta.docker_socket, "/d");
+	/* what the modules default or the agent decides stays zero */
+	CHECK(!cfg.sampler.pids && !cfg.sampler.on_record && !cfg.sampler.span_context);
+	CHECK(!c->headers && !c->user_agent && !c->basic_password && !c->bearer_token);
+	CHECK(!cfg.upload.initial && !cfg.upload.max_age_ns && !cfg.meta.refresh_ns);
+	CHECK_INT(cfg.profile.max_locations, 0);
 }
 
 static void test_flags_override_file(void)
@@ -74,11 +140,11 @@ static void test_flags_override_file(void)
 	CHECK(fd >= 0 && write(fd, y, strlen(y)) == (ssize_t)strlen(y));
 	close(fd);
 	CHECK_INT(cli_load(6, argv, &cfg, &fa), 0);
-	CHECK_INT(cfg.sample_rate_hz, 99);
+	CHECK_INT(cfg.sampler.sample_rate_hz, 99);
 	CHECK_INT(cfg.nlabels, 2);
 	CHECK_STR(cfg.labels[0].value, "dev");
 	CHECK_STR(cfg.labels[1].value, "a");
-	CHECK_INT(cfg.npids, 1); /* the flags' list replaces the file's */
+	CHECK_INT(cfg.sampler.npids, 1); /* the flags' list replaces the file's */
 	CHECK_INT(cfg.pids[0], 7);
 	config_args__free(&fa);
 	unlink(path);
@@ -100,7 +166,7 @@ static void test_parse_again_after_error_in_cluster(void)
 	CHECK_INT(cli_parse(2, first, &cfg), -EINVAL); /* 'q' is unknown; 'h' is left unread */
 	config_defaults(&cfg);
 	CHECK_INT(cli_parse(2, second, &cfg), 0);
-	CHECK_INT(cfg.sample_rate_hz, 7);
+	CHECK_INT(cfg.sampler.sample_rate_hz, 7);
 	CHECK(!cfg.show_help);
 	config_defaults(&cfg);
 	CHECK_INT(cli_parse(2, first, &cfg), -EINVAL);
@@ -108,7 +174,7 @@ static void test_parse_again_after_error_in_cluster(void)
 	CHECK_INT(cli_parse(3, third, &cfg), 0);
 	CHECK(cfg.check);
 	CHECK(!cfg.show_help);
-	CHECK_INT(cfg.sample_rate_hz, 9);
+	CHECK_INT(cfg.sampler.sample_rate_hz, 9);
 }
 
 /* SIGHUP parses the same argv again: parsing must not have changed it (--label used to split
@@ -148,10 +214,10 @@ static void test_reload(void)
 	CHECK_INT(cli_load(6, (char **)after, &next, &fa2), 0);
 	cli_reload(&cur, &next, changed, sizeof(changed));
 	CHECK_STR(changed, "--sample-rate, --pid, --output");
-	CHECK_INT(cur.sample_rate_hz, 19);
-	CHECK_INT(cur.npids, 0);
+	CHECK_INT(cur.sampler.sample_rate_hz, 19);
+	CHECK_INT(cur.sampler.npids, 0);
 	CHECK_INT(cur.noutputs, 0);
-	CHECK_STR(cur.server_url, "http://y");
+	CHECK_STR(cur.upload.client.server_url, "http://y");
 	CHECK_INT(cur.top, 0);
 	CHECK_INT(cur.nlabels, 1);
 	CHECK_STR(cur.labels[0].value, "c");
@@ -512,6 +578,7 @@ int main(void)
 	if (getenv("STOKER_WRITE_MAN"))
 		return man_write(getenv("STOKER_WRITE_MAN"));
 	RUN_TEST(test_flags);
+	RUN_TEST(test_rows_fill_module_options);
 	RUN_TEST(test_flags_override_file);
 	RUN_TEST(test_parse_again_after_error_in_cluster);
 	RUN_TEST(test_load_twice);
