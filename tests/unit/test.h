@@ -38,8 +38,8 @@ static struct test_state test_st;
 	do {                                                                                       \
 		uint64_t _a = (uint64_t)(a), _b = (uint64_t)(b);                                   \
 		if (_a != _b) {                                                                    \
-			fprintf(stderr, "  FAIL %s:%d: %s == %s: got 0x%" PRIx64 ", want 0x%" PRIx64 \
-					"\n",                                                      \
+			fprintf(stderr,                                                            \
+				"  FAIL %s:%d: %s == %s: got 0x%" PRIx64 ", want 0x%" PRIx64 "\n", \
 				__FILE__, __LINE__, #a, #b, _a, _b);                               \
 			test_st.cur_failed++;                                                      \
 		}                                                                                  \
@@ -50,7 +50,8 @@ static struct test_state test_st;
 		const char *_a = (a), *_b = (b);                                                   \
 		if (!_a || !_b || strcmp(_a, _b) != 0) {                                           \
 			fprintf(stderr, "  FAIL %s:%d: %s == %s: got \"%s\", want \"%s\"\n",       \
-				__FILE__, __LINE__, #a, #b, _a ? _a : "(null)", _b ? _b : "(null)"); \
+				__FILE__, __LINE__, #a, #b, _a ? _a : "(null)",                    \
+				_b ? _b : "(null)");                                               \
 			test_st.cur_failed++;                                                      \
 		}                                                                                  \
 	} while (0)
@@ -65,6 +66,33 @@ static struct test_state test_st;
 			test_st.cur_failed++;                                                      \
 		}                                                                                  \
 	} while (0)
+
+/* Address of a defined symbol according to nm (binutils), a reference independent of the code
+ * under test; 0 (and the test fails) when nm is missing or does not list it. */
+static inline uint64_t test_nm_addr(const char *file, const char *sym)
+{
+	char cmd[4200], line[512];
+	unsigned long long a = 0;
+	FILE *p;
+
+	CHECK_PROGRAM("nm");
+	snprintf(cmd, sizeof(cmd), "nm --defined-only '%s' 2>/dev/null", file);
+	p = popen(cmd, "r");
+	while (p && fgets(line, sizeof(line), p)) {
+		char t, name[256];
+		unsigned long long v;
+
+		if (sscanf(line, "%llx %c %255s", &v, &t, name) == 3 && !strcmp(name, sym))
+			a = v;
+	}
+	if (p)
+		pclose(p);
+	if (!a) {
+		fprintf(stderr, "  FAIL %s: nm lists no %s in %s\n", test_st.cur, sym, file);
+		test_st.cur_failed++;
+	}
+	return a;
+}
 
 #define RUN_TEST(fn)                                                                               \
 	do {                                                                                       \

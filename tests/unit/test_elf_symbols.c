@@ -21,28 +21,6 @@ static const char *fixture(const char *name)
 	return path;
 }
 
-/* Address of a symbol according to nm (binutils), the independent reference. */
-static uint64_t nm_addr(const char *file, const char *sym)
-{
-	char cmd[1200], line[512];
-	unsigned long long a = 0;
-	FILE *p;
-
-	CHECK_PROGRAM("nm");
-	snprintf(cmd, sizeof(cmd), "nm --defined-only %s 2>/dev/null", file);
-	p = popen(cmd, "r");
-	while (p && fgets(line, sizeof(line), p)) {
-		char t, name[256];
-		unsigned long long v;
-
-		if (sscanf(line, "%llx %c %255s", &v, &t, name) == 3 && !strcmp(name, sym))
-			a = v;
-	}
-	if (p)
-		pclose(p);
-	return a;
-}
-
 static void expect_sym(const struct elf_object *o, uint64_t addr, const char *want)
 {
 	struct elf_symbol_result r;
@@ -69,10 +47,11 @@ static void test_pie_and_nopie(void)
 		CHECK_STR(elf_object__symbol_source(o), "symtab");
 		CHECK_INT(strlen(elf_object__build_id_hex(o)), 40);
 		CHECK_INT(elf_object__type(o), i == 0 ? 3 /* ET_DYN */ : 2 /* ET_EXEC */);
-		expect_sym(o, nm_addr(path, "elf_fn_alpha"), "elf_fn_alpha");
-		expect_sym(o, nm_addr(path, "elf_fn_beta"), "elf_fn_beta");
-		expect_sym(o, nm_addr(path, "elf_fn_local"), "elf_fn_local"); /* local symbol */
-		expect_sym(o, nm_addr(path, "main"), "main");
+		expect_sym(o, test_nm_addr(path, "elf_fn_alpha"), "elf_fn_alpha");
+		expect_sym(o, test_nm_addr(path, "elf_fn_beta"), "elf_fn_beta");
+		expect_sym(o, test_nm_addr(path, "elf_fn_local"),
+			   "elf_fn_local"); /* local symbol */
+		expect_sym(o, test_nm_addr(path, "main"), "main");
 		elf_object__free(o);
 	}
 }
@@ -110,14 +89,15 @@ static void test_shared_library(void)
 	CHECK(o != NULL);
 	if (!o)
 		return;
-	expect_sym(o, nm_addr(fixture("libfixture.so"), "lib_fn_gamma"), "lib_fn_gamma");
-	expect_sym(o, nm_addr(fixture("libfixture.so"), "lib_fn_hidden"), "lib_fn_hidden");
+	expect_sym(o, test_nm_addr(fixture("libfixture.so"), "lib_fn_gamma"), "lib_fn_gamma");
+	expect_sym(o, test_nm_addr(fixture("libfixture.so"), "lib_fn_hidden"), "lib_fn_hidden");
 	elf_object__free(o);
 }
 
 static void test_stripped_with_debuglink(void)
 {
-	uint64_t a = nm_addr(fixture("prog_pie"), "elf_fn_local"); /* same code as the debug file */
+	uint64_t a =
+	    test_nm_addr(fixture("prog_pie"), "elf_fn_local"); /* same code as the debug file */
 	struct elf_object *o = elf_object__open(fixture("prog_stripped"), NULL);
 
 	CHECK(o != NULL);
@@ -192,7 +172,7 @@ static void test_minidebuginfo(void)
 	if (!o)
 		return;
 	CHECK_STR(elf_object__symbol_source(o), "debugdata");
-	expect_sym(o, nm_addr(fixture("prog_pie"), "elf_fn_local"), "elf_fn_local");
+	expect_sym(o, test_nm_addr(fixture("prog_pie"), "elf_fn_local"), "elf_fn_local");
 	elf_object__free(o);
 	/* a cap below the decompressed size: refused, no symbols from it, no crash */
 	o = elf_object__open(fixture("prog_mini"), &tiny);
@@ -203,7 +183,7 @@ static void test_minidebuginfo(void)
 static void test_cpp_demangle(void)
 {
 	struct elf_object *o = elf_object__open(fixture("prog_cpp"), NULL);
-	uint64_t a = nm_addr(fixture("prog_cpp"), "_ZNK14stoker_fixture6Widget4spinEi");
+	uint64_t a = test_nm_addr(fixture("prog_cpp"), "_ZNK14stoker_fixture6Widget4spinEi");
 	struct elf_symbol_result r;
 	char *d;
 

@@ -28,28 +28,6 @@ static const char ksyms_text[] = "ffffffff81000000 T _stext\n"
 				 "ffffffff81003000 T _etext\n"
 				 "ffffffffc0a01000 t ext4_file_read_iter\t[ext4]\n";
 
-/* Address of a symbol according to nm (binutils), not the code under test. */
-static uint64_t nm_addr(const char *file, const char *sym)
-{
-	char cmd[PATH_MAX + 64], line[512];
-	unsigned long long a = 0;
-	FILE *p;
-
-	snprintf(cmd, sizeof(cmd), "nm --defined-only %s 2>/dev/null", file);
-	p = popen(cmd, "r");
-	while (p && fgets(line, sizeof(line), p)) {
-		char t, name[256];
-		unsigned long long v;
-
-		if (sscanf(line, "%llx %c %255s", &v, &t, name) == 3 && !strcmp(name, sym))
-			a = v;
-	}
-	if (p)
-		pclose(p);
-	CHECK(a != 0);
-	return a;
-}
-
 /* Mappings: each fixture's text segment (file offset 0x1000 = vaddr 0x1000, checked by
  * test_elf_symbols against readelf) at its own base, then special ones. */
 enum { M_PIE, M_CPP, M_LIB, M_STRIPPED, M_GONE, M_TRUNC, M_JIT, M_VDSO, M_VSYSCALL, M_N };
@@ -102,7 +80,7 @@ static uint64_t sym_ip(int map, const char *sym)
 	char path[PATH_MAX + 32];
 
 	snprintf(path, sizeof(path), "%s/elf/%s", fx, map_file[map]);
-	return map_base[map] + nm_addr(path, sym) - 0x1000;
+	return map_base[map] + test_nm_addr(path, sym) - 0x1000;
 }
 
 /* Returns addresses of callers: the symbolizer looks them up at ip - 1. */
@@ -572,7 +550,7 @@ static void test_frames_of_each_kind(void)
 		 "2 [anon]+0x7f4000001fff [anon] - 0x7f4000001fff -\n"
 		 "0 [vdso]+0x9bf [vdso] - 0x9bf -\n"
 		 "0 [unknown]+0xf - - 0xf -\n",
-		 (unsigned long long)nm_addr(path, "elf_fn_beta") + 2);
+		 (unsigned long long)test_nm_addr(path, "elf_fn_beta") + 2);
 	CHECK_STR(sn.text, want);
 	CHECK_INT(f.sz.st.frames, 7);
 	CHECK_INT(f.sz.st.named, 4);
