@@ -11,12 +11,12 @@ build="clang llvm bpftool libbpf-dev libelf-dev libdw-dev libprotobuf-c-dev prot
        libcurl4-openssl-dev zlib1g-dev liblzma-dev libyaml-dev libjson-c-dev pkg-config make gcc g++
        binutils xz-utils"
 # test: what tests/ runs besides the build: python3 and its protobuf module, protoc, unshare and
-# mount (mount namespace test), capsh (least privilege), openssl (TLS test), perf (unwinder
-# against perf), systemd-analyze and /bin/kill (unit check), dpkg-shlibdeps, lintian, qemu,
-# busybox and cpio (kernel boot), libFuzzer's runtime, the Kubernetes API's types and YAML for
-# the manifest check, and libc's debug symbols (the stripped xz's stacks are rooted at libc's
-# __libc_start_call_main).
-test="python3 python3-protobuf protobuf-compiler elfutils util-linux mount libcap2-bin openssl
+# mount (mount namespace test), strace (counting the agent's opens), capsh (least privilege),
+# openssl (TLS test), perf (unwinder against perf), systemd-analyze and /bin/kill (unit check),
+# dpkg-shlibdeps, lintian, qemu, busybox and cpio (kernel boot), libFuzzer's runtime, the
+# Kubernetes API's types and YAML for the manifest check, and libc's debug symbols (the stripped
+# xz's stacks are rooted at libc's __libc_start_call_main).
+test="python3 python3-protobuf protobuf-compiler elfutils util-linux mount strace libcap2-bin openssl
       linux-perf systemd procps dpkg-dev lintian qemu-system-x86 busybox-static cpio
       libclang-rt-14-dev python3-kubernetes python3-yaml libc6-dbg"
 bench="linux-perf bpftrace elfutils python3-minimal"

@@ -384,6 +384,7 @@ def exec_maps(pid):
 def test_each_file_opened_once():
     """Three processes of one binary, needed for symbols, unwind rows and the span symbol:
     each mapped file is opened once, maps read once per refresh (strace counts both)."""
+    need("strace")
     fxs = [start([os.path.join(FIX, "shares-nofp"), "30"]) for _ in range(3)]
     log = os.path.join(TMP, "opens.strace")
     out = os.path.join(TMP, "opens.pb.gz")
