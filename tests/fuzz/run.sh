@@ -11,11 +11,18 @@ passed=0
 failed=0
 total_execs=0
 printf '%-21s %12s %10s %8s %8s\n' target execs "execs/s" cov ft
-for bin in build/fuzz/fuzz_*; do
-	[ -x "$bin" ] || continue
-	t=$(basename "$bin")
+# the targets are the sources: a stale binary of a renamed target is not run, a target that
+# was not built fails
+for src in tests/fuzz/fuzz_*.c; do
+	t=$(basename "$src" .c)
+	bin="build/fuzz/$t"
 	# FUZZ_TARGETS="fuzz_elf_symbols fuzz_spool" runs only those
 	case " ${FUZZ_TARGETS:-$t} " in *" $t "*) ;; *) continue ;; esac
+	if [ ! -x "$bin" ]; then
+		failed=$((failed + 1))
+		echo "not ok - $t is not built ($bin; make fuzz-build)"
+		continue
+	fi
 	work="build/fuzz/work-$t"
 	mkdir -p "$work" "build/fuzz/crashes-$t"
 	seeds="tests/fuzz/corpus/$t"
