@@ -260,3 +260,13 @@ fail:
 	close(fd);
 	return err;
 }
+
+int proc_open_in_root(int pid, const char *path)
+{
+	char root[32];
+
+	if (path[0] != '/')
+		return -EINVAL;
+	snprintf(root, sizeof(root), "/proc/%d/root", pid);
+	return open_in_root(root, path);
+}

@@ -46,6 +46,12 @@ int proc_maps_read(int pid, size_t max_maps, struct proc_map **out);
  * -errno (-ESTALE when the path now names another file). how receives the path opened. */
 int proc_map_open(int pid, const struct proc_map *m, char *how, size_t how_len);
 
+/* Opens path (absolute, as process pid sees it) inside the process's root the way
+ * proc_map_open's fallback does: O_RDONLY|O_NOFOLLOW|O_NONBLOCK|O_CLOEXEC, symlinks resolved
+ * within that root, magic links refused. For other files a process controls (perf maps).
+ * Returns the fd or -errno; the caller checks what it opened (fstat). */
+int proc_open_in_root(int pid, const char *path);
+
 /* The mapping containing addr, or NULL; maps sorted by start. */
 const struct proc_map *proc_maps_find(const struct proc_map *maps, size_t n, uint64_t addr);
 

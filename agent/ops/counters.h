@@ -58,6 +58,10 @@
 	X(SYMBOL_FILES_FAILED, "symbol_files_failed_total", COUNTER, COUNT,                        \
 	  "Files whose symbols could not be read.", SYMBOLS, " (%llu failed)",                     \
 	  s->obj->load_failures)                                                                   \
+	X(PERF_MAPS_REFUSED, "perf_maps_refused_total", COUNTER, COUNT,                            \
+	  "JIT perf maps not read: a symbolic link, not a regular file, or not owned by the "      \
+	  "process's user.",                                                                       \
+	  NONE, NULL, s->sz->perf_maps_refused)                                                    \
 	X(PROCS_SEEN, "processes_seen_total", COUNTER, COUNT, "Processes sampled.", SYMBOLS,       \
 	  ", %llu processes seen", s->proc->created)                                               \
 	X(SYMBOL_CACHE_FILES, "symbol_cache_files", GAUGE, COUNT, "Files in the symbol cache.",    \

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -14,6 +15,7 @@
 #include "util/fileio.h"
 #include "util/log.h"
 #include "util/parse_util.h"
+#include "object/proc_maps.h"
 #include "proc/perf_map.h"
 
 #define PERF_MAP_DEFAULT_ENTRIES (1u << 20)
@@ -255,22 +257,16 @@ out:
 	return pm;
 }
 
-struct perf_map *perf_map__load(const char *path, size_t max_entries, size_t max_bytes)
+struct perf_map *perf_map__load_fd(int fd, size_t max_entries, size_t max_bytes)
 {
 	struct perf_map *pm = NULL;
 	char *buf = NULL;
 	struct stat st;
 	size_t len = 0;
-	int fd, err = 0;
+	int err;
 
 	if (!max_bytes)
 		max_bytes = PERF_MAP_DEFAULT_BYTES;
-	/* the profiled process owns this file: O_NONBLOCK so a FIFO cannot stall us */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0) {
-		err = -errno;
-		goto out;
-	}
 	if (fstat(fd, &st)) {
 		err = -errno;
 		goto out;
@@ -289,11 +285,86 @@ struct perf_map *perf_map__load(const char *path, size_t max_entries, size_t max
 		err = -errno;
 out:
 	free(buf);
-	if (fd >= 0)
-		close(fd);
 	if (!pm)
 		errno = -err;
 	return pm;
+}
+
+struct perf_map *perf_map__load(const char *path, size_t max_entries, size_t max_bytes)
+{
+	struct perf_map *pm;
+	int fd, err;
+
+	/* the profiled process owns this file: O_NONBLOCK so a FIFO cannot stall us */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0)
+		return NULL;
+	pm = perf_map__load_fd(fd, max_entries, max_bytes);
+	err = errno;
+	close(fd);
+	errno = err;
+	return pm;
+}
+
+int perf_map_check(const struct stat *st, uid_t euid)
+{
+	if (!S_ISREG(st->st_mode))
+		return -EINVAL;
+	/* Anyone can plant a file at a /tmp path, or a hard link to one they may not read: only
+	 * the process's own user can have written its symbols. */
+	if (st->st_uid != euid)
+		return -EPERM;
+	return 0;
+}
+
+/* The effective uid of the "Uid:" line of /proc/PID/status (real, effective, saved, fs). */
+static int proc_euid(int pid, uid_t *euid)
+{
+	char path[64], buf[4096], *line, *end;
+	unsigned long v;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	n = read_small(path, buf, sizeof(buf));
+	if (n < 0)
+		return (int)n;
+	line = strstr(buf, "\nUid:");
+	if (!line)
+		return -EINVAL;
+	errno = 0;
+	(void)strtoul(line + 5, &end, 10);
+	if (errno || end == line + 5)
+		return -EINVAL;
+	v = strtoul(end, &line, 10);
+	if (errno || line == end || v > (uid_t)-1)
+		return -EINVAL;
+	*euid = (uid_t)v;
+	return 0;
+}
+
+int perf_map_open(int pid, int nspid, struct stat *st, uid_t *euid)
+{
+	char path[64];
+	int fd, err;
+
+	snprintf(path, sizeof(path), "/tmp/perf-%d.map", nspid);
+	fd = proc_open_in_root(pid, path);
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, st)) {
+		err = -errno;
+		goto fail;
+	}
+	err = proc_euid(pid, euid);
+	if (err)
+		goto fail;
+	err = perf_map_check(st, *euid);
+	if (err)
+		goto fail;
+	return fd;
+fail:
+	close(fd);
+	return err;
 }
 
 const struct perf_map_entry *perf_map__lookup(const struct perf_map *pm, uint64_t addr)

@@ -38,6 +38,7 @@ struct proc {
 	struct perf_map *perf_map;
 	uint64_t perf_map_checked_ns;
 	int64_t perf_map_mtime;
+	int perf_map_refused; /* -errno of the last refusal, counted once until it changes */
 };
 
 struct proc_cache_opts {

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* Symbolization of one stack, the way perf and elfutils do it: file offset from the mapping,
  * ELF vaddr from PT_LOAD, return addresses looked up at address - 1. */
+#include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "util/clock.h"
 #include "util/log.h"
@@ -40,23 +43,67 @@ static int kernel_frame(struct symbolizer *sz, uint64_t ip, symbolize_frames_fn 
 	return fn(ctx, &f, 1);
 }
 
-static void refresh_perf_map(struct proc *p)
+/* Why a perf map was refused, for the warning; false when the error is not a refusal. */
+static bool perf_map_refusal(int err, const struct stat *st, uid_t euid, char *why, size_t len)
+{
+	switch (err) {
+	case -ELOOP:
+		snprintf(why, len, "it is a symbolic link");
+		return true;
+	case -EINVAL:
+		snprintf(why, len, "it is not a regular file");
+		return true;
+	case -EPERM:
+		snprintf(why, len, "it is owned by uid %u, not by the process's user (uid %u)",
+			 (unsigned int)st->st_uid, (unsigned int)euid);
+		return true;
+	default:
+		return false;
+	}
+}
+
+static void refresh_perf_map(struct symbolizer *sz, struct proc *p)
 {
 	uint64_t now = monotonic_ns();
-	char path[96];
-	struct stat st;
+	struct stat st = { 0 };
+	uid_t euid = 0;
+	char why[96];
+	int fd;
 
 	if (p->perf_map_checked_ns && now - p->perf_map_checked_ns < PERF_MAP_RECHECK_NS)
 		return;
 	p->perf_map_checked_ns = now;
-	snprintf(path, sizeof(path), "/proc/%d/root/tmp/perf-%d.map", p->pid, p->nspid);
-	if (stat(path, &st) || st.st_mtime == p->perf_map_mtime)
+	/* opened, not stat'ed by path: a stat would follow the link a refusal is about */
+	fd = perf_map_open(p->pid, p->nspid, &st, &euid);
+	if (fd < 0 && perf_map_refusal(fd, &st, euid, why, sizeof(why))) {
+		/* what the process wrote before stays only while the file is its own */
+		perf_map__free(p->perf_map);
+		p->perf_map = NULL;
+		p->perf_map_mtime = 0;
+		if (p->perf_map_refused != fd) {
+			sz->st.perf_maps_refused++;
+			pr_warn_ratelimited(
+			    "refusing JIT map /tmp/perf-%d.map of pid %d: %s; its JIT "
+			    "frames stay unnamed",
+			    p->nspid, p->pid, why);
+		}
+		p->perf_map_refused = fd;
 		return;
+	}
+	if (fd < 0)
+		return;
+	p->perf_map_refused = 0;
+	if (st.st_mtime == p->perf_map_mtime) {
+		close(fd);
+		return;
+	}
 	perf_map__free(p->perf_map);
-	p->perf_map = perf_map__load(path, 0, 0);
+	p->perf_map = perf_map__load_fd(fd, 0, 0);
 	p->perf_map_mtime = st.st_mtime;
 	if (!p->perf_map)
-		pr_warn_ratelimited("failed to read JIT map %s: %m", path);
+		pr_warn_ratelimited("failed to read JIT map /tmp/perf-%d.map of pid %d: %m",
+				    p->nspid, p->pid);
+	close(fd);
 }
 
 static int user_frame(struct symbolizer *sz, struct proc *p, uint64_t ip, symbolize_frames_fn fn,
@@ -114,7 +161,7 @@ static int user_frame(struct symbolizer *sz, struct proc *p, uint64_t ip, symbol
 	case PROC_MAP_ANON:
 		fr.kind = FRAME_JIT;
 		fr.address = ip;
-		refresh_perf_map(p);
+		refresh_perf_map(sz, p);
 		if (p->perf_map) {
 			const struct perf_map_entry *e = perf_map__lookup(p->perf_map, ip);
 

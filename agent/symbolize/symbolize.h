@@ -16,6 +16,7 @@
 
 struct symbolizer_stats {
 	uint64_t frames, named, unnamed, no_mapping, kernel_unnamed;
+	uint64_t perf_maps_refused; /* JIT maps not read: a link, not a file, another owner */
 };
 
 struct symbolizer {

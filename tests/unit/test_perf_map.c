@@ -1,6 +1,10 @@
 /* Unit tests of JIT perf map parsing: names with spaces, 0x prefixes, overlaps where the later
- * line wins, malformed lines, caps on entries and bytes, files. */
+ * line wins, malformed lines, caps on entries and bytes, files, and which files are read at all
+ * (perf's rule: a regular file of the process's user, never through a link). */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "proc/perf_map.h"
@@ -208,6 +212,66 @@ static void test_caps_and_files(void)
 	CHECK_INT(errno, EINVAL);
 }
 
+static void test_owner_check(void)
+{
+	struct stat st = { .st_mode = S_IFREG | 0644, .st_uid = 1000 };
+
+	CHECK_INT(perf_map_check(&st, 1000), 0);
+	CHECK_INT(perf_map_check(&st, 0), -EPERM); /* a user's file for a root process */
+	CHECK_INT(perf_map_check(&st, 1001), -EPERM);
+	st.st_uid = 0;
+	CHECK_INT(perf_map_check(&st, 1000), -EPERM); /* root's file for a user's process */
+	CHECK_INT(perf_map_check(&st, 0), 0);
+	st.st_mode = S_IFIFO | 0644;
+	CHECK_INT(perf_map_check(&st, 0), -EINVAL);
+	st.st_mode = S_IFLNK | 0777;
+	CHECK_INT(perf_map_check(&st, 0), -EINVAL);
+	st.st_mode = S_IFCHR | 0644;
+	CHECK_INT(perf_map_check(&st, 0), -EINVAL);
+}
+
+/* This process's own /tmp/perf-PID.map through perf_map_open: read when it is a file of ours,
+ * refused as a symbolic link (to a file we may read) or a FIFO, which must not block. */
+static void test_open_own_map(void)
+{
+	char path[64], target[] = "/tmp/stoker-perfmap-XXXXXX";
+	const char *text = "1000 10 own_fn\n";
+	struct perf_map *pm;
+	struct stat st;
+	uid_t euid = (uid_t)-1;
+	int fd, pid = getpid();
+
+	snprintf(path, sizeof(path), "/tmp/perf-%d.map", pid);
+	unlink(path);
+	CHECK_INT(perf_map_open(pid, pid, &st, &euid), -ENOENT);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	CHECK(fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text));
+	if (fd >= 0)
+		close(fd);
+	fd = perf_map_open(pid, pid, &st, &euid);
+	CHECK(fd >= 0);
+	CHECK_INT(euid, geteuid());
+	pm = fd >= 0 ? perf_map__load_fd(fd, 0, 0) : NULL;
+	CHECK_STR(pm ? name_at(pm, 0x1008) : NULL, "own_fn");
+	perf_map__free(pm);
+	if (fd >= 0)
+		close(fd);
+	unlink(path);
+
+	CHECK(write_tmp(target, text, strlen(text)) == 0);
+	CHECK(symlink(target, path) == 0);
+	CHECK_INT(perf_map_open(pid, pid, &st, &euid), -ELOOP);
+	errno = 0;
+	CHECK(perf_map__load(path, 0, 0) == NULL);
+	CHECK_INT(errno, ELOOP);
+	unlink(path);
+	unlink(target);
+
+	CHECK(mkfifo(path, 0644) == 0);
+	CHECK_INT(perf_map_open(pid, pid, &st, &euid), -EINVAL);
+	unlink(path);
+}
+
 int main(void)
 {
 	RUN_TEST(test_parse_and_lookup);
@@ -215,5 +279,7 @@ int main(void)
 	RUN_TEST(test_malformed);
 	RUN_TEST(test_long_name);
 	RUN_TEST(test_caps_and_files);
+	RUN_TEST(test_owner_check);
+	RUN_TEST(test_open_own_map);
 	return TEST_SUMMARY();
 }
