@@ -1,0 +1,145 @@
+#!/usr/bin/python3
+"""End-to-end tests of what an unprivileged process (user nobody) can make the agent do with
+the files it controls: a JIT perf map planted as a symbolic link to a root-only file, or a map
+owned by another user, must not become frame names (perf refuses such maps too), while the
+process is still profiled and its own map still names its JIT code. Needs root; fails loudly
+without it. Ends with "N passed, N failed"."""
+import os
+import pwd
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+from harness import FIX, check, need, pprof_check, profile_pid, run, start, stop
+
+TMP = tempfile.mkdtemp(prefix="stoker-security-")
+HZ = 99
+AS_NOBODY = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"]
+
+
+def jit_mapping(pid, timeout=5.0):
+    """(start, end) of the fixture's anonymous executable mapping, once it exists."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        with open("/proc/%d/maps" % pid) as f:
+            for line in f:
+                m = re.match(r"^([0-9a-f]+)-([0-9a-f]+) r-xp \S+ 00:00 0\s*$", line)
+                if m:
+                    return int(m.group(1), 16), int(m.group(2), 16)
+        time.sleep(0.05)
+    raise AssertionError("no anonymous executable mapping in pid %d" % pid)
+
+
+def as_nobody(*argv):
+    r = subprocess.run(AS_NOBODY + list(argv), capture_output=True, text=True)
+    check(r.returncode == 0, "as nobody: %s (%s)" % (" ".join(argv), r.stderr.strip()))
+
+
+def profile_jit(plant, name):
+    """Runs the JIT fixture as nobody, lets plant(pid, map_path, line_for(name)) put a perf map
+    in place, and profiles it. Returns (stacks, agent stderr)."""
+    need("setpriv")
+    fx = start(AS_NOBODY + [os.path.join(FIX, "unwind_cases-nofp"), "jit", "30"])
+    path = None
+    try:
+        lo, hi = jit_mapping(fx.pid)
+        path = "/tmp/perf-%d.map" % fx.pid
+        check(os.stat("/proc/%d" % fx.pid).st_uid == pwd.getpwnam("nobody").pw_uid,
+              "the fixture runs as nobody (pid %d)" % fx.pid)
+        plant(fx.pid, path, "%x %x %s\n" % (lo, hi - lo, name))
+        prof, r = profile_pid(fx.pid, os.path.join(TMP, "%d.pb.gz" % fx.pid), 3, HZ,
+                              timeout=120, problems_shown=3)
+    finally:
+        stop(fx)
+        if path and os.path.lexists(path):
+            os.unlink(path)
+    return pprof_check.stacks(prof), r.stderr
+
+
+def root_only_file(text):
+    fd, secret = tempfile.mkstemp(prefix="stoker-secret-", dir="/tmp")
+    os.write(fd, text.encode())
+    os.close(fd)
+    os.chmod(secret, 0o600)
+    os.chown(secret, 0, 0)
+    return secret
+
+
+def total(stacks, pred=lambda s: True):
+    return sum(s["count"] for s in stacks if pred(s))
+
+
+def check_refused(stacks, stderr, secret, why):
+    n = total(stacks)
+    leaked = [s["frames"] for s in stacks if any(secret in f for f in s["frames"])]
+    check(not leaked, "no frame is named from the refused map (%s)" % leaked[:1])
+    anon = total(stacks, lambda s: s["frames"][-1].startswith("[anon]"))
+    check(n >= 100 and anon >= 0.5 * n,
+          "the process is still profiled: %d samples, %d in its unnamed JIT code" % (n, anon))
+    said = [ln for ln in stderr.splitlines() if "refusing JIT map" in ln]
+    check(said and why in said[0], "the agent says it refused the map: %s (%s)" % (why, said))
+
+
+def test_perf_map_symlink_to_root_file():
+    """A perf map planted as a symlink to a root-only file is not followed."""
+    secret_name = "SECRET_NAME_SYMLINK"
+    secret = []
+
+    def plant(pid, path, line):
+        secret.append(root_only_file(line.replace("SECRET", secret_name)))
+        as_nobody("ln", "-s", secret[0], path)
+
+    try:
+        stacks, stderr = profile_jit(plant, "SECRET")
+    finally:
+        for s in secret:
+            os.unlink(s)
+    check_refused(stacks, stderr, secret_name, "symbolic link")
+
+
+def test_perf_map_owned_by_root():
+    """A regular perf map owned by root, not the process's user, is not read."""
+    secret_name = "SECRET_NAME_ROOT_OWNED"
+
+    def plant(pid, path, line):
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        os.write(fd, line.replace("SECRET", secret_name).encode())
+        os.close(fd)
+        os.chown(path, 0, 0)
+
+    stacks, stderr = profile_jit(plant, "SECRET")
+    check_refused(stacks, stderr, secret_name, "owned by uid 0, not by the process's user "
+                  "(uid %d)" % pwd.getpwnam("nobody").pw_uid)
+
+
+def test_perf_map_of_the_process_user():
+    """The process's own map, written as nobody, still names its JIT code."""
+    def plant(pid, path, line):
+        as_nobody("sh", "-c", 'printf "%s" "$1" > "$2"', "sh", line, path)
+
+    stacks, stderr = profile_jit(plant, "jit_fn_of_nobody")
+    n = total(stacks)
+    named = total(stacks, lambda s: s["frames"][-1] == "jit_fn_of_nobody")
+    check(n >= 100 and named >= 0.5 * n,
+          "%d of %d samples name the JIT leaf from the process's own map" % (named, n))
+    said = [ln for ln in stderr.splitlines() if "refusing JIT map" in ln]
+    check(not said, "nothing refused (%s)" % said)
+
+
+TESTS = [test_perf_map_symlink_to_root_file, test_perf_map_owned_by_root,
+         test_perf_map_of_the_process_user]
+
+
+def main():
+    if os.geteuid() != 0:
+        print("security tests need root (CAP_BPF, CAP_PERFMON, chown); failing loudly")
+    rc = run("security", TESTS, sys.argv[1:])
+    shutil.rmtree(TMP, ignore_errors=True)
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())
