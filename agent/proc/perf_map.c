@@ -317,7 +317,8 @@ int perf_map_check(const struct stat *st, uid_t euid)
 	return 0;
 }
 
-/* The effective uid of the "Uid:" line of /proc/PID/status (real, effective, saved, fs). */
+/* The effective uid of the "Uid:" line of /proc/PID/status (real, effective, saved, fs);
+ * -EIO when unreadable, so it is never taken for a refusal. */
 static int proc_euid(int pid, uid_t *euid)
 {
 	char path[64], buf[4096], *line, *end;
@@ -330,14 +331,14 @@ static int proc_euid(int pid, uid_t *euid)
 		return (int)n;
 	line = strstr(buf, "\nUid:");
 	if (!line)
-		return -EINVAL;
+		return -EIO;
 	errno = 0;
 	(void)strtoul(line + 5, &end, 10);
 	if (errno || end == line + 5)
-		return -EINVAL;
+		return -EIO;
 	v = strtoul(end, &line, 10);
 	if (errno || line == end || v > (uid_t)-1)
-		return -EINVAL;
+		return -EIO;
 	*euid = (uid_t)v;
 	return 0;
 }
