@@ -180,7 +180,9 @@ static void accept_one(struct metrics_http *m, uint64_t now)
 			s = c;
 			break;
 		}
-		if (!s || c->accepted_ns < s->accepted_ns)
+		/* Evict the oldest, preferring one still reading over an answer in flight. */
+		if (!s || (s->out && !c->out) ||
+		    (!s->out == !c->out && c->accepted_ns < s->accepted_ns))
 			s = c;
 	}
 	slot__close(s);
