@@ -314,7 +314,7 @@ const struct flag cli_flags[] = {
 	  .reload = true },
 	{ .name = "metrics-addr", .key = "metrics_addr", .type = FLAG_STRING, CFG(metrics_addr),
 	  .check = check_host_port, .why = "want HOST:PORT or :PORT", .arg = "ADDR",
-	  .help = "serve /metrics and /healthz on ADDR (e.g. :9464)", .reload = true },
+	  .help = "serve /metrics and /healthz on ADDR (e.g. 127.0.0.1:9464; :9464 is every interface)", .reload = true },
 
 	{ .name = "kubernetes", .key = "kubernetes", .type = FLAG_BOOL, CFG(kubernetes),
 	  .def = "auto", .def_text = "on when running in a cluster",

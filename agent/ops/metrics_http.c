@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* Metrics endpoint: one thread, one connection at a time, bounded request reads; it only ever
- * reads snapshots, so it can never slow down sampling. */
+/* Metrics endpoint: one thread polling a fixed set of connection slots, each with a total
+ * deadline, so no client can hold /healthz from the others; it only reads snapshots, so it can
+ * never slow down sampling. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
@@ -18,8 +19,28 @@
 #include "ops/counters.h"
 #include "ops/metrics_http.h"
 
+/* A slot holds one connection from accept to close: the request is read within READ_NS of
+ * accept, the answer written within WRITE_NS after it, whatever the client's pace. When all
+ * slots are busy a new connection takes the oldest one's slot, so a few slow clients cannot
+ * lock the others out; memory stays SLOTS * (REQ_MAX + one answer). */
+#define SLOTS	 8
+#define REQ_MAX	 1024
+#define READ_NS	 2000000000ull
+#define WRITE_NS 2000000000ull
+
+struct slot {
+	int fd; /* -1 when free */
+	uint64_t deadline_ns;
+	uint64_t accepted_ns;
+	size_t got;
+	char *out; /* the whole answer once the request is in; NULL while reading */
+	size_t out_len, sent;
+	char req[REQ_MAX];
+};
+
 struct metrics_http {
 	int lfd;
+	struct slot slots[SLOTS];
 	pthread_t thread;
 	atomic_bool stop;
 	pthread_mutex_t mu;
@@ -49,7 +70,8 @@ static int listen_on(const char *addr)
 	err = getaddrinfo(host[0] ? host : NULL, colon + 1, &hints, &res);
 	if (err)
 		return -EINVAL;
-	fd = socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC, 0);
+	/* Non-blocking: a connection reset between poll and accept must not stall the thread. */
+	fd = socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0) {
 		err = -errno;
 		goto out;
@@ -66,36 +88,29 @@ out:
 	return err;
 }
 
-static void respond(int fd, const char *status, const char *type, const char *body, size_t len)
+/* The whole answer, header and body, in one buffer: writes then never block on a half. */
+static char *answer(const char *status, const char *type, const char *body, size_t len,
+		    size_t *out_len)
 {
 	char hdr[256];
 	int n = snprintf(hdr, sizeof(hdr),
 			 "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
 			 "Connection: close\r\n\r\n",
 			 status, type, len);
+	char *out = malloc((size_t)n + len);
 
-	if (write(fd, hdr, (size_t)n) == n && len)
-		(void)!write(fd, body, len);
+	if (!out)
+		return NULL;
+	memcpy(out, hdr, (size_t)n);
+	memcpy(out + n, body, len);
+	*out_len = (size_t)n + len;
+	return out;
 }
 
-static void serve_one(struct metrics_http *m, int fd)
+static char *route(struct metrics_http *m, const char *req, size_t *out_len)
 {
-	char req[1024], *body;
-	size_t got = 0;
-	struct pollfd p = { .fd = fd, .events = POLLIN };
+	char *body, *out = NULL;
 
-	/* A slow or silent client gets a second, then is dropped. */
-	while (got < sizeof(req) - 1 && poll(&p, 1, 1000) > 0) {
-		ssize_t r = read(fd, req + got, sizeof(req) - 1 - got);
-
-		if (r <= 0)
-			break;
-		got += (size_t)r;
-		req[got] = '\0';
-		if (strstr(req, "\r\n\r\n") || strstr(req, "\n\n"))
-			break;
-	}
-	req[got] = '\0';
 	if (!strncmp(req, "GET /metrics", 12)) {
 		struct counters c;
 
@@ -107,10 +122,11 @@ static void serve_one(struct metrics_http *m, int fd)
 			size_t n = counters__render(&c, body, COUNTERS_TEXT_MAX);
 
 			if (n < COUNTERS_TEXT_MAX)
-				respond(fd, "200 OK", "text/plain; version=0.0.4", body, n);
+				out =
+				    answer("200 OK", "text/plain; version=0.0.4", body, n, out_len);
 			else /* never half a scrape */
-				respond(fd, "500 Internal Server Error", "text/plain", "too long\n",
-					9);
+				out = answer("500 Internal Server Error", "text/plain",
+					     "too long\n", 9, out_len);
 			free(body);
 		}
 	} else if (!strncmp(req, "GET /healthz", 12)) {
@@ -121,30 +137,146 @@ static void serve_one(struct metrics_http *m, int fd)
 		pthread_mutex_unlock(&m->mu);
 		/* Healthy while the sampling loop keeps draining. */
 		if (last && monotonic_ns() - last < 10000000000ull)
-			respond(fd, "200 OK", "text/plain", "ok\n", 3);
+			out = answer("200 OK", "text/plain", "ok\n", 3, out_len);
 		else
-			respond(fd, "503 Service Unavailable", "text/plain", "stalled\n", 8);
+			out = answer("503 Service Unavailable", "text/plain", "stalled\n", 8,
+				     out_len);
 	} else {
-		respond(fd, "404 Not Found", "text/plain", "not found\n", 10);
+		out = answer("404 Not Found", "text/plain", "not found\n", 10, out_len);
 	}
+	return out;
+}
+
+static void slot__close(struct slot *s)
+{
+	if (s->fd >= 0)
+		close(s->fd);
+	free(s->out);
+	s->fd = -1;
+	s->out = NULL;
+}
+
+static void slot__open(struct slot *s, int fd, uint64_t now)
+{
+	s->fd = fd;
+	s->accepted_ns = now;
+	s->deadline_ns = now + READ_NS;
+	s->got = 0;
+	s->out = NULL;
+	s->out_len = s->sent = 0;
+}
+
+static void accept_one(struct metrics_http *m, uint64_t now)
+{
+	struct slot *s = NULL;
+	int fd = accept4(m->lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+	if (fd < 0)
+		return;
+	for (int i = 0; i < SLOTS; i++) {
+		struct slot *c = &m->slots[i];
+
+		if (c->fd < 0) {
+			s = c;
+			break;
+		}
+		/* Evict the oldest, preferring one still reading over an answer in flight. */
+		if (!s || (s->out && !c->out) ||
+		    (!s->out == !c->out && c->accepted_ns < s->accepted_ns))
+			s = c;
+	}
+	slot__close(s);
+	slot__open(s, fd, now);
+}
+
+/* Reads what the client sent; once the request line and headers are in (or the buffer is full,
+ * or the client stopped sending), builds the answer. */
+static void slot__read(struct metrics_http *m, struct slot *s, uint64_t now)
+{
+	ssize_t r = read(s->fd, s->req + s->got, REQ_MAX - 1 - s->got);
+
+	if (r < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (r < 0) {
+		slot__close(s);
+		return;
+	}
+	if (r > 0) {
+		s->got += (size_t)r;
+		s->req[s->got] = '\0';
+		if (!strstr(s->req, "\r\n\r\n") && !strstr(s->req, "\n\n") && s->got < REQ_MAX - 1)
+			return;
+	}
+	s->req[s->got] = '\0';
+	s->out = route(m, s->req, &s->out_len);
+	if (!s->out) {
+		slot__close(s);
+		return;
+	}
+	s->deadline_ns = now + WRITE_NS;
+}
+
+static void slot__write(struct slot *s)
+{
+	ssize_t w = send(s->fd, s->out + s->sent, s->out_len - s->sent, MSG_NOSIGNAL);
+
+	if (w < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (w <= 0) {
+		slot__close(s);
+		return;
+	}
+	s->sent += (size_t)w;
+	if (s->sent == s->out_len)
+		slot__close(s);
 }
 
 static void *thread_main(void *arg)
 {
 	struct metrics_http *m = arg;
-	struct pollfd p = { .fd = m->lfd, .events = POLLIN };
+	struct pollfd p[SLOTS + 1];
 
 	while (!atomic_load(&m->stop)) {
-		int fd;
+		uint64_t now = monotonic_ns();
+		int timeout_ms = 200, n;
 
-		if (poll(&p, 1, 200) <= 0)
+		p[0] = (struct pollfd){ .fd = m->lfd, .events = POLLIN };
+		for (int i = 0; i < SLOTS; i++) {
+			struct slot *s = &m->slots[i];
+
+			p[i + 1] =
+			    (struct pollfd){ .fd = s->fd, .events = s->out ? POLLOUT : POLLIN };
+			if (s->fd >= 0) {
+				uint64_t left_ms =
+				    s->deadline_ns > now ? (s->deadline_ns - now) / 1000000 + 1 : 0;
+
+				if (left_ms < (uint64_t)timeout_ms)
+					timeout_ms = (int)left_ms;
+			}
+		}
+		n = poll(p, SLOTS + 1, timeout_ms);
+		if (n < 0)
 			continue;
-		fd = accept4(m->lfd, NULL, NULL, SOCK_CLOEXEC);
-		if (fd < 0)
-			continue;
-		serve_one(m, fd);
-		close(fd);
+		now = monotonic_ns();
+		for (int i = 0; i < SLOTS; i++) {
+			struct slot *s = &m->slots[i];
+
+			if (s->fd < 0 || p[i + 1].fd != s->fd)
+				continue;
+			if ((p[i + 1].revents & (POLLIN | POLLHUP | POLLERR)) && !s->out)
+				slot__read(m, s, now);
+			else if ((p[i + 1].revents & (POLLOUT | POLLHUP | POLLERR)) && s->out)
+				slot__write(s);
+			if (s->fd >= 0 && now >= s->deadline_ns)
+				slot__close(s);
+		}
+		/* Accept after serving, so a new connection never evicts an answer ready this
+		 * round. */
+		if (p[0].revents & POLLIN)
+			accept_one(m, now);
 	}
+	for (int i = 0; i < SLOTS; i++)
+		slot__close(&m->slots[i]);
 	return NULL;
 }
 
@@ -156,6 +288,8 @@ struct metrics_http *metrics_http__start(const char *addr)
 	if (!m)
 		return NULL;
 	pthread_mutex_init(&m->mu, NULL);
+	for (int i = 0; i < SLOTS; i++)
+		m->slots[i].fd = -1;
 	m->lfd = listen_on(addr);
 	if (m->lfd < 0) {
 		err = m->lfd;

@@ -446,11 +446,84 @@ def test_metrics_endpoint():
           "(missing %s)" % lines)
 
 
+# A slow client as the attacker would run it: "dribble" sends a request one byte every 0.8 s,
+# "silent" connects and sends nothing. Each prints how long the agent kept it connected.
+SLOW_CLIENT = r"""
+import socket, sys, time
+kind, port = sys.argv[1], int(sys.argv[2])
+so = socket.create_connection(("127.0.0.1", port))
+so.settimeout(0.8)
+t0, req, held = time.time(), b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Pad: " + b"a" * 64, 0
+while time.time() - t0 < 12:
+    try:
+        if kind == "dribble":
+            so.send(req[held % len(req):held % len(req) + 1])
+            held += 1
+        if so.recv(1) == b"":
+            break
+    except socket.timeout:
+        continue
+    except OSError:
+        break
+print("%.2f" % (time.time() - t0))
+"""
+
+
+def test_metrics_slow_clients():
+    """/healthz and /metrics answer within a second while slow and silent clients (as nobody)
+    hold connections; the agent drops each slow client within its deadline."""
+    port = free_port()
+    fx = start_fixture(30)
+    out = os.path.join(TMP, "slow.pb.gz")
+    # The attacker is any local user; setpriv (util-linux) drops to nobody when run as root.
+    drop = (["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+            if os.geteuid() == 0 and shutil.which("setpriv") else [])
+    slow, times = [], []
+    try:
+        a = subprocess.Popen([STOKER, "--pid", str(fx.pid), "--duration", "20s", "--sample-rate",
+                              str(HZ), "--metrics-addr", "127.0.0.1:%d" % port, "--output", out],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(3)
+        # more than the agent has connection slots (8), so a full house is tried too
+        for kind in ["dribble", "dribble"] + ["silent"] * 10:
+            slow.append(subprocess.Popen(drop + ["/usr/bin/python3", "-c", SLOW_CLIENT, kind,
+                                                 str(port)],
+                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                         text=True))
+        time.sleep(0.5)  # all connected and the dribblers started
+        for path in ("/healthz", "/metrics") * 4:
+            t0 = time.time()
+            try:
+                code = scrape("http://127.0.0.1:%d%s" % (port, path))[0]
+            except OSError as e:
+                code = str(e)
+            times.append((path, code, time.time() - t0))
+        held = [(p.args[-2], p.communicate(timeout=30)) for p in slow]
+        after = [scrape("http://127.0.0.1:%d%s" % (port, p))[0] for p in ("/healthz", "/metrics")]
+        _, err = a.communicate(timeout=60)
+    finally:
+        for p in slow:
+            if p.poll() is None:
+                p.kill()
+        stop(fx)
+    print("    answers while slow clients held on: %s" %
+          ", ".join("%s %s %.2fs" % t for t in times))
+    print("    slow clients held for: %s" % ", ".join("%s %s" % (k, o.strip() or e.strip()[-80:])
+                                                   for k, (o, e) in held))
+    check(all(c == 200 and dt < 1.0 for _, c, dt in times),
+          "every /healthz and /metrics answered 200 within 1 s while slow clients were connected")
+    check(all(o.strip() and float(o) < 4.0 for _, (o, _) in held),
+          "each slow client was dropped within its deadline (under 4 s)")
+    check(after == [200, 200], "the agent still answers after the slow clients gave up (%s)" % after)
+    check(a.returncode == 0, "agent exits 0 (%s)" % err.strip()[-300:])
+
+
 def main():
     try:
         rc = run("spans", [test_span_shares_and_labels, test_span_labels_off,
                            test_otel_map_interop, test_otel_map_rejected,
                            test_otel_map_created_when_missing, test_metrics_endpoint,
+                           test_metrics_slow_clients,
                            test_span_labels_pushed], sys.argv[1:])
     finally:
         shutil.rmtree(TMP, ignore_errors=True)
