@@ -153,7 +153,9 @@ int fd_write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-/* A name nobody can plant ahead of time: with O_EXCL a planted one only costs a retry. */
+/* A name nobody can plant ahead of time: with O_EXCL a planted one only costs a retry. Not
+ * O_TMPFILE: linkat cannot replace an existing name, so a temporary name would still be needed
+ * for the rename, and linking an unnamed file needs /proc or CAP_DAC_READ_SEARCH. */
 static int tmp_name(char *buf, size_t size, const char *name)
 {
 	uint64_t r;
