@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* Local output files: each written to a temporary name, fsynced and renamed, so a reader never
- * sees half a profile; plus the top-functions table printed at exit. */
+/* Local output files: each written to a new temporary file, fsynced and renamed
+ * (write_path_atomic), so a reader never sees half a profile and a planted symlink is never
+ * followed; plus the top-functions table printed at exit. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -122,82 +123,73 @@ int output_format_from_path(const char *path, enum output_format *fmt)
 	return -EINVAL;
 }
 
-int output_local_write(const struct output_spec *spec, const struct profile_builder *pb,
-		       const struct pprof_meta *meta, const char *subtitle)
+struct local_fill {
+	const struct output_spec *spec;
+	const struct profile_builder *pb;
+	const struct pprof_meta *meta;
+	const char *subtitle;
+};
+
+static int fill_output(int fd, void *ctx)
 {
-	char tmp[4096];
-	uint8_t *buf = NULL;
-	size_t len = 0;
+	const struct local_fill *lf = ctx;
 	struct folded_stack *st = NULL;
 	const char **frames = NULL;
+	uint8_t *buf = NULL;
+	size_t len = 0, nst;
 	FILE *f = NULL;
-	int fd = -1, err = -EINVAL;
+	int dfd, err = -EINVAL;
 
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%d", spec->path, (int)getpid()) >=
-	    sizeof(tmp)) {
-		err = -ENAMETOOLONG;
-		goto out;
-	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		err = -errno;
-		goto out;
-	}
-	switch (spec->format) {
+	switch (lf->spec->format) {
 	case OUTPUT_PPROF_GZ:
 	case OUTPUT_PPROF: {
-		struct pprof_encode_opts eo = { .gzip = spec->format == OUTPUT_PPROF_GZ };
+		struct pprof_encode_opts eo = { .gzip = lf->spec->format == OUTPUT_PPROF_GZ };
 
-		err = pprof_encode(pb, meta, &eo, &buf, &len);
+		err = pprof_encode(lf->pb, lf->meta, &eo, &buf, &len);
 		if (!err)
 			err = fd_write_all(fd, buf, len);
 		break;
 	}
 	case OUTPUT_FOLDED:
 	case OUTPUT_HTML: {
-		struct flamegraph_opts fo = { "stoker CPU profile", subtitle };
+		struct flamegraph_opts fo = { "stoker CPU profile", lf->subtitle };
 
-		size_t nst;
-
-		err = build_folded(pb, &st, &frames);
+		err = build_folded(lf->pb, &st, &frames);
 		if (err)
 			break;
-		nst = merge_folded(st, pb->nsamples);
-		f = fdopen(fd, "w");
+		nst = merge_folded(st, lf->pb->nsamples);
+		/* the stream gets its own fd: the caller still owns fd and closes it */
+		dfd = dup(fd);
+		f = dfd < 0 ? NULL : fdopen(dfd, "w");
 		if (!f) {
 			err = -errno;
+			if (dfd >= 0)
+				close(dfd);
 			break;
 		}
-		fd = -1;
-		err = spec->format == OUTPUT_FOLDED ? folded_write(f, st, nst)
-						    : flamegraph_write_html(f, st, nst, &fo);
-		if (!err && fflush(f))
-			err = -errno;
+		err = lf->spec->format == OUTPUT_FOLDED ? folded_write(f, st, nst)
+							: flamegraph_write_html(f, st, nst, &fo);
+		if (fclose(f) && !err)
+			err = -EIO;
 		break;
 	}
 	}
-	if (!err && fsync(f ? fileno(f) : fd))
-		err = -errno;
-	if (f && fclose(f) && !err)
-		err = -EIO;
-	f = NULL;
-	if (fd >= 0 && close(fd) && !err)
-		err = -errno;
-	fd = -1;
-	if (!err && rename(tmp, spec->path))
-		err = -errno;
-out:
-	if (err) {
-		pr_err("failed to write %s: %s", spec->path, strerror(-err));
-		unlink(tmp);
-	}
-	if (f)
-		fclose(f);
-	if (fd >= 0)
-		close(fd);
 	free(buf);
 	free(st);
 	free(frames);
+	return err;
+}
+
+int output_local_write(const struct output_spec *spec, const struct profile_builder *pb,
+		       const struct pprof_meta *meta, const char *subtitle)
+{
+	struct local_fill lf = { spec, pb, meta, subtitle };
+	int err;
+
+	/* 0644 as before: a profile the user asked for, to be read by other tools */
+	err = write_path_atomic(spec->path, 0644, fill_output, &lf);
+	if (err)
+		pr_err("failed to write %s: %s", spec->path, strerror(-err));
 	return err;
 }
 

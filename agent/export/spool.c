@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* Spool files: names sort by window start so replay keeps order; a file is complete or
- * absent (temporary name + fsync + rename), and its checksum catches the rest. */
+ * absent (write_file_atomic), its checksum catches the rest, and only a private directory
+ * and files the agent owns are trusted. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,10 +17,12 @@
 #include "util/fileio.h"
 #include "export/spool.h"
 
-int spool_prepare(const char *dir)
+int spool_open(const char *dir)
 {
 	char buf[4096];
 	size_t len = strlen(dir);
+	struct stat st;
+	int dfd, err;
 
 	if (!len || len >= sizeof(buf))
 		return -EINVAL;
@@ -33,68 +37,100 @@ int spool_prepare(const char *dir)
 	}
 	if (mkdir(buf, 0700) && errno != EEXIST)
 		return -errno;
-	return access(buf, W_OK) ? -errno : 0;
+	/* checked on the open directory, not the path: nothing can be swapped in between */
+	dfd = open(buf, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0) {
+		err = -errno;
+		/* a symlink to a directory reports ENOTDIR with O_DIRECTORY on some kernels */
+		if (err == -ENOTDIR && lstat(buf, &st) == 0 && S_ISLNK(st.st_mode))
+			err = -ELOOP;
+		return err;
+	}
+	if (fstat(dfd, &st)) {
+		err = -errno;
+		goto fail;
+	}
+	if (st.st_uid != geteuid() || (st.st_mode & 0777) != 0700) {
+		err = -EPERM;
+		goto fail;
+	}
+	return dfd;
+fail:
+	close(dfd);
+	return err;
 }
 
-int spool_write(const char *dir, const struct upload_batch *b, uint64_t seq, char **path,
-		uint64_t *bytes)
+static int fill_buf(int fd, void *ctx)
 {
-	char final[4096], tmp[4096 + 8];
+	const struct {
+		const uint8_t *buf;
+		size_t len;
+	} *c = ctx;
+
+	return fd_write_all(fd, c->buf, c->len);
+}
+
+int spool_write(int dirfd, const struct upload_batch *b, uint64_t seq, char **name, uint64_t *bytes)
+{
+	char final[64];
+	struct {
+		const uint8_t *buf;
+		size_t len;
+	} c;
 	uint8_t *buf = NULL;
 	size_t len;
-	int fd = -1, dfd = -1, err;
+	int err;
 
-	*path = NULL;
-	if ((size_t)snprintf(final, sizeof(final), "%s/%020lld-%08llu%s", dir,
-			     (long long)b->start_ns, (unsigned long long)seq,
-			     SPOOL_SUFFIX) >= sizeof(final))
-		return -ENAMETOOLONG;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", final);
+	*name = NULL;
+	snprintf(final, sizeof(final), "%020lld-%08llu%s", (long long)b->start_ns,
+		 (unsigned long long)seq, SPOOL_SUFFIX);
 	err = upload_batch__serialize(b, &buf, &len);
 	if (err)
 		return err;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		err = -errno;
-		goto out;
-	}
-	err = fd_write_all(fd, buf, len);
-	if (!err && fsync(fd))
-		err = -errno;
-	if (close(fd) && !err)
-		err = -errno;
-	fd = -1;
-	if (!err && rename(tmp, final))
-		err = -errno;
+	c.buf = buf;
+	c.len = len;
+	err = write_file_atomic(dirfd, final, 0600, fill_buf, &c);
 	if (err)
 		goto out;
-	/* The rename is durable only once the directory is synced. */
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
-	*path = strdup(final);
-	if (!*path) {
+	*name = strdup(final);
+	if (!*name) {
+		unlinkat(dirfd, final, 0);
 		err = -ENOMEM;
 		goto out;
 	}
 	*bytes = len;
 out:
-	if (err)
-		unlink(tmp);
 	free(buf);
 	return err;
 }
 
-int spool_read(const char *path, size_t max_bytes, struct upload_batch **out)
+/* Only what this agent could have written: another user's file would be windows pushed with
+ * the agent's credentials, and a FIFO or device could block or never end. */
+static bool trusted(const struct stat *st)
+{
+	return S_ISREG(st->st_mode) && st->st_uid == geteuid();
+}
+
+int spool_read(int dirfd, const char *name, size_t max_bytes, struct upload_batch **out)
 {
 	char *buf = NULL;
 	size_t len = 0;
-	int err;
+	struct stat st;
+	int fd, err;
 
 	*out = NULL;
-	err = read_file_capped(path, max_bytes, 0, &buf, &len);
+	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ELOOP ? -EPERM : -errno;
+	if (fstat(fd, &st)) {
+		err = -errno;
+		goto out;
+	}
+	if (!trusted(&st)) {
+		err = -EPERM;
+		goto out;
+	}
+	err = fd_read_capped(fd, max_bytes, 0, &buf, &len);
 	/* empty or over the cap: not a file this agent wrote */
 	if (err == -EFBIG || (!err && !len))
 		err = -EBADMSG;
@@ -102,7 +138,7 @@ int spool_read(const char *path, size_t max_bytes, struct upload_batch **out)
 		goto out;
 	err = upload_batch__parse((const uint8_t *)buf, len, out);
 	if (!err) {
-		(*out)->spool_path = strdup(path);
+		(*out)->spool_path = strdup(name);
 		if (!(*out)->spool_path) {
 			upload_batch__free(*out);
 			*out = NULL;
@@ -110,77 +146,95 @@ int spool_read(const char *path, size_t max_bytes, struct upload_batch **out)
 		}
 	}
 out:
+	close(fd);
 	free(buf);
 	return err;
 }
 
-static int cmp_str(const void *a, const void *b)
+int spool_remove(int dirfd, const char *name)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	return unlinkat(dirfd, name, 0) ? -errno : 0;
 }
 
-int spool_list(const char *dir, char ***paths_out, uint64_t **sizes_out)
+struct spool_ent {
+	char *name;
+	uint64_t size;
+};
+
+static int cmp_ent(const void *a, const void *b)
 {
-	char **paths = NULL;
+	return strcmp(((const struct spool_ent *)a)->name, ((const struct spool_ent *)b)->name);
+}
+
+int spool_list(int dirfd, char ***names_out, uint64_t **sizes_out)
+{
+	size_t n = 0, cap = 0, sl = strlen(SPOOL_SUFFIX);
+	struct spool_ent *e = NULL;
+	char **names = NULL;
 	uint64_t *sizes = NULL;
-	size_t n = 0, cap = 0;
 	struct dirent *de;
 	DIR *d;
-	int err = 0;
+	int fd, err = 0;
 
-	*paths_out = NULL;
+	*names_out = NULL;
 	*sizes_out = NULL;
-	d = opendir(dir);
-	if (!d)
+	/* a fresh open, not a dup: a dup would share (and move) dirfd's read position */
+	fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
 		return -errno;
+	d = fdopendir(fd);
+	if (!d) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
 	while ((de = readdir(d))) {
-		size_t l = strlen(de->d_name), sl = strlen(SPOOL_SUFFIX);
-		char full[4096];
+		size_t l = strlen(de->d_name);
 		struct stat st;
 
-		if ((size_t)snprintf(full, sizeof(full), "%s/%s", dir, de->d_name) >= sizeof(full))
-			continue;
-		if (l > sl + 4 && strcmp(de->d_name + l - 4, ".tmp") == 0 &&
-		    strstr(de->d_name, SPOOL_SUFFIX)) {
+		if (strstr(de->d_name, SPOOL_SUFFIX ".tmp")) {
 			/* An interrupted write: never complete, never renamed. */
-			unlink(full);
+			unlinkat(dirfd, de->d_name, 0);
 			continue;
 		}
 		if (l <= sl || strcmp(de->d_name + l - sl, SPOOL_SUFFIX) != 0)
 			continue;
-		if (stat(full, &st) || !S_ISREG(st.st_mode))
+		if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) || !trusted(&st))
 			continue;
-		if (ARRAY_RESERVE(paths, cap, n + 1)) {
+		if (ARRAY_RESERVE(e, cap, n + 1)) {
 			err = -ENOMEM;
 			break;
 		}
-		paths[n] = strdup(full);
-		if (!paths[n]) {
+		e[n].name = strdup(de->d_name);
+		if (!e[n].name) {
 			err = -ENOMEM;
 			break;
 		}
-		n++;
+		e[n++].size = (uint64_t)st.st_size;
 	}
 	closedir(d);
 	if (!err && n) {
-		qsort(paths, n, sizeof(*paths), cmp_str);
+		names = calloc(n, sizeof(*names));
 		sizes = calloc(n, sizeof(*sizes));
-		if (!sizes)
+		if (!names || !sizes)
 			err = -ENOMEM;
-		for (size_t i = 0; !err && i < n; i++) {
-			struct stat st;
-
-			sizes[i] = stat(paths[i], &st) ? 0 : (uint64_t)st.st_size;
-		}
 	}
 	if (err) {
 		for (size_t i = 0; i < n; i++)
-			free(paths[i]);
-		free(paths);
+			free(e[i].name);
+		free(names);
 		free(sizes);
+		free(e);
 		return err;
 	}
-	*paths_out = paths;
+	if (n)
+		qsort(e, n, sizeof(*e), cmp_ent);
+	for (size_t i = 0; i < n; i++) {
+		names[i] = e[i].name;
+		sizes[i] = e[i].size;
+	}
+	free(e);
+	*names_out = names;
 	*sizes_out = sizes;
 	return (int)n;
 }

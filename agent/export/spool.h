@@ -11,16 +11,26 @@ struct upload_batch;
 
 #define SPOOL_SUFFIX ".spool"
 
-/* Creates dir (and parents) if missing. Returns 0 or -errno. */
-int spool_prepare(const char *dir);
-/* Writes b as <dir>/<start_ns>-<seq>.spool: write, fsync, rename, fsync dir. On success
- * *path is malloc'ed and *bytes is the file size. */
-int spool_write(const char *dir, const struct upload_batch *b, uint64_t seq, char **path,
+/* Opens the spool directory dir, creating it (and missing parents) mode 0700 if absent, and
+ * returns an O_DIRECTORY fd every later call works relative to, so swapping the path for a
+ * link afterwards redirects nothing. Whoever can write the spool can make the agent push
+ * windows with its credentials, so dir is refused unless it is a real directory (not a
+ * symlink: -ELOOP; not a directory: -ENOTDIR) owned by the effective uid with permission bits
+ * exactly 0700: no group or other access of any kind (-EPERM). Returns the fd or -errno. */
+int spool_open(const char *dir);
+/* Writes b in the spool dirfd as <start_ns>-<seq>.spool atomically (write_file_atomic). On
+ * success *name is the malloc'ed file name (relative to dirfd) and *bytes its size. */
+int spool_write(int dirfd, const struct upload_batch *b, uint64_t seq, char **name,
 		uint64_t *bytes);
-/* Reads a spool file (at most max_bytes). -EBADMSG for a torn or corrupt file. */
-int spool_read(const char *path, size_t max_bytes, struct upload_batch **out);
-/* Lists the spool files of dir, oldest first: *paths malloc'ed array of malloc'ed strings,
- * sizes in *sizes. Leftover temporary files are removed. Returns the count or -errno. */
-int spool_list(const char *dir, char ***paths, uint64_t **sizes);
+/* Reads the spool file name of dirfd (at most max_bytes). -EBADMSG for a torn or corrupt
+ * file; -EPERM for anything but a regular file owned by the effective uid (a symlink, FIFO
+ * or device is never opened for reading). */
+int spool_read(int dirfd, const char *name, size_t max_bytes, struct upload_batch **out);
+/* Removes a spool file of dirfd. Returns 0 or -errno. */
+int spool_remove(int dirfd, const char *name);
+/* Lists the spool files of dirfd, oldest first: *names malloc'ed array of malloc'ed names,
+ * sizes in *sizes; only regular files owned by the effective uid. Leftover temporary files
+ * are removed. Returns the count or -errno. */
+int spool_list(int dirfd, char ***names, uint64_t **sizes);
 
 #endif

@@ -33,7 +33,7 @@ struct upload_batch {
 	/* delivery state, owned by the uploader */
 	unsigned int attempts;
 	uint64_t next_attempt_ns;
-	char *spool_path; /* set when the batch lives on disk */
+	char *spool_path; /* set when the batch lives on disk: its name in the spool */
 	struct upload_batch *next;
 };
 

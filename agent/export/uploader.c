@@ -30,6 +30,7 @@ struct uploader {
 	bool stopping;
 	uint64_t deadline_ns;
 	struct upload_stats st;
+	int spool_fd; /* the spool directory (spool_open), -1 without a spool */
 	/* owned by the thread */
 	uint64_t spool_seq;
 	uint64_t rng;
@@ -88,10 +89,10 @@ static struct upload_batch *pop_head(struct uploader *u)
 	return b;
 }
 
-static void drop_batch(struct upload_batch *b)
+static void drop_batch(struct uploader *u, struct upload_batch *b)
 {
 	if (b->spool_path)
-		unlink(b->spool_path);
+		spool_remove(u->spool_fd, b->spool_path);
 	upload_batch__free(b);
 }
 
@@ -105,7 +106,7 @@ static int spool_batch(struct uploader *u, struct upload_batch *b)
 
 	if (!u->opts.spool_dir)
 		return -ENOENT;
-	err = spool_write(u->opts.spool_dir, b, ++u->spool_seq, &path, &bytes);
+	err = spool_write(u->spool_fd, b, ++u->spool_seq, &path, &bytes);
 	if (err) {
 		pr_warn_ratelimited("failed to spool a window to %s: %s", u->opts.spool_dir,
 				    strerror(-err));
@@ -141,7 +142,7 @@ static void prune_spool(struct uploader *u)
 		u->st.spool_dropped++;
 		pr_warn_ratelimited("spool over %llu bytes: dropped the oldest window (%s)",
 				    (unsigned long long)u->opts.spool_max_bytes, b->spool_path);
-		drop_batch(b);
+		drop_batch(u, b);
 	}
 }
 
@@ -179,7 +180,7 @@ static void enforce_queue(struct uploader *u)
 static int unspool(struct uploader *u, struct upload_batch *b)
 {
 	struct upload_batch *loaded;
-	int err = spool_read(b->spool_path, SPOOL_FILE_MAX, &loaded);
+	int err = spool_read(u->spool_fd, b->spool_path, SPOOL_FILE_MAX, &loaded);
 
 	if (err)
 		return err;
@@ -211,7 +212,7 @@ static void finish_head(struct uploader *u, struct upload_batch *b)
 		u->st.spool_files--;
 		u->st.spool_bytes -= b->bytes;
 	}
-	drop_batch(b);
+	drop_batch(u, b);
 }
 
 static void *thread_main(void *arg)
@@ -257,8 +258,11 @@ static void *thread_main(void *arg)
 
 			if (err) {
 				u->st.spool_corrupt++;
-				pr_warn("skipped spool file %s: %s", b->spool_path,
-					err == -EBADMSG ? "torn or corrupt" : strerror(-err));
+				pr_warn("skipped spool file %s/%s: %s", u->opts.spool_dir,
+					b->spool_path,
+					err == -EBADMSG ? "torn or corrupt"
+					: err == -EPERM ? "not a regular file owned by the agent"
+							: strerror(-err));
 				finish_head(u, b);
 				continue;
 			}
@@ -322,7 +326,7 @@ static void load_spool(struct uploader *u)
 {
 	char **paths;
 	uint64_t *sizes;
-	int n = spool_list(u->opts.spool_dir, &paths, &sizes);
+	int n = spool_list(u->spool_fd, &paths, &sizes);
 
 	if (n < 0) {
 		pr_warn("failed to list spool %s: %s", u->opts.spool_dir, strerror(-n));
@@ -338,7 +342,7 @@ static void load_spool(struct uploader *u)
 		b->spool_path = paths[i];
 		b->bytes = sizes[i];
 		/* start_ns from the name lets expiry work before the file is read */
-		b->start_ns = strtoll(strrchr(paths[i], '/') + 1, NULL, 10);
+		b->start_ns = strtoll(paths[i], NULL, 10);
 		append(u, b);
 		u->st.spool_files++;
 		u->st.spool_bytes += sizes[i];
@@ -357,6 +361,7 @@ struct uploader *uploader__start(const struct uploader_opts *opts)
 	if (!u)
 		return NULL;
 	u->opts = *opts;
+	u->spool_fd = -1;
 	if (!u->opts.queue_size)
 		u->opts.queue_size = 8;
 	if (!u->opts.spool_max_bytes)
@@ -390,13 +395,24 @@ struct uploader *uploader__start(const struct uploader_opts *opts)
 		goto fail;
 	}
 	if (u->opts.spool_dir) {
-		err = spool_prepare(u->opts.spool_dir);
-		if (err) {
+		err = spool_open(u->opts.spool_dir);
+		if (err == -EPERM || err == -ELOOP || err == -ENOTDIR) {
+			/* whoever can write the spool can push windows as the agent */
+			pr_err("refused spool directory %s: %s; undeliverable windows beyond "
+			       "the queue will be dropped and counted",
+			       u->opts.spool_dir,
+			       err == -EPERM   ? "it must be owned by the agent's user with mode "
+						 "0700 (no group or other access)"
+			       : err == -ELOOP ? "it is a symbolic link"
+					       : "not a directory");
+			u->opts.spool_dir = NULL;
+		} else if (err < 0) {
 			pr_warn("failed to use spool directory %s: %s; undeliverable windows "
 				"beyond the queue will be dropped and counted",
 				u->opts.spool_dir, strerror(-err));
 			u->opts.spool_dir = NULL;
 		} else {
+			u->spool_fd = err;
 			load_spool(u);
 		}
 	}
@@ -409,6 +425,8 @@ fail:
 	pyroscope_client__free(u->client);
 	while (u->head)
 		upload_batch__free(pop_head(u));
+	if (u->spool_fd >= 0)
+		close(u->spool_fd);
 	free(u);
 	errno = -err;
 	return NULL;
@@ -438,6 +456,8 @@ void uploader__stop(struct uploader *u, uint64_t deadline_ns, struct upload_stat
 		final->queue_len = u->queue_len;
 	}
 	pyroscope_client__free(u->client);
+	if (u->spool_fd >= 0)
+		close(u->spool_fd);
 	pthread_mutex_destroy(&u->mu);
 	pthread_cond_destroy(&u->cv);
 	free(u);

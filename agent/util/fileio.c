@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* File I/O helpers: whole reads under a cap, small one-shot reads, complete writes despite
- * short writes and signals. */
+ * short writes and signals, atomic writes through a temporary file no one else can plant. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util/array.h"
@@ -148,4 +151,82 @@ int fd_write_all(int fd, const void *buf, size_t len)
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+/* A name nobody can plant ahead of time: with O_EXCL a planted one only costs a retry. Not
+ * O_TMPFILE: linkat cannot replace an existing name, so a temporary name would still be needed
+ * for the rename, and linking an unnamed file needs /proc or CAP_DAC_READ_SEARCH. */
+static int tmp_name(char *buf, size_t size, const char *name)
+{
+	uint64_t r;
+
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r)) {
+		struct timespec ts;
+
+		/* no entropy yet (early boot): O_EXCL still refuses whatever is there */
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		r = ((uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec) ^
+		    ((uint64_t)getpid() << 40);
+	}
+	if ((size_t)snprintf(buf, size, "%s.tmp.%016llx", name, (unsigned long long)r) >= size)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+int write_file_atomic(int dirfd, const char *name, mode_t mode, file_fill_fn fill, void *ctx)
+{
+	char tmp[4096];
+	int fd = -1, err = -EEXIST;
+
+	if (!*name || strchr(name, '/'))
+		return -EINVAL;
+	for (int tries = 0; tries < 16 && err == -EEXIST; tries++) {
+		err = tmp_name(tmp, sizeof(tmp), name);
+		if (err)
+			return err;
+		fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+		err = fd < 0 ? -errno : 0;
+	}
+	if (err)
+		return err;
+	err = fill(fd, ctx);
+	if (!err && fsync(fd))
+		err = -errno;
+	if (close(fd) && !err)
+		err = -errno;
+	if (!err && renameat(dirfd, tmp, dirfd, name))
+		err = -errno;
+	if (err) {
+		unlinkat(dirfd, tmp, 0);
+		return err;
+	}
+	/* the rename is durable only once the directory is synced */
+	fsync(dirfd);
+	return 0;
+}
+
+int write_path_atomic(const char *path, mode_t mode, file_fill_fn fill, void *ctx)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[4096];
+	int dfd, err;
+
+	if (!slash) {
+		dir[0] = '.';
+		dir[1] = '\0';
+	} else if (slash == path) {
+		dir[0] = '/';
+		dir[1] = '\0';
+	} else if ((size_t)(slash - path) < sizeof(dir)) {
+		memcpy(dir, path, (size_t)(slash - path));
+		dir[slash - path] = '\0';
+	} else {
+		return -ENAMETOOLONG;
+	}
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	err = write_file_atomic(dfd, slash ? slash + 1 : path, mode, fill, ctx);
+	close(dfd);
+	return err;
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* Small file I/O helpers: whole-file reads under a byte cap, one-shot reads of small /proc
- * files, and complete writes. */
+ * files, complete writes, and atomic file writes no planted link can redirect. */
 #ifndef STOKER_FILEIO_H
 #define STOKER_FILEIO_H
 
@@ -26,5 +26,18 @@ ssize_t fd_read_full(int fd, void *buf, size_t len);
 ssize_t read_small(const char *path, char *buf, size_t size);
 /* Writes all of buf, retrying short writes and EINTR. Returns 0 or -errno. */
 int fd_write_all(int fd, const void *buf, size_t len);
+
+/* Fills a new, empty file open for writing at fd. Returns 0 or -errno. */
+typedef int (*file_fill_fn)(int fd, void *ctx);
+/* Writes name in the directory dirfd atomically: a new temporary file "<name>.tmp.<16 hex
+ * digits>" created O_EXCL | O_NOFOLLOW (mode, less the umask) with a random suffix, so a
+ * symlink or file planted at a predictable name is never opened, filled by fill, fsynced,
+ * renamed over name (which replaces a symlink there rather than writing through it), then
+ * the directory fsynced. On failure the temporary file is removed and name is untouched.
+ * Returns 0 or -errno. */
+int write_file_atomic(int dirfd, const char *name, mode_t mode, file_fill_fn fill, void *ctx);
+/* The same for a path: its directory (which the caller chose) is opened and name is the last
+ * component. */
+int write_path_atomic(const char *path, mode_t mode, file_fill_fn fill, void *ctx);
 
 #endif

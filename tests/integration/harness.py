@@ -32,7 +32,8 @@ def check(cond, what):
 # Debian package of each outside program the suites run (scripts/install-deps.sh installs them)
 PACKAGES = {"unshare": "util-linux", "mount": "mount", "capsh": "libcap2-bin",
             "openssl": "openssl", "perf": "linux-perf", "readelf": "binutils", "xz": "xz-utils",
-            "bpftool": "bpftool", "protoc": "protobuf-compiler", "strace": "strace"}
+            "bpftool": "bpftool", "protoc": "protobuf-compiler", "strace": "strace",
+            "setpriv": "util-linux"}
 
 
 def need(*tools):

@@ -167,6 +167,48 @@ def test_local_outputs_and_sigint():
     check("http://" not in page and "https://" not in page, "html is self-contained")
 
 
+def as_nobody(argv):
+    """Runs argv as the unprivileged user nobody (util-linux setpriv)."""
+    need("setpriv")
+    return subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+                          + argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_output_planted_symlink():
+    """--output into a world-writable directory: symlinks user nobody plants at the temporary
+    name (PATH.tmp.<pid>, as the agent used to name it) and at the output name itself point at a
+    root-only file; the agent writes its profile without writing through either."""
+    shared = tempfile.mkdtemp(prefix="stoker-shared-")
+    os.chmod(shared, 0o1777)
+    victim = os.path.join(TMP, "victim")
+    with open(victim, "w") as f:
+        f.write("root only\n")
+    os.chmod(victim, 0o600)
+    out = os.path.join(shared, "p.pb.gz")
+    fx = start([os.path.join(FIX, "shares"), "30"])
+    try:
+        agent = subprocess.Popen([STOKER, "--pid", str(fx.pid), "--duration", "3s",
+                                  "--sample-rate", "99", "--output", out],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        tmp = "%s.tmp.%d" % (out, agent.pid)
+        for link in (tmp, out):
+            r = as_nobody(["ln", "-s", victim, link])
+            check(r.returncode == 0, "nobody planted %s (%s)" % (link, r.stderr.strip()))
+        _, err = agent.communicate(timeout=60)
+    finally:
+        stop(fx)
+    check(agent.returncode == 0, "agent exits 0 (%s)" % err.strip()[-300:])
+    with open(victim, "rb") as f:
+        check(f.read() == b"root only\n", "the root-only file is untouched")
+    check(os.path.islink(tmp), "the link at the old temporary name is left alone")
+    check(not os.path.islink(out) and os.stat(out).st_uid == 0,
+          "the output is the agent's own file, not the planted link")
+    prof = load_profile(out, 99)
+    sh = pprof_check.shares(prof, funcs=["hot_a"], pid=fx.pid)
+    check(sh["total"] >= 100, "the profile is complete (%d samples)" % sh["total"])
+    shutil.rmtree(shared, ignore_errors=True)
+
+
 def test_cli_errors():
     """Bad flags and values: one line naming the flag, exit code 2."""
     cases = [
@@ -450,7 +492,7 @@ def test_each_file_opened_once():
 TESTS = [test_cli_errors, test_truncated_stacks_marked, test_least_privilege, test_cgroup_labels_and_relabel,
          test_kubernetes_and_docker_metadata, test_known_shares_fp, test_short_lived_process,
          test_other_mount_namespace, test_kernel_frames, test_local_outputs_and_sigint,
-         test_each_file_opened_once]
+         test_each_file_opened_once, test_output_planted_symlink]
 
 
 def main():

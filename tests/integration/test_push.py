@@ -257,7 +257,7 @@ def test_spool_cap_and_corrupt_file():
     """The spool stays under --spool-max-bytes (oldest dropped, counted); a corrupt file is
     skipped with a warning."""
     spool = os.path.join(TMP, "sp-cap")
-    os.makedirs(spool)
+    os.makedirs(spool, mode=0o700)
     # a torn file from a recent window (an old one would simply expire unread)
     with open(os.path.join(spool, "%020d-00000001.spool" % (time.time_ns() - 10 ** 9)),
               "wb") as f:
@@ -286,6 +286,52 @@ def test_spool_cap_and_corrupt_file():
     windows = int(re.search(r"(\d+) windows closed", up).group(1))
     check(windows == dropped + len(files), "every window is in the spool or counted as "
           "dropped (%d = %d + %d)" % (windows, dropped, len(files)))
+
+
+def test_unsafe_spool_refused():
+    """A spool directory another user could write (mode 0777, owned by nobody, or a symlink)
+    is refused with a clear error and never read: a window planted there is not pushed. The
+    agent still delivers its own windows."""
+    cases = []
+    for name, setup in (("sp-0777", lambda d: os.chmod(d, 0o777)),
+                        ("sp-nobody", lambda d: os.chown(d, 65534, 65534)),
+                        ("sp-link", None)):
+        d = os.path.join(TMP, name)
+        if setup:
+            os.makedirs(d, mode=0o700)
+            setup(d)
+        else:
+            real = os.path.join(TMP, "sp-link-target")
+            os.makedirs(real, mode=0o700)
+            os.symlink(real, d)
+        cases.append((name, d))
+    # a valid window from an earlier run, planted in each: replayed only from a trusted spool
+    ok_dir = os.path.join(TMP, "sp-source")
+    rx = Receiver()
+    try:
+        rx.control(mode="refuse")
+        a = agent(["--duration", "3s", "--upload-interval", "1s", "--queue-size", "1",
+                   "--server-url", rx.url, "--spool-dir", ok_dir])
+        finish(a)
+        spooled = sorted(f for f in os.listdir(ok_dir) if f.endswith(".spool"))
+        check(len(spooled) >= 1, "a window to plant was spooled (%d)" % len(spooled))
+        planted_start = int(spooled[0].split("-")[0])
+        rx.control(mode="ok")
+        for name, d in cases:
+            target = os.path.realpath(d)
+            shutil.copy(os.path.join(ok_dir, spooled[0]), os.path.join(target, spooled[0]))
+            n = len(rx.records())
+            a = agent(["--duration", "2s", "--upload-interval", "1s", "--server-url", rx.url,
+                       "--spool-dir", d])
+            rc, err = finish(a)
+            recs = rx.records()[n:]
+            check(rc == 0 and "refused spool directory" in err,
+                  "%s refused with a clear error (%s)" % (name, [ln for ln in err.splitlines()
+                                                                   if "spool" in ln]))
+            check(recs and planted_start not in {r["time_nanos"] for r in recs},
+                  "%s: own windows delivered (%d), the planted one not" % (name, len(recs)))
+    finally:
+        rx.stop()
 
 
 def test_ingest_api():
@@ -408,7 +454,7 @@ def test_tls_modes():
 TESTS = [test_push_known_workload, test_sighup_reload, test_tls_modes, test_tenant_and_auth_modes,
          test_server_down_then_back_in_order, test_retry_503_429_and_400_not_retried,
          test_hang_past_timeout_then_recover, test_sigkill_while_spooling_then_restart,
-         test_spool_cap_and_corrupt_file, test_ingest_api,
+         test_spool_cap_and_corrupt_file, test_unsafe_spool_refused, test_ingest_api,
          test_ingest_service_name_outside_legacy_syntax]
 
 

@@ -1,15 +1,21 @@
-/* Unit tests of util/fileio: capped whole-file reads, small reads and complete writes. */
+/* Unit tests of util/fileio: capped whole-file reads, small reads, complete writes and atomic
+ * file writes that a planted symlink cannot redirect. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "export/output_local.h"
+#include "profile/pprof_encode.h"
+#include "profile/profile_builder.h"
 #include "util/fileio.h"
 #include "test.h"
 
 static char dir[] = "/tmp/stoker-test-fileio-XXXXXX";
-static const char *const names[] = { "ten", "empty", "lines", "small", "small2" };
+static const char *const names[] = { "ten",    "empty",	 "lines",      "small",
+				     "small2", "victim", "out.folded", "out.pb" };
 
 static const char *write_tmp(const char *name, const char *data, size_t len)
 {
@@ -148,6 +154,94 @@ static void test_read_small(void)
 	CHECK_STR(buf, "");
 }
 
+static int victim_intact(const char *victim)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int ok = read_file_capped(victim, 100, 0, &buf, &len) == 0 && len == 7 &&
+		 memcmp(buf, "victim\n", 7) == 0;
+
+	free(buf);
+	return ok;
+}
+
+/* Another user plants a symlink where the temporary file of --output would go (the name the
+ * agent used to derive from its pid): the write must neither follow it nor fail. */
+static void test_output_ignores_planted_tmp_symlink(void)
+{
+	struct pprof_meta meta = { .period_ns = 10000000, .time_nanos = 1, .duration_nanos = 1 };
+	const char *victim = write_tmp("victim", "victim\n", 7);
+	char out[256], tmp[300], vpath[256], *buf = NULL;
+	struct profile_builder pb;
+	size_t len = 0;
+
+	snprintf(vpath, sizeof(vpath), "%s", victim);
+	CHECK_INT(profile_builder__init(&pb, NULL), 0);
+	for (int f = 0; f < 2; f++) {
+		struct output_spec spec = { out, f ? OUTPUT_PPROF : OUTPUT_FOLDED };
+		struct stat st;
+
+		snprintf(out, sizeof(out), "%s/%s", dir, f ? "out.pb" : "out.folded");
+		snprintf(tmp, sizeof(tmp), "%s.tmp.%d", out, (int)getpid());
+		CHECK_INT(symlink(vpath, tmp), 0);
+		CHECK_INT(output_local_write(&spec, &pb, &meta, "t"), 0);
+		CHECK(victim_intact(vpath));
+		CHECK(lstat(tmp, &st) == 0 && S_ISLNK(st.st_mode)); /* left alone */
+		CHECK(lstat(out, &st) == 0 && S_ISREG(st.st_mode));
+		unlink(tmp);
+		/* the output name itself a symlink: replaced, never written through */
+		unlink(out);
+		CHECK_INT(symlink(vpath, out), 0);
+		CHECK_INT(output_local_write(&spec, &pb, &meta, "t"), 0);
+		CHECK(victim_intact(vpath));
+		CHECK(lstat(out, &st) == 0 && S_ISREG(st.st_mode));
+		if (f) {
+			CHECK_INT(read_file_capped(out, 1 << 20, 0, &buf, &len), 0);
+			CHECK(len > 0);
+			free(buf);
+		}
+	}
+	profile_builder__destroy(&pb);
+}
+
+static int fill_fail(int fd, void *ctx)
+{
+	CHECK_INT(fd_write_all(fd, "partial", 7), 0);
+	return -ENOSPC;
+}
+
+static int fill_new(int fd, void *ctx)
+{
+	return fd_write_all(fd, "new\n", 4);
+}
+
+/* A failed fill leaves the old file and no temporary behind; a good one replaces it 0600. */
+static void test_write_file_atomic(void)
+{
+	const char *victim = write_tmp("victim", "victim\n", 7);
+	char vpath[256], *buf = NULL;
+	size_t len = 0, nent = 0;
+	struct stat st;
+	DIR *d;
+
+	snprintf(vpath, sizeof(vpath), "%s", victim);
+	CHECK_INT(write_path_atomic(vpath, 0600, fill_fail, NULL), -ENOSPC);
+	CHECK(victim_intact(vpath));
+	d = opendir(dir);
+	CHECK(d != NULL);
+	for (struct dirent *de; d && (de = readdir(d));)
+		nent += !!strstr(de->d_name, ".tmp.");
+	if (d)
+		closedir(d);
+	CHECK_INT(nent, 0);
+	CHECK_INT(write_path_atomic(vpath, 0600, fill_new, NULL), 0);
+	CHECK_INT(read_file_capped(vpath, 100, 0, &buf, &len), 0);
+	CHECK_STR(buf, "new\n");
+	free(buf);
+	CHECK(stat(vpath, &st) == 0 && (st.st_mode & 0777) == 0600);
+	CHECK_INT(write_file_atomic(AT_FDCWD, "a/b", 0600, fill_new, NULL), -EINVAL);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir)) {
@@ -160,6 +254,8 @@ int main(void)
 	RUN_TEST(test_capped_short_reads_from_pipe);
 	RUN_TEST(test_capped_proc_file);
 	RUN_TEST(test_read_small);
+	RUN_TEST(test_output_ignores_planted_tmp_symlink);
+	RUN_TEST(test_write_file_atomic);
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		char path[256];
 
