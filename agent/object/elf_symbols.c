@@ -22,13 +22,17 @@
 #define DEFAULT_MAX_SYMBOLS   (4u << 20)
 #define DEFAULT_MAX_DEBUGDATA (64u << 20)
 #define SYM_NAME_MAX	      4096
+#define MAX_SYMBOLS	      (1u << 24) /* elf_sym.seq */
 #define DEBUG_FILE_MAX	      (4ull << 30)
 
 struct elf_sym {
 	uint64_t addr, size;
-	uint32_t name; /* pool offset */
-	uint8_t bind;  /* STB_* */
+	uint32_t name;	   /* pool offset (the string table's while a table is read) */
+	uint32_t bind : 8; /* STB_* */
+	uint32_t seq : 24; /* order read: of aliases ranked alike, the first one read is named */
 };
+
+_Static_assert(sizeof(struct elf_sym) == 24, "the per-symbol cost estimates assume it");
 
 struct elf_object {
 	int type;
@@ -43,6 +47,10 @@ struct elf_object {
 	size_t pool_len, pool_cap;
 	size_t max_symbols;
 	uint64_t dropped_symbols;
+	size_t max_bytes; /* quota on syms and pool together, 0: none */
+	int (*reserve)(void *ctx, size_t bytes);
+	void *reserve_ctx;
+	uint64_t tables_refused;
 	const char *source;
 };
 
@@ -77,58 +85,150 @@ static Elf *begin_elf(int fd, GElf_Ehdr *eh, int *err)
 	return elf;
 }
 
-static int add_symbol(struct elf_object *o, uint64_t addr, uint64_t size, const char *name,
-		      uint8_t bind)
+/* The string table a symbol table names, its bytes as libelf reads them. */
+static Elf_Data *strtab_data(Elf *elf, const GElf_Shdr *sh, size_t *size)
 {
-	size_t l = strnlen(name, SYM_NAME_MAX);
+	Elf_Scn *scn = elf_getscn(elf, sh->sh_link);
+	GElf_Shdr ssh;
+	Elf_Data *d;
 
-	if (!l || l >= SYM_NAME_MAX)
-		return 0;
-	if (o->nsyms >= o->max_symbols) {
-		o->dropped_symbols++;
+	*size = 0;
+	if (!scn || !gelf_getshdr(scn, &ssh) || ssh.sh_type != SHT_STRTAB)
+		return NULL;
+	d = elf_getdata(scn, NULL);
+	if (!d || !d->d_buf || !d->d_size)
+		return NULL;
+	*size = d->d_size;
+	return d;
+}
+
+/* A function symbol with a name that is not empty, not too long and ends inside the string
+ * table str of str_size bytes. */
+static bool keep_sym(const GElf_Sym *sym, const char *str, size_t str_size)
+{
+	int type = GELF_ST_TYPE(sym->st_info);
+	size_t l, room;
+
+	if ((type != STT_FUNC && type != STT_GNU_IFUNC) || sym->st_shndx == SHN_UNDEF ||
+	    !sym->st_value || sym->st_name >= str_size)
+		return false;
+	room = str_size - sym->st_name < SYM_NAME_MAX ? str_size - sym->st_name : SYM_NAME_MAX;
+	l = strnlen(str + sym->st_name, room);
+	return l && l < room;
+}
+
+static int cmp_name_off(const void *a, const void *b)
+{
+	const struct elf_sym *x = a, *y = b;
+
+	return x->name < y->name ? -1 : x->name > y->name;
+}
+
+/* Gives syms[first..nsyms), whose name is still the offset in the string table str, names in
+ * the pool: each distinct name once, or the whole string table once when that is smaller (names
+ * that overlap inside one long string). Either way the pool grows by at most the table's size:
+ * symbols sharing a name never copy it again. */
+static int intern_names(struct elf_object *o, size_t first, const char *str, size_t str_size)
+{
+	struct elf_sym *s = o->syms + first;
+	size_t n = o->nsyms - first, distinct = 0, base = o->pool_len, need;
+	char *pool;
+
+	qsort(s, n, sizeof(*s), cmp_name_off);
+	for (size_t i = 0; i < n; i++)
+		if (!i || s[i].name != s[i - 1].name)
+			distinct += strlen(str + s[i].name) + 1;
+	need = distinct <= str_size ? distinct : str_size + 1;
+	if (need > UINT32_MAX - base)
+		return -EFBIG;
+	pool = realloc(o->pool, base + need);
+	if (!pool)
+		return -ENOMEM;
+	o->pool = pool;
+	o->pool_cap = o->pool_len = base + need;
+	if (distinct > str_size) {
+		memcpy(pool + base, str, str_size);
+		pool[base + str_size] = '\0';
+		for (size_t i = 0; i < n; i++)
+			s[i].name += (uint32_t)base;
 		return 0;
 	}
-	if (ARRAY_RESERVE(o->syms, o->syms_cap, o->nsyms + 1) ||
-	    ARRAY_RESERVE(o->pool, o->pool_cap, o->pool_len + l + 1))
-		return -ENOMEM;
-	memcpy(o->pool + o->pool_len, name, l);
-	o->pool[o->pool_len + l] = '\0';
-	o->syms[o->nsyms++] = (struct elf_sym){ addr, size, (uint32_t)o->pool_len, bind };
-	o->pool_len += l + 1;
+	for (size_t i = 0, at = base, prev = 0; i < n; i++) {
+		uint32_t off = s[i].name;
+
+		if (!i || off != prev) {
+			size_t l = strlen(str + off) + 1;
+
+			memcpy(pool + at, str + off, l);
+			prev = off;
+			s[i].name = (uint32_t)at;
+			at += l;
+		} else {
+			s[i].name = s[i - 1].name;
+		}
+	}
 	return 0;
 }
 
-/* Reads the function symbols of one symbol table section. */
+/* Reads the function symbols of one symbol table section. Its cost is known from the section
+ * sizes before anything is allocated: a table over the quota, or one the reserve hook refuses,
+ * is skipped (-EFBIG) without reading it. */
 static int read_symtab(struct elf_object *o, Elf *elf, Elf_Scn *scn, const GElf_Shdr *sh)
 {
-	Elf_Data *data = elf_getdata(scn, NULL);
-	size_t n, raw_size = 0;
+	Elf_Data *data = elf_getdata(scn, NULL), *strd;
+	size_t n, raw_size = 0, str_size, want = 0, first = o->nsyms, estimate, have;
+	struct elf_sym *syms;
 	int err;
 
 	elf_rawfile(elf, &raw_size);
 	if (!data || !sh->sh_entsize || sh->sh_offset > raw_size ||
 	    sh->sh_size > raw_size - sh->sh_offset)
 		return -EINVAL;
+	strd = strtab_data(elf, sh, &str_size);
+	if (!strd)
+		return -EINVAL;
 	n = data->d_size / sh->sh_entsize;
+	estimate = n * sizeof(struct elf_sym) + str_size + 1;
+	have = elf_object__memory_bytes(o) - sizeof(*o);
+	if ((o->max_bytes && (estimate > o->max_bytes || have > o->max_bytes - estimate)) ||
+	    (o->reserve && o->reserve(o->reserve_ctx, estimate))) {
+		o->tables_refused++;
+		return -EFBIG;
+	}
 	for (size_t i = 0; i < n; i++) {
 		GElf_Sym sym;
-		const char *name;
-		int type;
 
 		if (!gelf_getsym(data, (int)i, &sym))
 			break;
-		type = GELF_ST_TYPE(sym.st_info);
-		if ((type != STT_FUNC && type != STT_GNU_IFUNC) || sym.st_shndx == SHN_UNDEF ||
-		    !sym.st_value)
-			continue;
-		name = elf_strptr(elf, sh->sh_link, sym.st_name);
-		if (!name)
-			continue;
-		err = add_symbol(o, sym.st_value, sym.st_size, name, GELF_ST_BIND(sym.st_info));
-		if (err)
-			return err;
+		if (keep_sym(&sym, strd->d_buf, str_size))
+			want++;
 	}
-	return 0;
+	if (want > o->max_symbols - o->nsyms) {
+		o->dropped_symbols += want - (o->max_symbols - o->nsyms);
+		want = o->max_symbols - o->nsyms;
+	}
+	if (!want)
+		return 0;
+	syms = realloc(o->syms, (o->nsyms + want) * sizeof(*syms));
+	if (!syms)
+		return -ENOMEM;
+	o->syms = syms;
+	o->syms_cap = o->nsyms + want;
+	for (size_t i = 0; i < n && o->nsyms < o->syms_cap; i++) {
+		GElf_Sym sym;
+
+		if (!gelf_getsym(data, (int)i, &sym))
+			break;
+		if (!keep_sym(&sym, strd->d_buf, str_size))
+			continue;
+		o->syms[o->nsyms] = (struct elf_sym){ sym.st_value, sym.st_size, sym.st_name,
+						      GELF_ST_BIND(sym.st_info), o->nsyms };
+		o->nsyms++;
+	}
+	err = intern_names(o, first, strd->d_buf, str_size);
+	if (err)
+		o->nsyms = first;
+	return err;
 }
 
 Elf_Scn *elf_find_section(Elf *elf, Elf64_Word type, const char *name, GElf_Shdr *out)
@@ -438,7 +538,7 @@ static int cmp_sym(const void *a, const void *b)
 		return rx - ry; /* GLOBAL before WEAK before LOCAL */
 	if (x->size != y->size)
 		return x->size > y->size ? -1 : 1;
-	return x->name < y->name ? -1 : x->name > y->name;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
 static void sort_dedupe(struct elf_object *o)
@@ -515,6 +615,13 @@ struct elf_object *elf_object__open_fd(int fd, const char *path, const struct el
 	}
 	o->type = eh.e_type;
 	o->max_symbols = opts && opts->max_symbols ? opts->max_symbols : DEFAULT_MAX_SYMBOLS;
+	if (o->max_symbols > MAX_SYMBOLS)
+		o->max_symbols = MAX_SYMBOLS;
+	if (opts) {
+		o->max_bytes = opts->max_bytes;
+		o->reserve = opts->reserve;
+		o->reserve_ctx = opts->reserve_ctx;
+	}
 	o->source = "none";
 	err = read_segments(o, elf);
 	if (err)
@@ -713,6 +820,11 @@ size_t elf_object__symbol_count(const struct elf_object *o)
 const char *elf_object__symbol_source(const struct elf_object *o)
 {
 	return o->source;
+}
+
+uint64_t elf_object__tables_refused(const struct elf_object *o)
+{
+	return o->tables_refused;
 }
 
 size_t elf_object__memory_bytes(const struct elf_object *o)

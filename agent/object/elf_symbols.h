@@ -30,6 +30,15 @@ struct elf_object_opts {
 	size_t max_symbols;
 	/* Cap on decompressed .gnu_debugdata bytes (0: default 64 MiB); larger is skipped. */
 	size_t max_debugdata_bytes;
+	/* Quota on the heap the symbol tables take (0: none). Each table's cost is estimated from
+	 * its section sizes (entries * per-symbol cost + string table size) before it is read: a
+	 * table that would go over is skipped, and the next source tried. Names are kept once
+	 * each, so what a table takes is at most its estimate. */
+	size_t max_bytes;
+	/* Called with a table's estimate before it is read, to make room for it; non-zero skips
+	 * the table like the quota does. NULL: none. */
+	int (*reserve)(void *ctx, size_t bytes);
+	void *reserve_ctx;
 };
 
 struct elf_symbol_result {
@@ -92,7 +101,9 @@ int elf_object__lookup(const struct elf_object *obj, uint64_t vaddr, struct elf_
 size_t elf_object__symbol_count(const struct elf_object *obj);
 /* Where the symbols came from: "symtab", "dynsym", "debug-file", "debugdata", "none". */
 const char *elf_object__symbol_source(const struct elf_object *obj);
-/* Approximate heap bytes held, for cache accounting. */
+/* Symbol tables skipped for the quota or the reserve hook (elf_object_opts.max_bytes). */
+uint64_t elf_object__tables_refused(const struct elf_object *obj);
+/* Heap bytes held, for cache accounting: at most the estimates of the tables read. */
 size_t elf_object__memory_bytes(const struct elf_object *obj);
 
 /* Demangles a C++ (Itanium ABI) name; returns a malloc'ed string, or NULL when name is not a

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "object/elf_symbols.h"
+#include "gen_elf.h"
 #include "test.h"
 
 static char fx[PATH_MAX];
@@ -231,6 +232,142 @@ static void test_hostile_inputs(void)
 	unlink(path);
 }
 
+#define BLOAT_SYMS 40000
+#define BLOAT_NAME 4000
+#define PER_SYM	   24	/* what the symbol table charges per kept symbol */
+#define FIXED	   4096 /* the object itself, segments and build-id */
+
+static struct elf_object *open_generated(size_t nsyms, int overlap,
+					 const struct elf_object_opts *opts, size_t *str_size)
+{
+	char path[] = "/tmp/stoker-bloat-XXXXXX";
+	struct elf_object *o;
+	int fd = mkstemp(path);
+
+	CHECK(fd >= 0);
+	if (fd < 0)
+		return NULL;
+	*str_size = gen_elf_write(fd, nsyms, BLOAT_NAME, overlap);
+	CHECK(*str_size > 0);
+	o = elf_object__open_fd(fd, path, opts);
+	close(fd);
+	unlink(path);
+	return o;
+}
+
+/* 40,000 symbols sharing one 4,000-byte name: the name is kept once, so the table costs the
+ * file's string table plus a fixed amount per symbol (it was 160 MB of copies). */
+static void test_shared_name_kept_once(void)
+{
+	struct elf_symbol_result r;
+	struct elf_object *o;
+	size_t str_size = 0, bytes, bound;
+
+	o = open_generated(BLOAT_SYMS, 0, NULL, &str_size);
+	CHECK(o != NULL);
+	if (!o)
+		return;
+	bytes = elf_object__memory_bytes(o);
+	bound = str_size + BLOAT_SYMS * PER_SYM + FIXED;
+	fprintf(stderr, "  %zu bytes held for %zu symbols, bound %zu\n", bytes,
+		elf_object__symbol_count(o), bound);
+	CHECK_INT(elf_object__symbol_count(o), BLOAT_SYMS);
+	CHECK(bytes <= bound);
+	CHECK_INT(elf_object__lookup(o, GEN_ELF_TEXT + 2 * 777 + 1, &r), 0);
+	CHECK_U64(r.start, GEN_ELF_TEXT + 2 * 777);
+	CHECK_INT(strlen(r.name), BLOAT_NAME);
+	CHECK_INT(r.name[0], 'A');
+	elf_object__free(o);
+}
+
+/* Symbols naming overlapping suffixes of one long string: interning each distinct name would
+ * take 8 MB; the string table is kept once instead, and every name still reads right. */
+static void test_overlapping_names_bounded_by_strtab(void)
+{
+	struct elf_symbol_result r;
+	struct elf_object *o;
+	size_t str_size = 0, bytes, bound;
+
+	o = open_generated(BLOAT_SYMS, 1, NULL, &str_size);
+	CHECK(o != NULL);
+	if (!o)
+		return;
+	bytes = elf_object__memory_bytes(o);
+	bound = str_size + BLOAT_SYMS * PER_SYM + FIXED;
+	fprintf(stderr, "  %zu bytes held, bound %zu\n", bytes, bound);
+	CHECK(bytes <= bound);
+	for (size_t i = 0; i < BLOAT_SYMS; i += 3999) {
+		CHECK_INT(elf_object__lookup(o, GEN_ELF_TEXT + 2 * i, &r), 0);
+		CHECK_INT(strlen(r.name), BLOAT_NAME - i % BLOAT_NAME);
+	}
+	elf_object__free(o);
+}
+
+struct reserve_log {
+	int calls;
+	size_t asked;
+	int answer;
+};
+
+static int log_reserve(void *ctx, size_t bytes)
+{
+	struct reserve_log *l = ctx;
+
+	l->calls++;
+	l->asked = bytes;
+	return l->answer;
+}
+
+/* The cost is known before reading: a table over the quota is skipped without allocating
+ * anything for it, and the reserve hook is asked for the estimate first. */
+static void test_quota_checked_before_reading(void)
+{
+	struct reserve_log log = { 0 };
+	struct elf_object_opts small = { .max_bytes = 256 << 10,
+					 .reserve = log_reserve,
+					 .reserve_ctx = &log };
+	struct elf_object_opts room = { .max_bytes = 4 << 20,
+					.reserve = log_reserve,
+					.reserve_ctx = &log };
+	struct elf_object *o, *base;
+	size_t str_size = 0, estimate = (BLOAT_SYMS + 1) * PER_SYM;
+
+	base = open_generated(1, 0, &(struct elf_object_opts){ .max_bytes = 1 }, &str_size);
+	CHECK(base != NULL);
+	o = open_generated(BLOAT_SYMS, 0, &small, &str_size);
+	CHECK(o != NULL);
+	if (o && base) {
+		CHECK_INT(elf_object__tables_refused(o), 1);
+		CHECK_INT(elf_object__symbol_count(o), 0);
+		/* nothing allocated for the table: what an object with no table holds */
+		CHECK_INT(elf_object__memory_bytes(o), elf_object__memory_bytes(base));
+		CHECK_INT(log.calls, 0); /* over the quota: not even asked for */
+	}
+	elf_object__free(o);
+	elf_object__free(base);
+
+	log.answer = -ENOSPC; /* the cache says no */
+	o = open_generated(BLOAT_SYMS, 0, &room, &str_size);
+	CHECK(o != NULL);
+	if (o) {
+		CHECK_INT(log.calls, 1);
+		CHECK_INT(log.asked, estimate + str_size + 1);
+		CHECK_INT(elf_object__tables_refused(o), 1);
+		CHECK_INT(elf_object__symbol_count(o), 0);
+	}
+	elf_object__free(o);
+
+	log = (struct reserve_log){ 0 };
+	o = open_generated(BLOAT_SYMS, 0, &room, &str_size);
+	CHECK(o != NULL);
+	if (o) {
+		CHECK_INT(log.calls, 1);
+		CHECK_INT(elf_object__symbol_count(o), BLOAT_SYMS);
+		CHECK(elf_object__memory_bytes(o) <= log.asked + FIXED); /* the estimate holds */
+	}
+	elf_object__free(o);
+}
+
 int main(void)
 {
 	if (!realpath(getenv("STOKER_FIXTURES") ? getenv("STOKER_FIXTURES") : "build/fixtures",
@@ -248,5 +385,8 @@ int main(void)
 	RUN_TEST(test_minidebuginfo);
 	RUN_TEST(test_cpp_demangle);
 	RUN_TEST(test_hostile_inputs);
+	RUN_TEST(test_shared_name_kept_once);
+	RUN_TEST(test_overlapping_names_bounded_by_strtab);
+	RUN_TEST(test_quota_checked_before_reading);
 	return TEST_SUMMARY();
 }
