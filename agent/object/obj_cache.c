@@ -25,6 +25,7 @@ struct obj_cache {
 	/* objects charged to the budget, with a reference: eviction releases what they derived */
 	struct lru_cache *objs;
 	struct obj_cache_stats st;
+	struct object *pinned; /* the last object returned: borrowed references stay valid */
 	uint64_t tick;
 	bool closing;
 };
@@ -36,6 +37,11 @@ void object_get(struct object *o)
 
 static void release_derived(struct object *o)
 {
+	if (o->cache) {
+		o->cache->st.symbol_bytes -= o->symbol_bytes;
+		o->cache->st.unwind_bytes -= o->unwind_bytes;
+	}
+	o->symbol_bytes = o->unwind_bytes = 0;
 	elf_object__free(o->elf);
 	o->elf = NULL;
 	unwind_table__free(&o->unwind);
@@ -106,7 +112,11 @@ struct obj_cache *obj_cache__new(const struct obj_cache_opts *opts)
 	if (!c->opts.max_files)
 		c->opts.max_files = 8192;
 	if (!c->opts.max_bytes)
-		c->opts.max_bytes = 512u << 20;
+		c->opts.max_bytes = 128u << 20;
+	if (!c->opts.max_file_bytes)
+		c->opts.max_file_bytes = 32u << 20;
+	if (c->opts.max_file_bytes > c->opts.max_bytes)
+		c->opts.max_file_bytes = c->opts.max_bytes;
 	if (!c->opts.max_open_fds)
 		c->opts.max_open_fds = 128;
 	lo.key_size = sizeof(struct file_key);
@@ -132,6 +142,7 @@ void obj_cache__free(struct obj_cache *c)
 	if (!c)
 		return;
 	c->closing = true;
+	object_put(c->pinned);
 	lru_cache__free(c->objs);
 	if (c->live) /* objects processes still hold outlive the cache */
 		lru_cache__sweep(c->live, forget_cache, NULL);
@@ -199,7 +210,8 @@ static void remember_user(struct object *o, int pid, const struct proc_map *m)
 	o->at = *m;
 }
 
-/* Puts o (back) under the budget at its current cost, as most recently used. */
+/* Puts o (back) under the budget at its current cost, as most recently used: others are
+ * evicted to make room, or o itself when it alone is over the budget. */
 static void charge(struct obj_cache *c, struct object *o)
 {
 	struct file_key key = { o->dev, o->inode };
@@ -209,11 +221,29 @@ static void charge(struct obj_cache *c, struct object *o)
 		return;
 	}
 	object_get(o);
+	o->cached = true; /* before the put, which may evict it at once */
 	if (lru_cache__put(c->objs, &key, o, o->cost)) {
+		o->cached = false;
 		object_put(o);
-		return;
 	}
-	o->cached = true;
+}
+
+/* The caller's borrowed reference outlives an eviction until the next get. */
+static void pin(struct obj_cache *c, struct object *o)
+{
+	object_get(o);
+	object_put(c->pinned);
+	c->pinned = o;
+}
+
+int obj_cache__reserve(struct obj_cache *c, struct object *o, size_t bytes)
+{
+	if (bytes > c->opts.max_bytes || o->cost > c->opts.max_bytes - bytes)
+		return -EFBIG;
+	o->cost += bytes;
+	charge(c, o);
+	o->cost -= bytes; /* the caller charges what it allocated instead */
+	return 0;
 }
 
 struct object *obj_cache__get(struct obj_cache *c, int pid, const struct proc_map *m)
@@ -231,6 +261,7 @@ struct object *obj_cache__get(struct obj_cache *c, int pid, const struct proc_ma
 		c->st.hits++;
 		o->used_tick = ++c->tick;
 		remember_user(o, pid, m);
+		pin(c, o);
 		return o;
 	}
 	c->st.misses++;
@@ -257,6 +288,8 @@ struct object *obj_cache__get(struct obj_cache *c, int pid, const struct proc_ma
 		goto fail;
 	charge(c, o);
 	charged = o->cached;
+	if (charged)
+		pin(c, o);
 	object_put(o); /* the budget holds it now, or nothing does and it goes */
 	return charged ? o : NULL;
 fail:
@@ -295,6 +328,7 @@ const struct obj_cache_opts *obj_cache__opts(const struct obj_cache *c)
 void obj_cache__stats(const struct obj_cache *c, struct obj_cache_stats *st)
 {
 	*st = c->st;
+	st->budget_bytes = c->opts.max_bytes;
 	st->evictions = lru_cache__evictions(c->objs);
 	st->files = lru_cache__count(c->objs);
 	st->bytes = lru_cache__cost(c->objs);

@@ -9,6 +9,14 @@
 #include "util/log.h"
 #include "object/obj_cache.h"
 
+/* A symbol table's estimate is charged to the budget before the table is read. */
+static int reserve_symbols(void *ctx, size_t bytes)
+{
+	struct object *o = ctx;
+
+	return o->cache ? obj_cache__reserve(o->cache, o, bytes) : -ENODEV;
+}
+
 const struct elf_object *object__symbols(struct object *o)
 {
 	struct elf_object_opts eo = { 0 };
@@ -26,6 +34,9 @@ const struct elf_object *object__symbols(struct object *o)
 	snprintf(root, sizeof(root), "/proc/%d/root", o->pid);
 	eo.root = root;
 	eo.debug_dirs = obj_cache__opts(c)->debug_dirs;
+	eo.max_bytes = obj_cache__opts(c)->max_file_bytes;
+	eo.reserve = reserve_symbols;
+	eo.reserve_ctx = o;
 	/* the path as the process sees it: debuglink candidates are relative to it, under root */
 	o->elf = elf_object__open_fd(fd, o->at.path, &eo);
 	err = errno;
@@ -36,11 +47,19 @@ const struct elf_object *object__symbols(struct object *o)
 				    "module+offset",
 				    o->at.path, o->pid, strerror(err));
 	} else {
-		o->cost += elf_object__memory_bytes(o->elf);
+		o->symbol_bytes = elf_object__memory_bytes(o->elf);
+		o->cost += o->symbol_bytes;
+		obj_cache__counters(c)->symbol_bytes += o->symbol_bytes;
+		obj_cache__counters(c)->symbol_tables_refused += elf_object__tables_refused(o->elf);
+		if (elf_object__tables_refused(o->elf))
+			pr_warn_ratelimited(
+			    "symbol table of %s (pid %d) skipped: over the symbol cache's "
+			    "per-file quota or budget",
+			    o->at.path, o->pid);
 	}
 	o->built |= OBJECT_PART_SYMBOLS;
 	obj_cache__object_built(c, o);
-	return o->elf;
+	return o->elf; /* NULL if the object alone was over the budget and went */
 }
 
 int object__unwind_table(struct object *o, struct unwind_rules *rules,
@@ -50,6 +69,8 @@ int object__unwind_table(struct object *o, struct unwind_rules *rules,
 	Elf *elf;
 	int fd;
 
+	if (o->too_big & OBJECT_PART_UNWIND)
+		return -EFBIG;
 	if (!(o->built & OBJECT_PART_UNWIND)) {
 		if (!c)
 			return -ENODEV;
@@ -64,9 +85,15 @@ int object__unwind_table(struct object *o, struct unwind_rules *rules,
 			o->unwind_err = -ENOEXEC;
 		}
 		obj_cache__counters(c)->unwind_builds++;
-		o->cost += o->unwind.nrows * sizeof(o->unwind.rows[0]);
+		o->unwind_bytes = o->unwind.nrows * sizeof(o->unwind.rows[0]);
+		o->cost += o->unwind_bytes;
+		obj_cache__counters(c)->unwind_bytes += o->unwind_bytes;
 		o->built |= OBJECT_PART_UNWIND;
 		obj_cache__object_built(c, o);
+		if (!(o->built & OBJECT_PART_UNWIND)) {
+			o->too_big |= OBJECT_PART_UNWIND; /* evicted with its rows at once */
+			return -EFBIG;
+		}
 	}
 	if (o->unwind_err)
 		return o->unwind_err;

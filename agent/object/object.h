@@ -28,6 +28,7 @@ struct object {
 	bool cached;		 /* charged to the cache's budget, which holds a reference */
 	int fd;			 /* -1 once everything is derived, or closed for the fd bound */
 	unsigned built;		 /* OBJECT_PART_* derived (or failed for good); 0 after eviction */
+	unsigned too_big;	 /* OBJECT_PART_* that alone did not fit the budget: not retried */
 	uint64_t used_tick;
 	int pid;	    /* a process that maps it, for a reopen after the fd was closed */
 	struct proc_map at; /* and where */
@@ -39,7 +40,9 @@ struct object {
 	char *data_sym_name;
 	int data_sym_err;
 	uint64_t data_sym_vaddr, data_sym_size;
-	size_t cost; /* bytes charged to the cache */
+	size_t cost;	     /* bytes charged to the cache */
+	size_t symbol_bytes; /* of cost, the symbol tables' */
+	size_t unwind_bytes; /* of cost, the unwind rows' */
 };
 
 enum {

@@ -142,11 +142,17 @@ void *lru_cache__get(struct lru_cache *c, const void *key)
 	return n->value;
 }
 
+/* Evicts least recently used entries to get back within the bounds. keep, the entry just put or
+ * grown, goes only when it alone is over the cost bound, and then first: nothing else is
+ * evicted to make room that it could never fit in. */
 static void evict_lru(struct lru_cache *c, struct lru_node *keep)
 {
-	while (
-	    c->tail && c->tail != keep &&
-	    (c->count > c->opts.max_entries || (c->opts.max_cost && c->cost > c->opts.max_cost))) {
+	if (keep && c->opts.max_cost && keep->cost > c->opts.max_cost) {
+		drop_node(c, find_slot(c, keep->key, keep->hash));
+		c->evictions++;
+	}
+	while (c->tail && (c->count > c->opts.max_entries ||
+			   (c->opts.max_cost && c->cost > c->opts.max_cost))) {
 		struct lru_node *victim = c->tail;
 
 		drop_node(c, find_slot(c, victim->key, victim->hash));

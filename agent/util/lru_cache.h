@@ -23,11 +23,13 @@ struct lru_cache *lru_cache__new(const struct lru_cache_opts *opts);
 void lru_cache__free(struct lru_cache *c);
 /* Returns the value and marks it most recently used, or NULL. */
 void *lru_cache__get(struct lru_cache *c, const void *key);
-/* Inserts or replaces; evicts least recently used entries to stay within the bounds (the new
- * entry itself is kept even if its cost alone exceeds max_cost). Returns 0 or -ENOMEM. */
+/* Inserts or replaces; evicts least recently used entries to stay within the bounds. An entry
+ * whose cost alone exceeds max_cost is evicted at once (free_value called) and nothing else is.
+ * Returns 0 (value owned by the cache, possibly freed already) or -ENOMEM (value not taken). */
 int lru_cache__put(struct lru_cache *c, const void *key, void *value, size_t cost);
 /* Changes the cost of an entry whose value grew or shrank and marks it most recently used,
- * evicting others (never this one) to stay within the bounds. Returns 0 or -ENOENT. */
+ * evicting others to stay within the bounds, or this one alone when its cost exceeds max_cost.
+ * Returns 0 or -ENOENT. */
 int lru_cache__set_cost(struct lru_cache *c, const void *key, size_t cost);
 /* Removes the entry if present (its value is freed). Returns 0 or -ENOENT. */
 int lru_cache__remove(struct lru_cache *c, const void *key);

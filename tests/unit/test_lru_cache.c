@@ -59,13 +59,17 @@ static void test_lru_cost_and_replace(void)
 	CHECK_INT(lru_cache__remove(c, &k), 0);
 	CHECK_INT(lru_cache__remove(c, &k), -ENOENT);
 	k = 50;
-	lru_cache__put(c, &k, malloc(1), 1000); /* alone over the bound: kept */
-	CHECK(lru_cache__get(c, &k) != NULL);
+	CHECK_INT(lru_cache__put(c, &k, malloc(1), 1000), 0); /* alone over the bound */
+	CHECK(lru_cache__get(c, &k) == NULL);		      /* the newest goes too */
+	CHECK_INT(freed, 10);
+	CHECK_INT(lru_cache__count(c), 2); /* and nothing else made room for it */
+	CHECK_INT(lru_cache__cost(c), 60);
 	lru_cache__free(c);
 	CHECK_INT(freed, 12);
 }
 
-/* An entry that grows pushes older ones out, never itself; the cost follows the new value. */
+/* An entry that grows pushes older ones out, itself only when it alone is over the bound;
+ * the cost follows the new value. */
 static void test_lru_set_cost(void)
 {
 	struct lru_cache_opts o = { .key_size = sizeof(int),
@@ -86,10 +90,11 @@ static void test_lru_set_cost(void)
 	k = 1;
 	CHECK(lru_cache__get(c, &k) == NULL);
 	k = 2;
-	CHECK_INT(lru_cache__set_cost(c, &k, 500), 0); /* alone over the bound: kept */
-	CHECK(lru_cache__get(c, &k) != NULL);
-	CHECK_INT(lru_cache__count(c), 1);
-	CHECK_INT(lru_cache__cost(c), 500);
+	CHECK_INT(lru_cache__set_cost(c, &k, 500), 0); /* alone over the bound: evicted */
+	CHECK(lru_cache__get(c, &k) == NULL);
+	CHECK_INT(freed, 2);
+	CHECK_INT(lru_cache__count(c), 1); /* 0 did not make room for it */
+	CHECK_INT(lru_cache__cost(c), 70);
 	k = 7;
 	CHECK_INT(lru_cache__set_cost(c, &k, 1), -ENOENT);
 	lru_cache__free(c);

@@ -4,6 +4,7 @@
 #define STOKER_TRACE_CONTEXT_IMPLEMENTATION
 #include <errno.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -14,9 +15,11 @@
 #include "proc/proc_cache.h"
 #include "object/proc_maps.h"
 #include "stoker/trace_context.h"
+#include "gen_elf.h"
 #include "test.h"
 
 #define NCHILD 3
+#define BUDGET (64u << 10)
 
 struct ident {
 	uint64_t dev, inode;
@@ -172,14 +175,16 @@ static void test_open_file_bound(void)
 	obj_cache__free(c);
 }
 
-/* One byte budget for all that hangs off objects: symbol tables push older objects out. */
+/* One byte budget for all that hangs off objects: symbol tables push older objects out, the
+ * budget is never exceeded, and a table over the per-file quota (the budget here) is skipped. */
 static void test_byte_budget(void)
 {
-	struct obj_cache_opts oo = { .max_bytes = 4096 };
+	struct obj_cache_opts oo = { .max_bytes = BUDGET };
 	struct obj_cache *c = obj_cache__new(&oo);
 	struct obj_cache_stats st;
 	struct proc_map *maps;
 	int n = proc_maps_read(getpid(), 4096, &maps), got = 0;
+	uint64_t most = 0;
 
 	CHECK(c && n > 0);
 	for (int i = 0; i < n; i++) {
@@ -190,11 +195,19 @@ static void test_byte_budget(void)
 		o = obj_cache__get(c, getpid(), &maps[i]);
 		if (o && object__symbols(o))
 			got++;
+		obj_cache__stats(c, &st);
+		most = st.bytes > most ? st.bytes : most;
 	}
 	obj_cache__stats(c, &st);
+	fprintf(stderr, "  %d tables, at most %llu bytes, %llu evictions, %llu refused\n", got,
+		(unsigned long long)most, (unsigned long long)st.evictions,
+		(unsigned long long)st.symbol_tables_refused);
 	CHECK(got >= 2);
 	CHECK(st.evictions > 0);
-	CHECK_INT(st.files, 1); /* each symbol table alone is over 4 KiB */
+	CHECK(most <= BUDGET);
+	CHECK_U64(st.budget_bytes, BUDGET);
+	CHECK(st.symbol_tables_refused > 0); /* this sanitized binary's .symtab is bigger */
+	CHECK(st.symbol_bytes <= st.bytes);
 	free(maps);
 	obj_cache__free(c);
 }
@@ -203,7 +216,7 @@ static void test_byte_budget(void)
  * it derived is released and derived again (one reopen) when asked. */
 static void test_process_holds_object(void)
 {
-	struct obj_cache_opts oo = { .max_bytes = 4096 };
+	struct obj_cache_opts oo = { .max_bytes = BUDGET };
 	struct obj_cache *c = obj_cache__new(&oo);
 	struct proc_cache_opts po = { .objs = c };
 	struct proc_cache *pc = proc_cache__new(&po);
@@ -247,11 +260,113 @@ out:
 	proc_cache__free(pc);
 }
 
+#define BLOAT_SYMS 40000
+#define BLOAT_NAME 4000
+
+/* The generated 40,000-symbol file with one 4,000-byte name, mapped executable here. */
+static void *map_bloat(char *path, size_t *str_size, size_t *len, struct proc_map *out)
+{
+	struct proc_map *maps;
+	struct stat st;
+	void *addr;
+	int fd = mkstemp(path), n;
+
+	*str_size = fd >= 0 ? gen_elf_write(fd, BLOAT_SYMS, BLOAT_NAME, 0) : 0;
+	if (!*str_size || fstat(fd, &st)) {
+		close(fd);
+		return NULL;
+	}
+	*len = (size_t)st.st_size;
+	addr = mmap(NULL, *len, PROT_READ | PROT_EXEC, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (addr == MAP_FAILED)
+		return NULL;
+	n = proc_maps_read(getpid(), 4096, &maps);
+	for (int i = 0; i < n; i++)
+		if (maps[i].start == (uintptr_t)addr)
+			*out = maps[i];
+	free(maps);
+	return addr;
+}
+
+/* What the cache charges for the bloat file is bounded by its string table and a fixed cost per
+ * symbol; with a per-file quota below that, the table is refused before anything is allocated
+ * for it (the charged symbol bytes stay those of an object without a table). */
+static void test_bloat_file_charged_bounded(void)
+{
+	char path[] = "/tmp/stoker-bloat-XXXXXX";
+	struct proc_map m = { 0 };
+	struct obj_cache_stats st;
+	size_t str_size = 0, len = 0, bound;
+	void *addr = map_bloat(path, &str_size, &len, &m);
+	struct obj_cache *c;
+	struct object *o;
+
+	CHECK(addr != NULL);
+	CHECK(m.start != 0);
+	if (!addr || !m.start)
+		goto out;
+	c = obj_cache__new(NULL);
+	o = c ? obj_cache__get(c, getpid(), &m) : NULL;
+	CHECK(o != NULL && object__symbols(o) != NULL);
+	obj_cache__stats(c, &st);
+	bound = str_size + BLOAT_SYMS * 24 + 4096;
+	fprintf(stderr, "  %llu symbol bytes for %zu symbols, bound %zu; %llu bytes charged\n",
+		(unsigned long long)st.symbol_bytes, o ? elf_object__symbol_count(o->elf) : 0,
+		bound, (unsigned long long)st.bytes);
+	CHECK(o && elf_object__symbol_count(o->elf) == BLOAT_SYMS);
+	CHECK(st.symbol_bytes <= bound);
+	CHECK(st.bytes <= bound + 8192);
+	CHECK_INT(st.symbol_tables_refused, 0);
+	obj_cache__free(c);
+
+	c = obj_cache__new(&(struct obj_cache_opts){ .max_file_bytes = 256 << 10 });
+	o = c ? obj_cache__get(c, getpid(), &m) : NULL;
+	CHECK(o != NULL && object__symbols(o) != NULL);
+	obj_cache__stats(c, &st);
+	CHECK_INT(st.symbol_tables_refused, 1);
+	CHECK(o && elf_object__symbol_count(o->elf) == 0);
+	CHECK(st.symbol_bytes < 4096); /* the empty elf_object only */
+	obj_cache__free(c);
+out:
+	if (addr)
+		munmap(addr, len);
+	unlink(path);
+}
+
+/* The entry just added goes too when it alone is over the budget; nothing else is evicted to
+ * make room it could never fit in. */
+static void test_newest_evictable(void)
+{
+	struct obj_cache *c = obj_cache__new(&(struct obj_cache_opts){ .max_bytes = 512 });
+	struct obj_cache_stats st;
+	struct proc_map *maps;
+	int n = proc_maps_read(getpid(), 4096, &maps), tried = 0;
+
+	CHECK(c && n > 0);
+	for (int i = 0; c && i < n; i++) {
+		if (maps[i].kind != PROC_MAP_FILE)
+			continue;
+		CHECK(obj_cache__get(c, getpid(), &maps[i]) == NULL);
+		tried++;
+	}
+	obj_cache__stats(c, &st);
+	CHECK(tried > 0);
+	CHECK_INT(st.files, 0);
+	CHECK_INT(st.bytes, 0);
+	CHECK_INT(st.evictions, tried);
+	CHECK_INT(st.open_fds, 0);
+	free(maps);
+	obj_cache__free(c);
+}
+
 int main(void)
 {
 	RUN_TEST(test_opened_once_per_identity);
 	RUN_TEST(test_open_file_bound);
 	RUN_TEST(test_byte_budget);
 	RUN_TEST(test_process_holds_object);
+	RUN_TEST(test_bloat_file_charged_bounded);
+	RUN_TEST(test_newest_evictable);
 	return TEST_SUMMARY();
 }
