@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* Process cache: one refcounted entry per live pid, bounded by LRU; entries that windows still
- * reference outlive eviction and process exit through their refcount. */
+/* Process cache: one refcounted entry per live pid, bounded in count and bytes by LRU (least
+ * recently sampled first); entries that windows still reference outlive eviction and process
+ * exit through their refcount. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -57,10 +58,41 @@ static void proc_put_cb(void *v, void *ctx)
 	proc__put(p);
 }
 
+/* What p holds on the heap: the entry, its maps and their objects' slots, its labels. */
+static size_t proc_cost(const struct proc_cache *c, const struct proc *p)
+{
+	size_t cost = sizeof(*p) + p->nmaps * sizeof(*p->maps);
+
+	if (p->objs)
+		cost += p->nmaps * sizeof(*p->objs);
+	for (size_t i = 0; i < 2 * p->nlabels; i++)
+		cost += strlen(p->labels[i]) + 1 + sizeof(char *);
+	/* never over the budget alone: the maps bound keeps a process well under it */
+	return cost < c->opts.max_bytes ? cost : c->opts.max_bytes;
+}
+
+/* p's size changed: charged again (as recently used), older processes evicted for it. */
+static void recharge(struct proc_cache *c, struct proc *p)
+{
+	if (!p->dead)
+		lru_cache__set_cost(c->procs, &p->pid, proc_cost(c, p));
+}
+
+static struct lru_cache *new_table(const struct proc_cache *c)
+{
+	struct lru_cache_opts lo = { 0 };
+
+	lo.key_size = sizeof(int);
+	lo.max_entries = c->opts.max_procs;
+	lo.max_cost = c->opts.max_bytes;
+	lo.free_value = proc_put_cb;
+	return lru_cache__new(&lo);
+}
+
 struct proc_cache *proc_cache__new(const struct proc_cache_opts *opts)
 {
 	struct proc_cache *c = calloc(1, sizeof(*c));
-	struct lru_cache_opts lo = { 0 };
+	size_t per_map = sizeof(struct proc_map) + sizeof(struct object *);
 
 	if (!c)
 		return NULL;
@@ -68,12 +100,16 @@ struct proc_cache *proc_cache__new(const struct proc_cache_opts *opts)
 		c->opts = *opts;
 	if (!c->opts.max_procs)
 		c->opts.max_procs = 32768;
+	if (!c->opts.max_bytes)
+		c->opts.max_bytes = 64u << 20;
 	if (!c->opts.max_maps_per_proc)
 		c->opts.max_maps_per_proc = 8192;
-	lo.key_size = sizeof(int);
-	lo.max_entries = c->opts.max_procs;
-	lo.free_value = proc_put_cb;
-	c->procs = lru_cache__new(&lo);
+	/* one process's maps take at most a quarter of the budget */
+	if (c->opts.max_maps_per_proc > c->opts.max_bytes / 4 / per_map)
+		c->opts.max_maps_per_proc = c->opts.max_bytes / 4 / per_map;
+	if (!c->opts.max_maps_per_proc)
+		c->opts.max_maps_per_proc = 1;
+	c->procs = new_table(c);
 	if (!c->procs) {
 		free(c);
 		errno = ENOMEM;
@@ -187,6 +223,7 @@ bool proc_cache__refresh_maps(struct proc_cache *c, struct proc *p, uint64_t min
 	p->maps = maps;
 	p->nmaps = (size_t)n;
 	p->maps_failed = false;
+	recharge(c, p);
 	return true;
 }
 
@@ -201,6 +238,7 @@ struct object *proc_cache__object(struct proc_cache *c, struct proc *p, const st
 		p->objs = calloc(p->nmaps, sizeof(*p->objs));
 		if (!p->objs)
 			return NULL;
+		recharge(c, p);
 	}
 	/* through the cache every time: it keeps recency and re-derives after an eviction */
 	o = obj_cache__get(c->opts.objs, p->pid, m);
@@ -299,17 +337,13 @@ void proc_cache__refresh_labels(struct proc_cache *c, struct proc *p)
 	p->labels = NULL;
 	p->nlabels = 0;
 	compute_labels(c, p);
+	recharge(c, p);
 }
 
 void proc_cache__clear(struct proc_cache *c)
 {
-	struct lru_cache_opts lo = { 0 };
-
 	lru_cache__free(c->procs);
-	lo.key_size = sizeof(int);
-	lo.max_entries = c->opts.max_procs;
-	lo.free_value = proc_put_cb;
-	c->procs = lru_cache__new(&lo);
+	c->procs = new_table(c);
 }
 
 void proc_cache__set_rules(struct proc_cache *c, const struct relabel_rule *rules, size_t n)
@@ -342,7 +376,7 @@ struct proc *proc_cache__lookup(struct proc_cache *c, int pid, const char *comm)
 	compute_labels(c, p);
 	proc_cache__refresh_maps(c, p, 0);
 	c->st.created++;
-	if (lru_cache__put(c->procs, &pid, p, 1)) {
+	if (lru_cache__put(c->procs, &pid, p, proc_cost(c, p))) {
 		proc__put(p);
 		return NULL;
 	}
@@ -359,4 +393,6 @@ void proc_cache__stats(const struct proc_cache *c, struct proc_cache_stats *st)
 	*st = c->st;
 	st->procs = lru_cache__count(c->procs);
 	st->evictions = lru_cache__evictions(c->procs);
+	st->bytes = lru_cache__cost(c->procs);
+	st->budget_bytes = c->opts.max_bytes;
 }

@@ -43,7 +43,8 @@ struct proc {
 
 struct proc_cache_opts {
 	size_t max_procs;		  /* default 32768 */
-	size_t max_maps_per_proc;	  /* default 8192 */
+	size_t max_bytes;		  /* entries, maps, objs[] and labels; default 64 MiB */
+	size_t max_maps_per_proc;	  /* default 8192, fewer if a process would not fit */
 	const struct relabel_rule *rules; /* applied to each new process; owned by the caller */
 	size_t nrules;
 	struct container_meta *meta; /* Kubernetes/Docker metadata, NULL: none */
@@ -52,6 +53,7 @@ struct proc_cache_opts {
 
 struct proc_cache_stats {
 	uint64_t procs, created, maps_reads, maps_failures, evictions;
+	uint64_t bytes, budget_bytes; /* held by cached processes, max_bytes */
 };
 
 struct proc_cache;
