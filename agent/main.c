@@ -325,8 +325,10 @@ static int setup(struct agent *a)
 	pco.meta = a->meta;
 	pco.rules = a->rules;
 	pco.nrules = a->nrules;
-	a->objs = obj_cache__new(NULL);
+	a->objs = obj_cache__new(&(struct obj_cache_opts){
+	    .max_bytes = a->cfg.symbol_cache_bytes, .max_file_bytes = a->cfg.symbol_file_bytes });
 	pco.objs = a->objs;
+	pco.max_bytes = a->cfg.process_cache_bytes;
 	a->procs = proc_cache__new(&pco);
 	if (!a->procs || !a->objs)
 		return -ENOMEM;

@@ -38,6 +38,9 @@ struct config {
 	size_t noutputs;
 	enum log_level log_level;
 	uint64_t unwind_table_bytes;	     /* sampler.unwind_rows comes from it */
+	uint64_t symbol_cache_bytes;	     /* object cache budget */
+	uint64_t symbol_file_bytes;	     /* object cache per-file quota */
+	uint64_t process_cache_bytes;	     /* process cache budget */
 	struct profile_builder_opts profile; /* max_samples: unique samples per window */
 	unsigned int top;		     /* print the N hottest functions at exit */
 	bool span_labels;	       /* span_id/trace_id sample labels from the running span */

@@ -229,6 +229,21 @@ const struct flag cli_flags[] = {
 	  CFG(unwind_table_bytes), .min = 64ull << 10, .max = 4ull << 30, .def = "32MiB",
 	  .arg = "SIZE", .why = "want a size from 64KiB to 4GiB such as 32MiB",
 	  .help = "BPF memory for unwind table rows" },
+	{ .name = "symbol-cache-memory", .key = "symbol_cache_memory", .type = FLAG_SIZE,
+	  CFG(symbol_cache_bytes), .min = 1ull << 20, .max = 4ull << 30, .def = "128MiB",
+	  .arg = "SIZE", .why = "want a size from 1MiB to 4GiB such as 128MiB",
+	  .help = "heap for the symbol tables and unwind rows of mapped files, least recently "
+		  "used evicted first" },
+	{ .name = "symbol-file-memory", .key = "symbol_file_memory", .type = FLAG_SIZE,
+	  CFG(symbol_file_bytes), .min = 64ull << 10, .max = 4ull << 30, .def = "32MiB",
+	  .arg = "SIZE", .why = "want a size from 64KiB to 4GiB such as 32MiB",
+	  .help = "one file's symbol tables (at most --symbol-cache-memory): a larger table is "
+		  "skipped, its frames keep module+offset" },
+	{ .name = "process-cache-memory", .key = "process_cache_memory", .type = FLAG_SIZE,
+	  CFG(process_cache_bytes), .min = 1ull << 20, .max = 4ull << 30, .def = "64MiB",
+	  .arg = "SIZE", .why = "want a size from 1MiB to 4GiB such as 64MiB",
+	  .help = "heap for processes' mappings and labels, least recently sampled evicted "
+		  "first" },
 	{ .name = "unwind-max-frames", .key = "unwind_max_frames", .type = FLAG_UINT,
 	  CFG(sampler.max_user_frames), .min = 1, .max = 127, .def = "127", .arg = "N",
 	  .help = "deepest user stack walked" },

@@ -68,6 +68,16 @@
 	  NONE, NULL, s->obj->files)                                                               \
 	X(SYMBOL_CACHE_BYTES, "symbol_cache_bytes", GAUGE, BYTES,                                  \
 	  "Bytes held by the symbol cache.", NONE, NULL, s->obj->bytes)                            \
+	X(SYMBOL_CACHE_BUDGET, "symbol_cache_budget_bytes", GAUGE, BYTES,                          \
+	  "Bound on the symbol cache (--symbol-cache-memory).", NONE, NULL, s->obj->budget_bytes)  \
+	X(SYMBOL_CACHE_SYMBOL_BYTES, "symbol_cache_symbol_table_bytes", GAUGE, BYTES,              \
+	  "Bytes of the symbol cache in symbol tables.", NONE, NULL, s->obj->symbol_bytes)         \
+	X(SYMBOL_CACHE_UNWIND_BYTES, "symbol_cache_unwind_row_bytes", GAUGE, BYTES,                \
+	  "Bytes of the symbol cache in the user-side copies of unwind rows.", NONE, NULL,         \
+	  s->obj->unwind_bytes)                                                                    \
+	X(SYMBOL_TABLES_REFUSED, "symbol_tables_refused_total", COUNTER, COUNT,                    \
+	  "Symbol tables skipped before reading: over --symbol-file-memory or the cache.", NONE,   \
+	  NULL, s->obj->symbol_tables_refused)                                                     \
 	X(SYMBOL_CACHE_HITS, "symbol_cache_hits_total", COUNTER, COUNT,                            \
 	  "Mapped-file lookups answered from the symbol cache.", NONE, NULL, s->obj->hits)         \
 	X(SYMBOL_CACHE_MISSES, "symbol_cache_misses_total", COUNTER, COUNT,                        \
@@ -77,6 +87,12 @@
 	  s->obj->evictions)                                                                       \
 	X(PROCS_CACHED, "processes_cached", GAUGE, COUNT, "Processes in the process cache.", NONE, \
 	  NULL, s->proc->procs)                                                                    \
+	X(PROC_CACHE_BYTES, "process_cache_bytes", GAUGE, BYTES,                                   \
+	  "Bytes held by the process cache: entries, mappings, labels.", NONE, NULL,               \
+	  s->proc->bytes)                                                                          \
+	X(PROC_CACHE_BUDGET, "process_cache_budget_bytes", GAUGE, BYTES,                           \
+	  "Bound on the process cache (--process-cache-memory).", NONE, NULL,                      \
+	  s->proc->budget_bytes)                                                                   \
 	X(PROC_EVICTIONS, "process_cache_evictions_total", COUNTER, COUNT,                         \
 	  "Processes evicted to keep the process cache under its bound.", NONE, NULL,              \
 	  s->proc->evictions)                                                                      \
