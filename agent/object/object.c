@@ -35,6 +35,8 @@ const struct elf_object *object__symbols(struct object *o)
 	eo.root = root;
 	eo.debug_dirs = obj_cache__opts(c)->debug_dirs;
 	eo.max_bytes = obj_cache__opts(c)->max_file_bytes;
+	/* the MiniDebugInfo image is decompressed before its table can be estimated */
+	eo.max_debugdata_bytes = eo.max_bytes;
 	eo.reserve = reserve_symbols;
 	eo.reserve_ctx = o;
 	/* the path as the process sees it: debuglink candidates are relative to it, under root */
