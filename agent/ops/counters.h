@@ -20,6 +20,8 @@
 	/* sample records, the collector */                                                        \
 	X(SAMPLES_RECEIVED, "samples_received_total", COUNTER, COUNT, "Samples the agent read.",   \
 	  SAMPLES, "; %llu received", s->col->samples)                                             \
+	X(SAMPLE_BYTES, "sample_record_bytes_total", COUNTER, BYTES,                               \
+	  "Bytes of sample records read from the ring buffer.", NONE, NULL, s->col->sample_bytes)  \
 	X(SAMPLES_DROPPED_WINDOW, "samples_dropped_window_full_total", COUNTER, COUNT,             \
 	  "Samples lost: window table full.", SAMPLES, ", %llu dropped (window full)",             \
 	  s->col->samples_dropped_full)                                                            \

@@ -100,6 +100,7 @@ static void on_sample(struct collector *c, const struct stoker_sample *s, size_t
 		c->st.bad_records++;
 		return;
 	}
+	c->st.sample_bytes += len;
 	if (!c->st.samples++)
 		pr_debug("first sample received (pid %u)", s->pid); /* start-up benchmark mark */
 	if (s->flags & STOKER_SF_USER_TRUNCATED)

@@ -14,6 +14,7 @@
 /* Reported through the counter registry (ops/counters.h). */
 struct collector_stats {
 	uint64_t samples, bad_records, exec_events, exit_events;
+	uint64_t sample_bytes; /* bytes of sample records read from the ring */
 	uint64_t stack_cache_hits, stack_cache_misses;
 	uint64_t samples_dropped_full; /* window sample table full */
 	uint64_t truncated_user, truncated_kernel;

@@ -3,13 +3,17 @@
 in the same run, as median and spread of interleaved repetitions, printed as one table.
 
 1. overhead at 19 and 99 Hz on a busy host (tests/fixtures/busy: processes x threads running
-   known hot functions and counting iterations): profiler CPU s per wall s, peak RSS,
-   workload throughput vs no profiler; peers `perf record -a -g` and bpftrace.
+   known hot functions and counting iterations): profiler CPU s per wall s over the same
+   window (the whole workload run, and the steady state after a warm-up), start-up CPU, peak
+   and steady RSS, BPF map memory (fdinfo memlock), workload throughput vs no profiler at the
+   same rate; peers `perf record -a -g` and bpftrace.
 2. per-sample BPF cost from kernel.bpf_stats_enabled (run_time_ns / run_cnt).
 3. accuracy: shares of hot_a/b/c against the truth (60/30/10), and the share of samples
    whose stack reaches main or a thread's start, for stoker and perf.
-4. symbolization: addresses/s in libc, python3 and libLLVM, cold and warm, vs eu-addr2line.
-5. output: pprof encode time and size for 10,000 unique stacks.
+4. symbolization: addresses/s in libc, python3 and libLLVM, cold and warm, vs eu-addr2line
+   cold and warm, and the share of addresses where both name the same function.
+5. output: pprof encode time and size for 10,000 unique stacks, vs the same stacks as folded
+   text (raw and gzipped).
 6. start-up: launch to first sample, vs bpftrace.
 7. trace spans: ns per span set/clear through the ABI vs pthread_setspecific, and BPF ns per
    sample with --span-labels on vs off, for a process with the ABI (tests/fixtures/spans)
@@ -20,7 +24,6 @@ import json
 import os
 import random
 import re
-import resource
 import signal
 import statistics
 import subprocess
@@ -51,6 +54,73 @@ def spread(xs):
     return (min(xs), max(xs)) if xs else (None, None)
 
 
+def proc_cpu(pid):
+    """CPU time of a live process in seconds, summed over its threads from schedstat (ns; the
+    clock-tick figures in /proc/PID/stat are too coarse for a 0.1%-of-a-core steady state), so
+    CPU is read over the same window as the wall clock, not from start-up as wait4's would."""
+    total, found = 0, False
+    try:
+        tasks = os.listdir("/proc/%d/task" % pid)
+    except OSError:
+        return None
+    for t in tasks:
+        try:
+            with open("/proc/%d/task/%s/schedstat" % (pid, t)) as f:
+                total += int(f.read().split()[0])
+                found = True
+        except (OSError, IndexError, ValueError):
+            continue
+    return total / 1e9 if found else None
+
+
+def proc_rss_mib(pid):
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return None
+
+
+def bpf_map_mib(pid):
+    """BPF map memory a process holds (fdinfo memlock of each map fd), mapped or not: since
+    Linux 5.11 it is charged to the process's cgroup whether or not it shows in RSS."""
+    total, seen = 0, set()
+    try:
+        fds = os.listdir("/proc/%d/fdinfo" % pid)
+    except OSError:
+        return None
+    for fd in fds:
+        try:
+            with open("/proc/%d/fdinfo/%s" % (pid, fd)) as f:
+                info = dict(line.split(":", 1) for line in f if ":" in line)
+        except OSError:
+            continue
+        if "map_id" in info and "memlock" in info:
+            mid = info["map_id"].strip()
+            if mid not in seen:
+                seen.add(mid)
+                total += int(info["memlock"])
+    return total / (1 << 20)
+
+
+def metrics(port):
+    """The agent's /metrics as {name: value} (first sample of each name)."""
+    import urllib.request
+    try:
+        body = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=5).read()
+    except OSError:
+        return {}
+    out = {}
+    for line in body.decode().splitlines():
+        if line and not line.startswith("#"):
+            name, _, val = line.rpartition(" ")
+            out.setdefault(name.split("{")[0], float(val))
+    return out
+
+
 def bpf_stats(on):
     subprocess.run(["sysctl", "-q", "-w", "kernel.bpf_stats_enabled=%d" % int(on)],
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -72,26 +142,42 @@ def prog_cost(kind):
     return None
 
 
+def wait_for(path, text, p, timeout=30):
+    """Waits until a profiler's log file shows `text` (a pipe read only until then would block
+    the profiler once its later output filled the pipe's buffer)."""
+    t0 = time.time()
+    while time.time() - t0 < timeout and p.poll() is None:
+        with open(path, errors="replace") as f:
+            if text in f.read(1 << 16):
+                return True
+        time.sleep(0.05)
+    return False
+
+
+def start_logged(cmd, log, stream="stderr"):
+    with open(log, "w") as f:
+        if stream == "stderr":
+            return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=f)
+        return subprocess.Popen(cmd, stdout=f, stderr=subprocess.DEVNULL)
+
+
 def start_profiler(kind, hz, out):
+    """Starts a profiler and returns once it samples. Logs go to files: bpftrace prints its
+    whole map at exit, and stoker logs as it runs."""
     if kind == "stoker":
         cmd = [STOKER, "--sample-rate", str(hz), "--output", out + ".pb.gz"]
-        ready = "sampling"
     elif kind == "perf":
         cmd = ["perf", "record", "-a", "-g", "-F", str(hz), "-o", out + ".perf.data"]
-        ready = None
     else:
         cmd = ["bpftrace", "-e", "profile:hz:%d { @[comm, kstack, ustack] = count(); }" % hz]
-        ready = "Attaching"
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE if kind == "bpftrace" else subprocess.DEVNULL,
-                         stderr=subprocess.PIPE, text=True)
-    t0 = time.time()
-    if ready:
-        stream = p.stdout if kind == "bpftrace" else p.stderr
-        while time.time() - t0 < 30:
-            line = stream.readline()
-            if not line or ready in line:
-                break
+    if kind == "bpftrace":
+        p = start_logged(cmd, out + ".log", "stdout")
+        wait_for(out + ".log", "Attaching", p)
+    elif kind == "stoker":
+        p = start_logged(cmd, out + ".log")
+        wait_for(out + ".log", "sampling", p)
     else:
+        p = start_logged(cmd, out + ".log")
         time.sleep(1.5)
     return p
 
@@ -103,12 +189,6 @@ def stop_profiler(p):
     except ChildProcessError:
         return None, None
     return ru.ru_utime + ru.ru_stime, ru.ru_maxrss
-
-
-def run_busy(secs):
-    r = subprocess.run([BUSY, str(secs), "4", "2"], capture_output=True, text=True)
-    m = re.search(r"iterations (\d+)", r.stdout)
-    return int(m.group(1)) if m else None
 
 
 def perf_stacks(path):
@@ -141,7 +221,14 @@ def shares_of(stacks):
     return err, reach, total
 
 
+WARMUP = 3  # seconds after the workload starts before the steady-state window opens
+
+
 def overhead(reps, secs, rates, results):
+    """Each profiler is started and waited for until it samples; then the workload runs `secs`.
+    CPU is read from /proc at three moments so that every CPU figure has the wall time of the
+    same window: start-up (launch to ready), the whole workload run, and the steady state (the
+    run after WARMUP s, once every process's tables are built)."""
     kinds = ["none", "stoker", "perf", "bpftrace"]
     for rep in range(reps):
         for hz in rates:
@@ -150,46 +237,67 @@ def overhead(reps, secs, rates, results):
                 out = os.path.join(TMP, "%s-%d-%d" % (kind, hz, rep))
                 bpf_stats(True)
                 p = start_profiler(kind, hz, out) if kind != "none" else None
+                boot_cpu = proc_cpu(p.pid) if p else None
                 t0 = time.time()
-                iters = run_busy(secs)
+                cpu0 = boot_cpu
+                busy = subprocess.Popen([BUSY, str(secs), "4", "2"], stdout=subprocess.PIPE,
+                                        text=True)
+                time.sleep(WARMUP)
+                t1, cpu1 = time.time(), proc_cpu(p.pid) if p else None
+                busy_out = busy.communicate()[0]
+                t2, cpu2 = time.time(), proc_cpu(p.pid) if p else None
+                rss_steady = proc_rss_mib(p.pid) if p else None
+                maps = bpf_map_mib(p.pid) if p else None
+                m = re.search(r"iterations (\d+)", busy_out)
+                iters = int(m.group(1)) if m and busy.returncode == 0 else None
                 cost = prog_cost(kind) if p and kind != "perf" else None
-                cpu, rss = stop_profiler(p) if p else (None, None)
-                wall = time.time() - t0
+                _, peak = stop_profiler(p) if p else (None, None)
                 bpf_stats(False)
                 key = (kind, hz)
-                r = results.setdefault(key, {"iters": [], "cpu": [], "rss": [], "bpf": [],
-                                             "acc": [], "reach": []})
+                r = results.setdefault(key, {k: [] for k in (
+                    "iters", "cpu", "steady", "boot", "rss", "rss_steady", "maps", "bpf", "acc",
+                    "reach")})
                 r["iters"].append(iters)
-                if cpu is not None:
-                    r["cpu"].append(cpu / wall)
-                    r["rss"].append(rss / 1024.0)
+                ok = None not in (cpu0, cpu2, cpu1)
+                r["cpu"].append((cpu2 - cpu0) / (t2 - t0) if ok else None)
+                r["steady"].append((cpu2 - cpu1) / (t2 - t1) if ok else None)
+                r["boot"].append(boot_cpu)
+                r["rss"].append(peak / 1024.0 if peak else None)
+                r["rss_steady"].append(rss_steady)
+                r["maps"].append(maps)
                 r["bpf"].append(cost)
                 if kind == "stoker" and hz == 99:
-                    prof = pprof_check.load(out + ".pb.gz")
-                    st = [(s["frames"], s["count"]) for s in pprof_check.stacks(prof)
-                          if s["labels"].get("comm") == "busy"]
-                    e, reach, _ = shares_of(st)
+                    e = reach = None
+                    if os.path.exists(out + ".pb.gz"):
+                        prof = pprof_check.load(out + ".pb.gz")
+                        st = [(s["frames"], s["count"]) for s in pprof_check.stacks(prof)
+                              if s["labels"].get("comm") == "busy"]
+                        e, reach, _ = shares_of(st)
                     r["acc"].append(e)
                     r["reach"].append(reach)
                 if kind == "perf" and hz == 99:
                     st = [(fr, 1) for comm, fr in perf_stacks(out + ".perf.data") if comm == "busy"]
-                    e, reach, _ = shares_of(st)
+                    e, reach, _ = shares_of(st) if st else (None, None, None)
                     r["acc"].append(e)
                     r["reach"].append(reach)
-                for ext in (".pb.gz", ".perf.data"):
+                for ext in (".pb.gz", ".perf.data", ".log"):
                     if os.path.exists(out + ext):
                         os.unlink(out + ext)
-                print("  %-9s %3d Hz rep %d: %s iterations" % (kind, hz, rep + 1, iters),
-                      file=sys.stderr)
+                print("  %-9s %3d Hz rep %d: %s iterations, steady CPU %s s/s" % (
+                    kind, hz, rep + 1, iters, fmt(r["steady"][-1])), file=sys.stderr)
 
 
 def unwind_cost(secs, rows):
     """Table unwinding on a stock Debian binary without frame pointers (xz): stoker --unwind
     auto vs --unwind fp (BPF ns/sample, agent CPU), and perf --call-graph dwarf, which copies
-    8 KiB of stack per sample, on the same workload (profiler CPU, bytes per sample)."""
+    8 KiB of stack per sample, on the same workload (profiler CPU, bytes per sample). CPU is
+    read over the same window for both, after each profiler is ready; stoker's bytes/sample
+    are the sample record bytes it read from the ring (its /metrics), perf's the perf.data
+    size over its sample count."""
     inp = os.path.join(TMP, "xz-input")
     workload_input.write_library_bytes(inp, 64 << 20)
     res = {}
+    port = 19400 + os.getpid() % 500
     for kind in ("auto", "fp", "perf-dwarf"):
         xz = subprocess.Popen(["xz", "-6", "-T1", "-c", inp], stdout=subprocess.DEVNULL)
         time.sleep(0.3)
@@ -199,33 +307,36 @@ def unwind_cost(secs, rows):
             p = subprocess.Popen(["perf", "record", "-q", "-F", "99", "--call-graph", "dwarf",
                                   "-p", str(xz.pid), "-o", out + ".perf.data"],
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(1.5)
         else:
-            p = subprocess.Popen([STOKER, "--pid", str(xz.pid), "--sample-rate", "99",
-                                  "--unwind", kind, "--output", out + ".pb.gz"],
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            p = start_logged([STOKER, "--pid", str(xz.pid), "--sample-rate", "99", "--unwind",
+                              kind, "--metrics-addr", "127.0.0.1:%d" % port, "--output",
+                              out + ".pb.gz"], out + ".log")
+            wait_for(out + ".log", "sampling", p)
+        t0, c0 = time.time(), proc_cpu(p.pid)
         time.sleep(secs)
+        t1, c1 = time.time(), proc_cpu(p.pid)
         cost = prog_cost("stoker") if kind != "perf-dwarf" else None
-        cpu, _ = stop_profiler(p)
+        m = metrics(port) if kind == "auto" else {}
+        stop_profiler(p)
         bpf_stats(False)
         xz.kill()
         xz.wait()
         size = os.path.getsize(out + ".perf.data") if kind == "perf-dwarf" else None
         n = None
-        if kind == "auto":
-            st = pprof_check.stacks(pprof_check.load(out + ".pb.gz"))
-            tot = sum(x["count"] for x in st) or 1
-            # the ring-buffer record: 80-byte header and 8 bytes per frame
-            res["record"] = 80 + 8 * sum(len(x["frames"]) * x["count"] for x in st) / tot
+        if kind == "auto" and m.get("stoker_samples_received_total"):
+            res["record"] = (m.get("stoker_sample_record_bytes_total", 0) /
+                             m["stoker_samples_received_total"])
         if kind == "perf-dwarf":
             n = len([1 for c, fr in perf_stacks(out + ".perf.data")])
-        res[kind] = {"cpu": cpu / secs if cpu is not None else None, "bpf": cost,
-                     "bytes": size / n if size and n else None}
+        res[kind] = {"cpu": (c1 - c0) / (t1 - t0) if None not in (c0, c1) else None,
+                     "bpf": cost, "bytes": size / n if size and n else None}
         print("  unwind %-10s: %s" % (kind, res[kind]), file=sys.stderr)
     rows.append(("xz (no FP) BPF ns/sample: tables vs frame pointers", res["auto"]["bpf"],
                  res["fp"]["bpf"], (None, None), "stoker --unwind fp"))
     rows.append(("xz (no FP) profiler CPU s/s: tables vs perf dwarf", res["auto"]["cpu"],
                  res["perf-dwarf"]["cpu"], (None, None), "perf --call-graph dwarf"))
-    rows.append(("xz (no FP) bytes/sample: stoker record vs perf dwarf",
+    rows.append(("xz (no FP) bytes/sample: stoker ring record vs perf dwarf",
                  res.get("record"), res["perf-dwarf"]["bytes"], (None, None),
                  "perf --call-graph dwarf"))
 
@@ -239,7 +350,37 @@ def text_range(path):
     return None
 
 
-def symbolization(n_addrs, rounds, rows):
+def eu_names(path, af, passes):
+    """Runs eu-addr2line over the address file `passes` times in one process; returns
+    (seconds, names of the first pass). An inlined answer names the function it was inlined
+    into, the function stoker's symbol table reports."""
+    with open(af) as f:
+        text = f.read()
+    t0 = time.time()
+    r = subprocess.run(["eu-addr2line", "-f", "-C", "-e", path], input=text * passes,
+                       capture_output=True, text=True)
+    dt = time.time() - t0
+    lines = r.stdout.splitlines()
+    names = []
+    for i in range(0, min(len(lines), 2 * text.count("\n")), 2):
+        n = lines[i]
+        if " inlined at " in n:
+            n = n.rsplit(" in ", 1)[1]
+        names.append(n)
+    return dt, names
+
+
+def same_name(a, b):
+    # Symbol versions (name@@GLIBC_2.34) are a spelling, not a different answer.
+    return a.split("@")[0] == b.split("@")[0]
+
+
+def symbolization(n_addrs, n_eu, rounds, rows):
+    """Random addresses in each file's executable segment. stoker: cold loads the symbol table
+    and answers once, warm answers again from the loaded table. eu-addr2line: cold is one
+    pass in a fresh process, warm is a second pass in the same process (its time minus the
+    first). Both sides' names are compared on the same addresses. eu-addr2line also looks up
+    file and line (from libc6-dbg for libc), which stoker's symbol table does not."""
     libs = [("libc", "/usr/lib/x86_64-linux-gnu/libc.so.6"),
             ("python3", os.path.realpath("/usr/bin/python3")),
             ("libLLVM (C++)", max((os.path.join("/usr/lib/x86_64-linux-gnu", f)
@@ -252,33 +393,49 @@ def symbolization(n_addrs, rounds, rows):
         lo, hi = text_range(path)
         rnd = random.Random(42)
         addrs = [rnd.randrange(lo, hi) for _ in range(n_addrs)]
-        af = os.path.join(TMP, "addrs.txt")
+        af, euf, nf = (os.path.join(TMP, x) for x in ("addrs.txt", "addrs-eu.txt", "names.txt"))
         with open(af, "w") as f:
             f.write("\n".join("%x" % a for a in addrs) + "\n")
-        cold, warm, eu = [], [], []
-        for _ in range(3):
-            t = subprocess.run([os.path.join(BENCH, "bench_symbolize"), "cold", path, af, "1"],
-                               capture_output=True, text=True).stdout.split()
-            cold.append(n_addrs / float(t[0]))
+        with open(euf, "w") as f:
+            f.write("\n".join("%x" % a for a in addrs[:n_eu]) + "\n")
+        cold, warm, eu_cold, eu_warm, agree = [], [], [], [], None
+        for rep in range(3):
+            t = subprocess.run([os.path.join(BENCH, "bench_symbolize"), "cold", path, af, "1",
+                                nf], capture_output=True, text=True).stdout.split()
+            cold.append(n_addrs / float(t[0]) if t else None)
             t = subprocess.run([os.path.join(BENCH, "bench_symbolize"), "warm", path, af,
                                 str(rounds)], capture_output=True, text=True).stdout.split()
-            warm.append(n_addrs * rounds / float(t[0]))
-            t0 = time.time()
-            subprocess.run(["eu-addr2line", "-f", "-e", path], stdin=open(af),
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            eu.append(n_addrs / (time.time() - t0))
-        rows.append(("symbolize %s, cold (addr/s)" % name, med(cold), med(eu), spread(cold),
-                     "eu-addr2line"))
-        rows.append(("symbolize %s, warm (addr/s)" % name, med(warm), med(eu), spread(warm),
-                     "eu-addr2line"))
+            warm.append(n_addrs * rounds / float(t[0]) if t else None)
+            t1, eun = eu_names(path, euf, 1)
+            t2, _ = eu_names(path, euf, 2)
+            eu_cold.append(n_eu / t1 if eun else None)
+            eu_warm.append(n_eu / (t2 - t1) if eun and t2 > t1 else None)
+            if rep == 0 and eun and os.path.exists(nf):
+                with open(nf) as f:
+                    mine = f.read().splitlines()[:n_eu]
+                both = [(a, b) for a, b in zip(mine, eun) if a != "??" and b != "??"]
+                agree = (sum(same_name(a, b) for a, b in both) / len(both)) if both else None
+        rows.append(("symbolize %s, cold (addr/s)" % name, med(cold), med(eu_cold),
+                     spread(cold), "eu-addr2line cold", runs(cold)))
+        rows.append(("symbolize %s, warm (addr/s)" % name, med(warm), med(eu_warm),
+                     spread(warm), "eu-addr2line warm", runs(warm)))
+        rows.append(("symbolize %s: same name as eu-addr2line (share)" % name, agree, None,
+                     (None, None), "both resolved", "1/1" if agree is not None else "0/1"))
 
 
 def output_bench(rows):
+    """pprof encode time, and its size beside the same stacks written as real folded text by
+    the agent's own writer, raw and gzipped."""
     t = subprocess.run([os.path.join(BENCH, "bench_pprof"), "10000", "10"],
                        capture_output=True, text=True).stdout.split()
+    if len(t) < 4:
+        rows.append(("pprof encode+gzip, 10k stacks (ms)", None, None, (None, None), "", "0/1"))
+        return
     rows.append(("pprof encode+gzip, 10k stacks (ms)", float(t[0]) * 1e3, None, (None, None), ""))
     rows.append(("pprof.gz bytes vs folded text, 10k stacks", int(t[1]), int(t[2]), (None, None),
                  "folded text"))
+    rows.append(("pprof.gz bytes vs folded text gzipped, 10k stacks", int(t[1]), int(t[3]),
+                 (None, None), "folded.gz"))
 
 
 def startup(reps, rows):
@@ -303,7 +460,8 @@ def startup(reps, rows):
                 break
         b.wait()
         busy.wait()
-    rows.append(("start-up to first sample (s)", med(st), med(bt), spread(st), "bpftrace"))
+    rows.append(("start-up to first sample (s)", med(st), med(bt), spread(st), "bpftrace",
+                 "%d/%d" % (len(st), reps)))
 
 
 def span_bench(reps, secs, rows):
@@ -340,7 +498,13 @@ def span_bench(reps, secs, rows):
                           ("no-abi", "process without it")):
         on, off = cost[(fx_name, "on")], cost[(fx_name, "off")]
         rows.append(("BPF ns/sample, %s, spans on vs off" % what, med(on), med(off), spread(on),
-                     "--span-labels=false"))
+                     "--span-labels=false", runs(on)))
+
+
+def runs(xs):
+    """How many repetitions gave a figure, of how many ran: a failed one is shown, not hidden
+    by the median."""
+    return "%d/%d" % (len([x for x in xs if x is not None]), len(xs))
 
 
 def fmt(v):
@@ -362,40 +526,58 @@ def main():
     results, rows = {}, []
     print("overhead runs (%d x %d s at %s Hz, interleaved):" % (reps, secs, rates), file=sys.stderr)
     overhead(reps, secs, rates, results)
-    base = med(results[("none", rates[0])]["iters"])
     for hz in rates:
         s = results[("stoker", hz)]
+        base = med(results[("none", hz)]["iters"])  # the no-profiler runs at this rate's turn
         for peer in ("perf", "bpftrace"):
             p = results[(peer, hz)]
-            rows.append(("%d Hz profiler CPU s/s vs %s" % (hz, peer), med(s["cpu"]), med(p["cpu"]),
-                         spread(s["cpu"]), peer))
-            rows.append(("%d Hz peak RSS MiB vs %s" % (hz, peer), med(s["rss"]), med(p["rss"]),
-                         spread(s["rss"]), peer))
-            rows.append(("%d Hz workload throughput vs %s" % (hz, peer),
-                         med(s["iters"]) / base, med(p["iters"]) / base,
-                         spread([x / base for x in s["iters"] if x]), peer))
+            for key, what in (("cpu", "profiler CPU s/s, whole run"),
+                              ("steady", "profiler CPU s/s, steady state"),
+                              ("rss", "peak RSS MiB"),
+                              ("rss_steady", "RSS MiB, steady state")):
+                rows.append(("%d Hz %s vs %s" % (hz, what, peer), med(s[key]), med(p[key]),
+                             spread(s[key]), peer, runs(s[key])))
+            tp = [x / base if x and base else None for x in s["iters"]]
+            rows.append(("%d Hz workload throughput vs %s" % (hz, peer), med(tp),
+                         med([x / base if x and base else None for x in p["iters"]]),
+                         spread(tp), peer, runs(tp)))
+        b = results[("bpftrace", hz)]
+        rows.append(("%d Hz BPF map memory MiB vs bpftrace" % hz, med(s["maps"]), med(b["maps"]),
+                     spread(s["maps"]), "bpftrace", runs(s["maps"])))
+        rows.append(("%d Hz start-up CPU s vs bpftrace" % hz, med(s["boot"]), med(b["boot"]),
+                     spread(s["boot"]), "bpftrace", runs(s["boot"])))
         rows.append(("%d Hz BPF ns/sample (frame pointers) vs bpftrace" % hz, med(s["bpf"]),
-                     med(results[("bpftrace", hz)]["bpf"]), spread(s["bpf"]), "bpftrace"))
+                     med(b["bpf"]), spread(s["bpf"]), "bpftrace", runs(s["bpf"])))
     s, p = results[("stoker", 99)], results[("perf", 99)]
     rows.append(("accuracy: max share error vs truth 60/30/10", med(s["acc"]), med(p["acc"]),
-                 spread(s["acc"]), "perf"))
+                 spread(s["acc"]), "perf", runs(s["acc"])))
     rows.append(("share of stacks reaching main/thread start", med(s["reach"]), med(p["reach"]),
-                 spread(s["reach"]), "perf"))
+                 spread(s["reach"]), "perf", runs(s["reach"])))
     unwind_cost(5 if a.quick else 15, rows)
-    symbolization(2000 if a.quick else 20000, 5 if a.quick else 20, rows)
+    symbolization(2000 if a.quick else 20000, 1000 if a.quick else 4000, 5 if a.quick else 20,
+                  rows)
     output_bench(rows)
     startup(1 if a.quick else 3, rows)
     span_bench(1 if a.quick else 3, 5 if a.quick else 10, rows)
 
     print()
-    print("| %-52s | %12s | %12s | %8s | %-22s | %s |" % ("metric", "stoker", "peer", "ratio",
-                                                         "stoker spread", "peer"))
-    print("|%s|%s|%s|%s|%s|%s|" % ("-" * 54, "-" * 14, "-" * 14, "-" * 10, "-" * 24, "-" * 14))
-    for name, mine, peer, sp, peer_name in rows:
+    print("| %-58s | %12s | %12s | %8s | %-22s | %-4s | %s |" % (
+        "metric", "stoker", "peer", "ratio", "stoker spread", "runs", "peer"))
+    print("|%s|%s|%s|%s|%s|%s|%s|" % ("-" * 60, "-" * 14, "-" * 14, "-" * 10, "-" * 24, "-" * 6,
+                                      "-" * 20))
+    failed = 0
+    for row in rows:
+        name, mine, peer, sp, peer_name = row[:5]
+        nruns = row[5] if len(row) > 5 else ("1/1" if mine is not None else "0/1")
+        ok, total = (int(x) for x in nruns.split("/"))
+        failed += total - ok
         ratio = mine / peer if mine is not None and peer else None
-        print("| %-52s | %12s | %12s | %8s | %-22s | %s |" % (
+        print("| %-58s | %12s | %12s | %8s | %-22s | %-4s | %s |" % (
             name, fmt(mine), fmt(peer), fmt(ratio),
-            "%s - %s" % (fmt(sp[0]), fmt(sp[1])) if sp[0] is not None else "-", peer_name))
+            "%s - %s" % (fmt(sp[0]), fmt(sp[1])) if sp[0] is not None else "-", nruns,
+            peer_name))
+    if failed:
+        print("\n%d repetitions gave no figure (see `runs`)" % failed)
     print("\ncommand: make %s  (%s, %d cores)" % ("bench-quick" if a.quick else "bench",
                                                  time.strftime("%Y-%m-%d"), os.cpu_count()))
     return 0

@@ -1,7 +1,8 @@
 /* Benchmark helper: symbolizes a list of file-relative addresses in one ELF with stoker's
  * symbolizer, cold (fresh load each round) or warm (loaded once). Prints
- * "<seconds> <resolved>" so bench.py can compare with eu-addr2line on the same list.
- * Usage: bench_symbolize cold|warm FILE ADDRFILE ROUNDS */
+ * "<seconds> <resolved>" so bench.py can compare with eu-addr2line on the same list; with NAMES,
+ * also writes each address's name (or "??"), outside the timed loop, so the answers can be
+ * checked against eu-addr2line's. Usage: bench_symbolize cold|warm FILE ADDRFILE ROUNDS [NAMES] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +29,7 @@ int main(int argc, char **argv)
 	double t0;
 	FILE *f;
 
-	if (argc != 5)
+	if (argc != 5 && argc != 6)
 		return 2;
 	rounds = atoi(argv[4]);
 	f = fopen(argv[3], "r");
@@ -59,6 +60,23 @@ int main(int argc, char **argv)
 		}
 	}
 	printf("%.6f %zu\n", now() - t0, resolved);
+	if (argc == 6 && o) {
+		FILE *names = fopen(argv[5], "w");
+
+		for (size_t i = 0; names && i < n; i++) {
+			char *d = NULL;
+
+			if (elf_object__lookup(o, addrs[i], &r) == 0) {
+				d = demangle(r.name); /* NULL: not a mangled name */
+				fprintf(names, "%s\n", d ? d : r.name);
+			} else {
+				fprintf(names, "??\n");
+			}
+			free(d);
+		}
+		if (names)
+			fclose(names);
+	}
 	elf_object__free(o);
 	free(addrs);
 	return 0;
