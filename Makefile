@@ -177,7 +177,7 @@ $(OUT)/stoker: $(AGENT_OBJS)
 	$(Q)$(CC) $(ALL_CFLAGS) $^ -o $@ $(LDLIBS_ALL)
 
 # Unit tests link the sanitized agent objects (everything but main.c).
-$(OUT)/tests/%: tests/unit/%.c $(ASAN_LIB_OBJS) tests/unit/test.h | $(OUT)/tests
+$(OUT)/tests/%: tests/unit/%.c $(ASAN_LIB_OBJS) $(wildcard tests/unit/*.h) | $(OUT)/tests
 	$(call msg,TEST-CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(SANITIZE) -O1 $< $(ASAN_LIB_OBJS) -o $@ $(LDLIBS_ALL)
 
