@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* What is derived from one mapped file, built on first use from the file the object holds
- * open: the symbol table, the unwind rows, one data symbol. Each is built at most once. */
+ * open: the symbol table, Go's function table, the unwind rows, one data symbol. Each is built at
+ * most once. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +42,30 @@ const struct elf_object *object__symbols(struct object *o)
 	o->built |= OBJECT_PART_SYMBOLS;
 	obj_cache__object_built(c, o);
 	return o->elf;
+}
+
+const struct go_pclntab *object__go_pclntab(struct object *o)
+{
+	struct obj_cache *c = o->cache;
+	int fd;
+
+	if (o->built & OBJECT_PART_GO_PCLNTAB)
+		return o->gopcln;
+	if (!c)
+		return NULL;
+	fd = obj_cache__object_fd(c, o);
+	if (fd < 0)
+		return NULL;
+	o->gopcln = go_pclntab__open_fd(fd, 0);
+	if (!o->gopcln && errno != ENOENT && errno != ENOEXEC)
+		pr_warn_ratelimited("failed to read the Go function table of %s (pid %d): %s; its "
+				    "Go frames are named by its symbols only",
+				    o->at.path, o->pid, strerror(errno));
+	if (o->gopcln)
+		o->cost += go_pclntab__memory_bytes(o->gopcln);
+	o->built |= OBJECT_PART_GO_PCLNTAB;
+	obj_cache__object_built(c, o);
+	return o->gopcln;
 }
 
 int object__unwind_table(struct object *o, struct unwind_rules *rules,
