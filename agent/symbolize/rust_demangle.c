@@ -134,8 +134,8 @@ static int demangle_legacy(const char *name, struct out *o)
 		lens[n++] = l;
 		p += l;
 	}
-	/* a trailing ".llvm.<hash>" is LLVM's, not part of the path */
-	if (*p != 'E' || (p[1] && strncmp(p + 1, ".llvm.", 6)) || n < 2 ||
+	/* a trailing ".llvm.<hash>", ".0" is the compiler's, not part of the path */
+	if (*p != 'E' || (p[1] && p[1] != '.') || n < 2 ||
 	    !is_hash(elems[n - 1], lens[n - 1]))
 		return -EINVAL;
 	for (size_t i = 0; i + 1 < n; i++) {
