@@ -2,7 +2,9 @@
  * field by field from the layout the Go linker writes (two functions, two files, line and file
  * tables of known values), looked up at every PC; an ELF with no section table found by its
  * Go note; and truncated or corrupted images refused without a read outside them (ASan).
- * The real Go binaries are tested end to end in tests/integration/test_go.py.
+ * Then real binaries of the installed Go, built now: stripped and not against `go tool
+ * addr2line`, PIE against nm and with its section table cut off. End to end, profiling them,
+ * in tests/integration/test_go.py.
  * STOKER_WRITE_SEEDS=DIR writes the images as fuzz seeds (tests/fuzz/corpus/fuzz_go_pclntab). */
 #include <errno.h>
 #include <elf.h>
@@ -354,6 +356,222 @@ static void test_elf_without_sections(void)
 	close(fd);
 }
 
+/* --- real binaries of the installed Go (golang-go), built now --- */
+
+static const char go_src[] = "package main\n"
+			     "\n"
+			     "import (\n"
+			     "\t\"fmt\"\n"
+			     "\t\"os\"\n"
+			     "\t\"sort\"\n"
+			     ")\n"
+			     "\n"
+			     "//go:noinline\n"
+			     "func hot(xs []string) int {\n"
+			     "\tsort.Strings(xs)\n"
+			     "\treturn len(xs)\n"
+			     "}\n"
+			     "\n"
+			     "func main() {\n"
+			     "\tfmt.Println(hot(os.Args))\n"
+			     "}\n";
+
+static struct go_pclntab *open_path(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct go_pclntab *t;
+
+	if (fd < 0)
+		return NULL;
+	t = go_pclntab__open_fd(fd, 0);
+	close(fd);
+	return t;
+}
+
+static uint64_t text_bounds(const char *path, uint64_t *end)
+{
+	char cmd[4200], line[512];
+	unsigned long long a = 0, sz = 0;
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "readelf -SW '%s' | sed -n 's/.* \\.text  *PROGBITS *//p'",
+		 path);
+	p = popen(cmd, "r");
+	if (p && fgets(line, sizeof(line), p))
+		sscanf(line, "%llx %*x %llx", &a, &sz);
+	if (p)
+		pclose(p);
+	*end = a + sz;
+	return a;
+}
+
+/* Names, files and lines at every 61st byte of the text against `go tool addr2line`, Go's
+ * own reader of the same table (it reads non-PIE builds only). */
+static void compare_addr2line(const char *dir, const char *bin)
+{
+	char path[4200], cmd[8600], name[1024], where[4096];
+	uint64_t lo, hi;
+	struct go_pclntab *t;
+	FILE *in, *out;
+	int total = 0, same = 0, named = 0, shown = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, bin);
+	t = open_path(path);
+	CHECK(t != NULL);
+	lo = text_bounds(path, &hi);
+	CHECK(lo && hi > lo);
+	if (!t || !lo)
+		goto out;
+	snprintf(cmd, sizeof(cmd), "%s/addrs", dir);
+	in = fopen(cmd, "w");
+	for (uint64_t a = lo; in && a < hi; a += 61)
+		fprintf(in, "0x%llx\n", (unsigned long long)a);
+	if (in)
+		fclose(in);
+	snprintf(cmd, sizeof(cmd), "cd %s && go tool addr2line %s < addrs", dir, bin);
+	out = popen(cmd, "r");
+	for (uint64_t a = lo; out && a < hi; a += 61) {
+		struct go_func f;
+		char ours[4200];
+
+		if (!fgets(name, sizeof(name), out) || !fgets(where, sizeof(where), out))
+			break;
+		name[strcspn(name, "\n")] = where[strcspn(where, "\n")] = '\0';
+		total++;
+		if (go_pclntab__lookup(t, a, &f) == 0) {
+			named++;
+			snprintf(ours, sizeof(ours), "%s %s:%u", f.name, f.file ? f.file : "?",
+				 f.line);
+		} else {
+			snprintf(ours, sizeof(ours), "? ?:0");
+		}
+		/* past the end of a function's line table (padding): Go's reader names the
+		 * function at line -1, this one leaves it to the symbol table or unnamed */
+		if (strlen(where) >= 3 && !strcmp(where + strlen(where) - 3, ":-1"))
+			snprintf(cmd, sizeof(cmd), "? ?:0");
+		else
+			snprintf(cmd, sizeof(cmd), "%s %s", name, where);
+		if (!strcmp(ours, cmd))
+			same++;
+		else if (shown++ < 5)
+			fprintf(stderr, "  0x%llx: ours %s, addr2line %s\n", (unsigned long long)a,
+				ours, cmd);
+	}
+	if (out)
+		pclose(out);
+	fprintf(stderr, "  %s: %d of %d addresses as go tool addr2line reads them (%d named)\n",
+		bin, same, total, named);
+	CHECK(total > 1000);
+	CHECK(named > total * 9 / 10);
+	CHECK_INT(same, total);
+out:
+	go_pclntab__free(t);
+}
+
+/* PIE builds: every function symbol nm lists is the function the table says starts there;
+ * the same build stripped, and without its section table, reads the same at every address. */
+static void compare_pie(const char *dir)
+{
+	char path[4200], cmd[4400], line[1024];
+	struct go_pclntab *pie, *bare;
+	int funcs = 0, same = 0, addrs = 0, agree = 0;
+	uint64_t lo, hi;
+	FILE *p;
+
+	snprintf(path, sizeof(path), "%s/pie", dir);
+	pie = open_path(path);
+	lo = text_bounds(path, &hi);
+	snprintf(path, sizeof(path), "%s/pie-noshdr", dir);
+	bare = open_path(path);
+	CHECK(pie && bare && lo);
+	if (!pie || !bare)
+		goto out;
+	snprintf(cmd, sizeof(cmd), "nm --defined-only %s/pie | grep -E ' [Tt] '", dir);
+	p = popen(cmd, "r");
+	while (p && fgets(line, sizeof(line), p)) {
+		unsigned long long a;
+		char sym[900];
+		struct go_func f;
+
+		size_t l;
+
+		/* generated equality functions are named "[...]" in Go's table, "[5]" (and with
+		 * spaces) in the ELF's; runtime.text is a label on the first function */
+		if (sscanf(line, "%llx %*c %899s", &a, sym) != 2 || !strchr(sym, '.') ||
+		    !strncmp(sym, "type..", 6) || !strcmp(sym, "runtime.text"))
+			continue;
+		/* the ELF symbol of an assembly function carries its ABI, Go's table does not */
+		l = strlen(sym);
+		if (l > 5 && !strcmp(sym + l - 5, ".abi0"))
+			sym[l - 5] = '\0';
+		if (go_pclntab__lookup(pie, a, &f) != 0 || f.entry != a)
+			continue; /* assembly labels inside functions */
+		funcs++;
+		if (!strcmp(f.name, sym))
+			same++;
+		else if (same + 5 > funcs)
+			fprintf(stderr, "  0x%llx: ours %s, nm %s\n", a, f.name, sym);
+	}
+	if (p)
+		pclose(p);
+	fprintf(stderr, "  pie: %d of %d function symbols named alike\n", same, funcs);
+	CHECK(funcs > 1000);
+	CHECK_INT(same, funcs);
+	for (uint64_t a = lo; a < hi; a += 61) {
+		struct go_func f, g;
+		int r1 = go_pclntab__lookup(pie, a, &f), r2 = go_pclntab__lookup(bare, a, &g);
+
+		addrs++;
+		agree += r1 == r2 && (r1 || (!strcmp(f.name, g.name) && f.line == g.line &&
+					     !strcmp(f.file ? f.file : "", g.file ? g.file : "")));
+	}
+	fprintf(stderr, "  pie-noshdr: %d of %d addresses as in pie\n", agree, addrs);
+	CHECK_INT(agree, addrs);
+out:
+	go_pclntab__free(pie);
+	go_pclntab__free(bare);
+}
+
+static void test_real_go_binaries(void)
+{
+	char dir[] = "/tmp/stoker-gopcln-XXXXXX", path[64], cmd[2048];
+	FILE *f;
+
+	CHECK_PROGRAM("go");
+	CHECK_PROGRAM("readelf");
+	if (!mkdtemp(dir)) {
+		CHECK(0);
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/main.go", dir);
+	f = fopen(path, "w");
+	CHECK(f && fputs(go_src, f) >= 0);
+	if (f)
+		fclose(f);
+	snprintf(path, sizeof(path), "%s/go.mod", dir);
+	f = fopen(path, "w");
+	CHECK(f && fputs("module gopcln\n\ngo 1.16\n", f) >= 0);
+	if (f)
+		fclose(f);
+	/* offline, caches in the directory; pie-noshdr: the section table cut off the header */
+	snprintf(cmd, sizeof(cmd),
+		 "cd %s && export GOCACHE=$PWD/cache GOPATH=$PWD/path GOFLAGS=-mod=mod GOPROXY=off "
+		 "GO111MODULE=on GOTOOLCHAIN=local CGO_ENABLED=0 HOME=$PWD && "
+		 "go build -o plain . && go build -ldflags='-s -w' -o stripped . && "
+		 "go build -buildmode=pie -o pie . && "
+		 "go build -buildmode=pie -ldflags='-s -w' -o pie-noshdr . && "
+		 "printf '\\0\\0\\0\\0\\0\\0\\0\\0' | dd of=pie-noshdr bs=1 seek=40 conv=notrunc "
+		 "status=none && printf '\\0\\0\\0\\0' | dd of=pie-noshdr bs=1 seek=60 "
+		 "conv=notrunc status=none && readelf -S pie-noshdr | grep -q 'no sections'",
+		 dir);
+	CHECK_INT(system(cmd), 0);
+	compare_addr2line(dir, "plain");
+	compare_addr2line(dir, "stripped");
+	compare_pie(dir);
+	snprintf(cmd, sizeof(cmd), "chmod -R u+w %s; rm -rf %s", dir, dir);
+	CHECK_INT(system(cmd), 0);
+}
+
 static void write_seeds(const char *dir)
 {
 	static const char *const names[] = { "v116", "v118", "v120" };
@@ -387,6 +605,7 @@ int main(void)
 	RUN_TEST(test_text_start_fallback);
 	RUN_TEST(test_malformed);
 	RUN_TEST(test_elf_without_sections);
+	RUN_TEST(test_real_go_binaries);
 	if (seeds)
 		write_seeds(seeds);
 	return TEST_SUMMARY();
