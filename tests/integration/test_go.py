@@ -233,6 +233,10 @@ def check_go_lines(prof):
     for s in pb.sample:
         if s.location_id:
             weights[s.location_id[0]] += s.value[0]
+    gomaps = [m for m in pb.mapping if "goshares-" in strs[m.filename]]
+    check(gomaps and all(m.has_functions and m.has_filenames and m.has_line_numbers
+                         for m in gomaps),
+          "the Go binary's mapping says it has functions, file names and line numbers")
     for fn in ("hotA", "hotB", "hotC"):
         loop = source_lines("// %s loop" % fn)
         start_line = loop - 3
