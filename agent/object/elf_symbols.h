@@ -106,8 +106,9 @@ uint64_t elf_object__tables_refused(const struct elf_object *obj);
 /* Heap bytes held, for cache accounting: at most the estimates of the tables read. */
 size_t elf_object__memory_bytes(const struct elf_object *obj);
 
-/* Demangles a C++ (Itanium ABI) name; returns a malloc'ed string, or NULL when name is not a
- * mangled name or demangling fails (the caller then uses name as is). */
+/* The name as people read it: without its symbol version (`@@GLIBC_2.34`), C++ (Itanium ABI)
+ * and Rust (legacy, without the hash; v0) demangled. Returns a malloc'ed string, or NULL when
+ * name is shown as is (the caller then uses name). */
 char *demangle(const char *name);
 
 #endif

@@ -44,6 +44,8 @@ static void release_derived(struct object *o)
 	o->symbol_bytes = o->unwind_bytes = 0;
 	elf_object__free(o->elf);
 	o->elf = NULL;
+	go_pclntab__free(o->gopcln);
+	o->gopcln = NULL;
 	unwind_table__free(&o->unwind);
 	memset(&o->unwind, 0, sizeof(o->unwind));
 	free(o->data_sym_name);

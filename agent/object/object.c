@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* What is derived from one mapped file, built on first use from the file the object holds
- * open: the symbol table, the unwind rows, one data symbol. Each is built at most once. */
+ * open: the symbol table, Go's function table, the unwind rows, one data symbol. Each is built at
+ * most once. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +63,42 @@ const struct elf_object *object__symbols(struct object *o)
 	o->built |= OBJECT_PART_SYMBOLS;
 	obj_cache__object_built(c, o);
 	return o->elf; /* NULL if the object alone was over the budget and went */
+}
+
+const struct go_pclntab *object__go_pclntab(struct object *o)
+{
+	struct obj_cache *c = o->cache;
+	int fd;
+
+	if (o->built & OBJECT_PART_GO_PCLNTAB)
+		return o->gopcln;
+	if (!c)
+		return NULL;
+	fd = obj_cache__object_fd(c, o);
+	if (fd < 0)
+		return NULL;
+	/* capped at the per-file quota as it is read, then charged like a symbol table */
+	o->gopcln = go_pclntab__open_fd(fd, obj_cache__opts(c)->max_file_bytes);
+	if (!o->gopcln && errno != ENOENT && errno != ENOEXEC)
+		pr_warn_ratelimited("failed to read the Go function table of %s (pid %d): %s; its "
+				    "Go frames are named by its symbols only",
+				    o->at.path, o->pid, strerror(errno));
+	if (o->gopcln && obj_cache__reserve(c, o, go_pclntab__memory_bytes(o->gopcln)) < 0) {
+		obj_cache__counters(c)->symbol_tables_refused++;
+		pr_warn_ratelimited("Go function table of %s (pid %d) skipped: over the symbol "
+				    "cache's budget",
+				    o->at.path, o->pid);
+		go_pclntab__free(o->gopcln);
+		o->gopcln = NULL;
+	}
+	if (o->gopcln) {
+		o->symbol_bytes += go_pclntab__memory_bytes(o->gopcln);
+		o->cost += go_pclntab__memory_bytes(o->gopcln);
+		obj_cache__counters(c)->symbol_bytes += go_pclntab__memory_bytes(o->gopcln);
+	}
+	o->built |= OBJECT_PART_GO_PCLNTAB;
+	obj_cache__object_built(c, o);
+	return o->gopcln;
 }
 
 int object__unwind_table(struct object *o, struct unwind_rules *rules,

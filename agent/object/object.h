@@ -9,6 +9,7 @@
 
 #include "object/proc_maps.h"
 #include "object/elf_symbols.h"
+#include "object/go_pclntab.h"
 #include "object/unwind_table.h"
 
 struct obj_cache;
@@ -40,6 +41,7 @@ struct object {
 	char *data_sym_name;
 	int data_sym_err;
 	uint64_t data_sym_vaddr, data_sym_size;
+	struct go_pclntab *gopcln;
 	size_t cost;	     /* bytes charged to the cache */
 	size_t symbol_bytes; /* of cost, the symbol tables' */
 	size_t unwind_bytes; /* of cost, the unwind rows' */
@@ -49,7 +51,8 @@ enum {
 	OBJECT_PART_SYMBOLS = 1,
 	OBJECT_PART_UNWIND = 2,
 	OBJECT_PART_DATA_SYM = 4,
-	OBJECT_PART_ALL = 7,
+	OBJECT_PART_GO_PCLNTAB = 8,
+	OBJECT_PART_ALL = 15,
 };
 
 /* Whether part (OBJECT_PART_*) was derived already: asking for it costs no file access. */
@@ -64,6 +67,10 @@ void object_put(struct object *o);
 /* The function symbols, read on first call (through the process's root for debug files).
  * NULL when the file is not a readable ELF: remembered, not retried. */
 const struct elf_object *object__symbols(struct object *o);
+
+/* Go's function table (.gopclntab), read on first call: NULL when the file has none (not Go,
+ * or unreadable): remembered, not retried. */
+const struct go_pclntab *object__go_pclntab(struct object *o);
 
 /* The unwind rows, built on first call with rules and opts (the same every call: the rows hold
  * indexes into rules). Returns 0 with *out, or the build's -errno (remembered), or -errno when

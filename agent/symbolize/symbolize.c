@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* Symbolization of one stack, the way perf and elfutils do it: file offset from the mapping,
- * ELF vaddr from PT_LOAD, return addresses looked up at address - 1. */
+ * ELF vaddr from PT_LOAD, return addresses looked up at address - 1; Go's own table names
+ * what a stripped Go binary's symbols cannot, and gives Go frames their file and line. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -106,14 +107,29 @@ static void refresh_perf_map(struct symbolizer *sz, struct proc *p)
 	close(fd);
 }
 
+/* File and line of a Go function's PC, from Go's own table when the symbol table named the
+ * same function (a cgo binary's C functions are not in it). */
+static void go_lines(const struct go_pclntab *t, uint64_t vaddr, uint64_t sym_start,
+		     struct frame *fr)
+{
+	struct go_func gf;
+
+	if (t && go_pclntab__lookup(t, vaddr, &gf) == 0 && gf.entry == sym_start) {
+		fr->file = gf.file;
+		fr->line = gf.line;
+	}
+}
+
 static int user_frame(struct symbolizer *sz, struct proc *p, uint64_t ip, symbolize_frames_fn fn,
 		      void *ctx)
 {
 	const struct proc_map *m = proc_maps_find(p->maps, p->nmaps, ip);
 	struct frame fr = { .kind = FRAME_NATIVE };
 	char name[PROC_MAP_PATH_MAX + 32];
+	const struct go_pclntab *gopcln;
 	const struct elf_object *elf;
 	struct elf_symbol_result sym;
+	struct go_func gf;
 	struct object *f;
 	uint64_t off, vaddr;
 	char *dm;
@@ -146,14 +162,24 @@ static int user_frame(struct symbolizer *sz, struct proc *p, uint64_t ip, symbol
 		fr.build_id = f->build_id;
 		if (elf_object__offset_to_vaddr(elf, off, &vaddr))
 			vaddr = off;
+		gopcln = object__go_pclntab(f);
 		if (elf_object__lookup(elf, vaddr, &sym) == 0) {
 			dm = demangle(sym.name);
 			sz->st.named++;
 			fr.function = dm ? dm : sym.name;
 			fr.address = vaddr;
+			go_lines(gopcln, vaddr, sym.start, &fr);
 			ret = fn(ctx, &fr, 1);
 			free(dm);
 			return ret;
+		}
+		if (gopcln && go_pclntab__lookup(gopcln, vaddr, &gf) == 0) {
+			sz->st.named++;
+			fr.function = gf.name;
+			fr.file = gf.file;
+			fr.line = gf.line;
+			fr.address = vaddr;
+			return fn(ctx, &fr, 1);
 		}
 		sz->st.unnamed++;
 		fr.function = unnamed_name(name, sizeof(name), f->name, off);

@@ -18,6 +18,8 @@ in the same run, as median and spread of interleaved repetitions, printed as one
 7. trace spans: ns per span set/clear through the ABI vs pthread_setspecific, and BPF ns per
    sample with --span-labels on vs off, for a process with the ABI (tests/fixtures/spans)
    and one without (tests/fixtures/shares: one failed hash lookup per sample).
+8. Go: lookups/s through Go's own table (name, file and line; the stripped build) vs the ELF
+   symbol table (name; the same build not stripped). `--only go-pclntab` runs just this.
 """
 import argparse
 import json
@@ -423,6 +425,59 @@ def symbolization(n_addrs, n_eu, rounds, rows):
                      (None, None), "both resolved", "1/1" if agree is not None else "0/1"))
 
 
+GO_BENCH_SRC = """package main
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"sort"
+	"strings"
+)
+
+func main() {
+	xs := strings.Fields(strings.Repeat("b a c ", len(os.Args)))
+	sort.Strings(xs)
+	fmt.Println(xs, http.StatusOK)
+}
+"""
+
+
+def go_pclntab_bench(n_addrs, rounds, rows):
+    """Random addresses in the text of a Go binary (net/http linked in: about 6,000
+    functions), looked up warm in the stripped build's pclntab and the unstripped build's
+    symbol table; the text is the same in both."""
+    src = os.path.join(TMP, "gobench")
+    os.makedirs(src, exist_ok=True)
+    with open(os.path.join(src, "main.go"), "w") as f:
+        f.write(GO_BENCH_SRC)
+    with open(os.path.join(src, "go.mod"), "w") as f:
+        f.write("module gobench\n\ngo 1.16\n")
+    env = dict(os.environ, GOCACHE=os.path.join(src, "cache"), GOPATH=os.path.join(src, "path"),
+               GOFLAGS="-mod=mod", GOPROXY="off", GO111MODULE="on", GOTOOLCHAIN="local",
+               CGO_ENABLED="0", HOME=src)
+    plain, stripped = os.path.join(src, "plain"), os.path.join(src, "stripped")
+    for out, extra in ((plain, []), (stripped, ["-ldflags=-s -w"])):
+        subprocess.run(["go", "build", "-o", out] + extra + ["."], cwd=src, env=env, check=True,
+                       stdout=subprocess.DEVNULL)
+    lo, hi = text_range(plain)
+    rnd = random.Random(42)
+    af = os.path.join(TMP, "go-addrs.txt")
+    with open(af, "w") as f:
+        f.write("\n".join("%x" % rnd.randrange(lo, hi) for _ in range(n_addrs)) + "\n")
+    go, sym = [], []
+    for _ in range(3):
+        for kind, path, acc in (("pclntab", stripped, go), ("symtab", plain, sym)):
+            t = subprocess.run([os.path.join(BENCH, "bench_gopclntab"), kind, path, af,
+                                str(rounds)], capture_output=True, text=True,
+                               check=True).stdout.split()
+            acc.append(n_addrs * rounds / float(t[0]) if t else None)
+            print("  %s: %s resolved of %d, loaded in %s s" % (kind, t[1], n_addrs * rounds, t[2]),
+                  file=sys.stderr)
+    rows.append(("Go lookups/s: pclntab (+file:line) vs symtab", med(go), med(sym), spread(go),
+                 "ELF symbol table", runs(go)))
+
+
 def output_bench(rows):
     """pprof encode time, and its size beside the same stacks written as real folded text by
     the agent's own writer, raw and gzipped."""
@@ -518,7 +573,13 @@ def fmt(v):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--only", choices=["go-pclntab"])
     a = ap.parse_args()
+    if a.only:
+        rows = []
+        go_pclntab_bench(2000 if a.quick else 20000, 5 if a.quick else 20, rows)
+        print_rows(rows, a.quick)
+        return 0
     reps, secs, rates = (1, 5, [99]) if a.quick else (3, 10, [19, 99])
     if os.geteuid() != 0:
         print("bench needs root (BPF, perf -a)", file=sys.stderr)
@@ -559,7 +620,12 @@ def main():
     output_bench(rows)
     startup(1 if a.quick else 3, rows)
     span_bench(1 if a.quick else 3, 5 if a.quick else 10, rows)
+    go_pclntab_bench(2000 if a.quick else 20000, 5 if a.quick else 20, rows)
+    print_rows(rows, a.quick)
+    return 0
 
+
+def print_rows(rows, quick):
     print()
     print("| %-58s | %12s | %12s | %8s | %-22s | %-4s | %s |" % (
         "metric", "stoker", "peer", "ratio", "stoker spread", "runs", "peer"))
@@ -578,9 +644,8 @@ def main():
             peer_name))
     if failed:
         print("\n%d repetitions gave no figure (see `runs`)" % failed)
-    print("\ncommand: make %s  (%s, %d cores)" % ("bench-quick" if a.quick else "bench",
+    print("\ncommand: make %s  (%s, %d cores)" % ("bench-quick" if quick else "bench",
                                                  time.strftime("%Y-%m-%d"), os.cpu_count()))
-    return 0
 
 
 if __name__ == "__main__":

@@ -61,7 +61,7 @@ static size_t add_ident(struct ident *ids, size_t n, const struct proc_map *m)
 	return n + 1;
 }
 
-/* What every stage asks of one mapping: symbols, unwind rows, the span symbol. */
+/* What every stage asks of one mapping: symbols, Go's table, unwind rows, the span symbol. */
 static int use_mapping(struct obj_cache *c, int pid, const struct proc_map *m, uint64_t *span)
 {
 	struct unwind_table_opts to = { .debug_frame = true };
@@ -72,6 +72,7 @@ static int use_mapping(struct obj_cache *c, int pid, const struct proc_map *m, u
 	if (!o)
 		return -ENOENT;
 	object__symbols(o);
+	object__go_pclntab(o);
 	object__unwind_table(o, &rules, &to, &ut);
 	if (object__data_symbol(o, SPAN_ABI_SYMBOL, m->pgoff, &ds) == 0)
 		*span = m->start + ds.vaddr - ds.map_vaddr;
