@@ -448,6 +448,63 @@ out:
 	unlink(path);
 }
 
+/* Reading a map in pieces names every address as reading it whole does: the merge of appended
+ * lines over the ranges read before keeps "the later line wins". Random overlapping lines. */
+static void test_incremental_equals_whole(void)
+{
+	char path[] = "/tmp/stoker-perfmap-XXXXXX";
+	static char text[64 * 400];
+	uint32_t seed = 12345;
+	size_t len = 0;
+	int fd = mkstemp(path), bad = 0;
+
+	CHECK(fd >= 0);
+	if (fd < 0)
+		return;
+	for (int round = 0; round < 20; round++) {
+		struct perf_map *whole, *inc = perf_map__new(NULL, 0);
+		size_t cut = 0;
+
+		len = 0;
+		CHECK(ftruncate(fd, 0) == 0 && lseek(fd, 0, SEEK_SET) == 0);
+		for (int i = 0; i < 300; i++) {
+			uint64_t start, size;
+
+			seed = seed * 1103515245 + 12345;
+			start = 0x1000 + (seed >> 8) % 0x800;
+			seed = seed * 1103515245 + 12345;
+			size = 1 + (seed >> 8) % 0x100;
+			len += (size_t)snprintf(text + len, sizeof(text) - len, "%llx %llx f%d\n",
+						(unsigned long long)start, (unsigned long long)size,
+						i);
+		}
+		whole = perf_map__parse(text, len, 0);
+		/* appended in a few pieces at line ends, read after each */
+		while (cut < len) {
+			size_t next = cut + 1 + (seed = seed * 1103515245 + 12345) % 1500;
+			const char *nl;
+
+			if (next >= len)
+				next = len;
+			else if ((nl = memchr(text + next, '\n', len - next)))
+				next = (size_t)(nl - text) + 1;
+			else
+				next = len;
+			CHECK(write(fd, text + cut, next - cut) == (ssize_t)(next - cut));
+			CHECK(perf_map__read(inc, fd) >= 0);
+			cut = next;
+		}
+		for (uint64_t a = 0xff0; a < 0x1920; a++)
+			if (strcmp(name_at(whole, a), name_at(inc, a)))
+				bad++;
+		perf_map__free(whole);
+		perf_map__free(inc);
+	}
+	CHECK_INT(bad, 0);
+	close(fd);
+	unlink(path);
+}
+
 int main(void)
 {
 	RUN_TEST(test_parse_and_lookup);
@@ -461,5 +518,6 @@ int main(void)
 	RUN_TEST(test_rewritten);
 	RUN_TEST(test_budget);
 	RUN_TEST(test_big_file);
+	RUN_TEST(test_incremental_equals_whole);
 	return TEST_SUMMARY();
 }
