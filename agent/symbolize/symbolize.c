@@ -13,8 +13,11 @@
 #include "util/log.h"
 #include "symbolize/symbolize.h"
 
-#define MAPS_REFRESH_MIN_NS	1000000000ull
-#define PERF_MAP_RECHECK_NS	1000000000ull
+#define MAPS_REFRESH_MIN_NS 1000000000ull
+/* a miss re-reads what was appended at most this often: V8 writes new code's line as it
+ * compiles, and samples in it stay unnamed until the next read (an idle check is an open, an
+ * fstat and the status read: tens of microseconds) */
+#define PERF_MAP_RECHECK_NS	250000000ull
 #define PERF_MAP_HIT_RECHECK_NS 10000000000ull
 
 /* What an address is called when nothing names it: where it is, module+0xoffset. */
@@ -75,9 +78,9 @@ static bool is_jvm(const struct proc *p)
 	return false;
 }
 
-/* Reads what the process's JIT map gained, at most once per interval: on a miss every second,
- * so code compiled after the last read is named soon; on a hit only now and then, to notice a
- * map that was replaced or is no longer the process's own. */
+/* Reads what the process's JIT map gained, at most once per interval: on a miss four times a
+ * second, so code compiled after the last read is named soon; on a hit only now and then, to notice
+ * a map that was replaced or is no longer the process's own. */
 static void refresh_perf_map(struct symbolizer *sz, struct proc *p, bool miss)
 {
 	uint64_t now = monotonic_ns(), every = miss ? PERF_MAP_RECHECK_NS : PERF_MAP_HIT_RECHECK_NS;
