@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/fsuid.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -132,7 +133,8 @@ static int start_listener(struct java_attach *ja, int pid, int nspid, int tmpfd,
 		    0600);
 	if (fd < 0 && errno != EEXIST)
 		return -errno;
-	/* EEXIST: someone else (jcmd) is attaching; their file serves, and stays theirs */
+	/* EEXIST: someone else (jcmd) is attaching; their file serves, and stays theirs.
+	 * HotSpot accepts the file from its own user or root only. */
 	if (fd >= 0 && fchown(fd, uid, gid) && geteuid() != 0) {
 		err = -errno;
 		goto out;
@@ -227,9 +229,49 @@ out:
 	return err;
 }
 
+/* Whether the JVM's user may create files in the directory (owner, group or other write bit;
+ * supplementary groups left out, so never more than the user could). */
+static bool user_may_write(const struct stat *st, uid_t uid, gid_t gid)
+{
+	if (!S_ISDIR(st->st_mode))
+		return false;
+	if (uid == 0 || st->st_mode & S_IWOTH)
+		return true;
+	if (st->st_uid == uid)
+		return st->st_mode & S_IWUSR;
+	return st->st_gid == gid && st->st_mode & S_IWGRP;
+}
+
+/* This thread's file-system identity (Linux keeps it per thread): the JVM's user, so the kernel
+ * checks the trigger file's creation and the socket's connect as that user would be checked, and
+ * the file is that user's. Needs CAP_SETUID and CAP_SETGID; without them the explicit checks
+ * stand alone. Returns whether it switched. */
+static bool become_user(uid_t uid, gid_t gid)
+{
+	if (uid == 0)
+		return false;
+	setfsgid(gid);
+	if ((gid_t)setfsgid((gid_t)-1) != gid)
+		return false;
+	setfsuid(uid);
+	if ((uid_t)setfsuid((uid_t)-1) != uid) {
+		setfsgid(getegid());
+		return false;
+	}
+	return true;
+}
+
+static void become_self(void)
+{
+	setfsuid(geteuid());
+	setfsgid(getegid());
+}
+
 static int attach(struct java_attach *ja, int pid, int nspid)
 {
 	char sock[32];
+	struct stat st;
+	bool as_user;
 	uid_t uid;
 	gid_t gid;
 	int tmpfd, err;
@@ -240,15 +282,29 @@ static int attach(struct java_attach *ja, int pid, int nspid)
 	tmpfd = open_tmp(pid);
 	if (tmpfd < 0)
 		return tmpfd;
+	/* never create a file where the JVM's user could not: a /tmp that is some other
+	 * directory mounted there is left alone */
+	if (fstat(tmpfd, &st)) {
+		err = -errno;
+		goto out;
+	}
+	if (!user_may_write(&st, uid, gid)) {
+		err = -EACCES;
+		goto out;
+	}
 	snprintf(sock, sizeof(sock), ".java_pid%d", nspid);
+	as_user = become_user(uid, gid);
 	if (!socket_ready(tmpfd, sock, uid)) {
 		err = start_listener(ja, pid, nspid, tmpfd, uid, gid, sock);
 		if (err)
-			goto out;
+			goto out_self;
 	}
 	err = send_command(ja, tmpfd, sock, uid);
 	if (err > 0)
 		err = -EPROTO;
+out_self:
+	if (as_user)
+		become_self();
 out:
 	close(tmpfd);
 	return err;

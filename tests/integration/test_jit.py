@@ -5,6 +5,7 @@ the agent must read the appended lines), and Java 17 with -XX:+PreserveFramePoin
 the agent asks the JVM for (--java-perfmap, no jcmd). The three names appear with shares within 5
 points of 60/30/10. Needs root; fails loudly without it. Ends with "N passed, N failed"."""
 import os
+import pwd
 import re
 import shutil
 import subprocess
@@ -18,6 +19,7 @@ TMP = tempfile.mkdtemp(prefix="stoker-jit-")
 HZ = 99
 SECONDS = 8
 WANT = {"hotA": 0.60, "hotB": 0.30, "hotC": 0.10}
+AS_NOBODY = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"]
 PACKAGES.update({"node": "nodejs", "java": "openjdk-17-jdk-headless",
                  "javac": "openjdk-17-jdk-headless"})
 
@@ -110,23 +112,27 @@ def test_node_perf_basic_prof():
 
 
 def test_java_perfmap():
-    """Java 17 with -XX:+PreserveFramePointer and --java-perfmap (no jcmd): the three hot
-    methods by name, shares within 5 points, whole stacks."""
+    """Java 17 (as nobody) with -XX:+PreserveFramePointer and --java-perfmap (no jcmd): the
+    three hot methods by name, shares within 5 points, whole stacks."""
     need("java", "javac")
     src = os.path.join(TMP, "JavaShares.java")
     with open(src, "w") as f:
         f.write(JAVA_SRC)
     r = subprocess.run(["javac", "-d", TMP, src], capture_output=True, text=True)
     check(r.returncode == 0, "javac compiles the fixture (%s)" % r.stderr.strip()[-300:])
-    fx = start(["java", "-XX:+PreserveFramePointer", "-cp", TMP, "JavaShares",
-                str(SECONDS + 40)], cwd=TMP)
+    # as nobody, as services run: the trigger file must be nobody's for the JVM to accept it
+    need("setpriv")
+    os.chmod(TMP, 0o755)
+    fx = start(AS_NOBODY + ["java", "-XX:+PreserveFramePointer", "-cp", TMP, "JavaShares",
+                            str(SECONDS + 40)], cwd="/")
     mp = "/tmp/perf-%d.map" % fx.pid
     try:
         time.sleep(3)  # started and compiled: the map asked for at the first sample has them
         check(not os.path.exists(mp), "the JVM wrote no perf map of its own")
         prof, r = profile_pid(fx.pid, os.path.join(TMP, "java.pb.gz"), SECONDS, HZ,
                               extra=["--java-perfmap"], timeout=120)
-        check(os.path.exists(mp), "the JVM wrote its perf map when the agent asked")
+        check(os.path.exists(mp) and os.stat(mp).st_uid == pwd.getpwnam("nobody").pw_uid,
+              "the JVM (as nobody) wrote its perf map when the agent asked")
         left = [f for f in os.listdir("/tmp") if f == ".attach_pid%d" % fx.pid]
         check(not left, "the attach trigger file was removed (%s)" % left)
     finally:

@@ -284,9 +284,62 @@ def test_perf_map_append_not_reparsed():
           (m.get("perf_map_reads_total"), m.get("perf_map_rereads_total")))
 
 
+def test_java_attach_not_where_user_cannot_write():
+    """--java-perfmap never creates the JVM trigger file where the process's user could not: a
+    nobody "JVM" (it maps a libjvm.so) whose /tmp is a root-owned directory gets no file there
+    and no SIGQUIT, and the refusal is counted."""
+    need("setpriv", "unshare", "mount")
+    ro = tempfile.mkdtemp(prefix="stoker-rotmp-", dir="/var/tmp")
+    os.chmod(ro, 0o755)  # root's: nobody may not create files in it
+    # outside /tmp, which the fixture will not see
+    libdir = tempfile.mkdtemp(prefix="stoker-fakejvm-", dir="/var/tmp")
+    lib = os.path.join(libdir, "libjvm.so")
+    shutil.copy("/usr/lib/x86_64-linux-gnu/libz.so.1", lib)
+    os.chmod(libdir, 0o755)
+    os.chmod(lib, 0o755)
+    # /tmp is ro only in the fixture's mount namespace (made private first, so the bind does
+    # not propagate back here)
+    script = ("mount --make-rprivate / 2>/dev/null; mount --bind %s /tmp && exec %s env "
+              "LD_PRELOAD=%s %s jit 60" % (ro, " ".join(AS_NOBODY), lib,
+                                            os.path.join(FIX, "unwind_cases-nofp")))
+    fx = subprocess.Popen(["unshare", "-m", "sh", "-c", script], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE)
+    try:
+        deadline = time.time() + 5
+        mapped = False
+        while time.time() < deadline and not mapped and fx.poll() is None:
+            try:
+                with open("/proc/%d/maps" % fx.pid) as f:
+                    mapped = "/libjvm.so" in f.read()
+            except OSError:
+                pass
+            time.sleep(0.05)
+        check(mapped, "the fixture maps a libjvm.so (%s)" %
+              ("" if fx.poll() is None else fx.stderr.read().decode().strip()))
+        jit_mapping(fx.pid)
+        before = os.stat(ro).st_mtime_ns
+        stacks, _, m = profile_watched(fx.pid, 5, ["--java-perfmap"])
+        alive = fx.poll() is None
+        after = os.stat(ro).st_mtime_ns
+        left = os.listdir(ro)
+    finally:
+        stop(fx)
+        shutil.rmtree(ro, ignore_errors=True)
+        shutil.rmtree(libdir, ignore_errors=True)
+    check(m.get("java_perfmap_requests_total", 0) >= 1 and
+          m.get("java_perfmap_failed_total", 0) >= 1 and
+          m.get("java_perfmap_written_total") == 0,
+          "asked, refused, counted (%s requests, %s failed)" %
+          (m.get("java_perfmap_requests_total"), m.get("java_perfmap_failed_total")))
+    check(before == after and not left,
+          "nothing created in the root-owned /tmp (mtime %s, then %s; %s)" % (before, after, left))
+    check(alive, "the process got no SIGQUIT (still running)")
+    check(total(stacks) >= 100, "still profiled: %d samples" % total(stacks))
+
+
 TESTS = [test_perf_map_symlink_to_root_file, test_perf_map_owned_by_root,
          test_perf_map_of_the_process_user, test_perf_map_bloat_capped,
-         test_perf_map_append_not_reparsed]
+         test_perf_map_append_not_reparsed, test_java_attach_not_where_user_cannot_write]
 
 
 def main():
