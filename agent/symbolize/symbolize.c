@@ -126,6 +126,15 @@ static void refresh_perf_map(struct symbolizer *sz, struct proc *p, bool miss)
 	close(fd);
 }
 
+/* Counts JIT code left unnamed where a read to come may name it: the process has a map, or
+ * JVMs are asked for theirs. Stacks through such code are not cached by the collector; others
+ * (a JIT that writes no map) are, as nothing would name them later. */
+static void jit_unnamed(struct symbolizer *sz, const struct proc *p)
+{
+	if (p->perf_map || sz->java)
+		sz->st.jit_unnamed++;
+}
+
 /* The JIT map's name for ip, re-reading the map (rate-limited) when it has none yet. */
 static const struct perf_map_entry *jit_lookup(struct symbolizer *sz, struct proc *p, uint64_t ip)
 {
@@ -165,7 +174,7 @@ static int user_frame(struct symbolizer *sz, struct proc *p, uint64_t ip, symbol
 			return fn(ctx, &fr, 1);
 		}
 		sz->st.no_mapping++;
-		sz->st.jit_unnamed++;
+		jit_unnamed(sz, p);
 		fr.address = ip;
 		fr.function = unnamed_name(name, sizeof(name), "[unknown]", ip);
 		return fn(ctx, &fr, 1);
@@ -213,7 +222,7 @@ static int user_frame(struct symbolizer *sz, struct proc *p, uint64_t ip, symbol
 			return fn(ctx, &fr, 1);
 		}
 		sz->st.unnamed++;
-		sz->st.jit_unnamed++;
+		jit_unnamed(sz, p);
 		fr.mapping = "[anon]";
 		fr.function = unnamed_name(name, sizeof(name), "[anon]", ip);
 		return fn(ctx, &fr, 1);

@@ -18,7 +18,7 @@
 struct symbolizer_stats {
 	uint64_t frames, named, unnamed, no_mapping, kernel_unnamed;
 	uint64_t perf_maps_refused; /* JIT maps not read: a link, not a file, another owner */
-	uint64_t jit_unnamed;	    /* anonymous or unmapped code no JIT map names (yet) */
+	uint64_t jit_unnamed; /* JIT code no map names yet, in a process whose map may name it */
 	/* every process's JIT map together: its caps (set by the owner) and counts */
 	struct perf_map_budget perf_maps;
 };
