@@ -53,10 +53,14 @@ struct java_attach {
 	struct java_attach_stats st;
 };
 
-/* The effective uid and gid of pid (second fields of Uid: and Gid: in its status). */
-static int proc_ids(int pid, uid_t *uid, gid_t *gid)
+/* The effective uid and gid of pid (second fields of Uid: and Gid: in its status), and whether
+ * it catches SIGQUIT (SigCgt): a JVM does once its signal handlers are in place, so a process
+ * that does not (a JVM still starting, one run with -Xrs, anything else mapping a libjvm.so) is
+ * never sent the signal, whose default action would kill it. */
+static int proc_ids(int pid, uid_t *uid, gid_t *gid, bool *catches_quit)
 {
 	char path[64], buf[4096];
+	unsigned long long mask;
 	unsigned long r, e;
 	const char *l;
 	ssize_t n;
@@ -73,6 +77,10 @@ static int proc_ids(int pid, uid_t *uid, gid_t *gid)
 	if (!l || sscanf(l + 5, "%lu %lu", &r, &e) != 2)
 		return -EIO;
 	*gid = (gid_t)e;
+	l = strstr(buf, "\nSigCgt:");
+	if (!l || sscanf(l + 8, "%llx", &mask) != 1)
+		return -EIO;
+	*catches_quit = mask & (1ull << (SIGQUIT - 1));
 	return 0;
 }
 
@@ -271,14 +279,16 @@ static int attach(struct java_attach *ja, int pid, int nspid)
 {
 	char sock[32];
 	struct stat st;
-	bool as_user;
+	bool as_user, catches_quit;
 	uid_t uid;
 	gid_t gid;
 	int tmpfd, err;
 
-	err = proc_ids(pid, &uid, &gid);
+	err = proc_ids(pid, &uid, &gid, &catches_quit);
 	if (err)
 		return err;
+	if (!catches_quit)
+		return -EAGAIN;
 	tmpfd = open_tmp(pid);
 	if (tmpfd < 0)
 		return tmpfd;
@@ -345,7 +355,11 @@ static void *worker(void *arg)
 		ja->qn--;
 		pthread_mutex_unlock(&ja->mu);
 		err = attach(ja, j.pid, j.nspid);
-		if (err)
+		if (err == -EAGAIN)
+			pr_warn_ratelimited("not asking JVM pid %d for its perf map: it does not "
+					    "handle SIGQUIT (starting, or run with -Xrs)",
+					    j.pid);
+		else if (err)
 			pr_warn_ratelimited(
 			    "failed to ask JVM pid %d for its perf map: %s; its JIT "
 			    "frames stay unnamed until the next try",

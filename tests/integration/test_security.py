@@ -284,10 +284,26 @@ def test_perf_map_append_not_reparsed():
           (m.get("perf_map_reads_total"), m.get("perf_map_rereads_total")))
 
 
+# A stand-in JVM: maps a libjvm.so, catches SIGQUIT (saying so on stdout) as HotSpot does, and
+# spins in anonymous executable code ("jmp ." on a thread) that no perf map names.
+FAKE_JVM = r"""
+import ctypes, mmap, signal, sys, threading, time
+ctypes.CDLL(sys.argv[1])
+signal.signal(signal.SIGQUIT, lambda *a: print("SIGQUIT", flush=True))
+m = mmap.mmap(-1, 4096, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS,
+              prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
+m.write(b"\xeb\xfe")
+spin = ctypes.CFUNCTYPE(None)(ctypes.addressof(ctypes.c_char.from_buffer(m)))
+threading.Thread(target=spin, daemon=True).start()
+print("ready", flush=True)
+time.sleep(float(sys.argv[2]))
+"""
+
+
 def test_java_attach_not_where_user_cannot_write():
     """--java-perfmap never creates the JVM trigger file where the process's user could not: a
-    nobody "JVM" (it maps a libjvm.so) whose /tmp is a root-owned directory gets no file there
-    and no SIGQUIT, and the refusal is counted."""
+    nobody "JVM" (it maps a libjvm.so and catches SIGQUIT) whose /tmp is a root-owned directory
+    gets no file there and no SIGQUIT, and the refusal is counted."""
     need("setpriv", "unshare", "mount")
     ro = tempfile.mkdtemp(prefix="stoker-rotmp-", dir="/var/tmp")
     os.chmod(ro, 0o755)  # root's: nobody may not create files in it
@@ -295,28 +311,26 @@ def test_java_attach_not_where_user_cannot_write():
     libdir = tempfile.mkdtemp(prefix="stoker-fakejvm-", dir="/var/tmp")
     lib = os.path.join(libdir, "libjvm.so")
     shutil.copy("/usr/lib/x86_64-linux-gnu/libz.so.1", lib)
+    prog = os.path.join(libdir, "fake_jvm.py")
+    with open(prog, "w") as f:
+        f.write(FAKE_JVM)
     os.chmod(libdir, 0o755)
     os.chmod(lib, 0o755)
+    os.chmod(prog, 0o644)
     # /tmp is ro only in the fixture's mount namespace (made private first, so the bind does
     # not propagate back here)
-    script = ("mount --make-rprivate / 2>/dev/null; mount --bind %s /tmp && exec %s env "
-              "LD_PRELOAD=%s %s jit 60" % (ro, " ".join(AS_NOBODY), lib,
-                                            os.path.join(FIX, "unwind_cases-nofp")))
-    fx = subprocess.Popen(["unshare", "-m", "sh", "-c", script], stdout=subprocess.DEVNULL,
-                          stderr=subprocess.PIPE)
+    script = ("mount --make-rprivate / 2>/dev/null; mount --bind %s /tmp && exec %s "
+              "/usr/bin/python3 %s %s 60" % (ro, " ".join(AS_NOBODY), prog, lib))
+    fx = subprocess.Popen(["unshare", "-m", "sh", "-c", script], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.time() + 5
-        mapped = False
-        while time.time() < deadline and not mapped and fx.poll() is None:
-            try:
-                with open("/proc/%d/maps" % fx.pid) as f:
-                    mapped = "/libjvm.so" in f.read()
-            except OSError:
-                pass
-            time.sleep(0.05)
-        check(mapped, "the fixture maps a libjvm.so (%s)" %
-              ("" if fx.poll() is None else fx.stderr.read().decode().strip()))
-        jit_mapping(fx.pid)
+        first = fx.stdout.readline().strip()
+        check(first == "ready", "the stand-in JVM runs (%s)" %
+              (first or fx.stderr.read().strip() if fx.poll() is not None else first))
+        with open("/proc/%d/maps" % fx.pid) as f:
+            maps = f.read()
+        check("/libjvm.so" in maps and re.search(r" rwxp 0+ 00:00 0\s*$", maps, re.M),
+              "it maps a libjvm.so and anonymous executable code")
         before = os.stat(ro).st_mtime_ns
         stacks, _, m = profile_watched(fx.pid, 5, ["--java-perfmap"])
         alive = fx.poll() is None
@@ -324,6 +338,7 @@ def test_java_attach_not_where_user_cannot_write():
         left = os.listdir(ro)
     finally:
         stop(fx)
+        said = fx.stdout.read()
         shutil.rmtree(ro, ignore_errors=True)
         shutil.rmtree(libdir, ignore_errors=True)
     check(m.get("java_perfmap_requests_total", 0) >= 1 and
@@ -333,9 +348,8 @@ def test_java_attach_not_where_user_cannot_write():
           (m.get("java_perfmap_requests_total"), m.get("java_perfmap_failed_total")))
     check(before == after and not left,
           "nothing created in the root-owned /tmp (mtime %s, then %s; %s)" % (before, after, left))
-    check(alive, "the process got no SIGQUIT (still running)")
+    check(alive and "SIGQUIT" not in said, "the process got no SIGQUIT (%s)" % said.strip())
     check(total(stacks) >= 100, "still profiled: %d samples" % total(stacks))
-
 
 TESTS = [test_perf_map_symlink_to_root_file, test_perf_map_owned_by_root,
          test_perf_map_of_the_process_user, test_perf_map_bloat_capped,
