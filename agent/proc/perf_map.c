@@ -59,6 +59,7 @@ struct perf_map {
 	uint64_t charged;
 	/* the file read so far */
 	bool have_file, skip_line, capped;
+	bool full; /* at its own cap: nothing more is read until the file is rewritten */
 	dev_t dev;
 	ino_t ino;
 	uint64_t offset; /* where the last read ended: after a whole line */
@@ -345,6 +346,9 @@ static size_t feed(struct perf_map *pm, struct pm_batch *bt, const char *buf, si
 		cost = line_cost(nlen);
 		if (over_cap(pm, cost) || ARRAY_RESERVE(bt->lines, bt->cap, bt->n + 1)) {
 			*capped = true;
+			/* the shared budget may have room later; the map's own cap never will */
+			pm->full = pm->nlines >= pm->max_entries ||
+				   pm->charged + cost > pm->budget->max_map_bytes;
 			break;
 		}
 		pm->charged += cost;
@@ -430,7 +434,7 @@ void perf_map__reset(struct perf_map *pm)
 	pm->arena = NULL;
 	pm->n = pm->arena_len = pm->arena_cap = pm->nlines = 0;
 	pm->charged = 0;
-	pm->have_file = pm->skip_line = pm->capped = false;
+	pm->have_file = pm->skip_line = pm->capped = pm->full = false;
 	pm->offset = 0;
 	pm->head_len = 0;
 }
@@ -470,7 +474,7 @@ int perf_map__read(struct perf_map *pm, int fd)
 		pm->ino = st.st_ino;
 	}
 	off = pm->offset;
-	if ((uint64_t)st.st_size <= off)
+	if ((uint64_t)st.st_size <= off || pm->full)
 		return 0;
 	if (off)
 		pm->budget->rereads++;

@@ -394,6 +394,9 @@ static void test_budget(void)
 	CHECK_U64(b.refused, 1);
 	CHECK_STR(name_at(pm, 0x10000 + (uint64_t)(n - 1) * 0x10), "fn_075");
 	CHECK_STR(name_at(pm, 0x10000 + (uint64_t)n * 0x10), "-");
+	/* at its own cap: not read again (it could never take a line more) */
+	CHECK_INT(perf_map__read(pm, fd), 0);
+	CHECK_U64(b.rereads, 0);
 	/* the other map gets what the shared budget has left */
 	n = perf_map__read(pm2, fd2);
 	CHECK_INT(n, (4096 - 76 * 39) / 39);
