@@ -135,15 +135,12 @@ static void jit_unnamed(struct symbolizer *sz, const struct proc *p)
 		sz->st.jit_unnamed++;
 }
 
-/* The JIT map's name for ip, re-reading the map (rate-limited) when it has none yet. */
+/* The JIT map's name for ip, re-reading the map (rate-limited) when it has none yet. Looked up
+ * again after the refresh: a read may move the names, a refusal free the map. */
 static const struct perf_map_entry *jit_lookup(struct symbolizer *sz, struct proc *p, uint64_t ip)
 {
-	const struct perf_map_entry *e = perf_map__lookup(p->perf_map, ip);
-
-	refresh_perf_map(sz, p, !e);
-	if (!e)
-		e = perf_map__lookup(p->perf_map, ip);
-	return e;
+	refresh_perf_map(sz, p, !perf_map__lookup(p->perf_map, ip));
+	return perf_map__lookup(p->perf_map, ip);
 }
 
 static int user_frame(struct symbolizer *sz, struct proc *p, uint64_t ip, symbolize_frames_fn fn,
