@@ -141,13 +141,14 @@ static int start_listener(struct java_attach *ja, int pid, int nspid, int tmpfd,
 		    0600);
 	if (fd < 0 && errno != EEXIST)
 		return -errno;
-	/* EEXIST: someone else (jcmd) is attaching; their file serves, and stays theirs.
-	 * HotSpot accepts the file from its own user or root only. */
-	if (fd >= 0 && fchown(fd, uid, gid) && geteuid() != 0) {
-		err = -errno;
-		goto out;
-	}
+	/* EEXIST: someone else (jcmd) is attaching; their file serves, and stays theirs */
 	if (fd >= 0 && fstat(fd, &mine)) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	/* HotSpot accepts the file from its own user or root only */
+	if (fd >= 0 && fchown(fd, uid, gid) && geteuid() != 0) {
 		err = -errno;
 		goto out;
 	}
@@ -185,6 +186,7 @@ static int send_command(struct java_attach *ja, int tmpfd, const char *sock, uid
 	struct ucred cred;
 	socklen_t clen = sizeof(cred);
 	char reply[JA_REPLY_MAX + 1];
+	uint64_t deadline;
 	size_t got = 0;
 	int fd, err, code;
 
@@ -211,8 +213,16 @@ static int send_command(struct java_attach *ja, int tmpfd, const char *sock, uid
 	err = fd_write_all(fd, req, sizeof(req));
 	if (err)
 		goto out;
+	/* each read waits at most the timeout, and all of them together not much longer */
+	deadline = monotonic_ns() + ja->o.timeout_ns;
 	while (got < JA_REPLY_MAX) {
-		ssize_t n = read(fd, reply + got, JA_REPLY_MAX - got);
+		ssize_t n;
+
+		if (monotonic_ns() > deadline) {
+			err = -ETIMEDOUT;
+			goto out;
+		}
+		n = read(fd, reply + got, JA_REPLY_MAX - got);
 
 		if (n < 0 && errno == EINTR)
 			continue;
