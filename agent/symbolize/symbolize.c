@@ -126,12 +126,13 @@ static void refresh_perf_map(struct symbolizer *sz, struct proc *p, bool miss)
 	close(fd);
 }
 
-/* Counts JIT code left unnamed where a read to come may name it: the process has a map, or
- * JVMs are asked for theirs. Stacks through such code are not cached by the collector; others
- * (a JIT that writes no map) are, as nothing would name them later. */
-static void jit_unnamed(struct symbolizer *sz, const struct proc *p)
+/* Counts JIT code left unnamed where a read to come may name it: the process has a map, or its
+ * anonymous code may be a JVM's that is asked for one. Stacks through such code are not cached
+ * by the collector; others (a JIT that writes no map, a stray address outside every mapping)
+ * are, as nothing would name them later. */
+static void jit_unnamed(struct symbolizer *sz, const struct proc *p, bool anon)
 {
-	if (p->perf_map || sz->java)
+	if (p->perf_map || (anon && sz->java))
 		sz->st.jit_unnamed++;
 }
 
@@ -171,7 +172,7 @@ static int user_frame(struct symbolizer *sz, struct proc *p, uint64_t ip, symbol
 			return fn(ctx, &fr, 1);
 		}
 		sz->st.no_mapping++;
-		jit_unnamed(sz, p);
+		jit_unnamed(sz, p, false);
 		fr.address = ip;
 		fr.function = unnamed_name(name, sizeof(name), "[unknown]", ip);
 		return fn(ctx, &fr, 1);
@@ -219,7 +220,7 @@ static int user_frame(struct symbolizer *sz, struct proc *p, uint64_t ip, symbol
 			return fn(ctx, &fr, 1);
 		}
 		sz->st.unnamed++;
-		jit_unnamed(sz, p);
+		jit_unnamed(sz, p, true);
 		fr.mapping = "[anon]";
 		fr.function = unnamed_name(name, sizeof(name), "[anon]", ip);
 		return fn(ctx, &fr, 1);
