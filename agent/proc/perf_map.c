@@ -25,6 +25,12 @@
 #define PERF_MAP_NAME_MAX 1024
 /* Read size: bounds what one read holds besides the map (lines of a chunk before they merge). */
 #define PERF_MAP_CHUNK (256u << 10)
+/* File bytes one read goes through at most: the sample loop waits for it (milliseconds). */
+#define PERF_MAP_READ_MAX (16u << 20)
+/* File bytes a map goes through in all, per byte of its cap: a line worth storing costs about
+ * what it takes in the file, so past this the file is mostly what is not (malformed lines, one
+ * endless line, a sparse hole) and is read no further. */
+#define PERF_MAP_SCAN_FACTOR 4
 /* The file's first bytes, kept to tell a rewrite in place from an append. */
 #define PERF_MAP_HEAD 64
 
@@ -485,10 +491,16 @@ int perf_map__read(struct perf_map *pm, int fd)
 		err = -ENOMEM;
 		goto out;
 	}
-	while (!capped) {
-		ssize_t n = pread(fd, buf, PERF_MAP_CHUNK, (off_t)off);
+	while (!capped && off - pm->offset < PERF_MAP_READ_MAX) {
+		ssize_t n;
 		const char *last;
 		size_t used;
+
+		if (off >= PERF_MAP_SCAN_FACTOR * pm->budget->max_map_bytes) {
+			capped = pm->full = true;
+			break;
+		}
+		n = pread(fd, buf, PERF_MAP_CHUNK, (off_t)off);
 
 		if (n < 0) {
 			err = -errno;

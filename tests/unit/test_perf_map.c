@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "proc/perf_map.h"
@@ -508,6 +509,37 @@ static void test_incremental_equals_whole(void)
 	unlink(path);
 }
 
+/* A file of no lines at all (a 1 GiB sparse hole) is gone through a bounded stretch per read and
+ * in all, never to its end. */
+static void test_no_lines(void)
+{
+	char path[] = "/tmp/stoker-perfmap-XXXXXX";
+	struct perf_map_budget b = { .max_map_bytes = 1 << 20 };
+	struct perf_map *pm = perf_map__new(&b, 0);
+	int fd = mkstemp(path);
+	struct timespec t0, t1;
+
+	CHECK(pm && fd >= 0 && ftruncate(fd, 1ull << 30) == 0);
+	if (!pm || fd < 0)
+		goto out;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int i = 0; i < 10; i++)
+		CHECK_INT(perf_map__read(pm, fd), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	CHECK(t1.tv_sec - t0.tv_sec < 2); /* 4 MiB gone through, not 1 GiB */
+	CHECK_U64(b.refused, 1);
+	CHECK_U64(b.reads + b.rereads, 1); /* given up on, not read again */
+	/* a rewrite starts over */
+	CHECK(ftruncate(fd, 0) == 0 && pwrite(fd, "1000 10 fresh\n", 14, 0) == 14);
+	CHECK_INT(perf_map__read(pm, fd), 1);
+	CHECK_STR(name_at(pm, 0x1001), "fresh");
+out:
+	perf_map__free(pm);
+	if (fd >= 0)
+		close(fd);
+	unlink(path);
+}
+
 int main(void)
 {
 	RUN_TEST(test_parse_and_lookup);
@@ -522,5 +554,6 @@ int main(void)
 	RUN_TEST(test_budget);
 	RUN_TEST(test_big_file);
 	RUN_TEST(test_incremental_equals_whole);
+	RUN_TEST(test_no_lines);
 	return TEST_SUMMARY();
 }
