@@ -338,6 +338,8 @@ static int setup(struct agent *a)
 			strerror(errno));
 	a->sz.procs = a->procs;
 	a->sz.ksyms = a->ksyms;
+	a->sz.st.perf_maps.max_bytes = a->cfg.perf_map_bytes;
+	a->sz.st.perf_maps.max_map_bytes = a->cfg.perf_map_proc_bytes;
 	err = profile_builder__init(&a->pb, &a->cfg.profile);
 	if (err)
 		return err;
@@ -387,6 +389,14 @@ static int setup(struct agent *a)
 	err = caps_drop_after_load();
 	if (err)
 		pr_warn("failed to drop load-time capabilities: %s", strerror(-err));
+	if (a->cfg.java_perfmap) {
+		/* a thread of its own, started with the capabilities the agent keeps */
+		a->sz.java = java_attach__new(NULL);
+		if (!a->sz.java)
+			pr_warn("failed to start asking JVMs for perf maps: %s; Java JIT frames "
+				"stay unnamed",
+				strerror(errno));
+	}
 
 	a->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (a->epfd < 0)
@@ -442,8 +452,13 @@ static void gather_counters(struct agent *a, const struct upload_stats *final, s
 	struct unwind_loader_stats us = { 0 };
 	struct span_context_stats ss = { 0 };
 	struct upload_stats u = { 0 };
+	struct java_attach_stats js;
 
 	sampler__read_stats(a->sampler, s.bpf);
+	if (a->sz.java) {
+		java_attach__stats(a->sz.java, &js);
+		s.java = &js;
+	}
 	obj_cache__stats(a->objs, &os);
 	proc_cache__stats(a->procs, &ps);
 	if (a->unwind)
@@ -723,6 +738,7 @@ static void teardown(struct agent *a)
 	free_secret(a->basic_password);
 	free_secret(a->bearer_token);
 	unwind_loader__free(a->unwind);
+	java_attach__free(a->sz.java);
 	span_context__free(a->spans); /* before the sampler: its entries need no removal */
 	sampler__close(a->sampler);
 	collector__destroy(&a->col);

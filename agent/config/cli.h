@@ -43,6 +43,9 @@ struct config {
 	uint64_t process_cache_bytes;	     /* process cache budget */
 	struct profile_builder_opts profile; /* max_samples: unique samples per window */
 	unsigned int top;		     /* print the N hottest functions at exit */
+	uint64_t perf_map_bytes;	     /* JIT perf maps of all processes together */
+	uint64_t perf_map_proc_bytes;	     /* one process's JIT perf map */
+	bool java_perfmap;		     /* ask JVMs to write their perf maps */
 	bool span_labels;	       /* span_id/trace_id sample labels from the running span */
 	const char *trace_context_map; /* --trace-context-map: pinned OpenTelemetry span map */
 

@@ -250,6 +250,18 @@ const struct flag cli_flags[] = {
 	{ .name = "max-samples", .key = "max_samples", .type = FLAG_UINT, CFG(profile.max_samples),
 	  .min = 1, .max = 10000000, .def = "200000", .arg = "N",
 	  .help = "unique stacks kept per window" },
+	{ .name = "perf-map-memory", .key = "perf_map_memory", .type = FLAG_SIZE,
+	  CFG(perf_map_bytes), .min = 64ull << 10, .max = 16ull << 30, .def = "128MiB", .arg = "SIZE",
+	  .why = "want a size from 64KiB to 16GiB such as 128MiB",
+	  .help = "memory for the JIT perf maps of all processes together" },
+	{ .name = "perf-map-process-memory", .key = "perf_map_process_memory", .type = FLAG_SIZE,
+	  CFG(perf_map_proc_bytes), .min = 4096, .max = 4ull << 30, .def = "32MiB", .arg = "SIZE",
+	  .why = "want a size from 4KiB to 4GiB such as 32MiB",
+	  .help = "memory for one process's JIT perf map; lines past it are not read" },
+	{ .name = "java-perfmap", .key = "java_perfmap", .type = FLAG_BOOL, CFG(java_perfmap),
+	  .def = "false",
+	  .help = "ask HotSpot JVMs (JDK 17+) for their JIT perf map as `jcmd PID "
+		  "Compiler.perfmap` does, through the attach protocol; see README" },
 
 	{ .name = "output", .key = "outputs", .type = FLAG_CUSTOM, LIST(outputs, noutputs), .shape = SHAPE_LIST,
 	  .parse = parse_output, .equal = outputs_equal, .arg = "FILE",

@@ -64,6 +64,29 @@
 	  "JIT perf maps not read: a symbolic link, not a regular file, or not owned by the "      \
 	  "process's user.",                                                                       \
 	  NONE, NULL, s->sz->perf_maps_refused)                                                    \
+	X(PERF_MAP_READS, "perf_map_reads_total", COUNTER, COUNT,                                  \
+	  "JIT perf maps read from their start (first read, or rewritten).", NONE, NULL,           \
+	  s->sz->perf_maps.reads)                                                                  \
+	X(PERF_MAP_REREADS, "perf_map_rereads_total", COUNTER, COUNT,                              \
+	  "JIT perf maps read again for lines appended since the last read.", NONE, NULL,          \
+	  s->sz->perf_maps.rereads)                                                                \
+	X(PERF_MAP_ENTRIES, "perf_map_entries", GAUGE, COUNT, "Ranges held from JIT perf maps.",   \
+	  NONE, NULL, s->sz->perf_maps.entries)                                                    \
+	X(PERF_MAP_BYTES, "perf_map_bytes", GAUGE, BYTES,                                          \
+	  "Bytes charged for JIT perf maps (--perf-map-memory).", NONE, NULL,                      \
+	  s->sz->perf_maps.bytes)                                                                  \
+	X(PERF_MAP_CAPPED, "perf_maps_capped_total", COUNTER, COUNT,                               \
+	  "Times a JIT perf map stopped at a memory cap with lines left unread.", NONE, NULL,      \
+	  s->sz->perf_maps.refused)                                                                \
+	X(JAVA_PERFMAP_REQUESTS, "java_perfmap_requests_total", COUNTER, COUNT,                    \
+	  "JVMs asked for their perf map (--java-perfmap).", NONE, NULL,                           \
+	  s->java ? s->java->requests : 0)                                                         \
+	X(JAVA_PERFMAP_WRITTEN, "java_perfmap_written_total", COUNTER, COUNT,                      \
+	  "JVMs that answered a perf map request with success.", NONE, NULL,                       \
+	  s->java ? s->java->written : 0)                                                          \
+	X(JAVA_PERFMAP_FAILED, "java_perfmap_failed_total", COUNTER, COUNT,                        \
+	  "Perf map requests to JVMs that failed or timed out.", NONE, NULL,                       \
+	  s->java ? s->java->failed + s->java->dropped : 0)                                        \
 	X(PROCS_SEEN, "processes_seen_total", COUNTER, COUNT, "Processes sampled.", SYMBOLS,       \
 	  ", %llu processes seen", s->proc->created)                                               \
 	X(SYMBOL_CACHE_FILES, "symbol_cache_files", GAUGE, COUNT, "Files in the symbol cache.",    \
@@ -268,6 +291,7 @@ struct counter_sources {
 	const struct span_context_stats *span;
 	const struct upload_stats *up;
 	const struct window_stats *win;
+	const struct java_attach_stats *java; /* NULL: --java-perfmap off */
 };
 
 struct counters {

@@ -14,18 +14,48 @@ struct perf_map_entry {
 	const char *name; /* owned by the map */
 };
 
+/* What every process's map together may hold, shared by the maps charged to it: the caller's
+ * (the symbolizer's), never a global. Bytes are charged per line before it is stored: its name
+ * plus room for the two entries a line can become. */
+struct perf_map_budget {
+	uint64_t max_bytes;	/* all maps together; 0: PERF_MAP_DEFAULT_TOTAL */
+	uint64_t max_map_bytes; /* one process's map; 0: PERF_MAP_DEFAULT_PER_MAP */
+	uint64_t bytes;		/* charged now */
+	uint64_t entries;	/* ranges held now */
+	uint64_t reads;		/* reads from the start of a file (first, or after a rewrite) */
+	uint64_t rereads;	/* reads of lines appended since the last read */
+	uint64_t refused;	/* times a map stopped at a cap with lines left unread */
+};
+
+#define PERF_MAP_DEFAULT_TOTAL	 (128ull << 20)
+#define PERF_MAP_DEFAULT_PER_MAP (32ull << 20)
+
 struct perf_map;
 
+/* An empty map charged to b (NULL: a private budget with the defaults), keeping at most
+ * max_entries lines (0: 1M). NULL + errno on failure. */
+struct perf_map *perf_map__new(struct perf_map_budget *b, size_t max_entries);
+/* Reads what the file open at fd gained since the last call: whole lines appended after the
+ * offset the last read ended at. A different file (device, inode), a shorter one or a changed
+ * beginning means it was rewritten: the map is emptied and read again from the start, within
+ * the same caps. A line the caps refuse stops the read there (retried next time). Returns the
+ * number of lines added or -errno. */
+int perf_map__read(struct perf_map *pm, int fd);
+/* Forgets what was read, so the next perf_map__read starts from the beginning. */
+void perf_map__reset(struct perf_map *pm);
 /* Loads a perf map file, keeping at most max_entries (0: default 1M) entries and reading at
  * most max_bytes (0: default 64 MiB). NULL + errno on failure. */
 struct perf_map *perf_map__load(const char *path, size_t max_entries, size_t max_bytes);
 /* The same from an open file (not closed here). */
 struct perf_map *perf_map__load_fd(int fd, size_t max_entries, size_t max_bytes);
+/* The lines of buf; a last line without a newline counts. */
 struct perf_map *perf_map__parse(const char *buf, size_t len, size_t max_entries);
-/* Entry whose [start, start+size) contains addr, or NULL. Later lines win over earlier ones
- * for overlapping ranges (JITs rewrite code). */
-const struct perf_map_entry *perf_map__lookup(const struct perf_map *pm, uint64_t addr);
+/* Entry whose [start, start+size) contains addr, or NULL; valid until the next lookup or read.
+ * Later lines win over earlier ones for overlapping ranges (JITs rewrite code). */
+const struct perf_map_entry *perf_map__lookup(struct perf_map *pm, uint64_t addr);
 size_t perf_map__count(const struct perf_map *pm);
+/* Bytes charged for this map. */
+uint64_t perf_map__bytes(const struct perf_map *pm);
 void perf_map__free(struct perf_map *pm);
 
 /* Whether a map with these attributes may be read for a process running as euid, as perf

@@ -37,7 +37,6 @@ struct proc {
 	uint64_t meta_gen; /* container metadata generation the labels were computed with */
 	struct perf_map *perf_map;
 	uint64_t perf_map_checked_ns;
-	int64_t perf_map_mtime;
 	int perf_map_refused; /* -errno of the last refusal, counted once until it changes */
 };
 

@@ -92,7 +92,9 @@ static void on_sample(struct collector *c, const struct stoker_sample *s, size_t
 	struct stack_val *v;
 	struct stack_key key;
 	char comm[STOKER_COMM_LEN], pidbuf[16], span_hex[2 * 8 + 1], trace_hex[2 * 16 + 1];
-	size_t nips = (size_t)s->kstack_len + s->ustack_len, nl = 0;
+	size_t nips = (size_t)s->kstack_len + s->ustack_len, nl = 0, sn;
+	const uint32_t *slocs;
+	uint64_t jit_unnamed;
 	struct proc *p;
 
 	if (s->kstack_len > STOKER_MAX_STACK_DEPTH || s->ustack_len > STOKER_MAX_STACK_DEPTH ||
@@ -143,6 +145,7 @@ static void on_sample(struct collector *c, const struct stoker_sample *s, size_t
 		size_t n;
 
 		c->st.stack_cache_misses++;
+		jit_unnamed = c->sz->st.jit_unnamed;
 		symbolize_stack(c->sz, p, s->ips, s->kstack_len, s->ips + s->kstack_len,
 				s->ustack_len, pb_stack__add_frames, &stack);
 		n = stack.n;
@@ -160,6 +163,13 @@ static void on_sample(struct collector *c, const struct stoker_sample *s, size_t
 			if (mark)
 				locs[n++] = mark;
 		}
+		/* JIT code its map does not name yet may be named once the map is read again:
+		 * such a stack is symbolized afresh each time rather than kept unnamed */
+		if (c->sz->st.jit_unnamed != jit_unnamed) {
+			slocs = locs;
+			sn = n;
+			goto add;
+		}
 		v = malloc(sizeof(*v) + n * sizeof(uint32_t));
 		if (!v) {
 			c->st.samples_dropped_full++;
@@ -174,6 +184,9 @@ static void on_sample(struct collector *c, const struct stoker_sample *s, size_t
 		}
 	}
 
+	slocs = v->locs;
+	sn = v->n;
+add:
 	if (c->opts.pid_labels) {
 		snprintf(pidbuf, sizeof(pidbuf), "%u", s->pid);
 		labels[nl++] =
@@ -201,7 +214,7 @@ static void on_sample(struct collector *c, const struct stoker_sample *s, size_t
 					       profile_builder__string(c->pb, trace_hex) };
 		}
 	}
-	if (profile_builder__add_sample(c->pb, v->locs, v->n, labels, nl, 1))
+	if (profile_builder__add_sample(c->pb, slocs, sn, labels, nl, 1))
 		c->st.samples_dropped_full++;
 }
 

@@ -15,7 +15,11 @@
 #include "symbolize/symbolize.h"
 
 #define MAPS_REFRESH_MIN_NS 1000000000ull
-#define PERF_MAP_RECHECK_NS 1000000000ull
+/* a miss re-reads what was appended at most this often: V8 writes new code's line as it
+ * compiles, and samples in it stay unnamed until the next read (an idle check is an open, an
+ * fstat and the status read: tens of microseconds) */
+#define PERF_MAP_RECHECK_NS	250000000ull
+#define PERF_MAP_HIT_RECHECK_NS 10000000000ull
 
 /* What an address is called when nothing names it: where it is, module+0xoffset. */
 static const char *unnamed_name(char *buf, size_t len, const char *module, uint64_t off)
@@ -63,24 +67,41 @@ static bool perf_map_refusal(int err, const struct stat *st, uid_t euid, char *w
 	}
 }
 
-static void refresh_perf_map(struct symbolizer *sz, struct proc *p)
+/* Whether the process runs HotSpot: libjvm.so is mapped. */
+static bool is_jvm(const struct proc *p)
 {
-	uint64_t now = monotonic_ns();
+	for (size_t i = 0; i < p->nmaps; i++) {
+		const char *base = strrchr(p->maps[i].path, '/');
+
+		if (p->maps[i].kind == PROC_MAP_FILE && base && !strcmp(base, "/libjvm.so"))
+			return true;
+	}
+	return false;
+}
+
+/* Reads what the process's JIT map gained, at most once per interval: on a miss four times a
+ * second, so code compiled after the last read is named soon; on a hit only now and then, to notice
+ * a map that was replaced or is no longer the process's own. */
+static void refresh_perf_map(struct symbolizer *sz, struct proc *p, bool miss)
+{
+	uint64_t now = monotonic_ns(), every = miss ? PERF_MAP_RECHECK_NS : PERF_MAP_HIT_RECHECK_NS;
 	struct stat st = { 0 };
 	uid_t euid = 0;
 	char why[96];
-	int fd;
+	int fd, n;
 
-	if (p->perf_map_checked_ns && now - p->perf_map_checked_ns < PERF_MAP_RECHECK_NS)
+	if (p->perf_map_checked_ns && now - p->perf_map_checked_ns < every)
 		return;
 	p->perf_map_checked_ns = now;
+	/* a JVM writes its map only when asked; the asking runs elsewhere and is rate-limited */
+	if (miss && sz->java && is_jvm(p))
+		java_attach__request(sz->java, p->pid, p->nspid);
 	/* opened, not stat'ed by path: a stat would follow the link a refusal is about */
 	fd = perf_map_open(p->pid, p->nspid, &st, &euid);
 	if (fd < 0 && perf_map_refusal(fd, &st, euid, why, sizeof(why))) {
 		/* what the process wrote before stays only while the file is its own */
 		perf_map__free(p->perf_map);
 		p->perf_map = NULL;
-		p->perf_map_mtime = 0;
 		if (p->perf_map_refused != fd) {
 			sz->st.perf_maps_refused++;
 			pr_warn_ratelimited(
@@ -94,16 +115,15 @@ static void refresh_perf_map(struct symbolizer *sz, struct proc *p)
 	if (fd < 0)
 		return;
 	p->perf_map_refused = 0;
-	if (st.st_mtime == p->perf_map_mtime) {
-		close(fd);
-		return;
-	}
-	perf_map__free(p->perf_map);
-	p->perf_map = perf_map__load_fd(fd, 0, 0);
-	p->perf_map_mtime = st.st_mtime;
+	/* HotSpot rewrites its map from the start when asked: not an append */
+	if (sz->java && java_attach__rewritten(sz->java, p->pid))
+		perf_map__reset(p->perf_map);
 	if (!p->perf_map)
-		pr_warn_ratelimited("failed to read JIT map /tmp/perf-%d.map of pid %d: %m",
-				    p->nspid, p->pid);
+		p->perf_map = perf_map__new(&sz->st.perf_maps, 0);
+	n = p->perf_map ? perf_map__read(p->perf_map, fd) : -ENOMEM;
+	if (n < 0)
+		pr_warn_ratelimited("failed to read JIT map /tmp/perf-%d.map of pid %d: %s",
+				    p->nspid, p->pid, strerror(-n));
 	close(fd);
 }
 
@@ -118,6 +138,24 @@ static void go_lines(const struct go_pclntab *t, uint64_t vaddr, uint64_t sym_st
 		fr->file = gf.file;
 		fr->line = gf.line;
 	}
+}
+
+/* Counts JIT code left unnamed where a read to come may name it: the process has a map, or its
+ * anonymous code may be a JVM's that is asked for one. Stacks through such code are not cached
+ * by the collector; others (a JIT that writes no map, a stray address outside every mapping)
+ * are, as nothing would name them later. */
+static void jit_unnamed(struct symbolizer *sz, const struct proc *p, bool anon)
+{
+	if (p->perf_map || (anon && sz->java))
+		sz->st.jit_unnamed++;
+}
+
+/* The JIT map's name for ip, re-reading the map (rate-limited) when it has none yet. Looked up
+ * again after the refresh: a read may move the names, a refusal free the map. */
+static const struct perf_map_entry *jit_lookup(struct symbolizer *sz, struct proc *p, uint64_t ip)
+{
+	refresh_perf_map(sz, p, !perf_map__lookup(p->perf_map, ip));
+	return perf_map__lookup(p->perf_map, ip);
 }
 
 static int user_frame(struct symbolizer *sz, struct proc *p, uint64_t ip, symbolize_frames_fn fn,
@@ -138,7 +176,19 @@ static int user_frame(struct symbolizer *sz, struct proc *p, uint64_t ip, symbol
 	if (!m && proc_cache__refresh_maps(sz->procs, p, MAPS_REFRESH_MIN_NS))
 		m = proc_maps_find(p->maps, p->nmaps, ip);
 	if (!m) {
+		/* code a JIT mapped since the maps were read: its map may know it already */
+		const struct perf_map_entry *e = jit_lookup(sz, p, ip);
+
+		if (e) {
+			sz->st.named++;
+			fr.kind = FRAME_JIT;
+			fr.address = ip;
+			fr.mapping = "[jit]";
+			fr.function = e->name;
+			return fn(ctx, &fr, 1);
+		}
 		sz->st.no_mapping++;
+		jit_unnamed(sz, p, false);
 		fr.address = ip;
 		fr.function = unnamed_name(name, sizeof(name), "[unknown]", ip);
 		return fn(ctx, &fr, 1);
@@ -184,24 +234,23 @@ static int user_frame(struct symbolizer *sz, struct proc *p, uint64_t ip, symbol
 		sz->st.unnamed++;
 		fr.function = unnamed_name(name, sizeof(name), f->name, off);
 		return fn(ctx, &fr, 1);
-	case PROC_MAP_ANON:
+	case PROC_MAP_ANON: {
+		const struct perf_map_entry *e = jit_lookup(sz, p, ip);
+
 		fr.kind = FRAME_JIT;
 		fr.address = ip;
-		refresh_perf_map(sz, p);
-		if (p->perf_map) {
-			const struct perf_map_entry *e = perf_map__lookup(p->perf_map, ip);
-
-			if (e) {
-				sz->st.named++;
-				fr.mapping = "[jit]";
-				fr.function = e->name;
-				return fn(ctx, &fr, 1);
-			}
+		if (e) {
+			sz->st.named++;
+			fr.mapping = "[jit]";
+			fr.function = e->name;
+			return fn(ctx, &fr, 1);
 		}
 		sz->st.unnamed++;
+		jit_unnamed(sz, p, true);
 		fr.mapping = "[anon]";
 		fr.function = unnamed_name(name, sizeof(name), "[anon]", ip);
 		return fn(ctx, &fr, 1);
+	}
 	case PROC_MAP_VDSO:
 		sz->st.unnamed++;
 		fr.mapping = "[vdso]";

@@ -12,16 +12,21 @@
 #include "symbolize/frame.h"
 #include "symbolize/kallsyms.h"
 #include "object/obj_cache.h"
+#include "proc/java_attach.h"
 #include "proc/proc_cache.h"
 
 struct symbolizer_stats {
 	uint64_t frames, named, unnamed, no_mapping, kernel_unnamed;
 	uint64_t perf_maps_refused; /* JIT maps not read: a link, not a file, another owner */
+	uint64_t jit_unnamed; /* JIT code no map names yet, in a process whose map may name it */
+	/* every process's JIT map together: its caps (set by the owner) and counts */
+	struct perf_map_budget perf_maps;
 };
 
 struct symbolizer {
 	struct proc_cache *procs; /* also gives each mapping's object */
 	struct kallsyms *ksyms;	  /* may be NULL: kernel frames then keep their addresses */
+	struct java_attach *java; /* asks JVMs for their maps; NULL: off */
 	struct symbolizer_stats st;
 };
 

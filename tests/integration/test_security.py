@@ -284,9 +284,233 @@ def test_span_symbol_once_per_file():
           "files)" % (searched, files))
 
 
+def free_port():
+    import socket
+    with socket.socket() as so:
+        so.bind(("127.0.0.1", 0))
+        return so.getsockname()[1]
+
+
+def metrics(port):
+    import urllib.request
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=5) as r:
+        text = r.read().decode()
+    return {m.group(1): float(m.group(2))
+            for m in re.finditer(r"^stoker_(\w+) ([0-9.e+-]+)$", text, re.M)}
+
+
+def vm_kib_or_0(pid, field):
+    """As vm_kib, 0 once the process is gone (polled while the agent may exit)."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def profile_watched(pid, seconds, extra=(), during=None):
+    """Profiles pid for seconds with /metrics on, calling during(port) once the agent has
+    sampled for a while; returns (stacks, peak agent RSS in KiB, metrics near the end)."""
+    port = free_port()
+    out = os.path.join(TMP, "watched-%d.pb.gz" % pid)
+    a = subprocess.Popen([STOKER, "--pid", str(pid), "--duration", "%ds" % seconds,
+                          "--sample-rate", str(HZ), "--metrics-addr", "127.0.0.1:%d" % port,
+                          "--output", out] + list(extra),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    hwm, m, t0, called = 0, {}, time.time(), False
+    try:
+        while a.poll() is None:
+            hwm = max(hwm, vm_kib_or_0(a.pid, "VmHWM"))
+            el = time.time() - t0
+            if during and not called and el >= seconds / 2:
+                called = True
+                during(port)
+            if el >= seconds - 1.5 and not m:
+                try:
+                    m = metrics(port)
+                except OSError:
+                    pass
+            time.sleep(0.1)
+        _, err = a.communicate(timeout=60)
+    finally:
+        if a.poll() is None:
+            a.kill()
+            a.wait()
+    check(a.returncode == 0, "agent exits 0 (%s)" % err.strip()[-300:])
+    check(m, "/metrics scraped while profiling")
+    return pprof_check.stacks(pprof_check.load(out)), hwm, m
+
+
+def jit_fixture_with_map(write_map):
+    """The JIT fixture as nobody, with write_map(pid, path, lo, hi) run as root to make the
+    map's text, which nobody then writes."""
+    need("setpriv")
+    fx = start(AS_NOBODY + [os.path.join(FIX, "unwind_cases-nofp"), "jit", "60"])
+    lo, hi = jit_mapping(fx.pid)
+    return fx, lo, hi
+
+
+def write_as_nobody(path, text_path, append=False):
+    """nobody writes text_path's content (handed on stdin) to path: the file is nobody's."""
+    with open(text_path, "rb") as f:
+        r = subprocess.run(AS_NOBODY + ["sh", "-c", 'cat %s "$1"' % (">>" if append else ">"),
+                                        "sh", path], stdin=f, capture_output=True, text=True)
+    check(r.returncode == 0, "nobody writes %s (%s)" % (path, r.stderr.strip()))
+
+
+CAP_MIB = 16
+
+
+def test_perf_map_bloat_capped():
+    """A 61 MB perf map written by a nobody process adds at most its cap to the agent's RSS, is
+    read once (not in full again each second it misses), and the process is still profiled."""
+    results = {}
+    for kind in ("small", "big"):
+        fx, lo, hi = jit_fixture_with_map(None)
+        path = "/tmp/perf-%d.map" % fx.pid
+        text = os.path.join(TMP, "map-%s.txt" % kind)
+        try:
+            with open(text, "w") as f:
+                # ranges away from the JIT code: every sample misses and asks for a re-read
+                n = 1 if kind == "small" else 61 * 1000 * 1000 // 64
+                for i in range(n):
+                    f.write("%x 40 attacker_function_name_padding_%024d\n" %
+                            (0x100000000000 + i * 0x40, i))
+            if kind == "big":
+                check(os.path.getsize(text) >= 61 * 1000 * 1000,
+                      "map of %.1f MB" % (os.path.getsize(text) / 1e6))
+            write_as_nobody(path, text)
+            results[kind] = profile_watched(
+                fx.pid, 6, ["--perf-map-process-memory", "%dMiB" % CAP_MIB])
+        finally:
+            stop(fx)
+            if os.path.lexists(path):
+                os.unlink(path)
+            os.unlink(text)
+    (_, hwm_small, _), (s_big, hwm_big, m_big) = results["small"], results["big"]
+    grew = (hwm_big - hwm_small) / 1024.0
+    print("    peak RSS: %.1f MiB with a 1-line map, %.1f MiB with the 61 MB one" %
+          (hwm_small / 1024.0, hwm_big / 1024.0))
+    # 4 MiB: what two runs of the agent differ by anyway (unwind tables, buffers)
+    check(grew <= CAP_MIB + 4, "the 61 MB map adds %.1f MiB to the agent's peak RSS (cap %d MiB, "
+          "+4 MiB of run-to-run noise)" % (grew, CAP_MIB))
+    check(m_big.get("perf_map_bytes", -1) <= CAP_MIB << 20 and
+          m_big.get("perf_map_bytes", 0) > (CAP_MIB << 20) * 0.9,
+          "the map holds %d bytes, up to its cap" % m_big.get("perf_map_bytes", -1))
+    check(m_big.get("perf_maps_capped_total", 0) >= 1, "the cap is counted (%s)" %
+          m_big.get("perf_maps_capped_total"))
+    check(m_big.get("perf_map_reads_total") == 1,
+          "read from its start once in %d s of misses (%s)" % (6, m_big.get("perf_map_reads_total")))
+    n = total(s_big)
+    check(n >= 100, "the attacker is still profiled: %d samples" % n)
+
+
+def test_perf_map_append_not_reparsed():
+    """Lines a nobody process appends to its map are read from where the last read ended: the
+    new JIT name shows, and the map is not read from its start again."""
+    fx, lo, hi = jit_fixture_with_map(None)
+    path = "/tmp/perf-%d.map" % fx.pid
+    text = os.path.join(TMP, "map-append.txt")
+    more = os.path.join(TMP, "map-more.txt")
+    try:
+        with open(text, "w") as f:
+            for i in range(50000):  # 3 MB: a full re-read would show in the counters
+                f.write("%x 40 early_function_%d\n" % (0x100000000000 + i * 0x40, i))
+        with open(more, "w") as f:
+            f.write("%x %x jit_fn_appended_later\n" % (lo, hi - lo))
+        write_as_nobody(path, text)
+
+        def append(port):
+            write_as_nobody(path, more, append=True)
+
+        stacks, _, m = profile_watched(fx.pid, 8, during=append)
+    finally:
+        stop(fx)
+        if os.path.lexists(path):
+            os.unlink(path)
+    n = total(stacks)
+    named = total(stacks, lambda s: s["frames"][-1] == "jit_fn_appended_later")
+    check(n >= 100 and named >= 0.25 * n,
+          "%d of %d samples name the JIT leaf from the appended line" % (named, n))
+    check(m.get("perf_map_reads_total") == 1 and m.get("perf_map_rereads_total", 0) >= 1,
+          "read once from the start (%s), appended lines read after (%s re-reads)" %
+          (m.get("perf_map_reads_total"), m.get("perf_map_rereads_total")))
+
+
+# A stand-in JVM: maps a libjvm.so, catches SIGQUIT (saying so on stdout) as HotSpot does, and
+# spins in anonymous executable code ("jmp ." on a thread) that no perf map names.
+FAKE_JVM = r"""
+import ctypes, mmap, signal, sys, threading, time
+ctypes.CDLL(sys.argv[1])
+signal.signal(signal.SIGQUIT, lambda *a: print("SIGQUIT", flush=True))
+m = mmap.mmap(-1, 4096, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS,
+              prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
+m.write(b"\xeb\xfe")
+spin = ctypes.CFUNCTYPE(None)(ctypes.addressof(ctypes.c_char.from_buffer(m)))
+threading.Thread(target=spin, daemon=True).start()
+print("ready", flush=True)
+time.sleep(float(sys.argv[2]))
+"""
+
+
+def test_java_attach_not_where_user_cannot_write():
+    """--java-perfmap never creates the JVM trigger file where the process's user could not: a
+    nobody "JVM" (it maps a libjvm.so and catches SIGQUIT) whose /tmp is a root-owned directory
+    gets no file there and no SIGQUIT, and the refusal is counted."""
+    need("setpriv", "unshare", "mount")
+    ro = tempfile.mkdtemp(prefix="stoker-rotmp-", dir="/var/tmp")
+    os.chmod(ro, 0o755)  # root's: nobody may not create files in it
+    # outside /tmp, which the fixture will not see
+    libdir = tempfile.mkdtemp(prefix="stoker-fakejvm-", dir="/var/tmp")
+    lib = os.path.join(libdir, "libjvm.so")
+    shutil.copy("/usr/lib/x86_64-linux-gnu/libz.so.1", lib)
+    prog = os.path.join(libdir, "fake_jvm.py")
+    with open(prog, "w") as f:
+        f.write(FAKE_JVM)
+    os.chmod(libdir, 0o755)
+    os.chmod(lib, 0o755)
+    os.chmod(prog, 0o644)
+    # /tmp is ro only in the fixture's mount namespace (made private first, so the bind does
+    # not propagate back here)
+    script = ("mount --make-rprivate / 2>/dev/null; mount --bind %s /tmp && exec %s "
+              "/usr/bin/python3 %s %s 60" % (ro, " ".join(AS_NOBODY), prog, lib))
+    fx = subprocess.Popen(["unshare", "-m", "sh", "-c", script], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True)
+    try:
+        first = fx.stdout.readline().strip()
+        check(first == "ready", "the stand-in JVM runs (%s)" %
+              (first or fx.stderr.read().strip() if fx.poll() is not None else first))
+        with open("/proc/%d/maps" % fx.pid) as f:
+            maps = f.read()
+        check("/libjvm.so" in maps and re.search(r" rwxp 0+ 00:00 0\s*$", maps, re.M),
+              "it maps a libjvm.so and anonymous executable code")
+        before = os.stat(ro).st_mtime_ns
+        stacks, _, m = profile_watched(fx.pid, 5, ["--java-perfmap"])
+        alive = fx.poll() is None
+        after = os.stat(ro).st_mtime_ns
+        left = os.listdir(ro)
+    finally:
+        stop(fx)
+        said = fx.stdout.read()
+        shutil.rmtree(ro, ignore_errors=True)
+        shutil.rmtree(libdir, ignore_errors=True)
+    check(m.get("java_perfmap_requests_total", 0) >= 1 and
+          m.get("java_perfmap_failed_total", 0) >= 1 and
+          m.get("java_perfmap_written_total") == 0,
+          "asked, refused, counted (%s requests, %s failed)" %
+          (m.get("java_perfmap_requests_total"), m.get("java_perfmap_failed_total")))
+    check(before == after and not left,
+          "nothing created in the root-owned /tmp (mtime %s, then %s; %s)" % (before, after, left))
+    check(alive and "SIGQUIT" not in said, "the process got no SIGQUIT (%s)" % said.strip())
+    check(total(stacks) >= 100, "still profiled: %d samples" % total(stacks))
+
 TESTS = [test_perf_map_symlink_to_root_file, test_perf_map_owned_by_root,
          test_perf_map_of_the_process_user, test_bloat_symbols_bounded,
-         test_span_symbol_once_per_file]
+         test_span_symbol_once_per_file, test_perf_map_bloat_capped,
+         test_perf_map_append_not_reparsed, test_java_attach_not_where_user_cannot_write]
 
 
 def main():

@@ -112,6 +112,7 @@ static void test_gather_reads_every_row(void)
 	struct span_context_stats span;
 	struct upload_stats up;
 	struct window_stats win;
+	struct java_attach_stats java;
 	struct counter_sources s = { .col = &col,
 				     .sz = &sz,
 				     .obj = &obj,
@@ -119,9 +120,11 @@ static void test_gather_reads_every_row(void)
 				     .unwind = &unw,
 				     .span = &span,
 				     .up = &up,
-				     .win = &win };
+				     .win = &win,
+				     .java = &java };
 	struct counters c;
 
+	memset(&java, 1, sizeof(java));
 	memset(&col, 1, sizeof(col));
 	memset(&sz, 1, sizeof(sz));
 	memset(&obj, 1, sizeof(obj));
