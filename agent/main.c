@@ -214,7 +214,7 @@ static int setup_meta(struct agent *a)
 	}
 	if (!mo.kubelet_url && !mo.docker_socket)
 		return 0;
-	a->meta = container_meta__start(&mo);
+	a->meta = container_meta__new(&mo);
 	if (!a->meta)
 		return -ENOMEM;
 	pr_info("container metadata from%s%s%s%s", mo.kubelet_url ? " the kubelet at " : "",
@@ -372,6 +372,19 @@ static int setup(struct agent *a)
 			       missing);
 		return err;
 	}
+	/* Before any thread exists: every thread then runs with the reduced set. */
+	err = caps_reduce_to_steady();
+	if (err) {
+		pr_err("failed to drop the capabilities used to load BPF: %s", strerror(-err));
+		return err;
+	}
+	if (a->meta) {
+		err = container_meta__start(a->meta);
+		if (err) {
+			pr_err("failed to start the container metadata thread: %s", strerror(-err));
+			return err;
+		}
+	}
 	if (a->cfg.sampler.unwind_tables) {
 		struct unwind_loader_opts uo = { 0 };
 
@@ -382,9 +395,6 @@ static int setup(struct agent *a)
 			pr_warn("unwind tables unavailable (%s): user stacks use frame pointers",
 				strerror(errno));
 	}
-	err = caps_drop_after_load();
-	if (err)
-		pr_warn("failed to drop load-time capabilities: %s", strerror(-err));
 
 	a->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (a->epfd < 0)

@@ -35,7 +35,7 @@ struct container_meta {
 	pthread_cond_t cv;
 	struct lru_cache *table; /* id -> struct container_info */
 	atomic_uint_fast64_t generation;
-	bool stop, want_refresh;
+	bool started, stop, want_refresh;
 	uint64_t last_refresh_ns;
 	bool k8s_failed_logged, docker_failed_logged;
 	char *token;
@@ -340,7 +340,7 @@ static void *thread_main(void *arg)
 	return NULL;
 }
 
-struct container_meta *container_meta__start(const struct container_meta_opts *opts)
+struct container_meta *container_meta__new(const struct container_meta_opts *opts)
 {
 	struct container_meta *m = calloc(1, sizeof(*m));
 	struct lru_cache_opts lo = { 0 };
@@ -372,13 +372,15 @@ struct container_meta *container_meta__start(const struct container_meta_opts *o
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&m->cv, &ca);
 	pthread_condattr_destroy(&ca);
-	if (pthread_create(&m->thread, NULL, thread_main, m)) {
-		lru_cache__free(m->table);
-		free_secret(m->token);
-		free(m);
-		return NULL;
-	}
 	return m;
+}
+
+int container_meta__start(struct container_meta *m)
+{
+	int err = -pthread_create(&m->thread, NULL, thread_main, m);
+
+	m->started = err == 0;
+	return err;
 }
 
 void container_meta__stop(struct container_meta *m)
@@ -389,7 +391,8 @@ void container_meta__stop(struct container_meta *m)
 	m->stop = true;
 	pthread_cond_signal(&m->cv);
 	pthread_mutex_unlock(&m->mu);
-	pthread_join(m->thread, NULL);
+	if (m->started)
+		pthread_join(m->thread, NULL);
 	lru_cache__free(m->table);
 	pthread_mutex_destroy(&m->mu);
 	pthread_cond_destroy(&m->cv);

@@ -27,7 +27,11 @@ struct container_info {
 
 struct container_meta;
 
-struct container_meta *container_meta__start(const struct container_meta_opts *opts);
+/* Reads the token; the thread waits for container_meta__start, so that it starts with the
+ * capabilities the agent keeps, not those it loads BPF with. */
+struct container_meta *container_meta__new(const struct container_meta_opts *opts);
+/* Starts the polling thread. Returns 0 or -errno. */
+int container_meta__start(struct container_meta *m);
 void container_meta__stop(struct container_meta *m);
 /* Copies what is known about container id into *out. Returns 0, or -ENOENT (and asks the
  * thread for a refresh, at most every few seconds). */

@@ -13,7 +13,7 @@ import sys
 import tempfile
 import time
 
-from harness import FIX, check, need, pprof_check, profile_pid, run, start, stop
+from harness import FIX, STOKER, check, need, pprof_check, profile_pid, run, start, stop
 
 TMP = tempfile.mkdtemp(prefix="stoker-security-")
 HZ = 99
@@ -129,8 +129,58 @@ def test_perf_map_of_the_process_user():
     check(not said, "nothing refused (%s)" % said)
 
 
+STEADY_CAPS = (1 << 2) | (1 << 19) | (1 << 40)  # DAC_READ_SEARCH, SYS_PTRACE, CHECKPOINT_RESTORE
+
+
+def thread_status(pid):
+    """{tid: {field: value}} of every thread of pid."""
+    out = {}
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/status" % (pid, tid)) as f:
+                out[int(tid)] = dict(ln.rstrip("\n").split(":\t", 1) for ln in f if ":\t" in ln)
+        except FileNotFoundError:
+            pass
+    return out
+
+
+def test_threads_hold_only_steady_caps():
+    """Run as root with every thread started (metadata, metrics, uploader), each thread of the
+    agent holds only the steady-state capabilities, in every set, and no_new_privs."""
+    with open("/proc/sys/kernel/cap_last_cap") as f:
+        want = STEADY_CAPS & ((1 << (int(f.read()) + 1)) - 1)
+    a = subprocess.Popen(
+        [STOKER, "--duration", "6s", "--upload-interval", "1s", "--spool-dir", "",
+         "--server-url", "http://127.0.0.1:9", "--metrics-addr", "127.0.0.1:%d" % (20000 + os.getpid() % 20000),
+         "--docker-socket", os.path.join(TMP, "no-docker.sock"), "--kubernetes",
+         "--kubelet-url", "http://127.0.0.1:9"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 20
+        st = {}
+        while time.time() < deadline and a.poll() is None:
+            st = thread_status(a.pid)
+            if len(st) >= 4:
+                break
+            time.sleep(0.1)
+        check(len(st) >= 4, "the agent runs its metadata, metrics and upload threads (%d "
+              "threads: %s)" % (len(st), sorted(v.get("Name") for v in st.values())))
+        for tid, v in sorted(st.items()):
+            sets = {k: int(v[k], 16) for k in ("CapEff", "CapPrm", "CapBnd", "CapInh", "CapAmb")}
+            check(sets["CapEff"] == sets["CapPrm"] == sets["CapBnd"] == want
+                  and sets["CapInh"] == sets["CapAmb"] == 0 and v["NoNewPrivs"] == "1",
+                  "thread %d (%s) holds only %#x: %s, NoNewPrivs %s" %
+                  (tid, v["Name"], want, {k: "%#x" % n for k, n in sets.items()},
+                   v["NoNewPrivs"]))
+        out, err = a.communicate(timeout=60)
+    finally:
+        stop(a)
+    check(a.returncode == 0 and "sampling" in err,
+          "the agent ran to its end and sampled (%s)" % err.strip()[-300:])
+
+
 TESTS = [test_perf_map_symlink_to_root_file, test_perf_map_owned_by_root,
-         test_perf_map_of_the_process_user]
+         test_perf_map_of_the_process_user, test_threads_hold_only_steady_caps]
 
 
 def main():
