@@ -13,7 +13,8 @@ import sys
 import tempfile
 import time
 
-from harness import FIX, STOKER, check, need, pprof_check, profile_pid, run, start, stop
+from harness import (FIX, STOKER, check, load_profile, need, pprof_check, profile_pid, run,
+                     run_agent, start, stop)
 
 TMP = tempfile.mkdtemp(prefix="stoker-security-")
 HZ = 99
@@ -179,8 +180,82 @@ def test_threads_hold_only_steady_caps():
           "the agent ran to its end and sampled (%s)" % err.strip()[-300:])
 
 
+def cgroup2_root():
+    for line in open("/proc/mounts"):
+        f = line.split()
+        if f[2] == "cgroup2":
+            return f[1]
+    raise AssertionError("no cgroup2 mount found")
+
+
+def test_cgroup_names_not_spoofed():
+    """nobody names cgroups in its own delegated subtree (user@UID.service) like a system
+    unit and a Docker scope and moves its processes there: neither service_name nor
+    container_id follows those names, while the same names where only root can make them
+    still label."""
+    need("setpriv")
+    nobody = pwd.getpwnam("nobody").pw_uid
+    root = cgroup2_root()
+    user = os.path.join(root, "user.slice", "user-%d.slice" % nobody, "user@%d.service" % nobody)
+    app = os.path.join(user, "app.slice")
+    fake_id, real_id = "e1" * 32, "f2" * 32
+    made = [os.path.join(root, "system.slice", "stoker-sec-real.service"),
+            os.path.join(root, "system.slice", "docker-%s.scope" % real_id)]
+    spoof = [os.path.join(app, "nginx.service"), os.path.join(app, "docker-%s.scope" % fake_id)]
+    for d in made + [app]:
+        os.makedirs(d, exist_ok=True)
+    # systemd delegates user@UID.service to the user: the subtree and its files are theirs
+    for d in (user, app):
+        for name in [""] + [f for f in os.listdir(d) if f.startswith("cgroup.")]:
+            os.chown(os.path.join(d, name), nobody, -1)
+    fx = [start(AS_NOBODY + [os.path.join(FIX, "shares"), "30"]) for _ in range(4)]
+    out = os.path.join(TMP, "cgroups.pb.gz")
+    try:
+        for d, p in zip(made, fx[:2]):
+            with open(os.path.join(d, "cgroup.procs"), "w") as f:
+                f.write(str(p.pid))
+        for p in fx[2:]:
+            with open(os.path.join(app, "cgroup.procs"), "w") as f:
+                f.write(str(p.pid))
+        as_nobody("sh", "-c", 'mkdir "$1" "$2" && echo "$3" > "$1/cgroup.procs" && '
+                  'echo "$4" > "$2/cgroup.procs"', "sh", spoof[0], spoof[1],
+                  str(fx[2].pid), str(fx[3].pid))
+        with open("/proc/%d/cgroup" % fx[3].pid) as f:
+            cg = f.read()
+        check("docker-%s.scope" % fake_id in cg, "nobody moved its process into its own "
+              "docker-<hex>.scope: %s" % cg.strip().splitlines()[-1])
+        r = run_agent(["--duration", "3s", "--sample-rate", str(HZ), "--output", out] +
+                      [a for p in fx for a in ("--pid", str(p.pid))], timeout=120)
+        check(r.returncode == 0, "agent exits 0 (%s)" % r.stderr[-300:])
+    finally:
+        for p in fx:
+            stop(p)
+        for d in spoof + [app, user, os.path.dirname(user), os.path.dirname(os.path.dirname(
+                user))] + made:
+            try:
+                os.rmdir(d)
+            except OSError:
+                pass
+    stacks = pprof_check.stacks(load_profile(out, HZ))
+    labels = [[s["labels"] for s in stacks if s["labels"].get("pid") == str(p.pid)]
+              for p in fx]
+    check(all(labels), "every process is profiled (%s samples)" % [len(l) for l in labels])
+    real_svc, real_ctr, fake_svc, fake_ctr = labels
+    check(all(l.get("service_name") == "stoker-sec-real" for l in real_svc),
+          "a unit where systemd puts units names the service: %s" % real_svc[0])
+    check(all(l.get("container_id") == real_id for l in real_ctr),
+          "a Docker scope where the runtime puts them names the container: %s" % real_ctr[0])
+    check(all(l.get("service_name") == "shares" and l.get("systemd_unit") ==
+              "user@%d.service" % nobody for l in fake_svc),
+          "nobody's own nginx.service names no service: %s" % fake_svc[0])
+    check(all("container_id" not in l and l.get("service_name") == "shares"
+              for l in fake_ctr),
+          "nobody's own docker-<hex>.scope names no container: %s" % fake_ctr[0])
+
+
 TESTS = [test_perf_map_symlink_to_root_file, test_perf_map_owned_by_root,
-         test_perf_map_of_the_process_user, test_threads_hold_only_steady_caps]
+         test_perf_map_of_the_process_user, test_threads_hold_only_steady_caps,
+         test_cgroup_names_not_spoofed]
 
 
 def main():
