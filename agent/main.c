@@ -99,6 +99,7 @@ static int read_secret_flag(const char *flag, const char *path, char **out)
 
 static int setup_push(struct agent *a)
 {
+	char url[512];
 	struct uploader_opts uo;
 	int err;
 
@@ -133,7 +134,8 @@ static int setup_push(struct agent *a)
 		if (!a->metrics)
 			return -errno;
 	}
-	pr_info("pushing to %s (%s API) every %llu s", a->cfg.upload.client.server_url,
+	pr_info("pushing to %s (%s API) every %llu s",
+		redact_url(a->cfg.upload.client.server_url, url, sizeof(url)),
 		a->cfg.upload.client.api == SERVER_API_PUSH ? "push" : "ingest",
 		(unsigned long long)(a->cfg.upload_interval_ns / 1000000000ull));
 	return 0;
@@ -196,6 +198,7 @@ static void free_rules(struct relabel_rule *rules, size_t n)
  * or when its socket exists. Neither being reachable only means fewer labels. */
 static int setup_meta(struct agent *a)
 {
+	char url[512];
 	struct container_meta_opts mo = a->cfg.meta;
 	bool k8s = a->cfg.kubernetes == 1 ||
 		   (a->cfg.kubernetes == -1 && getenv("KUBERNETES_SERVICE_HOST") &&
@@ -218,8 +221,8 @@ static int setup_meta(struct agent *a)
 	if (!a->meta)
 		return -ENOMEM;
 	pr_info("container metadata from%s%s%s%s", mo.kubelet_url ? " the kubelet at " : "",
-		mo.kubelet_url ? mo.kubelet_url : "", mo.docker_socket ? " Docker at " : "",
-		mo.docker_socket ? mo.docker_socket : "");
+		mo.kubelet_url ? redact_url(mo.kubelet_url, url, sizeof(url)) : "",
+		mo.docker_socket ? " Docker at " : "", mo.docker_socket ? mo.docker_socket : "");
 	return 0;
 }
 

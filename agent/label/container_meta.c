@@ -298,11 +298,12 @@ static void refresh_from(struct container_meta *m, const char *url, const char *
 
 static void refresh(struct container_meta *m)
 {
-	char url[2048], what[2100];
+	char url[2048], what[2100], shown[2048];
 
 	if (m->opts.kubelet_url) {
 		snprintf(url, sizeof(url), "%s/pods", m->opts.kubelet_url);
-		snprintf(what, sizeof(what), "the kubelet at %s", m->opts.kubelet_url);
+		snprintf(what, sizeof(what), "the kubelet at %s",
+			 redact_url(m->opts.kubelet_url, shown, sizeof(shown)));
 		refresh_from(m, url, NULL, false, container_meta_parse_pods, what,
 			     "pods go without Kubernetes labels", &m->k8s_failed_logged);
 	}

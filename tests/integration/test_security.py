@@ -253,9 +253,32 @@ def test_cgroup_names_not_spoofed():
           "nobody's own docker-<hex>.scope names no container: %s" % fake_ctr[0])
 
 
+def test_server_url_credentials_never_logged():
+    """A user:password@ in --server-url (and --kubelet-url) shows as ***@ in the startup line,
+    push failures, the preflight check and a rejected flag's message."""
+    url = "http://bob:hunter2@127.0.0.1:9"
+    runs = [run_agent(["--duration", "3s", "--upload-interval", "1s", "--spool-dir", "",
+                       "--server-url", url, "--kubernetes", "--kubelet-url", url,
+                       "--docker-socket", ""], timeout=60),
+            run_agent(["--check", "--server-url", url], timeout=60),
+            run_agent(["--server-url", "ftp://bob:hunter2@127.0.0.1:9"], timeout=60)]
+    for r in runs:
+        out = r.stdout + r.stderr
+        check("hunter2" not in out and "bob" not in out,
+              "no credential in the output (%s)" % out.strip()[-300:])
+    check("pushing to http://***@127.0.0.1:9" in runs[0].stderr and
+          "failed to push to http://***@127.0.0.1:9" in runs[0].stderr and
+          "the kubelet at http://***@127.0.0.1:9" in runs[0].stderr,
+          "the startup line, push failures and the kubelet name the redacted URL")
+    check("http://***@127.0.0.1:9 does not answer" in runs[1].stdout + runs[1].stderr,
+          "the preflight check names the redacted URL")
+    check(runs[2].returncode == 2 and "'ftp://***@127.0.0.1:9'" in runs[2].stderr,
+          "a rejected --server-url is shown redacted: %s" % runs[2].stderr.strip())
+
+
 TESTS = [test_perf_map_symlink_to_root_file, test_perf_map_owned_by_root,
          test_perf_map_of_the_process_user, test_threads_hold_only_steady_caps,
-         test_cgroup_names_not_spoofed]
+         test_cgroup_names_not_spoofed, test_server_url_credentials_never_logged]
 
 
 def main():
