@@ -43,6 +43,8 @@
 #include "export/upload_batch.h"
 #include "export/uploader.h"
 
+#define SERVICE_ACCOUNT_CA "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt"
+
 #define DRAIN_INTERVAL_MS 100
 
 struct agent {
@@ -81,7 +83,7 @@ struct agent {
 	struct relabel_rule rules[CLI_MAX_RULES];
 	size_t nrules;
 	struct container_meta *meta;
-	char kubelet_url[512];
+	char kubelet_url[512], pods_url[1024];
 };
 
 /* Reads the secret a flag names, when it names one. */
@@ -194,6 +196,31 @@ static void free_rules(struct relabel_rule *rules, size_t n)
 		relabel_rule__free(&rules[i]);
 }
 
+/* This node's pods from the API server: a service account needs only pods list access
+ * (a kubelet's /pods needs nodes/proxy, which reaches every kubelet API), and the server's
+ * certificate is always checked against the cluster's CA before the token is sent. */
+static void api_server_pods(struct agent *a, struct container_meta_opts *mo)
+{
+	const char *host = getenv("KUBERNETES_SERVICE_HOST"), *node = getenv("NODE_NAME");
+	const char *port = getenv("KUBERNETES_SERVICE_PORT");
+
+	mo->kubelet_url = NULL;
+	if (!host || !*host || !node || !*node ||
+	    strspn(node, "abcdefghijklmnopqrstuvwxyz0123456789.-") != strlen(node)) {
+		pr_warn("pods go without Kubernetes labels: KUBERNETES_SERVICE_HOST or NODE_NAME "
+			"(a node name) is not set; set them or pass --kubelet-url");
+		return;
+	}
+	snprintf(a->kubelet_url, sizeof(a->kubelet_url), "https://%s%s%s:%s",
+		 strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "",
+		 port && *port ? port : "443");
+	snprintf(a->pods_url, sizeof(a->pods_url),
+		 "%s/api/v1/pods?fieldSelector=spec.nodeName%%3D%s", a->kubelet_url, node);
+	mo->kubelet_url = a->kubelet_url;
+	mo->pods_url = a->pods_url;
+	mo->k8s_verify = true;
+}
+
 /* Kubernetes when asked, or when the in-cluster service account is there; Docker when asked,
  * or when its socket exists. Neither being reachable only means fewer labels. */
 static int setup_meta(struct agent *a)
@@ -208,19 +235,21 @@ static int setup_meta(struct agent *a)
 		mo.docker_socket = "/var/run/docker.sock";
 	if (mo.docker_socket && !*mo.docker_socket)
 		mo.docker_socket = NULL;
-	if (!k8s) {
+	if (!k8s)
 		mo.kubelet_url = NULL;
-	} else if (!mo.kubelet_url) {
-		snprintf(a->kubelet_url, sizeof(a->kubelet_url), "https://%s:10250",
-			 getenv("NODE_NAME") ? getenv("NODE_NAME") : "127.0.0.1");
-		mo.kubelet_url = a->kubelet_url;
-	}
+	else if (!mo.kubelet_url)
+		api_server_pods(a, &mo);
+	if (mo.kubelet_url && !mo.k8s_ca_file && access(SERVICE_ACCOUNT_CA, R_OK) == 0)
+		mo.k8s_ca_file = SERVICE_ACCOUNT_CA;
 	if (!mo.kubelet_url && !mo.docker_socket)
 		return 0;
 	a->meta = container_meta__new(&mo);
 	if (!a->meta)
 		return -ENOMEM;
-	pr_info("container metadata from%s%s%s%s", mo.kubelet_url ? " the kubelet at " : "",
+	pr_info("container metadata from%s%s%s%s",
+		!mo.kubelet_url ? ""
+		: mo.pods_url	? " the API server at "
+				: " the kubelet at ",
 		mo.kubelet_url ? redact_url(mo.kubelet_url, url, sizeof(url)) : "",
 		mo.docker_socket ? " Docker at " : "", mo.docker_socket ? mo.docker_socket : "");
 	return 0;

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* Container metadata thread: polls the kubelet's /pods and Docker's /containers/json with
- * libcurl (the latter over the unix socket), parses them with json-c, and keeps an id-keyed
- * table under a mutex. Unreachable sources are logged once and retried; labels just stay
- * fewer meanwhile. */
+/* Container metadata thread: polls the API server's (or a kubelet's) pods and Docker's
+ * /containers/json with libcurl (the latter over the unix socket), parses them with json-c, and
+ * keeps an id-keyed table under a mutex. Unreachable sources are logged once and retried; labels
+ * just stay fewer meanwhile. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -302,7 +302,10 @@ static void refresh(struct container_meta *m)
 
 	if (m->opts.kubelet_url) {
 		snprintf(url, sizeof(url), "%s/pods", m->opts.kubelet_url);
-		snprintf(what, sizeof(what), "the kubelet at %s",
+		if (m->opts.pods_url)
+			snprintf(url, sizeof(url), "%s", m->opts.pods_url);
+		snprintf(what, sizeof(what), "the %s at %s",
+			 m->opts.pods_url ? "API server" : "kubelet",
 			 redact_url(m->opts.kubelet_url, shown, sizeof(shown)));
 		refresh_from(m, url, NULL, false, container_meta_parse_pods, what,
 			     "pods go without Kubernetes labels", &m->k8s_failed_logged);
@@ -364,7 +367,7 @@ struct container_meta *container_meta__new(const struct container_meta_opts *opt
 		int err = read_secret(m->opts.k8s_token_file, &m->token);
 
 		if (err)
-			pr_warn("failed to read the Kubernetes token %s: %s; asking the kubelet "
+			pr_warn("failed to read the Kubernetes token %s: %s; asking "
 				"without it",
 				m->opts.k8s_token_file, strerror(-err));
 	}

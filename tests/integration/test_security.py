@@ -4,6 +4,7 @@ the files it controls: a JIT perf map planted as a symbolic link to a root-only 
 owned by another user, must not become frame names (perf refuses such maps too), while the
 process is still profiled and its own map still names its JIT code. Needs root; fails loudly
 without it. Ends with "N passed, N failed"."""
+import json
 import os
 import pwd
 import re
@@ -13,7 +14,7 @@ import sys
 import tempfile
 import time
 
-from harness import (FIX, STOKER, check, load_profile, need, pprof_check, profile_pid, run,
+from harness import (FIX, STOKER, TOOLS, check, load_profile, need, pprof_check, profile_pid, run,
                      run_agent, start, stop)
 
 TMP = tempfile.mkdtemp(prefix="stoker-security-")
@@ -276,9 +277,99 @@ def test_server_url_credentials_never_logged():
           "a rejected --server-url is shown redacted: %s" % runs[2].stderr.strip())
 
 
+def make_ca(d, name, san):
+    """A CA d/name-ca.pem and a server certificate d/name.pem (key d/name.key) for san."""
+    need("openssl")
+
+    def ossl(*args):
+        subprocess.run(["openssl"] + list(args), check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, cwd=d)
+    ossl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+         "/CN=%s-ca" % name, "-keyout", name + "-ca.key", "-out", name + "-ca.pem")
+    with open(os.path.join(d, name + ".ext"), "w") as f:
+        f.write("subjectAltName=%s\n" % san)
+    ossl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=" + name, "-keyout",
+         name + ".key", "-out", name + ".csr")
+    ossl("x509", "-req", "-in", name + ".csr", "-CA", name + "-ca.pem", "-CAkey",
+         name + "-ca.key", "-CAcreateserial", "-days", "2", "-out", name + ".pem", "-extfile",
+         name + ".ext")
+    return [os.path.join(d, name + x) for x in ("-ca.pem", ".pem", ".key")]
+
+
+def test_pods_from_the_verified_api_server():
+    """In a cluster the agent lists its node's pods from the API server (pods list access, no
+    nodes/proxy), verified with the service account's CA; a server the CA did not sign never
+    gets the token; a kubelet URL is verified by default too, unless told otherwise."""
+    d = tempfile.mkdtemp(dir=TMP)
+    ca, cert, key = make_ca(d, "apiserver", "IP:127.0.0.1")
+    other_ca = make_ca(d, "other", "IP:127.0.0.1")[0]
+    tok = os.path.join(d, "token")
+    with open(tok, "w") as f:
+        f.write("sa-token-123\n")
+    app = "ab" * 32
+    root = cgroup2_root()
+    cg = os.path.join(root, "stoker-sec-k8s.slice", "cri-containerd-%s.scope" % app)
+    os.makedirs(cg, exist_ok=True)
+    fake = subprocess.Popen(
+        ["/usr/bin/python3", os.path.join(TOOLS, "fake_metadata.py"),
+         "--token", "sa-token-123", "--app-id", app, "--docker-id", "cd" * 32,
+         "--docker-socket", os.path.join(d, "docker.sock"), "--tls-cert", cert,
+         "--tls-key", key], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    port = int(fake.stdout.readline().split()[-1])
+    fx = start([os.path.join(FIX, "shares"), "30"])
+    env = dict(os.environ, KUBERNETES_SERVICE_HOST="127.0.0.1",
+               KUBERNETES_SERVICE_PORT=str(port), NODE_NAME="node-a")
+    out = os.path.join(d, "k8s.pb.gz")
+
+    def agent(*extra, seconds=3):
+        return subprocess.run([STOKER, "--kubernetes", "--kubernetes-token-file", tok,
+                               "--docker-socket", "", "--pid", str(fx.pid), "--duration",
+                               "%ds" % seconds, "--sample-rate", str(HZ), "--output", out] +
+                              list(extra), env=env, capture_output=True, text=True, timeout=90)
+    try:
+        with open(os.path.join(cg, "cgroup.procs"), "w") as f:
+            f.write(str(fx.pid))
+        good = agent("--kubernetes-ca-file", ca)
+        stacks = pprof_check.stacks(load_profile(out, HZ))
+        wrong = agent("--kubernetes-ca-file", other_ca, seconds=2)
+        kubelet = agent("--kubernetes-ca-file", other_ca, "--kubelet-url",
+                        "https://127.0.0.1:%d" % port, seconds=2)
+        insecure = agent("--kubelet-url", "https://127.0.0.1:%d" % port,
+                         "--kubelet-verify-tls=false", seconds=2)
+    finally:
+        stop(fx)
+        fake.stdin.close()
+        hits = json.loads(fake.stdout.read().strip().splitlines()[-1])
+        fake.wait()
+        for x in (cg, os.path.dirname(cg)):
+            try:
+                os.rmdir(x)
+            except OSError:
+                pass
+    check(good.returncode == 0 and "container metadata from the API server at "
+          "https://127.0.0.1:%d" % port in good.stderr,
+          "the agent asks the API server (%s)" % good.stderr.strip()[-300:])
+    mine = [s["labels"] for s in stacks if s["labels"].get("pid") == str(fx.pid)]
+    named = [l for l in mine if l.get("pod") == "checkout-7d9f8b6c5-x2x9q" and
+             l.get("namespace") == "shop" and l.get("container_id") == app]
+    check(mine and len(named) >= 0.9 * len(mine),
+          "pod labels from the API server on %d of %d stacks" % (len(named), len(mine)))
+    for r, who in ((wrong, "API server"), (kubelet, "kubelet")):
+        check(r.returncode == 0 and "failed to reach the %s at" % who in r.stderr and
+              "certificate" in r.stderr.lower(),
+              "the %s, its certificate signed by another CA, is refused: %s" % (who, [
+                  ln for ln in r.stderr.splitlines() if "reach" in ln]))
+    check(insecure.returncode == 0 and "failed to reach" not in insecure.stderr,
+          "--kubelet-verify-tls=false reaches a kubelet with a certificate of any CA")
+    check(hits["apiserver_pods"] >= 1 and hits["pods"] >= 1 and hits["unauthorized"] == 0,
+          "the token went only to verified servers or where verification was turned off: %s"
+          % hits)
+
+
 TESTS = [test_perf_map_symlink_to_root_file, test_perf_map_owned_by_root,
          test_perf_map_of_the_process_user, test_threads_hold_only_steady_caps,
-         test_cgroup_names_not_spoofed, test_server_url_credentials_never_logged]
+         test_cgroup_names_not_spoofed, test_server_url_credentials_never_logged,
+         test_pods_from_the_verified_api_server]
 
 
 def main():

@@ -81,6 +81,17 @@ else
 	echo "$out" | grep -q "unknown field 'containres'" && ok "the manifest check refuses a misspelt field" ||
 		fail "the manifest check failed for another reason: $out"
 fi
+# the hardening checks must be able to fail too: no seccomp profile, nodes/proxy granted
+sed '/seccompProfile:/,/type: RuntimeDefault/d' packaging/kubernetes/stoker.yaml >"$tmp/noseccomp.yaml"
+out=$(/usr/bin/python3 tests/packaging/validate_k8s.py "$tmp/noseccomp.yaml" 2>&1)
+echo "$out" | grep -q "seccompProfile None, want RuntimeDefault" &&
+	ok "the manifest check refuses a container without a seccomp profile" ||
+	fail "a manifest without seccompProfile passed or failed otherwise: $out"
+sed 's|resources: \["pods"\]|resources: ["pods", "nodes/proxy"]|' packaging/kubernetes/stoker.yaml \
+	>"$tmp/proxy.yaml"
+out=$(/usr/bin/python3 tests/packaging/validate_k8s.py "$tmp/proxy.yaml" 2>&1)
+echo "$out" | grep -q "grants nodes/proxy" && ok "the manifest check refuses nodes/proxy" ||
+	fail "a ClusterRole with nodes/proxy passed or failed otherwise: $out"
 grep -q "hostPID: true" packaging/kubernetes/stoker.yaml && ok "DaemonSet uses hostPID" || fail "hostPID"
 grep -q "privileged: false" packaging/kubernetes/stoker.yaml && ok "DaemonSet not privileged" || fail "privileged"
 
