@@ -13,8 +13,9 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
-from harness import (FIX, STOKER, TOOLS, check, load_profile, need, pprof_check, profile_pid, run,
+from harness import (FIX, REPO, STOKER, TOOLS, check, load_profile, need, pprof_check, profile_pid, run,
                      run_agent, start, stop)
 
 TMP = tempfile.mkdtemp(prefix="stoker-security-")
@@ -366,10 +367,110 @@ def test_pods_from_the_verified_api_server():
           % hits)
 
 
+UNIT = os.path.join(REPO, "packaging", "systemd", "stoker.service")
+# what PrivateDevices= leaves in the service's /dev
+PRIVATE_DEV = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty",
+               "/dev/ptmx", "/dev/pts/", "/dev/shm/", "/dev/mqueue/", "/dev/hugepages/",
+               "/dev/log", "/dev/stdin", "/dev/stdout", "/dev/stderr", "/dev/fd/")
+
+
+def syscall_set(name, seen):
+    """The system calls of a systemd filter group (@name, nested groups included) or name."""
+    if not name.startswith("@"):
+        return {name}
+    out = subprocess.run(["systemd-analyze", "syscall-filter", name], capture_output=True,
+                         text=True, check=True).stdout
+    calls = set()
+    for ln in out.splitlines()[1:]:
+        t = ln.strip()
+        if t and not t.startswith("#") and t not in seen:
+            seen.add(t)
+            calls |= syscall_set(t, seen)
+    return calls
+
+
+def unit_settings(path):
+    """{key: [values]} of the [Service] section."""
+    out = {}
+    with open(path) as f:
+        for ln in f:
+            if "=" in ln and not ln.startswith("#"):
+                k, v = ln.strip().split("=", 1)
+                out.setdefault(k, []).append(v)
+    return out
+
+
+def test_systemd_sandbox_fits_the_agent():
+    """Everything the agent does while pushing, spooling, serving /metrics and asking for
+    metadata fits the unit's sandbox, traced with strace: every system call is in its
+    SystemCallFilter=, no device outside PrivateDevices='s /dev is opened, nothing under
+    /sys/fs/cgroup is written (ProtectControlGroups=), no memory is mapped writable and
+    executable (MemoryDenyWriteExecute=), the kernel log is not read (ProtectKernelLogs=)."""
+    need("strace", "systemd-analyze")
+    unit = unit_settings(UNIT)
+    for k in ("PrivateDevices", "ProtectControlGroups", "ProtectKernelLogs", "RestrictSUIDSGID",
+              "MemoryDenyWriteExecute"):
+        check(unit.get(k) == ["yes"], "the unit sets %s=yes" % k)
+    allowed, denied = set(), set()
+    for line in unit.get("SystemCallFilter", []):
+        deny = line.startswith("~")
+        for name in line.lstrip("~").split():
+            (denied if deny else allowed).update(syscall_set(name, set()))
+    check(allowed, "the unit allows a list of system calls: %s" % unit.get("SystemCallFilter"))
+    trace = os.path.join(TMP, "strace.out")
+    spool = os.path.join(TMP, "sandbox-spool")
+    port = 20000 + (os.getpid() + 7) % 20000
+    a = subprocess.Popen(
+        ["strace", "-f", "-qq", "-s", "200", "-o", trace, STOKER, "--duration", "5s",
+         "--upload-interval", "1s", "--spool-dir", spool, "--server-url", "http://127.0.0.1:9",
+         "--metrics-addr", "127.0.0.1:%d" % port, "--docker-socket",
+         os.path.join(TMP, "no-docker.sock"), "--kubernetes", "--kubelet-url",
+         "http://127.0.0.1:9"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(3)
+        with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=10) as r:
+            check(r.status == 200, "/metrics answers under strace")
+        out, err = a.communicate(timeout=120)
+    finally:
+        stop(a)
+    check(a.returncode == 0 and "spooled" in err, "the agent ran, spooled and exited 0 under "
+          "strace (%s)" % err.strip()[-200:])
+    used, devs, cg_writes, wx, klog = set(), set(), [], [], []
+    with open(trace) as f:
+        for ln in f:
+            m = re.match(r"^\d+\s+([a-z0-9_]+)\((.*)", ln)
+            if not m:
+                continue
+            name, args = m.groups()
+            if "= -1 ENOSYS" in ln or name == "execve":
+                continue  # the tracer's own exec; probes of absent calls
+            used.add(name)
+            path = re.search(r'"(/[^"]*)"', args)
+            path = path.group(1) if path else ""
+            if path.startswith("/dev/") and not path.startswith(PRIVATE_DEV):
+                devs.add(path)
+            if path.startswith("/sys/fs/cgroup") and (
+                    name in ("mkdir", "mkdirat", "unlink", "unlinkat", "rename", "renameat") or
+                    re.search(r"O_WRONLY|O_RDWR|O_CREAT", args)):
+                cg_writes.append(ln.strip())
+            if name in ("mmap", "mprotect") and "PROT_WRITE" in args and "PROT_EXEC" in args:
+                wx.append(ln.strip())
+            if path in ("/proc/kmsg", "/dev/kmsg") or name == "syslog":
+                klog.append(ln.strip())
+    check(len(used) > 30, "%d distinct system calls traced" % len(used))
+    check(not (used - allowed) and not (used & denied),
+          "every system call is allowed by SystemCallFilter= (outside: %s)" %
+          sorted((used - allowed) | (used & denied)))
+    check(not devs, "no device node outside PrivateDevices= is opened (%s)" % sorted(devs))
+    check(not cg_writes, "nothing under /sys/fs/cgroup is written (%s)" % cg_writes[:2])
+    check(not wx, "no writable and executable mapping (%s)" % wx[:2])
+    check(not klog, "the kernel log is not read (%s)" % klog[:2])
+
+
 TESTS = [test_perf_map_symlink_to_root_file, test_perf_map_owned_by_root,
          test_perf_map_of_the_process_user, test_threads_hold_only_steady_caps,
          test_cgroup_names_not_spoofed, test_server_url_credentials_never_logged,
-         test_pods_from_the_verified_api_server]
+         test_pods_from_the_verified_api_server, test_systemd_sandbox_fits_the_agent]
 
 
 def main():

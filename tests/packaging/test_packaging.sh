@@ -26,7 +26,9 @@ else
 	fail "systemd-analyze verify stoker.service: $out"
 fi
 for k in "Type=notify" "NoNewPrivileges=yes" "ProtectSystem=strict" "ProtectHome=read-only" \
-	"StateDirectory=stoker" "AmbientCapabilities=CAP_BPF CAP_PERFMON" "MemoryMax=" "CPUQuota="; do
+	"StateDirectory=stoker" "AmbientCapabilities=CAP_BPF CAP_PERFMON" "MemoryMax=" "CPUQuota=" \
+	"CPUWeight=" "PrivateDevices=yes" "ProtectControlGroups=yes" "RestrictSUIDSGID=yes" \
+	"SystemCallFilter=@system-service bpf perf_event_open"; do
 	grep -q "^$k" packaging/systemd/stoker.service && ok "unit has $k" || fail "unit lacks $k"
 done
 
