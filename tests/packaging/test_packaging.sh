@@ -25,6 +25,14 @@ if out=$(systemd-analyze verify --man=no "$tmp/stoker.service" 2>&1) && [ -z "$o
 else
 	fail "systemd-analyze verify stoker.service: $out"
 fi
+# the sandbox's overall exposure as systemd rates it (README: 5.0 before the hardening of #17)
+score=$(systemd-analyze security --offline=true "$tmp/stoker.service" 2>/dev/null |
+	sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')
+if [ -n "$score" ] && awk "BEGIN { exit !($score <= 2.9) }"; then
+	ok "systemd-analyze security: exposure $score (at most 2.9)"
+else
+	fail "systemd-analyze security: exposure '$score', want at most 2.9"
+fi
 for k in "Type=notify" "NoNewPrivileges=yes" "ProtectSystem=strict" "ProtectHome=read-only" \
 	"StateDirectory=stoker" "AmbientCapabilities=CAP_BPF CAP_PERFMON" "MemoryMax=" "CPUQuota=" \
 	"CPUWeight=" "PrivateDevices=yes" "ProtectControlGroups=yes" "RestrictSUIDSGID=yes" \
