@@ -405,7 +405,7 @@ static int setup(struct agent *a)
 		return err;
 	}
 	/* Before any thread exists: every thread then runs with the reduced set. */
-	err = caps_reduce_to_steady();
+	err = caps_reduce_to_steady(!a->push_mode);
 	if (err) {
 		pr_err("failed to drop the capabilities used to load BPF: %s", strerror(-err));
 		return err;

@@ -47,8 +47,10 @@ void caps_missing_for_load(char *buf, unsigned long len)
 		 caps_have(CAP_PERFMON) ? "" : "CAP_PERFMON");
 }
 
-static bool kept(int cap)
+static bool kept(int cap, bool write_anywhere)
 {
+	if (cap == CAP_DAC_OVERRIDE && write_anywhere)
+		return true;
 	for (size_t i = 0; i < sizeof(steady) / sizeof(steady[0]); i++)
 		if (steady[i] == cap)
 			return true;
@@ -84,7 +86,7 @@ static int last_cap(void)
 	return last;
 }
 
-int caps_reduce_to_steady(void)
+int caps_reduce_to_steady(bool write_anywhere)
 {
 	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct d[2];
@@ -103,7 +105,7 @@ int caps_reduce_to_steady(void)
 	 * without. */
 	if (d[CAP_SETPCAP / 32].effective & (1u << (CAP_SETPCAP % 32))) {
 		for (int c = 0; c <= last; c++) {
-			if (kept(c) || prctl(PR_CAPBSET_READ, c, 0, 0, 0) != 1)
+			if (kept(c, write_anywhere) || prctl(PR_CAPBSET_READ, c, 0, 0, 0) != 1)
 				continue;
 			if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0))
 				return -errno;
@@ -115,7 +117,7 @@ int caps_reduce_to_steady(void)
 		unsigned int bit = 1u << (c % 32);
 
 		d[c / 32].inheritable &= ~bit;
-		if (!kept(c)) {
+		if (!kept(c, write_anywhere)) {
 			d[c / 32].effective &= ~bit;
 			d[c / 32].permitted &= ~bit;
 		}

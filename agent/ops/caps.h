@@ -20,11 +20,12 @@ bool caps_have(int cap);
 /* Names the load-time capabilities that are missing (CAP_BPF, CAP_PERFMON; CAP_SYS_ADMIN
  * covers both on any kernel) into buf; "" when none is. */
 void caps_missing_for_load(char *buf, unsigned long len);
-/* Keeps only CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH and CAP_CHECKPOINT_RESTORE (those held) in
- * the effective and permitted sets, clears the inheritable and ambient sets, drops every
- * other capability from the bounding set when CAP_SETPCAP allows it, and sets no_new_privs.
- * Must run while the process has one thread (capset changes only the caller; later threads
- * inherit): -EBUSY otherwise. Returns 0 or -errno. */
-int caps_reduce_to_steady(void);
+/* Keeps only CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH and CAP_CHECKPOINT_RESTORE (those held), and
+ * with write_anywhere CAP_DAC_OVERRIDE (a one-off run writing --output where its user asked,
+ * e.g. under sudo into a home directory), in the effective and permitted sets, clears the
+ * inheritable and ambient sets, drops every other capability from the bounding set when CAP_SETPCAP
+ * allows it, and sets no_new_privs. Must run while the process has one thread (capset changes only
+ * the caller; later threads inherit): -EBUSY otherwise. Returns 0 or -errno. */
+int caps_reduce_to_steady(bool write_anywhere);
 
 #endif

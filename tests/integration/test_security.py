@@ -182,6 +182,35 @@ def test_threads_hold_only_steady_caps():
           "the agent ran to its end and sampled (%s)" % err.strip()[-300:])
 
 
+def test_local_run_keeps_only_what_writing_needs():
+    """A one-off --output run as root (sudo into a user's home) also keeps CAP_DAC_OVERRIDE,
+    to write where it was asked: into a directory of nobody's with mode 0700; nothing else."""
+    with open("/proc/sys/kernel/cap_last_cap") as f:
+        want = (STEADY_CAPS | (1 << 1)) & ((1 << (int(f.read()) + 1)) - 1)
+    home = os.path.join(TMP, "nobody-home")
+    os.mkdir(home, 0o700)
+    os.chown(home, pwd.getpwnam("nobody").pw_uid, -1)
+    out = os.path.join(home, "p.pb.gz")
+    a = subprocess.Popen([STOKER, "--duration", "3s", "--output", out],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 20
+        st = {}
+        while time.time() < deadline and a.poll() is None:
+            st = thread_status(a.pid)  # no_new_privs is set when the drop is done
+            if st and all(v.get("NoNewPrivs") == "1" for v in st.values()):
+                break
+            time.sleep(0.1)
+        _, err = a.communicate(timeout=60)
+    finally:
+        stop(a)
+    sets = [(int(v["CapEff"], 16), int(v["CapBnd"], 16)) for v in st.values()]
+    check(sets and all(e == b == want for e, b in sets),
+          "every thread holds %#x: %s" % (want, ["%#x/%#x" % x for x in sets]))
+    check(a.returncode == 0 and os.path.getsize(out) > 0,
+          "the profile is written into nobody's 0700 directory (%s)" % err.strip()[-200:])
+
+
 def cgroup2_root():
     for line in open("/proc/mounts"):
         f = line.split()
@@ -469,6 +498,7 @@ def test_systemd_sandbox_fits_the_agent():
 
 TESTS = [test_perf_map_symlink_to_root_file, test_perf_map_owned_by_root,
          test_perf_map_of_the_process_user, test_threads_hold_only_steady_caps,
+         test_local_run_keeps_only_what_writing_needs,
          test_cgroup_names_not_spoofed, test_server_url_credentials_never_logged,
          test_pods_from_the_verified_api_server, test_systemd_sandbox_fits_the_agent]
 
