@@ -407,7 +407,8 @@ static int setup(struct agent *a)
 	/* Before any thread exists: every thread then runs with the reduced set. */
 	err = caps_reduce_to_steady(!a->push_mode);
 	if (err) {
-		pr_err("failed to drop the capabilities used to load BPF: %s", strerror(-err));
+		pr_err("failed to drop the capabilities used to load BPF: %s",
+		       err == -EBUSY ? "a thread started before the drop" : strerror(-err));
 		return err;
 	}
 	if (a->meta) {

@@ -367,8 +367,7 @@ struct container_meta *container_meta__new(const struct container_meta_opts *opt
 		int err = read_secret(m->opts.k8s_token_file, &m->token);
 
 		if (err)
-			pr_warn("failed to read the Kubernetes token %s: %s; asking "
-				"without it",
+			pr_warn("failed to read the Kubernetes token %s: %s; asking without it",
 				m->opts.k8s_token_file, strerror(-err));
 	}
 	pthread_mutex_init(&m->mu, NULL);
