@@ -219,29 +219,38 @@ def cgroup2_root():
     raise AssertionError("no cgroup2 mount found")
 
 
-def test_cgroup_names_not_spoofed():
-    """nobody names cgroups in its own delegated subtree (user@UID.service) like a system
-    unit and a Docker scope and moves its processes there: neither service_name nor
-    container_id follows those names, while the same names where only root can make them
-    still label."""
+def cgroup_v1_systemd_root():
+    for line in open("/proc/mounts"):
+        f = line.split()
+        if f[2] == "cgroup" and "name=systemd" in f[3].split(","):
+            return f[1]
+    raise AssertionError("no cgroup v1 name=systemd mount found (a hybrid host)")
+
+
+def spoofed_labels(root, v1):
+    """nobody names cgroups under root in its own delegated subtree (user@UID.service) like
+    a system unit and a Docker scope and moves its processes there; root puts two more in the
+    same names where only it can. On v1 the processes stay in the v2 root, so the agent reads
+    the name=systemd line. Returns each process's labels."""
     need("setpriv")
     nobody = pwd.getpwnam("nobody").pw_uid
-    root = cgroup2_root()
     user = os.path.join(root, "user.slice", "user-%d.slice" % nobody, "user@%d.service" % nobody)
     app = os.path.join(user, "app.slice")
-    fake_id, real_id = "e1" * 32, "f2" * 32
     made = [os.path.join(root, "system.slice", "stoker-sec-real.service"),
-            os.path.join(root, "system.slice", "docker-%s.scope" % real_id)]
-    spoof = [os.path.join(app, "nginx.service"), os.path.join(app, "docker-%s.scope" % fake_id)]
+            os.path.join(root, "system.slice", "docker-%s.scope" % REAL_ID)]
+    spoof = [os.path.join(app, "nginx.service"), os.path.join(app, "docker-%s.scope" % FAKE_ID)]
     for d in made + [app]:
         os.makedirs(d, exist_ok=True)
     # systemd delegates user@UID.service to the user: the subtree and its files are theirs
     for d in (user, app):
-        for name in [""] + [f for f in os.listdir(d) if f.startswith("cgroup.")]:
+        for name in [""] + [f for f in os.listdir(d) if f.startswith("cgroup.") or f == "tasks"]:
             os.chown(os.path.join(d, name), nobody, -1)
     fx = [start(AS_NOBODY + [os.path.join(FIX, "shares"), "30"]) for _ in range(4)]
-    out = os.path.join(TMP, "cgroups.pb.gz")
+    out = os.path.join(TMP, "cgroups-%s.pb.gz" % ("v1" if v1 else "v2"))
     try:
+        for p in fx if v1 else []:
+            with open(os.path.join(cgroup2_root(), "cgroup.procs"), "w") as f:
+                f.write(str(p.pid))
         for d, p in zip(made, fx[:2]):
             with open(os.path.join(d, "cgroup.procs"), "w") as f:
                 f.write(str(p.pid))
@@ -253,8 +262,9 @@ def test_cgroup_names_not_spoofed():
                   str(fx[2].pid), str(fx[3].pid))
         with open("/proc/%d/cgroup" % fx[3].pid) as f:
             cg = f.read()
-        check("docker-%s.scope" % fake_id in cg, "nobody moved its process into its own "
-              "docker-<hex>.scope: %s" % cg.strip().splitlines()[-1])
+        check("docker-%s.scope" % FAKE_ID in cg and ("0::/\n" in cg) == v1,
+              "nobody moved its process into its own docker-<hex>.scope (%s): %s" %
+              ("v1 name=systemd, v2 at the root" if v1 else "v2", cg.strip().replace("\n", " ")))
         r = run_agent(["--duration", "3s", "--sample-rate", str(HZ), "--output", out] +
                       [a for p in fx for a in ("--pid", str(p.pid))], timeout=120)
         check(r.returncode == 0, "agent exits 0 (%s)" % r.stderr[-300:])
@@ -271,10 +281,17 @@ def test_cgroup_names_not_spoofed():
     labels = [[s["labels"] for s in stacks if s["labels"].get("pid") == str(p.pid)]
               for p in fx]
     check(all(labels), "every process is profiled (%s samples)" % [len(l) for l in labels])
+    return labels, nobody
+
+
+REAL_ID, FAKE_ID = "f2" * 32, "e1" * 32
+
+
+def check_not_spoofed(labels, nobody):
     real_svc, real_ctr, fake_svc, fake_ctr = labels
     check(all(l.get("service_name") == "stoker-sec-real" for l in real_svc),
           "a unit where systemd puts units names the service: %s" % real_svc[0])
-    check(all(l.get("container_id") == real_id for l in real_ctr),
+    check(all(l.get("container_id") == REAL_ID for l in real_ctr),
           "a Docker scope where the runtime puts them names the container: %s" % real_ctr[0])
     check(all(l.get("service_name") == "shares" and l.get("systemd_unit") ==
               "user@%d.service" % nobody for l in fake_svc),
@@ -282,6 +299,19 @@ def test_cgroup_names_not_spoofed():
     check(all("container_id" not in l and l.get("service_name") == "shares"
               for l in fake_ctr),
           "nobody's own docker-<hex>.scope names no container: %s" % fake_ctr[0])
+
+
+def test_cgroup_names_not_spoofed():
+    """cgroup v2: nobody's own nginx.service and docker-<hex>.scope, in the subtree systemd
+    delegates to it, name neither a service nor a container; the same names where only root
+    can make them still label."""
+    check_not_spoofed(*spoofed_labels(cgroup2_root(), False))
+
+
+def test_cgroup_names_not_spoofed_v1():
+    """The same on the v1 name=systemd hierarchy of a hybrid host, read when the v2 line is
+    the root."""
+    check_not_spoofed(*spoofed_labels(cgroup_v1_systemd_root(), True))
 
 
 def test_server_url_credentials_never_logged():
@@ -503,7 +533,8 @@ def test_systemd_sandbox_fits_the_agent():
 TESTS = [test_perf_map_symlink_to_root_file, test_perf_map_owned_by_root,
          test_perf_map_of_the_process_user, test_threads_hold_only_steady_caps,
          test_local_run_keeps_only_what_writing_needs,
-         test_cgroup_names_not_spoofed, test_server_url_credentials_never_logged,
+         test_cgroup_names_not_spoofed, test_cgroup_names_not_spoofed_v1,
+         test_server_url_credentials_never_logged,
          test_pods_from_the_verified_api_server, test_systemd_sandbox_fits_the_agent]
 
 
