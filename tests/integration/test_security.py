@@ -211,6 +211,49 @@ def test_local_run_keeps_only_what_writing_needs():
           "the profile is written into nobody's 0700 directory (%s)" % err.strip()[-200:])
 
 
+# the unit's set but CAP_SYS_RESOURCE, which the tests' own bounding set may lack
+UNIT_CAPS = ("cap_bpf,cap_perfmon,cap_sys_ptrace,cap_dac_read_search,cap_syslog,"
+             "cap_checkpoint_restore")
+
+
+def test_unit_user_keeps_only_steady_caps():
+    """As the unit runs it (an unprivileged user with the unit's ambient capabilities), every
+    thread is left with the three steady-state capabilities, none ambient or inheritable."""
+    need("capsh")
+    out = os.path.join(TMP, "unit-user")
+    os.mkdir(out, 0o700)
+    os.chown(out, pwd.getpwnam("nobody").pw_uid, -1)
+    port = 20000 + (os.getpid() + 3) % 20000
+    a = subprocess.Popen(
+        ["capsh", "--caps=%s+eip cap_setpcap,cap_setuid,cap_setgid+ep" % UNIT_CAPS, "--keep=1",
+         "--user=nobody", "--addamb=" + UNIT_CAPS, "--", "-c",
+         "exec %s --duration 4s --metrics-addr 127.0.0.1:%d --docker-socket %s --output %s" %
+         (STOKER, port, os.path.join(TMP, "no-docker.sock"), os.path.join(out, "p.pb.gz"))],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 20
+        st = {}
+        while time.time() < deadline and a.poll() is None:
+            st = thread_status(a.pid)
+            if len(st) >= 3 and all(v.get("NoNewPrivs") == "1" for v in st.values()):
+                break
+            time.sleep(0.1)
+        _, err = a.communicate(timeout=60)
+    finally:
+        stop(a)
+    check(len(st) >= 3 and all(v["Uid"].split()[0] == str(pwd.getpwnam("nobody").pw_uid)
+                               for v in st.values()),
+          "the agent runs as nobody with its metadata and metrics threads (%d threads)" %
+          len(st))
+    for tid, v in sorted(st.items()):
+        sets = {k: int(v[k], 16) for k in ("CapEff", "CapPrm", "CapInh", "CapAmb")}
+        check(sets["CapEff"] == sets["CapPrm"] == STEADY_CAPS and
+              sets["CapInh"] == sets["CapAmb"] == 0 and v["NoNewPrivs"] == "1",
+              "thread %d holds only %#x: %s" % (tid, STEADY_CAPS,
+                                                 {k: "%#x" % n for k, n in sets.items()}))
+    check(a.returncode == 0, "the agent ran to its end as nobody (%s)" % err.strip()[-200:])
+
+
 def cgroup2_root():
     for line in open("/proc/mounts"):
         f = line.split()
@@ -532,7 +575,7 @@ def test_systemd_sandbox_fits_the_agent():
 
 TESTS = [test_perf_map_symlink_to_root_file, test_perf_map_owned_by_root,
          test_perf_map_of_the_process_user, test_threads_hold_only_steady_caps,
-         test_local_run_keeps_only_what_writing_needs,
+         test_local_run_keeps_only_what_writing_needs, test_unit_user_keeps_only_steady_caps,
          test_cgroup_names_not_spoofed, test_cgroup_names_not_spoofed_v1,
          test_server_url_credentials_never_logged,
          test_pods_from_the_verified_api_server, test_systemd_sandbox_fits_the_agent]
