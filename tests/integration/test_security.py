@@ -15,8 +15,8 @@ import tempfile
 import time
 import urllib.request
 
-from harness import (FIX, REPO, STOKER, TOOLS, check, load_profile, need, pprof_check, profile_pid, run,
-                     run_agent, start, stop)
+from harness import (FIX, REPO, STOKER, TOOLS, check, load_profile, need, pprof_check,
+                     profile_pid, run, run_agent, start, stop)
 
 TMP = tempfile.mkdtemp(prefix="stoker-security-")
 HZ = 99
@@ -154,7 +154,8 @@ def test_threads_hold_only_steady_caps():
         want = STEADY_CAPS & ((1 << (int(f.read()) + 1)) - 1)
     a = subprocess.Popen(
         [STOKER, "--duration", "6s", "--upload-interval", "1s", "--spool-dir", "",
-         "--server-url", "http://127.0.0.1:9", "--metrics-addr", "127.0.0.1:%d" % (20000 + os.getpid() % 20000),
+         "--server-url", "http://127.0.0.1:9",
+         "--metrics-addr", "127.0.0.1:%d" % (20000 + os.getpid() % 20000),
          "--docker-socket", os.path.join(TMP, "no-docker.sock"), "--kubernetes",
          "--kubelet-url", "http://127.0.0.1:9"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
