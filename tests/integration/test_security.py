@@ -508,12 +508,17 @@ def test_systemd_sandbox_fits_the_agent():
     metadata fits the unit's sandbox, traced with strace: every system call is in its
     SystemCallFilter=, no device outside PrivateDevices='s /dev is opened, nothing under
     /sys/fs/cgroup is written (ProtectControlGroups=), no memory is mapped writable and
-    executable (MemoryDenyWriteExecute=), the kernel log is not read (ProtectKernelLogs=)."""
+    executable (MemoryDenyWriteExecute=), the kernel log is not read."""
     need("strace", "systemd-analyze")
     unit = unit_settings(UNIT)
-    for k in ("PrivateDevices", "ProtectControlGroups", "ProtectKernelLogs", "RestrictSUIDSGID",
+    for k in ("PrivateDevices", "PrivateMounts", "ProtectControlGroups", "RestrictSUIDSGID",
               "MemoryDenyWriteExecute"):
         check(unit.get(k) == ["yes"], "the unit sets %s=yes" % k)
+    # each would leave kernel frames unnamed: kallsyms hidden, CAP_SYSLOG out of the bounding set
+    for k in ("ProtectKernelTunables", "ProtectKernelLogs"):
+        check(unit.get(k, ["no"]) == ["no"], "the unit leaves %s= off" % k)
+    check("CAP_SYSLOG" in unit["CapabilityBoundingSet"][0].split(),
+          "CAP_SYSLOG stays in the bounding set for /proc/kallsyms")
     allowed, denied = set(), set()
     for line in unit.get("SystemCallFilter", []):
         deny = line.startswith("~")
