@@ -89,9 +89,10 @@ if /usr/bin/python3 "$repo/tests/tools/pprof_check.py" validate "$dir/shipped/p.
 else
 	fail "profile from the sandboxed unit: $(tail -3 "$dir/shipped/validate")"
 fi
-# Inside these namespaces ProtectControlGroups= remounts a /proc of the test's own pid
-# namespace, where the host's pids the sampler reports do not exist (on a host, PID 1's systemd
-# mounts the host's): without it the agent must open and symbolize the processes' files.
+# Inside these namespaces, with ProtectControlGroups= the service's /proc is one of the test's
+# own pid namespace, where the host's pids the sampler reports do not exist ("failed to read
+# maps of pid N: No such file or directory"; on a host PID 1 and the agent share the pid
+# namespace): without it the agent must open and symbolize the processes' files.
 boot procfs "ProtectControlGroups=no"
 loaded=$(sed -n 's/.* \([0-9]*\) files loaded.*/\1/p' "$dir/procfs/stderr" 2>/dev/null)
 if [ "${loaded:-0}" -gt 0 ] && grep -q "ExecMainStatus=0" "$dir/procfs/state"; then
