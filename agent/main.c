@@ -43,6 +43,8 @@
 #include "export/upload_batch.h"
 #include "export/uploader.h"
 
+#define SERVICE_ACCOUNT_CA "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt"
+
 #define DRAIN_INTERVAL_MS 100
 
 struct agent {
@@ -81,7 +83,7 @@ struct agent {
 	struct relabel_rule rules[CLI_MAX_RULES];
 	size_t nrules;
 	struct container_meta *meta;
-	char kubelet_url[512];
+	char kubelet_url[512], pods_url[1024];
 };
 
 /* Reads the secret a flag names, when it names one. */
@@ -99,6 +101,7 @@ static int read_secret_flag(const char *flag, const char *path, char **out)
 
 static int setup_push(struct agent *a)
 {
+	char url[512];
 	struct uploader_opts uo;
 	int err;
 
@@ -133,7 +136,8 @@ static int setup_push(struct agent *a)
 		if (!a->metrics)
 			return -errno;
 	}
-	pr_info("pushing to %s (%s API) every %llu s", a->cfg.upload.client.server_url,
+	pr_info("pushing to %s (%s API) every %llu s",
+		redact_url(a->cfg.upload.client.server_url, url, sizeof(url)),
 		a->cfg.upload.client.api == SERVER_API_PUSH ? "push" : "ingest",
 		(unsigned long long)(a->cfg.upload_interval_ns / 1000000000ull));
 	return 0;
@@ -192,10 +196,36 @@ static void free_rules(struct relabel_rule *rules, size_t n)
 		relabel_rule__free(&rules[i]);
 }
 
+/* This node's pods from the API server: a service account needs only pods list access
+ * (a kubelet's /pods needs nodes/proxy, which reaches every kubelet API), and the server's
+ * certificate is always checked against the cluster's CA before the token is sent. */
+static void api_server_pods(struct agent *a, struct container_meta_opts *mo)
+{
+	const char *host = getenv("KUBERNETES_SERVICE_HOST"), *node = getenv("NODE_NAME");
+	const char *port = getenv("KUBERNETES_SERVICE_PORT");
+
+	mo->kubelet_url = NULL;
+	if (!host || !*host || !node || !*node ||
+	    strspn(node, "abcdefghijklmnopqrstuvwxyz0123456789.-") != strlen(node)) {
+		pr_warn("pods go without Kubernetes labels: KUBERNETES_SERVICE_HOST or NODE_NAME "
+			"(a node name) is not set; set them or pass --kubelet-url");
+		return;
+	}
+	snprintf(a->kubelet_url, sizeof(a->kubelet_url), "https://%s%s%s:%s",
+		 strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "",
+		 port && *port ? port : "443");
+	snprintf(a->pods_url, sizeof(a->pods_url),
+		 "%s/api/v1/pods?fieldSelector=spec.nodeName%%3D%s", a->kubelet_url, node);
+	mo->kubelet_url = a->kubelet_url;
+	mo->pods_url = a->pods_url;
+	mo->k8s_verify = true;
+}
+
 /* Kubernetes when asked, or when the in-cluster service account is there; Docker when asked,
  * or when its socket exists. Neither being reachable only means fewer labels. */
 static int setup_meta(struct agent *a)
 {
+	char url[512];
 	struct container_meta_opts mo = a->cfg.meta;
 	bool k8s = a->cfg.kubernetes == 1 ||
 		   (a->cfg.kubernetes == -1 && getenv("KUBERNETES_SERVICE_HOST") &&
@@ -205,21 +235,23 @@ static int setup_meta(struct agent *a)
 		mo.docker_socket = "/var/run/docker.sock";
 	if (mo.docker_socket && !*mo.docker_socket)
 		mo.docker_socket = NULL;
-	if (!k8s) {
+	if (!k8s)
 		mo.kubelet_url = NULL;
-	} else if (!mo.kubelet_url) {
-		snprintf(a->kubelet_url, sizeof(a->kubelet_url), "https://%s:10250",
-			 getenv("NODE_NAME") ? getenv("NODE_NAME") : "127.0.0.1");
-		mo.kubelet_url = a->kubelet_url;
-	}
+	else if (!mo.kubelet_url)
+		api_server_pods(a, &mo);
+	if (mo.kubelet_url && !mo.k8s_ca_file && access(SERVICE_ACCOUNT_CA, R_OK) == 0)
+		mo.k8s_ca_file = SERVICE_ACCOUNT_CA;
 	if (!mo.kubelet_url && !mo.docker_socket)
 		return 0;
-	a->meta = container_meta__start(&mo);
+	a->meta = container_meta__new(&mo);
 	if (!a->meta)
 		return -ENOMEM;
-	pr_info("container metadata from%s%s%s%s", mo.kubelet_url ? " the kubelet at " : "",
-		mo.kubelet_url ? mo.kubelet_url : "", mo.docker_socket ? " Docker at " : "",
-		mo.docker_socket ? mo.docker_socket : "");
+	pr_info("container metadata from%s%s%s%s",
+		!mo.kubelet_url ? ""
+		: mo.pods_url	? " the API server at "
+				: " the kubelet at ",
+		mo.kubelet_url ? redact_url(mo.kubelet_url, url, sizeof(url)) : "",
+		mo.docker_socket ? " Docker at " : "", mo.docker_socket ? mo.docker_socket : "");
 	return 0;
 }
 
@@ -376,6 +408,20 @@ static int setup(struct agent *a)
 			       missing);
 		return err;
 	}
+	/* Before any thread exists: every thread then runs with the reduced set. */
+	err = caps_reduce_to_steady(!a->push_mode, a->cfg.java_perfmap);
+	if (err) {
+		pr_err("failed to drop the capabilities used to load BPF: %s",
+		       err == -EBUSY ? "a thread started before the drop" : strerror(-err));
+		return err;
+	}
+	if (a->meta) {
+		err = container_meta__start(a->meta);
+		if (err) {
+			pr_err("failed to start the container metadata thread: %s", strerror(-err));
+			return err;
+		}
+	}
 	if (a->cfg.sampler.unwind_tables) {
 		struct unwind_loader_opts uo = { 0 };
 
@@ -386,9 +432,6 @@ static int setup(struct agent *a)
 			pr_warn("unwind tables unavailable (%s): user stacks use frame pointers",
 				strerror(errno));
 	}
-	err = caps_drop_after_load();
-	if (err)
-		pr_warn("failed to drop load-time capabilities: %s", strerror(-err));
 	if (a->cfg.java_perfmap) {
 		/* a thread of its own, started with the capabilities the agent keeps */
 		a->sz.java = java_attach__new(NULL);

@@ -11,6 +11,7 @@
 #include "config/config_file.h"
 #include "config/flags.h"
 #include "util/parse_util.h"
+#include "util/secret.h"
 
 #define OPT_BASE   256 /* getopt_long's val for cli_flags[i] */
 #define HELP_COL   26  /* where --help's descriptions start */
@@ -18,6 +19,11 @@
 
 int flag_invalid(const char *flag, const char *val, const char *why)
 {
+	char shown[512];
+
+	/* a URL's user:password stays out of the message */
+	if (val && strstr(flag, "url"))
+		val = redact_url(val, shown, sizeof(shown));
 	fprintf(stderr, "stoker: invalid value '%s' for --%s: %s\n", val ? val : "", flag, why);
 	return -EINVAL;
 }

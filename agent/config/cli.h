@@ -61,8 +61,8 @@ struct config {
 	const char *relabel_rules[CLI_MAX_RULES]; /* --relabel-rule specs (relabel.h form) */
 	size_t nrules;
 	int kubernetes; /* -1 auto (in-cluster service account present), 0 off, 1 on */
-	/* kubelet_url NULL: https://$NODE_NAME:10250; docker_socket NULL: /var/run/docker.sock if
-	 * present, "": off */
+	/* kubelet_url NULL: the API server's pods on $NODE_NAME; docker_socket NULL:
+	 * /var/run/docker.sock if present, "": off */
 	struct container_meta_opts meta;
 	bool show_help, show_version;
 	bool check;		 /* `stoker check` or --check: preflight report */

@@ -10,6 +10,7 @@
 
 #include "util/clock.h"
 #include "util/log.h"
+#include "util/secret.h"
 #include "export/push_pyroscope.h"
 #include "export/upload_batch.h"
 
@@ -94,7 +95,8 @@ struct pyroscope_client *pyroscope_client__new(const struct pyroscope_client_opt
 	if (!c->url_base)
 		goto fail;
 	if (opts->tls_server_name && setup_server_name(c)) {
-		pr_err("failed to apply --tls-server-name to %s", opts->server_url);
+		pr_err("failed to apply --tls-server-name to %s",
+		       redact_url(opts->server_url, buf, sizeof(buf)));
 		err = -EINVAL;
 		goto fail;
 	}

@@ -11,6 +11,7 @@
 
 #include "util/clock.h"
 #include "util/log.h"
+#include "util/secret.h"
 #include "export/spool.h"
 #include "export/upload_batch.h"
 #include "export/uploader.h"
@@ -287,12 +288,13 @@ static void *thread_main(void *arg)
 			b->attempts++;
 			b->next_attempt_ns = monotonic_ns() + backoff_ns(u, b->attempts);
 			if (log_ratelimit__ok(&u->rl_retry, 60, 3)) {
-				char code[32] = "";
+				char code[32] = "", url[512];
 
 				if (ss.http_code)
 					snprintf(code, sizeof(code), "HTTP %ld: ", ss.http_code);
 				pr_warn("failed to push to %s (%s%.200s); retrying in %.1f s",
-					u->opts.client.server_url, code, ss.message,
+					redact_url(u->opts.client.server_url, url, sizeof(url)),
+					code, ss.message,
 					(double)(b->next_attempt_ns - monotonic_ns()) / 1e9);
 			}
 			/* At shutdown one failed try is enough: the rest waits in the spool. */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* cgroup path parsing: segment by segment, recognising the names container runtimes, the
- * kubelet (cgroupfs and systemd drivers) and systemd give their cgroups. */
+ * kubelet (cgroupfs and systemd drivers) and systemd give their cgroups, where only they can
+ * have made them. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -72,6 +73,24 @@ static bool match_pod(const char *seg, size_t n, struct cgroup_identity *out)
 	return true;
 }
 
+/* The services whose subtree a container runtime (root) fills: containerd's systemd driver on
+ * v1 nests pod slices under its own unit. */
+static bool runtime_service(const char *seg, size_t n)
+{
+	static const char *const names[] = { "containerd.service", "docker.service",
+					     "crio.service" };
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (n == strlen(names[i]) && !memcmp(seg, names[i], n))
+			return true;
+	return false;
+}
+
+/* Names are believed only where their place says systemd or a runtime made them: a segment
+ * is trusted while every segment above it is a slice or a runtime's own cgroup. Below any
+ * other unit (a user's user@UID.service, a delegated service, a container) whoever owns
+ * that unit names the cgroups, so "nginx.service" or "docker-<hex>.scope" there says
+ * nothing. */
 void cgroup_identity_from_path(const char *path, struct cgroup_identity *out)
 {
 	static const struct {
@@ -83,13 +102,13 @@ void cgroup_identity_from_path(const char *path, struct cgroup_identity *out)
 		{ "libpod-", "podman" },
 	};
 	const char *seg = path, *end;
-	bool in_kubepods = false, in_docker = false;
+	bool in_kubepods = false, in_docker = false, trusted = true;
 
 	memset(out, 0, sizeof(*out));
 	snprintf(out->path, sizeof(out->path), "%s", path);
-	while (*seg) {
+	while (*seg && trusted) {
 		size_t n;
-		bool container = false;
+		bool container = false, keep = false;
 
 		while (*seg == '/' || *seg == ':')
 			seg++;
@@ -98,8 +117,15 @@ void cgroup_identity_from_path(const char *path, struct cgroup_identity *out)
 		n = end ? (size_t)(end - seg) : strlen(seg);
 		if (!n)
 			break;
-		if (in_kubepods && n == 14 && !memcmp(seg, "cri-containerd", 14))
+		/* a path relative to our cgroup namespace: the ancestors it skips are ours */
+		if (n == 2 && !memcmp(seg, "..", 2)) {
+			seg += 2;
+			continue;
+		}
+		if (in_kubepods && n == 14 && !memcmp(seg, "cri-containerd", 14)) {
 			snprintf(out->runtime, sizeof(out->runtime), "containerd");
+			keep = true;
+		}
 		for (size_t i = 0; i < sizeof(scopes) / sizeof(scopes[0]) && !container; i++)
 			container =
 			    match_container(seg, n, scopes[i].prefix, scopes[i].runtime, out);
@@ -112,30 +138,38 @@ void cgroup_identity_from_path(const char *path, struct cgroup_identity *out)
 					 in_docker ? "docker" : "containerd");
 			container = true;
 		}
-		if (!container) {
-			if (n == 6 && !memcmp(seg, "docker", 6))
-				in_docker = true;
-			if (n >= 8 && !memcmp(seg, "kubepods", 8))
-				in_kubepods = true;
-			if (in_kubepods && n >= 8 && memmem(seg, n, "kubepods", 8)) {
-				in_kubepods = true;
-				if (memmem(seg, n, "burstable", 9))
-					strcpy(out->qos_class, "burstable");
-				else if (memmem(seg, n, "besteffort", 10))
-					strcpy(out->qos_class, "besteffort");
-			}
-			if (in_kubepods && (n == 9 && !memcmp(seg, "burstable", 9)))
+		/* below a container, its own processes name the cgroups */
+		if (container)
+			break;
+		if (n == 6 && !memcmp(seg, "docker", 6))
+			in_docker = keep = true;
+		if (n >= 8 && !memcmp(seg, "kubepods", 8))
+			in_kubepods = true;
+		if (in_kubepods && n >= 8 && memmem(seg, n, "kubepods", 8)) {
+			keep = true;
+			if (memmem(seg, n, "burstable", 9))
 				strcpy(out->qos_class, "burstable");
-			if (in_kubepods && (n == 10 && !memcmp(seg, "besteffort", 10)))
+			else if (memmem(seg, n, "besteffort", 10))
 				strcpy(out->qos_class, "besteffort");
-			if (in_kubepods)
-				match_pod(seg, n, out);
-			/* A container's own scope is the container, never a unit: handled above. */
-			if (ends_with(seg, n, ".service") && n < sizeof(out->systemd_unit)) {
-				memcpy(out->systemd_unit, seg, n);
-				out->systemd_unit[n] = '\0';
-			}
 		}
+		if (in_kubepods && (n == 9 && !memcmp(seg, "burstable", 9))) {
+			strcpy(out->qos_class, "burstable");
+			keep = true;
+		}
+		if (in_kubepods && (n == 10 && !memcmp(seg, "besteffort", 10))) {
+			strcpy(out->qos_class, "besteffort");
+			keep = true;
+		}
+		if (in_kubepods && match_pod(seg, n, out))
+			keep = true;
+		/* the outermost unit is the one systemd made; a container's own scope is the
+		 * container, never a unit: handled above */
+		if (ends_with(seg, n, ".service") && n < sizeof(out->systemd_unit) &&
+		    !out->systemd_unit[0]) {
+			memcpy(out->systemd_unit, seg, n);
+			out->systemd_unit[n] = '\0';
+		}
+		trusted = keep || ends_with(seg, n, ".slice") || runtime_service(seg, n);
 		if (!end)
 			break;
 		seg = end;

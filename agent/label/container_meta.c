@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* Container metadata thread: polls the kubelet's /pods and Docker's /containers/json with
- * libcurl (the latter over the unix socket), parses them with json-c, and keeps an id-keyed
- * table under a mutex. Unreachable sources are logged once and retried; labels just stay
- * fewer meanwhile. */
+/* Container metadata thread: polls the API server's (or a kubelet's) pods and Docker's
+ * /containers/json with libcurl (the latter over the unix socket), parses them with json-c, and
+ * keeps an id-keyed table under a mutex. Unreachable sources are logged once and retried; labels
+ * just stay fewer meanwhile. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -35,7 +35,7 @@ struct container_meta {
 	pthread_cond_t cv;
 	struct lru_cache *table; /* id -> struct container_info */
 	atomic_uint_fast64_t generation;
-	bool stop, want_refresh;
+	bool started, stop, want_refresh;
 	uint64_t last_refresh_ns;
 	bool k8s_failed_logged, docker_failed_logged;
 	char *token;
@@ -298,11 +298,15 @@ static void refresh_from(struct container_meta *m, const char *url, const char *
 
 static void refresh(struct container_meta *m)
 {
-	char url[2048], what[2100];
+	char url[2048], what[2100], shown[2048];
 
 	if (m->opts.kubelet_url) {
 		snprintf(url, sizeof(url), "%s/pods", m->opts.kubelet_url);
-		snprintf(what, sizeof(what), "the kubelet at %s", m->opts.kubelet_url);
+		if (m->opts.pods_url)
+			snprintf(url, sizeof(url), "%s", m->opts.pods_url);
+		snprintf(what, sizeof(what), "the %s at %s",
+			 m->opts.pods_url ? "API server" : "kubelet",
+			 redact_url(m->opts.kubelet_url, shown, sizeof(shown)));
 		refresh_from(m, url, NULL, false, container_meta_parse_pods, what,
 			     "pods go without Kubernetes labels", &m->k8s_failed_logged);
 	}
@@ -340,7 +344,7 @@ static void *thread_main(void *arg)
 	return NULL;
 }
 
-struct container_meta *container_meta__start(const struct container_meta_opts *opts)
+struct container_meta *container_meta__new(const struct container_meta_opts *opts)
 {
 	struct container_meta *m = calloc(1, sizeof(*m));
 	struct lru_cache_opts lo = { 0 };
@@ -363,8 +367,7 @@ struct container_meta *container_meta__start(const struct container_meta_opts *o
 		int err = read_secret(m->opts.k8s_token_file, &m->token);
 
 		if (err)
-			pr_warn("failed to read the Kubernetes token %s: %s; asking the kubelet "
-				"without it",
+			pr_warn("failed to read the Kubernetes token %s: %s; asking without it",
 				m->opts.k8s_token_file, strerror(-err));
 	}
 	pthread_mutex_init(&m->mu, NULL);
@@ -372,13 +375,15 @@ struct container_meta *container_meta__start(const struct container_meta_opts *o
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&m->cv, &ca);
 	pthread_condattr_destroy(&ca);
-	if (pthread_create(&m->thread, NULL, thread_main, m)) {
-		lru_cache__free(m->table);
-		free_secret(m->token);
-		free(m);
-		return NULL;
-	}
 	return m;
+}
+
+int container_meta__start(struct container_meta *m)
+{
+	int err = -pthread_create(&m->thread, NULL, thread_main, m);
+
+	m->started = err == 0;
+	return err;
 }
 
 void container_meta__stop(struct container_meta *m)
@@ -389,7 +394,8 @@ void container_meta__stop(struct container_meta *m)
 	m->stop = true;
 	pthread_cond_signal(&m->cv);
 	pthread_mutex_unlock(&m->mu);
-	pthread_join(m->thread, NULL);
+	if (m->started)
+		pthread_join(m->thread, NULL);
 	lru_cache__free(m->table);
 	pthread_mutex_destroy(&m->mu);
 	pthread_cond_destroy(&m->cv);

@@ -19,6 +19,7 @@
 #include "ops/preflight.h"
 #include "export/push_pyroscope.h"
 #include "util/fileio.h"
+#include "util/secret.h"
 
 #ifndef BPF_FS_MAGIC
 #define BPF_FS_MAGIC 0xcafe4a11
@@ -203,14 +204,16 @@ int preflight_run(const struct config *cfg, FILE *out)
 							up->tls_insecure_skip_verify,
 						    .tenant_id = up->tenant_id };
 		struct pyroscope_client *c = pyroscope_client__new(&co);
+		char url[512];
 		long code = 0;
 
 		if (c && pyroscope_client__probe(c, &code) == 0) {
-			snprintf(found, sizeof(found), "%s answers (HTTP %ld)", up->server_url,
-				 code);
+			snprintf(found, sizeof(found), "%s answers (HTTP %ld)",
+				 redact_url(up->server_url, url, sizeof(url)), code);
 			line(&r, 0, "server", found, NULL);
 		} else {
-			snprintf(found, sizeof(found), "%s does not answer", up->server_url);
+			snprintf(found, sizeof(found), "%s does not answer",
+				 redact_url(up->server_url, url, sizeof(url)));
 			line(
 			    &r, 1, "server", found,
 			    "start Pyroscope there or pass --server-url; windows wait in the spool "

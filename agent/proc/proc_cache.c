@@ -191,7 +191,10 @@ static void infer_service(struct proc *p)
 	const char *unit = p->cg.systemd_unit;
 	size_t l = strlen(unit);
 
-	if (l > 8 && !strcmp(unit + l - 8, ".service") && !strchr(unit, '@'))
+	/* a user's manager runs whatever the user starts: the unit says nothing of the service */
+	if (!strncmp(unit, "user@", 5))
+		snprintf(p->service_name, sizeof(p->service_name), "%s", p->exe_name);
+	else if (l > 8 && !strcmp(unit + l - 8, ".service") && !strchr(unit, '@'))
 		snprintf(p->service_name, sizeof(p->service_name), "%.*s", (int)(l - 8), unit);
 	else if (l > 8 && !strcmp(unit + l - 8, ".service"))
 		/* template instances: getty@tty1.service -> getty */

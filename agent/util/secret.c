@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* Reads secrets from files and wipes them when done, so a core dump or a reused heap block
- * does not hold a credential longer than the agent needs it. */
+ * does not hold a credential longer than the agent needs it; keeps those in URLs out of logs. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -69,4 +70,22 @@ void free_secret(char *secret)
 {
 	wipe_secret(secret);
 	free(secret);
+}
+
+const char *redact_url(const char *url, char *buf, size_t len)
+{
+	const char *host = strstr(url, "://"), *at = NULL;
+	size_t scheme;
+
+	host = host ? host + 3 : url;
+	scheme = (size_t)(host - url);
+	/* userinfo ends at the authority's last '@' (a password may hold one) */
+	for (const char *p = host; *p && *p != '/' && *p != '?' && *p != '#'; p++)
+		if (*p == '@')
+			at = p;
+	if (at)
+		snprintf(buf, len, "%.*s***%s", (int)scheme, url, at);
+	else
+		snprintf(buf, len, "%s", url);
+	return buf;
 }

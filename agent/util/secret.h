@@ -4,6 +4,8 @@
 #ifndef STOKER_SECRET_H
 #define STOKER_SECRET_H
 
+#include <stddef.h>
+
 /* Largest secret file read; a larger one is refused (-EFBIG), never cut. */
 #define SECRET_MAX_BYTES 65536
 
@@ -15,5 +17,8 @@ int read_secret(const char *path, char **out);
 void wipe_secret(char *secret);
 /* Wipes and frees a secret from read_secret; NULL is fine. */
 void free_secret(char *secret);
+/* Copies url into buf (cut to len) for logs with the user:password before its host replaced
+ * by three stars: u:p@host becomes ***@host, the scheme and the rest kept. Returns buf. */
+const char *redact_url(const char *url, char *buf, size_t len);
 
 #endif

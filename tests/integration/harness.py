@@ -33,7 +33,7 @@ def check(cond, what):
 PACKAGES = {"unshare": "util-linux", "mount": "mount", "capsh": "libcap2-bin",
             "openssl": "openssl", "perf": "linux-perf", "readelf": "binutils", "xz": "xz-utils",
             "bpftool": "bpftool", "protoc": "protobuf-compiler", "strace": "strace",
-            "setpriv": "util-linux"}
+            "setpriv": "util-linux", "systemd-analyze": "systemd"}
 
 
 def need(*tools):

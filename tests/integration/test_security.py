@@ -4,6 +4,7 @@ the files it controls: a JIT perf map planted as a symbolic link to a root-only 
 owned by another user, must not become frame names (perf refuses such maps too), while the
 process is still profiled and its own map still names its JIT code. Needs root; fails loudly
 without it. Ends with "N passed, N failed"."""
+import json
 import os
 import pwd
 import re
@@ -12,8 +13,10 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
-from harness import FIX, STOKER, check, need, pprof_check, profile_pid, run, start, stop
+from harness import (FIX, REPO, STOKER, TOOLS, check, load_profile, need, pprof_check,
+                     profile_pid, run, run_agent, start, stop)
 
 TMP = tempfile.mkdtemp(prefix="stoker-security-")
 HZ = 99
@@ -507,9 +510,460 @@ def test_java_attach_not_where_user_cannot_write():
     check(alive and "SIGQUIT" not in said, "the process got no SIGQUIT (%s)" % said.strip())
     check(total(stacks) >= 100, "still profiled: %d samples" % total(stacks))
 
+STEADY_CAPS = (1 << 2) | (1 << 19) | (1 << 40)  # DAC_READ_SEARCH, SYS_PTRACE, CHECKPOINT_RESTORE
+
+
+def thread_status(pid):
+    """{tid: {field: value}} of every thread of pid."""
+    out = {}
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/status" % (pid, tid)) as f:
+                out[int(tid)] = dict(ln.rstrip("\n").split(":\t", 1) for ln in f if ":\t" in ln)
+        except FileNotFoundError:
+            pass
+    return out
+
+
+def test_threads_hold_only_steady_caps():
+    """Run as root with every thread started (metadata, metrics, uploader), each thread of the
+    agent holds only the steady-state capabilities, in every set, and no_new_privs."""
+    with open("/proc/sys/kernel/cap_last_cap") as f:
+        want = STEADY_CAPS & ((1 << (int(f.read()) + 1)) - 1)
+    a = subprocess.Popen(
+        [STOKER, "--duration", "6s", "--upload-interval", "1s", "--spool-dir", "",
+         "--server-url", "http://127.0.0.1:9",
+         "--metrics-addr", "127.0.0.1:%d" % (20000 + os.getpid() % 20000),
+         "--docker-socket", os.path.join(TMP, "no-docker.sock"), "--kubernetes",
+         "--kubelet-url", "http://127.0.0.1:9"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 20
+        st = {}
+        while time.time() < deadline and a.poll() is None:
+            st = thread_status(a.pid)
+            if len(st) >= 4:
+                break
+            time.sleep(0.1)
+        check(len(st) >= 4, "the agent runs its metadata, metrics and upload threads (%d "
+              "threads: %s)" % (len(st), sorted(v.get("Name") for v in st.values())))
+        for tid, v in sorted(st.items()):
+            sets = {k: int(v[k], 16) for k in ("CapEff", "CapPrm", "CapBnd", "CapInh", "CapAmb")}
+            check(sets["CapEff"] == sets["CapPrm"] == sets["CapBnd"] == want
+                  and sets["CapInh"] == sets["CapAmb"] == 0 and v["NoNewPrivs"] == "1",
+                  "thread %d (%s) holds only %#x: %s, NoNewPrivs %s" %
+                  (tid, v["Name"], want, {k: "%#x" % n for k, n in sets.items()},
+                   v["NoNewPrivs"]))
+        out, err = a.communicate(timeout=60)
+    finally:
+        stop(a)
+    check(a.returncode == 0 and "sampling" in err,
+          "the agent ran to its end and sampled (%s)" % err.strip()[-300:])
+
+
+def test_local_run_keeps_only_what_writing_needs():
+    """A one-off --output run as root (sudo into a user's home) also keeps CAP_DAC_OVERRIDE,
+    to write where it was asked: into a directory of nobody's with mode 0700; nothing else."""
+    with open("/proc/sys/kernel/cap_last_cap") as f:
+        want = (STEADY_CAPS | (1 << 1)) & ((1 << (int(f.read()) + 1)) - 1)
+    home = os.path.join(TMP, "nobody-home")
+    os.mkdir(home, 0o700)
+    os.chown(home, pwd.getpwnam("nobody").pw_uid, -1)
+    out = os.path.join(home, "p.pb.gz")
+    a = subprocess.Popen([STOKER, "--duration", "3s", "--output", out],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 20
+        st = {}
+        while time.time() < deadline and a.poll() is None:
+            st = thread_status(a.pid)  # no_new_privs is set when the drop is done
+            if st and all(v.get("NoNewPrivs") == "1" for v in st.values()):
+                break
+            time.sleep(0.1)
+        _, err = a.communicate(timeout=60)
+    finally:
+        stop(a)
+    sets = [(int(v["CapEff"], 16), int(v["CapBnd"], 16)) for v in st.values()]
+    check(sets and all(e == b == want for e, b in sets),
+          "every thread holds %#x: %s" % (want, ["%#x/%#x" % x for x in sets]))
+    check(a.returncode == 0 and os.path.getsize(out) > 0,
+          "the profile is written into nobody's 0700 directory (%s)" % err.strip()[-200:])
+
+
+# the unit's set but CAP_SYS_RESOURCE, which the tests' own bounding set may lack
+UNIT_CAPS = ("cap_bpf,cap_perfmon,cap_sys_ptrace,cap_dac_read_search,cap_syslog,"
+             "cap_checkpoint_restore")
+
+
+def test_unit_user_keeps_only_steady_caps():
+    """As the unit runs it (an unprivileged user with the unit's ambient capabilities), every
+    thread is left with the three steady-state capabilities, none ambient or inheritable."""
+    need("capsh")
+    out = os.path.join(TMP, "unit-user")
+    os.mkdir(out, 0o700)
+    os.chown(out, pwd.getpwnam("nobody").pw_uid, -1)
+    port = 20000 + (os.getpid() + 3) % 20000
+    a = subprocess.Popen(
+        ["capsh", "--caps=%s+eip cap_setpcap,cap_setuid,cap_setgid+ep" % UNIT_CAPS, "--keep=1",
+         "--user=nobody", "--addamb=" + UNIT_CAPS, "--", "-c",
+         "exec %s --duration 4s --metrics-addr 127.0.0.1:%d --docker-socket %s --output %s" %
+         (STOKER, port, os.path.join(TMP, "no-docker.sock"), os.path.join(out, "p.pb.gz"))],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 20
+        st = {}
+        while time.time() < deadline and a.poll() is None:
+            st = thread_status(a.pid)
+            if len(st) >= 3 and all(v.get("NoNewPrivs") == "1" for v in st.values()):
+                break
+            time.sleep(0.1)
+        _, err = a.communicate(timeout=60)
+    finally:
+        stop(a)
+    check(len(st) >= 3 and all(v["Uid"].split()[0] == str(pwd.getpwnam("nobody").pw_uid)
+                               for v in st.values()),
+          "the agent runs as nobody with its metadata and metrics threads (%d threads)" %
+          len(st))
+    for tid, v in sorted(st.items()):
+        sets = {k: int(v[k], 16) for k in ("CapEff", "CapPrm", "CapInh", "CapAmb")}
+        check(sets["CapEff"] == sets["CapPrm"] == STEADY_CAPS and
+              sets["CapInh"] == sets["CapAmb"] == 0 and v["NoNewPrivs"] == "1",
+              "thread %d holds only %#x: %s" % (tid, STEADY_CAPS,
+                                                 {k: "%#x" % n for k, n in sets.items()}))
+    check(a.returncode == 0, "the agent ran to its end as nobody (%s)" % err.strip()[-200:])
+
+
+def cgroup2_root():
+    for line in open("/proc/mounts"):
+        f = line.split()
+        if f[2] == "cgroup2":
+            return f[1]
+    raise AssertionError("no cgroup2 mount found")
+
+
+def cgroup_v1_systemd_root():
+    for line in open("/proc/mounts"):
+        f = line.split()
+        if f[2] == "cgroup" and "name=systemd" in f[3].split(","):
+            return f[1]
+    raise AssertionError("no cgroup v1 name=systemd mount found (a hybrid host)")
+
+
+def spoofed_labels(root, v1):
+    """nobody names cgroups under root in its own delegated subtree (user@UID.service) like
+    a system unit and a Docker scope and moves its processes there; root puts two more in the
+    same names where only it can. On v1 the processes stay in the v2 root, so the agent reads
+    the name=systemd line. Returns each process's labels."""
+    need("setpriv")
+    nobody = pwd.getpwnam("nobody").pw_uid
+    user = os.path.join(root, "user.slice", "user-%d.slice" % nobody, "user@%d.service" % nobody)
+    app = os.path.join(user, "app.slice")
+    made = [os.path.join(root, "system.slice", "stoker-sec-real.service"),
+            os.path.join(root, "system.slice", "docker-%s.scope" % REAL_ID)]
+    spoof = [os.path.join(app, "nginx.service"), os.path.join(app, "docker-%s.scope" % FAKE_ID)]
+    for d in made + [app]:
+        os.makedirs(d, exist_ok=True)
+    # systemd delegates user@UID.service to the user: the subtree and its files are theirs
+    for d in (user, app):
+        for name in [""] + [f for f in os.listdir(d) if f.startswith("cgroup.") or f == "tasks"]:
+            os.chown(os.path.join(d, name), nobody, -1)
+    fx = [start(AS_NOBODY + [os.path.join(FIX, "shares"), "30"]) for _ in range(4)]
+    out = os.path.join(TMP, "cgroups-%s.pb.gz" % ("v1" if v1 else "v2"))
+    try:
+        for p in fx if v1 else []:
+            with open(os.path.join(cgroup2_root(), "cgroup.procs"), "w") as f:
+                f.write(str(p.pid))
+        for d, p in zip(made, fx[:2]):
+            with open(os.path.join(d, "cgroup.procs"), "w") as f:
+                f.write(str(p.pid))
+        for p in fx[2:]:
+            with open(os.path.join(app, "cgroup.procs"), "w") as f:
+                f.write(str(p.pid))
+        as_nobody("sh", "-c", 'mkdir "$1" "$2" && echo "$3" > "$1/cgroup.procs" && '
+                  'echo "$4" > "$2/cgroup.procs"', "sh", spoof[0], spoof[1],
+                  str(fx[2].pid), str(fx[3].pid))
+        with open("/proc/%d/cgroup" % fx[3].pid) as f:
+            cg = f.read()
+        check("docker-%s.scope" % FAKE_ID in cg and ("0::/\n" in cg) == v1,
+              "nobody moved its process into its own docker-<hex>.scope (%s): %s" %
+              ("v1 name=systemd, v2 at the root" if v1 else "v2", cg.strip().replace("\n", " ")))
+        r = run_agent(["--duration", "3s", "--sample-rate", str(HZ), "--output", out] +
+                      [a for p in fx for a in ("--pid", str(p.pid))], timeout=120)
+        check(r.returncode == 0, "agent exits 0 (%s)" % r.stderr[-300:])
+    finally:
+        for p in fx:
+            stop(p)
+        for d in spoof + [app, user, os.path.dirname(user), os.path.dirname(os.path.dirname(
+                user))] + made:
+            try:
+                os.rmdir(d)
+            except OSError:
+                pass
+    stacks = pprof_check.stacks(load_profile(out, HZ))
+    labels = [[s["labels"] for s in stacks if s["labels"].get("pid") == str(p.pid)]
+              for p in fx]
+    check(all(labels), "every process is profiled (%s samples)" % [len(l) for l in labels])
+    return labels, nobody
+
+
+REAL_ID, FAKE_ID = "f2" * 32, "e1" * 32
+
+
+def check_not_spoofed(labels, nobody):
+    real_svc, real_ctr, fake_svc, fake_ctr = labels
+    check(all(l.get("service_name") == "stoker-sec-real" for l in real_svc),
+          "a unit where systemd puts units names the service: %s" % real_svc[0])
+    check(all(l.get("container_id") == REAL_ID for l in real_ctr),
+          "a Docker scope where the runtime puts them names the container: %s" % real_ctr[0])
+    check(all(l.get("service_name") == "shares" and l.get("systemd_unit") ==
+              "user@%d.service" % nobody for l in fake_svc),
+          "nobody's own nginx.service names no service: %s" % fake_svc[0])
+    check(all("container_id" not in l and l.get("service_name") == "shares"
+              for l in fake_ctr),
+          "nobody's own docker-<hex>.scope names no container: %s" % fake_ctr[0])
+
+
+def test_cgroup_names_not_spoofed():
+    """cgroup v2: nobody's own nginx.service and docker-<hex>.scope, in the subtree systemd
+    delegates to it, name neither a service nor a container; the same names where only root
+    can make them still label."""
+    check_not_spoofed(*spoofed_labels(cgroup2_root(), False))
+
+
+def test_cgroup_names_not_spoofed_v1():
+    """The same on the v1 name=systemd hierarchy of a hybrid host, read when the v2 line is
+    the root."""
+    check_not_spoofed(*spoofed_labels(cgroup_v1_systemd_root(), True))
+
+
+def test_server_url_credentials_never_logged():
+    """A user:password@ in --server-url (and --kubelet-url) shows as ***@ in the startup line,
+    push failures, the preflight check and a rejected flag's message."""
+    url = "http://bob:hunter2@127.0.0.1:9"
+    runs = [run_agent(["--duration", "3s", "--upload-interval", "1s", "--spool-dir", "",
+                       "--server-url", url, "--kubernetes", "--kubelet-url", url,
+                       "--docker-socket", ""], timeout=60),
+            run_agent(["--check", "--server-url", url], timeout=60),
+            run_agent(["--server-url", "ftp://bob:hunter2@127.0.0.1:9"], timeout=60)]
+    for r in runs:
+        out = r.stdout + r.stderr
+        check("hunter2" not in out and "bob" not in out,
+              "no credential in the output (%s)" % out.strip()[-300:])
+    check("pushing to http://***@127.0.0.1:9" in runs[0].stderr and
+          "failed to push to http://***@127.0.0.1:9" in runs[0].stderr and
+          "the kubelet at http://***@127.0.0.1:9" in runs[0].stderr,
+          "the startup line, push failures and the kubelet name the redacted URL")
+    check("http://***@127.0.0.1:9 does not answer" in runs[1].stdout + runs[1].stderr,
+          "the preflight check names the redacted URL")
+    check(runs[2].returncode == 2 and "'ftp://***@127.0.0.1:9'" in runs[2].stderr,
+          "a rejected --server-url is shown redacted: %s" % runs[2].stderr.strip())
+
+
+def make_ca(d, name, san):
+    """A CA d/name-ca.pem and a server certificate d/name.pem (key d/name.key) for san."""
+    need("openssl")
+
+    def ossl(*args):
+        subprocess.run(["openssl"] + list(args), check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, cwd=d)
+    ossl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+         "/CN=%s-ca" % name, "-keyout", name + "-ca.key", "-out", name + "-ca.pem")
+    with open(os.path.join(d, name + ".ext"), "w") as f:
+        f.write("subjectAltName=%s\n" % san)
+    ossl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=" + name, "-keyout",
+         name + ".key", "-out", name + ".csr")
+    ossl("x509", "-req", "-in", name + ".csr", "-CA", name + "-ca.pem", "-CAkey",
+         name + "-ca.key", "-CAcreateserial", "-days", "2", "-out", name + ".pem", "-extfile",
+         name + ".ext")
+    return [os.path.join(d, name + x) for x in ("-ca.pem", ".pem", ".key")]
+
+
+def test_pods_from_the_verified_api_server():
+    """In a cluster the agent lists its node's pods from the API server (pods list access, no
+    nodes/proxy), verified with the service account's CA; a server the CA did not sign never
+    gets the token; a kubelet URL is verified by default too, unless told otherwise."""
+    d = tempfile.mkdtemp(dir=TMP)
+    ca, cert, key = make_ca(d, "apiserver", "IP:127.0.0.1")
+    other_ca = make_ca(d, "other", "IP:127.0.0.1")[0]
+    tok = os.path.join(d, "token")
+    with open(tok, "w") as f:
+        f.write("sa-token-123\n")
+    app = "ab" * 32
+    root = cgroup2_root()
+    cg = os.path.join(root, "stoker-sec-k8s.slice", "cri-containerd-%s.scope" % app)
+    os.makedirs(cg, exist_ok=True)
+    fake = subprocess.Popen(
+        ["/usr/bin/python3", os.path.join(TOOLS, "fake_metadata.py"),
+         "--token", "sa-token-123", "--app-id", app, "--docker-id", "cd" * 32,
+         "--docker-socket", os.path.join(d, "docker.sock"), "--tls-cert", cert,
+         "--tls-key", key], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    port = int(fake.stdout.readline().split()[-1])
+    fx = start([os.path.join(FIX, "shares"), "30"])
+    env = dict(os.environ, KUBERNETES_SERVICE_HOST="127.0.0.1",
+               KUBERNETES_SERVICE_PORT=str(port), NODE_NAME="node-a")
+    out = os.path.join(d, "k8s.pb.gz")
+
+    def agent(*extra, seconds=3):
+        return subprocess.run([STOKER, "--kubernetes", "--kubernetes-token-file", tok,
+                               "--docker-socket", "", "--pid", str(fx.pid), "--duration",
+                               "%ds" % seconds, "--sample-rate", str(HZ), "--output", out] +
+                              list(extra), env=env, capture_output=True, text=True, timeout=90)
+    try:
+        with open(os.path.join(cg, "cgroup.procs"), "w") as f:
+            f.write(str(fx.pid))
+        good = agent("--kubernetes-ca-file", ca)
+        stacks = pprof_check.stacks(load_profile(out, HZ))
+        wrong = agent("--kubernetes-ca-file", other_ca, seconds=2)
+        kubelet = agent("--kubernetes-ca-file", other_ca, "--kubelet-url",
+                        "https://127.0.0.1:%d" % port, seconds=2)
+        insecure = agent("--kubelet-url", "https://127.0.0.1:%d" % port,
+                         "--kubelet-verify-tls=false", seconds=2)
+    finally:
+        stop(fx)
+        fake.stdin.close()
+        hits = json.loads(fake.stdout.read().strip().splitlines()[-1])
+        fake.wait()
+        for x in (cg, os.path.dirname(cg)):
+            try:
+                os.rmdir(x)
+            except OSError:
+                pass
+    check(good.returncode == 0 and "container metadata from the API server at "
+          "https://127.0.0.1:%d" % port in good.stderr,
+          "the agent asks the API server (%s)" % good.stderr.strip()[-300:])
+    mine = [s["labels"] for s in stacks if s["labels"].get("pid") == str(fx.pid)]
+    named = [l for l in mine if l.get("pod") == "checkout-7d9f8b6c5-x2x9q" and
+             l.get("namespace") == "shop" and l.get("container_id") == app]
+    check(mine and len(named) >= 0.9 * len(mine),
+          "pod labels from the API server on %d of %d stacks" % (len(named), len(mine)))
+    for r, who in ((wrong, "API server"), (kubelet, "kubelet")):
+        check(r.returncode == 0 and "failed to reach the %s at" % who in r.stderr and
+              "certificate" in r.stderr.lower(),
+              "the %s, its certificate signed by another CA, is refused: %s" % (who, [
+                  ln for ln in r.stderr.splitlines() if "reach" in ln]))
+    check(insecure.returncode == 0 and "failed to reach" not in insecure.stderr,
+          "--kubelet-verify-tls=false reaches a kubelet with a certificate of any CA")
+    check(hits["apiserver_pods"] >= 1 and hits["pods"] >= 1 and hits["unauthorized"] == 0,
+          "the token went only to verified servers or where verification was turned off: %s"
+          % hits)
+
+
+UNIT = os.path.join(REPO, "packaging", "systemd", "stoker.service")
+# what PrivateDevices= leaves in the service's /dev
+PRIVATE_DEV = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty",
+               "/dev/ptmx", "/dev/pts/", "/dev/shm/", "/dev/mqueue/", "/dev/hugepages/",
+               "/dev/log", "/dev/stdin", "/dev/stdout", "/dev/stderr", "/dev/fd/")
+
+
+def syscall_set(name, seen):
+    """The system calls of a systemd filter group (@name, nested groups included) or name."""
+    if not name.startswith("@"):
+        return {name}
+    out = subprocess.run(["systemd-analyze", "syscall-filter", name], capture_output=True,
+                         text=True, check=True).stdout
+    calls = set()
+    for ln in out.splitlines()[1:]:
+        t = ln.strip()
+        if t and not t.startswith("#") and t not in seen:
+            seen.add(t)
+            calls |= syscall_set(t, seen)
+    return calls
+
+
+def unit_settings(path):
+    """{key: [values]} of the [Service] section."""
+    out = {}
+    with open(path) as f:
+        for ln in f:
+            if "=" in ln and not ln.startswith("#"):
+                k, v = ln.strip().split("=", 1)
+                out.setdefault(k, []).append(v)
+    return out
+
+
+def test_systemd_sandbox_fits_the_agent():
+    """Everything the agent does while pushing, spooling, serving /metrics and asking for
+    metadata fits the unit's sandbox, traced with strace: every system call is in its
+    SystemCallFilter=, no device outside PrivateDevices='s /dev is opened, nothing under
+    /sys/fs/cgroup is written (ProtectControlGroups=), no memory is mapped writable and
+    executable (MemoryDenyWriteExecute=), the kernel log is not read."""
+    need("strace", "systemd-analyze")
+    unit = unit_settings(UNIT)
+    for k in ("PrivateDevices", "PrivateMounts", "ProtectControlGroups", "RestrictSUIDSGID",
+              "MemoryDenyWriteExecute"):
+        check(unit.get(k) == ["yes"], "the unit sets %s=yes" % k)
+    # each would leave kernel frames unnamed: kallsyms hidden, CAP_SYSLOG out of the bounding set
+    for k in ("ProtectKernelTunables", "ProtectKernelLogs"):
+        check(unit.get(k, ["no"]) == ["no"], "the unit leaves %s= off" % k)
+    check("CAP_SYSLOG" in unit["CapabilityBoundingSet"][0].split(),
+          "CAP_SYSLOG stays in the bounding set for /proc/kallsyms")
+    allowed, denied = set(), set()
+    for line in unit.get("SystemCallFilter", []):
+        deny = line.startswith("~")
+        for name in line.lstrip("~").split():
+            (denied if deny else allowed).update(syscall_set(name, set()))
+    check(allowed, "the unit allows a list of system calls: %s" % unit.get("SystemCallFilter"))
+    trace = os.path.join(TMP, "strace.out")
+    spool = os.path.join(TMP, "sandbox-spool")
+    port = 20000 + (os.getpid() + 7) % 20000
+    a = subprocess.Popen(
+        ["strace", "-f", "-qq", "-s", "200", "-o", trace, STOKER, "--duration", "5s",
+         "--upload-interval", "1s", "--spool-dir", spool, "--server-url", "http://127.0.0.1:9",
+         "--metrics-addr", "127.0.0.1:%d" % port, "--docker-socket",
+         os.path.join(TMP, "no-docker.sock"), "--kubernetes", "--kubelet-url",
+         "http://127.0.0.1:9"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(3)
+        with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=10) as r:
+            check(r.status == 200, "/metrics answers under strace")
+        out, err = a.communicate(timeout=120)
+    finally:
+        stop(a)
+    check(a.returncode == 0 and "spooled" in err, "the agent ran, spooled and exited 0 under "
+          "strace (%s)" % err.strip()[-200:])
+    used, devs, cg_writes, wx, klog = set(), set(), [], [], []
+    with open(trace) as f:
+        for ln in f:
+            m = re.match(r"^\d+\s+([a-z0-9_]+)\((.*)", ln)
+            if not m:
+                continue
+            name, args = m.groups()
+            if "= -1 ENOSYS" in ln or name == "execve":
+                continue  # the tracer's own exec; probes of absent calls
+            used.add(name)
+            path = re.search(r'"(/[^"]*)"', args)
+            path = path.group(1) if path else ""
+            if path.startswith("/dev/") and not path.startswith(PRIVATE_DEV):
+                devs.add(path)
+            if path.startswith("/sys/fs/cgroup") and (
+                    name in ("mkdir", "mkdirat", "unlink", "unlinkat", "rename", "renameat") or
+                    re.search(r"O_WRONLY|O_RDWR|O_CREAT", args)):
+                cg_writes.append(ln.strip())
+            # what systemd's filter refuses: W+X maps, making anything executable later
+            if (name == "mmap" and "PROT_WRITE" in args and "PROT_EXEC" in args or
+                    name in ("mprotect", "pkey_mprotect") and "PROT_EXEC" in args or
+                    name == "shmat" and "SHM_EXEC" in args):
+                wx.append(ln.strip())
+            if path in ("/proc/kmsg", "/dev/kmsg") or name == "syslog":
+                klog.append(ln.strip())
+    check(len(used) > 30, "%d distinct system calls traced" % len(used))
+    check(not (used - allowed) and not (used & denied),
+          "every system call is allowed by SystemCallFilter= (outside: %s)" %
+          sorted((used - allowed) | (used & denied)))
+    check(not devs, "no device node outside PrivateDevices= is opened (%s)" % sorted(devs))
+    check(not cg_writes, "nothing under /sys/fs/cgroup is written (%s)" % cg_writes[:2])
+    check(not wx, "no writable and executable mapping, nothing made executable later (%s)" %
+          wx[:2])
+    check(not klog, "the kernel log is not read (%s)" % klog[:2])
+
+
 TESTS = [test_perf_map_symlink_to_root_file, test_perf_map_owned_by_root,
-         test_perf_map_of_the_process_user, test_bloat_symbols_bounded,
-         test_span_symbol_once_per_file, test_perf_map_bloat_capped,
+         test_perf_map_of_the_process_user, test_threads_hold_only_steady_caps,
+         test_local_run_keeps_only_what_writing_needs, test_unit_user_keeps_only_steady_caps,
+         test_cgroup_names_not_spoofed, test_cgroup_names_not_spoofed_v1,
+         test_server_url_credentials_never_logged,
+         test_pods_from_the_verified_api_server, test_systemd_sandbox_fits_the_agent,
+         test_bloat_symbols_bounded, test_span_symbol_once_per_file, test_perf_map_bloat_capped,
          test_perf_map_append_not_reparsed, test_java_attach_not_where_user_cannot_write]
 
 

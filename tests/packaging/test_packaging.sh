@@ -1,6 +1,7 @@
 #!/bin/sh
-# Packaging checks: the systemd unit verifies, the .deb builds with no lintian errors and
-# installs on this machine with a working `stoker check`, the Kubernetes manifests pass the
+# Packaging checks: the systemd unit verifies and runs sandboxed under a systemd of its own,
+# the .deb builds with no lintian errors and installs on this machine with a working
+# `stoker check`, the Kubernetes manifests pass the
 # API schema, and everything the Containerfile copies exists. Ends "N passed, N failed".
 set -u
 cd "$(dirname "$0")/../.."
@@ -12,7 +13,8 @@ fail() { echo "not ok - $1"; failed=$((failed + 1)); }
 # here by name (scripts/install-deps.sh test installs them all) instead of as a confusing
 # check further down.
 for tp in systemd-analyze:systemd /bin/kill:procps strip:binutils dpkg-shlibdeps:dpkg-dev \
-	dpkg-deb:dpkg lintian:lintian apt-get:apt; do
+	dpkg-deb:dpkg lintian:lintian apt-get:apt /lib/systemd/systemd:systemd unshare:util-linux \
+	nsenter:util-linux pgrep:procps; do
 	command -v "${tp%%:*}" >/dev/null 2>&1 && ok "${tp%%:*} is installed" ||
 		fail "${tp%%:*} is not installed (Debian package ${tp#*:}; scripts/install-deps.sh test)"
 done
@@ -25,8 +27,29 @@ if out=$(systemd-analyze verify --man=no "$tmp/stoker.service" 2>&1) && [ -z "$o
 else
 	fail "systemd-analyze verify stoker.service: $out"
 fi
+# the unit runs, sandbox and all, under a systemd of its own (tests/packaging/systemd_boot.sh)
+boot=$(sh tests/packaging/systemd_boot.sh "$(pwd)/build/stoker" 2>&1)
+[ -n "$boot" ] || fail "systemd_boot.sh printed nothing"
+while IFS= read -r line; do
+	case "$line" in
+	"ok - "*) ok "${line#ok - }" ;;
+	*) fail "${line#not ok - }" ;;
+	esac
+done <<EOF
+$boot
+EOF
+# the sandbox's overall exposure as systemd rates it (README: 5.0 before the hardening of #17)
+score=$(systemd-analyze security --offline=true "$tmp/stoker.service" 2>/dev/null |
+	sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')
+if [ -n "$score" ] && awk "BEGIN { exit !($score <= 3.0) }"; then
+	ok "systemd-analyze security: exposure $score (at most 3.0)"
+else
+	fail "systemd-analyze security: exposure '$score', want at most 3.0"
+fi
 for k in "Type=notify" "NoNewPrivileges=yes" "ProtectSystem=strict" "ProtectHome=read-only" \
-	"StateDirectory=stoker" "AmbientCapabilities=CAP_BPF CAP_PERFMON" "MemoryMax=" "CPUQuota="; do
+	"StateDirectory=stoker" "AmbientCapabilities=CAP_BPF CAP_PERFMON" "MemoryMax=" "CPUQuota=" \
+	"CPUWeight=" "PrivateDevices=yes" "ProtectControlGroups=yes" "RestrictSUIDSGID=yes" \
+	"SystemCallFilter=@system-service bpf perf_event_open"; do
 	grep -q "^$k" packaging/systemd/stoker.service && ok "unit has $k" || fail "unit lacks $k"
 done
 
@@ -81,6 +104,17 @@ else
 	echo "$out" | grep -q "unknown field 'containres'" && ok "the manifest check refuses a misspelt field" ||
 		fail "the manifest check failed for another reason: $out"
 fi
+# the hardening checks must be able to fail too: no seccomp profile, nodes/proxy granted
+sed '/seccompProfile:/,/type: RuntimeDefault/d' packaging/kubernetes/stoker.yaml >"$tmp/noseccomp.yaml"
+out=$(/usr/bin/python3 tests/packaging/validate_k8s.py "$tmp/noseccomp.yaml" 2>&1)
+echo "$out" | grep -q "seccompProfile None, want RuntimeDefault" &&
+	ok "the manifest check refuses a container without a seccomp profile" ||
+	fail "a manifest without seccompProfile passed or failed otherwise: $out"
+sed 's|resources: \["pods"\]|resources: ["pods", "nodes/proxy"]|' packaging/kubernetes/stoker.yaml \
+	>"$tmp/proxy.yaml"
+out=$(/usr/bin/python3 tests/packaging/validate_k8s.py "$tmp/proxy.yaml" 2>&1)
+echo "$out" | grep -q "grants nodes/proxy" && ok "the manifest check refuses nodes/proxy" ||
+	fail "a ClusterRole with nodes/proxy passed or failed otherwise: $out"
 grep -q "hostPID: true" packaging/kubernetes/stoker.yaml && ok "DaemonSet uses hostPID" || fail "hostPID"
 grep -q "privileged: false" packaging/kubernetes/stoker.yaml && ok "DaemonSet not privileged" || fail "privileged"
 

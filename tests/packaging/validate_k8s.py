@@ -2,7 +2,9 @@
 """Validates every object of Kubernetes manifests against the API's own types, offline: the
 model classes of Debian's python3-kubernetes (generated from the API's OpenAPI schema) give
 each field's name and type. Unknown fields, wrong types and missing required fields fail,
-naming where. Ends "N passed, N failed"; exits 1 if any object is invalid."""
+naming where; so do a pod or container without a seccomp profile, a privileged container and
+an RBAC rule granting nodes/proxy. Ends "N passed, N failed"; exits 1 if any object is
+invalid."""
 import datetime
 import re
 import sys
@@ -92,6 +94,37 @@ def validate(doc):
     return problems
 
 
+def workloads(doc):
+    """The pod templates of a workload (DaemonSet, Deployment...) or a Pod's own spec."""
+    spec = doc.get("spec") or {}
+    if doc.get("kind") == "Pod":
+        return [spec]
+    tpl = (spec.get("template") or {}).get("spec")
+    return [tpl] if tpl else []
+
+
+def hardening(doc):
+    """What the security model asks of every manifest: a seccomp profile on every pod and
+    container (RuntimeDefault or Localhost, never Unconfined or unset), no privileged
+    container, and no RBAC rule granting nodes/proxy (a kubelet's whole API)."""
+    problems = []
+    for pod in workloads(doc):
+        pod_sc = ((pod.get("securityContext") or {}).get("seccompProfile") or {}).get("type")
+        for c in pod.get("containers", []) + pod.get("initContainers", []):
+            sc = c.get("securityContext") or {}
+            typ = (sc.get("seccompProfile") or {}).get("type") or pod_sc
+            if typ not in ("RuntimeDefault", "Localhost"):
+                problems.append("container %s: seccompProfile %s, want RuntimeDefault" %
+                                (c.get("name"), typ))
+            if sc.get("privileged"):
+                problems.append("container %s is privileged" % c.get("name"))
+    for i, rule in enumerate(doc.get("rules") or []):
+        if doc.get("kind") in ("ClusterRole", "Role") and "nodes/proxy" in rule.get(
+                "resources", []):
+            problems.append("rules[%d] grants nodes/proxy" % i)
+    return problems
+
+
 def main(paths):
     passed = failed = 0
     for path in paths:
@@ -99,7 +132,7 @@ def main(paths):
             docs = [d for d in yaml.safe_load_all(f) if d]
         for doc in docs:
             what = "%s: %s/%s" % (path, doc.get("kind"), (doc.get("metadata") or {}).get("name"))
-            problems = validate(doc)
+            problems = validate(doc) + hardening(doc)
             if problems:
                 failed += 1
                 print("not ok - %s: %s" % (what, "; ".join(problems)))

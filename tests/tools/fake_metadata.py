@@ -1,14 +1,18 @@
 #!/usr/bin/python3
-"""Fake kubelet (HTTP, GET /pods with a bearer token) and fake Docker Engine (HTTP over a unix
-socket, GET /containers/json) serving recorded answers from tests/fixtures/metadata with
-container ids filled in. Prints "kubelet PORT" first. Counts requests per path.
+"""Fake kubelet (HTTP, or HTTPS with --tls-cert/--tls-key: GET /pods with a bearer token; as
+the API server, GET /api/v1/pods?fieldSelector=spec.nodeName%3DNODE) and fake Docker Engine
+(HTTP over a unix socket, GET /containers/json) serving recorded answers from
+tests/fixtures/metadata with container ids filled in. Prints "kubelet PORT" first. Counts
+requests per path.
 
 Usage: fake_metadata.py --token T --app-id ID --web-id ID --docker-id ID --docker-socket PATH
+       [--tls-cert PEM --tls-key KEY] [--node NODE]
 """
 import argparse
 import json
 import os
 import socketserver
+import ssl
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -26,7 +30,8 @@ def load(name, subs):
 
 
 class Kubelet(BaseHTTPRequestHandler):
-    body, token, hits = b"", "", {"pods": 0, "unauthorized": 0}
+    body, token, node = b"", "", "node-a"
+    hits = {"pods": 0, "apiserver_pods": 0, "unauthorized": 0}
 
     def log_message(self, *a):
         pass
@@ -37,11 +42,12 @@ class Kubelet(BaseHTTPRequestHandler):
             self.send_response(401)
             self.end_headers()
             return
-        if self.path != "/pods":
+        api = "/api/v1/pods?fieldSelector=spec.nodeName%3D" + self.node
+        if self.path not in ("/pods", api):
             self.send_response(404)
             self.end_headers()
             return
-        Kubelet.hits["pods"] += 1
+        Kubelet.hits["pods" if self.path == "/pods" else "apiserver_pods"] += 1
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(self.body)))
@@ -81,11 +87,19 @@ def main():
     ap.add_argument("--web-id", default="9" * 64)
     ap.add_argument("--docker-id", required=True)
     ap.add_argument("--docker-socket", required=True)
+    ap.add_argument("--tls-cert")
+    ap.add_argument("--tls-key")
+    ap.add_argument("--node", default="node-a")
     a = ap.parse_args()
+    Kubelet.node = a.node
     Kubelet.token = a.token
     Kubelet.body = load("kubelet-pods.json", {"@APP_ID@": a.app_id, "@WEB_ID@": a.web_id})
     Docker.body = load("docker-containers.json", {"@DOCKER_ID@": a.docker_id})
     k = ThreadingHTTPServer(("127.0.0.1", 0), Kubelet)
+    if a.tls_cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(a.tls_cert, a.tls_key)
+        k.socket = ctx.wrap_socket(k.socket, server_side=True)
     if os.path.exists(a.docker_socket):
         os.unlink(a.docker_socket)
     d = UnixHTTPServer(a.docker_socket, Docker)

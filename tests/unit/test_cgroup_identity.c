@@ -5,6 +5,8 @@
 #include "test.h"
 
 #define ID64 "3f4e1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7"
+#define ID2  "aaaabbbbccccddddeeeeffff0000111122223333444455556666777788889999"
+#define USER "/user.slice/user-1000.slice/user@1000.service"
 #define UID  "1b2c3d4e-5f60-4718-8293-a4b5c6d7e8f9"
 #define UID_ "1b2c3d4e_5f60_4718_8293_a4b5c6d7e8f9"
 
@@ -30,8 +32,8 @@ static const struct row rows[] = {
 	{ "/kubepods/besteffort/pod" UID "/" ID64, ID64, "containerd", UID, "besteffort", "" },
 	{ "/kubepods/pod" UID "/" ID64, ID64, "containerd", UID, "guaranteed", "" },
 	{ "/machine.slice/libpod-" ID64 ".scope/container", ID64, "podman", "", "", "" },
-	{ "/user.slice/user-1000.slice/user@1000.service/app.slice/app-foo.service", "", "", "", "",
-	  "app-foo.service" },
+	/* the user's manager names everything below it: the unit systemd made is user@1000 */
+	{ USER "/app.slice/app-foo.service", "", "", "", "", "user@1000.service" },
 	{ "/user.slice/user-1000.slice/session-3.scope", "", "", "", "", "" },
 	{ "/", "", "", "", "", "" },
 	{ "/system.slice/docker-abc.scope", "", "", "", "", "" },	/* not an id */
@@ -39,6 +41,26 @@ static const struct row rows[] = {
 	{ "/system.slice/docker-0123456789abcdef0123456789abcdef.scope",
 	  "0123456789abcdef0123456789abcdef", "docker", "", "", "" }, /* 32-hex ids */
 	{ "/system.slice/my.weird.name.service/sub", "", "", "", "", "my.weird.name.service" },
+	/* names shaped by whoever owns the subtree they sit in are not believed */
+	{ USER "/app.slice/nginx.service", "", "", "", "", "user@1000.service" },
+	{ USER "/app.slice/docker-" ID64 ".scope", "", "", "", "", "user@1000.service" },
+	{ USER "/user.slice/libpod-" ID64 ".scope", "", "", "", "", "user@1000.service" },
+	{ USER "/docker/" ID64, "", "", "", "", "user@1000.service" },
+	{ USER "/kubepods/besteffort/pod" UID "/" ID64, "", "", "", "", "user@1000.service" },
+	{ USER "/kubepods.slice/kubepods-pod" UID_ ".slice/cri-containerd-" ID64 ".scope", "", "",
+	  "", "", "user@1000.service" },
+	{ "/system.slice/ci-runner.service/docker-" ID64 ".scope", "", "", "", "",
+	  "ci-runner.service" },
+	{ "/system.slice/ci-runner.service/nginx.service", "", "", "", "", "ci-runner.service" },
+	{ "/unmanaged/docker-" ID64 ".scope", "", "", "", "", "" },
+	{ "/unmanaged/nginx.service", "", "", "", "", "" },
+	/* inside a container its own processes name the cgroups: the outer id stands */
+	{ "/system.slice/docker-" ID64 ".scope/docker-" ID2 ".scope", ID64, "docker", "", "", "" },
+	{ "/docker/" ID64 "/docker/" ID2, ID64, "docker", "", "", "" },
+	{ "/docker/" ID64 "/nginx.service", ID64, "docker", "", "", "" },
+	/* relative to the agent's cgroup namespace */
+	{ "/../../kubepods-besteffort-pod" UID_ ".slice/cri-containerd-" ID64 ".scope", ID64,
+	  "containerd", UID, "besteffort", "" },
 };
 
 static void test_paths_table(void)
@@ -82,9 +104,37 @@ static void test_proc_files(void)
 	CHECK_INT(cgroup_identity_from_proc("", 0, &id), -EINVAL);
 }
 
+/* A user's own unit or runtime-shaped scope, on each cgroup layout, names nothing. */
+static void test_proc_files_spoofed(void)
+{
+	const char *v2 = "0::" USER "/app.slice/docker-" ID64 ".scope\n";
+	const char *hybrid = "4:memory:/\n1:name=systemd:" USER "/app.slice/nginx.service\n"
+			     "0::" USER "/app.slice/nginx.service\n";
+	const char *v1 = "4:memory:" USER "/docker-" ID64 ".scope\n"
+			 "3:cpu:/docker/" ID64 "/docker-" ID2 ".scope\n"
+			 "1:name=systemd:" USER "/app.slice/nginx.service\n";
+	const char *v1_mem = "4:memory:" USER "/docker/" ID64 "\n3:cpu:/\n";
+	struct cgroup_identity id;
+
+	CHECK_INT(cgroup_identity_from_proc(v2, strlen(v2), &id), 0);
+	CHECK_STR(id.container_id, "");
+	CHECK_STR(id.systemd_unit, "user@1000.service");
+	CHECK_INT(cgroup_identity_from_proc(hybrid, strlen(hybrid), &id), 0);
+	CHECK_STR(id.container_id, "");
+	CHECK_STR(id.systemd_unit, "user@1000.service");
+	CHECK_INT(cgroup_identity_from_proc(v1, strlen(v1), &id), 0);
+	CHECK_STR(id.container_id, "");
+	CHECK_STR(id.systemd_unit, "user@1000.service");
+	CHECK_INT(cgroup_identity_from_proc(v1_mem, strlen(v1_mem), &id), 0);
+	CHECK_STR(id.container_id, "");
+	CHECK_STR(id.runtime, "");
+	CHECK_INT(cgroup_identity_from_proc("", 0, &id), -EINVAL);
+}
+
 int main(void)
 {
 	RUN_TEST(test_paths_table);
 	RUN_TEST(test_proc_files);
+	RUN_TEST(test_proc_files_spoofed);
 	return TEST_SUMMARY();
 }

@@ -83,6 +83,25 @@ static void test_wipe(void)
 	free_secret(NULL);
 }
 
+static void test_redact_url(void)
+{
+	static const char *const rows[][2] = {
+		{ "https://user:pass@host:4040/x", "https://***@host:4040/x" },
+		{ "https://user@host", "https://***@host" },
+		{ "http://u:p@ss@host/a@b", "http://***@host/a@b" }, /* '@' in the password */
+		{ "https://host:4040/path?q=a@b#c@d", "https://host:4040/path?q=a@b#c@d" },
+		{ "https://host", "https://host" },
+		{ "u:p@host:4040", "***@host:4040" },
+		{ "", "" },
+	};
+	char buf[64], small[12];
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		CHECK_STR(redact_url(rows[i][0], buf, sizeof(buf)), rows[i][1]);
+	/* cut short, the password still never shows */
+	CHECK_STR(redact_url("https://user:secretpw@h", small, sizeof(small)), "https://***");
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir)) {
@@ -93,6 +112,7 @@ int main(void)
 	RUN_TEST(test_strips_trailing_newlines);
 	RUN_TEST(test_empty_missing_and_too_big);
 	RUN_TEST(test_wipe);
+	RUN_TEST(test_redact_url);
 	unlink(path);
 	rmdir(dir);
 	return TEST_SUMMARY();
