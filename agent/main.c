@@ -35,6 +35,8 @@
 #include "sample/sampler.h"
 #include "ops/sd_notify.h"
 #include "span/span_context.h"
+#include "proc/python_process.h"
+#include "symbolize/python_frames.h"
 #include "symbolize/symbolize.h"
 #include "unwind/unwind_loader.h"
 #include "unwind/unwind_table_cmd.h"
@@ -56,7 +58,9 @@ struct agent {
 	struct profile_builder pb;
 	struct collector col;
 	struct span_context *spans; /* NULL with --span-labels=false */
-	bool otel_map_used;	    /* BPF reads an OpenTelemetry span map too */
+	struct python_procs *pyprocs;
+	struct python_frames *pyframes;
+	bool otel_map_used; /* BPF reads an OpenTelemetry span map too */
 	int sigfd, epfd;
 	uint64_t start_mono_ns;
 	int64_t start_wall_ns;
@@ -248,6 +252,13 @@ static void unwind_hint(void *ctx, int pid, uint32_t flags)
 		unwind_loader__on_sample(a->unwind, p, flags);
 }
 
+static int publish_python_proc(void *ctx, int pid, const struct stoker_py_proc *v)
+{
+	struct agent *a = ctx;
+
+	return a->sampler ? sampler__set_python_proc(a->sampler, pid, v) : -EAGAIN;
+}
+
 static int publish_span_proc(void *ctx, int pid, uint64_t addr)
 {
 	struct agent *a = ctx;
@@ -336,6 +347,18 @@ static int setup(struct agent *a)
 			strerror(errno));
 	a->sz.procs = a->procs;
 	a->sz.ksyms = a->ksyms;
+	{
+		struct python_procs_opts po = { .objs = a->objs,
+						.publish = publish_python_proc,
+						.ctx = a };
+
+		a->pyprocs = python_procs__new(&po);
+		a->pyframes = python_frames__new(NULL);
+		if (!a->pyprocs || !a->pyframes)
+			return -ENOMEM;
+		a->sz.pyprocs = a->pyprocs;
+		a->sz.pyframes = a->pyframes;
+	}
 	err = profile_builder__init(&a->pb, &a->cfg.profile);
 	if (err)
 		return err;
@@ -439,6 +462,8 @@ static void gather_counters(struct agent *a, const struct upload_stats *final, s
 	struct proc_cache_stats ps;
 	struct unwind_loader_stats us = { 0 };
 	struct span_context_stats ss = { 0 };
+	struct python_procs_stats pys = { 0 };
+	struct python_frames_stats pyf = { 0 };
 	struct upload_stats u = { 0 };
 
 	sampler__read_stats(a->sampler, s.bpf);
@@ -448,6 +473,10 @@ static void gather_counters(struct agent *a, const struct upload_stats *final, s
 		unwind_loader__stats(a->unwind, &us);
 	if (a->spans)
 		span_context__stats(a->spans, &ss);
+	if (a->pyprocs)
+		python_procs__stats(a->pyprocs, &pys);
+	if (a->pyframes)
+		pyf = *python_frames__stats(a->pyframes);
 	if (final)
 		u = *final;
 	else if (a->uploader)
@@ -458,6 +487,8 @@ static void gather_counters(struct agent *a, const struct upload_stats *final, s
 	s.proc = &ps;
 	s.unwind = &us;
 	s.span = &ss;
+	s.py = &pys;
+	s.pyf = &pyf;
 	s.up = &u;
 	s.win = &a->win;
 	counters__gather(c, &s);
@@ -669,6 +700,9 @@ static void report(struct agent *a)
 	pr_info("%s", counters__summary(&c, COUNTER_LINE_OBJECTS, line, sizeof(line)));
 	if (a->unwind)
 		pr_info("%s", counters__summary(&c, COUNTER_LINE_UNWIND, line, sizeof(line)));
+	/* only when a Python process was seen: the line says how many were walked */
+	if (c.v[COUNTER_PY_PROCS_FOUND] || c.v[COUNTER_PY_PROCS_UNSUPPORTED])
+		pr_info("%s", counters__summary(&c, COUNTER_LINE_PYTHON, line, sizeof(line)));
 	/* the first thing to read when spans do not show up in Grafana */
 	if (a->spans)
 		pr_info("%s%s", counters__summary(&c, COUNTER_LINE_SPANS, line, sizeof(line)),
@@ -721,7 +755,9 @@ static void teardown(struct agent *a)
 	free_secret(a->basic_password);
 	free_secret(a->bearer_token);
 	unwind_loader__free(a->unwind);
-	span_context__free(a->spans); /* before the sampler: its entries need no removal */
+	span_context__free(a->spans);	/* before the sampler: its entries need no removal */
+	python_procs__free(a->pyprocs); /* likewise */
+	python_frames__free(a->pyframes);
 	sampler__close(a->sampler);
 	collector__destroy(&a->col);
 	profile_builder__destroy(&a->pb);

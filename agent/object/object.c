@@ -124,3 +124,31 @@ int object__data_symbol(struct object *o, const char *name, uint64_t file_offset
 	out->size = o->data_sym_size;
 	return 0;
 }
+
+int object__python(struct object *o, const struct python_elf **out)
+{
+	struct obj_cache *c = o->cache;
+	Elf *elf;
+	int fd;
+
+	if (!(o->built & OBJECT_PART_PYTHON)) {
+		if (!c)
+			return -ENODEV;
+		fd = obj_cache__object_fd(c, o);
+		if (fd < 0)
+			return fd;
+		elf_version(EV_CURRENT);
+		elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+		if (elf && elf_kind(elf) == ELF_K_ELF)
+			o->python_err = python_elf_find(elf, &o->python);
+		else
+			o->python_err = -ENOEXEC;
+		elf_end(elf);
+		o->built |= OBJECT_PART_PYTHON;
+		obj_cache__object_built(c, o);
+	}
+	if (o->python_err)
+		return o->python_err;
+	*out = &o->python;
+	return 0;
+}

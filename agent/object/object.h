@@ -9,6 +9,7 @@
 
 #include "object/proc_maps.h"
 #include "object/elf_symbols.h"
+#include "object/python_elf.h"
 #include "object/unwind_table.h"
 
 struct obj_cache;
@@ -39,6 +40,8 @@ struct object {
 	char *data_sym_name;
 	int data_sym_err;
 	uint64_t data_sym_vaddr, data_sym_size;
+	struct python_elf python; /* OBJECT_PART_PYTHON: the CPython anchors */
+	int python_err;
 	size_t cost; /* bytes charged to the cache */
 };
 
@@ -46,7 +49,8 @@ enum {
 	OBJECT_PART_SYMBOLS = 1,
 	OBJECT_PART_UNWIND = 2,
 	OBJECT_PART_DATA_SYM = 4,
-	OBJECT_PART_ALL = 7,
+	OBJECT_PART_PYTHON = 8,
+	OBJECT_PART_ALL = 15,
 };
 
 /* Whether part (OBJECT_PART_*) was derived already: asking for it costs no file access. */
@@ -73,5 +77,9 @@ int object__unwind_table(struct object *o, struct unwind_rules *rules,
  * -ENOEXEC, or -errno when the file could not be reopened. */
 int object__data_symbol(struct object *o, const char *name, uint64_t file_offset,
 			struct elf_data_symbol *out);
+
+/* Whether the file holds a CPython interpreter (object/python_elf.h), searched once. Returns 0
+ * with *out, -ENOENT, -ENOEXEC, or -errno when the file could not be reopened. */
+int object__python(struct object *o, const struct python_elf **out);
 
 #endif

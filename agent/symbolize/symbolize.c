@@ -189,10 +189,56 @@ static int user_frame(struct symbolizer *sz, struct proc *p, uint64_t ip, symbol
 	}
 }
 
-size_t symbolize_stack(struct symbolizer *sz, struct proc *p, const __u64 *kips, size_t nk,
-		       const __u64 *uips, size_t nu, symbolize_frames_fn fn, void *ctx)
+static bool in_eval_loop(const struct python_proc *pyp, uint64_t ip)
 {
-	size_t n = 0;
+	return (ip >= pyp->eval_start && ip < pyp->eval_end) ||
+	       (ip >= pyp->cold_start && ip < pyp->cold_end);
+}
+
+/* The Python frames of one eval-loop activation, from *next up to its entry frame. Returns
+ * fn's verdict; *handed counts the frames given. */
+static int python_activation(struct symbolizer *sz, const struct python_proc *pyp,
+			     const struct stoker_py_stack *py, size_t *next, size_t *handed,
+			     symbolize_frames_fn fn, void *ctx)
+{
+	size_t n = py->nframes < STOKER_PY_MAX_FRAMES ? py->nframes : STOKER_PY_MAX_FRAMES;
+
+	while (*next < n) {
+		const struct stoker_py_frame *f = &py->frames[(*next)++];
+		struct frame fr = { .kind = FRAME_INTERPRETED };
+		struct python_frame_name nm;
+		int stop;
+
+		/* 3.12+: shims of the C stack between activations name no function */
+		if (pyp->version >= 0x030c && STOKER_PYF_OWNER(f->info) == 3)
+			continue;
+		if (python_frames__name(sz->pyframes, pyp, f, &nm) == 0) {
+			sz->st.named++;
+			fr.function = nm.qualname;
+			fr.file = nm.filename;
+			fr.line = nm.line;
+		} else {
+			sz->st.unnamed++;
+			fr.function = "[unknown Python code]";
+		}
+		sz->st.frames++;
+		(*handed)++;
+		stop = fn(ctx, &fr, 1);
+		if (stop || (f->info & STOKER_PYF_ENTRY))
+			return stop;
+	}
+	return 0;
+}
+
+size_t symbolize_stack(struct symbolizer *sz, struct proc *p, const __u64 *kips, size_t nk,
+		       const __u64 *uips, size_t nu, const struct stoker_py_stack *py,
+		       symbolize_frames_fn fn, void *ctx)
+{
+	const struct python_proc *pyp = NULL;
+	size_t n = 0, next_py = 0;
+
+	if (py && py->nframes && sz->pyprocs && sz->pyframes)
+		pyp = python_procs__find(sz->pyprocs, p);
 
 	for (size_t i = 0; i < nk; i++) {
 		/* Only the sampled PC is exact; callers' entries are return addresses. */
@@ -213,11 +259,18 @@ size_t symbolize_stack(struct symbolizer *sz, struct proc *p, const __u64 *kips,
 			ip -= 1;
 		if (!ip)
 			continue;
+		if (pyp && next_py < py->nframes && in_eval_loop(pyp, ip)) {
+			if (python_activation(sz, pyp, py, &next_py, &n, fn, ctx))
+				break;
+			continue;
+		}
 		stop = user_frame(sz, p, ip, fn, ctx);
 		sz->st.frames++;
 		n++;
 		if (stop)
 			break;
 	}
+	if (pyp && next_py < py->nframes)
+		python_frames__stats(sz->pyframes)->frames_unplaced += py->nframes - next_py;
 	return n;
 }
