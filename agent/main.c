@@ -266,18 +266,22 @@ static int publish_span_proc(void *ctx, int pid, uint64_t addr)
 	return a->sampler ? sampler__set_span_proc(a->sampler, pid, addr) : -EAGAIN;
 }
 
-/* --pid processes are searched for the trace-context ABI before sampling starts, not at
- * their first sample: samples taken before that would go without their spans. */
-static void prime_spans(void *ctx, struct sampler *s)
+/* --pid processes are searched for the trace-context ABI and a Python interpreter before
+ * sampling starts, not at their first sample: samples taken before that would go without
+ * their spans and Python frames. */
+static void prime_pids(void *ctx, struct sampler *s)
 {
 	struct agent *a = ctx;
 
-	a->sampler = s; /* for publish_span_proc; sampler__open returns this same pointer */
-	for (size_t i = 0; a->spans && i < a->cfg.sampler.npids; i++) {
+	/* for publish_span_proc and publish_python_proc; sampler__open returns this pointer */
+	a->sampler = s;
+	for (size_t i = 0; i < a->cfg.sampler.npids; i++) {
 		struct proc *p = proc_cache__lookup(a->procs, a->cfg.pids[i], NULL);
 
-		if (p)
+		if (p && a->spans)
 			span_context__on_sample(a->spans, a->procs, p);
+		if (p && a->pyprocs)
+			python_procs__on_sample(a->pyprocs, a->procs, p);
 	}
 }
 
@@ -301,8 +305,6 @@ static int setup_spans(struct agent *a, struct sampler_opts *so)
 	if (!a->spans)
 		return -ENOMEM;
 	so->span_context = true;
-	so->on_loaded = prime_spans;
-	so->loaded_ctx = a;
 	fd = trace_context_map_open(path ? path : STOKER_OTEL_TRACES_MAP_DEFAULT, path != NULL);
 	if (fd < 0)
 		return path ? fd : 0;
@@ -380,6 +382,8 @@ static int setup(struct agent *a)
 	}
 
 	so.pids = a->cfg.pids;
+	so.on_loaded = prime_pids;
+	so.loaded_ctx = a;
 	so.unwind_rows = a->cfg.unwind_table_bytes / sizeof(struct stoker_unwind_row);
 	so.on_record = collector__on_record;
 	so.ctx = &a->col;

@@ -1,0 +1,161 @@
+#!/usr/bin/python3
+"""End-to-end tests of Python frames: Debian's python3.11 (/usr/bin/python3) profiled by the
+real BPF sampler; its functions come out by name with file:line, merged with the native stack
+in place of the interpreter's eval loop. Needs root; fails loudly without it. Ends with
+"N passed, N failed".
+"""
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+from harness import (REPO, check, profile_pid, run, start, stop)
+import pprof_check  # noqa: E402  (in tests/tools, which harness puts on the path)
+
+TMP = tempfile.mkdtemp(prefix="stoker-python-")
+HZ = 199
+PY = "/usr/bin/python3"
+FIXTURES = os.path.join(REPO, "tests", "fixtures")
+
+
+def total(stacks, pred=lambda s: True):
+    return sum(s["count"] for s in stacks if pred(s))
+
+
+def def_lines(path):
+    """{function: (first line of its def, last line of its body)} of a fixture's source."""
+    out, name, first, last = {}, None, 0, 0
+    with open(path) as f:
+        for no, line in enumerate(f, 1):
+            m = re.match(r"^def (\w+)\(", line)
+            if m or (line.strip() and not line[0].isspace() and name):
+                if name:
+                    out[name] = (first, last)
+                name = None
+            if m:
+                name, first, last = m.group(1), no, no
+            elif name and line.strip():
+                last = no
+    if name:
+        out[name] = (first, last)
+    return out
+
+
+def lines_of(prof, function):
+    """(file name, line) pairs the profile gives function's frames."""
+    pb = prof.pb
+    fids = {f.id: f for f in pb.function if pb.string_table[f.name] == function}
+    out = set()
+    for loc in pb.location:
+        for ln in loc.line:
+            if ln.function_id in fids:
+                out.add((pb.string_table[fids[ln.function_id].filename], ln.line))
+    return out
+
+
+def profile_python(script, name, seconds, run_for=60):
+    path = os.path.join(FIXTURES, script)
+    fx = start([PY, path, str(run_for)])
+    try:
+        time.sleep(1.5)  # past the calibration: the split holds from here
+        prof, r = profile_pid(fx.pid, os.path.join(TMP, name + ".pb.gz"), seconds, HZ,
+                              timeout=120)
+    finally:
+        stop(fx)
+    return prof, r, path
+
+
+def check_python_line(r):
+    m = re.search(r"python: (\d+) stacks walked, (\d+) frames.*; (\d+) processes walked", r.stderr)
+    check(m is not None, "exit summary has a python line (%s)" %
+          (m.group(0) if m else r.stderr.strip()[-300:]))
+    check(int(m.group(3)) == 1 and int(m.group(1)) > 0,
+          "one Python process walked, %s stacks" % m.group(1))
+
+
+def test_shares_and_lines():
+    """Three Python functions at 60/30/10 (one in zlib): names, file:line, shares, native frames."""
+    prof, r, path = profile_python("py_shares.py", "shares", 10)
+    check_python_line(r)
+    stacks = pprof_check.stacks(prof)
+    n = total(stacks)
+    check(n >= 300, "at least 300 samples (got %d)" % n)
+    in_main = total(stacks, lambda s: "main" in s["frames"])
+    check(in_main >= 0.9 * n, "%d of %d samples run the Python function main" % (in_main, n))
+    for fn, want in (("hot", 0.60), ("warm", 0.30), ("cold", 0.10)):
+        got = total(stacks, lambda s: fn in s["frames"]) / in_main
+        check(abs(got - want) <= 0.05, "%s share %.3f within 0.05 of %.2f" % (fn, got, want))
+    # the eval loop's native frames are replaced, the others stay around the Python ones
+    below = total(stacks, lambda s: "main" in s["frames"] and
+                  "Py_RunMain" in s["frames"][:s["frames"].index("<module>")])
+    check(below >= 0.9 * in_main, "%d of %d samples have Py_RunMain below <module>" %
+          (below, in_main))
+    evals = total(stacks, lambda s: "main" in s["frames"] and
+                  "_PyEval_EvalFrameDefault" in s["frames"])
+    check(evals == 0, "no _PyEval_EvalFrameDefault frame left among them (%d samples)" % evals)
+    # --pid processes are registered before sampling starts: all but races have Python frames
+    unwalked = total(stacks, lambda s: "_PyEval_EvalFrameDefault" in s["frames"])
+    check(unwalked <= 0.02 * n, "%d of %d samples keep the eval loop without Python frames" %
+          (unwalked, n))
+    cold = [s for s in stacks if "cold" in s["frames"]]
+    zlib_above = total(cold, lambda s: any(f.startswith("deflate") for f in
+                                           s["frames"][s["frames"].index("squeeze"):]))
+    check(zlib_above >= 0.7 * total(cold), "%d of %d cold() samples show zlib's deflate above "
+          "squeeze" % (zlib_above, total(cold)))
+    spins = [s for s in stacks if "spin" in s["frames"]]
+    order = total(spins, lambda s: s["frames"][s["frames"].index("spin") - 1] in ("hot", "warm"))
+    check(order == total(spins), "spin runs right above hot or warm in %d of %d samples" %
+          (order, total(spins)))
+    src = def_lines(path)
+    base = os.path.basename(path)
+    for fn in ("main", "hot", "warm", "cold", "spin", "squeeze"):
+        got = lines_of(prof, fn)
+        lo, hi = src[fn]
+        check(got and all(f.endswith(base) and lo <= ln <= hi for f, ln in got),
+              "%s at %s lines %d-%d: %s" % (fn, base, lo, hi, sorted(got)))
+    for fn in ("hot", "warm", "cold"):  # one line each: the call they spend their time in
+        got = {ln for _, ln in lines_of(prof, fn)}
+        check(got == {src[fn][1]}, "%s: only line %d (%s)" % (fn, src[fn][1], sorted(got)))
+
+
+def test_threads():
+    """Two Python threads: each thread's samples show its own Python stack."""
+    prof, r, _ = profile_python("py_threads.py", "threads", 6)
+    check_python_line(r)
+    stacks = pprof_check.stacks(prof)
+    for comm, mine, other in (("py-alpha", "alpha_work", "beta_work"),
+                              ("py-beta", "beta_work", "alpha_work")):
+        ss = [s for s in stacks if s["labels"].get("comm") == comm]
+        n = total(ss)
+        own = total(ss, lambda s: s["frames"][-8:].count(mine) == 1 and other not in s["frames"]
+                    and "Thread.run" in s["frames"] and "Thread._bootstrap" in s["frames"])
+        check(n >= 50, "%s: at least 50 samples (got %d)" % (comm, n))
+        check(own >= 0.9 * n, "%s: %d of %d samples show Thread._bootstrap>...>Thread.run>%s>%s only" %
+              (comm, own, n, comm.split("-")[1], mine))
+
+
+def test_native_process_unaffected():
+    """A process that is not Python: no Python line, no Python frames, native names as before."""
+    fx = start([os.path.join(REPO, "build", "fixtures", "shares"), "30"])
+    try:
+        time.sleep(0.3)
+        prof, r = profile_pid(fx.pid, os.path.join(TMP, "native.pb.gz"), 4, HZ)
+    finally:
+        stop(fx)
+    check("python:" not in r.stderr, "no python line in the exit summary")
+    stacks = pprof_check.stacks(prof)
+    n = total(stacks)
+    hot = total(stacks, lambda s: "main" in s["frames"] and
+                any(f in ("hot_a", "hot_b", "hot_c") for f in s["frames"]))
+    check(n >= 100 and hot >= 0.9 * n, "%d of %d samples in main>...>hot_X" % (hot, n))
+
+
+if __name__ == "__main__":
+    if os.geteuid() != 0:
+        print("test_python: needs root (real BPF)")
+        print("python: 0 passed, 1 failed")
+        sys.exit(1)
+    sys.exit(run("python", [test_shares_and_lines, test_threads, test_native_process_unaffected],
+                 sys.argv[1:]))
