@@ -2,6 +2,7 @@
 /* Python process discovery: the interpreter's anchors from its file (object__python), its
  * version and TSS key from its memory, the per-version offsets, and the BPF entry that makes
  * the sampler walk its frames. Bounded by an LRU table of processes. */
+#include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,19 +135,20 @@ static bool same_file(const struct proc_map *a, const struct proc_map *b)
 }
 
 /* The first executable mapping of a file holding an interpreter: its anchors, relocated. */
-static int locate(struct python_procs *pp, struct proc *p, struct python_proc *e)
+static int locate(struct obj_cache *objs, int pid, const struct proc_map *maps, size_t nmaps,
+		  struct python_proc *e)
 {
-	for (size_t i = 0; i < p->nmaps; i++) {
-		const struct proc_map *m = &p->maps[i];
+	for (size_t i = 0; i < nmaps; i++) {
+		const struct proc_map *m = &maps[i];
 		const struct python_elf *py;
 		struct object *o;
 		uint64_t map_vaddr, bias;
 
 		if (m->kind != PROC_MAP_FILE || !m->exec)
 			continue;
-		if (i > 0 && same_file(&p->maps[i - 1], m) && p->maps[i - 1].exec)
+		if (i > 0 && same_file(&maps[i - 1], m) && maps[i - 1].exec)
 			continue;
-		o = obj_cache__get(pp->opts.objs, p->pid, m);
+		o = obj_cache__get(objs, pid, m);
 		if (!o || object__python(o, &py))
 			continue;
 		if (elf_segments_offset_to_vaddr(o->segs, o->nsegs, m->pgoff, &map_vaddr))
@@ -161,12 +163,11 @@ static int locate(struct python_procs *pp, struct proc *p, struct python_proc *e
 		if (py->version) {
 			uint32_t hex;
 
-			if (proc_read_mem(p->pid, py->version + bias, &hex, sizeof(hex)) == 0)
+			if (proc_read_mem(pid, py->version + bias, &hex, sizeof(hex)) == 0)
 				e->version = hex >> 16;
 		}
-		pr_debug("pid %d: CPython %x.%x in %s, eval loop at 0x%llx", p->pid,
-			 e->version >> 8, e->version & 0xff, m->path,
-			 (unsigned long long)e->eval_start);
+		pr_debug("pid %d: CPython %x.%x in %s, eval loop at 0x%llx", pid, e->version >> 8,
+			 e->version & 0xff, m->path, (unsigned long long)e->eval_start);
 		return 0;
 	}
 	return -ENOENT;
@@ -223,7 +224,7 @@ void python_procs__on_sample(struct python_procs *pp, struct proc_cache *pc, str
 	}
 	e->scanned_ns = now;
 	e->maps_read_ns = p->maps_read_ns;
-	if (!e->eval_start && locate(pp, p, e))
+	if (!e->eval_start && locate(pp->opts.objs, p->pid, p->maps, p->nmaps, e))
 		return;
 	if (python_offsets(e->version, &v)) {
 		e->unsupported = true;
@@ -267,4 +268,36 @@ void python_procs__forget(struct python_procs *pp, int pid)
 void python_procs__stats(const struct python_procs *pp, struct python_procs_stats *st)
 {
 	*st = pp->st;
+}
+
+int python_census(struct obj_cache *objs, struct python_census *out)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+
+	memset(out, 0, sizeof(*out));
+	if (!d)
+		return -errno;
+	while ((de = readdir(d)) && out->processes < PYTHON_CENSUS_MAX_PROCS) {
+		struct python_proc e = { 0 };
+		struct stoker_py_proc v;
+		struct proc_map *maps = NULL;
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+		int n;
+
+		if (*end || pid <= 0 || pid > INT32_MAX)
+			continue;
+		out->processes++;
+		n = proc_maps_read((int)pid, 8192, &maps);
+		if (n > 0 && locate(objs, (int)pid, maps, (size_t)n, &e) == 0) {
+			if (python_offsets(e.version, &v) == 0)
+				out->supported++;
+			else
+				out->unsupported++;
+		}
+		free(maps);
+	}
+	closedir(d);
+	return 0;
 }

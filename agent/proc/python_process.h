@@ -60,6 +60,16 @@ void python_procs__stats(const struct python_procs *pp, struct python_procs_stat
  * -ENOTSUP for a version without a table here. */
 int python_offsets(uint32_t version, struct stoker_py_proc *out);
 
+/* The Python processes running now, for `stoker check`: every process's mappings searched for
+ * an interpreter (at most PYTHON_CENSUS_MAX_PROCS processes). Returns 0 or -errno. */
+#define PYTHON_CENSUS_MAX_PROCS 32768
+struct python_census {
+	unsigned processes;   /* looked at */
+	unsigned supported;   /* running CPython 3.11: frames read */
+	unsigned unsupported; /* another version: native frames only */
+};
+int python_census(struct obj_cache *objs, struct python_census *out);
+
 /* Reads len bytes at addr of process pid (process_vm_readv). Returns 0 or -errno (-EFAULT for a
  * short read). */
 int proc_read_mem(int pid, uint64_t addr, void *buf, size_t len);

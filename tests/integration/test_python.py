@@ -11,7 +11,7 @@ import sys
 import tempfile
 import time
 
-from harness import (REPO, check, profile_pid, run, start, stop)
+from harness import (REPO, check, profile_pid, run, run_agent, start, stop)
 import pprof_check  # noqa: E402  (in tests/tools, which harness puts on the path)
 
 TMP = tempfile.mkdtemp(prefix="stoker-python-")
@@ -152,10 +152,29 @@ def test_native_process_unaffected():
     check(n >= 100 and hot >= 0.9 * n, "%d of %d samples in main>...>hot_X" % (hot, n))
 
 
+def test_check_counts_python():
+    """stoker check counts the running Python processes, by version."""
+    def count():
+        r = run_agent(["check"])
+        m = re.search(r"python +(\d+) of (\d+) processes run CPython: (\d+) 3\.11", r.stdout)
+        check(m is not None, "stoker check has a python line (%s)" % r.stdout.strip()[-400:])
+        return int(m.group(3))
+    fxs = [start([PY, os.path.join(FIXTURES, "py_threads.py"), "30"]) for _ in range(2)]
+    try:
+        time.sleep(1)
+        with_two = count()
+    finally:
+        for fx in fxs:
+            stop(fx)
+    without = count()
+    check(with_two - without >= 2, "two more CPython 3.11 processes counted while they run "
+          "(%d, then %d)" % (with_two, without))
+
+
 if __name__ == "__main__":
     if os.geteuid() != 0:
         print("test_python: needs root (real BPF)")
         print("python: 0 passed, 1 failed")
         sys.exit(1)
-    sys.exit(run("python", [test_shares_and_lines, test_threads, test_native_process_unaffected],
-                 sys.argv[1:]))
+    sys.exit(run("python", [test_shares_and_lines, test_threads, test_native_process_unaffected,
+                            test_check_counts_python], sys.argv[1:]))

@@ -1,0 +1,114 @@
+/* Unit tests of CPython detection in ELF files: Debian's stripped python3.11 and
+ * libpython3.11.so against readelf's view of the same files (symbols, FDEs); other files are
+ * not interpreters. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <unistd.h>
+
+#include "object/python_elf.h"
+#include "test.h"
+
+#define PYTHON	  "/usr/bin/python3.11"
+#define LIBPYTHON "/usr/lib/x86_64-linux-gnu/libpython3.11.so.1.0"
+
+static int find(const char *path, struct python_elf *out)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), err;
+	Elf *elf;
+
+	CHECK(fd >= 0);
+	if (fd < 0)
+		return -errno;
+	elf_version(EV_CURRENT);
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	err = elf ? python_elf_find(elf, out) : -ENOEXEC;
+	elf_end(elf);
+	close(fd);
+	return err;
+}
+
+/* Value and size of a .dynsym symbol according to readelf (0 when missing). */
+static uint64_t readelf_sym(const char *path, const char *name, uint64_t *size)
+{
+	char cmd[512], line[512];
+	unsigned long long v = 0, sz = 0;
+	FILE *p;
+
+	CHECK_PROGRAM("readelf");
+	snprintf(cmd, sizeof(cmd), "readelf -W --dyn-syms '%s' | awk '$8 == \"%s\" {print $2, $3}'",
+		 path, name);
+	p = popen(cmd, "r");
+	if (p && fgets(line, sizeof(line), p))
+		sscanf(line, "%llx %lli", &v, &sz);
+	if (p)
+		pclose(p);
+	if (size)
+		*size = sz;
+	return v;
+}
+
+/* Whether readelf lists an FDE covering exactly [start, end). */
+static bool readelf_fde(const char *path, uint64_t start, uint64_t end)
+{
+	char cmd[512], line[512];
+	bool found = false;
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "readelf -wf '%s' | grep -c 'FDE .*pc=%016llx\\.\\.%016llx$'",
+		 path, (unsigned long long)start, (unsigned long long)end);
+	p = popen(cmd, "r");
+	if (p && fgets(line, sizeof(line), p))
+		found = atoi(line) == 1;
+	if (p)
+		pclose(p);
+	return found;
+}
+
+static void test_debian_python(void)
+{
+	struct python_elf py;
+	uint64_t size = 0;
+
+	CHECK_INT(find(PYTHON, &py), 0);
+	CHECK_U64(py.runtime, readelf_sym(PYTHON, "_PyRuntime", NULL));
+	CHECK_U64(py.version, readelf_sym(PYTHON, "Py_Version", NULL));
+	CHECK_U64(py.eval_start, readelf_sym(PYTHON, "_PyEval_EvalFrameDefault", &size));
+	CHECK_U64(py.eval_end, py.eval_start + size);
+	CHECK(py.runtime && size > 1000);
+	/* stripped: the .cold part is an FDE of its own, outside the eval loop */
+	fprintf(stderr, "  .cold part at 0x%llx-0x%llx\n", (unsigned long long)py.cold_start,
+		(unsigned long long)py.cold_end);
+	CHECK(py.cold_start && py.cold_end > py.cold_start);
+	CHECK(py.cold_end <= py.eval_start || py.cold_start >= py.eval_end);
+	CHECK(readelf_fde(PYTHON, py.cold_start, py.cold_end));
+}
+
+static void test_libpython(void)
+{
+	struct python_elf py;
+	uint64_t size = 0;
+
+	CHECK_INT(find(LIBPYTHON, &py), 0);
+	CHECK_U64(py.runtime, readelf_sym(LIBPYTHON, "_PyRuntime", NULL));
+	CHECK_U64(py.eval_start, readelf_sym(LIBPYTHON, "_PyEval_EvalFrameDefault", &size));
+	CHECK_U64(py.eval_end, py.eval_start + size);
+	/* Debian's libpython keeps its error paths inside the function: no .cold part */
+	CHECK_U64(py.cold_start, 0);
+}
+
+static void test_not_python(void)
+{
+	struct python_elf py;
+
+	CHECK_INT(find("/proc/self/exe", &py), -ENOENT);
+	CHECK_INT(find("/lib/x86_64-linux-gnu/libc.so.6", &py), -ENOENT);
+}
+
+int main(void)
+{
+	RUN_TEST(test_debian_python);
+	RUN_TEST(test_libpython);
+	RUN_TEST(test_not_python);
+	return TEST_SUMMARY();
+}
