@@ -152,6 +152,49 @@ def test_native_process_unaffected():
     check(n >= 100 and hot >= 0.9 * n, "%d of %d samples in main>...>hot_X" % (hot, n))
 
 
+EMBED_C = r"""
+/* An application embedding CPython through libpython3.11.so (declared here: no headers). */
+void Py_Initialize(void);
+int PyRun_SimpleString(const char *command);
+
+int main(void)
+{
+	Py_Initialize();
+	return PyRun_SimpleString(
+	    "import time\n"
+	    "def embedded_hot(stop):\n"
+	    "    x = 0\n"
+	    "    while time.monotonic() < stop:\n"
+	    "        x = (x * 31 + 7) % 1000003\n"
+	    "embedded_hot(time.monotonic() + 30)\n");
+}
+"""
+
+
+def test_embedded_libpython():
+    """A C program embedding libpython3.11.so: found by its symbols, Python frames above main."""
+    src, exe = os.path.join(TMP, "py_embed.c"), os.path.join(TMP, "py_embed")
+    with open(src, "w") as f:
+        f.write(EMBED_C)
+    r = subprocess.run(["gcc", "-O1", "-o", exe, src, "-l:libpython3.11.so.1.0"],
+                       capture_output=True, text=True)
+    check(r.returncode == 0, "the embedding program builds (%s)" % r.stderr.strip()[-300:])
+    fx = start([exe])
+    try:
+        time.sleep(1)
+        prof, r = profile_pid(fx.pid, os.path.join(TMP, "embed.pb.gz"), 5, HZ, timeout=120)
+    finally:
+        stop(fx)
+    check_python_line(r)
+    stacks = pprof_check.stacks(prof)
+    n = total(stacks)
+    ok = total(stacks, lambda s: "embedded_hot" in s["frames"] and "main" in s["frames"] and
+               s["frames"].index("main") < s["frames"].index("PyRun_SimpleStringFlags") <
+               s["frames"].index("<module>") < s["frames"].index("embedded_hot"))
+    check(n >= 100 and ok >= 0.9 * n, "%d of %d samples run main>PyRun_SimpleStringFlags>"
+          "<module>>embedded_hot" % (ok, n))
+
+
 def test_check_counts_python():
     """stoker check counts the running Python processes, by version."""
     def count():
@@ -177,4 +220,4 @@ if __name__ == "__main__":
         print("python: 0 passed, 1 failed")
         sys.exit(1)
     sys.exit(run("python", [test_shares_and_lines, test_threads, test_native_process_unaffected,
-                            test_check_counts_python], sys.argv[1:]))
+                            test_embedded_libpython, test_check_counts_python], sys.argv[1:]))
