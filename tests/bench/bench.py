@@ -14,6 +14,8 @@ in the same run, as median and spread of interleaved repetitions, printed as one
 7. trace spans: ns per span set/clear through the ABI vs pthread_setspecific, and BPF ns per
    sample with --span-labels on vs off, for a process with the ABI (tests/fixtures/spans)
    and one without (tests/fixtures/shares: one failed hash lookup per sample).
+8. Python: BPF ns per sample of Debian's python3.11 (interpreter frames walked) beside a
+   native process.
 """
 import argparse
 import json
@@ -343,6 +345,31 @@ def span_bench(reps, secs, rows):
                      "--span-labels=false"))
 
 
+def python_bench(secs, rows):
+    """BPF ns/sample for Debian's python3.11 (interpreter frames walked and sent on top of the
+    table-unwound native stack) beside a native process without frame pointers
+    (tests/fixtures/shares-nofp), each profiled alone with --pid."""
+    res = {}
+    for kind, cmd in (("python", ["/usr/bin/python3",
+                                  os.path.join(REPO, "tests", "fixtures", "py_shares.py"), "60"]),
+                      ("native", [os.path.join(REPO, "build", "fixtures", "shares-nofp"), "60"])):
+        fx = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(1.5)
+        bpf_stats(True)
+        p = subprocess.Popen([STOKER, "--pid", str(fx.pid), "--sample-rate", "99", "--output",
+                              os.path.join(TMP, "py-%s.pb.gz" % kind)],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        time.sleep(secs)
+        res[kind] = prog_cost("stoker")
+        stop_profiler(p)
+        bpf_stats(False)
+        fx.kill()
+        fx.wait()
+        print("  python bench %-6s: %s ns/sample" % (kind, res[kind]), file=sys.stderr)
+    rows.append(("python3.11 BPF ns/sample vs a native process", res["python"], res["native"],
+                 (None, None), "shares-nofp (no FP)"))
+
+
 def fmt(v):
     if v is None:
         return "-"
@@ -386,6 +413,7 @@ def main():
     output_bench(rows)
     startup(1 if a.quick else 3, rows)
     span_bench(1 if a.quick else 3, 5 if a.quick else 10, rows)
+    python_bench(5 if a.quick else 10, rows)
 
     print()
     print("| %-52s | %12s | %12s | %8s | %-22s | %s |" % ("metric", "stoker", "peer", "ratio",
