@@ -47,6 +47,8 @@ static void scan_symbols(Elf *elf, Elf64_Word type, struct python_elf *out)
 			out->runtime = sym.st_value;
 		else if (!out->version && !strcmp(name, "Py_Version"))
 			out->version = sym.st_value;
+		else if (!out->code_type && !strcmp(name, "PyCode_Type"))
+			out->code_type = sym.st_value;
 		else if (!out->eval_start && sym.st_size && !strcmp(name, EVAL_SYMBOL)) {
 			out->eval_start = sym.st_value;
 			out->eval_end = sym.st_value + sym.st_size;

@@ -12,6 +12,7 @@
 struct python_elf {
 	uint64_t runtime;	       /* _PyRuntime */
 	uint64_t version;	       /* Py_Version (3.11+: PY_VERSION_HEX in .rodata), 0: none */
+	uint64_t code_type;	       /* PyCode_Type, the type of every code object; 0: none */
 	uint64_t eval_start, eval_end; /* _PyEval_EvalFrameDefault */
 	uint64_t cold_start, cold_end; /* its .cold part; 0, 0 when none was found */
 };

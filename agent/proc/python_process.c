@@ -155,6 +155,7 @@ static int locate(struct obj_cache *objs, int pid, const struct proc_map *maps, 
 			continue;
 		bias = m->start - map_vaddr;
 		e->runtime = py->runtime + bias;
+		e->code_type = py->code_type ? py->code_type + bias : 0;
 		e->eval_start = py->eval_start + bias;
 		e->eval_end = py->eval_end + bias;
 		e->cold_start = py->cold_start ? py->cold_start + bias : 0;
@@ -229,9 +230,15 @@ void python_procs__on_sample(struct python_procs *pp, struct proc_cache *pc, str
 	if (python_offsets(e->version, &v)) {
 		e->unsupported = true;
 		pp->st.unsupported++;
-		pr_info("pid %d runs CPython %x.%x, whose frames stoker cannot read (3.11 only): "
-			"its native frames stay",
-			p->pid, e->version >> 8, e->version & 0xff);
+		if (e->version)
+			pr_info("pid %d runs CPython %x.%x, whose frames stoker cannot read (3.11 "
+				"only): its native frames stay",
+				p->pid, e->version >> 8, e->version & 0xff);
+		else
+			pr_info(
+			    "pid %d runs a CPython older than 3.11 (no Py_Version), whose frames "
+			    "stoker cannot read: its native frames stay",
+			    p->pid);
 		return;
 	}
 	err = read_tss_key(p->pid, e, &v.tss_key);

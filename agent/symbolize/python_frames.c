@@ -16,6 +16,7 @@
 
 /* CPython 3.11, x86-64 (Include/cpython/code.h, unicodeobject.h, bytesobject.h). */
 #define CO_HDR_BYTES   144
+#define CO_TYPE	       8 /* ob_type */
 #define CO_FIRSTLINENO 72
 #define CO_FILENAME    112
 #define CO_QUALNAME    128
@@ -171,10 +172,11 @@ done:
 	return out;
 }
 
-static struct code_info *read_code(struct python_frames *pf, int pid, uint64_t code, uint32_t guard,
-				   size_t *cost)
+static struct code_info *read_code(struct python_frames *pf, const struct python_proc *pp,
+				   uint64_t code, uint32_t guard, size_t *cost)
 {
 	struct code_info *ci = calloc(1, sizeof(*ci));
+	int pid = pp->pid;
 	uint8_t hdr[CO_HDR_BYTES], bh[BYTES_DATA];
 	uint64_t lt, n;
 	int32_t first;
@@ -185,6 +187,8 @@ static struct code_info *read_code(struct python_frames *pf, int pid, uint64_t c
 	pf->st.code_reads++;
 	if (proc_read_mem(pid, code, hdr, sizeof(hdr)))
 		goto fail;
+	if (pp->code_type && u64_at(hdr, CO_TYPE) != pp->code_type)
+		goto fail; /* not a code object (any more) */
 	memcpy(&first, hdr + CO_FIRSTLINENO, sizeof(first));
 	if (((uint32_t)first & STOKER_PYF_GUARD_MASK) != guard)
 		goto fail; /* another object than BPF saw: freed since */
@@ -228,7 +232,7 @@ int python_frames__name(struct python_frames *pf, const struct python_proc *pp,
 	int line;
 
 	if (!ci) {
-		ci = read_code(pf, pp->pid, f->code, key.guard, &cost);
+		ci = read_code(pf, pp, f->code, key.guard, &cost);
 		if (!ci)
 			return -ENOMEM;
 		if (lru_cache__put(pf->codes, &key, ci, cost)) {

@@ -73,6 +73,8 @@ static void test_debian_python(void)
 	CHECK_INT(find(PYTHON, &py), 0);
 	CHECK_U64(py.runtime, readelf_sym(PYTHON, "_PyRuntime", NULL));
 	CHECK_U64(py.version, readelf_sym(PYTHON, "Py_Version", NULL));
+	CHECK_U64(py.code_type, readelf_sym(PYTHON, "PyCode_Type", NULL));
+	CHECK(py.code_type != 0);
 	CHECK_U64(py.eval_start, readelf_sym(PYTHON, "_PyEval_EvalFrameDefault", &size));
 	CHECK_U64(py.eval_end, py.eval_start + size);
 	CHECK(py.runtime && size > 1000);
