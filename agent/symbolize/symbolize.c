@@ -227,6 +227,16 @@ static int python_activation(struct symbolizer *sz, const struct python_proc *py
 		if (stop || (f->info & STOKER_PYF_ENTRY))
 			return stop;
 	}
+	/* the walk stopped inside this activation: its outer frames are missing here */
+	if (py->flags & (STOKER_PYS_TRUNCATED | STOKER_PYS_FAULT)) {
+		struct frame fr = { .kind = FRAME_INTERPRETED,
+				    .function = py->flags & STOKER_PYS_TRUNCATED
+						    ? "[truncated: deeper Python stack]"
+						    : "[truncated: unreadable Python frame]" };
+
+		(*handed)++;
+		return fn(ctx, &fr, 1);
+	}
 	return 0;
 }
 

@@ -136,6 +136,22 @@ def test_threads():
               (comm, own, n, comm.split("-")[1], mine))
 
 
+def test_deeper_than_the_limit():
+    """Recursion past the frames walked per sample: the innermost frames, then a marker."""
+    prof, r, _ = profile_python("py_deep.py", "deep", 4)
+    m = re.search(r"python: (\d+) stacks walked, \d+ frames, (\d+) cut short", r.stderr)
+    check(m is not None and int(m.group(2)) >= 0.9 * int(m.group(1)) > 0,
+          "the exit summary counts the cut stacks (%s)" % (m.group(0) if m else "no line"))
+    stacks = pprof_check.stacks(prof)
+    n = total(stacks)
+    mark = "[truncated: deeper Python stack]"
+    ok = total(stacks, lambda s: mark in s["frames"] and "leaf" in s["frames"] and
+               s["frames"][s["frames"].index(mark) + 1:s["frames"].index("leaf")] ==
+               ["recurse"] * 95)
+    check(n >= 100 and ok >= 0.9 * n, "%d of %d samples: marker, 95 recurse frames, leaf" %
+          (ok, n))
+
+
 def test_native_process_unaffected():
     """A process that is not Python: no Python line, no Python frames, native names as before."""
     fx = start([os.path.join(REPO, "build", "fixtures", "shares"), "30"])
@@ -219,5 +235,6 @@ if __name__ == "__main__":
         print("test_python: needs root (real BPF)")
         print("python: 0 passed, 1 failed")
         sys.exit(1)
-    sys.exit(run("python", [test_shares_and_lines, test_threads, test_native_process_unaffected,
+    sys.exit(run("python", [test_shares_and_lines, test_threads, test_deeper_than_the_limit,
+                            test_native_process_unaffected,
                             test_embedded_libpython, test_check_counts_python], sys.argv[1:]))
