@@ -127,10 +127,112 @@ static void test_against_cpython(void)
 	CHECK_INT(wrong, 0);
 }
 
+/* A code object laid out as CPython 3.11 does, in this process's memory: the reader goes
+ * through process_vm_readv on our own pid exactly as on a profiled process. */
+struct fake_str {
+	uint64_t refcnt, type, length, hash;
+	uint32_t state, pad;
+	uint64_t wstr;
+	union {
+		char ascii[32]; /* compact ASCII: data at 48 */
+		struct {
+			uint64_t utf8_length, utf8, wstr_length; /* compact: data at 72 */
+			uint16_t ucs2[16];
+		} c;
+	} u;
+};
+
+struct fake_bytes {
+	uint64_t refcnt, type, size, hash;
+	uint8_t data[16];
+};
+
+static void ascii_str(struct fake_str *s, const char *text)
+{
+	memset(s, 0, sizeof(*s));
+	s->length = strlen(text);
+	s->state = (1u << 2) | (1u << 5) | (1u << 6); /* kind 1, compact, ascii */
+	memcpy(s->u.ascii, text, s->length);
+}
+
+static void test_reads_code_objects(void)
+{
+	static struct fake_str qual, file, uname;
+	static struct fake_bytes lt;
+	static uint8_t code[192];
+	uint64_t type = 0x1234500, p;
+	int32_t first = 40;
+	struct python_proc pp = { .pid = getpid(), .serial = 7, .code_type = type };
+	struct stoker_py_frame f = { .code = (uintptr_t)code, .lasti = 1, .info = 40 };
+	struct python_frames *pf = python_frames__new(NULL);
+	struct python_frame_name nm;
+
+	CHECK(pf != NULL);
+	if (!pf)
+		return;
+	ascii_str(&qual, "Greeter.hello");
+	ascii_str(&file, "/srv/app/greet.py");
+	/* 11 (one line, +1): unit 0 at line 41; 12 (one line, +2): unit 1 at line 43 */
+	memcpy(lt.data, (const uint8_t[]){ 0xd8, 0x00, 0x00, 0xe0, 0x00, 0x00 }, 6);
+	lt.size = 6;
+	memcpy(code + 8, &type, 8);
+	memcpy(code + 72, &first, 4);
+	p = (uintptr_t)&file;
+	memcpy(code + 112, &p, 8);
+	p = (uintptr_t)&qual;
+	memcpy(code + 128, &p, 8);
+	p = (uintptr_t)&lt;
+	memcpy(code + 136, &p, 8);
+
+	CHECK_INT(python_frames__name(pf, &pp, &f, &nm), 0);
+	CHECK_STR(nm.qualname, "Greeter.hello");
+	CHECK_STR(nm.filename, "/srv/app/greet.py");
+	CHECK_INT(nm.line, 43);
+	f.lasti = 0;
+	CHECK_INT(python_frames__name(pf, &pp, &f, &nm), 0);
+	CHECK_INT(nm.line, 41);
+	CHECK_U64(python_frames__stats(pf)->code_reads, 1); /* cached */
+
+	/* another function at the same address (a new guard) is read again, not the old one */
+	first = 90;
+	memcpy(code + 72, &first, 4);
+	ascii_str(&qual, "reused");
+	f.info = 90;
+	CHECK_INT(python_frames__name(pf, &pp, &f, &nm), 0);
+	CHECK_STR(nm.qualname, "reused");
+	CHECK_U64(python_frames__stats(pf)->code_reads, 2);
+
+	/* a guard the object does not have: freed since the sample */
+	f.info = 91;
+	CHECK_INT(python_frames__name(pf, &pp, &f, &nm), -ESRCH);
+	/* not a code object */
+	f.info = 90;
+	pp.serial = 8;
+	pp.code_type = type + 8;
+	CHECK_INT(python_frames__name(pf, &pp, &f, &nm), -ESRCH);
+	CHECK_U64(python_frames__stats(pf)->code_failures, 2);
+
+	/* a non-ASCII name (UCS-2) comes out as UTF-8 */
+	memset(&uname, 0, sizeof(uname));
+	uname.length = 3;
+	uname.state = (2u << 2) | (1u << 5); /* kind 2, compact */
+	uname.u.c.ucs2[0] = 0x00e9;	     /* e acute */
+	uname.u.c.ucs2[1] = 0x4e2d;	     /* CJK */
+	uname.u.c.ucs2[2] = 'x';
+	p = (uintptr_t)&uname;
+	memcpy(code + 128, &p, 8);
+	pp.serial = 9;
+	pp.code_type = type;
+	CHECK_INT(python_frames__name(pf, &pp, &f, &nm), 0);
+	CHECK_STR(nm.qualname, "\xc3\xa9\xe4\xb8\xadx");
+	python_frames__free(pf);
+}
+
 int main(void)
 {
 	RUN_TEST(test_every_form);
 	RUN_TEST(test_malformed);
 	RUN_TEST(test_against_cpython);
+	RUN_TEST(test_reads_code_objects);
 	return TEST_SUMMARY();
 }
