@@ -149,9 +149,10 @@
 	X(PY_FRAMES_NAMED, "python_frames_named_total", COUNTER, COUNT,                            \
 	  "Python frames named from their code objects.", PYTHON, "; %llu frames named",           \
 	  s->pyf->frames)                                                                          \
-	X(PY_FRAMES_LOST, "python_frames_lost_total", COUNTER, COUNT,                              \
-	  "Python frames without an eval-loop frame to replace in the native stack.", PYTHON,      \
-	  ", %llu lost", s->pyf->frames_unplaced)                                                  \
+	X(PY_FRAMES_UNPLACED, "python_frames_unplaced_total", COUNTER, COUNT,                      \
+	  "Python frames without an eval-loop frame to replace: put at the root of a native "      \
+	  "stack that ended early.",                                                               \
+	  PYTHON, ", %llu at the root of a cut native stack", s->pyf->frames_unplaced)             \
 	X(PY_CODE_FAILURES, "python_code_read_failures_total", COUNTER, COUNT,                     \
 	  "Code objects that could not be read or were freed since the sample.", PYTHON,           \
 	  ", %llu unreadable code objects", s->pyf->code_failures)                                 \

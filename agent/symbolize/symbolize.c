@@ -271,16 +271,23 @@ size_t symbolize_stack(struct symbolizer *sz, struct proc *p, const __u64 *kips,
 			continue;
 		if (pyp && next_py < py->nframes && in_eval_loop(pyp, ip)) {
 			if (python_activation(sz, pyp, py, &next_py, &n, fn, ctx))
-				break;
+				return n;
 			continue;
 		}
 		stop = user_frame(sz, p, ip, fn, ctx);
 		sz->st.frames++;
 		n++;
 		if (stop)
-			break;
+			return n;
 	}
-	if (pyp && next_py < py->nframes)
+	/* The native walk ended before the eval loops of these frames (frame pointers through
+	 * code without them, tables still loading): they are the outermost Python frames, so
+	 * they go at the root end, where a truncated stack is marked. */
+	if (pyp && next_py < py->nframes) {
 		python_frames__stats(sz->pyframes)->frames_unplaced += py->nframes - next_py;
+		while (next_py < py->nframes)
+			if (python_activation(sz, pyp, py, &next_py, &n, fn, ctx))
+				break;
+	}
 	return n;
 }
