@@ -314,6 +314,20 @@ static int setup_spans(struct agent *a, struct sampler_opts *so)
 	return 0;
 }
 
+/* Python processes are found as they are sampled; their frames are named by the symbolizer. */
+static int setup_python(struct agent *a)
+{
+	struct python_procs_opts po = { .objs = a->objs, .publish = publish_python_proc, .ctx = a };
+
+	a->pyprocs = python_procs__new(&po);
+	a->pyframes = python_frames__new(NULL);
+	if (!a->pyprocs || !a->pyframes)
+		return -ENOMEM;
+	a->sz.pyprocs = a->pyprocs;
+	a->sz.pyframes = a->pyframes;
+	return 0;
+}
+
 static int setup(struct agent *a)
 {
 	struct sampler_opts so = a->cfg.sampler;
@@ -349,18 +363,9 @@ static int setup(struct agent *a)
 			strerror(errno));
 	a->sz.procs = a->procs;
 	a->sz.ksyms = a->ksyms;
-	{
-		struct python_procs_opts po = { .objs = a->objs,
-						.publish = publish_python_proc,
-						.ctx = a };
-
-		a->pyprocs = python_procs__new(&po);
-		a->pyframes = python_frames__new(NULL);
-		if (!a->pyprocs || !a->pyframes)
-			return -ENOMEM;
-		a->sz.pyprocs = a->pyprocs;
-		a->sz.pyframes = a->pyframes;
-	}
+	err = setup_python(a);
+	if (err)
+		return err;
 	err = profile_builder__init(&a->pb, &a->cfg.profile);
 	if (err)
 		return err;
