@@ -42,6 +42,8 @@ struct object {
 	uint64_t data_sym_vaddr, data_sym_size;
 	struct python_elf python; /* OBJECT_PART_PYTHON: the CPython anchors */
 	int python_err;
+	struct libc_tsd libc_tsd; /* and, built with them, glibc's TSD layout */
+	int libc_tsd_err;
 	size_t cost; /* bytes charged to the cache */
 };
 
@@ -81,5 +83,8 @@ int object__data_symbol(struct object *o, const char *name, uint64_t file_offset
 /* Whether the file holds a CPython interpreter (object/python_elf.h), searched once. Returns 0
  * with *out, -ENOENT, -ENOEXEC, or -errno when the file could not be reopened. */
 int object__python(struct object *o, const struct python_elf **out);
+/* glibc's thread-specific data layout when the file is a glibc libc.so (object/python_elf.h),
+ * found with the CPython anchors. Returns 0 with *out, -ENOENT, or as object__python. */
+int object__libc_tsd(struct object *o, const struct libc_tsd **out);
 
 #endif

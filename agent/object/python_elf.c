@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* CPython anchors of an ELF file: symbols by name, and the eval loop's .cold fragment, which a
- * stripped interpreter only shows through the branches into it and its own FDE. */
+ * stripped interpreter only shows through the branches into it and its own FDE; and the glibc
+ * layout through which the interpreter's thread states are found. */
 #include <elfutils/libdw.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -170,4 +171,48 @@ int python_elf_find(Elf *elf, struct python_elf *out)
 	if (!out->cold_start)
 		find_cold(elf, out);
 	return 0;
+}
+
+int libc_tsd_find(Elf *elf, struct libc_tsd *out)
+{
+	static const uint8_t add_rax[] = { 0x48, 0x83, 0xc0 },
+			     shl4_rax[] = { 0x48, 0xc1, 0xe0, 0x04 };
+	uint64_t fn = 0, size = 0;
+	const uint8_t *code;
+	size_t nsyms, raw_size = 0;
+	Elf_Data *data;
+	Elf_Scn *scn;
+	GElf_Shdr sh;
+
+	memset(out, 0, sizeof(*out));
+	scn = elf_find_section(elf, SHT_DYNSYM, NULL, &sh);
+	elf_rawfile(elf, &raw_size);
+	data = scn ? elf_getdata(scn, NULL) : NULL;
+	if (!data || !sh.sh_entsize || sh.sh_offset > raw_size ||
+	    sh.sh_size > raw_size - sh.sh_offset)
+		return -ENOENT;
+	nsyms = data->d_size / sh.sh_entsize;
+	for (size_t i = 0; i < nsyms && !fn; i++) {
+		const char *name;
+		GElf_Sym sym;
+
+		if (!gelf_getsym(data, (int)i, &sym))
+			break;
+		if (GELF_ST_TYPE(sym.st_info) != STT_FUNC || sym.st_shndx == SHN_UNDEF ||
+		    !sym.st_size)
+			continue;
+		name = elf_strptr(elf, sh.sh_link, sym.st_name);
+		if (name && !strcmp(name, "pthread_getspecific")) {
+			fn = sym.st_value;
+			size = sym.st_size < 64 ? sym.st_size : 64;
+		}
+	}
+	code = fn ? code_bytes(elf, fn, size, &sh) : NULL;
+	for (uint64_t i = 0; code && i + 8 <= size; i++)
+		if (!memcmp(code + i, add_rax, 3) && !memcmp(code + i + 4, shl4_rax, 4) &&
+		    code[i + 3] < 0x80) {
+			out->tsd_offset = (uint32_t)code[i + 3] << 4;
+			return 0;
+		}
+	return -ENOENT;
 }

@@ -18,8 +18,9 @@
 #define NOT_READY_RETRY_NS (50ull * 1000000ull)
 
 /* glibc (2.34 and later, x86-64): struct pthread's specific_1stblock, 16-byte entries
- * {seq, data}, from the thread pointer; pthread_getspecific reads it for keys below 32.
- * A thread state found through a wrong layout fails the thread-id check in BPF. */
+ * {seq, data}, from the thread pointer; pthread_getspecific reads it for keys below 32. Used
+ * when the process's libc does not say (libc_tsd_find); a thread state found through a wrong
+ * layout fails the thread-id check in BPF. */
 #define GLIBC_TSD_OFFSET 0x310
 
 /* CPython 3.11, x86-64: _PyRuntime.gilstate.autoTSSkey is a Py_tss_t {int initialized;
@@ -134,6 +135,24 @@ static bool same_file(const struct proc_map *a, const struct proc_map *b)
 	       a->dev_major == b->dev_major && a->dev_minor == b->dev_minor;
 }
 
+/* glibc's TSD layout from the libc.so the process maps; 0 when none tells (static or musl). */
+static uint32_t libc_tsd_offset(struct obj_cache *objs, int pid, const struct proc_map *maps,
+				size_t nmaps)
+{
+	for (size_t i = 0; i < nmaps; i++) {
+		const struct libc_tsd *t;
+		struct object *o;
+
+		if (maps[i].kind != PROC_MAP_FILE || !maps[i].exec ||
+		    (i > 0 && same_file(&maps[i - 1], &maps[i]) && maps[i - 1].exec))
+			continue;
+		o = obj_cache__get(objs, pid, &maps[i]);
+		if (o && object__libc_tsd(o, &t) == 0)
+			return t->tsd_offset;
+	}
+	return 0;
+}
+
 /* The first executable mapping of a file holding an interpreter: its anchors, relocated. */
 static int locate(struct obj_cache *objs, int pid, const struct proc_map *maps, size_t nmaps,
 		  struct python_proc *e)
@@ -156,6 +175,7 @@ static int locate(struct obj_cache *objs, int pid, const struct proc_map *maps, 
 		bias = m->start - map_vaddr;
 		e->runtime = py->runtime + bias;
 		e->code_type = py->code_type ? py->code_type + bias : 0;
+		e->tsd_offset = libc_tsd_offset(objs, pid, maps, nmaps);
 		e->eval_start = py->eval_start + bias;
 		e->eval_end = py->eval_end + bias;
 		e->cold_start = py->cold_start ? py->cold_start + bias : 0;
@@ -167,7 +187,7 @@ static int locate(struct obj_cache *objs, int pid, const struct proc_map *maps, 
 			if (proc_read_mem(pid, py->version + bias, &hex, sizeof(hex)) == 0)
 				e->version = hex >> 16;
 		}
-		pr_debug("pid %d: CPython %x.%x in %s, eval loop at 0x%llx", pid, e->version >> 8,
+		pr_debug("pid %d: CPython %u.%u in %s, eval loop at 0x%llx", pid, e->version >> 8,
 			 e->version & 0xff, m->path, (unsigned long long)e->eval_start);
 		return 0;
 	}
@@ -231,7 +251,7 @@ void python_procs__on_sample(struct python_procs *pp, struct proc_cache *pc, str
 		e->unsupported = true;
 		pp->st.unsupported++;
 		if (e->version)
-			pr_info("pid %d runs CPython %x.%x, whose frames stoker cannot read (3.11 "
+			pr_info("pid %d runs CPython %u.%u, whose frames stoker cannot read (3.11 "
 				"only): its native frames stay",
 				p->pid, e->version >> 8, e->version & 0xff);
 		else
@@ -241,6 +261,11 @@ void python_procs__on_sample(struct python_procs *pp, struct proc_cache *pc, str
 			    p->pid);
 		return;
 	}
+	if (e->tsd_offset)
+		v.tsd_offset = e->tsd_offset;
+	else
+		pr_debug("pid %d: no glibc layout found in its libc; assuming glibc 2.34+'s",
+			 p->pid);
 	err = read_tss_key(p->pid, e, &v.tss_key);
 	if (err == -EAGAIN) {
 		pp->st.not_ready++;

@@ -21,9 +21,10 @@ struct python_proc {
 	uint64_t eval_start, eval_end; /* _PyEval_EvalFrameDefault */
 	uint64_t cold_start, cold_end; /* its .cold part, 0 when none */
 	uint64_t runtime;	       /* _PyRuntime */
-	uint64_t code_type;	       /* PyCode_Type: a code object's ob_type; 0 unknown */
-	bool published;		       /* BPF walks its threads */
-	bool unsupported;	       /* a version without offsets here: native frames only */
+	uint32_t tsd_offset; /* glibc's TSD array in struct pthread, from its libc.so; 0 unknown */
+	uint64_t code_type;  /* PyCode_Type: a code object's ob_type; 0 unknown */
+	bool published;	     /* BPF walks its threads */
+	bool unsupported;    /* a version without offsets here: native frames only */
 	uint64_t scanned_ns, maps_read_ns;
 };
 

@@ -99,6 +99,50 @@ static void test_libpython(void)
 	CHECK_U64(py.cold_start, 0);
 }
 
+/* glibc's TSD array offset from pthread_getspecific's code, against the disassembly:
+ * "add $0xNN,%rax; shl $0x4,%rax" as objdump prints it */
+static void test_libc_tsd(void)
+{
+	const char *libc = "/lib/x86_64-linux-gnu/libc.so.6";
+	char cmd[512], line[256];
+	unsigned n = 0;
+	uint64_t fn = readelf_sym(libc, "pthread_getspecific@@GLIBC_2.34", NULL);
+	struct libc_tsd t;
+	Elf *elf;
+	FILE *p;
+	int fd;
+
+	CHECK_PROGRAM("objdump");
+	snprintf(cmd, sizeof(cmd), "objdump -d --start-address=0x%llx --stop-address=0x%llx %s",
+		 (unsigned long long)fn, (unsigned long long)fn + 64, libc);
+	p = popen(cmd, "r");
+	/* "add $0xNN,%rax" directly followed by "shl $0x4,%rax" */
+	while (p && fgets(line, sizeof(line), p)) {
+		char *add = strstr(line, "add    $0x");
+		unsigned v;
+
+		if (n == 0 && add && strstr(line, ",%rax") && sscanf(add + 10, "%x", &v) == 1 &&
+		    fgets(line, sizeof(line), p) && strstr(line, "shl    $0x4,%rax"))
+			n = v;
+	}
+	if (p)
+		pclose(p);
+	CHECK(fn != 0 && n != 0);
+	fd = open(libc, O_RDONLY | O_CLOEXEC);
+	elf_version(EV_CURRENT);
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	CHECK_INT(libc_tsd_find(elf, &t), 0);
+	CHECK_INT(t.tsd_offset, n << 4);
+	CHECK_INT(t.tsd_offset, 0x310); /* glibc 2.36, as FRAMES.md read it */
+	elf_end(elf);
+	close(fd);
+	fd = open(PYTHON, O_RDONLY | O_CLOEXEC);
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	CHECK_INT(libc_tsd_find(elf, &t), -ENOENT);
+	elf_end(elf);
+	close(fd);
+}
+
 static void test_not_python(void)
 {
 	struct python_elf py;
@@ -111,6 +155,7 @@ int main(void)
 {
 	RUN_TEST(test_debian_python);
 	RUN_TEST(test_libpython);
+	RUN_TEST(test_libc_tsd);
 	RUN_TEST(test_not_python);
 	return TEST_SUMMARY();
 }
