@@ -156,6 +156,12 @@
 	X(PY_CODE_FAILURES, "python_code_read_failures_total", COUNTER, COUNT,                     \
 	  "Code objects that could not be read or were freed since the sample.", PYTHON,           \
 	  ", %llu unreadable code objects", s->pyf->code_failures)                                 \
+	X(PY_NOT_READY, "python_not_ready_total", COUNTER, COUNT,                                  \
+	  "Looks at an interpreter that had not yet created its thread-state key (retried).",      \
+	  NONE, NULL, s->py->not_ready)                                                            \
+	X(PY_PUBLISH_ERRORS, "python_publish_errors_total", COUNTER, COUNT,                        \
+	  "Python processes found that could not be given to BPF (retried).", NONE, NULL,          \
+	  s->py->publish_errors)                                                                   \
 	X(PY_CODE_READS, "python_code_reads_total", COUNTER, COUNT,                                \
 	  "Code objects read from Python processes.", NONE, NULL, s->pyf->code_reads)              \
 	X(PY_CODE_CACHE_BYTES, "python_code_cache_bytes", GAUGE, BYTES,                            \
