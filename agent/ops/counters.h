@@ -164,6 +164,9 @@
 	  s->py->publish_errors)                                                                   \
 	X(PY_CODE_READS, "python_code_reads_total", COUNTER, COUNT,                                \
 	  "Code objects read from Python processes.", NONE, NULL, s->pyf->code_reads)              \
+	X(PY_CODE_CACHE_EVICTIONS, "python_code_cache_evictions_total", COUNTER, COUNT,            \
+	  "Code objects evicted to keep the Python code cache under its bound.", NONE, NULL,       \
+	  s->pyf->cache_evictions)                                                                 \
 	X(PY_CODE_CACHE_BYTES, "python_code_cache_bytes", GAUGE, BYTES,                            \
 	  "Bytes held by the Python code object cache.", NONE, NULL, s->pyf->cache_bytes)          \
 	/* windows and their delivery (zero in local mode) */                                      \
