@@ -38,11 +38,24 @@ static __always_inline __u64 py_u64(const __u8 *buf, __u16 off)
 	return *(const __u64 *)(buf + (off & 0x78));
 }
 
+/* The thread's id in its own pid namespace, which is what a containerized interpreter
+ * recorded as its native_thread_id (gettid()). */
+static __always_inline __u32 task_ns_tid(struct task_struct *task)
+{
+	struct pid *pid = BPF_CORE_READ(task, thread_pid);
+	unsigned int level = BPF_CORE_READ(pid, level);
+	int nr = 0;
+
+	bpf_core_read(&nr, sizeof(nr), &pid->numbers[level & 31].nr);
+	return (__u32)nr;
+}
+
 static __always_inline void python_walk(struct stoker_sample *s)
 {
 	struct stoker_py_proc *pp = bpf_map_lookup_elem(&py_procs, &s->pid);
 	struct py_scratch *sc;
 	__u64 tp, tstate = 0, thread_id = 0, cframe = 0, frame = 0;
+	struct task_struct *task;
 	__u32 zero = 0, n = 0, size;
 	__u32 key;
 
@@ -51,7 +64,8 @@ static __always_inline void python_walk(struct stoker_sample *s)
 	key = pp->tss_key;
 	if (key >= 32)
 		return;
-	tp = task_thread_pointer((struct task_struct *)bpf_get_current_task());
+	task = (struct task_struct *)bpf_get_current_task();
+	tp = task_thread_pointer(task);
 	if (!tp || bpf_probe_read_user(&tstate, sizeof(tstate),
 				       (void *)(tp + pp->tsd_offset + 16 * key + 8))) {
 		stat_inc(STOKER_STAT_PY_WALK_FAILED);
@@ -62,10 +76,10 @@ static __always_inline void python_walk(struct stoker_sample *s)
 		return;
 	}
 	/* a wrong TSD layout or a stale key would find some other pointer: the thread state
-	 * names its own thread */
+	 * names its own thread (by the id it has in its pid namespace) */
 	if (bpf_probe_read_user(&thread_id, sizeof(thread_id),
 				(void *)(tstate + pp->ts_thread_id)) ||
-	    (__u32)thread_id != s->tid ||
+	    ((__u32)thread_id != s->tid && (__u32)thread_id != task_ns_tid(task)) ||
 	    bpf_probe_read_user(&cframe, sizeof(cframe), (void *)(tstate + pp->ts_cframe)) ||
 	    !cframe ||
 	    bpf_probe_read_user(&frame, sizeof(frame), (void *)(cframe + pp->cf_current))) {

@@ -11,7 +11,7 @@ import sys
 import tempfile
 import time
 
-from harness import (REPO, check, profile_pid, run, run_agent, start, stop)
+from harness import (REPO, check, need, profile_pid, run, run_agent, start, stop)
 import pprof_check  # noqa: E402  (in tests/tools, which harness puts on the path)
 
 TMP = tempfile.mkdtemp(prefix="stoker-python-")
@@ -158,6 +158,44 @@ def test_threads():
               (comm, own, n, comm.split("-")[1], mine))
 
 
+def children(pid):
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open("/proc/%s/stat" % d) as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        out.append(int(d))
+            except (OSError, ValueError, IndexError):
+                pass
+    return out
+
+
+def test_pid_namespace():
+    """Python in its own pid namespace (a container's): its threads are still walked."""
+    need("unshare")
+    us = start(["unshare", "--pid", "--fork", "--mount-proc", PY,
+                os.path.join(FIXTURES, "py_threads.py"), "30"])
+    try:
+        time.sleep(1.5)
+        kids = children(us.pid)
+        check(len(kids) == 1, "the interpreter runs under unshare (%s)" % kids)
+        with open("/proc/%d/status" % kids[0]) as f:
+            nspid = [ln.split()[1:] for ln in f if ln.startswith("NSpid:")][0]
+        check(len(nspid) == 2 and nspid[1] == "1", "it is pid 1 of its namespace (%s)" % nspid)
+        prof, r = profile_pid(kids[0], os.path.join(TMP, "ns.pb.gz"), 5, HZ, timeout=120)
+    finally:
+        stop(us)
+    check_python_line(r)
+    m = re.search(r"python: (\d+) stacks walked, \d+ frames, \d+ cut short, (\d+) failed",
+                  r.stderr)
+    check(int(m.group(2)) == 0, "no walk failed (%s)" % m.group(0))
+    stacks = pprof_check.stacks(prof)
+    n = total(stacks)
+    own = total(stacks, lambda s: ("alpha_work" in s["frames"]) != ("beta_work" in s["frames"]))
+    check(n >= 50 and own >= 0.8 * n, "%d of %d samples show alpha_work or beta_work" % (own, n))
+
+
 def test_deeper_than_the_limit():
     """Recursion past the frames walked per sample: the innermost frames, then a marker."""
     prof, r, _ = profile_python("py_deep.py", "deep", 4)
@@ -258,6 +296,6 @@ if __name__ == "__main__":
         print("python: 0 passed, 1 failed")
         sys.exit(1)
     sys.exit(run("python", [test_shares_and_lines, test_frame_pointer_mode, test_threads,
-                            test_deeper_than_the_limit,
+                            test_pid_namespace, test_deeper_than_the_limit,
                             test_native_process_unaffected,
                             test_embedded_libpython, test_check_counts_python], sys.argv[1:]))
