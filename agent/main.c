@@ -35,6 +35,8 @@
 #include "sample/sampler.h"
 #include "ops/sd_notify.h"
 #include "span/span_context.h"
+#include "proc/python_process.h"
+#include "symbolize/python_frames.h"
 #include "symbolize/symbolize.h"
 #include "unwind/unwind_loader.h"
 #include "unwind/unwind_table_cmd.h"
@@ -58,7 +60,9 @@ struct agent {
 	struct profile_builder pb;
 	struct collector col;
 	struct span_context *spans; /* NULL with --span-labels=false */
-	bool otel_map_used;	    /* BPF reads an OpenTelemetry span map too */
+	struct python_procs *pyprocs;
+	struct python_frames *pyframes;
+	bool otel_map_used; /* BPF reads an OpenTelemetry span map too */
 	int sigfd, epfd;
 	uint64_t start_mono_ns;
 	int64_t start_wall_ns;
@@ -280,6 +284,13 @@ static void unwind_hint(void *ctx, int pid, uint32_t flags)
 		unwind_loader__on_sample(a->unwind, p, flags);
 }
 
+static int publish_python_proc(void *ctx, int pid, const struct stoker_py_proc *v)
+{
+	struct agent *a = ctx;
+
+	return a->sampler ? sampler__set_python_proc(a->sampler, pid, v) : -EAGAIN;
+}
+
 static int publish_span_proc(void *ctx, int pid, uint64_t addr)
 {
 	struct agent *a = ctx;
@@ -287,18 +298,22 @@ static int publish_span_proc(void *ctx, int pid, uint64_t addr)
 	return a->sampler ? sampler__set_span_proc(a->sampler, pid, addr) : -EAGAIN;
 }
 
-/* --pid processes are searched for the trace-context ABI before sampling starts, not at
- * their first sample: samples taken before that would go without their spans. */
-static void prime_spans(void *ctx, struct sampler *s)
+/* --pid processes are searched for the trace-context ABI and a Python interpreter before
+ * sampling starts, not at their first sample: samples taken before that would go without
+ * their spans and Python frames. */
+static void prime_pids(void *ctx, struct sampler *s)
 {
 	struct agent *a = ctx;
 
-	a->sampler = s; /* for publish_span_proc; sampler__open returns this same pointer */
-	for (size_t i = 0; a->spans && i < a->cfg.sampler.npids; i++) {
+	/* for publish_span_proc and publish_python_proc; sampler__open returns this pointer */
+	a->sampler = s;
+	for (size_t i = 0; i < a->cfg.sampler.npids; i++) {
 		struct proc *p = proc_cache__lookup(a->procs, a->cfg.pids[i], NULL);
 
-		if (p)
+		if (p && a->spans)
 			span_context__on_sample(a->spans, a->procs, p);
+		if (p && a->pyprocs)
+			python_procs__on_sample(a->pyprocs, a->procs, p);
 	}
 }
 
@@ -322,14 +337,26 @@ static int setup_spans(struct agent *a, struct sampler_opts *so)
 	if (!a->spans)
 		return -ENOMEM;
 	so->span_context = true;
-	so->on_loaded = prime_spans;
-	so->loaded_ctx = a;
 	fd = trace_context_map_open(path ? path : STOKER_OTEL_TRACES_MAP_DEFAULT, path != NULL);
 	if (fd < 0)
 		return path ? fd : 0;
 	so->otel_map = true;
 	a->otel_map_used = true;
 	so->otel_map_fd = fd;
+	return 0;
+}
+
+/* Python processes are found as they are sampled; their frames are named by the symbolizer. */
+static int setup_python(struct agent *a)
+{
+	struct python_procs_opts po = { .objs = a->objs, .publish = publish_python_proc, .ctx = a };
+
+	a->pyprocs = python_procs__new(&po);
+	a->pyframes = python_frames__new(NULL);
+	if (!a->pyprocs || !a->pyframes)
+		return -ENOMEM;
+	a->sz.pyprocs = a->pyprocs;
+	a->sz.pyframes = a->pyframes;
 	return 0;
 }
 
@@ -372,6 +399,9 @@ static int setup(struct agent *a)
 	a->sz.ksyms = a->ksyms;
 	a->sz.st.perf_maps.max_bytes = a->cfg.perf_map_bytes;
 	a->sz.st.perf_maps.max_map_bytes = a->cfg.perf_map_proc_bytes;
+	err = setup_python(a);
+	if (err)
+		return err;
 	err = profile_builder__init(&a->pb, &a->cfg.profile);
 	if (err)
 		return err;
@@ -393,6 +423,8 @@ static int setup(struct agent *a)
 	}
 
 	so.pids = a->cfg.pids;
+	so.on_loaded = prime_pids;
+	so.loaded_ctx = a;
 	so.unwind_rows = a->cfg.unwind_table_bytes / sizeof(struct stoker_unwind_row);
 	so.on_record = collector__on_record;
 	so.ctx = &a->col;
@@ -494,6 +526,8 @@ static void gather_counters(struct agent *a, const struct upload_stats *final, s
 	struct proc_cache_stats ps;
 	struct unwind_loader_stats us = { 0 };
 	struct span_context_stats ss = { 0 };
+	struct python_procs_stats pys = { 0 };
+	struct python_frames_stats pyf = { 0 };
 	struct upload_stats u = { 0 };
 	struct java_attach_stats js;
 
@@ -508,6 +542,10 @@ static void gather_counters(struct agent *a, const struct upload_stats *final, s
 		unwind_loader__stats(a->unwind, &us);
 	if (a->spans)
 		span_context__stats(a->spans, &ss);
+	if (a->pyprocs)
+		python_procs__stats(a->pyprocs, &pys);
+	if (a->pyframes)
+		pyf = *python_frames__stats(a->pyframes);
 	if (final)
 		u = *final;
 	else if (a->uploader)
@@ -518,6 +556,8 @@ static void gather_counters(struct agent *a, const struct upload_stats *final, s
 	s.proc = &ps;
 	s.unwind = &us;
 	s.span = &ss;
+	s.py = &pys;
+	s.pyf = &pyf;
 	s.up = &u;
 	s.win = &a->win;
 	counters__gather(c, &s);
@@ -729,6 +769,9 @@ static void report(struct agent *a)
 	pr_info("%s", counters__summary(&c, COUNTER_LINE_OBJECTS, line, sizeof(line)));
 	if (a->unwind)
 		pr_info("%s", counters__summary(&c, COUNTER_LINE_UNWIND, line, sizeof(line)));
+	/* only when a Python process was seen: the line says how many were walked */
+	if (c.v[COUNTER_PY_PROCS_FOUND] || c.v[COUNTER_PY_PROCS_UNSUPPORTED])
+		pr_info("%s", counters__summary(&c, COUNTER_LINE_PYTHON, line, sizeof(line)));
 	/* the first thing to read when spans do not show up in Grafana */
 	if (a->spans)
 		pr_info("%s%s", counters__summary(&c, COUNTER_LINE_SPANS, line, sizeof(line)),
@@ -782,7 +825,9 @@ static void teardown(struct agent *a)
 	free_secret(a->bearer_token);
 	unwind_loader__free(a->unwind);
 	java_attach__free(a->sz.java);
-	span_context__free(a->spans); /* before the sampler: its entries need no removal */
+	span_context__free(a->spans);	/* before the sampler: its entries need no removal */
+	python_procs__free(a->pyprocs); /* likewise */
+	python_frames__free(a->pyframes);
 	sampler__close(a->sampler);
 	collector__destroy(&a->col);
 	profile_builder__destroy(&a->pb);

@@ -100,6 +100,8 @@ static __always_inline void stat_add(__u32 idx, __u64 n)
 		*v += n;
 }
 
+#include "python.bpf.h"
+
 /* Ends a table walk: its counters, the stop reason and the truncation flag go with the
  * sample, which is sent. */
 static __always_inline void unwind_finish(struct stoker_walk *st, struct stoker_sample *s, int stop)
@@ -166,6 +168,8 @@ int on_cpu_sample(struct bpf_perf_event_data *ctx)
 	task = (struct task_struct *)bpf_get_current_task();
 	if (BPF_CORE_READ(task, flags) & PF_KTHREAD)
 		s->flags |= STOKER_SF_KTHREAD;
+	else
+		python_walk(s); /* its record goes before the sample's */
 
 	if (want_kernel_stacks) {
 		ret = bpf_get_stack(ctx, &s->ips[0], STOKER_MAX_STACK_DEPTH * sizeof(__u64), 0);

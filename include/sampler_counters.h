@@ -50,7 +50,23 @@
 	  ", %llu samples before tables loaded")                                                   \
 	X(UNWIND_NO_REGS, "unwind_samples_no_regs_total", COUNTER, COUNT,                          \
 	  "Samples whose user registers were unavailable.", UNWIND,                                \
-	  ", %llu without user registers")
+	  ", %llu without user registers")                                                         \
+	X(PY_STACKS, "python_stacks_walked_total", COUNTER, COUNT,                                 \
+	  "Samples of Python threads whose interpreter frames were walked.", PYTHON,               \
+	  "%llu stacks walked")                                                                    \
+	X(PY_FRAMES, "python_frames_walked_total", COUNTER, COUNT,                                 \
+	  "Interpreter frames read in BPF.", PYTHON, ", %llu frames")                              \
+	X(PY_TRUNCATED, "python_stacks_truncated_total", COUNTER, COUNT,                           \
+	  "Python stacks cut by the frame limit or an unreadable frame.", PYTHON,                  \
+	  ", %llu cut short")                                                                      \
+	X(PY_WALK_FAILED, "python_walks_failed_total", COUNTER, COUNT,                             \
+	  "Samples of Python threads whose thread state could not be read: native stack only.",    \
+	  PYTHON, ", %llu failed")                                                                 \
+	X(PY_DROPPED, "python_stacks_dropped_total", COUNTER, COUNT,                               \
+	  "Python stacks lost: ring buffer full.", PYTHON, ", %llu dropped")                       \
+	X(PY_NO_THREAD_STATE, "python_samples_no_thread_state_total", COUNTER, COUNT,              \
+	  "Samples of threads of Python processes without a thread state (not an error).", NONE,   \
+	  NULL)
 
 /* Indexes of the per-CPU `stats` array map. (clang-format cannot tell the list expands to
  * enumerators.) */

@@ -16,12 +16,13 @@ build="clang llvm bpftool libbpf-dev libelf-dev libdw-dev libprotobuf-c-dev prot
 # dpkg-shlibdeps, lintian, qemu, busybox and cpio (kernel boot), libFuzzer's runtime, the
 # Kubernetes API's types and YAML for the manifest check, and libc's debug symbols (the stripped
 # xz's stacks are rooted at libc's __libc_start_call_main), Go and Rust compilers (programs built
-# at test time: stripped Go, Rust names), and the JIT runtimes whose perf maps name their code
-# (nodejs, openjdk-17-jdk-headless).
+# at test time: stripped Go, Rust names), the JIT runtimes whose perf maps name their code
+# (nodejs, openjdk-17-jdk-headless), and libpython3.11 (Python detection in the shared
+# interpreter).
 test="python3 python3-protobuf protobuf-compiler elfutils util-linux mount strace libcap2-bin openssl
       linux-perf systemd procps dpkg-dev lintian qemu-system-x86 busybox-static cpio
       libclang-rt-14-dev python3-kubernetes python3-yaml libc6-dbg golang-go rustc nodejs
-      openjdk-17-jdk-headless"
+      openjdk-17-jdk-headless libpython3.11"
 bench="linux-perf bpftrace elfutils python3-minimal"
 
 if [ "${1:-}" = --list ]; then

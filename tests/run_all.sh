@@ -60,6 +60,7 @@ fi
 suite integration $PY tests/integration/test_agent.py
 suite push $PY tests/integration/test_push.py
 suite unwind $PY tests/integration/test_unwind.py
+suite python $PY tests/integration/test_python.py
 suite spans $PY tests/integration/test_spans.py
 suite security $PY tests/integration/test_security.py
 suite go $PY tests/integration/test_go.py

@@ -190,3 +190,54 @@ int object__data_symbol(struct object *o, const char *name, uint64_t file_offset
 	out->size = o->data_sym_size;
 	return 0;
 }
+
+static int build_python(struct object *o)
+{
+	struct obj_cache *c = o->cache;
+	Elf *elf;
+	int fd;
+
+	if (o->built & OBJECT_PART_PYTHON)
+		return 0;
+	if (!c)
+		return -ENODEV;
+	fd = obj_cache__object_fd(c, o);
+	if (fd < 0)
+		return fd;
+	elf_version(EV_CURRENT);
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (elf && elf_kind(elf) == ELF_K_ELF) {
+		o->python_err = python_elf_find(elf, &o->python);
+		o->libc_tsd_err = libc_tsd_find(elf, &o->libc_tsd);
+	} else {
+		o->python_err = o->libc_tsd_err = -ENOEXEC;
+	}
+	elf_end(elf);
+	o->built |= OBJECT_PART_PYTHON;
+	obj_cache__object_built(c, o);
+	return 0;
+}
+
+int object__python(struct object *o, const struct python_elf **out)
+{
+	int err = build_python(o);
+
+	if (err)
+		return err;
+	if (o->python_err)
+		return o->python_err;
+	*out = &o->python;
+	return 0;
+}
+
+int object__libc_tsd(struct object *o, const struct libc_tsd **out)
+{
+	int err = build_python(o);
+
+	if (err)
+		return err;
+	if (o->libc_tsd_err)
+		return o->libc_tsd_err;
+	*out = &o->libc_tsd;
+	return 0;
+}

@@ -10,6 +10,7 @@
 #include "object/proc_maps.h"
 #include "object/elf_symbols.h"
 #include "object/go_pclntab.h"
+#include "object/python_elf.h"
 #include "object/unwind_table.h"
 
 struct obj_cache;
@@ -42,6 +43,10 @@ struct object {
 	int data_sym_err;
 	uint64_t data_sym_vaddr, data_sym_size;
 	struct go_pclntab *gopcln;
+	struct python_elf python; /* OBJECT_PART_PYTHON: the CPython anchors */
+	int python_err;
+	struct libc_tsd libc_tsd; /* and, built with them, glibc's TSD layout */
+	int libc_tsd_err;
 	size_t cost;	     /* bytes charged to the cache */
 	size_t symbol_bytes; /* of cost, the symbol tables' */
 	size_t unwind_bytes; /* of cost, the unwind rows' */
@@ -52,7 +57,8 @@ enum {
 	OBJECT_PART_UNWIND = 2,
 	OBJECT_PART_DATA_SYM = 4,
 	OBJECT_PART_GO_PCLNTAB = 8,
-	OBJECT_PART_ALL = 15,
+	OBJECT_PART_PYTHON = 16,
+	OBJECT_PART_ALL = 31,
 };
 
 /* Whether part (OBJECT_PART_*) was derived already: asking for it costs no file access. */
@@ -83,5 +89,12 @@ int object__unwind_table(struct object *o, struct unwind_rules *rules,
  * -ENOEXEC, or -errno when the file could not be reopened. */
 int object__data_symbol(struct object *o, const char *name, uint64_t file_offset,
 			struct elf_data_symbol *out);
+
+/* Whether the file holds a CPython interpreter (object/python_elf.h), searched once. Returns 0
+ * with *out, -ENOENT, -ENOEXEC, or -errno when the file could not be reopened. */
+int object__python(struct object *o, const struct python_elf **out);
+/* glibc's thread-specific data layout when the file is a glibc libc.so (object/python_elf.h),
+ * found with the CPython anchors. Returns 0 with *out, -ENOENT, or as object__python. */
+int object__libc_tsd(struct object *o, const struct libc_tsd **out);
 
 #endif

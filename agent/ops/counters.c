@@ -9,8 +9,10 @@
 #include "span/span_context.h"
 #include "object/obj_cache.h"
 #include "proc/proc_cache.h"
+#include "proc/python_process.h"
 #include "sample/collector.h"
 #include "symbolize/symbolize.h"
+#include "symbolize/python_frames.h"
 #include "unwind/unwind_loader.h"
 #include "unwind_abi.h"
 
@@ -39,6 +41,7 @@ static const char *const line_prefix[COUNTER_LINE_MAX] = {
 	[COUNTER_LINE_SAMPLES] = "samples",  [COUNTER_LINE_SYMBOLS] = "symbols",
 	[COUNTER_LINE_UNWIND] = "unwinding", [COUNTER_LINE_SPANS] = "spans",
 	[COUNTER_LINE_UPLOADS] = "uploads",  [COUNTER_LINE_OBJECTS] = "objects",
+	[COUNTER_LINE_PYTHON] = "python",
 };
 
 /* clang-format off */

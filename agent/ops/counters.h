@@ -180,6 +180,36 @@
 	X(SPAN_PUBLISH_ERRORS, "span_publish_errors_total", COUNTER, COUNT,                        \
 	  "Processes found whose span address could not be given to BPF.", NONE, NULL,             \
 	  s->span->publish_errors)                                                                 \
+	/* Python frames */                                                                        \
+	X(PY_PROCS_FOUND, "python_processes_walked_total", COUNTER, COUNT,                         \
+	  "Python processes whose interpreter frames BPF walks.", PYTHON,                          \
+	  "; %llu processes walked", s->py->found)                                                 \
+	X(PY_PROCS_UNSUPPORTED, "python_processes_unsupported_total", COUNTER, COUNT,              \
+	  "Python processes of a version without offsets here: native frames only.", PYTHON,       \
+	  " (%llu unsupported)", s->py->unsupported)                                               \
+	X(PY_FRAMES_NAMED, "python_frames_named_total", COUNTER, COUNT,                            \
+	  "Python frames named from their code objects.", PYTHON, "; %llu frames named",           \
+	  s->pyf->frames)                                                                          \
+	X(PY_FRAMES_UNPLACED, "python_frames_unplaced_total", COUNTER, COUNT,                      \
+	  "Python frames without an eval-loop frame to replace: put at the root of a native "      \
+	  "stack that ended early.",                                                               \
+	  PYTHON, ", %llu at the root of a cut native stack", s->pyf->frames_unplaced)             \
+	X(PY_CODE_FAILURES, "python_code_read_failures_total", COUNTER, COUNT,                     \
+	  "Code objects that could not be read or were freed since the sample.", PYTHON,           \
+	  ", %llu unreadable code objects", s->pyf->code_failures)                                 \
+	X(PY_NOT_READY, "python_not_ready_total", COUNTER, COUNT,                                  \
+	  "Looks at an interpreter that had not yet created its thread-state key (retried).",      \
+	  NONE, NULL, s->py->not_ready)                                                            \
+	X(PY_PUBLISH_ERRORS, "python_publish_errors_total", COUNTER, COUNT,                        \
+	  "Python processes found that could not be given to BPF (retried).", NONE, NULL,          \
+	  s->py->publish_errors)                                                                   \
+	X(PY_CODE_READS, "python_code_reads_total", COUNTER, COUNT,                                \
+	  "Code objects read from Python processes.", NONE, NULL, s->pyf->code_reads)              \
+	X(PY_CODE_CACHE_EVICTIONS, "python_code_cache_evictions_total", COUNTER, COUNT,            \
+	  "Code objects evicted to keep the Python code cache under its bound.", NONE, NULL,       \
+	  s->pyf->cache_evictions)                                                                 \
+	X(PY_CODE_CACHE_BYTES, "python_code_cache_bytes", GAUGE, BYTES,                            \
+	  "Bytes held by the Python code object cache.", NONE, NULL, s->pyf->cache_bytes)          \
 	/* windows and their delivery (zero in local mode) */                                      \
 	X(WINDOWS_CLOSED, "windows_closed_total", COUNTER, COUNT, "Profile windows closed.",       \
 	  UPLOADS, "%llu windows closed", s->win->closed)                                          \
@@ -259,6 +289,7 @@ enum counter_line {
 	COUNTER_LINE_SPANS,
 	COUNTER_LINE_OBJECTS,
 	COUNTER_LINE_UPLOADS,
+	COUNTER_LINE_PYTHON,
 	COUNTER_LINE_MAX,
 };
 
@@ -289,6 +320,8 @@ struct counter_sources {
 	const struct proc_cache_stats *proc;
 	const struct unwind_loader_stats *unwind;
 	const struct span_context_stats *span;
+	const struct python_procs_stats *py;
+	const struct python_frames_stats *pyf;
 	const struct upload_stats *up;
 	const struct window_stats *win;
 	const struct java_attach_stats *java; /* NULL: --java-perfmap off */

@@ -20,6 +20,8 @@
 #include "export/push_pyroscope.h"
 #include "util/fileio.h"
 #include "util/secret.h"
+#include "object/obj_cache.h"
+#include "proc/python_process.h"
 
 #ifndef BPF_FS_MAGIC
 #define BPF_FS_MAGIC 0xcafe4a11
@@ -160,6 +162,27 @@ static void check_perf(struct report *r)
 	     fd >= 0 ? "available" : "unavailable (cpu-clock is used)", NULL);
 }
 
+/* Which running processes are Python and whether their frames will be read. */
+static void check_python(struct report *r)
+{
+	struct obj_cache *objs = obj_cache__new(NULL);
+	struct python_census pc;
+	char found[192];
+
+	if (!objs || python_census(objs, &pc)) {
+		line(r, 1, "python", "could not look at the running processes", NULL);
+		obj_cache__free(objs);
+		return;
+	}
+	obj_cache__free(objs);
+	snprintf(found, sizeof(found),
+		 "%u of %u processes run CPython: %u 3.11 (frames read), %u other versions "
+		 "(native frames only)",
+		 pc.supported + pc.unsupported, pc.processes, pc.supported, pc.unsupported);
+	line(r, pc.unsupported ? 1 : 0, "python", found,
+	     "only CPython 3.11 (Debian 12's) frames are read so far");
+}
+
 int preflight_run(const struct config *cfg, FILE *out)
 {
 	struct report r = { out, 0, 0 };
@@ -194,6 +217,7 @@ int preflight_run(const struct config *cfg, FILE *out)
 	else
 		line(&r, 1, "kallsyms", "not readable: kernel frames keep addresses",
 		     "run as root or set kernel.kptr_restrict=0");
+	check_python(&r);
 	if (cfg->noutputs == 0) {
 		const struct pyroscope_client_opts *up = &cfg->upload.client;
 		/* an unauthenticated GET of the root: no credentials, a short timeout */

@@ -11,6 +11,10 @@
 #include "util/lru_cache.h"
 #include "sampler_abi.h"
 #include "unwind_abi.h"
+#include "python_frames.h"
+
+/* CPUs a pending Python stack is kept for; records of higher CPUs are malformed */
+#define PY_PENDING_MAX_CPUS 8192
 
 struct stack_key {
 	uint64_t proc_serial;
@@ -61,6 +65,11 @@ void collector__destroy(struct collector *c)
 {
 	lru_cache__free(c->stack_cache);
 	c->stack_cache = NULL;
+	for (size_t i = 0; i < c->npy_pending; i++)
+		free(c->py_pending[i]);
+	free(c->py_pending);
+	c->py_pending = NULL;
+	c->npy_pending = 0;
 }
 
 void collector__window_reset(struct collector *c)
@@ -85,9 +94,53 @@ static void comm_copy(char *dst, const char *src)
 			*p = '?';
 }
 
+/* Keeps a Python stack until the sample it goes with (same CPU, thread and time) arrives. */
+static void on_py_stack(struct collector *c, const struct stoker_py_stack *r, size_t len)
+{
+	struct stoker_py_stack *slot;
+
+	if (len < STOKER_PY_STACK_HDR_BYTES || r->nframes > STOKER_PY_MAX_FRAMES ||
+	    len < STOKER_PY_STACK_HDR_BYTES + r->nframes * sizeof(r->frames[0]) ||
+	    r->cpu >= PY_PENDING_MAX_CPUS) {
+		c->st.bad_records++;
+		return;
+	}
+	if (r->cpu >= c->npy_pending) {
+		size_t n = r->cpu + 1;
+		struct stoker_py_stack **a = realloc(c->py_pending, n * sizeof(*a));
+
+		if (!a)
+			return;
+		memset(a + c->npy_pending, 0, (n - c->npy_pending) * sizeof(*a));
+		c->py_pending = a;
+		c->npy_pending = n;
+	}
+	slot = c->py_pending[r->cpu];
+	if (!slot) {
+		slot = malloc(sizeof(*slot));
+		if (!slot)
+			return;
+		c->py_pending[r->cpu] = slot;
+	}
+	memcpy(slot, r, STOKER_PY_STACK_HDR_BYTES + r->nframes * sizeof(r->frames[0]));
+}
+
+/* The Python stack of sample s, taken from its CPU's slot, or NULL. */
+static const struct stoker_py_stack *take_py_stack(struct collector *c,
+						   const struct stoker_sample *s)
+{
+	struct stoker_py_stack *r = s->cpu < c->npy_pending ? c->py_pending[s->cpu] : NULL;
+
+	if (!r || r->type != STOKER_REC_PY_STACK || r->tid != s->tid || r->time_ns != s->time_ns)
+		return NULL;
+	r->type = 0; /* used once */
+	return r;
+}
+
 static void on_sample(struct collector *c, const struct stoker_sample *s, size_t len)
 {
-	uint32_t locs[2 * STOKER_MAX_STACK_DEPTH + 2];
+	uint32_t locs[2 * STOKER_MAX_STACK_DEPTH + STOKER_PY_MAX_FRAMES + 2];
+	const struct stoker_py_stack *py;
 	struct pb_label labels[PB_MAX_LABELS];
 	struct stack_val *v;
 	struct stack_key key;
@@ -129,6 +182,9 @@ static void on_sample(struct collector *c, const struct stoker_sample *s, size_t
 	}
 	if (c->opts.spans)
 		span_context__on_sample(c->opts.spans, c->sz->procs, p);
+	py = take_py_stack(c, s);
+	if (c->sz->pyprocs)
+		python_procs__on_sample(c->sz->pyprocs, c->sz->procs, p);
 
 	key.proc_serial = p->serial;
 	key.h1 = hash_bytes(s->ips, nips * sizeof(uint64_t), 11) ^ s->kstack_len;
@@ -137,6 +193,12 @@ static void on_sample(struct collector *c, const struct stoker_sample *s, size_t
 	key.h2 ^= (uint64_t)(s->flags & (STOKER_SF_USER_TRUNCATED | STOKER_SF_KERNEL_TRUNCATED |
 					 STOKER_SF_UNWIND_PENDING))
 		  << 48;
+	if (py) {
+		size_t pyb = py->nframes * sizeof(py->frames[0]);
+
+		key.h1 ^= hash_bytes(py->frames, pyb, 13) + py->nframes + 1;
+		key.h2 ^= hash_bytes(py->frames, pyb, 14) + ((uint64_t)py->flags << 40);
+	}
 	v = lru_cache__get(c->stack_cache, &key);
 	if (v) {
 		c->st.stack_cache_hits++;
@@ -147,7 +209,7 @@ static void on_sample(struct collector *c, const struct stoker_sample *s, size_t
 		c->st.stack_cache_misses++;
 		jit_unnamed = c->sz->st.jit_unnamed;
 		symbolize_stack(c->sz, p, s->ips, s->kstack_len, s->ips + s->kstack_len,
-				s->ustack_len, pb_stack__add_frames, &stack);
+				s->ustack_len, py, pb_stack__add_frames, &stack);
 		n = stack.n;
 		/* A stack cut at the depth limit lost its root side: say so where the root
 		 * would be, rather than let the partial stack pass for a whole one. */
@@ -233,6 +295,9 @@ void collector__on_record(const void *data, size_t len, void *ctx)
 	case STOKER_REC_SAMPLE:
 		on_sample(c, data, len);
 		break;
+	case STOKER_REC_PY_STACK:
+		on_py_stack(c, data, len);
+		break;
 	case STOKER_REC_EXEC:
 	case STOKER_REC_EXIT:
 		if (len < sizeof(*e)) {
@@ -249,6 +314,8 @@ void collector__on_record(const void *data, size_t len, void *ctx)
 			c->opts.unwind_hint(c->opts.skip_ctx, (int)e->pid, 0);
 		if (c->opts.spans)
 			span_context__forget(c->opts.spans, (int)e->pid);
+		if (c->sz->pyprocs)
+			python_procs__forget(c->sz->pyprocs, (int)e->pid);
 		if (c->opts.skip_pid)
 			c->opts.skip_pid(c->opts.skip_ctx, (int)e->pid, false);
 		break;

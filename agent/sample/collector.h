@@ -43,6 +43,9 @@ struct collector {
 	struct collector_stats st;
 	/* interned label keys of the open window */
 	uint32_t k_pid, k_comm, k_span_id, k_trace_id;
+	/* per CPU: the Python stack BPF sent just before that CPU's next sample */
+	struct stoker_py_stack **py_pending;
+	size_t npy_pending;
 };
 
 int collector__init(struct collector *c, const struct collector_opts *opts, struct symbolizer *sz,

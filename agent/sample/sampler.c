@@ -296,6 +296,18 @@ int sampler__set_span_proc(struct sampler *s, int pid, uint64_t addr)
 	return err == -ENOENT ? 0 : err;
 }
 
+int sampler__set_python_proc(struct sampler *s, int pid, const struct stoker_py_proc *v)
+{
+	__u32 key = (__u32)pid;
+	int err;
+
+	if (v)
+		return bpf_map__update_elem(s->skel->maps.py_procs, &key, sizeof(key), v,
+					    sizeof(*v), BPF_ANY);
+	err = bpf_map__delete_elem(s->skel->maps.py_procs, &key, sizeof(key), 0);
+	return err == -ENOENT ? 0 : err;
+}
+
 const char *sampler__event_name(const struct sampler *s)
 {
 	return s->event_name;

@@ -10,6 +10,7 @@
 
 #include "sampler_abi.h"
 #include "unwind_abi.h"
+#include "python_frames.h"
 
 enum sampler_event {
 	SAMPLER_EVENT_CPU_CLOCK = 0, /* software cpu-clock: CPU time, works everywhere */
@@ -55,6 +56,9 @@ int sampler__skip_pid(struct sampler *s, int pid, bool skip);
 /* Tells BPF where pid published its trace-context TLS offset (addr), or that it has none
  * (addr 0). Returns 0 or -errno. */
 int sampler__set_span_proc(struct sampler *s, int pid, uint64_t addr);
+/* Tells BPF how to walk the Python threads of pid (v), or (v NULL) to stop. Returns 0 or
+ * -errno. */
+int sampler__set_python_proc(struct sampler *s, int pid, const struct stoker_py_proc *v);
 /* Name of the perf event actually used ("cpu-clock" or "cycles"). */
 const char *sampler__event_name(const struct sampler *s);
 int sampler__ncpus(const struct sampler *s);

@@ -264,10 +264,66 @@ static int user_frame(struct symbolizer *sz, struct proc *p, uint64_t ip, symbol
 	}
 }
 
-size_t symbolize_stack(struct symbolizer *sz, struct proc *p, const __u64 *kips, size_t nk,
-		       const __u64 *uips, size_t nu, symbolize_frames_fn fn, void *ctx)
+static bool in_eval_loop(const struct python_proc *pyp, uint64_t ip)
 {
-	size_t n = 0;
+	return (ip >= pyp->eval_start && ip < pyp->eval_end) ||
+	       (ip >= pyp->cold_start && ip < pyp->cold_end);
+}
+
+/* The Python frames of one eval-loop activation, from *next up to its entry frame. Returns
+ * fn's verdict; *handed counts the frames given. */
+static int python_activation(struct symbolizer *sz, const struct python_proc *pyp,
+			     const struct stoker_py_stack *py, size_t *next, size_t *handed,
+			     symbolize_frames_fn fn, void *ctx)
+{
+	size_t n = py->nframes < STOKER_PY_MAX_FRAMES ? py->nframes : STOKER_PY_MAX_FRAMES;
+
+	while (*next < n) {
+		const struct stoker_py_frame *f = &py->frames[(*next)++];
+		struct frame fr = { .kind = FRAME_INTERPRETED };
+		struct python_frame_name nm;
+		int stop;
+
+		/* 3.12+: shims of the C stack between activations name no function */
+		if (pyp->version >= 0x030c && STOKER_PYF_OWNER(f->info) == 3)
+			continue;
+		if (python_frames__name(sz->pyframes, pyp, f, &nm) == 0) {
+			sz->st.named++;
+			fr.function = nm.qualname;
+			fr.file = nm.filename;
+			fr.line = nm.line;
+		} else {
+			sz->st.unnamed++;
+			fr.function = "[unknown Python code]";
+		}
+		sz->st.frames++;
+		(*handed)++;
+		stop = fn(ctx, &fr, 1);
+		if (stop || (f->info & STOKER_PYF_ENTRY))
+			return stop;
+	}
+	/* the walk stopped inside this activation: its outer frames are missing here */
+	if (py->flags & (STOKER_PYS_TRUNCATED | STOKER_PYS_FAULT)) {
+		struct frame fr = { .kind = FRAME_INTERPRETED,
+				    .function = py->flags & STOKER_PYS_TRUNCATED
+						    ? "[truncated: deeper Python stack]"
+						    : "[truncated: unreadable Python frame]" };
+
+		(*handed)++;
+		return fn(ctx, &fr, 1);
+	}
+	return 0;
+}
+
+size_t symbolize_stack(struct symbolizer *sz, struct proc *p, const __u64 *kips, size_t nk,
+		       const __u64 *uips, size_t nu, const struct stoker_py_stack *py,
+		       symbolize_frames_fn fn, void *ctx)
+{
+	const struct python_proc *pyp = NULL;
+	size_t n = 0, next_py = 0;
+
+	if (py && py->nframes && sz->pyprocs && sz->pyframes)
+		pyp = python_procs__find(sz->pyprocs, p);
 
 	for (size_t i = 0; i < nk; i++) {
 		/* Only the sampled PC is exact; callers' entries are return addresses. */
@@ -288,11 +344,25 @@ size_t symbolize_stack(struct symbolizer *sz, struct proc *p, const __u64 *kips,
 			ip -= 1;
 		if (!ip)
 			continue;
+		if (pyp && next_py < py->nframes && in_eval_loop(pyp, ip)) {
+			if (python_activation(sz, pyp, py, &next_py, &n, fn, ctx))
+				return n;
+			continue;
+		}
 		stop = user_frame(sz, p, ip, fn, ctx);
 		sz->st.frames++;
 		n++;
 		if (stop)
-			break;
+			return n;
+	}
+	/* The native walk ended before the eval loops of these frames (frame pointers through
+	 * code without them, tables still loading): they are the outermost Python frames, so
+	 * they go at the root end, where a truncated stack is marked. */
+	if (pyp && next_py < py->nframes) {
+		python_frames__stats(sz->pyframes)->frames_unplaced += py->nframes - next_py;
+		while (next_py < py->nframes)
+			if (python_activation(sz, pyp, py, &next_py, &n, fn, ctx))
+				break;
 	}
 	return n;
 }

@@ -14,6 +14,8 @@
 #include "object/obj_cache.h"
 #include "proc/java_attach.h"
 #include "proc/proc_cache.h"
+#include "proc/python_process.h"
+#include "symbolize/python_frames.h"
 
 struct symbolizer_stats {
 	uint64_t frames, named, unnamed, no_mapping, kernel_unnamed;
@@ -24,9 +26,11 @@ struct symbolizer_stats {
 };
 
 struct symbolizer {
-	struct proc_cache *procs; /* also gives each mapping's object */
-	struct kallsyms *ksyms;	  /* may be NULL: kernel frames then keep their addresses */
-	struct java_attach *java; /* asks JVMs for their maps; NULL: off */
+	struct proc_cache *procs;     /* also gives each mapping's object */
+	struct kallsyms *ksyms;	      /* may be NULL: kernel frames then keep their addresses */
+	struct java_attach *java;     /* asks JVMs for their maps; NULL: off */
+	struct python_procs *pyprocs; /* NULL: Python frames are not merged */
+	struct python_frames *pyframes;
 	struct symbolizer_stats st;
 };
 
@@ -36,8 +40,11 @@ typedef int (*symbolize_frames_fn)(void *ctx, const struct frame *frames, size_t
 
 /* Symbolizes one stack leaf first, kernel addresses then user ones, handing each address's
  * frames to fn. The first kernel ip is the sampled PC (the others are return addresses), as is
- * the first user ip when there are no kernel ones. Returns the number of addresses handed. */
+ * the first user ip when there are no kernel ones. py (may be NULL): the thread's interpreter
+ * frames, which replace the eval-loop frames of the user stack, one activation each. Returns
+ * the number of frames handed. */
 size_t symbolize_stack(struct symbolizer *sz, struct proc *p, const __u64 *kips, size_t nk,
-		       const __u64 *uips, size_t nu, symbolize_frames_fn fn, void *ctx);
+		       const __u64 *uips, size_t nu, const struct stoker_py_stack *py,
+		       symbolize_frames_fn fn, void *ctx);
 
 #endif

@@ -20,6 +20,8 @@ in the same run, as median and spread of interleaved repetitions, printed as one
    and one without (tests/fixtures/shares: one failed hash lookup per sample).
 8. Go: lookups/s through Go's own table (name, file and line; the stripped build) vs the ELF
    symbol table (name; the same build not stripped). `--only go-pclntab` runs just this.
+9. Python: BPF ns per sample of Debian's python3.11 (interpreter frames walked) beside a
+   native process.
 """
 import argparse
 import json
@@ -562,6 +564,58 @@ def runs(xs):
     return "%d/%d" % (len([x for x in xs if x is not None]), len(xs))
 
 
+def own_sampler_cost(pid):
+    """(run_time_ns, run_cnt) of the on_cpu_sample program agent pid holds, from its fds'
+    fdinfo: other agents on the host load programs of the same name."""
+    try:
+        progs = json.loads(subprocess.run(["bpftool", "-j", "prog", "show"],
+                                          capture_output=True, text=True).stdout)
+    except Exception:
+        return None
+    names = {p["id"]: p.get("name") for p in progs}
+    d = "/proc/%d/fdinfo" % pid
+    for fd in os.listdir(d):
+        try:
+            with open(os.path.join(d, fd)) as f:
+                info = dict(ln.split(":", 1) for ln in f.read().splitlines() if ":" in ln)
+        except OSError:
+            continue
+        pid_ = int(info.get("prog_id", "0").strip() or 0)
+        if pid_ and names.get(pid_) == "on_cpu_sample":
+            return int(info["run_time_ns"]), int(info["run_cnt"])
+    return None
+
+
+def python_bench(secs, rows):
+    """BPF ns per recorded sample for Debian's python3.11 (interpreter frames walked and sent on
+    top of the table-unwound native stack) beside a native process without frame pointers
+    (tests/fixtures/shares-nofp), each profiled alone with --pid. The program also runs, and
+    returns at once, for the other processes' samples: their cost is in both figures."""
+    res = {}
+    for kind, cmd in (("python", ["/usr/bin/python3",
+                                  os.path.join(REPO, "tests", "fixtures", "py_shares.py"), "60"]),
+                      ("native", [os.path.join(REPO, "build", "fixtures", "shares-nofp"), "60"])):
+        fx = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(1.5)
+        bpf_stats(True)
+        p = subprocess.Popen([STOKER, "--pid", str(fx.pid), "--sample-rate", "99", "--output",
+                              os.path.join(TMP, "py-%s.pb.gz" % kind)],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        time.sleep(secs)
+        cost = own_sampler_cost(p.pid)
+        p.send_signal(signal.SIGINT)
+        err = p.communicate(timeout=60)[1]
+        bpf_stats(False)
+        fx.kill()
+        fx.wait()
+        m = re.search(r"samples: (\d+) recorded", err)
+        res[kind] = cost[0] / int(m.group(1)) if cost and m and int(m.group(1)) else None
+        print("  python bench %-6s: %s ns per recorded sample (%s ns over %s runs)" %
+              (kind, res[kind], cost and cost[0], cost and cost[1]), file=sys.stderr)
+    rows.append(("python3.11 BPF ns/sample vs a native process", res["python"], res["native"],
+                 (None, None), "shares-nofp (no FP)"))
+
+
 def fmt(v):
     if v is None:
         return "-"
@@ -621,6 +675,7 @@ def main():
     startup(1 if a.quick else 3, rows)
     span_bench(1 if a.quick else 3, 5 if a.quick else 10, rows)
     go_pclntab_bench(2000 if a.quick else 20000, 5 if a.quick else 20, rows)
+    python_bench(5 if a.quick else 10, rows)
     print_rows(rows, a.quick)
     return 0
 

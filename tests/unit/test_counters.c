@@ -110,6 +110,8 @@ static void test_gather_reads_every_row(void)
 	struct proc_cache_stats proc;
 	struct unwind_loader_stats unw;
 	struct span_context_stats span;
+	struct python_procs_stats py;
+	struct python_frames_stats pyf;
 	struct upload_stats up;
 	struct window_stats win;
 	struct java_attach_stats java;
@@ -119,6 +121,8 @@ static void test_gather_reads_every_row(void)
 				     .proc = &proc,
 				     .unwind = &unw,
 				     .span = &span,
+				     .py = &py,
+				     .pyf = &pyf,
 				     .up = &up,
 				     .win = &win,
 				     .java = &java };
@@ -131,6 +135,8 @@ static void test_gather_reads_every_row(void)
 	memset(&proc, 1, sizeof(proc));
 	memset(&unw, 1, sizeof(unw));
 	memset(&span, 1, sizeof(span));
+	memset(&py, 1, sizeof(py));
+	memset(&pyf, 1, sizeof(pyf));
 	memset(&up, 1, sizeof(up));
 	memset(&win, 1, sizeof(win));
 	for (int i = 0; i < STOKER_STAT_MAX; i++)

@@ -66,6 +66,7 @@ static int use_mapping(struct obj_cache *c, int pid, const struct proc_map *m, u
 {
 	struct unwind_table_opts to = { .debug_frame = true };
 	const struct unwind_table *ut;
+	const struct python_elf *py;
 	struct elf_data_symbol ds;
 	struct object *o = obj_cache__get(c, pid, m);
 
@@ -76,6 +77,8 @@ static int use_mapping(struct obj_cache *c, int pid, const struct proc_map *m, u
 	object__unwind_table(o, &rules, &to, &ut);
 	if (object__data_symbol(o, SPAN_ABI_SYMBOL, m->pgoff, &ds) == 0)
 		*span = m->start + ds.vaddr - ds.map_vaddr;
+	/* not an interpreter: searched once, remembered, like the others */
+	CHECK_INT(object__python(o, &py), -ENOENT);
 	return 0;
 }
 

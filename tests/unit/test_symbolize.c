@@ -156,7 +156,7 @@ static size_t symbolize(struct fixture *f, const __u64 *k, size_t nk, const __u6
 	f->p->maps_read_ns = monotonic_ns();
 	struct pb_stack st = { &f->pb, locs, 0, PB_MAX_FRAMES };
 
-	symbolize_stack(&f->sz, f->p, k, nk, u, nu, pb_stack__add_frames, &st);
+	symbolize_stack(&f->sz, f->p, k, nk, u, nu, NULL, pb_stack__add_frames, &st);
 	return st.n;
 }
 
@@ -540,7 +540,7 @@ static void test_frames_of_each_kind(void)
 	CHECK_INT(fixture_open(&f), 0);
 	snprintf(path, sizeof(path), "%s/elf/prog_pie", fx);
 	f.p->maps_read_ns = monotonic_ns();
-	n = symbolize_stack(&f.sz, f.p, k, 2, u, 5, record_frames, &sn);
+	n = symbolize_stack(&f.sz, f.p, k, 2, u, 5, NULL, record_frames, &sn);
 	CHECK_INT(n, 7);
 	snprintf(want, sizeof(want),
 		 "1 do_syscall_64 [kernel.kallsyms] - 0xffffffff81001010 -\n"
@@ -559,11 +559,11 @@ static void test_frames_of_each_kind(void)
 	/* a callback that says stop ends the walk there, kernel side included */
 	memset(&sn, 0, sizeof(sn));
 	sn.stop_after = 1;
-	CHECK_INT(symbolize_stack(&f.sz, f.p, k, 2, u, 5, record_frames, &sn), 1);
+	CHECK_INT(symbolize_stack(&f.sz, f.p, k, 2, u, 5, NULL, record_frames, &sn), 1);
 	CHECK_INT(sn.calls, 1);
 	memset(&sn, 0, sizeof(sn));
 	sn.stop_after = 4;
-	CHECK_INT(symbolize_stack(&f.sz, f.p, k, 2, u, 5, record_frames, &sn), 4);
+	CHECK_INT(symbolize_stack(&f.sz, f.p, k, 2, u, 5, NULL, record_frames, &sn), 4);
 	CHECK_INT(f.sz.st.frames, 7 + 1 + 4);
 	fixture_close(&f);
 }
