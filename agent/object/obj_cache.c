@@ -42,6 +42,9 @@ static void release_derived(struct object *o)
 	memset(&o->unwind, 0, sizeof(o->unwind));
 	free(o->data_sym_name);
 	o->data_sym_name = NULL;
+	dwarf_lines__free(o->lines);
+	o->lines = NULL;
+	o->lines_cost = 0;
 	o->built = 0;
 }
 

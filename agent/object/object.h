@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* One mapped file as every stage sees it: opened once, and everything derived from it (symbols,
- * unwind rows, the trace-context symbol) built lazily on first use and kept with it. */
+ * unwind rows, the trace-context symbol, DWARF lines) built lazily on first use and kept with
+ * it. */
 #ifndef STOKER_OBJECT_H
 #define STOKER_OBJECT_H
 
@@ -8,6 +9,7 @@
 #include <stdint.h>
 
 #include "object/proc_maps.h"
+#include "object/dwarf_lines.h"
 #include "object/elf_symbols.h"
 #include "object/unwind_table.h"
 
@@ -39,7 +41,10 @@ struct object {
 	char *data_sym_name;
 	int data_sym_err;
 	uint64_t data_sym_vaddr, data_sym_size;
-	size_t cost; /* bytes charged to the cache */
+	struct dwarf_lines *lines;
+	int lines_err;	   /* -ENODATA: no debug info; -EAGAIN: a fetch may bring it */
+	size_t lines_cost; /* of cost, what lines held when last charged */
+	size_t cost;	   /* bytes charged to the cache */
 };
 
 enum {
@@ -47,6 +52,8 @@ enum {
 	OBJECT_PART_UNWIND = 2,
 	OBJECT_PART_DATA_SYM = 4,
 	OBJECT_PART_ALL = 7,
+	/* not in ALL: only asked for with --lines, and its debug file is not the object's fd */
+	OBJECT_PART_LINES = 8,
 };
 
 /* Whether part (OBJECT_PART_*) was derived already: asking for it costs no file access. */
@@ -73,5 +80,30 @@ int object__unwind_table(struct object *o, struct unwind_rules *rules,
  * -ENOEXEC, or -errno when the file could not be reopened. */
 int object__data_symbol(struct object *o, const char *name, uint64_t file_offset,
 			struct elf_data_symbol *out);
+
+/* Where lines come from besides the file and its local debug file, and what is counted. */
+struct object_lines_opts {
+	struct dwarf_lines_opts dwarf;
+	/* A debug file fetched by build-id (hex): a new fd the caller closes, -EAGAIN while a
+	 * fetch may still bring it, -ENOENT when none will. NULL: no fetching. Called on the
+	 * symbolizing thread: it must not block. */
+	int (*fetch)(void *ctx, const char *build_id);
+	void *fetch_ctx;
+	struct object_lines_stats {
+		uint64_t files_with_lines;  /* DWARF read: in the file or a debug file */
+		uint64_t files_fetched;	    /* of those, from a fetched debug file */
+		uint64_t files_no_debug;    /* no DWARF lines anywhere (yet) */
+		uint64_t files_too_large;   /* DWARF over dwarf.max_debug_bytes */
+		uint64_t files_wrong_fetch; /* a fetched file of another build-id */
+	} * stats;
+};
+
+/* The inline chain at vaddr (an ELF virtual address of o), innermost first, from the DWARF
+ * of the file itself, of its local debug file (build-id or .gnu_debuglink, through the
+ * process's root), or of one opts->fetch brings; *frames is valid until the next call into
+ * the object layer. Returns how many frames (0: the DWARF does not cover vaddr), -ENODATA
+ * when o has no debug info (remembered), -EAGAIN while a fetch may bring it, -errno. */
+int object__lines(struct object *o, uint64_t vaddr, const struct object_lines_opts *opts,
+		  const struct dwarf_line_frame **frames);
 
 #endif

@@ -1,0 +1,373 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* DWARF lines and inline chains (libdw), the way eu-addr2line -i finds them: the CU from an
+ * index of every CU's ranges (.debug_aranges may be missing or partial), the scopes at the
+ * address, the line table for the innermost frame and DW_AT_call_file/line for its callers.
+ * One address's frames are computed once and kept in a byte-bounded LRU. */
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <errno.h>
+#include <gelf.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/addr_search.h"
+#include "util/array.h"
+#include "util/lru_cache.h"
+#include "object/dwarf_lines.h"
+#include "object/elf_symbols.h"
+
+#define DEFAULT_CACHE_BYTES (4u << 20)
+#define DEFAULT_DEBUG_BYTES (1ull << 30)
+#define ENTRY_OVERHEAD	    64 /* the LRU's node and key, roughly */
+
+struct cu_range {
+	uint64_t lo, hi; /* [lo, hi) */
+	uint32_t cu;	 /* index into cus */
+};
+
+/* One address's frames; demangled names are stored after the frames. */
+struct dl_entry {
+	uint32_t n;
+	struct dwarf_line_frame frames[];
+};
+
+struct dwarf_lines {
+	Elf *elf;
+	Dwarf *dbg;
+	Dwarf_Die *cus;
+	size_t ncus, cus_cap;
+	struct cu_range *ranges; /* sorted by lo */
+	size_t nranges, ranges_cap;
+	struct lru_cache *cache;
+	size_t section_bytes; /* decompressed DWARF sections, and the line tables parsed */
+	struct dwarf_lines_stats st;
+};
+
+static void free_entry(void *v, void *ctx)
+{
+	free(v);
+}
+
+/* Sizes the DWARF sections as libdw will hold them; -ENODATA without line tables. */
+static int measure_sections(Elf *elf, size_t *bytes)
+{
+	bool info = false, line = false;
+	size_t shstrndx, total = 0;
+	Elf_Scn *scn = NULL;
+
+	if (elf_getshdrstrndx(elf, &shstrndx))
+		return -ENOEXEC;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		GElf_Chdr ch;
+		const char *name;
+		uint64_t size;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS)
+			continue;
+		name = elf_strptr(elf, shstrndx, sh.sh_name);
+		if (!name || strncmp(name, ".debug_", 7))
+			continue;
+		size = sh.sh_size;
+		if ((sh.sh_flags & SHF_COMPRESSED) && gelf_getchdr(scn, &ch))
+			size = ch.ch_size;
+		if (!strcmp(name, ".debug_info"))
+			info = size > 0;
+		else if (!strcmp(name, ".debug_line"))
+			line = size > 0;
+		/* a compressed section is held decompressed; a parsed line table costs about
+		 * as much again as its encoding */
+		total += size * (!strcmp(name, ".debug_line") ? 2 : 1);
+	}
+	*bytes = total;
+	return info && line ? 0 : -ENODATA;
+}
+
+static int cmp_range(const void *a, const void *b)
+{
+	const struct cu_range *x = a, *y = b;
+
+	if (x->lo != y->lo)
+		return x->lo < y->lo ? -1 : 1;
+	return x->hi < y->hi ? -1 : x->hi > y->hi;
+}
+
+/* Every compile unit's address ranges, from the CU DIE's low/high pc or DW_AT_ranges. */
+static int index_cus(struct dwarf_lines *dl)
+{
+	Dwarf_Off off = 0, next;
+	size_t hsize;
+
+	while (dwarf_nextcu(dl->dbg, off, &next, &hsize, NULL, NULL, NULL) == 0) {
+		Dwarf_Addr base, lo, hi;
+		Dwarf_Die cu;
+		ptrdiff_t r = 0;
+
+		if (!dwarf_offdie(dl->dbg, off + hsize, &cu) ||
+		    dwarf_tag(&cu) != DW_TAG_compile_unit)
+			goto next;
+		if (ARRAY_RESERVE(dl->cus, dl->cus_cap, dl->ncus + 1))
+			return -ENOMEM;
+		dl->cus[dl->ncus] = cu;
+		while ((r = dwarf_ranges(&cu, r, &base, &lo, &hi)) > 0) {
+			/* code at 0, empty and tombstoned ranges (discarded sections) name
+			 * nothing */
+			if (!lo || hi <= lo)
+				continue;
+			if (ARRAY_RESERVE(dl->ranges, dl->ranges_cap, dl->nranges + 1))
+				return -ENOMEM;
+			dl->ranges[dl->nranges++] = (struct cu_range){ lo, hi, (uint32_t)dl->ncus };
+		}
+		dl->ncus++;
+	next:
+		off = next;
+	}
+	qsort(dl->ranges, dl->nranges, sizeof(*dl->ranges), cmp_range);
+	return 0;
+}
+
+static Dwarf_Die *find_cu(struct dwarf_lines *dl, uint64_t addr)
+{
+	size_t i = ADDR_SEARCH(dl->ranges, dl->nranges, lo, addr);
+
+	/* ranges rarely nest (a CU's ranges around another's): look back a few */
+	for (size_t k = 0; i > 0 && k < 8; i--, k++)
+		if (addr < dl->ranges[i - 1].hi)
+			return &dl->cus[dl->ranges[i - 1].cu];
+	return NULL;
+}
+
+struct dwarf_lines *dwarf_lines__open_fd(int fd, const struct dwarf_lines_opts *opts)
+{
+	size_t max_debug =
+	    opts && opts->max_debug_bytes ? opts->max_debug_bytes : DEFAULT_DEBUG_BYTES;
+	struct lru_cache_opts lo = { 0 };
+	struct dwarf_lines *dl;
+	int err = -ENOMEM;
+
+	dl = calloc(1, sizeof(*dl));
+	if (!dl)
+		goto fail;
+	if (elf_version(EV_CURRENT) == EV_NONE) {
+		err = -ENOSYS;
+		goto fail;
+	}
+	dl->elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!dl->elf || elf_kind(dl->elf) != ELF_K_ELF) {
+		err = -ENOEXEC;
+		goto fail;
+	}
+	err = measure_sections(dl->elf, &dl->section_bytes);
+	if (err)
+		goto fail;
+	if (dl->section_bytes > max_debug) {
+		err = -EFBIG;
+		goto fail;
+	}
+	/* everything read now (or mapped), and libelf told so: the fd is the caller's again */
+	if (elf_cntl(dl->elf, ELF_C_FDREAD)) {
+		err = -EIO;
+		goto fail;
+	}
+	dl->dbg = dwarf_begin_elf(dl->elf, DWARF_C_READ, NULL);
+	if (!dl->dbg) {
+		err = -ENODATA;
+		goto fail;
+	}
+	err = index_cus(dl);
+	if (err)
+		goto fail;
+	if (!dl->nranges) {
+		err = -ENODATA;
+		goto fail;
+	}
+	lo.key_size = sizeof(uint64_t);
+	lo.max_entries = (size_t)1 << 24;
+	lo.max_cost = opts && opts->max_cache_bytes ? opts->max_cache_bytes : DEFAULT_CACHE_BYTES;
+	lo.free_value = free_entry;
+	dl->cache = lru_cache__new(&lo);
+	if (!dl->cache) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	return dl;
+fail:
+	dwarf_lines__free(dl);
+	errno = -err;
+	return NULL;
+}
+
+void dwarf_lines__free(struct dwarf_lines *dl)
+{
+	if (!dl)
+		return;
+	lru_cache__free(dl->cache);
+	if (dl->dbg)
+		dwarf_end(dl->dbg);
+	if (dl->elf)
+		elf_end(dl->elf);
+	free(dl->cus);
+	free(dl->ranges);
+	free(dl);
+}
+
+/* A scope's name as eu-addr2line gives it: the linkage name when there is one (through
+ * abstract origins and specifications), else DW_AT_name. */
+static const char *scope_name(Dwarf_Die *die)
+{
+	Dwarf_Attribute attr;
+	const char *name;
+
+	name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name, &attr)
+				    ?: dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr));
+	if (!name)
+		name = dwarf_diename(die);
+	return name ? name : "??";
+}
+
+static bool is_function_scope(int tag)
+{
+	return tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine ||
+	       tag == DW_TAG_entry_point;
+}
+
+static uint32_t udata_attr(Dwarf_Die *die, unsigned int name)
+{
+	Dwarf_Attribute attr;
+	Dwarf_Word v;
+
+	if (dwarf_formudata(dwarf_attr(die, name, &attr), &v) || v > UINT32_MAX)
+		return 0;
+	return (uint32_t)v;
+}
+
+/* The inline chain at addr into frames (at most max). Returns how many. */
+static size_t chain_at(Dwarf *dbg, Dwarf_Die *cu, uint64_t addr, struct dwarf_line_frame *frames,
+		       size_t max)
+{
+	Dwarf_Die *scopes = NULL, inner;
+	Dwarf_Files *files = NULL;
+	Dwarf_Line *line;
+	const char *file = NULL;
+	uint32_t lineno = 0;
+	size_t n = 0;
+	int ns, l;
+
+	ns = dwarf_getscopes(cu, addr, &scopes);
+	if (ns <= 0)
+		goto out;
+	/* dwarf_getscopes follows an inline into its abstract definition; the chain of
+	 * concrete scopes around the innermost one is what says who inlined whom */
+	if (!dwarf_offdie(dbg, dwarf_dieoffset(&scopes[0]), &inner))
+		goto out;
+	free(scopes);
+	scopes = NULL;
+	ns = dwarf_getscopes_die(&inner, &scopes);
+	if (ns <= 0)
+		goto out;
+	line = dwarf_getsrc_die(cu, addr);
+	if (line) {
+		file = dwarf_linesrc(line, NULL, NULL);
+		if (!dwarf_lineno(line, &l) && l > 0)
+			lineno = (uint32_t)l;
+	}
+	if (dwarf_getsrcfiles(cu, &files, NULL))
+		files = NULL;
+	for (int i = 0; i < ns && n < max; i++) {
+		int tag = dwarf_tag(&scopes[i]), decl = 0;
+		uint32_t call_file;
+
+		if (!is_function_scope(tag))
+			continue;
+		frames[n].function = scope_name(&scopes[i]);
+		frames[n].file = file;
+		frames[n].line = lineno;
+		frames[n].start_line =
+		    !dwarf_decl_line(&scopes[i], &decl) && decl > 0 ? (uint32_t)decl : 0;
+		n++;
+		if (tag != DW_TAG_inlined_subroutine)
+			break;
+		/* the next frame is the caller, at the place it called the inline */
+		call_file = udata_attr(&scopes[i], DW_AT_call_file);
+		file = files && call_file ? dwarf_filesrc(files, call_file, NULL, NULL) : NULL;
+		lineno = udata_attr(&scopes[i], DW_AT_call_line);
+	}
+out:
+	free(scopes);
+	return n;
+}
+
+/* Builds the cache entry of addr: frames, then the demangled names they point to. */
+static struct dl_entry *make_entry(const struct dwarf_line_frame *frames, size_t n, size_t *size)
+{
+	char *dm[DWARF_LINES_MAX_FRAMES] = { 0 };
+	size_t bytes = sizeof(struct dl_entry) + n * sizeof(frames[0]);
+	struct dl_entry *e;
+	char *p;
+
+	for (size_t i = 0; i < n; i++) {
+		dm[i] = demangle(frames[i].function);
+		if (dm[i])
+			bytes += strlen(dm[i]) + 1;
+	}
+	e = malloc(bytes);
+	if (e) {
+		e->n = (uint32_t)n;
+		memcpy(e->frames, frames, n * sizeof(frames[0]));
+		p = (char *)&e->frames[n];
+		for (size_t i = 0; i < n; i++) {
+			if (!dm[i])
+				continue;
+			memcpy(p, dm[i], strlen(dm[i]) + 1);
+			e->frames[i].function = p;
+			p += strlen(dm[i]) + 1;
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		free(dm[i]);
+	*size = bytes;
+	return e;
+}
+
+int dwarf_lines__lookup(struct dwarf_lines *dl, uint64_t vaddr,
+			const struct dwarf_line_frame **frames)
+{
+	struct dwarf_line_frame tmp[DWARF_LINES_MAX_FRAMES];
+	struct dl_entry *e;
+	Dwarf_Die *cu;
+	size_t n = 0, size;
+
+	dl->st.lookups++;
+	e = lru_cache__get(dl->cache, &vaddr);
+	if (e) {
+		dl->st.hits++;
+		*frames = e->frames;
+		return (int)e->n;
+	}
+	cu = find_cu(dl, vaddr);
+	if (cu)
+		n = chain_at(dl->dbg, cu, vaddr, tmp, DWARF_LINES_MAX_FRAMES);
+	/* an address without frames is remembered as well: asking libdw again costs the same */
+	e = make_entry(tmp, n, &size);
+	if (!e)
+		return -ENOMEM;
+	if (lru_cache__put(dl->cache, &vaddr, e, size + ENTRY_OVERHEAD)) {
+		free(e);
+		return -ENOMEM;
+	}
+	if (n)
+		dl->st.resolved++;
+	*frames = e->frames;
+	return (int)n;
+}
+
+size_t dwarf_lines__memory_bytes(const struct dwarf_lines *dl)
+{
+	return sizeof(*dl) + dl->section_bytes + dl->cus_cap * sizeof(*dl->cus) +
+	       dl->ranges_cap * sizeof(*dl->ranges) + lru_cache__cost(dl->cache);
+}
+
+const struct dwarf_lines_stats *dwarf_lines__stats(const struct dwarf_lines *dl)
+{
+	return &dl->st;
+}
