@@ -17,8 +17,10 @@
 #define PERF_MAP_RECHECK_NS 1000000000ull
 
 /* What an address is called when nothing names it: where it is, module+0xoffset. */
-static const char *unnamed_name(char *buf, size_t len, const char *module, uint64_t off)
+static const char *unnamed_name(struct frame *f, char *buf, size_t len, const char *module,
+				uint64_t off)
 {
+	f->unnamed = true;
 	snprintf(buf, len, "%s+0x%llx", module, (unsigned long long)off);
 	return buf;
 }
@@ -31,7 +33,7 @@ static int kernel_frame(struct symbolizer *sz, uint64_t ip, symbolize_frames_fn 
 
 	if (!ks) {
 		sz->st.kernel_unnamed++;
-		f.function = unnamed_name(name, sizeof(name), "[kernel]", ip);
+		f.function = unnamed_name(&f, name, sizeof(name), "[kernel]", ip);
 		return fn(ctx, &f, 1);
 	}
 	if (ks->module && ks->module[0]) {
@@ -106,6 +108,37 @@ static void refresh_perf_map(struct symbolizer *sz, struct proc *p)
 	close(fd);
 }
 
+/* The inline chain at vaddr from the object's DWARF, handed to fn as one address's frames.
+ * Returns fn's answer, or -1 when the DWARF has nothing to say (the symbol table then names
+ * the address). */
+static int dwarf_frames(struct symbolizer *sz, struct object *o, const struct frame *base,
+			uint64_t vaddr, symbolize_frames_fn fn, void *ctx)
+{
+	struct frame frames[FRAME_MAX_PER_ADDR];
+	const struct dwarf_line_frame *df;
+	int n = object__lines(o, vaddr, &sz->lines_opts, &df);
+
+	if (n == -EAGAIN)
+		sz->st.lines_pending++;
+	if (n <= 0)
+		return -1;
+	if (n > FRAME_MAX_PER_ADDR)
+		n = FRAME_MAX_PER_ADDR;
+	for (int i = 0; i < n; i++) {
+		frames[i] = *base;
+		frames[i].address = vaddr;
+		frames[i].function = df[i].function;
+		frames[i].file = df[i].file;
+		frames[i].line = df[i].line;
+		frames[i].start_line = df[i].start_line;
+		frames[i].inlined = i + 1 < n;
+	}
+	sz->st.named++;
+	sz->st.frames_with_lines++;
+	sz->st.inlined_frames += (uint64_t)n - 1;
+	return fn(ctx, frames, (size_t)n) ? 1 : 0;
+}
+
 static int user_frame(struct symbolizer *sz, struct proc *p, uint64_t ip, symbolize_frames_fn fn,
 		      void *ctx)
 {
@@ -124,7 +157,7 @@ static int user_frame(struct symbolizer *sz, struct proc *p, uint64_t ip, symbol
 	if (!m) {
 		sz->st.no_mapping++;
 		fr.address = ip;
-		fr.function = unnamed_name(name, sizeof(name), "[unknown]", ip);
+		fr.function = unnamed_name(&fr, name, sizeof(name), "[unknown]", ip);
 		return fn(ctx, &fr, 1);
 	}
 	off = ip - m->start + m->pgoff;
@@ -140,12 +173,14 @@ static int user_frame(struct symbolizer *sz, struct proc *p, uint64_t ip, symbol
 			sz->st.unnamed++;
 			fr.build_id = f ? f->build_id : NULL;
 			fr.function =
-			    unnamed_name(name, sizeof(name), base ? base + 1 : m->path, off);
+			    unnamed_name(&fr, name, sizeof(name), base ? base + 1 : m->path, off);
 			return fn(ctx, &fr, 1);
 		}
 		fr.build_id = f->build_id;
 		if (elf_object__offset_to_vaddr(elf, off, &vaddr))
 			vaddr = off;
+		else if (sz->lines && (ret = dwarf_frames(sz, f, &fr, vaddr, fn, ctx)) >= 0)
+			return ret;
 		if (elf_object__lookup(elf, vaddr, &sym) == 0) {
 			dm = demangle(sym.name);
 			sz->st.named++;
@@ -156,7 +191,7 @@ static int user_frame(struct symbolizer *sz, struct proc *p, uint64_t ip, symbol
 			return ret;
 		}
 		sz->st.unnamed++;
-		fr.function = unnamed_name(name, sizeof(name), f->name, off);
+		fr.function = unnamed_name(&fr, name, sizeof(name), f->name, off);
 		return fn(ctx, &fr, 1);
 	case PROC_MAP_ANON:
 		fr.kind = FRAME_JIT;
@@ -174,17 +209,17 @@ static int user_frame(struct symbolizer *sz, struct proc *p, uint64_t ip, symbol
 		}
 		sz->st.unnamed++;
 		fr.mapping = "[anon]";
-		fr.function = unnamed_name(name, sizeof(name), "[anon]", ip);
+		fr.function = unnamed_name(&fr, name, sizeof(name), "[anon]", ip);
 		return fn(ctx, &fr, 1);
 	case PROC_MAP_VDSO:
 		sz->st.unnamed++;
 		fr.mapping = "[vdso]";
-		fr.function = unnamed_name(name, sizeof(name), "[vdso]", off);
+		fr.function = unnamed_name(&fr, name, sizeof(name), "[vdso]", off);
 		return fn(ctx, &fr, 1);
 	default:
 		sz->st.unnamed++;
 		fr.mapping = m->path;
-		fr.function = unnamed_name(name, sizeof(name), m->path, off);
+		fr.function = unnamed_name(&fr, name, sizeof(name), m->path, off);
 		return fn(ctx, &fr, 1);
 	}
 }
