@@ -336,6 +336,8 @@ static int setup(struct agent *a)
 			strerror(errno));
 	a->sz.procs = a->procs;
 	a->sz.ksyms = a->ksyms;
+	a->sz.lines = a->cfg.lines;
+	a->sz.lines_opts.stats = &a->sz.st.lines;
 	err = profile_builder__init(&a->pb, &a->cfg.profile);
 	if (err)
 		return err;
@@ -667,6 +669,8 @@ static void report(struct agent *a)
 	pr_info("%s", counters__summary(&c, COUNTER_LINE_SAMPLES, line, sizeof(line)));
 	pr_info("%s", counters__summary(&c, COUNTER_LINE_SYMBOLS, line, sizeof(line)));
 	pr_info("%s", counters__summary(&c, COUNTER_LINE_OBJECTS, line, sizeof(line)));
+	if (a->cfg.lines)
+		pr_info("%s", counters__summary(&c, COUNTER_LINE_LINES, line, sizeof(line)));
 	if (a->unwind)
 		pr_info("%s", counters__summary(&c, COUNTER_LINE_UNWIND, line, sizeof(line)));
 	/* the first thing to read when spans do not show up in Grafana */

@@ -24,7 +24,7 @@ struct config_args;
 #define CLI_MAX_LABELS	24 /* server allows 30 labels per series; a few are ours */
 #define CLI_MAX_HEADERS 16
 #define CLI_MAX_RULES	64
-#define CLI_MAX_FLAGS	64 /* rows of the flag table */
+#define CLI_MAX_FLAGS	96 /* rows of the flag table */
 
 /* Where a group of flags is one module's options, the config holds that options struct and
  * the flag rows store into its fields: setup copies it whole, and a new flag that feeds an
@@ -40,6 +40,7 @@ struct config {
 	uint64_t unwind_table_bytes;	     /* sampler.unwind_rows comes from it */
 	struct profile_builder_opts profile; /* max_samples: unique samples per window */
 	unsigned int top;		     /* print the N hottest functions at exit */
+	bool lines;			     /* --lines: DWARF file:line and inline chains */
 	bool span_labels;	       /* span_id/trace_id sample labels from the running span */
 	const char *trace_context_map; /* --trace-context-map: pinned OpenTelemetry span map */
 

@@ -232,6 +232,9 @@ const struct flag cli_flags[] = {
 	{ .name = "unwind-max-frames", .key = "unwind_max_frames", .type = FLAG_UINT,
 	  CFG(sampler.max_user_frames), .min = 1, .max = 127, .def = "127", .arg = "N",
 	  .help = "deepest user stack walked" },
+	{ .name = "lines", .key = "lines", .type = FLAG_BOOL, CFG(lines), .def = "true",
+	  .help = "file:line and inlined functions from DWARF debug info for native frames; "
+		  "false names functions only" },
 	{ .name = "max-samples", .key = "max_samples", .type = FLAG_UINT, CFG(profile.max_samples),
 	  .min = 1, .max = 10000000, .def = "200000", .arg = "N",
 	  .help = "unique stacks kept per window" },

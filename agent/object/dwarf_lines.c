@@ -297,18 +297,26 @@ out:
 	return n;
 }
 
-/* Builds the cache entry of addr: frames, then the demangled names they point to. */
-static struct dl_entry *make_entry(const struct dwarf_line_frame *frames, size_t n, size_t *size)
+/* Builds the cache entry of addr: frames, then the strings made for them: demangled names,
+ * and relative file names under the CU's DW_AT_comp_dir, as eu-addr2line shows them. */
+static struct dl_entry *make_entry(const struct dwarf_line_frame *frames, size_t n,
+				   const char *comp_dir, size_t *size)
 {
 	char *dm[DWARF_LINES_MAX_FRAMES] = { 0 };
-	size_t bytes = sizeof(struct dl_entry) + n * sizeof(frames[0]);
+	size_t bytes = sizeof(struct dl_entry) + n * sizeof(frames[0]), dir_len = 0;
+	bool join[DWARF_LINES_MAX_FRAMES];
 	struct dl_entry *e;
 	char *p;
 
+	if (comp_dir && comp_dir[0])
+		dir_len = strlen(comp_dir);
 	for (size_t i = 0; i < n; i++) {
 		dm[i] = demangle(frames[i].function);
 		if (dm[i])
 			bytes += strlen(dm[i]) + 1;
+		join[i] = dir_len && frames[i].file && frames[i].file[0] != '/';
+		if (join[i])
+			bytes += dir_len + 1 + strlen(frames[i].file) + 1;
 	}
 	e = malloc(bytes);
 	if (e) {
@@ -316,11 +324,20 @@ static struct dl_entry *make_entry(const struct dwarf_line_frame *frames, size_t
 		memcpy(e->frames, frames, n * sizeof(frames[0]));
 		p = (char *)&e->frames[n];
 		for (size_t i = 0; i < n; i++) {
-			if (!dm[i])
-				continue;
-			memcpy(p, dm[i], strlen(dm[i]) + 1);
-			e->frames[i].function = p;
-			p += strlen(dm[i]) + 1;
+			if (dm[i]) {
+				memcpy(p, dm[i], strlen(dm[i]) + 1);
+				e->frames[i].function = p;
+				p += strlen(dm[i]) + 1;
+			}
+			if (join[i]) {
+				size_t fl = strlen(frames[i].file);
+
+				memcpy(p, comp_dir, dir_len);
+				p[dir_len] = '/';
+				memcpy(p + dir_len + 1, frames[i].file, fl + 1);
+				e->frames[i].file = p;
+				p += dir_len + 1 + fl + 1;
+			}
 		}
 	}
 	for (size_t i = 0; i < n; i++)
@@ -333,6 +350,8 @@ int dwarf_lines__lookup(struct dwarf_lines *dl, uint64_t vaddr,
 			const struct dwarf_line_frame **frames)
 {
 	struct dwarf_line_frame tmp[DWARF_LINES_MAX_FRAMES];
+	const char *comp_dir = NULL;
+	Dwarf_Attribute attr;
 	struct dl_entry *e;
 	Dwarf_Die *cu;
 	size_t n = 0, size;
@@ -345,10 +364,12 @@ int dwarf_lines__lookup(struct dwarf_lines *dl, uint64_t vaddr,
 		return (int)e->n;
 	}
 	cu = find_cu(dl, vaddr);
-	if (cu)
+	if (cu) {
 		n = chain_at(dl->dbg, cu, vaddr, tmp, DWARF_LINES_MAX_FRAMES);
+		comp_dir = dwarf_formstring(dwarf_attr(cu, DW_AT_comp_dir, &attr));
+	}
 	/* an address without frames is remembered as well: asking libdw again costs the same */
-	e = make_entry(tmp, n, &size);
+	e = make_entry(tmp, n, comp_dir, &size);
 	if (!e)
 		return -ENOMEM;
 	if (lru_cache__put(dl->cache, &vaddr, e, size + ENTRY_OVERHEAD)) {

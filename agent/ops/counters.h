@@ -53,6 +53,30 @@
 	X(FRAMES_UNMAPPED, "frames_outside_mappings_total", COUNTER, COUNT,                        \
 	  "Unnamed frames outside every known mapping.", SYMBOLS, " (%llu outside any mapping)",   \
 	  s->sz->no_mapping)                                                                       \
+	X(FRAMES_WITH_LINES, "frames_with_lines_total", COUNTER, COUNT,                            \
+	  "Native addresses named from DWARF, with file and line.", LINES,                         \
+	  "%llu frames with lines", s->sz->frames_with_lines)                                      \
+	X(FRAMES_INLINED, "frames_inlined_total", COUNTER, COUNT,                                  \
+	  "Frames of those addresses that were inlined into their caller.", LINES,                 \
+	  " (%llu inlined frames)", s->sz->inlined_frames)                                         \
+	X(FRAMES_LINES_PENDING, "frames_lines_pending_total", COUNTER, COUNT,                      \
+	  "Addresses named without lines while their debug file was being fetched.", NONE, NULL,   \
+	  s->sz->lines_pending)                                                                    \
+	X(LINE_FILES, "line_files_loaded_total", COUNTER, COUNT,                                   \
+	  "Files whose DWARF lines were read (from the file, a debug file or a fetch).", LINES,    \
+	  "; %llu files with lines", s->sz->lines.files_with_lines)                                \
+	X(LINE_FILES_NO_DEBUG, "line_files_without_debug_info_total", COUNTER, COUNT,              \
+	  "Files with no DWARF lines in the file, a local debug file or a fetch.", LINES,          \
+	  ", %llu without debug info", s->sz->lines.files_no_debug)                                \
+	X(LINE_FILES_FETCHED, "line_files_fetched_total", COUNTER, COUNT,                          \
+	  "Files whose lines came from a debug file fetched by build-id.", NONE, NULL,             \
+	  s->sz->lines.files_fetched)                                                              \
+	X(LINE_FILES_TOO_LARGE, "line_files_too_large_total", COUNTER, COUNT,                      \
+	  "Files whose DWARF was over the size cap, left without lines.", NONE, NULL,              \
+	  s->sz->lines.files_too_large)                                                            \
+	X(LINE_FILES_WRONG_FETCH, "line_files_wrong_fetch_total", COUNTER, COUNT,                  \
+	  "Fetched debug files refused: their build-id was another.", NONE, NULL,                  \
+	  s->sz->lines.files_wrong_fetch)                                                          \
 	X(SYMBOL_FILES_LOADED, "symbol_files_loaded_total", COUNTER, COUNT,                        \
 	  "Files opened for their symbols.", SYMBOLS, "; %llu files loaded", s->obj->loads)        \
 	X(SYMBOL_FILES_FAILED, "symbol_files_failed_total", COUNTER, COUNT,                        \
@@ -217,6 +241,7 @@ enum counter_line {
 	COUNTER_LINE_UNWIND,
 	COUNTER_LINE_SPANS,
 	COUNTER_LINE_OBJECTS,
+	COUNTER_LINE_LINES,
 	COUNTER_LINE_UPLOADS,
 	COUNTER_LINE_MAX,
 };
