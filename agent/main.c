@@ -52,6 +52,7 @@ struct agent {
 	struct proc_cache *procs;
 	struct obj_cache *objs;
 	struct kallsyms *ksyms;
+	struct debuginfod_fetch *fetch; /* NULL without --debuginfod-urls */
 	struct symbolizer sz;
 	struct profile_builder pb;
 	struct collector col;
@@ -301,6 +302,24 @@ static int setup_spans(struct agent *a, struct sampler_opts *so)
 	return 0;
 }
 
+/* Debug files by build-id when servers are named: lines come without them, so a fetcher
+ * that cannot start only costs the lines it would have brought. */
+static void setup_fetch(struct agent *a)
+{
+	const char *urls = a->cfg.debuginfod.urls;
+
+	if (!urls || !*urls || !a->cfg.lines)
+		return;
+	a->fetch = debuginfod_fetch__start(&a->cfg.debuginfod);
+	if (!a->fetch) {
+		pr_warn("failed to start fetching debug files from %s: %s; frames without local "
+			"debug files have no lines",
+			urls, strerror(errno));
+		return;
+	}
+	pr_info("fetching missing debug files from %s into %s", urls, a->cfg.debuginfod.cache_dir);
+}
+
 static int setup(struct agent *a)
 {
 	struct sampler_opts so = a->cfg.sampler;
@@ -316,6 +335,8 @@ static int setup(struct agent *a)
 		pr_err("failed to set up signal handling: %s", strerror(-err));
 		return err;
 	}
+	/* before any thread starts: the fetcher sets libdebuginfod's environment */
+	setup_fetch(a);
 	err = compile_rules(&a->cfg, a->rules, &a->nrules);
 	if (err)
 		return err;
@@ -338,6 +359,7 @@ static int setup(struct agent *a)
 	a->sz.ksyms = a->ksyms;
 	a->sz.lines = a->cfg.lines;
 	a->sz.lines_opts.stats = &a->sz.st.lines;
+	symbolizer__set_fetch(&a->sz, a->fetch);
 	err = profile_builder__init(&a->pb, &a->cfg.profile);
 	if (err)
 		return err;
@@ -444,6 +466,8 @@ static void gather_counters(struct agent *a, const struct upload_stats *final, s
 	struct upload_stats u = { 0 };
 
 	sampler__read_stats(a->sampler, s.bpf);
+	if (a->fetch)
+		debuginfod_fetch__stats(a->fetch, &a->sz.st.fetch);
 	obj_cache__stats(a->objs, &os);
 	proc_cache__stats(a->procs, &ps);
 	if (a->unwind)
@@ -727,6 +751,7 @@ static void teardown(struct agent *a)
 	unwind_loader__free(a->unwind);
 	span_context__free(a->spans); /* before the sampler: its entries need no removal */
 	sampler__close(a->sampler);
+	debuginfod_fetch__stop(a->fetch);
 	collector__destroy(&a->col);
 	profile_builder__destroy(&a->pb);
 	kallsyms__free(a->ksyms);

@@ -235,6 +235,24 @@ const struct flag cli_flags[] = {
 	{ .name = "lines", .key = "lines", .type = FLAG_BOOL, CFG(lines), .def = "true",
 	  .help = "file:line and inlined functions from DWARF debug info for native frames; "
 		  "false names functions only" },
+	{ .name = "debuginfod-urls", .key = "debuginfod_urls", .type = FLAG_STRING,
+	  CFG(debuginfod.urls), .arg = "URLS",
+	  .help = "fetch missing debug files by build-id from these debuginfod servers "
+		  "(space-separated, as DEBUGINFOD_URLS, which the agent does not read), in the "
+		  "background; frames get lines in later windows" },
+	{ .name = "debuginfod-cache-dir", .key = "debuginfod_cache_dir", .type = FLAG_STRING,
+	  CFG(debuginfod.cache_dir), .check = check_non_empty, .def = "/var/cache/stoker/debuginfod",
+	  .arg = "DIR", .why = "want a directory",
+	  .help = "where fetched debug files are kept: the agent's own directory, mode 0700" },
+	{ .name = "debuginfod-cache-size", .key = "debuginfod_cache_size", .type = FLAG_SIZE,
+	  CFG(debuginfod.cache_max_bytes), .min = 1ull << 20, .max = UINT64_MAX, .def = "1GiB",
+	  .arg = "SIZE", .why = "want a size of at least 1MiB",
+	  .help = "fetched debug files kept on disk, least recently fetched removed first; no "
+		  "larger file is fetched" },
+	{ .name = "debuginfod-timeout", .key = "debuginfod_timeout", .type = FLAG_DURATION,
+	  CFG(debuginfod.timeout_ns), .min = 1000000000ull, .max = 3600000000000ull, .def = "30s",
+	  .arg = "DUR", .why = "want a duration from 1s to 1h",
+	  .help = "one fetch, from connecting to the last byte" },
 	{ .name = "max-samples", .key = "max_samples", .type = FLAG_UINT, CFG(profile.max_samples),
 	  .min = 1, .max = 10000000, .def = "200000", .arg = "N",
 	  .help = "unique stacks kept per window" },

@@ -77,6 +77,25 @@
 	X(LINE_FILES_WRONG_FETCH, "line_files_wrong_fetch_total", COUNTER, COUNT,                  \
 	  "Fetched debug files refused: their build-id was another.", NONE, NULL,                  \
 	  s->sz->lines.files_wrong_fetch)                                                          \
+	X(DEBUGINFOD_REQUESTS, "debuginfod_requests_total", COUNTER, COUNT,                        \
+	  "Build-ids queued for a debuginfod fetch.", LINES, "; debuginfod: %llu asked",           \
+	  s->sz->fetch.requests)                                                                   \
+	X(DEBUGINFOD_FETCHED, "debuginfod_fetched_total", COUNTER, COUNT,                          \
+	  "Debug files fetched from debuginfod.", LINES, ", %llu fetched", s->sz->fetch.fetched)   \
+	X(DEBUGINFOD_NOT_FOUND, "debuginfod_not_found_total", COUNTER, COUNT,                      \
+	  "Build-ids no debuginfod server had, not asked again for a while.", LINES,               \
+	  ", %llu not found", s->sz->fetch.not_found)                                              \
+	X(DEBUGINFOD_FAILED, "debuginfod_failed_total", COUNTER, COUNT,                            \
+	  "debuginfod fetches that failed: refused, timed out, too large.", LINES,                 \
+	  ", %llu failed", s->sz->fetch.failed)                                                    \
+	X(DEBUGINFOD_QUEUE_FULL, "debuginfod_queue_full_total", COUNTER, COUNT,                    \
+	  "Fetches not queued: too many build-ids were waiting.", NONE, NULL,                      \
+	  s->sz->fetch.queue_full)                                                                 \
+	X(DEBUGINFOD_EVICTED, "debuginfod_cache_evictions_total", COUNTER, COUNT,                  \
+	  "Fetched debug files removed to keep the cache under its size.", NONE, NULL,             \
+	  s->sz->fetch.evicted)                                                                    \
+	X(DEBUGINFOD_CACHE_BYTES, "debuginfod_cache_bytes", GAUGE, BYTES,                          \
+	  "Bytes of fetched debug files on disk.", NONE, NULL, s->sz->fetch.cache_bytes)           \
 	X(SYMBOL_FILES_LOADED, "symbol_files_loaded_total", COUNTER, COUNT,                        \
 	  "Files opened for their symbols.", SYMBOLS, "; %llu files loaded", s->obj->loads)        \
 	X(SYMBOL_FILES_FAILED, "symbol_files_failed_total", COUNTER, COUNT,                        \

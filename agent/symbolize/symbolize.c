@@ -256,3 +256,28 @@ size_t symbolize_stack(struct symbolizer *sz, struct proc *p, const __u64 *kips,
 	}
 	return n;
 }
+
+static int fetch_debug_file(void *ctx, const char *build_id)
+{
+	return debuginfod_fetch__get(ctx, build_id);
+}
+
+void symbolizer__set_fetch(struct symbolizer *sz, struct debuginfod_fetch *d)
+{
+	sz->fetch = d;
+	sz->lines_opts.fetch = d ? fetch_debug_file : NULL;
+	sz->lines_opts.fetch_ctx = d;
+}
+
+bool symbolizer__lines_arrived(struct symbolizer *sz)
+{
+	uint64_t n;
+
+	if (!sz->fetch)
+		return false;
+	n = debuginfod_fetch__arrivals(sz->fetch);
+	if (n == sz->fetch_arrivals)
+		return false;
+	sz->fetch_arrivals = n;
+	return true;
+}

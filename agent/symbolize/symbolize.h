@@ -5,12 +5,14 @@
 #ifndef STOKER_SYMBOLIZE_H
 #define STOKER_SYMBOLIZE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <linux/types.h>
 
 #include "symbolize/frame.h"
 #include "symbolize/kallsyms.h"
+#include "object/debuginfod_fetch.h"
 #include "object/obj_cache.h"
 #include "proc/proc_cache.h"
 
@@ -21,6 +23,7 @@ struct symbolizer_stats {
 	uint64_t inlined_frames;	 /* frames of those that were inlined into the next */
 	uint64_t lines_pending;		 /* addresses named without lines: a fetch was under way */
 	struct object_lines_stats lines; /* files: with lines, without debug info, ... */
+	struct debuginfod_fetch_stats fetch; /* copied from the fetcher when counters are read */
 };
 
 struct symbolizer {
@@ -28,6 +31,8 @@ struct symbolizer {
 	struct kallsyms *ksyms;	  /* may be NULL: kernel frames then keep their addresses */
 	bool lines;		  /* file:line and inline chains from DWARF (--lines) */
 	struct object_lines_opts lines_opts; /* its stats point at st.lines */
+	struct debuginfod_fetch *fetch;	     /* NULL: debug files are not fetched */
+	uint64_t fetch_arrivals;	     /* as of the last symbolizer__lines_arrived */
 	struct symbolizer_stats st;
 };
 
@@ -40,5 +45,11 @@ typedef int (*symbolize_frames_fn)(void *ctx, const struct frame *frames, size_t
  * the first user ip when there are no kernel ones. Returns the number of addresses handed. */
 size_t symbolize_stack(struct symbolizer *sz, struct proc *p, const __u64 *kips, size_t nk,
 		       const __u64 *uips, size_t nu, symbolize_frames_fn fn, void *ctx);
+
+/* Debug files come from d (NULL: none) besides the files and their local debug files. */
+void symbolizer__set_fetch(struct symbolizer *sz, struct debuginfod_fetch *d);
+/* Whether debug files arrived since the last call: stacks symbolized before may now get
+ * lines, so a cache of symbolized stacks is worth dropping. */
+bool symbolizer__lines_arrived(struct symbolizer *sz);
 
 #endif

@@ -76,11 +76,13 @@ def marker_line(marker):
     raise AssertionError("marker %s not in lines_hot.c" % marker)
 
 
-def check_hot_inline(prof, binary, reference):
+def check_hot_inline(prof, binary, reference, named_only=False):
     """The hottest leaf Location is in binary, has two Lines mix then hot, and every Location
-    of binary equals eu-addr2line -i on reference at its address."""
+    of binary (named_only: of those DWARF named, with a file) equals eu-addr2line -i on
+    reference at its address."""
     locs, leaf = locations(prof)
-    mine = {i: l for i, l in locs.items() if l[0] == binary}
+    mine = {i: l for i, l in locs.items() if l[0] == binary and
+            (not named_only or (l[2] and l[2][0][1]))}
     check(mine, "locations in %s (got mappings %s)" % (binary, sorted({l[0] for l in
                                                                      locs.values()})))
     hot_id = max((i for i in leaf if i in mine), key=lambda i: leaf[i], default=None)
@@ -153,7 +155,116 @@ def test_libc_lines():
     check(not bad, "libc Locations equal eu-addr2line -i's chains (%s)" % bad[:2])
 
 
-TESTS = [test_inline_location_matches_addr2line, test_lines_off, test_libc_lines]
+def free_port():
+    with socket.socket() as so:
+        so.bind(("127.0.0.1", 0))
+        return so.getsockname()[1]
+
+
+def build_id(path):
+    out = subprocess.run(["readelf", "-n", path], stdout=subprocess.PIPE, text=True).stdout
+    return "".join(ln.split("Build ID:")[1].strip() for ln in out.splitlines()
+                   if "Build ID:" in ln)
+
+
+def samples_of(prof):
+    return sum(s.value[0] for s in prof.sample) // (10**9 // HZ)
+
+
+def test_debuginfod_fetch():
+    """A stripped copy whose debug file only Debian's debuginfod serves: same names and
+    lines as eu-addr2line -i on that debug file, once fetched into the agent's cache."""
+    need_tools("eu-addr2line", "debuginfod", "readelf")
+    stripped = os.path.join(FIX, "lines_hot-stripped")
+    debug = os.path.join(FIX, "lines-debug", "lines_hot-stripped.debug")
+    bid = build_id(stripped)
+    check(len(bid) == 40 and not os.path.exists("/usr/lib/debug/.build-id/%s/%s.debug" %
+                                                (bid[:2], bid[2:])),
+          "the stripped copy has no local debug file (build-id %s)" % bid)
+    port = free_port()
+    srv = subprocess.Popen(["debuginfod", "-d", ":memory:", "-p", str(port), "-F",
+                            os.path.dirname(debug)], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+    cache = os.path.join(TMP, "cache")
+    # an older fetch past the size bound: the first fetch of this run must remove it
+    old = os.path.join(cache, "ab" * 20)
+    os.makedirs(old, mode=0o700)
+    os.chmod(cache, 0o700)
+    with open(os.path.join(old, "debuginfo"), "wb") as f:
+        f.write(b"\0" * (2 << 20))
+    os.utime(os.path.join(old, "debuginfo"), (time.time() - 86400, time.time() - 86400))
+    try:
+        url = "http://127.0.0.1:%d" % port
+        import urllib.request
+        deadline, served = time.time() + 60, False
+        while time.time() < deadline and not served:
+            try:
+                with urllib.request.urlopen("%s/buildid/%s/debuginfo" % (url, bid),
+                                            timeout=5) as r:
+                    served = r.status == 200
+            except Exception:
+                time.sleep(0.5)
+        check(served, "debuginfod serves the debug file of %s" % bid)
+        prof, _, r = profile_fixture(["lines_hot-stripped"], os.path.join(TMP, "fetch.pb.gz"),
+                                     5, HZ, extra=["--debuginfod-urls", url,
+                                                   "--debuginfod-cache-dir", cache,
+                                                   "--debuginfod-cache-size", "1MiB"])
+    finally:
+        stop(srv)
+    check(re.search(r"debuginfod: 1 asked, 1 fetched", r.stderr),
+          "exit summary: 1 asked, 1 fetched (%s)" %
+          [ln for ln in r.stderr.splitlines() if "lines:" in ln])
+    check(os.path.exists(os.path.join(cache, bid, "debuginfo")),
+          "the debug file is in the agent's cache")
+    check(os.stat(cache).st_mode & 0o777 == 0o700, "the cache directory is private (0700)")
+    check(not os.path.exists(os.path.join(old, "debuginfo")),
+          "the older 2 MiB file went to keep the cache under 1 MiB")
+    # samples symbolized before the file arrived keep module+offset names
+    locs, leaf = locations(prof)
+    before = sum(n for i, n in leaf.items() if locs[i][0] == stripped and
+                 not (locs[i][2] and locs[i][2][0][1]))
+    check(before < 0.5 * sum(leaf.values()), "most samples were named after the fetch "
+          "(%d of %d before)" % (before, sum(leaf.values())))
+    check_hot_inline(prof, stripped, debug, named_only=True)
+
+
+def test_debuginfod_down_or_slow():
+    """A server that refuses or never answers costs no samples and no exit delay."""
+    need_tools("readelf")
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)  # connections complete in the backlog; nothing is ever sent
+    dead = free_port()
+    base, _, r = profile_fixture(["lines_hot-stripped"], os.path.join(TMP, "base.pb.gz"), 4, HZ)
+    nbase = samples_of(base)
+    print("    no server: %d samples" % nbase)
+    try:
+        for what, url in (("down", "http://127.0.0.1:%d" % dead),
+                          ("silent", "http://127.0.0.1:%d" % silent.getsockname()[1])):
+            t0 = time.time()
+            prof, _, r = profile_fixture(
+                ["lines_hot-stripped"], os.path.join(TMP, what + ".pb.gz"), 4, HZ,
+                extra=["--debuginfod-urls", url, "--debuginfod-timeout", "60s",
+                       "--debuginfod-cache-dir", os.path.join(TMP, "cache-" + what)])
+            took = time.time() - t0
+            n = samples_of(prof)
+            print("    %s server: %d samples in %.1fs" % (what, n, took))
+            # the machine may be shared: the same run without a server is the yardstick
+            check(n >= 0.6 * nbase, "%s server: samples as without one (%d, %d without)"
+                  % (what, n, nbase))
+            check(re.search(r"0 dropped \(ring buffer full\)", r.stderr) and
+                  re.search(r"0 dropped \(window full\)", r.stderr),
+                  "%s server: no sample dropped" % what)
+            check(took < 4 + 8, "%s server: the agent exits without waiting for it (%.1fs)"
+                  % (what, took))
+            check(re.search(r"debuginfod: 1 asked, 0 fetched", r.stderr),
+                  "%s server: asked once, nothing fetched" % what)
+    finally:
+        silent.close()
+
+
+TESTS = [test_inline_location_matches_addr2line, test_lines_off, test_libc_lines,
+         test_debuginfod_fetch, test_debuginfod_down_or_slow]
 
 if __name__ == "__main__":
     if os.geteuid() != 0:
