@@ -718,14 +718,20 @@ static int write_outputs(struct agent *a)
 		 sampler__event_name(a->sampler), a->cfg.sampler.sample_rate_hz, dur,
 		 (unsigned long long)a->pb.total_count);
 	for (size_t i = 0; i < a->cfg.noutputs; i++) {
-		int e = output_local_write(&a->cfg.outputs[i], &a->pb, &meta, subtitle);
+		struct output_spec spec = a->cfg.outputs[i];
+		int e;
+
+		spec.by_line = a->cfg.by_line;
+		e = output_local_write(&spec, &a->pb, &meta, subtitle);
 
 		if (e)
 			err = e;
 		else
 			pr_info("wrote %s", a->cfg.outputs[i].path);
 	}
-	if (a->cfg.top)
+	if (a->cfg.top && a->cfg.by_line)
+		output_print_top_lines(stdout, &a->pb, a->cfg.top);
+	else if (a->cfg.top)
 		output_print_top(stdout, &a->pb, a->cfg.top);
 	return err;
 }

@@ -38,10 +38,11 @@ struct config {
 	struct output_spec outputs[CLI_MAX_OUTPUTS];
 	size_t noutputs;
 	enum log_level log_level;
-	uint64_t unwind_table_bytes;		 /* sampler.unwind_rows comes from it */
-	struct profile_builder_opts profile;	 /* max_samples: unique samples per window */
-	unsigned int top;			 /* print the N hottest functions at exit */
-	bool lines;				 /* --lines: DWARF file:line and inline chains */
+	uint64_t unwind_table_bytes;	     /* sampler.unwind_rows comes from it */
+	struct profile_builder_opts profile; /* max_samples: unique samples per window */
+	unsigned int top;		     /* print the N hottest functions at exit */
+	bool lines;			     /* --lines: DWARF file:line and inline chains */
+	int by_line; /* --granularity line: local outputs by function:line */
 	struct debuginfod_fetch_opts debuginfod; /* the --debuginfod-* flags; urls NULL: off */
 	bool span_labels;	       /* span_id/trace_id sample labels from the running span */
 	const char *trace_context_map; /* --trace-context-map: pinned OpenTelemetry span map */

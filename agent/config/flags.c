@@ -193,6 +193,11 @@ static const struct flag_choice events[] = {
 	{ NULL, 0 },
 };
 static const struct flag_choice unwind_modes[] = { { "auto", true }, { "fp", false }, { NULL, 0 } };
+static const struct flag_choice granularities[] = {
+	{ "function", false },
+	{ "line", true },
+	{ NULL, 0 },
+};
 static const struct flag_choice server_apis[] = {
 	{ "push", SERVER_API_PUSH },
 	{ "ingest", SERVER_API_INGEST },
@@ -264,7 +269,12 @@ const struct flag cli_flags[] = {
 		  "graph",
 	  .section = "Output:" },
 	{ .name = "top", .key = "top", .type = FLAG_UINT, CFG(top), .min = 0, .max = 1000,
-	  .arg = "N", .help = "print the N hottest functions at exit", .reload = true },
+	  .arg = "N", .help = "print the N hottest functions (or lines, with --granularity line) "
+	  "at exit", .reload = true },
+	{ .name = "granularity", .key = "granularity", .type = FLAG_CHOICE, CFG(by_line),
+	  .choices = granularities, .def = "function", .arg = "WHAT",
+	  .help = "function: folded stacks, the flame graph and --top by function; line: by "
+		  "function and source line (function:line)", .reload = true },
 	{ .name = "span-labels", .key = "span_labels", .type = FLAG_BOOL, CFG(span_labels),
 	  .def = "true",
 	  .help = "span_id and trace_id sample labels on samples taken inside a trace span"

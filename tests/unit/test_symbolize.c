@@ -495,6 +495,74 @@ static void test_inline_frames_local_outputs(void)
 	profile_builder__destroy(&pb);
 }
 
+/* --granularity line: folded frames are function:line where the line is known, and --top
+ * ranks the innermost frames' lines. */
+static void test_local_outputs_by_line(void)
+{
+	const struct frame at12[] = {
+		{ .function = "mix",
+		  .file = "a.c",
+		  .line = 12,
+		  .address = 0x11c3,
+		  .inlined = true },
+		{ .function = "hot", .file = "a.c", .line = 21, .address = 0x11c3 },
+	};
+	const struct frame at11[] = {
+		{ .function = "mix",
+		  .file = "a.c",
+		  .line = 11,
+		  .address = 0x11b0,
+		  .inlined = true },
+		{ .function = "hot", .file = "a.c", .line = 21, .address = 0x11b0 },
+	};
+	const struct frame caller = { .function = "main", .address = 0x1076 };
+	struct pprof_meta meta = { .period_ns = 10000000, .time_nanos = 1, .duration_nanos = 1 };
+	char path[] = "/tmp/stoker-byline-XXXXXX", top[512];
+	struct output_spec spec = { path, OUTPUT_FOLDED, true };
+	struct pb_label comm;
+	struct profile_builder pb;
+	uint32_t locs[2];
+	size_t len = 0;
+	uint8_t *buf;
+	FILE *mf;
+	int fd;
+
+	CHECK_INT(profile_builder__init(&pb, NULL), 0);
+	comm = (struct pb_label){ profile_builder__string(&pb, "comm"),
+				  profile_builder__string(&pb, "app") };
+	locs[1] = profile_builder__frames_location(&pb, &caller, 1);
+	locs[0] = profile_builder__frames_location(&pb, at12, 2);
+	CHECK_INT(profile_builder__add_sample(&pb, locs, 2, &comm, 1, 3), 0);
+	locs[0] = profile_builder__frames_location(&pb, at11, 2);
+	CHECK_INT(profile_builder__add_sample(&pb, locs, 2, &comm, 1, 1), 0);
+	fd = mkstemp(path);
+	CHECK(fd >= 0);
+	if (fd >= 0)
+		close(fd);
+	CHECK_INT(output_local_write(&spec, &pb, &meta, "by line"), 0);
+	buf = read_file(path, &len);
+	CHECK_STR((const char *)buf, "app;main;hot:21;mix:11 1\n"
+				     "app;main;hot:21;mix:12 3\n");
+	free(buf);
+	spec.by_line = false;
+	CHECK_INT(output_local_write(&spec, &pb, &meta, "by function"), 0);
+	buf = read_file(path, &len);
+	CHECK_STR((const char *)buf, "app;main;hot;mix 4\n");
+	free(buf);
+	unlink(path);
+	mf = fmemopen(top, sizeof(top), "w");
+	CHECK(mf != NULL);
+	if (mf) {
+		output_print_top_lines(mf, &pb, 4);
+		fclose(mf);
+		top[sizeof(top) - 1] = '\0';
+		CHECK_STR(top, "self%    samples  function at file:line\n"
+			       " 75.00%  3        mix at a.c:12\n"
+			       " 25.00%  1        mix at a.c:11\n");
+	}
+	profile_builder__destroy(&pb);
+}
+
 /* What the callback saw: one line per address, "kind function mapping build-id? address". */
 struct seen {
 	char text[2048];
@@ -580,6 +648,7 @@ int main(void)
 	RUN_TEST(test_pprof_golden);
 	RUN_TEST(test_local_outputs_golden);
 	RUN_TEST(test_inline_frames_local_outputs);
+	RUN_TEST(test_local_outputs_by_line);
 	RUN_TEST(test_frames_of_each_kind);
 	return TEST_SUMMARY();
 }
