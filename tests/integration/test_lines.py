@@ -155,6 +155,43 @@ def test_libc_lines():
     check(not bad, "libc Locations equal eu-addr2line -i's chains (%s)" % bad[:2])
 
 
+def test_local_outputs_by_line():
+    """--granularity line: folded frames hot:LINE_CALL;mix:N, --top ranks lines, and the
+    HTML flame graph knows mix's file:line and that it was inlined."""
+    import json
+    from harness import run_agent, check_agent_ok
+    fx = start([os.path.join(FIX, "lines_hot")])
+    folded, html = os.path.join(TMP, "l.folded"), os.path.join(TMP, "l.html")
+    try:
+        time.sleep(0.3)
+        r = run_agent(["--pid", str(fx.pid), "--duration", "3s", "--sample-rate", str(HZ),
+                       "--output", folded, "--output", html, "--granularity", "line",
+                       "--top", "3"], timeout=60)
+    finally:
+        stop(fx)
+    check_agent_ok(r)
+    call = marker_line("/* LINE_CALL */")
+    with open(folded) as f:
+        text = f.read()
+    check(re.search(r";hot:%d;mix:\d+ \d+$" % call, text, re.M),
+          "folded stacks end hot:%d;mix:LINE" % call)
+    top = [ln for ln in r.stdout.splitlines() if "%" in ln and "self%" not in ln]
+    check(top and re.search(r"mix at .*tests/fixtures/lines_hot\.c:\d+$", top[0]),
+          "--top ranks mix's lines first: %s" % top[:2])
+    with open(html) as f:
+        page = f.read()
+    data = json.loads(page[page.index("/*STOKER_DATA_BEGIN*/") + 21:
+                           page.index("/*STOKER_DATA_END*/")])
+    names, nodes, src, inl = data["names"], data["nodes"], data["src"], data["inl"]
+    mix = [k for k in range(len(nodes) // 3) if names[nodes[3 * k]].startswith("mix:")]
+    check(mix and all(inl[k] == 1 and names[src[3 * k]].endswith("lines_hot.c") and
+                      src[3 * k + 1] > 0 for k in mix),
+          "the page's mix nodes carry lines_hot.c:LINE and the inlined mark")
+    hot = [k for k in range(len(nodes) // 3) if names[nodes[3 * k]] == "hot:%d" % call]
+    check(hot and all(inl[k] == 0 and src[3 * k + 1] == call for k in hot),
+          "hot's nodes are not inlined, at line %d" % call)
+
+
 def free_port():
     with socket.socket() as so:
         so.bind(("127.0.0.1", 0))
@@ -264,7 +301,7 @@ def test_debuginfod_down_or_slow():
 
 
 TESTS = [test_inline_location_matches_addr2line, test_lines_off, test_libc_lines,
-         test_debuginfod_fetch, test_debuginfod_down_or_slow]
+         test_local_outputs_by_line, test_debuginfod_fetch, test_debuginfod_down_or_slow]
 
 if __name__ == "__main__":
     if os.geteuid() != 0:
