@@ -192,6 +192,31 @@ def test_local_outputs_by_line():
           "hot's nodes are not inlined, at line %d" % call)
 
 
+def test_push_inline_frames():
+    """Pushed to the strict receiver: accepted, each inline Line a frame of its own (as
+    Pyroscope expands them), payloads far under the server's 4 MiB."""
+    import test_push
+    rx = test_push.Receiver()
+    fx = start([os.path.join(FIX, "lines_hot")])
+    try:
+        a = test_push.agent(["--pid", str(fx.pid), "--duration", "6s", "--upload-interval",
+                             "2s", "--server-url", rx.url, "--spool-dir", ""])
+        rc, err = test_push.finish(a)
+    finally:
+        stop(fx)
+        rx.stop()
+    check(rc == 0, "agent exits 0 (%s)" % err.strip()[-300:])
+    recs = rx.records()
+    check(len(recs) >= 2, "at least 2 windows received (%d)" % len(recs))
+    up = [ln for ln in err.splitlines() if "uploads:" in ln]
+    check(up and " 0 rejected" in up[-1], "no window rejected: %s" % up)
+    total = sum(s["count"] for r in recs for s in r["stacks"])
+    inl = sum(s["count"] for r in recs for s in r["stacks"] if s["frames"][-2:] == ["hot", "mix"])
+    check(total and inl / total > 0.5, "most samples end hot;mix (%d of %d)" % (inl, total))
+    big = max(r["raw_size"] for r in recs)
+    check(big < 256 << 10, "largest window %d bytes, far under 4 MiB" % big)
+
+
 def free_port():
     with socket.socket() as so:
         so.bind(("127.0.0.1", 0))
@@ -301,7 +326,7 @@ def test_debuginfod_down_or_slow():
 
 
 TESTS = [test_inline_location_matches_addr2line, test_lines_off, test_libc_lines,
-         test_local_outputs_by_line, test_debuginfod_fetch, test_debuginfod_down_or_slow]
+         test_local_outputs_by_line, test_push_inline_frames, test_debuginfod_fetch, test_debuginfod_down_or_slow]
 
 if __name__ == "__main__":
     if os.geteuid() != 0:
