@@ -62,6 +62,9 @@
 	X(FRAMES_LINES_PENDING, "frames_lines_pending_total", COUNTER, COUNT,                      \
 	  "Addresses named without lines while their debug file was being fetched.", NONE, NULL,   \
 	  s->sz->lines_pending)                                                                    \
+	X(FRAMES_LINES_DEFERRED, "frames_lines_deferred_total", COUNTER, COUNT,                    \
+	  "Addresses named without lines: the symbolizer's DWARF time budget was spent.", NONE,    \
+	  NULL, s->sz->lines_deferred)                                                             \
 	X(LINE_FILES, "line_files_loaded_total", COUNTER, COUNT,                                   \
 	  "Files whose DWARF lines were read (from the file, a debug file or a fetch).", LINES,    \
 	  "; %llu files with lines", s->sz->lines.files_with_lines)                                \

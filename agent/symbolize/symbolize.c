@@ -15,6 +15,10 @@
 
 #define MAPS_REFRESH_MIN_NS 1000000000ull
 #define PERF_MAP_RECHECK_NS 1000000000ull
+/* DWARF lines may take a quarter of the symbolizing thread, in bursts of up to 2 s (a large
+ * debug file, decompressed and indexed once, takes a fraction of that) */
+#define LINES_CPU_SHARE	    4
+#define LINES_BUDGET_MAX_NS 2000000000ull
 
 /* What an address is called when nothing names it: where it is, module+0xoffset. */
 static const char *unnamed_name(struct frame *f, char *buf, size_t len, const char *module,
@@ -116,8 +120,23 @@ static int dwarf_frames(struct symbolizer *sz, struct object *o, const struct fr
 {
 	struct frame frames[FRAME_MAX_PER_ADDR];
 	const struct dwarf_line_frame *df;
-	int n = object__lines(o, vaddr, &sz->lines_opts, &df);
+	uint64_t t0 = monotonic_ns(), spent;
+	int n;
 
+	/* DWARF work is a share of the thread that drains samples: past it, frames are named
+	 * from the symbol table until the budget refills */
+	if (t0 > sz->lines_budget_at)
+		sz->lines_budget_ns += (t0 - sz->lines_budget_at) / LINES_CPU_SHARE;
+	if (!sz->lines_budget_at || sz->lines_budget_ns > LINES_BUDGET_MAX_NS)
+		sz->lines_budget_ns = LINES_BUDGET_MAX_NS;
+	sz->lines_budget_at = t0 > sz->lines_budget_at ? t0 : sz->lines_budget_at;
+	if (!sz->lines_budget_ns) {
+		sz->st.lines_deferred++;
+		return -1;
+	}
+	n = object__lines(o, vaddr, &sz->lines_opts, &df);
+	spent = monotonic_ns() - t0;
+	sz->lines_budget_ns -= spent < sz->lines_budget_ns ? spent : sz->lines_budget_ns;
 	if (n == -EAGAIN)
 		sz->st.lines_pending++;
 	if (n <= 0)

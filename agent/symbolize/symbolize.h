@@ -18,11 +18,12 @@
 
 struct symbolizer_stats {
 	uint64_t frames, named, unnamed, no_mapping, kernel_unnamed;
-	uint64_t perf_maps_refused;	 /* JIT maps not read: a link, not a file, another owner */
-	uint64_t frames_with_lines;	 /* native addresses named from DWARF, with file:line */
-	uint64_t inlined_frames;	 /* frames of those that were inlined into the next */
-	uint64_t lines_pending;		 /* addresses named without lines: a fetch was under way */
-	struct object_lines_stats lines; /* files: with lines, without debug info, ... */
+	uint64_t perf_maps_refused; /* JIT maps not read: a link, not a file, another owner */
+	uint64_t frames_with_lines; /* native addresses named from DWARF, with file:line */
+	uint64_t inlined_frames;    /* frames of those that were inlined into the next */
+	uint64_t lines_pending;	    /* addresses named without lines: a fetch was under way */
+	uint64_t lines_deferred;    /* addresses named without lines: DWARF time budget spent */
+	struct object_lines_stats lines;     /* files: with lines, without debug info, ... */
 	struct debuginfod_fetch_stats fetch; /* copied from the fetcher when counters are read */
 };
 
@@ -30,9 +31,10 @@ struct symbolizer {
 	struct proc_cache *procs; /* also gives each mapping's object */
 	struct kallsyms *ksyms;	  /* may be NULL: kernel frames then keep their addresses */
 	bool lines;		  /* file:line and inline chains from DWARF (--lines) */
-	struct object_lines_opts lines_opts; /* its stats point at st.lines */
-	struct debuginfod_fetch *fetch;	     /* NULL: debug files are not fetched */
-	uint64_t fetch_arrivals;	     /* as of the last symbolizer__lines_arrived */
+	struct object_lines_opts lines_opts;	   /* its stats point at st.lines */
+	struct debuginfod_fetch *fetch;		   /* NULL: debug files are not fetched */
+	uint64_t fetch_arrivals;		   /* as of the last symbolizer__lines_arrived */
+	uint64_t lines_budget_ns, lines_budget_at; /* DWARF time left, and as of when */
 	struct symbolizer_stats st;
 };
 

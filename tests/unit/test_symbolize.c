@@ -636,6 +636,62 @@ static void test_frames_of_each_kind(void)
 	fixture_close(&f);
 }
 
+static int first_frame_line(void *ctx, const struct frame *frames, size_t n)
+{
+	*(int *)ctx = n ? (int)frames[0].line : -1;
+	return 0;
+}
+
+/* --lines: the fixture's DWARF names the address with eu-addr2line's file:line; with the
+ * time budget spent, the symbol table names it and the deferral is counted. */
+static void test_frames_with_lines(void)
+{
+	const __u64 u[] = { ret_ip(M_PIE, "elf_fn_beta") };
+	struct seen sn = { .stop_after = -1 };
+	char path[PATH_MAX + 32], cmd[PATH_MAX + 96], ref[PATH_MAX + 32] = "", want[1024];
+	int first_line = 0;
+	uint64_t vaddr;
+	struct fixture f;
+	FILE *p;
+
+	CHECK_PROGRAM("eu-addr2line");
+	CHECK_INT(fixture_open(&f), 0);
+	snprintf(path, sizeof(path), "%s/elf/prog_pie", fx);
+	vaddr = test_nm_addr(path, "elf_fn_beta") + 3;
+	snprintf(cmd, sizeof(cmd), "eu-addr2line -e '%s' 0x%llx", path, (unsigned long long)vaddr);
+	p = popen(cmd, "r");
+	if (p && !fgets(ref, sizeof(ref), p))
+		ref[0] = '\0';
+	if (p)
+		pclose(p);
+	ref[strcspn(ref, "\n")] = '\0';
+	CHECK(strstr(ref, "tests/fixtures/elf_prog.c:") != NULL);
+	f.sz.lines = true;
+	f.sz.lines_opts.stats = &f.sz.st.lines;
+	f.p->maps_read_ns = monotonic_ns();
+	CHECK_INT(symbolize_stack(&f.sz, f.p, NULL, 0, u, 1, record_frames, &sn), 1);
+	CHECK_INT(symbolize_stack(&f.sz, f.p, NULL, 0, u, 1, first_frame_line, &first_line), 1);
+	snprintf(want, sizeof(want), "0 elf_fn_beta prog_pie id 0x%llx %.*s\n",
+		 (unsigned long long)vaddr, (int)(strchr(ref, ':') ? strchr(ref, ':') - ref : 0),
+		 ref);
+	CHECK_STR(sn.text, want);
+	CHECK_INT(first_line, strchr(ref, ':') ? atoi(strchr(ref, ':') + 1) : -1);
+	CHECK_INT(f.sz.st.frames_with_lines, 2); /* both walks */
+	CHECK_INT(f.sz.st.lines.files_with_lines, 1);
+	/* no time left, and none coming back for a while */
+	f.sz.lines_budget_ns = 0;
+	f.sz.lines_budget_at = monotonic_ns() + 60000000000ull;
+	memset(&sn, 0, sizeof(sn));
+	sn.stop_after = -1;
+	CHECK_INT(symbolize_stack(&f.sz, f.p, NULL, 0, u, 1, record_frames, &sn), 1);
+	snprintf(want, sizeof(want), "0 elf_fn_beta prog_pie id 0x%llx -\n",
+		 (unsigned long long)vaddr);
+	CHECK_STR(sn.text, want);
+	CHECK_INT(f.sz.st.lines_deferred, 1);
+	CHECK_INT(f.sz.st.frames_with_lines, 2); /* both walks */
+	fixture_close(&f);
+}
+
 int main(void)
 {
 	const char *dir = getenv("STOKER_FIXTURES") ? getenv("STOKER_FIXTURES") : "build/fixtures";
@@ -649,6 +705,7 @@ int main(void)
 	RUN_TEST(test_local_outputs_golden);
 	RUN_TEST(test_inline_frames_local_outputs);
 	RUN_TEST(test_local_outputs_by_line);
+	RUN_TEST(test_frames_with_lines);
 	RUN_TEST(test_frames_of_each_kind);
 	return TEST_SUMMARY();
 }
