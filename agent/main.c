@@ -346,7 +346,7 @@ static int setup(struct agent *a)
 	pco.meta = a->meta;
 	pco.rules = a->rules;
 	pco.nrules = a->nrules;
-	a->objs = obj_cache__new(NULL);
+	a->objs = obj_cache__new(&(struct obj_cache_opts){ .lines = a->cfg.lines });
 	pco.objs = a->objs;
 	a->procs = proc_cache__new(&pco);
 	if (!a->procs || !a->objs)

@@ -120,9 +120,12 @@ static int index_cus(struct dwarf_lines *dl)
 		}
 		dl->ncus++;
 	next:
+		if (next <= off)
+			break; /* a unit that claims no length: nothing after it can be trusted */
 		off = next;
 	}
-	qsort(dl->ranges, dl->nranges, sizeof(*dl->ranges), cmp_range);
+	if (dl->nranges)
+		qsort(dl->ranges, dl->nranges, sizeof(*dl->ranges), cmp_range);
 	return 0;
 }
 

@@ -280,7 +280,9 @@ int obj_cache__object_fd(struct obj_cache *c, struct object *o)
 
 void obj_cache__object_built(struct obj_cache *c, struct object *o)
 {
-	if ((o->built & OBJECT_PART_ALL) == OBJECT_PART_ALL)
+	unsigned all = OBJECT_PART_ALL | (c->opts.lines ? OBJECT_PART_LINES : 0);
+
+	if ((o->built & all) == all)
 		close_fd(c, o);
 	charge(c, o);
 }

@@ -52,7 +52,7 @@ enum {
 	OBJECT_PART_UNWIND = 2,
 	OBJECT_PART_DATA_SYM = 4,
 	OBJECT_PART_ALL = 7,
-	/* not in ALL: only asked for with --lines, and its debug file is not the object's fd */
+	/* not in ALL: only asked for with --lines (obj_cache_opts.lines) */
 	OBJECT_PART_LINES = 8,
 };
 
