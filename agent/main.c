@@ -308,13 +308,19 @@ static void setup_fetch(struct agent *a)
 {
 	const char *urls = a->cfg.debuginfod.urls;
 
-	if (!urls || !*urls || !a->cfg.lines)
+	if (!urls || !*urls || !a->cfg.lines) {
+		/* only the flag turns fetching on: nothing the agent links may do it on its own
+		 * because the service's environment says so */
+		unsetenv("DEBUGINFOD_URLS");
 		return;
+	}
 	a->fetch = debuginfod_fetch__start(&a->cfg.debuginfod);
 	if (!a->fetch) {
-		pr_warn("failed to start fetching debug files from %s: %s; frames without local "
+		pr_warn("failed to start fetching debug files into %s: %s; frames without local "
 			"debug files have no lines",
-			urls, strerror(errno));
+			a->cfg.debuginfod.cache_dir,
+			errno == EPERM ? "not a directory of the agent's user with mode 0700"
+				       : strerror(errno));
 		return;
 	}
 	pr_info("fetching missing debug files from %s into %s", urls, a->cfg.debuginfod.cache_dir);

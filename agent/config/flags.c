@@ -44,6 +44,11 @@ static int check_non_empty(const char *s)
 	return *s ? 0 : -EINVAL;
 }
 
+static int check_absolute(const char *s)
+{
+	return *s == '/' ? 0 : -EINVAL;
+}
+
 static int parse_log_level(const struct flag *f, char *arg, struct config *cfg)
 {
 	if (log_parse_level(arg, &cfg->log_level))
@@ -246,8 +251,8 @@ const struct flag cli_flags[] = {
 		  "(space-separated, as DEBUGINFOD_URLS, which the agent does not read), in the "
 		  "background; frames get lines in later windows" },
 	{ .name = "debuginfod-cache-dir", .key = "debuginfod_cache_dir", .type = FLAG_STRING,
-	  CFG(debuginfod.cache_dir), .check = check_non_empty, .def = "/var/cache/stoker/debuginfod",
-	  .arg = "DIR", .why = "want a directory",
+	  CFG(debuginfod.cache_dir), .check = check_absolute, .def = "/var/cache/stoker/debuginfod",
+	  .arg = "DIR", .why = "want an absolute path",
 	  .help = "where fetched debug files are kept: the agent's own directory, mode 0700" },
 	{ .name = "debuginfod-cache-size", .key = "debuginfod_cache_size", .type = FLAG_SIZE,
 	  CFG(debuginfod.cache_max_bytes), .min = 1ull << 20, .max = UINT64_MAX, .def = "1GiB",

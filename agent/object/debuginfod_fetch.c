@@ -69,11 +69,22 @@ static void make_key(const char *build_id, char key[KEY_LEN])
 	memcpy(key, build_id, l);
 }
 
-/* The cache directory must be the agent's alone: a directory it owns, mode 0700, no link. */
+/* The cache directory must be the agent's alone: a directory it owns, mode 0700, no link.
+ * Missing parents are made 0700 too (/var/cache/stoker outside systemd). */
 static int check_cache_dir(const char *dir)
 {
+	char path[4096];
 	struct stat st;
 
+	if (strlen(dir) >= sizeof(path) || dir[0] != '/')
+		return -EINVAL;
+	memcpy(path, dir, strlen(dir) + 1);
+	for (char *p = strchr(path + 1, '/'); p; p = strchr(p + 1, '/')) {
+		*p = '\0';
+		if (mkdir(path, 0700) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
 	if (mkdir(dir, 0700) && errno != EEXIST)
 		return -errno;
 	if (lstat(dir, &st))
@@ -277,12 +288,8 @@ struct debuginfod_fetch *debuginfod_fetch__start(const struct debuginfod_fetch_o
 	if (!d->cache_dir || !d->queue || !d->entries)
 		goto fail;
 	err = check_cache_dir(d->cache_dir);
-	if (err) {
-		pr_err("failed to use %s as the debuginfod cache: %s", d->cache_dir,
-		       err == -EPERM ? "not a directory of the agent's user with mode 0700"
-				     : strerror(-err));
+	if (err)
 		goto fail;
-	}
 	/* libdebuginfod reads its settings from the environment at each fetch */
 	secs = (d->opts.timeout_ns + 999999999ull) / 1000000000ull;
 	if (setenv("DEBUGINFOD_URLS", d->opts.urls, 1) ||

@@ -34,7 +34,8 @@ struct debuginfod_fetch;
 /* Checks the cache directory (created if missing: a directory of the agent's uid, mode 0700,
  * not a link), points libdebuginfod at it and at urls through its environment variables (to
  * be called before other threads run: setenv is not thread-safe), and starts the worker.
- * Returns NULL with errno set. */
+ * Returns NULL with errno set: EPERM when the directory is not the agent's own, mode 0700;
+ * EINVAL when it is not absolute. */
 struct debuginfod_fetch *debuginfod_fetch__start(const struct debuginfod_fetch_opts *opts);
 /* Aborts a fetch under way and joins the worker (about a second at most). */
 void debuginfod_fetch__stop(struct debuginfod_fetch *d);

@@ -325,8 +325,30 @@ def test_debuginfod_down_or_slow():
         silent.close()
 
 
+def test_debuginfod_unsafe_cache_refused():
+    """A cache directory others may write is refused: no fetch, profiling goes on."""
+    from harness import run_agent
+    unsafe = os.path.join(TMP, "shared-cache")
+    os.makedirs(unsafe)
+    os.chmod(unsafe, 0o777)
+    fx = start([os.path.join(FIX, "lines_hot-stripped")])
+    try:
+        time.sleep(0.3)
+        r = run_agent(["--pid", str(fx.pid), "--duration", "2s", "--output",
+                       os.path.join(TMP, "unsafe.pb.gz"), "--debuginfod-urls",
+                       "http://127.0.0.1:%d" % free_port(), "--debuginfod-cache-dir", unsafe])
+    finally:
+        stop(fx)
+    check(r.returncode == 0, "agent exits 0")
+    check("not a directory of the agent's user with mode 0700" in r.stderr,
+          "the refusal says why")
+    check(os.listdir(unsafe) == [], "nothing was written into it")
+    check(re.search(r"debuginfod: 0 asked", r.stderr), "nothing was asked")
+
+
 TESTS = [test_inline_location_matches_addr2line, test_lines_off, test_libc_lines,
-         test_local_outputs_by_line, test_push_inline_frames, test_debuginfod_fetch, test_debuginfod_down_or_slow]
+         test_local_outputs_by_line, test_push_inline_frames, test_debuginfod_fetch, test_debuginfod_down_or_slow,
+         test_debuginfod_unsafe_cache_refused]
 
 if __name__ == "__main__":
     if os.geteuid() != 0:
