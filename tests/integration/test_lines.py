@@ -141,15 +141,21 @@ def test_lines_off():
 
 
 def test_libc_lines():
-    """libc frames get file and line from libc6-dbg, as eu-addr2line -i reads them."""
+    """libc frames (malloc and free's inlined fast paths) get files, lines and inline chains
+    from libc6-dbg, as eu-addr2line -i reads them."""
     need_tools("eu-addr2line")
     need_debug_file(LIBC, "libc6-dbg")
-    prof, _, _ = profile_fixture(["lines_hot"], os.path.join(TMP, "libc.pb.gz"), 3, HZ)
-    locs, _ = locations(prof)
+    prof, _, _ = profile_fixture(["lines_hot", "malloc"], os.path.join(TMP, "libc.pb.gz"), 3,
+                                 HZ)
+    locs, leaf = locations(prof)
     libc = [l for l in locs.values() if os.path.realpath(l[0]) == os.path.realpath(LIBC)]
-    check(libc, "libc frames in the profile")
+    check(len(libc) >= 5, "libc frames in the profile (%d Locations)" % len(libc))
     check(all(l[2] and l[2][-1][1] and l[2][-1][2] for l in libc),
           "every libc Location has a file and line: %s" % [l[2] for l in libc][:3])
+    chains = [l[2] for l in libc if len(l[2]) >= 2]
+    check(chains and any(c[-1][0] in ("__GI___libc_malloc", "__GI___libc_free", "_int_free")
+                         for c in chains),
+          "inline chains inside malloc/free: %s" % chains[:2])
     ref = addr2line(LIBC, [l[1] for l in libc])
     bad = [(hex(l[1]), l[2], r) for l, r in zip(libc, ref) if l[2] != r]
     check(not bad, "libc Locations equal eu-addr2line -i's chains (%s)" % bad[:2])
