@@ -19,8 +19,8 @@ struct dwarf_line_frame {
 
 struct dwarf_lines_opts {
 	size_t max_cache_bytes; /* addresses' frames kept, default 4 MiB */
-	size_t max_debug_bytes; /* a file whose DWARF sections (decompressed) are larger is
-				 * refused with -EFBIG; default 1 GiB */
+	size_t max_debug_bytes; /* a file whose DWARF would hold more (twice its decompressed
+				 * sections) is refused with -EFBIG; default 1 GiB */
 };
 
 struct dwarf_lines_stats {
