@@ -112,6 +112,15 @@ static void refresh_perf_map(struct symbolizer *sz, struct proc *p)
 	close(fd);
 }
 
+static void refill_lines_budget(struct symbolizer *sz, uint64_t now)
+{
+	if (now > sz->lines_budget_at)
+		sz->lines_budget_ns += (now - sz->lines_budget_at) / LINES_CPU_SHARE;
+	if (!sz->lines_budget_at || sz->lines_budget_ns > LINES_BUDGET_MAX_NS)
+		sz->lines_budget_ns = LINES_BUDGET_MAX_NS;
+	sz->lines_budget_at = now > sz->lines_budget_at ? now : sz->lines_budget_at;
+}
+
 /* The inline chain at vaddr from the object's DWARF, handed to fn as one address's frames.
  * Returns fn's answer, or -1 when the DWARF has nothing to say (the symbol table then names
  * the address). */
@@ -125,11 +134,7 @@ static int dwarf_frames(struct symbolizer *sz, struct object *o, const struct fr
 
 	/* DWARF work is a share of the thread that drains samples: past it, frames are named
 	 * from the symbol table until the budget refills */
-	if (t0 > sz->lines_budget_at)
-		sz->lines_budget_ns += (t0 - sz->lines_budget_at) / LINES_CPU_SHARE;
-	if (!sz->lines_budget_at || sz->lines_budget_ns > LINES_BUDGET_MAX_NS)
-		sz->lines_budget_ns = LINES_BUDGET_MAX_NS;
-	sz->lines_budget_at = t0 > sz->lines_budget_at ? t0 : sz->lines_budget_at;
+	refill_lines_budget(sz, t0);
 	if (!sz->lines_budget_ns) {
 		sz->st.lines_deferred++;
 		return -1;
@@ -292,6 +297,15 @@ bool symbolizer__lines_arrived(struct symbolizer *sz)
 {
 	uint64_t n;
 
+	/* frames named without lines while the budget was spent get them once half of it is
+	 * back */
+	if (sz->st.lines_deferred != sz->deferred_seen) {
+		refill_lines_budget(sz, monotonic_ns());
+		if (sz->lines_budget_ns >= LINES_BUDGET_MAX_NS / 2) {
+			sz->deferred_seen = sz->st.lines_deferred;
+			return true;
+		}
+	}
 	if (!sz->fetch)
 		return false;
 	n = debuginfod_fetch__arrivals(sz->fetch);

@@ -35,6 +35,7 @@ struct symbolizer {
 	struct debuginfod_fetch *fetch;		   /* NULL: debug files are not fetched */
 	uint64_t fetch_arrivals;		   /* as of the last symbolizer__lines_arrived */
 	uint64_t lines_budget_ns, lines_budget_at; /* DWARF time left, and as of when */
+	uint64_t deferred_seen; /* st.lines_deferred as of the last symbolizer__lines_arrived */
 	struct symbolizer_stats st;
 };
 
@@ -50,8 +51,9 @@ size_t symbolize_stack(struct symbolizer *sz, struct proc *p, const __u64 *kips,
 
 /* Debug files come from d (NULL: none) besides the files and their local debug files. */
 void symbolizer__set_fetch(struct symbolizer *sz, struct debuginfod_fetch *d);
-/* Whether debug files arrived since the last call: stacks symbolized before may now get
- * lines, so a cache of symbolized stacks is worth dropping. */
+/* Whether debug files arrived, or DWARF time came back after frames went without lines for
+ * the lack of it, since the last call: stacks symbolized before may now get lines, so a cache
+ * of symbolized stacks is worth dropping. */
 bool symbolizer__lines_arrived(struct symbolizer *sz);
 
 #endif

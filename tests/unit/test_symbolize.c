@@ -689,6 +689,11 @@ static void test_frames_with_lines(void)
 	CHECK_STR(sn.text, want);
 	CHECK_INT(f.sz.st.lines_deferred, 1);
 	CHECK_INT(f.sz.st.frames_with_lines, 2); /* both walks */
+	/* the deferred frames are worth another walk once time is back, and only then, once */
+	CHECK(!symbolizer__lines_arrived(&f.sz));
+	f.sz.lines_budget_at = monotonic_ns() - 10000000000ull;
+	CHECK(symbolizer__lines_arrived(&f.sz));
+	CHECK(!symbolizer__lines_arrived(&f.sz));
 	fixture_close(&f);
 }
 
