@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* DWARF lines and inline chains (libdw), the way eu-addr2line -i finds them: the CU from an
- * index of every CU's ranges (.debug_aranges may be missing or partial), the scopes at the
- * address, the line table for the innermost frame and DW_AT_call_file/line for its callers.
+ * index of every CU's ranges (.debug_aranges may be missing or partial), the innermost
+ * function scope at the address and those around it (from an index of each CU's function
+ * scopes, built on the first address in the CU: one walk of its DIEs instead of one per
+ * address), the line table for the innermost frame and DW_AT_call_file/line for its callers.
  * One address's frames are computed once and kept in a byte-bounded LRU. */
 #include <dwarf.h>
 #include <elfutils/libdw.h>
@@ -25,6 +27,29 @@ struct cu_range {
 	uint32_t cu;	 /* index into cus */
 };
 
+/* A function scope of a CU (subprogram, inlined subroutine, entry point) and the function
+ * scope around it: the tree eu-addr2line walks, kept so an address costs a search, not a
+ * walk of the CU's DIEs. */
+struct fscope {
+	Dwarf_Die die;
+	int32_t parent; /* index in the CU's scopes, -1 for none; always below this one's */
+	uint32_t depth;
+};
+
+struct frange {
+	uint64_t lo, hi;
+	uint32_t scope;
+	uint32_t depth; /* the scope's: at an equal start the innermost sorts last */
+};
+
+struct cu_scopes {
+	bool built;
+	struct fscope *scopes;
+	size_t nscopes, scopes_cap;
+	struct frange *ranges; /* sorted by lo, then depth */
+	size_t nranges, ranges_cap;
+};
+
 /* One address's frames; demangled names are stored after the frames. */
 struct dl_entry {
 	uint32_t n;
@@ -38,6 +63,8 @@ struct dwarf_lines {
 	size_t ncus, cus_cap;
 	struct cu_range *ranges; /* sorted by lo */
 	size_t nranges, ranges_cap;
+	struct cu_scopes *scopes; /* per CU (ncus), built on the first address in it */
+	size_t scope_bytes;
 	struct lru_cache *cache;
 	size_t section_bytes; /* decompressed DWARF sections, and the line tables parsed */
 	struct dwarf_lines_stats st;
@@ -131,15 +158,16 @@ static int index_cus(struct dwarf_lines *dl)
 	return 0;
 }
 
-static Dwarf_Die *find_cu(struct dwarf_lines *dl, uint64_t addr)
+/* The index of the CU holding addr, or -1. */
+static long find_cu(struct dwarf_lines *dl, uint64_t addr)
 {
 	size_t i = ADDR_SEARCH(dl->ranges, dl->nranges, lo, addr);
 
 	/* ranges rarely nest (a CU's ranges around another's): look back a few */
 	for (size_t k = 0; i > 0 && k < 8; i--, k++)
 		if (addr < dl->ranges[i - 1].hi)
-			return &dl->cus[dl->ranges[i - 1].cu];
-	return NULL;
+			return (long)dl->ranges[i - 1].cu;
+	return -1;
 }
 
 struct dwarf_lines *dwarf_lines__open_fd(int fd, const struct dwarf_lines_opts *opts)
@@ -186,6 +214,11 @@ struct dwarf_lines *dwarf_lines__open_fd(int fd, const struct dwarf_lines_opts *
 		err = -ENODATA;
 		goto fail;
 	}
+	dl->scopes = calloc(dl->ncus, sizeof(*dl->scopes));
+	if (!dl->scopes) {
+		err = -ENOMEM;
+		goto fail;
+	}
 	lo.key_size = sizeof(uint64_t);
 	lo.max_entries = (size_t)1 << 24;
 	lo.max_cost = opts && opts->max_cache_bytes ? opts->max_cache_bytes : DEFAULT_CACHE_BYTES;
@@ -211,6 +244,11 @@ void dwarf_lines__free(struct dwarf_lines *dl)
 		dwarf_end(dl->dbg);
 	if (dl->elf)
 		elf_end(dl->elf);
+	for (size_t i = 0; dl->scopes && i < dl->ncus; i++) {
+		free(dl->scopes[i].scopes);
+		free(dl->scopes[i].ranges);
+	}
+	free(dl->scopes);
 	free(dl->cus);
 	free(dl->ranges);
 	free(dl);
@@ -246,60 +284,191 @@ static uint32_t udata_attr(Dwarf_Die *die, unsigned int name)
 	return (uint32_t)v;
 }
 
-/* The inline chain at addr into frames (at most max). Returns how many. */
-static size_t chain_at(Dwarf *dbg, Dwarf_Die *cu, uint64_t addr, struct dwarf_line_frame *frames,
-		       size_t max)
+#define SCOPE_DEPTH_MAX 256
+
+/* DIEs whose children may hold code, as libdw's scope walk sees them */
+static bool holds_scopes(int tag)
 {
-	Dwarf_Die *scopes = NULL, inner;
+	switch (tag) {
+	case DW_TAG_compile_unit:
+	case DW_TAG_partial_unit:
+	case DW_TAG_module:
+	case DW_TAG_lexical_block:
+	case DW_TAG_with_stmt:
+	case DW_TAG_catch_block:
+	case DW_TAG_try_block:
+	case DW_TAG_entry_point:
+	case DW_TAG_inlined_subroutine:
+	case DW_TAG_subprogram:
+	case DW_TAG_namespace:
+	case DW_TAG_class_type:
+	case DW_TAG_structure_type:
+	case DW_TAG_union_type:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static int cmp_frange(const void *a, const void *b)
+{
+	const struct frange *x = a, *y = b;
+
+	if (x->lo != y->lo)
+		return x->lo < y->lo ? -1 : 1;
+	if (x->depth != y->depth)
+		return x->depth < y->depth ? -1 : 1;
+	/* scopes at one place (aliases of one assembly routine): the first DIE wins, as in
+	 * libdw's walk */
+	return x->scope > y->scope ? -1 : x->scope < y->scope;
+}
+
+static int add_scope(struct cu_scopes *cs, Dwarf_Die *die, int32_t parent, uint32_t depth)
+{
+	Dwarf_Addr base, lo, hi;
+	ptrdiff_t r = 0;
+
+	if (ARRAY_RESERVE(cs->scopes, cs->scopes_cap, cs->nscopes + 1))
+		return -ENOMEM;
+	cs->scopes[cs->nscopes] = (struct fscope){ *die, parent, depth };
+	while ((r = dwarf_ranges(die, r, &base, &lo, &hi)) > 0) {
+		if (!lo || hi <= lo)
+			continue;
+		if (ARRAY_RESERVE(cs->ranges, cs->ranges_cap, cs->nranges + 1))
+			return -ENOMEM;
+		cs->ranges[cs->nranges++] = (struct frange){ lo, hi, (uint32_t)cs->nscopes, depth };
+	}
+	cs->nscopes++;
+	return 0;
+}
+
+/* One walk of the CU's DIEs (only into those that may hold code, through imported units),
+ * recording every function scope with its ranges and its enclosing function scope. */
+static int build_cu_scopes(struct cu_scopes *cs, Dwarf_Die *cu)
+{
+	struct {
+		Dwarf_Die die; /* the next sibling to visit at this level */
+		int32_t parent;
+	} stack[SCOPE_DEPTH_MAX];
+	int sp = 0, err = 0;
+	Dwarf_Die child;
+
+	cs->built = true;
+	if (dwarf_child(cu, &child) != 0)
+		return 0;
+	stack[sp++] = (__typeof__(stack[0])){ child, -1 };
+	while (sp > 0) {
+		Dwarf_Die die = stack[sp - 1].die, inner;
+		int32_t parent = stack[sp - 1].parent, here = parent;
+		int tag = dwarf_tag(&die);
+
+		/* the level moves on to die's sibling, or ends */
+		if (dwarf_siblingof(&die, &stack[sp - 1].die) != 0)
+			sp--;
+		if (tag == DW_TAG_imported_unit) {
+			Dwarf_Attribute attr;
+			Dwarf_Die unit;
+
+			if (dwarf_formref_die(dwarf_attr(&die, DW_AT_import, &attr), &unit) &&
+			    dwarf_child(&unit, &inner) == 0 && sp < SCOPE_DEPTH_MAX)
+				stack[sp++] = (__typeof__(stack[0])){ inner, parent };
+			continue;
+		}
+		if (!holds_scopes(tag))
+			continue;
+		if (is_function_scope(tag)) {
+			err = add_scope(cs, &die, parent,
+					parent < 0 ? 0 : cs->scopes[parent].depth + 1);
+			if (err)
+				return err;
+			here = (int32_t)cs->nscopes - 1;
+		}
+		if (dwarf_haschildren(&die) > 0 && dwarf_child(&die, &inner) == 0 &&
+		    sp < SCOPE_DEPTH_MAX)
+			stack[sp++] = (__typeof__(stack[0])){ inner, here };
+	}
+	if (cs->nranges)
+		qsort(cs->ranges, cs->nranges, sizeof(*cs->ranges), cmp_frange);
+	return 0;
+}
+
+/* The innermost function scope holding addr: the last range starting at or before it, or
+ * the nearest scope around that one holding addr (valid DWARF nests scopes' ranges). */
+static int32_t innermost_scope(struct cu_scopes *cs, uint64_t addr)
+{
+	size_t i = ADDR_SEARCH(cs->ranges, cs->nranges, lo, addr);
+	int32_t s;
+
+	if (!i)
+		return -1;
+	if (addr < cs->ranges[i - 1].hi)
+		return (int32_t)cs->ranges[i - 1].scope;
+	for (s = cs->scopes[cs->ranges[i - 1].scope].parent; s >= 0; s = cs->scopes[s].parent)
+		if (dwarf_haspc(&cs->scopes[s].die, addr) > 0)
+			return s;
+	return -1;
+}
+
+/* The inline chain at addr into frames (at most max), as eu-addr2line -i walks it. Returns
+ * how many, or -ENOMEM. */
+static int chain_at(struct dwarf_lines *dl, size_t cu_idx, uint64_t addr,
+		    struct dwarf_line_frame *frames, size_t max)
+{
+	struct cu_scopes *cs = &dl->scopes[cu_idx];
+	Dwarf_Die *cu = &dl->cus[cu_idx];
 	Dwarf_Files *files = NULL;
 	Dwarf_Line *line;
 	const char *file = NULL;
 	uint32_t lineno = 0;
-	size_t n = 0;
-	int ns, l;
+	size_t n = 0, before;
+	int32_t s;
+	int l, err;
 
-	ns = dwarf_getscopes(cu, addr, &scopes);
-	if (ns <= 0)
-		goto out;
-	/* dwarf_getscopes follows an inline into its abstract definition; the chain of
-	 * concrete scopes around the innermost one is what says who inlined whom */
-	if (!dwarf_offdie(dbg, dwarf_dieoffset(&scopes[0]), &inner))
-		goto out;
-	free(scopes);
-	scopes = NULL;
-	ns = dwarf_getscopes_die(&inner, &scopes);
-	if (ns <= 0)
-		goto out;
+	if (!cs->built) {
+		before =
+		    cs->scopes_cap * sizeof(*cs->scopes) + cs->ranges_cap * sizeof(*cs->ranges);
+		err = build_cu_scopes(cs, cu);
+		dl->scope_bytes += cs->scopes_cap * sizeof(*cs->scopes) +
+				   cs->ranges_cap * sizeof(*cs->ranges) - before;
+		if (err)
+			return err;
+	}
+	s = innermost_scope(cs, addr);
 	line = dwarf_getsrc_die(cu, addr);
 	if (line) {
 		file = dwarf_linesrc(line, NULL, NULL);
 		if (!dwarf_lineno(line, &l) && l > 0)
 			lineno = (uint32_t)l;
 	}
+	if (s < 0) {
+		/* code the line table covers but no function DIE does (compiler-made
+		 * constructors, some assembly): the line, and the symbol table names it */
+		if (!file || !lineno)
+			return 0;
+		frames[0] = (struct dwarf_line_frame){ NULL, file, lineno, 0 };
+		return 1;
+	}
 	if (dwarf_getsrcfiles(cu, &files, NULL))
 		files = NULL;
-	for (int i = 0; i < ns && n < max; i++) {
-		int tag = dwarf_tag(&scopes[i]), decl = 0;
+	for (; s >= 0 && n < max; s = cs->scopes[s].parent) {
+		Dwarf_Die *die = &cs->scopes[s].die;
+		int tag = dwarf_tag(die), decl = 0;
 		uint32_t call_file;
 
-		if (!is_function_scope(tag))
-			continue;
-		frames[n].function = scope_name(&scopes[i]);
+		frames[n].function = scope_name(die);
 		frames[n].file = file;
 		frames[n].line = lineno;
 		frames[n].start_line =
-		    !dwarf_decl_line(&scopes[i], &decl) && decl > 0 ? (uint32_t)decl : 0;
+		    !dwarf_decl_line(die, &decl) && decl > 0 ? (uint32_t)decl : 0;
 		n++;
 		if (tag != DW_TAG_inlined_subroutine)
 			break;
 		/* the next frame is the caller, at the place it called the inline */
-		call_file = udata_attr(&scopes[i], DW_AT_call_file);
+		call_file = udata_attr(die, DW_AT_call_file);
 		file = files && call_file ? dwarf_filesrc(files, call_file, NULL, NULL) : NULL;
-		lineno = udata_attr(&scopes[i], DW_AT_call_line);
+		lineno = udata_attr(die, DW_AT_call_line);
 	}
-out:
-	free(scopes);
-	return n;
+	return (int)n;
 }
 
 /* Builds the cache entry of addr: frames, then the strings made for them: demangled names,
@@ -316,7 +485,7 @@ static struct dl_entry *make_entry(const struct dwarf_line_frame *frames, size_t
 	if (comp_dir && comp_dir[0])
 		dir_len = strlen(comp_dir);
 	for (size_t i = 0; i < n; i++) {
-		dm[i] = demangle(frames[i].function);
+		dm[i] = frames[i].function ? demangle(frames[i].function) : NULL;
 		if (dm[i])
 			bytes += strlen(dm[i]) + 1;
 		join[i] = dir_len && frames[i].file && frames[i].file[0] != '/';
@@ -358,8 +527,9 @@ int dwarf_lines__lookup(struct dwarf_lines *dl, uint64_t vaddr,
 	const char *comp_dir = NULL;
 	Dwarf_Attribute attr;
 	struct dl_entry *e;
-	Dwarf_Die *cu;
 	size_t n = 0, size;
+	long cu;
+	int got;
 
 	dl->st.lookups++;
 	e = lru_cache__get(dl->cache, &vaddr);
@@ -369,9 +539,12 @@ int dwarf_lines__lookup(struct dwarf_lines *dl, uint64_t vaddr,
 		return (int)e->n;
 	}
 	cu = find_cu(dl, vaddr);
-	if (cu) {
-		n = chain_at(dl->dbg, cu, vaddr, tmp, DWARF_LINES_MAX_FRAMES);
-		comp_dir = dwarf_formstring(dwarf_attr(cu, DW_AT_comp_dir, &attr));
+	if (cu >= 0) {
+		got = chain_at(dl, (size_t)cu, vaddr, tmp, DWARF_LINES_MAX_FRAMES);
+		if (got < 0)
+			return got;
+		n = (size_t)got;
+		comp_dir = dwarf_formstring(dwarf_attr(&dl->cus[cu], DW_AT_comp_dir, &attr));
 	}
 	/* an address without frames is remembered as well: asking libdw again costs the same */
 	e = make_entry(tmp, n, comp_dir, &size);
@@ -390,7 +563,8 @@ int dwarf_lines__lookup(struct dwarf_lines *dl, uint64_t vaddr,
 size_t dwarf_lines__memory_bytes(const struct dwarf_lines *dl)
 {
 	return sizeof(*dl) + dl->section_bytes + dl->cus_cap * sizeof(*dl->cus) +
-	       dl->ranges_cap * sizeof(*dl->ranges) + lru_cache__cost(dl->cache);
+	       dl->ranges_cap * sizeof(*dl->ranges) + dl->ncus * sizeof(*dl->scopes) +
+	       dl->scope_bytes + lru_cache__cost(dl->cache);
 }
 
 const struct dwarf_lines_stats *dwarf_lines__stats(const struct dwarf_lines *dl)

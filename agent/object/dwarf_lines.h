@@ -11,7 +11,8 @@
 
 /* One frame of an address's inline chain. Strings are owned by the dwarf_lines. */
 struct dwarf_line_frame {
-	const char *function; /* linkage name demangled, else DW_AT_name */
+	const char *function; /* linkage name demangled, else DW_AT_name; NULL when only the
+			       * line table covers the address (the one frame then) */
 	const char *file;     /* as the line table names it; NULL when unknown */
 	uint32_t line;	      /* 0 when unknown */
 	uint32_t start_line;  /* the function's DW_AT_decl_line, 0 when unknown */

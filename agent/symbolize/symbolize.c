@@ -124,13 +124,15 @@ static void refill_lines_budget(struct symbolizer *sz, uint64_t now)
 /* The inline chain at vaddr from the object's DWARF, handed to fn as one address's frames.
  * Returns fn's answer, or -1 when the DWARF has nothing to say (the symbol table then names
  * the address). */
-static int dwarf_frames(struct symbolizer *sz, struct object *o, const struct frame *base,
-			uint64_t vaddr, symbolize_frames_fn fn, void *ctx)
+static int dwarf_frames(struct symbolizer *sz, struct object *o, const struct elf_object *elf,
+			const struct frame *base, uint64_t vaddr, symbolize_frames_fn fn, void *ctx)
 {
 	struct frame frames[FRAME_MAX_PER_ADDR];
 	const struct dwarf_line_frame *df;
 	uint64_t t0 = monotonic_ns(), spent;
-	int n;
+	struct elf_symbol_result sym;
+	char *dm = NULL;
+	int n, ret;
 
 	/* DWARF work is a share of the thread that drains samples: past it, frames are named
 	 * from the symbol table until the budget refills */
@@ -148,10 +150,16 @@ static int dwarf_frames(struct symbolizer *sz, struct object *o, const struct fr
 		return -1;
 	if (n > FRAME_MAX_PER_ADDR)
 		n = FRAME_MAX_PER_ADDR;
+	/* a line without a function DIE: the symbol table's name, or nothing to say */
+	if (!df[0].function) {
+		if (elf_object__lookup(elf, vaddr, &sym))
+			return -1;
+		dm = demangle(sym.name);
+	}
 	for (int i = 0; i < n; i++) {
 		frames[i] = *base;
 		frames[i].address = vaddr;
-		frames[i].function = df[i].function;
+		frames[i].function = df[i].function ? df[i].function : dm ? dm : sym.name;
 		frames[i].file = df[i].file;
 		frames[i].line = df[i].line;
 		frames[i].start_line = df[i].start_line;
@@ -160,7 +168,9 @@ static int dwarf_frames(struct symbolizer *sz, struct object *o, const struct fr
 	sz->st.named++;
 	sz->st.frames_with_lines++;
 	sz->st.inlined_frames += (uint64_t)n - 1;
-	return fn(ctx, frames, (size_t)n) ? 1 : 0;
+	ret = fn(ctx, frames, (size_t)n) ? 1 : 0;
+	free(dm);
+	return ret;
 }
 
 static int user_frame(struct symbolizer *sz, struct proc *p, uint64_t ip, symbolize_frames_fn fn,
@@ -203,7 +213,7 @@ static int user_frame(struct symbolizer *sz, struct proc *p, uint64_t ip, symbol
 		fr.build_id = f->build_id;
 		if (elf_object__offset_to_vaddr(elf, off, &vaddr))
 			vaddr = off;
-		else if (sz->lines && (ret = dwarf_frames(sz, f, &fr, vaddr, fn, ctx)) >= 0)
+		else if (sz->lines && (ret = dwarf_frames(sz, f, elf, &fr, vaddr, fn, ctx)) >= 0)
 			return ret;
 		if (elf_object__lookup(elf, vaddr, &sym) == 0) {
 			dm = demangle(sym.name);

@@ -19,9 +19,9 @@ static char fix[PATH_MAX];
 /* One address's chain as eu-addr2line --pretty-print -f -i prints it. */
 struct ref_chain {
 	int n;
-	char fn[4][128];
-	char file[4][PATH_MAX];
-	unsigned line[4];
+	char fn[DWARF_LINES_MAX_FRAMES][128];
+	char file[DWARF_LINES_MAX_FRAMES][PATH_MAX];
+	unsigned line[DWARF_LINES_MAX_FRAMES];
 };
 
 /* Line number of the source line holding marker, from the fixture's source. */
@@ -75,7 +75,7 @@ static void parse_ref(const char *s, struct ref_chain *c)
 	char rest[PATH_MAX];
 	char *colon;
 
-	if (c->n >= 4 || !at)
+	if (c->n >= DWARF_LINES_MAX_FRAMES || !at)
 		return;
 	snprintf(c->fn[c->n], sizeof(c->fn[0]), "%.*s", (int)(at - s), s);
 	snprintf(rest, sizeof(rest), "%s", at + 4);
@@ -197,6 +197,92 @@ static void test_no_aranges(void)
 	compare_hot("lines_hot-noaranges", "lines_hot");
 }
 
+/* 300 random addresses of this test binary (ASan, -O1 -g: many inlines, many CUs) against
+ * eu-addr2line -i: functions, files and lines of every frame, in order. */
+static void test_random_addresses_match_addr2line(void)
+{
+	static struct ref_chain ref[300];
+	static uint64_t addrs[300];
+	char self[PATH_MAX], cmd[PATH_MAX + 64], line[512];
+	unsigned long long lo = 0, hi = 0;
+	int n = 0, compared = 0, inlined = 0;
+	struct dwarf_lines *dl;
+	uint64_t x = 88172645463325252ull;
+	FILE *p;
+
+	CHECK(realpath("/proc/self/exe", self) != NULL);
+	/* the executable segment, from readelf, independently of the code under test */
+	snprintf(cmd, sizeof(cmd), "readelf -lW '%s'", self);
+	p = popen(cmd, "r");
+	while (p && fgets(line, sizeof(line), p)) {
+		unsigned long long off, va, pa, fsz, msz;
+
+		if (strstr(line, " R E ") &&
+		    sscanf(line, " LOAD 0x%llx 0x%llx 0x%llx 0x%llx 0x%llx", &off, &va, &pa, &fsz,
+			   &msz) == 5) {
+			lo = va;
+			hi = va + fsz;
+		}
+	}
+	if (p)
+		pclose(p);
+	CHECK(hi > lo);
+	if (hi <= lo)
+		return;
+	for (int i = 0; i < 300; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		addrs[i] = lo + x % (hi - lo);
+	}
+	/* eu-addr2line takes a range: ask one address at a time through the range helper */
+	for (int i = 0; i < 300; i++) {
+		struct ref_chain one[1];
+
+		if (addr2line(self, addrs[i], 1, one) == 1)
+			ref[n] = one[0];
+		else
+			memset(&ref[n], 0, sizeof(ref[n]));
+		n++;
+	}
+	dl = open_path(self, NULL);
+	CHECK(dl != NULL);
+	if (!dl)
+		return;
+	for (int i = 0; i < n; i++) {
+		const struct dwarf_line_frame *f;
+		int got = dwarf_lines__lookup(dl, addrs[i], &f);
+
+		/* eu-addr2line prints "??:0" where no line covers the address: we say 0 */
+		if (!ref[i].n || !strcmp(ref[i].file[0], "??")) {
+			CHECK_INT(got, 0);
+			continue;
+		}
+		if (got != ref[i].n)
+			for (int k = 0; k < got || k < ref[i].n; k++)
+				fprintf(stderr, "  0x%llx #%d: %s %s:%u | %s %s:%u\n",
+					(unsigned long long)addrs[i], k,
+					k < got ? f[k].function : "-",
+					k < got && f[k].file ? f[k].file : "-",
+					k < got ? f[k].line : 0, k < ref[i].n ? ref[i].fn[k] : "-",
+					k < ref[i].n ? ref[i].file[k] : "-",
+					k < ref[i].n ? ref[i].line[k] : 0);
+		CHECK_INT(got, ref[i].n);
+		for (int k = 0; k < got && k < ref[i].n; k++) {
+			/* no function DIE: the agent names it from the symbol table, as
+			 * eu-addr2line does */
+			if (f[k].function || k)
+				CHECK_STR(f[k].function, ref[i].fn[k]);
+			CHECK_STR(f[k].file, ref[i].file[k]);
+			CHECK_INT(f[k].line, ref[i].line[k]);
+		}
+		compared++;
+		inlined += got > 1;
+	}
+	fprintf(stderr, "  %d random addresses equal to eu-addr2line's, %d inlined\n", compared,
+		inlined);
+	CHECK(compared > 200 && inlined > 20);
+	dwarf_lines__free(dl);
+}
+
 /* The known answer, from the source's markers: mix inlined at LINE_CALL into hot. */
 static void test_known_inline(void)
 {
@@ -302,6 +388,12 @@ static void test_cache_bounded(void)
 	CHECK(dl != NULL);
 	if (!dl)
 		return;
+	{
+		const struct dwarf_line_frame *f;
+
+		/* the CU's scope index is built on its first address: a fixed cost, not cache */
+		CHECK(dwarf_lines__lookup(dl, start, &f) >= 0);
+	}
 	base = dwarf_lines__memory_bytes(dl);
 	for (int round = 0; round < 3; round++)
 		for (uint64_t a = start; a < start + size; a++) {
@@ -310,7 +402,7 @@ static void test_cache_bounded(void)
 			CHECK(dwarf_lines__lookup(dl, a, &f) >= 0);
 			CHECK(dwarf_lines__memory_bytes(dl) <= base + o.max_cache_bytes);
 		}
-	CHECK(dwarf_lines__stats(dl)->lookups == 3 * size);
+	CHECK(dwarf_lines__stats(dl)->lookups == 3 * size + 1);
 	CHECK(dwarf_lines__stats(dl)->hits < 3 * size); /* evictions happened */
 	{
 		const struct dwarf_line_frame *f;
@@ -332,6 +424,7 @@ int main(void)
 	RUN_TEST(test_hot_matches_addr2line);
 	RUN_TEST(test_no_aranges);
 	RUN_TEST(test_known_inline);
+	RUN_TEST(test_random_addresses_match_addr2line);
 	RUN_TEST(test_compressed_debug_file);
 	RUN_TEST(test_no_debug_info);
 	RUN_TEST(test_cache_bounded);
