@@ -16,8 +16,9 @@ in the same run, as median and spread of interleaved repetitions, printed as one
    and one without (tests/fixtures/shares: one failed hash lookup per sample).
 8. lines: DWARF file:line and inline chains of random libc addresses (libc6-dbg's debug
    file) per second, cold (DWARF opened and indexed), warm (opened, addresses new) and
-   cached, vs eu-addr2line -i -f on the same addresses; the agent's peak RSS profiling the
-   host with --lines vs --lines=false.
+   cached, vs eu-addr2line -i -f on the same addresses; the agent's peak RSS profiling a
+   process looping in libc's malloc (tests/fixtures/lines_hot malloc) with --lines vs
+   --lines=false.
 """
 import argparse
 import json
@@ -285,13 +286,17 @@ def build_id_debug_file(path):
 
 
 def agent_rss_kib(args, secs):
-    """Peak RSS of the agent profiling the host (with a busy workload) for secs."""
-    busy = subprocess.Popen([BUSY, str(secs + 2), "2", "1"], stdout=subprocess.DEVNULL)
-    p = subprocess.Popen([STOKER, "--sample-rate", "99", "--duration", "%ds" % secs, "--output",
-                          os.path.join(TMP, "rss.pb.gz")] + args, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL)
+    """Peak RSS of the agent profiling tests/fixtures/lines_hot in its malloc mode (its own
+    DWARF, and libc's from libc6-dbg) for secs."""
+    fx = subprocess.Popen([os.path.join(REPO, "build", "fixtures", "lines_hot"), "malloc"],
+                          stdout=subprocess.DEVNULL)
+    time.sleep(0.3)
+    p = subprocess.Popen([STOKER, "--sample-rate", "99", "--duration", "%ds" % secs, "--pid",
+                          str(fx.pid), "--output", os.path.join(TMP, "rss.pb.gz")] + args,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _, _, ru = os.wait4(p.pid, 0)
-    busy.wait()
+    fx.kill()
+    fx.wait()
     return ru.ru_maxrss
 
 
@@ -327,8 +332,8 @@ def lines_bench(n_addrs, rounds, reps, secs, rows):
     for _ in range(reps):
         on.append(agent_rss_kib([], secs) / 1024)
         off.append(agent_rss_kib(["--lines=false"], secs) / 1024)
-    rows.append(("peak RSS MiB, host, --lines vs --lines=false", med(on), med(off), spread(on),
-                 "--lines=false"))
+    rows.append(("peak RSS MiB, libc malloc loop, --lines vs off", med(on), med(off),
+                 spread(on), "--lines=false"))
 
 
 def output_bench(rows):
