@@ -27,7 +27,7 @@ Q := @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-PKGS := libbpf libelf libdw libprotobuf-c zlib liblzma libcurl yaml-0.1 json-c
+PKGS := libbpf libelf libdw libdebuginfod libprotobuf-c zlib liblzma libcurl yaml-0.1 json-c
 PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 

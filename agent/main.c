@@ -56,6 +56,7 @@ struct agent {
 	struct proc_cache *procs;
 	struct obj_cache *objs;
 	struct kallsyms *ksyms;
+	struct debuginfod_fetch *fetch; /* NULL without --debuginfod-urls */
 	struct symbolizer sz;
 	struct profile_builder pb;
 	struct collector col;
@@ -360,6 +361,31 @@ static int setup_python(struct agent *a)
 	return 0;
 }
 
+/* Debug files by build-id when servers are named: lines come without them, so a fetcher
+ * that cannot start only costs the lines it would have brought. */
+static void setup_fetch(struct agent *a)
+{
+	const char *urls = a->cfg.debuginfod.urls;
+
+	if (!urls || !*urls || !a->cfg.lines) {
+		/* only the flag turns fetching on: nothing the agent links may do it on its
+		 * own because the service's environment says so */
+		unsetenv("DEBUGINFOD_URLS");
+		return;
+	}
+	a->fetch = debuginfod_fetch__start(&a->cfg.debuginfod);
+	if (!a->fetch) {
+		pr_warn("failed to start fetching debug files into %s: %s; frames without "
+			"local "
+			"debug files have no lines",
+			a->cfg.debuginfod.cache_dir,
+			errno == EPERM ? "not a directory of the agent's user with mode 0700"
+				       : strerror(errno));
+		return;
+	}
+	pr_info("fetching missing debug files from %s into %s", urls, a->cfg.debuginfod.cache_dir);
+}
+
 static int setup(struct agent *a)
 {
 	struct sampler_opts so = a->cfg.sampler;
@@ -375,6 +401,8 @@ static int setup(struct agent *a)
 		pr_err("failed to set up signal handling: %s", strerror(-err));
 		return err;
 	}
+	/* before any thread starts: the fetcher sets libdebuginfod's environment */
+	setup_fetch(a);
 	err = compile_rules(&a->cfg, a->rules, &a->nrules);
 	if (err)
 		return err;
@@ -384,8 +412,10 @@ static int setup(struct agent *a)
 	pco.meta = a->meta;
 	pco.rules = a->rules;
 	pco.nrules = a->nrules;
-	a->objs = obj_cache__new(&(struct obj_cache_opts){
-	    .max_bytes = a->cfg.symbol_cache_bytes, .max_file_bytes = a->cfg.symbol_file_bytes });
+	a->objs =
+	    obj_cache__new(&(struct obj_cache_opts){ .max_bytes = a->cfg.symbol_cache_bytes,
+						     .max_file_bytes = a->cfg.symbol_file_bytes,
+						     .lines = a->cfg.lines });
 	pco.objs = a->objs;
 	pco.max_bytes = a->cfg.process_cache_bytes;
 	a->procs = proc_cache__new(&pco);
@@ -402,6 +432,9 @@ static int setup(struct agent *a)
 	err = setup_python(a);
 	if (err)
 		return err;
+	a->sz.lines = a->cfg.lines;
+	a->sz.lines_opts.stats = &a->sz.st.lines;
+	symbolizer__set_fetch(&a->sz, a->fetch);
 	err = profile_builder__init(&a->pb, &a->cfg.profile);
 	if (err)
 		return err;
@@ -435,7 +468,8 @@ static int setup(struct agent *a)
 		close(so.otel_map_fd); /* the loaded program holds the map */
 	if (!a->sampler) {
 		if (missing[0])
-			pr_err("missing capability %s: grant it (or run as root) to load the BPF "
+			pr_err("missing capability %s: grant it (or run as root) to load "
+			       "the BPF "
 			       "sampler",
 			       missing);
 		return err;
@@ -461,14 +495,16 @@ static int setup(struct agent *a)
 		uo.procs = a->procs;
 		a->unwind = unwind_loader__new(&uo);
 		if (!a->unwind)
-			pr_warn("unwind tables unavailable (%s): user stacks use frame pointers",
+			pr_warn("unwind tables unavailable (%s): user stacks use frame "
+				"pointers",
 				strerror(errno));
 	}
 	if (a->cfg.java_perfmap) {
 		/* a thread of its own, started with the capabilities the agent keeps */
 		a->sz.java = java_attach__new(NULL);
 		if (!a->sz.java)
-			pr_warn("failed to start asking JVMs for perf maps: %s; Java JIT frames "
+			pr_warn("failed to start asking JVMs for perf maps: %s; Java JIT "
+				"frames "
 				"stay unnamed",
 				strerror(errno));
 	}
@@ -536,6 +572,8 @@ static void gather_counters(struct agent *a, const struct upload_stats *final, s
 		java_attach__stats(a->sz.java, &js);
 		s.java = &js;
 	}
+	if (a->fetch)
+		debuginfod_fetch__stats(a->fetch, &a->sz.st.fetch);
 	obj_cache__stats(a->objs, &os);
 	proc_cache__stats(a->procs, &ps);
 	if (a->unwind)
@@ -614,7 +652,8 @@ static void close_window(struct agent *a)
 	bo.nstatic = a->cfg.nlabels;
 	bo.host_name = a->host_name;
 	if (a->pb.dropped_count)
-		pr_warn("window dropped %llu samples: more than --max-samples %zu unique stacks",
+		pr_warn("window dropped %llu samples: more than --max-samples %zu unique "
+			"stacks",
 			(unsigned long long)a->pb.dropped_count, a->cfg.profile.max_samples);
 	err = upload_batch__from_window(&a->pb, &meta, &bo, &b);
 	if (err) {
@@ -639,9 +678,9 @@ static void close_window(struct agent *a)
 }
 
 /* SIGHUP: re-reads flags and config file; the flags the table marks reloadable (labels,
- * server and upload settings, relabel rules, log level) take effect from the open window on.
- * The others need the BPF side or metadata rebuilt: they wait for a restart. A config that
- * does not parse changes nothing. */
+ * server and upload settings, relabel rules, log level) take effect from the open window
+ * on. The others need the BPF side or metadata rebuilt: they wait for a restart. A config
+ * that does not parse changes nothing. */
 static void reload(struct agent *a)
 {
 	struct config ncfg, next;
@@ -661,7 +700,8 @@ static void reload(struct agent *a)
 	if (changed[0])
 		pr_warn("reload: %s change only at restart", changed);
 	if (a->push_mode) {
-		/* The old uploader spools what it holds; the new one replays it in order. */
+		/* The old uploader spools what it holds; the new one replays it in order.
+		 */
 		metrics_http__stop(a->metrics);
 		a->metrics = NULL;
 		uploader__stop(a->uploader, monotonic_ns(), &a->upload_totals);
@@ -693,7 +733,8 @@ static void reload(struct agent *a)
 	if (a->push_mode) {
 		err = setup_push(a);
 		if (err) {
-			pr_err("reload: failed to restart uploads (%s); exiting so the service "
+			pr_err("reload: failed to restart uploads (%s); exiting so the "
+			       "service "
 			       "manager restarts cleanly",
 			       strerror(-err));
 			a->stop = true;
@@ -737,8 +778,8 @@ static int run_loop(struct agent *a)
 				handle_signal(a);
 		if (a->reload)
 			reload(a);
-		/* Drain on every wakeup and every tick: the BPF side wakes us only when the ring
-		 * is filling up. */
+		/* Drain on every wakeup and every tick: the BPF side wakes us only when the
+		 * ring is filling up. */
 		err = sampler__drain(a->sampler);
 		if (err < 0 && err != -EINTR)
 			pr_warn_ratelimited("failed to drain the ring buffer: %s", strerror(-err));
@@ -767,6 +808,8 @@ static void report(struct agent *a)
 	pr_info("%s", counters__summary(&c, COUNTER_LINE_SAMPLES, line, sizeof(line)));
 	pr_info("%s", counters__summary(&c, COUNTER_LINE_SYMBOLS, line, sizeof(line)));
 	pr_info("%s", counters__summary(&c, COUNTER_LINE_OBJECTS, line, sizeof(line)));
+	if (a->cfg.lines)
+		pr_info("%s", counters__summary(&c, COUNTER_LINE_LINES, line, sizeof(line)));
 	if (a->unwind)
 		pr_info("%s", counters__summary(&c, COUNTER_LINE_UNWIND, line, sizeof(line)));
 	/* only when a Python process was seen: the line says how many were walked */
@@ -793,14 +836,20 @@ static int write_outputs(struct agent *a)
 		 sampler__event_name(a->sampler), a->cfg.sampler.sample_rate_hz, dur,
 		 (unsigned long long)a->pb.total_count);
 	for (size_t i = 0; i < a->cfg.noutputs; i++) {
-		int e = output_local_write(&a->cfg.outputs[i], &a->pb, &meta, subtitle);
+		struct output_spec spec = a->cfg.outputs[i];
+		int e;
+
+		spec.by_line = a->cfg.by_line;
+		e = output_local_write(&spec, &a->pb, &meta, subtitle);
 
 		if (e)
 			err = e;
 		else
 			pr_info("wrote %s", a->cfg.outputs[i].path);
 	}
-	if (a->cfg.top)
+	if (a->cfg.top && a->cfg.by_line)
+		output_print_top_lines(stdout, &a->pb, a->cfg.top);
+	else if (a->cfg.top)
 		output_print_top(stdout, &a->pb, a->cfg.top);
 	return err;
 }
@@ -829,6 +878,7 @@ static void teardown(struct agent *a)
 	python_procs__free(a->pyprocs); /* likewise */
 	python_frames__free(a->pyframes);
 	sampler__close(a->sampler);
+	debuginfod_fetch__stop(a->fetch);
 	collector__destroy(&a->col);
 	profile_builder__destroy(&a->pb);
 	kallsyms__free(a->ksyms);

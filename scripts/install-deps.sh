@@ -7,7 +7,7 @@
 set -eu
 
 # build: the agent, and the fixtures `make run` builds (objcopy/strip/readelf/nm, xz)
-build="clang llvm bpftool libbpf-dev libelf-dev libdw-dev libprotobuf-c-dev protobuf-c-compiler
+build="clang llvm bpftool libbpf-dev libelf-dev libdw-dev libdebuginfod-dev libprotobuf-c-dev protobuf-c-compiler
        libcurl4-openssl-dev zlib1g-dev liblzma-dev libyaml-dev libjson-c-dev pkg-config make gcc g++
        binutils xz-utils"
 # test: what tests/ runs besides the build: python3 and its protobuf module, protoc, unshare and
@@ -15,14 +15,15 @@ build="clang llvm bpftool libbpf-dev libelf-dev libdw-dev libprotobuf-c-dev prot
 # openssl (TLS test), perf (unwinder against perf), systemd-analyze and /bin/kill (unit check),
 # dpkg-shlibdeps, lintian, qemu, busybox and cpio (kernel boot), libFuzzer's runtime, the
 # Kubernetes API's types and YAML for the manifest check, and libc's debug symbols (the stripped
-# xz's stacks are rooted at libc's __libc_start_call_main), Go and Rust compilers (programs built
-# at test time: stripped Go, Rust names), the JIT runtimes whose perf maps name their code
-# (nodejs, openjdk-17-jdk-headless), and libpython3.11 (Python detection in the shared
-# interpreter).
+# xz's stacks are rooted at libc's __libc_start_call_main, and its frames get lines), Go and Rust
+# compilers (programs built at test time: stripped Go, Rust names), the JIT runtimes whose perf
+# maps name their code (nodejs, openjdk-17-jdk-headless), libpython3.11 (Python detection in the
+# shared interpreter), elfutils' eu-addr2line (the reference for lines and inline frames) and the
+# debuginfod server that serves a stripped fixture's debug file.
 test="python3 python3-protobuf protobuf-compiler elfutils util-linux mount strace libcap2-bin openssl
       linux-perf systemd procps dpkg-dev lintian qemu-system-x86 busybox-static cpio
       libclang-rt-14-dev python3-kubernetes python3-yaml libc6-dbg golang-go rustc nodejs
-      openjdk-17-jdk-headless libpython3.11"
+      openjdk-17-jdk-headless libpython3.11 debuginfod"
 bench="linux-perf bpftrace elfutils python3-minimal"
 
 if [ "${1:-}" = --list ]; then

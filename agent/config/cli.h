@@ -13,6 +13,7 @@
 #include "export/upload_batch.h"
 #include "export/uploader.h"
 #include "label/container_meta.h"
+#include "object/debuginfod_fetch.h"
 #include "profile/profile_builder.h"
 #include "sample/sampler.h"
 #include "util/log.h"
@@ -24,7 +25,7 @@ struct config_args;
 #define CLI_MAX_LABELS	24 /* server allows 30 labels per series; a few are ours */
 #define CLI_MAX_HEADERS 16
 #define CLI_MAX_RULES	64
-#define CLI_MAX_FLAGS	64 /* rows of the flag table */
+#define CLI_MAX_FLAGS	96 /* rows of the flag table */
 
 /* Where a group of flags is one module's options, the config holds that options struct and
  * the flag rows store into its fields: setup copies it whole, and a new flag that feeds an
@@ -46,6 +47,9 @@ struct config {
 	uint64_t perf_map_bytes;	     /* JIT perf maps of all processes together */
 	uint64_t perf_map_proc_bytes;	     /* one process's JIT perf map */
 	bool java_perfmap;		     /* ask JVMs to write their perf maps */
+	bool lines;			     /* --lines: DWARF file:line and inline chains */
+	int by_line; /* --granularity line: local outputs by function:line */
+	struct debuginfod_fetch_opts debuginfod; /* the --debuginfod-* flags; urls NULL: off */
 	bool span_labels;	       /* span_id/trace_id sample labels from the running span */
 	const char *trace_context_map; /* --trace-context-map: pinned OpenTelemetry span map */
 

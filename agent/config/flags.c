@@ -44,6 +44,11 @@ static int check_non_empty(const char *s)
 	return *s ? 0 : -EINVAL;
 }
 
+static int check_absolute(const char *s)
+{
+	return *s == '/' ? 0 : -EINVAL;
+}
+
 static int parse_log_level(const struct flag *f, char *arg, struct config *cfg)
 {
 	if (log_parse_level(arg, &cfg->log_level))
@@ -193,6 +198,11 @@ static const struct flag_choice events[] = {
 	{ NULL, 0 },
 };
 static const struct flag_choice unwind_modes[] = { { "auto", true }, { "fp", false }, { NULL, 0 } };
+static const struct flag_choice granularities[] = {
+	{ "function", false },
+	{ "line", true },
+	{ NULL, 0 },
+};
 static const struct flag_choice server_apis[] = {
 	{ "push", SERVER_API_PUSH },
 	{ "ingest", SERVER_API_INGEST },
@@ -247,6 +257,27 @@ const struct flag cli_flags[] = {
 	{ .name = "unwind-max-frames", .key = "unwind_max_frames", .type = FLAG_UINT,
 	  CFG(sampler.max_user_frames), .min = 1, .max = 127, .def = "127", .arg = "N",
 	  .help = "deepest user stack walked" },
+	{ .name = "lines", .key = "lines", .type = FLAG_BOOL, CFG(lines), .def = "true",
+	  .help = "file:line and inlined functions from DWARF debug info for native frames; "
+		  "false names functions only" },
+	{ .name = "debuginfod-urls", .key = "debuginfod_urls", .type = FLAG_STRING,
+	  CFG(debuginfod.urls), .arg = "URLS",
+	  .help = "fetch missing debug files by build-id from these debuginfod servers "
+		  "(space-separated, as DEBUGINFOD_URLS, which the agent does not read), in the "
+		  "background; frames get lines in later windows" },
+	{ .name = "debuginfod-cache-dir", .key = "debuginfod_cache_dir", .type = FLAG_STRING,
+	  CFG(debuginfod.cache_dir), .check = check_absolute, .def = "/var/cache/stoker/debuginfod",
+	  .arg = "DIR", .why = "want an absolute path",
+	  .help = "where fetched debug files are kept: the agent's own directory, mode 0700" },
+	{ .name = "debuginfod-cache-size", .key = "debuginfod_cache_size", .type = FLAG_SIZE,
+	  CFG(debuginfod.cache_max_bytes), .min = 1ull << 20, .max = UINT64_MAX, .def = "1GiB",
+	  .arg = "SIZE", .why = "want a size of at least 1MiB",
+	  .help = "fetched debug files kept on disk, least recently fetched removed first; no "
+		  "larger file is fetched" },
+	{ .name = "debuginfod-timeout", .key = "debuginfod_timeout", .type = FLAG_DURATION,
+	  CFG(debuginfod.timeout_ns), .min = 1000000000ull, .max = 3600000000000ull, .def = "30s",
+	  .arg = "DUR", .why = "want a duration from 1s to 1h",
+	  .help = "one fetch, from connecting to the last byte" },
 	{ .name = "max-samples", .key = "max_samples", .type = FLAG_UINT, CFG(profile.max_samples),
 	  .min = 1, .max = 10000000, .def = "200000", .arg = "N",
 	  .help = "unique stacks kept per window" },
@@ -270,7 +301,12 @@ const struct flag cli_flags[] = {
 		  "graph",
 	  .section = "Output:" },
 	{ .name = "top", .key = "top", .type = FLAG_UINT, CFG(top), .min = 0, .max = 1000,
-	  .arg = "N", .help = "print the N hottest functions at exit", .reload = true },
+	  .arg = "N", .help = "print the N hottest functions (or lines, with --granularity line) "
+	  "at exit", .reload = true },
+	{ .name = "granularity", .key = "granularity", .type = FLAG_CHOICE, CFG(by_line),
+	  .choices = granularities, .def = "function", .arg = "WHAT",
+	  .help = "function: folded stacks, the flame graph and --top by function; line: by "
+		  "function and source line (function:line)", .reload = true },
 	{ .name = "span-labels", .key = "span_labels", .type = FLAG_BOOL, CFG(span_labels),
 	  .def = "true",
 	  .help = "span_id and trace_id sample labels on samples taken inside a trace span"

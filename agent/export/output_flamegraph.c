@@ -47,6 +47,10 @@ struct node {
 	uint32_t name;
 	uint32_t first_child, next_sibling; /* node indices, 0 = none (0 is the root) */
 	uint64_t value;
+	long file;     /* interned file name, -1 when unknown */
+	uint32_t line; /* of the first stack through the node */
+	bool more;     /* other stacks through it were at other lines */
+	bool inlined;  /* inlined into its parent in some stack */
 };
 
 struct tree {
@@ -99,19 +103,46 @@ static long child(struct tree *t, uint32_t parent, uint32_t name)
 			return c;
 	if (ARRAY_RESERVE(t->nodes, t->cap, t->n + 1))
 		return -ENOMEM;
-	t->nodes[t->n] = (struct node){ name, 0, t->nodes[parent].first_child, 0 };
+	t->nodes[t->n] = (struct node){ name, 0, t->nodes[parent].first_child, 0, -1, 0 };
 	t->nodes[parent].first_child = (uint32_t)t->n;
 	return (long)t->n++;
 }
 
+/* Where frame j of st was: the first stack through a node names its file:line, later ones
+ * at another line only say there were more. */
+static int note_source(struct tree *t, struct node *nd, const struct folded_stack *st, size_t j)
+{
+	const char *file = st->files && st->files[j] ? st->files[j] : "";
+	uint32_t line = st->lines ? st->lines[j] : 0;
+	long f = -1;
+
+	if (st->inlined && st->inlined[j])
+		nd->inlined = true;
+	if (!*file && !line)
+		return 0;
+	f = intern(t, file);
+	if (f < 0)
+		return (int)f;
+	if (nd->file < 0 && !nd->line) {
+		nd->file = f;
+		nd->line = line;
+	} else if (nd->file != f || nd->line != line) {
+		nd->more = true;
+	}
+	return 0;
+}
+
 static int build_tree(struct tree *t, const struct folded_stack *stacks, size_t n)
 {
+	int err;
+
 	memset(t, 0, sizeof(*t));
 	t->cap = 1024;
 	t->nodes = calloc(t->cap, sizeof(*t->nodes));
 	if (!t->nodes)
 		return -ENOMEM;
 	t->n = 1; /* root */
+	t->nodes[0].file = -1;
 	for (size_t i = 0; i < n; i++) {
 		uint32_t cur = 0;
 
@@ -126,6 +157,9 @@ static int build_tree(struct tree *t, const struct folded_stack *stacks, size_t 
 				return (int)c;
 			cur = (uint32_t)c;
 			t->nodes[cur].value += stacks[i].count;
+			err = note_source(t, &t->nodes[cur], &stacks[i], j);
+			if (err)
+				return err;
 		}
 	}
 	return 0;
@@ -174,19 +208,22 @@ static int put_json_string(FILE *out, const char *s)
 }
 
 /* Nodes as a flat array [name, value, parent, ...] in depth-first order: no recursion in C
- * or in the page's JSON parser. */
+ * or in the page's JSON parser; then, in the same order, "src": [file name index or -1,
+ * line, more] per node and "inl": 1 for inlined frames. */
 static int put_tree(FILE *out, const struct tree *t)
 {
 	uint32_t *stack = malloc((t->n + 1) * sizeof(*stack)), *parent_of;
-	uint32_t *order_idx;
+	uint32_t *order_idx, *order;
 	size_t sp = 0, emitted = 0;
 
 	parent_of = calloc(t->n + 1, sizeof(*parent_of));
 	order_idx = calloc(t->n + 1, sizeof(*order_idx));
-	if (!stack || !parent_of || !order_idx) {
+	order = calloc(t->n + 1, sizeof(*order));
+	if (!stack || !parent_of || !order_idx || !order) {
 		free(stack);
 		free(parent_of);
 		free(order_idx);
+		free(order);
 		return -ENOMEM;
 	}
 	stack[sp++] = 0;
@@ -194,6 +231,7 @@ static int put_tree(FILE *out, const struct tree *t)
 	while (sp) {
 		uint32_t cur = stack[--sp];
 
+		order[emitted] = cur;
 		order_idx[cur] = (uint32_t)emitted;
 		fprintf(out, "%s%u,%llu,%ld", emitted ? "," : "", cur ? t->nodes[cur].name : 0,
 			(unsigned long long)t->nodes[cur].value,
@@ -204,10 +242,20 @@ static int put_tree(FILE *out, const struct tree *t)
 			stack[sp++] = c;
 		}
 	}
+	fputs("],\"src\":[", out);
+	for (size_t i = 0; i < emitted; i++) {
+		const struct node *nd = &t->nodes[order[i]];
+
+		fprintf(out, "%s%ld,%u,%d", i ? "," : "", nd->file, nd->line, nd->more);
+	}
+	fputs("],\"inl\":[", out);
+	for (size_t i = 0; i < emitted; i++)
+		fprintf(out, "%s%d", i ? "," : "", t->nodes[order[i]].inlined);
 	fputs("]", out);
 	free(stack);
 	free(parent_of);
 	free(order_idx);
+	free(order);
 	return ferror(out) ? -EIO : 0;
 }
 
@@ -238,7 +286,9 @@ static const char page_script[] =
     "dep=new Int32Array(N),x0=new Float64Array(N),kids=Array.from({length:N},()=>[]);\n"
     "for(let i=0;i<N;i++){nm[i]=raw[3*i];val[i]=raw[3*i+1];par[i]=raw[3*i+2];"
     "if(i){dep[i]=dep[par[i]]+1;kids[par[i]].push(i);}}\n"
-    "const label=i=>i?names[nm[i]]:'all';\n"
+    "const label=i=>i?names[nm[i]]:'all',src=D.src,inl=D.inl;\n"
+    "const where=i=>src[3*i]<0&&!src[3*i+1]?'':' at '+(src[3*i]<0?'?':names[src[3*i]])+"
+    "(src[3*i+1]?':'+src[3*i+1]:'')+(src[3*i+2]?' (and other lines)':'');\n"
     "for(let i=0;i<N;i++){let x=x0[i];kids[i].sort((a,b)=>label(a)<label(b)?-1:1);"
     "for(const c of kids[i]){x0[c]=x;x+=val[c];}}\n"
     "const total=val[0]||1,H=18,cv=document.getElementById('fg'),ctx=cv.getContext('2d'),"
@@ -248,7 +298,8 @@ static const char page_script[] =
     "let zoom=0,re=null,vis=[];\n"
     "function color(i){if(re&&re.test(label(i)))return'#d63384';if(!i)return'#cfcfcf';"
     "let h=0;const s=label(i);for(let k=0;k<s.length;k++)h=(h*31+s.charCodeAt(k))>>>0;"
-    "return'hsl('+(h%%55)+',85%%,'+(58+(h>>>8)%%18)+'%%)';}\n"
+    "return'hsl('+(h%%55)+(inl[i]?',45%%,'+(78+(h>>>8)%%10):',85%%,'+(58+(h>>>8)%%18))+"
+    "'%%)';}\n"
     "function draw(){const W=Math.max(document.documentElement.clientWidth-2,300);"
     "vis=[];let maxd=0;const st=[zoom];while(st.length){const i=st.pop();"
     "const w=val[i]/val[zoom]*W;if(w<0.4)continue;const d=dep[i]-dep[zoom];"
@@ -263,7 +314,8 @@ static const char page_script[] =
     "d=Math.floor((ev.clientY-r.top)/H);for(const[i,x,w,dd]of vis)"
     "if(dd===d&&mx>=x&&mx<x+w)return i;return -1;}\n"
     "cv.onmousemove=ev=>{const i=at(ev);if(i<0){tip.style.display='none';return;}"
-    "tip.textContent=label(i)+' \\u2014 '+val[i]+' samples, '+(100*val[i]/total)."
+    "tip.textContent=label(i)+where(i)+(inl[i]?' [inlined]':'')+' \\u2014 '+val[i]+"
+    "' samples, '+(100*val[i]/total)."
     "toFixed(2)+'%% of all'+(zoom?', '+(100*val[i]/val[zoom]).toFixed(2)+'%% of zoom':'');"
     "tip.style.display='block';tip.style.left=Math.min(ev.clientX+12,"
     "window.innerWidth-320)+'px';tip.style.top=(ev.clientY+14)+'px';};\n"

@@ -12,6 +12,11 @@ struct folded_stack {
 	const char *const *frames;
 	size_t nframes;
 	uint64_t count; /* samples */
+	/* Optional, per frame (NULL: none): source file ("" unknown), line (0 unknown), and
+	 * whether the frame was inlined into its caller. The HTML shows them on hover. */
+	const char *const *files;
+	const uint32_t *lines;
+	const uint8_t *inlined;
 };
 
 struct flamegraph_opts {
@@ -23,7 +28,8 @@ struct flamegraph_opts {
  * line stays parseable by flamegraph.pl and speedscope). Returns 0 or -errno. */
 int folded_write(FILE *out, const struct folded_stack *stacks, size_t n);
 /* Writes a self-contained HTML flame graph (no network access needed to view it): hover shows
- * name, samples and share; click zooms; a search box highlights matches. Returns 0 or -errno. */
+ * name, file:line, samples and share; inlined frames are drawn lighter and say so; click
+ * zooms; a search box highlights matches. Returns 0 or -errno. */
 int flamegraph_write_html(FILE *out, const struct folded_stack *stacks, size_t n,
 			  const struct flamegraph_opts *opts);
 

@@ -16,15 +16,33 @@
 #include "export/output_flamegraph.h"
 #include "export/output_local.h"
 
+/* The folded stacks' arrays: frame names, and per frame its file, line and inlined flag. */
+struct folded_arrays {
+	const char **frames, **files;
+	uint32_t *lines;
+	uint8_t *inlined;
+	char *pool; /* function:line names */
+};
+
+static void folded_arrays__free(struct folded_arrays *fa)
+{
+	free(fa->frames);
+	free(fa->files);
+	free(fa->lines);
+	free(fa->inlined);
+	free(fa->pool);
+}
+
 /* Folded stacks: root first, with the process name as the root frame; a location's inlined
- * frames are frames of their own, the function they were inlined into first. */
-static int build_folded(const struct profile_builder *pb, struct folded_stack **out,
-			const char ***frames_out)
+ * frames are frames of their own, the function they were inlined into first. by_line names
+ * each frame function:line where the line is known. */
+static int build_folded(const struct profile_builder *pb, bool by_line, struct folded_stack **out,
+			struct folded_arrays *fa)
 {
 	struct folded_stack *st = calloc(pb->nsamples + 1, sizeof(*st));
-	size_t nframes = pb->nsamples + 1, fi = 0;
-	const char **frames;
+	size_t nframes = pb->nsamples + 1, fi = 0, pool_len = 0, pool_cap = 1;
 
+	memset(fa, 0, sizeof(*fa));
 	for (size_t i = 0; i < pb->nsamples; i++) {
 		const struct pb_sample *s = &pb->samples[i];
 
@@ -33,12 +51,22 @@ static int build_folded(const struct profile_builder *pb, struct folded_stack **
 			    &pb->locations[pb->loc_ids[s->first_loc + j] - 1];
 
 			nframes += l->nlines ? l->nlines : 1;
+			for (uint32_t k = 0; by_line && k < l->nlines; k++)
+				pool_cap +=
+				    strlen(profile_builder__str(
+					pb, pb->functions[pb->lines[l->first_line + k].function - 1]
+						.name)) +
+				    12;
 		}
 	}
-	frames = calloc(nframes, sizeof(*frames));
-	if (!st || !frames) {
+	fa->frames = calloc(nframes, sizeof(*fa->frames));
+	fa->files = calloc(nframes, sizeof(*fa->files));
+	fa->lines = calloc(nframes, sizeof(*fa->lines));
+	fa->inlined = calloc(nframes, sizeof(*fa->inlined));
+	fa->pool = malloc(pool_cap);
+	if (!st || !fa->frames || !fa->files || !fa->lines || !fa->inlined || !fa->pool) {
 		free(st);
-		free(frames);
+		folded_arrays__free(fa);
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < pb->nsamples; i++) {
@@ -47,27 +75,40 @@ static int build_folded(const struct profile_builder *pb, struct folded_stack **
 
 		if (!comm)
 			comm = profile_builder__sample_label(pb, s, "service_name");
-		st[i].frames = &frames[fi];
-		frames[fi++] = comm ? comm : "[process]";
+		st[i].frames = &fa->frames[fi];
+		st[i].files = &fa->files[fi];
+		st[i].lines = &fa->lines[fi];
+		st[i].inlined = &fa->inlined[fi];
+		fa->frames[fi++] = comm ? comm : "[process]";
 		for (uint32_t j = s->nlocs; j-- > 0;) {
 			const struct pb_location *l =
 			    &pb->locations[pb->loc_ids[s->first_loc + j] - 1];
 
 			/* a location without a line: its function did not fit the tables */
 			if (!l->nlines)
-				frames[fi++] = "[unknown]";
+				fa->frames[fi++] = "[unknown]";
 			for (uint32_t k = l->nlines; k-- > 0;) {
 				const struct pb_line *ln = &pb->lines[l->first_line + k];
+				const struct pb_function *f = &pb->functions[ln->function - 1];
+				const char *name = profile_builder__str(pb, f->name);
 
-				frames[fi++] =
-				    profile_builder__str(pb, pb->functions[ln->function - 1].name);
+				fa->files[fi] = profile_builder__str(pb, f->filename);
+				fa->lines[fi] = ln->line;
+				fa->inlined[fi] = k + 1 < l->nlines; /* lines are innermost first */
+				if (by_line && ln->line) {
+					int w = snprintf(fa->pool + pool_len, pool_cap - pool_len,
+							 "%s:%u", name, ln->line);
+
+					name = fa->pool + pool_len;
+					pool_len += (size_t)w + 1;
+				}
+				fa->frames[fi++] = name;
 			}
 		}
-		st[i].nframes = (size_t)(&frames[fi] - st[i].frames);
+		st[i].nframes = (size_t)(&fa->frames[fi] - st[i].frames);
 		st[i].count = s->count;
 	}
 	*out = st;
-	*frames_out = frames;
 	return 0;
 }
 
@@ -134,7 +175,7 @@ static int fill_output(int fd, void *ctx)
 {
 	const struct local_fill *lf = ctx;
 	struct folded_stack *st = NULL;
-	const char **frames = NULL;
+	struct folded_arrays fa = { 0 };
 	uint8_t *buf = NULL;
 	size_t len = 0, nst;
 	FILE *f = NULL;
@@ -154,7 +195,7 @@ static int fill_output(int fd, void *ctx)
 	case OUTPUT_HTML: {
 		struct flamegraph_opts fo = { "stoker CPU profile", lf->subtitle };
 
-		err = build_folded(lf->pb, &st, &frames);
+		err = build_folded(lf->pb, lf->spec->by_line, &st, &fa);
 		if (err)
 			break;
 		nst = merge_folded(st, lf->pb->nsamples);
@@ -176,7 +217,7 @@ static int fill_output(int fd, void *ctx)
 	}
 	free(buf);
 	free(st);
-	free(frames);
+	folded_arrays__free(&fa);
 	return err;
 }
 
@@ -239,5 +280,76 @@ void output_print_top(FILE *out, const struct profile_builder *pb, unsigned int 
 			total ? 100.0 * (double)t[i].self / (double)total : 0.0,
 			(unsigned long long)t[i].self,
 			profile_builder__str(pb, pb->functions[t[i].fn - 1].name));
+	free(t);
+}
+
+struct line_total {
+	uint32_t fn, line;
+	uint64_t self;
+};
+
+static int cmp_line_key(const void *a, const void *b)
+{
+	const struct line_total *x = a, *y = b;
+
+	if (x->fn != y->fn)
+		return x->fn < y->fn ? -1 : 1;
+	return x->line < y->line ? -1 : x->line > y->line;
+}
+
+static int cmp_line_total(const void *a, const void *b)
+{
+	const struct line_total *x = a, *y = b;
+
+	if (x->self != y->self)
+		return x->self < y->self ? 1 : -1;
+	return cmp_line_key(a, b);
+}
+
+void output_print_top_lines(FILE *out, const struct profile_builder *pb, unsigned int n)
+{
+	struct line_total *t;
+	uint64_t total = 0;
+	size_t nt = 0, k = 0;
+
+	if (!n || !pb->nsamples)
+		return;
+	t = calloc(pb->nsamples, sizeof(*t));
+	if (!t)
+		return;
+	for (size_t i = 0; i < pb->nsamples; i++) {
+		const struct pb_sample *s = &pb->samples[i];
+
+		total += s->count;
+		if (s->nlocs) {
+			const struct pb_location *l = &pb->locations[pb->loc_ids[s->first_loc] - 1];
+
+			/* the innermost frame's line, inlined or not */
+			if (l->nlines)
+				t[nt++] =
+				    (struct line_total){ pb->lines[l->first_line].function,
+							 pb->lines[l->first_line].line, s->count };
+		}
+	}
+	qsort(t, nt, sizeof(*t), cmp_line_key);
+	for (size_t i = 0; i < nt; i++) {
+		if (k && !cmp_line_key(&t[k - 1], &t[i]))
+			t[k - 1].self += t[i].self;
+		else
+			t[k++] = t[i];
+	}
+	qsort(t, k, sizeof(*t), cmp_line_total);
+	fprintf(out, "%-8s %-8s %s\n", "self%", "samples", "function at file:line");
+	for (size_t i = 0; i < k && i < n; i++) {
+		const struct pb_function *f = &pb->functions[t[i].fn - 1];
+		const char *file = profile_builder__str(pb, f->filename);
+
+		fprintf(out, "%6.2f%%  %-8llu %s",
+			total ? 100.0 * (double)t[i].self / (double)total : 0.0,
+			(unsigned long long)t[i].self, profile_builder__str(pb, f->name));
+		if (*file || t[i].line)
+			fprintf(out, " at %s:%u", *file ? file : "?", t[i].line);
+		fputc('\n', out);
+	}
 	free(t);
 }

@@ -4,6 +4,7 @@
 #ifndef STOKER_OUTPUT_LOCAL_H
 #define STOKER_OUTPUT_LOCAL_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 struct pprof_meta;
@@ -19,6 +20,7 @@ enum output_format {
 struct output_spec {
 	const char *path;
 	enum output_format format;
+	bool by_line; /* folded and HTML frames are function:line (--granularity line) */
 };
 
 /* Output format from a file name, or -EINVAL. */
@@ -29,5 +31,8 @@ int output_local_write(const struct output_spec *spec, const struct profile_buil
 		       const struct pprof_meta *meta, const char *subtitle);
 /* Prints the n functions with the most self samples, with their shares. */
 void output_print_top(FILE *out, const struct profile_builder *pb, unsigned int n);
+/* The same by source line: the n (function, file:line) of innermost frames with the most
+ * samples. */
+void output_print_top_lines(FILE *out, const struct profile_builder *pb, unsigned int n);
 
 #endif

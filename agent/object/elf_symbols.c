@@ -434,6 +434,34 @@ static Elf *find_debug_file(struct elf_object *o, Elf *elf, const char *path,
 	return NULL;
 }
 
+int elf_open_debug_file(int fd, const char *path, const struct elf_object_opts *opts)
+{
+	struct elf_object *o = calloc(1, sizeof(*o)); /* only its build-id is used */
+	Elf *elf = NULL, *dbg = NULL;
+	int dbg_fd = -1, err, n;
+
+	if (!o)
+		return -ENOMEM;
+	elf = begin_elf(fd, NULL, &err);
+	if (!elf)
+		goto out;
+	n = read_build_id_elf(elf, o->build_id_raw, sizeof(o->build_id_raw));
+	if (n > 0) {
+		o->build_id_len = (size_t)n;
+		for (int i = 0; i < n; i++)
+			snprintf(o->build_id + 2 * i, 3, "%02x", o->build_id_raw[i]);
+	}
+	dbg = find_debug_file(o, elf, path, opts, &dbg_fd);
+	err = dbg ? dbg_fd : -ENOENT;
+out:
+	if (dbg)
+		elf_end(dbg);
+	if (elf)
+		elf_end(elf);
+	free(o);
+	return err;
+}
+
 /* Decompresses .gnu_debugdata (xz) into a buffer of at most cap bytes; an xz bomb stops at
  * the cap and is refused. */
 static int xz_decompress(const uint8_t *in, size_t in_len, size_t cap, uint8_t **out,

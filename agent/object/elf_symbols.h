@@ -57,6 +57,12 @@ struct elf_object *elf_object__open_fd(int fd, const char *path,
 				       const struct elf_object_opts *opts);
 void elf_object__free(struct elf_object *obj);
 
+/* Opens the separate debug file of the ELF file behind fd the way elf_object__open_fd finds
+ * it (build-id directories, then .gnu_debuglink next to path and under the debug
+ * directories), accepted only when its build-id (or debuglink CRC) matches. Returns its fd
+ * (O_CLOEXEC, the caller's), -ENOENT, or -errno. */
+int elf_open_debug_file(int fd, const char *path, const struct elf_object_opts *opts);
+
 /* Reads only the GNU build-id note of the file behind fd. Returns its length in bytes, 0 when
  * the file has none, or a negative errno. */
 int elf_read_build_id_fd(int fd, uint8_t *buf, size_t buf_len);

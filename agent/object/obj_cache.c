@@ -50,6 +50,9 @@ static void release_derived(struct object *o)
 	memset(&o->unwind, 0, sizeof(o->unwind));
 	free(o->data_sym_name);
 	o->data_sym_name = NULL;
+	dwarf_lines__free(o->lines);
+	o->lines = NULL;
+	o->lines_cost = 0;
 	o->built = 0;
 }
 
@@ -312,7 +315,9 @@ int obj_cache__object_fd(struct obj_cache *c, struct object *o)
 
 void obj_cache__object_built(struct obj_cache *c, struct object *o)
 {
-	if ((o->built & OBJECT_PART_ALL) == OBJECT_PART_ALL)
+	unsigned all = OBJECT_PART_ALL | (c->opts.lines ? OBJECT_PART_LINES : 0);
+
+	if ((o->built & all) == all)
 		close_fd(c, o);
 	charge(c, o);
 }

@@ -4,6 +4,7 @@
 #ifndef STOKER_OBJ_CACHE_H
 #define STOKER_OBJ_CACHE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "object/object.h"
@@ -14,6 +15,7 @@ struct obj_cache_opts {
 	size_t max_file_bytes;	       /* one file's symbol tables, default 32 MiB, <= max_bytes */
 	size_t max_open_fds;	       /* objects holding their file open, default 128 */
 	const char *const *debug_dirs; /* NULL: /usr/lib/debug */
+	bool lines; /* DWARF lines are read too: an object keeps its file until they are */
 };
 
 struct obj_cache_stats {

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util/log.h"
 #include "object/obj_cache.h"
@@ -240,4 +241,109 @@ int object__libc_tsd(struct object *o, const struct libc_tsd **out)
 		return o->libc_tsd_err;
 	*out = &o->libc_tsd;
 	return 0;
+}
+
+#define LINES_RECHARGE_BYTES (64u << 10)
+
+/* DWARF from fd when it has any; counts what it found. */
+static int open_lines(struct object *o, int fd, const struct object_lines_opts *opts)
+{
+	o->lines = dwarf_lines__open_fd(fd, &opts->dwarf);
+	if (o->lines)
+		return 0;
+	if (errno == EFBIG && opts->stats)
+		opts->stats->files_too_large++;
+	return errno == EFBIG ? -EFBIG : -ENODATA;
+}
+
+/* A fetched debug file is taken only when it is the one of o's build-id. */
+static int open_fetched_lines(struct object *o, int fd, const struct object_lines_opts *opts)
+{
+	uint8_t bid[ELF_BUILD_ID_MAX];
+	char hex[2 * ELF_BUILD_ID_MAX + 1] = "";
+	int n = elf_read_build_id_fd(fd, bid, sizeof(bid)), err;
+
+	for (int i = 0; i < n; i++)
+		snprintf(hex + 2 * i, 3, "%02x", bid[i]);
+	if (n <= 0 || strcmp(hex, o->build_id)) {
+		if (opts->stats)
+			opts->stats->files_wrong_fetch++;
+		pr_warn_ratelimited("ignoring the debug file fetched for %s: build-id %s, not %s",
+				    o->path, hex, o->build_id);
+		return -ENODATA;
+	}
+	err = open_lines(o, fd, opts);
+	if (!err && opts->stats)
+		opts->stats->files_fetched++;
+	return err;
+}
+
+/* The file itself, then its local debug file, then a fetch by build-id. */
+static int build_lines(struct obj_cache *c, struct object *o, const struct object_lines_opts *opts)
+{
+	struct elf_object_opts eo = { 0 };
+	char root[32];
+	int fd, dfd, err;
+
+	fd = obj_cache__object_fd(c, o);
+	if (fd < 0)
+		return fd;
+	err = open_lines(o, fd, opts);
+	if (err != -ENODATA)
+		return err;
+	snprintf(root, sizeof(root), "/proc/%d/root", o->pid);
+	eo.root = root;
+	eo.debug_dirs = obj_cache__opts(c)->debug_dirs;
+	dfd = elf_open_debug_file(fd, o->at.path, &eo);
+	if (dfd >= 0) {
+		err = open_lines(o, dfd, opts);
+		close(dfd);
+		if (err != -ENODATA)
+			return err;
+	}
+	return opts->fetch && o->build_id[0] ? -EAGAIN : -ENODATA;
+}
+
+int object__lines(struct object *o, uint64_t vaddr, const struct object_lines_opts *opts,
+		  const struct dwarf_line_frame **frames)
+{
+	struct obj_cache *c = o->cache;
+	size_t cost;
+	int n, fd;
+
+	if (!(o->built & OBJECT_PART_LINES)) {
+		if (!c)
+			return -ENODEV;
+		o->lines_err = build_lines(c, o, opts);
+		if (o->lines_err == -ENOENT || o->lines_err == -ENOMEM)
+			return o->lines_err; /* the file could not be reopened: not remembered */
+		o->built |= OBJECT_PART_LINES;
+		if (opts->stats && !o->lines_err)
+			opts->stats->files_with_lines++;
+		else if (opts->stats && o->lines_err == -ENODATA)
+			opts->stats->files_no_debug++;
+	}
+	if (o->lines_err == -EAGAIN) {
+		fd = opts->fetch ? opts->fetch(opts->fetch_ctx, o->build_id) : -ENOENT;
+		if (fd == -EAGAIN)
+			return -EAGAIN;
+		o->lines_err = fd < 0 ? -ENODATA : open_fetched_lines(o, fd, opts);
+		if (fd >= 0)
+			close(fd);
+		if (opts->stats && !o->lines_err)
+			opts->stats->files_with_lines++;
+		else if (opts->stats && o->lines_err == -ENODATA)
+			opts->stats->files_no_debug++;
+	}
+	if (o->lines_err)
+		return o->lines_err;
+	n = dwarf_lines__lookup(o->lines, vaddr, frames);
+	/* the address cache grows with lookups: the budget hears of it in steps */
+	cost = dwarf_lines__memory_bytes(o->lines);
+	if (c && (cost > o->lines_cost + LINES_RECHARGE_BYTES || !o->lines_cost)) {
+		o->cost += cost - o->lines_cost;
+		o->lines_cost = cost;
+		obj_cache__object_built(c, o);
+	}
+	return n;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* One mapped file as every stage sees it: opened once, and everything derived from it (symbols,
- * unwind rows, the trace-context symbol) built lazily on first use and kept with it. */
+ * unwind rows, the trace-context symbol, DWARF lines) built lazily on first use and kept with
+ * it. */
 #ifndef STOKER_OBJECT_H
 #define STOKER_OBJECT_H
 
@@ -8,6 +9,7 @@
 #include <stdint.h>
 
 #include "object/proc_maps.h"
+#include "object/dwarf_lines.h"
 #include "object/elf_symbols.h"
 #include "object/go_pclntab.h"
 #include "object/python_elf.h"
@@ -47,6 +49,9 @@ struct object {
 	int python_err;
 	struct libc_tsd libc_tsd; /* and, built with them, glibc's TSD layout */
 	int libc_tsd_err;
+	struct dwarf_lines *lines;
+	int lines_err;	     /* -ENODATA: no debug info; -EAGAIN: a fetch may bring it */
+	size_t lines_cost;   /* of cost, what lines held when last charged */
 	size_t cost;	     /* bytes charged to the cache */
 	size_t symbol_bytes; /* of cost, the symbol tables' */
 	size_t unwind_bytes; /* of cost, the unwind rows' */
@@ -59,6 +64,8 @@ enum {
 	OBJECT_PART_GO_PCLNTAB = 8,
 	OBJECT_PART_PYTHON = 16,
 	OBJECT_PART_ALL = 31,
+	/* not in ALL: only asked for with --lines (obj_cache_opts.lines) */
+	OBJECT_PART_LINES = 32,
 };
 
 /* Whether part (OBJECT_PART_*) was derived already: asking for it costs no file access. */
@@ -96,5 +103,29 @@ int object__python(struct object *o, const struct python_elf **out);
 /* glibc's thread-specific data layout when the file is a glibc libc.so (object/python_elf.h),
  * found with the CPython anchors. Returns 0 with *out, -ENOENT, or as object__python. */
 int object__libc_tsd(struct object *o, const struct libc_tsd **out);
+/* Where lines come from besides the file and its local debug file, and what is counted. */
+struct object_lines_opts {
+	struct dwarf_lines_opts dwarf;
+	/* A debug file fetched by build-id (hex): a new fd the caller closes, -EAGAIN while a
+	 * fetch may still bring it, -ENOENT when none will. NULL: no fetching. Called on the
+	 * symbolizing thread: it must not block. */
+	int (*fetch)(void *ctx, const char *build_id);
+	void *fetch_ctx;
+	struct object_lines_stats {
+		uint64_t files_with_lines;  /* DWARF read: in the file or a debug file */
+		uint64_t files_fetched;	    /* of those, from a fetched debug file */
+		uint64_t files_no_debug;    /* no DWARF lines anywhere (yet) */
+		uint64_t files_too_large;   /* DWARF over dwarf.max_debug_bytes */
+		uint64_t files_wrong_fetch; /* a fetched file of another build-id */
+	} * stats;
+};
+
+/* The inline chain at vaddr (an ELF virtual address of o), innermost first, from the DWARF
+ * of the file itself, of its local debug file (build-id or .gnu_debuglink, through the
+ * process's root), or of one opts->fetch brings; *frames is valid until the next call into
+ * the object layer. Returns how many frames (0: the DWARF does not cover vaddr), -ENODATA
+ * when o has no debug info (remembered), -EAGAIN while a fetch may bring it, -errno. */
+int object__lines(struct object *o, uint64_t vaddr, const struct object_lines_opts *opts,
+		  const struct dwarf_line_frame **frames);
 
 #endif

@@ -55,6 +55,52 @@
 	X(FRAMES_UNMAPPED, "frames_outside_mappings_total", COUNTER, COUNT,                        \
 	  "Unnamed frames outside every known mapping.", SYMBOLS, " (%llu outside any mapping)",   \
 	  s->sz->no_mapping)                                                                       \
+	X(FRAMES_WITH_LINES, "frames_with_lines_total", COUNTER, COUNT,                            \
+	  "Native addresses named from DWARF, with file and line.", LINES,                         \
+	  "%llu frames with lines", s->sz->frames_with_lines)                                      \
+	X(FRAMES_INLINED, "frames_inlined_total", COUNTER, COUNT,                                  \
+	  "Frames of those addresses that were inlined into their caller.", LINES,                 \
+	  " (%llu inlined frames)", s->sz->inlined_frames)                                         \
+	X(FRAMES_LINES_PENDING, "frames_lines_pending_total", COUNTER, COUNT,                      \
+	  "Addresses named without lines while their debug file was being fetched.", NONE, NULL,   \
+	  s->sz->lines_pending)                                                                    \
+	X(FRAMES_LINES_DEFERRED, "frames_lines_deferred_total", COUNTER, COUNT,                    \
+	  "Addresses named without lines: the symbolizer's DWARF time budget was spent.", NONE,    \
+	  NULL, s->sz->lines_deferred)                                                             \
+	X(LINE_FILES, "line_files_loaded_total", COUNTER, COUNT,                                   \
+	  "Files whose DWARF lines were read (from the file, a debug file or a fetch).", LINES,    \
+	  "; %llu files with lines", s->sz->lines.files_with_lines)                                \
+	X(LINE_FILES_NO_DEBUG, "line_files_without_debug_info_total", COUNTER, COUNT,              \
+	  "Files with no DWARF lines in the file, a local debug file or a fetch.", LINES,          \
+	  ", %llu without debug info", s->sz->lines.files_no_debug)                                \
+	X(LINE_FILES_FETCHED, "line_files_fetched_total", COUNTER, COUNT,                          \
+	  "Files whose lines came from a debug file fetched by build-id.", NONE, NULL,             \
+	  s->sz->lines.files_fetched)                                                              \
+	X(LINE_FILES_TOO_LARGE, "line_files_too_large_total", COUNTER, COUNT,                      \
+	  "Files whose DWARF was over the size cap, left without lines.", NONE, NULL,              \
+	  s->sz->lines.files_too_large)                                                            \
+	X(LINE_FILES_WRONG_FETCH, "line_files_wrong_fetch_total", COUNTER, COUNT,                  \
+	  "Fetched debug files refused: their build-id was another.", NONE, NULL,                  \
+	  s->sz->lines.files_wrong_fetch)                                                          \
+	X(DEBUGINFOD_REQUESTS, "debuginfod_requests_total", COUNTER, COUNT,                        \
+	  "Build-ids queued for a debuginfod fetch.", LINES, "; debuginfod: %llu asked",           \
+	  s->sz->fetch.requests)                                                                   \
+	X(DEBUGINFOD_FETCHED, "debuginfod_fetched_total", COUNTER, COUNT,                          \
+	  "Debug files fetched from debuginfod.", LINES, ", %llu fetched", s->sz->fetch.fetched)   \
+	X(DEBUGINFOD_NOT_FOUND, "debuginfod_not_found_total", COUNTER, COUNT,                      \
+	  "Build-ids no debuginfod server had, not asked again for a while.", LINES,               \
+	  ", %llu not found", s->sz->fetch.not_found)                                              \
+	X(DEBUGINFOD_FAILED, "debuginfod_failed_total", COUNTER, COUNT,                            \
+	  "debuginfod fetches that failed: refused, timed out, too large.", LINES,                 \
+	  ", %llu failed", s->sz->fetch.failed)                                                    \
+	X(DEBUGINFOD_QUEUE_FULL, "debuginfod_queue_full_total", COUNTER, COUNT,                    \
+	  "Fetches not queued: too many build-ids were waiting.", NONE, NULL,                      \
+	  s->sz->fetch.queue_full)                                                                 \
+	X(DEBUGINFOD_EVICTED, "debuginfod_cache_evictions_total", COUNTER, COUNT,                  \
+	  "Fetched debug files removed to keep the cache under its size.", NONE, NULL,             \
+	  s->sz->fetch.evicted)                                                                    \
+	X(DEBUGINFOD_CACHE_BYTES, "debuginfod_cache_bytes", GAUGE, BYTES,                          \
+	  "Bytes of fetched debug files on disk.", NONE, NULL, s->sz->fetch.cache_bytes)           \
 	X(SYMBOL_FILES_LOADED, "symbol_files_loaded_total", COUNTER, COUNT,                        \
 	  "Files opened for their symbols.", SYMBOLS, "; %llu files loaded", s->obj->loads)        \
 	X(SYMBOL_FILES_FAILED, "symbol_files_failed_total", COUNTER, COUNT,                        \
@@ -288,6 +334,7 @@ enum counter_line {
 	COUNTER_LINE_UNWIND,
 	COUNTER_LINE_SPANS,
 	COUNTER_LINE_OBJECTS,
+	COUNTER_LINE_LINES,
 	COUNTER_LINE_UPLOADS,
 	COUNTER_LINE_PYTHON,
 	COUNTER_LINE_MAX,

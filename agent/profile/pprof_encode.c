@@ -185,7 +185,7 @@ int pprof_encode(const struct profile_builder *pb, const struct pprof_meta *meta
 						pm->id = mid;
 						pm->filename = STR(m->file);
 						pm->build_id = STR(m->build_id);
-						pm->has_functions = true;
+						pm->has_functions = mf & PB_MAP_FUNCTIONS;
 						pm->has_filenames = mf & PB_MAP_FILENAMES;
 						pm->has_line_numbers = mf & PB_MAP_LINE_NUMBERS;
 						pm->has_inline_frames = mf & PB_MAP_INLINE_FRAMES;
@@ -212,6 +212,7 @@ int pprof_encode(const struct profile_builder *pb, const struct pprof_meta *meta
 						pf->name = STR(f->name);
 						pf->system_name = pf->name;
 						pf->filename = STR(f->filename);
+						pf->start_line = f->start_line;
 						fn_ptrs[fid - 1] = pf;
 					}
 					ln->function_id = fid;

@@ -225,10 +225,11 @@ uint32_t profile_builder__mapping(struct profile_builder *pb, const char *file,
 	return id;
 }
 
-static uint32_t function_at(struct profile_builder *pb, const char *name, const char *file)
+static uint32_t function_at(struct profile_builder *pb, const char *name, const char *file,
+			    uint32_t start_line)
 {
 	struct pb_function f = { profile_builder__string(pb, name),
-				 file ? profile_builder__string(pb, file) : 0 };
+				 file ? profile_builder__string(pb, file) : 0, start_line };
 
 	if ((!f.name && *name) || (!f.filename && file && *file))
 		return 0;
@@ -238,7 +239,7 @@ static uint32_t function_at(struct profile_builder *pb, const char *name, const 
 
 uint32_t profile_builder__function(struct profile_builder *pb, const char *name)
 {
-	return function_at(pb, name, NULL);
+	return function_at(pb, name, NULL, 0);
 }
 
 static uint32_t location_lines(struct profile_builder *pb, uint32_t mapping, uint64_t address,
@@ -305,11 +306,14 @@ uint32_t profile_builder__frames_location(struct profile_builder *pb, const stru
 	for (size_t i = 0; i < n; i++) {
 		/* a frame whose function did not fit (cap) is left out, as a single frame's
 		 * location is then kept without a line */
-		lines[nl].function = function_at(pb, frames[i].function, frames[i].file);
+		lines[nl].function =
+		    function_at(pb, frames[i].function, frames[i].file, frames[i].start_line);
 		lines[nl].line = frames[i].line;
 		if (!lines[nl].function)
 			continue;
 		nl++;
+		if (!frames[i].unnamed)
+			flags |= PB_MAP_FUNCTIONS;
 		if (frames[i].file && frames[i].file[0])
 			flags |= PB_MAP_FILENAMES;
 		if (frames[i].line)

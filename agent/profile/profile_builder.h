@@ -17,6 +17,7 @@
 #define PB_MAP_FILENAMES     1u
 #define PB_MAP_LINE_NUMBERS  2u
 #define PB_MAP_INLINE_FRAMES 4u
+#define PB_MAP_FUNCTIONS     8u
 
 struct pb_mapping {
 	uint32_t file;	   /* string index */
@@ -24,8 +25,9 @@ struct pb_mapping {
 };
 
 struct pb_function {
-	uint32_t name;	   /* string index */
-	uint32_t filename; /* string index, 0 ("") when unknown */
+	uint32_t name;	     /* string index */
+	uint32_t filename;   /* string index, 0 ("") when unknown */
+	uint32_t start_line; /* 0 when unknown */
 };
 
 /* One frame of a location: pprof's Line. */

@@ -186,6 +186,9 @@ static void on_sample(struct collector *c, const struct stoker_sample *s, size_t
 	if (c->sz->pyprocs)
 		python_procs__on_sample(c->sz->pyprocs, c->sz->procs, p);
 
+	/* stacks named before a debug file arrived are symbolized again, now with lines */
+	if (symbolizer__lines_arrived(c->sz))
+		collector__window_reset(c);
 	key.proc_serial = p->serial;
 	key.h1 = hash_bytes(s->ips, nips * sizeof(uint64_t), 11) ^ s->kstack_len;
 	key.h2 = hash_bytes(s->ips, nips * sizeof(uint64_t), 12) ^ ((uint64_t)s->ustack_len << 32);

@@ -23,6 +23,7 @@ struct frame {
 	const char *function; /* as shown: demangled, or "module+0xoffset" when nothing names it */
 	const char *file;     /* source file, NULL when unknown */
 	uint32_t line;	      /* source line, 0 when unknown */
+	uint32_t start_line;  /* the function's first line, 0 when unknown */
 	const char *mapping;  /* module as the process maps it: a path, "[kernel.kallsyms]",
 			       * "[ext4]", "[jit]", "[vdso]"; NULL when no mapping contains it */
 	const char *build_id; /* hex, NULL or "" when none */
@@ -31,6 +32,7 @@ struct frame {
 	uint64_t address;
 	enum frame_kind kind;
 	bool inlined; /* inlined into the next frame of the list */
+	bool unnamed; /* function only says where it is: nothing named the address */
 };
 
 #endif

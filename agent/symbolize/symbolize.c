@@ -20,10 +20,16 @@
  * fstat and the status read: tens of microseconds) */
 #define PERF_MAP_RECHECK_NS	250000000ull
 #define PERF_MAP_HIT_RECHECK_NS 10000000000ull
+/* DWARF lines may take a quarter of the symbolizing thread, in bursts of up to 2 s (a large
+ * debug file, decompressed and indexed once, takes a fraction of that) */
+#define LINES_CPU_SHARE	    4
+#define LINES_BUDGET_MAX_NS 2000000000ull
 
 /* What an address is called when nothing names it: where it is, module+0xoffset. */
-static const char *unnamed_name(char *buf, size_t len, const char *module, uint64_t off)
+static const char *unnamed_name(struct frame *f, char *buf, size_t len, const char *module,
+				uint64_t off)
 {
+	f->unnamed = true;
 	snprintf(buf, len, "%s+0x%llx", module, (unsigned long long)off);
 	return buf;
 }
@@ -36,7 +42,7 @@ static int kernel_frame(struct symbolizer *sz, uint64_t ip, symbolize_frames_fn 
 
 	if (!ks) {
 		sz->st.kernel_unnamed++;
-		f.function = unnamed_name(name, sizeof(name), "[kernel]", ip);
+		f.function = unnamed_name(&f, name, sizeof(name), "[kernel]", ip);
 		return fn(ctx, &f, 1);
 	}
 	if (ks->module && ks->module[0]) {
@@ -158,6 +164,67 @@ static const struct perf_map_entry *jit_lookup(struct symbolizer *sz, struct pro
 	return perf_map__lookup(p->perf_map, ip);
 }
 
+static void refill_lines_budget(struct symbolizer *sz, uint64_t now)
+{
+	if (now > sz->lines_budget_at)
+		sz->lines_budget_ns += (now - sz->lines_budget_at) / LINES_CPU_SHARE;
+	if (!sz->lines_budget_at || sz->lines_budget_ns > LINES_BUDGET_MAX_NS)
+		sz->lines_budget_ns = LINES_BUDGET_MAX_NS;
+	sz->lines_budget_at = now > sz->lines_budget_at ? now : sz->lines_budget_at;
+}
+
+/* The inline chain at vaddr from the object's DWARF, handed to fn as one address's frames.
+ * Returns fn's answer, or -1 when the DWARF has nothing to say (the symbol table then names
+ * the address). */
+static int dwarf_frames(struct symbolizer *sz, struct object *o, const struct elf_object *elf,
+			const struct frame *base, uint64_t vaddr, symbolize_frames_fn fn, void *ctx)
+{
+	struct frame frames[FRAME_MAX_PER_ADDR];
+	const struct dwarf_line_frame *df;
+	uint64_t t0 = monotonic_ns(), spent;
+	struct elf_symbol_result sym;
+	char *dm = NULL;
+	int n, ret;
+
+	/* DWARF work is a share of the thread that drains samples: past it, frames are named
+	 * from the symbol table until the budget refills */
+	refill_lines_budget(sz, t0);
+	if (!sz->lines_budget_ns) {
+		sz->st.lines_deferred++;
+		return -1;
+	}
+	n = object__lines(o, vaddr, &sz->lines_opts, &df);
+	spent = monotonic_ns() - t0;
+	sz->lines_budget_ns -= spent < sz->lines_budget_ns ? spent : sz->lines_budget_ns;
+	if (n == -EAGAIN)
+		sz->st.lines_pending++;
+	if (n <= 0)
+		return -1;
+	if (n > FRAME_MAX_PER_ADDR)
+		n = FRAME_MAX_PER_ADDR;
+	/* a line without a function DIE: the symbol table's name, or nothing to say */
+	if (!df[0].function) {
+		if (elf_object__lookup(elf, vaddr, &sym))
+			return -1;
+		dm = demangle(sym.name);
+	}
+	for (int i = 0; i < n; i++) {
+		frames[i] = *base;
+		frames[i].address = vaddr;
+		frames[i].function = df[i].function ? df[i].function : dm ? dm : sym.name;
+		frames[i].file = df[i].file;
+		frames[i].line = df[i].line;
+		frames[i].start_line = df[i].start_line;
+		frames[i].inlined = i + 1 < n;
+	}
+	sz->st.named++;
+	sz->st.frames_with_lines++;
+	sz->st.inlined_frames += (uint64_t)n - 1;
+	ret = fn(ctx, frames, (size_t)n) ? 1 : 0;
+	free(dm);
+	return ret;
+}
+
 static int user_frame(struct symbolizer *sz, struct proc *p, uint64_t ip, symbolize_frames_fn fn,
 		      void *ctx)
 {
@@ -190,7 +257,7 @@ static int user_frame(struct symbolizer *sz, struct proc *p, uint64_t ip, symbol
 		sz->st.no_mapping++;
 		jit_unnamed(sz, p, false);
 		fr.address = ip;
-		fr.function = unnamed_name(name, sizeof(name), "[unknown]", ip);
+		fr.function = unnamed_name(&fr, name, sizeof(name), "[unknown]", ip);
 		return fn(ctx, &fr, 1);
 	}
 	off = ip - m->start + m->pgoff;
@@ -206,12 +273,14 @@ static int user_frame(struct symbolizer *sz, struct proc *p, uint64_t ip, symbol
 			sz->st.unnamed++;
 			fr.build_id = f ? f->build_id : NULL;
 			fr.function =
-			    unnamed_name(name, sizeof(name), base ? base + 1 : m->path, off);
+			    unnamed_name(&fr, name, sizeof(name), base ? base + 1 : m->path, off);
 			return fn(ctx, &fr, 1);
 		}
 		fr.build_id = f->build_id;
 		if (elf_object__offset_to_vaddr(elf, off, &vaddr))
 			vaddr = off;
+		else if (sz->lines && (ret = dwarf_frames(sz, f, elf, &fr, vaddr, fn, ctx)) >= 0)
+			return ret;
 		gopcln = object__go_pclntab(f);
 		if (elf_object__lookup(elf, vaddr, &sym) == 0) {
 			dm = demangle(sym.name);
@@ -232,7 +301,7 @@ static int user_frame(struct symbolizer *sz, struct proc *p, uint64_t ip, symbol
 			return fn(ctx, &fr, 1);
 		}
 		sz->st.unnamed++;
-		fr.function = unnamed_name(name, sizeof(name), f->name, off);
+		fr.function = unnamed_name(&fr, name, sizeof(name), f->name, off);
 		return fn(ctx, &fr, 1);
 	case PROC_MAP_ANON: {
 		const struct perf_map_entry *e = jit_lookup(sz, p, ip);
@@ -248,18 +317,18 @@ static int user_frame(struct symbolizer *sz, struct proc *p, uint64_t ip, symbol
 		sz->st.unnamed++;
 		jit_unnamed(sz, p, true);
 		fr.mapping = "[anon]";
-		fr.function = unnamed_name(name, sizeof(name), "[anon]", ip);
+		fr.function = unnamed_name(&fr, name, sizeof(name), "[anon]", ip);
 		return fn(ctx, &fr, 1);
 	}
 	case PROC_MAP_VDSO:
 		sz->st.unnamed++;
 		fr.mapping = "[vdso]";
-		fr.function = unnamed_name(name, sizeof(name), "[vdso]", off);
+		fr.function = unnamed_name(&fr, name, sizeof(name), "[vdso]", off);
 		return fn(ctx, &fr, 1);
 	default:
 		sz->st.unnamed++;
 		fr.mapping = m->path;
-		fr.function = unnamed_name(name, sizeof(name), m->path, off);
+		fr.function = unnamed_name(&fr, name, sizeof(name), m->path, off);
 		return fn(ctx, &fr, 1);
 	}
 }
@@ -365,4 +434,38 @@ size_t symbolize_stack(struct symbolizer *sz, struct proc *p, const __u64 *kips,
 				break;
 	}
 	return n;
+}
+
+static int fetch_debug_file(void *ctx, const char *build_id)
+{
+	return debuginfod_fetch__get(ctx, build_id);
+}
+
+void symbolizer__set_fetch(struct symbolizer *sz, struct debuginfod_fetch *d)
+{
+	sz->fetch = d;
+	sz->lines_opts.fetch = d ? fetch_debug_file : NULL;
+	sz->lines_opts.fetch_ctx = d;
+}
+
+bool symbolizer__lines_arrived(struct symbolizer *sz)
+{
+	uint64_t n;
+
+	/* frames named without lines while the budget was spent get them once half of it is
+	 * back */
+	if (sz->st.lines_deferred != sz->deferred_seen) {
+		refill_lines_budget(sz, monotonic_ns());
+		if (sz->lines_budget_ns >= LINES_BUDGET_MAX_NS / 2) {
+			sz->deferred_seen = sz->st.lines_deferred;
+			return true;
+		}
+	}
+	if (!sz->fetch)
+		return false;
+	n = debuginfod_fetch__arrivals(sz->fetch);
+	if (n == sz->fetch_arrivals)
+		return false;
+	sz->fetch_arrivals = n;
+	return true;
 }

@@ -22,6 +22,11 @@ in the same run, as median and spread of interleaved repetitions, printed as one
    symbol table (name; the same build not stripped). `--only go-pclntab` runs just this.
 9. Python: BPF ns per sample of Debian's python3.11 (interpreter frames walked) beside a
    native process.
+10. lines: DWARF file:line and inline chains of random libc addresses (libc6-dbg's debug
+   file) per second, cold (DWARF opened and indexed), warm (opened, addresses new) and
+   cached, vs eu-addr2line -i -f on the same addresses; the agent's peak RSS profiling a
+   process looping in libc's malloc (tests/fixtures/lines_hot malloc) with --lines vs
+   --lines=false.
 """
 import argparse
 import json
@@ -480,6 +485,64 @@ def go_pclntab_bench(n_addrs, rounds, rows):
                  "ELF symbol table", runs(go)))
 
 
+def build_id_debug_file(path):
+    out = subprocess.run(["readelf", "-n", path], capture_output=True, text=True).stdout
+    bid = "".join(ln.split("Build ID:")[1].strip() for ln in out.splitlines()
+                  if "Build ID:" in ln)
+    return "/usr/lib/debug/.build-id/%s/%s.debug" % (bid[:2], bid[2:])
+
+
+def agent_rss_kib(args, secs):
+    """Peak RSS of the agent profiling tests/fixtures/lines_hot in its malloc mode (its own
+    DWARF, and libc's from libc6-dbg) for secs."""
+    fx = subprocess.Popen([os.path.join(REPO, "build", "fixtures", "lines_hot"), "malloc"],
+                          stdout=subprocess.DEVNULL)
+    time.sleep(0.3)
+    p = subprocess.Popen([STOKER, "--sample-rate", "99", "--duration", "%ds" % secs, "--pid",
+                          str(fx.pid), "--output", os.path.join(TMP, "rss.pb.gz")] + args,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, _, ru = os.wait4(p.pid, 0)
+    fx.kill()
+    fx.wait()
+    return ru.ru_maxrss
+
+
+def lines_bench(n_addrs, rounds, reps, secs, rows):
+    libc = "/usr/lib/x86_64-linux-gnu/libc.so.6"
+    debug = build_id_debug_file(libc)
+    if not os.path.exists(debug):
+        print("lines bench: %s missing (libc6-dbg)" % debug, file=sys.stderr)
+        return
+    lo, hi = text_range(libc)
+    rnd = random.Random(42)
+    af = os.path.join(TMP, "line-addrs.txt")
+    with open(af, "w") as f:
+        f.write("\n".join("%x" % rnd.randrange(lo, hi) for _ in range(n_addrs)) + "\n")
+    res = {"cold": [], "warm": [], "cached": [], "eu": []}
+    for _ in range(reps):
+        for mode in ("cold", "warm", "cached"):
+            t = subprocess.run([os.path.join(BENCH, "bench_lines"), mode, debug, af,
+                                str(rounds if mode == "cached" else 1)],
+                               capture_output=True, text=True).stdout.split()
+            res[mode].append(n_addrs * (rounds if mode == "cached" else 1) /
+                             max(float(t[0]), 1e-9))
+        t0 = time.time()
+        with open(af) as f:
+            subprocess.run(["eu-addr2line", "-i", "-f", "-e", libc],
+                           input="".join("0x" + ln for ln in f), text=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        res["eu"].append(n_addrs / (time.time() - t0))
+    for mode in ("cold", "warm", "cached"):
+        rows.append(("lines libc, %s (addr/s)" % mode, med(res[mode]), med(res["eu"]),
+                     spread(res[mode]), "eu-addr2line -i"))
+    on, off = [], []
+    for _ in range(reps):
+        on.append(agent_rss_kib([], secs) / 1024)
+        off.append(agent_rss_kib(["--lines=false"], secs) / 1024)
+    rows.append(("peak RSS MiB, libc malloc loop, --lines vs off", med(on), med(off),
+                 spread(on), "--lines=false"))
+
+
 def output_bench(rows):
     """pprof encode time, and its size beside the same stacks written as real folded text by
     the agent's own writer, raw and gzipped."""
@@ -671,6 +734,8 @@ def main():
     unwind_cost(5 if a.quick else 15, rows)
     symbolization(2000 if a.quick else 20000, 1000 if a.quick else 4000, 5 if a.quick else 20,
                   rows)
+    lines_bench(2000 if a.quick else 20000, 5 if a.quick else 20, 1 if a.quick else 3,
+                5 if a.quick else 10, rows)
     output_bench(rows)
     startup(1 if a.quick else 3, rows)
     span_bench(1 if a.quick else 3, 5 if a.quick else 10, rows)

@@ -247,6 +247,14 @@ static void test_summary_lines(void)
 	    "symbols: 50 frames, 40 named, 10 unnamed (3 outside any mapping); 6 files loaded "
 	    "(1 failed), 2 processes seen");
 
+	c.v[COUNTER_FRAMES_WITH_LINES] = 30;
+	c.v[COUNTER_FRAMES_INLINED] = 12;
+	c.v[COUNTER_LINE_FILES] = 3;
+	c.v[COUNTER_LINE_FILES_NO_DEBUG] = 2;
+	CHECK_STR(counters__summary(&c, COUNTER_LINE_LINES, line, sizeof(line)),
+		  "lines: 30 frames with lines (12 inlined frames); 3 files with lines, 2 without "
+		  "debug info; debuginfod: 0 asked, 0 fetched, 0 not found, 0 failed");
+
 	/* tests/integration/test_agent.py reads this one */
 	c.v[COUNTER_OBJECT_OPENS] = 46;
 	c.v[COUNTER_OBJECT_REOPENS] = 1;

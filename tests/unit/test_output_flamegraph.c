@@ -83,6 +83,51 @@ out:
 	free(out);
 }
 
+/* Source positions: a node shows the first stack's file:line, says when others were at other
+ * lines, and inlined frames are marked; the page shows them on hover. */
+static void test_html_sources_and_inlines(void)
+{
+	static const char *const f1[] = { "app", "hot", "mix" }, *const fl1[] = { "", "a.c",
+										  "a.c" };
+	static const uint32_t l1[] = { 0, 21, 12 }, l2[] = { 0, 21, 11 };
+	static const uint8_t i1[] = { 0, 0, 1 };
+	const struct folded_stack st[] = { { f1, 3, 5, fl1, l1, i1 },
+					   { f1, 3, 2, fl1, l2, i1 },
+					   { f1, 2, 1, NULL, NULL, NULL } };
+	char *buf = NULL, *b, *e, cmd[1024], res[256] = "", path[] = "/tmp/stoker-fg-XXXXXX";
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len), *p;
+	int fd;
+
+	CHECK_INT(flamegraph_write_html(f, st, 3, NULL), 0);
+	fclose(f);
+	CHECK(strstr(buf, "[inlined]") != NULL && strstr(buf, "other lines") != NULL);
+	b = strstr(buf, "/*STOKER_DATA_BEGIN*/");
+	e = strstr(buf, "/*STOKER_DATA_END*/");
+	CHECK(b && e && e > b);
+	if (!b || !e)
+		goto out;
+	b += strlen("/*STOKER_DATA_BEGIN*/");
+	fd = mkstemp(path);
+	CHECK(write(fd, b, (size_t)(e - b)) == e - b);
+	close(fd);
+	snprintf(cmd, sizeof(cmd),
+		 "/usr/bin/python3 -c \"import json,sys; d=json.load(open(sys.argv[1])); "
+		 "n,s,i,nm=d['nodes'],d['src'],d['inl'],d['names']; "
+		 "print(*[(nm[n[3*k]], nm[s[3*k]] if s[3*k]>=0 else '', s[3*k+1], s[3*k+2], i[k]) "
+		 "for k in range(1,len(n)//3)], sep=';')\" %s",
+		 path);
+	p = popen(cmd, "r");
+	if (p && !fgets(res, sizeof(res), p))
+		res[0] = '\0';
+	if (p)
+		pclose(p);
+	CHECK_STR(res, "('app', '', 0, 0, 0);('hot', 'a.c', 21, 0, 0);('mix', 'a.c', 12, 1, 1)\n");
+	unlink(path);
+out:
+	free(buf);
+}
+
 static void test_write_error(void)
 {
 	FILE *f = fopen("/dev/full", "w");
@@ -100,6 +145,7 @@ int main(void)
 {
 	RUN_TEST(test_folded);
 	RUN_TEST(test_html_escaped_and_tree);
+	RUN_TEST(test_html_sources_and_inlines);
 	RUN_TEST(test_write_error);
 	return TEST_SUMMARY();
 }

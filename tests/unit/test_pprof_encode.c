@@ -211,7 +211,8 @@ static char *decode_lines_with_python(const char *path)
 		 "v = p.validate(pr, cpu_hz=100); print('problems', len(v), v[:3]); "
 		 "s = lambda i: pr.string_table[i]; fn = {f.id: f for f in pr.function}; "
 		 "[print(hex(l.address), s(pr.mapping[l.mapping_id - 1].filename) if l.mapping_id "
-		 "else '-', [(s(fn[x.function_id].name), s(fn[x.function_id].filename), x.line) "
+		 "else '-', [(s(fn[x.function_id].name), s(fn[x.function_id].filename), x.line, "
+		 "fn[x.function_id].start_line) "
 		 "for x in l.line]) for l in pr.location]; "
 		 "[print(s(m.filename), m.has_functions, m.has_filenames, m.has_line_numbers, "
 		 "m.has_inline_frames) for m in pr.mapping]; "
@@ -235,6 +236,7 @@ static void test_encode_inline_frames(void)
 		{ .function = "arena_for_chunk",
 		  .file = "arena.c",
 		  .line = 156,
+		  .start_line = 150,
 		  .mapping = "/lib/libc.so.6",
 		  .build_id = "aa",
 		  .address = 0x9a0f0,
@@ -249,6 +251,7 @@ static void test_encode_inline_frames(void)
 		{ .function = "malloc",
 		  .file = "malloc.c",
 		  .line = 3338,
+		  .start_line = 3287,
 		  .mapping = "/lib/libc.so.6",
 		  .build_id = "aa",
 		  .address = 0x9a0f0 },
@@ -256,10 +259,15 @@ static void test_encode_inline_frames(void)
 	const struct frame caller = { .function = "main",
 				      .mapping = "/usr/bin/prog",
 				      .address = 0x1140 };
+	/* nothing named it: the mapping says it has no functions */
+	const struct frame unnamed = { .function = "libx.so+0x10",
+				       .mapping = "/lib/libx.so",
+				       .address = 0x10,
+				       .unnamed = true };
 	struct pprof_encode_opts eo = { 0 };
 	char path[] = "/tmp/stoker-pprof-XXXXXX";
 	struct profile_builder pb;
-	uint32_t locs[2];
+	uint32_t locs[3];
 	const char *out;
 	uint8_t *buf;
 	size_t len;
@@ -279,7 +287,9 @@ static void test_encode_inline_frames(void)
 	CHECK(profile_builder__frames_location(
 		  &pb, &(struct frame){ .function = "malloc", .file = "other.c" }, 1) != 0);
 	CHECK_INT(pb.nfunctions, 5);
-	CHECK_INT(profile_builder__add_sample(&pb, locs, 2, NULL, 0, 3), 0);
+	locs[2] = profile_builder__frames_location(&pb, &unnamed, 1);
+	CHECK(locs[2] != 0);
+	CHECK_INT(profile_builder__add_sample(&pb, locs, 3, NULL, 0, 3), 0);
 	CHECK_INT(pprof_encode(&pb, &meta, &eo, &buf, &len), 0);
 	fd = mkstemp(path);
 	CHECK(fd >= 0);
@@ -287,12 +297,14 @@ static void test_encode_inline_frames(void)
 	close(fd);
 	out = decode_lines_with_python(path);
 	CHECK_STR(out, "problems 0 []\n"
-		       "0x9a0f0 /lib/libc.so.6 [('arena_for_chunk', 'arena.c', 156), "
-		       "('tcache_get', 'malloc.c', 3170), ('malloc', 'malloc.c', 3338)]\n"
-		       "0x1140 /usr/bin/prog [('main', '', 0)]\n"
+		       "0x9a0f0 /lib/libc.so.6 [('arena_for_chunk', 'arena.c', 156, 150), "
+		       "('tcache_get', 'malloc.c', 3170, 0), ('malloc', 'malloc.c', 3338, 3287)]\n"
+		       "0x1140 /usr/bin/prog [('main', '', 0, 0)]\n"
+		       "0x10 /lib/libx.so [('libx.so+0x10', '', 0, 0)]\n"
 		       "/lib/libc.so.6 True True True True\n"
 		       "/usr/bin/prog True False False False\n"
-		       "main;malloc;tcache_get;arena_for_chunk 3\n");
+		       "/lib/libx.so False False False False\n"
+		       "libx.so+0x10;main;malloc;tcache_get;arena_for_chunk 3\n");
 	unlink(path);
 	free(buf);
 	profile_builder__destroy(&pb);

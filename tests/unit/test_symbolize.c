@@ -495,6 +495,74 @@ static void test_inline_frames_local_outputs(void)
 	profile_builder__destroy(&pb);
 }
 
+/* --granularity line: folded frames are function:line where the line is known, and --top
+ * ranks the innermost frames' lines. */
+static void test_local_outputs_by_line(void)
+{
+	const struct frame at12[] = {
+		{ .function = "mix",
+		  .file = "a.c",
+		  .line = 12,
+		  .address = 0x11c3,
+		  .inlined = true },
+		{ .function = "hot", .file = "a.c", .line = 21, .address = 0x11c3 },
+	};
+	const struct frame at11[] = {
+		{ .function = "mix",
+		  .file = "a.c",
+		  .line = 11,
+		  .address = 0x11b0,
+		  .inlined = true },
+		{ .function = "hot", .file = "a.c", .line = 21, .address = 0x11b0 },
+	};
+	const struct frame caller = { .function = "main", .address = 0x1076 };
+	struct pprof_meta meta = { .period_ns = 10000000, .time_nanos = 1, .duration_nanos = 1 };
+	char path[] = "/tmp/stoker-byline-XXXXXX", top[512];
+	struct output_spec spec = { path, OUTPUT_FOLDED, true };
+	struct pb_label comm;
+	struct profile_builder pb;
+	uint32_t locs[2];
+	size_t len = 0;
+	uint8_t *buf;
+	FILE *mf;
+	int fd;
+
+	CHECK_INT(profile_builder__init(&pb, NULL), 0);
+	comm = (struct pb_label){ profile_builder__string(&pb, "comm"),
+				  profile_builder__string(&pb, "app") };
+	locs[1] = profile_builder__frames_location(&pb, &caller, 1);
+	locs[0] = profile_builder__frames_location(&pb, at12, 2);
+	CHECK_INT(profile_builder__add_sample(&pb, locs, 2, &comm, 1, 3), 0);
+	locs[0] = profile_builder__frames_location(&pb, at11, 2);
+	CHECK_INT(profile_builder__add_sample(&pb, locs, 2, &comm, 1, 1), 0);
+	fd = mkstemp(path);
+	CHECK(fd >= 0);
+	if (fd >= 0)
+		close(fd);
+	CHECK_INT(output_local_write(&spec, &pb, &meta, "by line"), 0);
+	buf = read_file(path, &len);
+	CHECK_STR((const char *)buf, "app;main;hot:21;mix:11 1\n"
+				     "app;main;hot:21;mix:12 3\n");
+	free(buf);
+	spec.by_line = false;
+	CHECK_INT(output_local_write(&spec, &pb, &meta, "by function"), 0);
+	buf = read_file(path, &len);
+	CHECK_STR((const char *)buf, "app;main;hot;mix 4\n");
+	free(buf);
+	unlink(path);
+	mf = fmemopen(top, sizeof(top), "w");
+	CHECK(mf != NULL);
+	if (mf) {
+		output_print_top_lines(mf, &pb, 4);
+		fclose(mf);
+		top[sizeof(top) - 1] = '\0';
+		CHECK_STR(top, "self%    samples  function at file:line\n"
+			       " 75.00%  3        mix at a.c:12\n"
+			       " 25.00%  1        mix at a.c:11\n");
+	}
+	profile_builder__destroy(&pb);
+}
+
 /* What the callback saw: one line per address, "kind function mapping build-id? address". */
 struct seen {
 	char text[2048];
@@ -568,6 +636,67 @@ static void test_frames_of_each_kind(void)
 	fixture_close(&f);
 }
 
+static int first_frame_line(void *ctx, const struct frame *frames, size_t n)
+{
+	*(int *)ctx = n ? (int)frames[0].line : -1;
+	return 0;
+}
+
+/* --lines: the fixture's DWARF names the address with eu-addr2line's file:line; with the
+ * time budget spent, the symbol table names it and the deferral is counted. */
+static void test_frames_with_lines(void)
+{
+	const __u64 u[] = { ret_ip(M_PIE, "elf_fn_beta") };
+	struct seen sn = { .stop_after = -1 };
+	char path[PATH_MAX + 32], cmd[PATH_MAX + 96], ref[PATH_MAX + 32] = "", want[1024];
+	int first_line = 0;
+	uint64_t vaddr;
+	struct fixture f;
+	FILE *p;
+
+	CHECK_PROGRAM("eu-addr2line");
+	CHECK_INT(fixture_open(&f), 0);
+	snprintf(path, sizeof(path), "%s/elf/prog_pie", fx);
+	vaddr = test_nm_addr(path, "elf_fn_beta") + 3;
+	snprintf(cmd, sizeof(cmd), "eu-addr2line -e '%s' 0x%llx", path, (unsigned long long)vaddr);
+	p = popen(cmd, "r");
+	if (p && !fgets(ref, sizeof(ref), p))
+		ref[0] = '\0';
+	if (p)
+		pclose(p);
+	ref[strcspn(ref, "\n")] = '\0';
+	CHECK(strstr(ref, "tests/fixtures/elf_prog.c:") != NULL);
+	f.sz.lines = true;
+	f.sz.lines_opts.stats = &f.sz.st.lines;
+	f.p->maps_read_ns = monotonic_ns();
+	CHECK_INT(symbolize_stack(&f.sz, f.p, NULL, 0, u, 1, NULL, record_frames, &sn), 1);
+	CHECK_INT(symbolize_stack(&f.sz, f.p, NULL, 0, u, 1, NULL, first_frame_line, &first_line), 1);
+	snprintf(want, sizeof(want), "0 elf_fn_beta prog_pie id 0x%llx %.*s\n",
+		 (unsigned long long)vaddr, (int)(strchr(ref, ':') ? strchr(ref, ':') - ref : 0),
+		 ref);
+	CHECK_STR(sn.text, want);
+	CHECK_INT(first_line, strchr(ref, ':') ? atoi(strchr(ref, ':') + 1) : -1);
+	CHECK_INT(f.sz.st.frames_with_lines, 2); /* both walks */
+	CHECK_INT(f.sz.st.lines.files_with_lines, 1);
+	/* no time left, and none coming back for a while */
+	f.sz.lines_budget_ns = 0;
+	f.sz.lines_budget_at = monotonic_ns() + 60000000000ull;
+	memset(&sn, 0, sizeof(sn));
+	sn.stop_after = -1;
+	CHECK_INT(symbolize_stack(&f.sz, f.p, NULL, 0, u, 1, NULL, record_frames, &sn), 1);
+	snprintf(want, sizeof(want), "0 elf_fn_beta prog_pie id 0x%llx -\n",
+		 (unsigned long long)vaddr);
+	CHECK_STR(sn.text, want);
+	CHECK_INT(f.sz.st.lines_deferred, 1);
+	CHECK_INT(f.sz.st.frames_with_lines, 2); /* both walks */
+	/* the deferred frames are worth another walk once time is back, and only then, once */
+	CHECK(!symbolizer__lines_arrived(&f.sz));
+	f.sz.lines_budget_at = monotonic_ns() - 10000000000ull;
+	CHECK(symbolizer__lines_arrived(&f.sz));
+	CHECK(!symbolizer__lines_arrived(&f.sz));
+	fixture_close(&f);
+}
+
 int main(void)
 {
 	const char *dir = getenv("STOKER_FIXTURES") ? getenv("STOKER_FIXTURES") : "build/fixtures";
@@ -580,6 +709,8 @@ int main(void)
 	RUN_TEST(test_pprof_golden);
 	RUN_TEST(test_local_outputs_golden);
 	RUN_TEST(test_inline_frames_local_outputs);
+	RUN_TEST(test_local_outputs_by_line);
+	RUN_TEST(test_frames_with_lines);
 	RUN_TEST(test_frames_of_each_kind);
 	return TEST_SUMMARY();
 }

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* DWARF lines and inline chains of one file's debug info (libdw): what eu-addr2line -i says
+ * of an address, its frames innermost first, each with function, file and line. */
+#ifndef STOKER_OBJECT_DWARF_LINES_H
+#define STOKER_OBJECT_DWARF_LINES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define DWARF_LINES_MAX_FRAMES 16 /* deepest inline chain kept per address */
+
+/* One frame of an address's inline chain. Strings are owned by the dwarf_lines. */
+struct dwarf_line_frame {
+	const char *function; /* linkage name demangled, else DW_AT_name; NULL when only the
+			       * line table covers the address (the one frame then) */
+	const char *file;     /* as the line table names it; NULL when unknown */
+	uint32_t line;	      /* 0 when unknown */
+	uint32_t start_line;  /* the function's DW_AT_decl_line, 0 when unknown */
+};
+
+struct dwarf_lines_opts {
+	size_t max_cache_bytes; /* addresses' frames kept, default 4 MiB */
+	size_t max_debug_bytes; /* a file whose DWARF would hold more (twice its decompressed
+				 * sections) is refused with -EFBIG; default 1 GiB */
+};
+
+struct dwarf_lines_stats {
+	uint64_t lookups, hits; /* addresses asked, of them answered from the cache */
+	uint64_t resolved;	/* addresses that got at least one frame */
+};
+
+struct dwarf_lines;
+
+/* Reads the DWARF of the ELF file behind fd (the caller keeps fd; it is not used after the
+ * call). Returns NULL with errno ENODATA when the file has no line tables, EFBIG when they
+ * are larger than the cap, ENOEXEC when it is not ELF, ENOMEM. */
+struct dwarf_lines *dwarf_lines__open_fd(int fd, const struct dwarf_lines_opts *opts);
+void dwarf_lines__free(struct dwarf_lines *dl);
+
+/* The frames at vaddr (an ELF virtual address of the file the DWARF describes), innermost
+ * first; *frames stays valid until the next lookup. Returns how many (0: the DWARF does not
+ * cover vaddr) or -ENOMEM. */
+int dwarf_lines__lookup(struct dwarf_lines *dl, uint64_t vaddr,
+			const struct dwarf_line_frame **frames);
+
+/* Approximate bytes held: decompressed sections, the CU index, the address cache. */
+size_t dwarf_lines__memory_bytes(const struct dwarf_lines *dl);
+const struct dwarf_lines_stats *dwarf_lines__stats(const struct dwarf_lines *dl);
+
+#endif

@@ -1,0 +1,432 @@
+/* Unit tests of DWARF lines and inline chains on the -O2 -g fixture (tests/fixtures/lines.mk):
+ * every address of hot against eu-addr2line -i run on the same file, the known inline of mix
+ * into hot at the source's marked lines, a file without .debug_aranges, a compressed debug
+ * file, a file without DWARF, and the address cache's bound. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "object/dwarf_lines.h"
+#include "test.h"
+
+static char fix[PATH_MAX];
+
+#define MAX_ADDRS 512
+
+/* One address's chain as eu-addr2line --pretty-print -f -i prints it. */
+struct ref_chain {
+	int n;
+	char fn[DWARF_LINES_MAX_FRAMES][128];
+	char file[DWARF_LINES_MAX_FRAMES][PATH_MAX];
+	unsigned line[DWARF_LINES_MAX_FRAMES];
+};
+
+/* Line number of the source line holding marker, from the fixture's source. */
+static unsigned marker_line(const char *marker)
+{
+	FILE *f = fopen("tests/fixtures/lines_hot.c", "r");
+	char buf[512];
+	unsigned n = 0, found = 0;
+
+	while (f && fgets(buf, sizeof(buf), f)) {
+		n++;
+		if (strstr(buf, marker) && !found)
+			found = n;
+	}
+	if (f)
+		fclose(f);
+	if (!found)
+		fprintf(stderr, "  marker %s not in tests/fixtures/lines_hot.c\n", marker);
+	return found;
+}
+
+/* Start and size of a symbol, from nm -S. */
+static int nm_symbol(const char *file, const char *sym, uint64_t *start, uint64_t *size)
+{
+	char cmd[PATH_MAX + 64], line[512];
+	int found = 0;
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "nm -S --defined-only '%s'", file);
+	p = popen(cmd, "r");
+	while (p && fgets(line, sizeof(line), p)) {
+		unsigned long long a, s;
+		char t, name[256];
+
+		if (sscanf(line, "%llx %llx %c %255s", &a, &s, &t, name) == 4 &&
+		    !strcmp(name, sym)) {
+			*start = a;
+			*size = s;
+			found = 1;
+		}
+	}
+	if (p)
+		pclose(p);
+	return found ? 0 : -ENOENT;
+}
+
+/* "NAME at FILE:LINE[:COL]" */
+static void parse_ref(const char *s, struct ref_chain *c)
+{
+	const char *at = strstr(s, " at ");
+	char rest[PATH_MAX];
+	char *colon;
+
+	if (c->n >= DWARF_LINES_MAX_FRAMES || !at)
+		return;
+	snprintf(c->fn[c->n], sizeof(c->fn[0]), "%.*s", (int)(at - s), s);
+	snprintf(rest, sizeof(rest), "%s", at + 4);
+	rest[strcspn(rest, "\n")] = '\0';
+	/* FILE:LINE:COL or FILE:LINE */
+	colon = strrchr(rest, ':');
+	if (colon && strchr(rest, ':') != colon) {
+		*colon = '\0';
+		colon = strrchr(rest, ':');
+	}
+	if (!colon)
+		return;
+	*colon = '\0';
+	snprintf(c->file[c->n], sizeof(c->file[0]), "%s", rest);
+	c->line[c->n] = (unsigned)strtoul(colon + 1, NULL, 10);
+	c->n++;
+}
+
+/* eu-addr2line -i on every address of [start, start + n). */
+static int addr2line(const char *file, uint64_t start, int n, struct ref_chain *out)
+{
+	char *cmd = malloc(PATH_MAX + 64 + (size_t)n * 20), line[PATH_MAX + 256];
+	int i = -1, len;
+	FILE *p;
+
+	if (!cmd)
+		return -ENOMEM;
+	len = sprintf(cmd, "eu-addr2line --pretty-print -f -i -e '%s'", file);
+	for (int k = 0; k < n; k++)
+		len += sprintf(cmd + len, " 0x%llx", (unsigned long long)(start + (uint64_t)k));
+	memset(out, 0, (size_t)n * sizeof(*out));
+	p = popen(cmd, "r");
+	while (p && fgets(line, sizeof(line), p)) {
+		if (!strncmp(line, " (inlined by) ", 14)) {
+			if (i >= 0)
+				parse_ref(line + 14, &out[i]);
+			continue;
+		}
+		if (++i >= n)
+			break;
+		parse_ref(line, &out[i]);
+	}
+	if (p)
+		pclose(p);
+	free(cmd);
+	return i + 1;
+}
+
+static struct dwarf_lines *open_path(const char *path, const struct dwarf_lines_opts *o)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct dwarf_lines *dl;
+
+	if (fd < 0)
+		return NULL;
+	dl = dwarf_lines__open_fd(fd, o);
+	close(fd); /* the handle must not need it */
+	return dl;
+}
+
+/* Every byte of hot in name: our chain equals eu-addr2line's on ref_name (the same code),
+ * function, file and line, in order. */
+static void compare_hot(const char *name, const char *ref_name)
+{
+	static struct ref_chain ref[MAX_ADDRS];
+	char path[PATH_MAX + 64], ref_path[PATH_MAX + 64];
+	struct dwarf_lines *dl;
+	uint64_t start = 0, size = 0;
+	int n, compared = 0, two = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", fix, name);
+	snprintf(ref_path, sizeof(ref_path), "%s/%s", fix, ref_name);
+	CHECK_PROGRAM("eu-addr2line");
+	CHECK_INT(nm_symbol(path, "hot", &start, &size), 0);
+	CHECK(size > 0 && size <= MAX_ADDRS);
+	if (!size || size > MAX_ADDRS)
+		return;
+	n = addr2line(ref_path, start, (int)size, ref);
+	CHECK_INT(n, (int)size);
+	dl = open_path(path, NULL);
+	CHECK(dl != NULL);
+	if (!dl)
+		return;
+	for (int i = 0; i < n; i++) {
+		const struct dwarf_line_frame *f;
+		int got = dwarf_lines__lookup(dl, start + (uint64_t)i, &f);
+
+		if (got != ref[i].n) {
+			fprintf(stderr, "  %s+0x%x: %d frames, eu-addr2line %d\n", name, i, got,
+				ref[i].n);
+			CHECK_INT(got, ref[i].n);
+			continue;
+		}
+		for (int k = 0; k < got; k++) {
+			CHECK_STR(f[k].function, ref[i].fn[k]);
+			CHECK_STR(f[k].file, ref[i].file[k]);
+			CHECK_INT(f[k].line, ref[i].line[k]);
+		}
+		compared++;
+		two += got == 2;
+	}
+	fprintf(stderr, "  %s: %d addresses of hot equal to eu-addr2line's, %d inlined\n", name,
+		compared, two);
+	CHECK_INT(compared, (int)size);
+	CHECK(two > 0);
+	dwarf_lines__free(dl);
+}
+
+static void test_hot_matches_addr2line(void)
+{
+	compare_hot("lines_hot", "lines_hot");
+}
+
+/* No .debug_aranges: the CU index is the DWARF's own ranges. eu-addr2line itself finds no
+ * CU in that file (libdwfl looks in .debug_aranges only): the reference is the same code with
+ * its aranges. */
+static void test_no_aranges(void)
+{
+	compare_hot("lines_hot-noaranges", "lines_hot");
+}
+
+/* 300 random addresses of this test binary (ASan, -O1 -g: many inlines, many CUs) against
+ * eu-addr2line -i: functions, files and lines of every frame, in order. */
+static void test_random_addresses_match_addr2line(void)
+{
+	static struct ref_chain ref[300];
+	static uint64_t addrs[300];
+	char self[PATH_MAX], cmd[PATH_MAX + 64], line[512];
+	unsigned long long lo = 0, hi = 0;
+	int n = 0, compared = 0, inlined = 0;
+	struct dwarf_lines *dl;
+	uint64_t x = 88172645463325252ull;
+	FILE *p;
+
+	CHECK(realpath("/proc/self/exe", self) != NULL);
+	/* the executable segment, from readelf, independently of the code under test */
+	snprintf(cmd, sizeof(cmd), "readelf -lW '%s'", self);
+	p = popen(cmd, "r");
+	while (p && fgets(line, sizeof(line), p)) {
+		unsigned long long off, va, pa, fsz, msz;
+
+		if (strstr(line, " R E ") &&
+		    sscanf(line, " LOAD 0x%llx 0x%llx 0x%llx 0x%llx 0x%llx", &off, &va, &pa, &fsz,
+			   &msz) == 5) {
+			lo = va;
+			hi = va + fsz;
+		}
+	}
+	if (p)
+		pclose(p);
+	CHECK(hi > lo);
+	if (hi <= lo)
+		return;
+	for (int i = 0; i < 300; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		addrs[i] = lo + x % (hi - lo);
+	}
+	/* eu-addr2line takes a range: ask one address at a time through the range helper */
+	for (int i = 0; i < 300; i++) {
+		struct ref_chain one[1];
+
+		if (addr2line(self, addrs[i], 1, one) == 1)
+			ref[n] = one[0];
+		else
+			memset(&ref[n], 0, sizeof(ref[n]));
+		n++;
+	}
+	dl = open_path(self, NULL);
+	CHECK(dl != NULL);
+	if (!dl)
+		return;
+	for (int i = 0; i < n; i++) {
+		const struct dwarf_line_frame *f;
+		int got = dwarf_lines__lookup(dl, addrs[i], &f);
+
+		/* eu-addr2line prints "??:0" where no line covers the address: we say 0 */
+		if (!ref[i].n || !strcmp(ref[i].file[0], "??")) {
+			CHECK_INT(got, 0);
+			continue;
+		}
+		if (got != ref[i].n)
+			for (int k = 0; k < got || k < ref[i].n; k++)
+				fprintf(stderr, "  0x%llx #%d: %s %s:%u | %s %s:%u\n",
+					(unsigned long long)addrs[i], k,
+					k < got ? f[k].function : "-",
+					k < got && f[k].file ? f[k].file : "-",
+					k < got ? f[k].line : 0, k < ref[i].n ? ref[i].fn[k] : "-",
+					k < ref[i].n ? ref[i].file[k] : "-",
+					k < ref[i].n ? ref[i].line[k] : 0);
+		CHECK_INT(got, ref[i].n);
+		for (int k = 0; k < got && k < ref[i].n; k++) {
+			/* no function DIE: the agent names it from the symbol table, as
+			 * eu-addr2line does */
+			if (f[k].function || k)
+				CHECK_STR(f[k].function, ref[i].fn[k]);
+			CHECK_STR(f[k].file, ref[i].file[k]);
+			CHECK_INT(f[k].line, ref[i].line[k]);
+		}
+		compared++;
+		inlined += got > 1;
+	}
+	fprintf(stderr, "  %d random addresses equal to eu-addr2line's, %d inlined\n", compared,
+		inlined);
+	CHECK(compared > 200 && inlined > 20);
+	dwarf_lines__free(dl);
+}
+
+/* The known answer, from the source's markers: mix inlined at LINE_CALL into hot. */
+static void test_known_inline(void)
+{
+	unsigned lmix = marker_line("/* LINE_MIX */"), lcall = marker_line("/* LINE_CALL */");
+	unsigned dmix = marker_line("uint64_t mix("), dhot = marker_line("static void hot(");
+	char path[PATH_MAX + 64];
+	struct dwarf_lines *dl;
+	uint64_t start = 0, size = 0;
+	int exact = 0;
+
+	snprintf(path, sizeof(path), "%s/lines_hot", fix);
+	CHECK_INT(nm_symbol(path, "hot", &start, &size), 0);
+	dl = open_path(path, NULL);
+	CHECK(dl != NULL);
+	if (!dl)
+		return;
+	for (uint64_t a = start; a < start + size; a++) {
+		const struct dwarf_line_frame *f;
+		int n = dwarf_lines__lookup(dl, a, &f);
+
+		if (n != 2)
+			continue;
+		CHECK_STR(f[0].function, "mix");
+		CHECK_STR(f[1].function, "hot");
+		CHECK(f[0].file && strstr(f[0].file, "tests/fixtures/lines_hot.c"));
+		CHECK(f[1].file && strstr(f[1].file, "tests/fixtures/lines_hot.c"));
+		CHECK_INT(f[1].line, lcall);
+		CHECK_INT(f[0].start_line, dmix);
+		CHECK_INT(f[1].start_line, dhot);
+		exact += f[0].line == lmix;
+	}
+	CHECK(exact > 0);
+	dwarf_lines__free(dl);
+}
+
+/* A compressed debug file (objcopy --compress-debug-sections, as Debian ships them) answers
+ * for the stripped program's addresses. */
+static void test_compressed_debug_file(void)
+{
+	static struct ref_chain ref[MAX_ADDRS];
+	char dbg[PATH_MAX + 64], cmd[2 * PATH_MAX];
+	struct dwarf_lines *dl;
+	uint64_t start = 0, size = 0;
+	int n, two = 0;
+
+	snprintf(dbg, sizeof(dbg), "%s/lines-debug/lines_hot-stripped.debug", fix);
+	snprintf(cmd, sizeof(cmd), "readelf -S -W '%s' 2>/dev/null | grep -q '\\.debug_info.* C '",
+		 dbg);
+	CHECK_INT(system(cmd), 0); /* the fixture is what it claims */
+	CHECK_INT(nm_symbol(dbg, "hot", &start, &size), 0);
+	if (!size || size > MAX_ADDRS)
+		return;
+	n = addr2line(dbg, start, (int)size, ref);
+	dl = open_path(dbg, NULL);
+	CHECK(dl != NULL);
+	if (!dl)
+		return;
+	for (int i = 0; i < n; i++) {
+		const struct dwarf_line_frame *f;
+		int got = dwarf_lines__lookup(dl, start + (uint64_t)i, &f);
+
+		CHECK_INT(got, ref[i].n);
+		for (int k = 0; k < got && k < ref[i].n; k++) {
+			CHECK_STR(f[k].function, ref[i].fn[k]);
+			CHECK_INT(f[k].line, ref[i].line[k]);
+		}
+		two += got == 2;
+	}
+	CHECK(two > 0);
+	dwarf_lines__free(dl);
+}
+
+static void test_no_debug_info(void)
+{
+	char path[PATH_MAX + 64];
+
+	snprintf(path, sizeof(path), "%s/lines_hot-stripped", fix);
+	errno = 0;
+	CHECK(open_path(path, NULL) == NULL);
+	CHECK_INT(errno, ENODATA);
+	snprintf(path, sizeof(path), "%s/lines-debug/lines_hot-stripped.debug", fix);
+	/* a cap below the file's DWARF refuses it */
+	errno = 0;
+	CHECK(open_path(path, &(struct dwarf_lines_opts){ .max_debug_bytes = 64 }) == NULL);
+	CHECK_INT(errno, EFBIG);
+	errno = 0;
+	CHECK(open_path("tests/fixtures/lines_hot.c", NULL) == NULL);
+	CHECK_INT(errno, ENOEXEC);
+}
+
+/* The address cache stays within its bytes; a repeated address is a hit. */
+static void test_cache_bounded(void)
+{
+	struct dwarf_lines_opts o = { .max_cache_bytes = 4096 };
+	char path[PATH_MAX + 64];
+	struct dwarf_lines *dl;
+	uint64_t start = 0, size = 0;
+	size_t base;
+
+	snprintf(path, sizeof(path), "%s/lines_hot", fix);
+	CHECK_INT(nm_symbol(path, "hot", &start, &size), 0);
+	dl = open_path(path, &o);
+	CHECK(dl != NULL);
+	if (!dl)
+		return;
+	{
+		const struct dwarf_line_frame *f;
+
+		/* the CU's scope index is built on its first address: a fixed cost, not cache */
+		CHECK(dwarf_lines__lookup(dl, start, &f) >= 0);
+	}
+	base = dwarf_lines__memory_bytes(dl);
+	for (int round = 0; round < 3; round++)
+		for (uint64_t a = start; a < start + size; a++) {
+			const struct dwarf_line_frame *f;
+
+			CHECK(dwarf_lines__lookup(dl, a, &f) >= 0);
+			CHECK(dwarf_lines__memory_bytes(dl) <= base + o.max_cache_bytes);
+		}
+	CHECK(dwarf_lines__stats(dl)->lookups == 3 * size + 1);
+	CHECK(dwarf_lines__stats(dl)->hits < 3 * size); /* evictions happened */
+	{
+		const struct dwarf_line_frame *f;
+		uint64_t hits = dwarf_lines__stats(dl)->hits;
+
+		dwarf_lines__lookup(dl, start + size - 1, &f);
+		CHECK_INT(dwarf_lines__stats(dl)->hits, hits + 1);
+	}
+	dwarf_lines__free(dl);
+}
+
+int main(void)
+{
+	if (!realpath(getenv("STOKER_FIXTURES") ? getenv("STOKER_FIXTURES") : "build/fixtures",
+		      fix)) {
+		fprintf(stderr, "fixtures not built: run make fixtures\n");
+		return 1;
+	}
+	RUN_TEST(test_hot_matches_addr2line);
+	RUN_TEST(test_no_aranges);
+	RUN_TEST(test_known_inline);
+	RUN_TEST(test_random_addresses_match_addr2line);
+	RUN_TEST(test_compressed_debug_file);
+	RUN_TEST(test_no_debug_info);
+	RUN_TEST(test_cache_bounded);
+	return TEST_SUMMARY();
+}
