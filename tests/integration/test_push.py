@@ -177,7 +177,7 @@ def test_push_known_workload():
     print("    total=%d hot=%s; the fixture's CPU time implies %.0f" % (total, hot, want))
     check(total >= floor, "samples at the server (%d) at least 85%% of what the fixture's "
           "CPU time implies at 99 Hz (%.0f)" % (total, want))
-    check(total <= want * 1.05 + 5, "and not more than it implies (%d of %.0f)" % (total, want))
+    check(total <= want * 1.15 + 5, "and not more than it implies (%d of %.0f)" % (total, want))
     recv = int(re.search(r"(\d+) received", err).group(1))
     check(total == recv, "every sample the agent received arrived at the server (%d of %d)"
           % (total, recv))
