@@ -62,6 +62,7 @@ suite push $PY tests/integration/test_push.py
 suite unwind $PY tests/integration/test_unwind.py
 suite spans $PY tests/integration/test_spans.py
 suite security $PY tests/integration/test_security.py
+suite claims $PY tests/integration/test_claims.py
 suite packaging tests/packaging/test_packaging.sh
 suite fuzz env FUZZ_SECONDS=3 tests/fuzz/run.sh
 suite kernels tests/kernels/run.sh

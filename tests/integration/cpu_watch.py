@@ -20,9 +20,27 @@ def proc_cpu_ticks(pid):
     return int(fields[11]) + int(fields[12])
 
 
+def host_idle_ticks():
+    """Idle time of every CPU of the host, in clock ticks."""
+    with open("/proc/stat") as f:
+        return int(f.readline().split()[4])
+
+
+def host_busy_ticks():
+    """CPU time of every task on the host (not idle, not iowait), all CPUs, in clock ticks."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return sum(v[:8]) - v[3] - v[4] - v[7]  # user nice system idle iowait irq softirq steal
+
+
 class CpuWatch:
-    def __init__(self, pid, interval=0.02):
+    """pid None watches the whole host's busy CPU time (idle=True: its idle time) instead of
+    one process's."""
+
+    def __init__(self, pid, interval=0.02, idle=False):
         self.pid = pid
+        self.read = (host_idle_ticks if idle else host_busy_ticks) if pid is None else \
+            lambda: proc_cpu_ticks(pid)
         self.points = []  # (wall ns, cpu ticks)
         self.stop_ev = threading.Event()
         self.thread = threading.Thread(target=self._run, args=(interval,), daemon=True)
@@ -31,7 +49,7 @@ class CpuWatch:
     def _run(self, interval):
         while not self.stop_ev.is_set():
             try:
-                self.points.append((time.time_ns(), proc_cpu_ticks(self.pid)))
+                self.points.append((time.time_ns(), self.read()))
             except (OSError, IndexError, ValueError):
                 return  # the process is gone
             time.sleep(interval)

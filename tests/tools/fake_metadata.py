@@ -1,9 +1,10 @@
 #!/usr/bin/python3
-"""Fake kubelet (HTTP, GET /pods with a bearer token) and fake Docker Engine (HTTP over a unix
+"""Fake kubelet (HTTP, or HTTPS with --tls-cert/--tls-key; GET /pods with a bearer token) and fake Docker Engine (HTTP over a unix
 socket, GET /containers/json) serving recorded answers from tests/fixtures/metadata with
 container ids filled in. Prints "kubelet PORT" first. Counts requests per path.
 
 Usage: fake_metadata.py --token T --app-id ID --web-id ID --docker-id ID --docker-socket PATH
+       [--tls-cert PEM --tls-key PEM]
 """
 import argparse
 import json
@@ -81,11 +82,18 @@ def main():
     ap.add_argument("--web-id", default="9" * 64)
     ap.add_argument("--docker-id", required=True)
     ap.add_argument("--docker-socket", required=True)
+    ap.add_argument("--tls-cert")
+    ap.add_argument("--tls-key")
     a = ap.parse_args()
     Kubelet.token = a.token
     Kubelet.body = load("kubelet-pods.json", {"@APP_ID@": a.app_id, "@WEB_ID@": a.web_id})
     Docker.body = load("docker-containers.json", {"@DOCKER_ID@": a.docker_id})
     k = ThreadingHTTPServer(("127.0.0.1", 0), Kubelet)
+    if a.tls_cert:  # the kubelet's port 10250 serves only TLS
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(a.tls_cert, a.tls_key)
+        k.socket = ctx.wrap_socket(k.socket, server_side=True)
     if os.path.exists(a.docker_socket):
         os.unlink(a.docker_socket)
     d = UnixHTTPServer(a.docker_socket, Docker)
