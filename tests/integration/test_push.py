@@ -108,7 +108,7 @@ def windows_closed(err):
     return int(re.search(r"(\d+) windows closed", uploads_line(err)).group(1))
 
 
-def check_exact_delivery(recs, err, seconds, closed=None):
+def check_exact_delivery(recs, err, seconds, closed=None, span=None):
     """What the receiver recorded is every window the agent closed, once each, in order, and
     the windows tile the run: each starts where the one before ended, and together they
     cover --duration. A window lost with its count (or a count lost with its window) breaks
@@ -133,6 +133,11 @@ def check_exact_delivery(recs, err, seconds, closed=None):
     covered = sum(dur.values()) / 1e9
     check(seconds - 0.2 <= covered <= seconds + 1.5,
           "the windows cover the %d s run (%.2f s)" % (seconds, covered))
+    if span:  # (wall ns before the agent started, after it exited): the run's own clock
+        first, last = starts[0], starts[-1] + dur[starts[-1]]
+        check(span[0] <= first and last <= span[1], "the windows lie within the agent's run "
+              "(from %+.3f s to %+.3f s of its start, exit at %+.3f s)"
+              % ((first - span[0]) / 1e9, (last - span[0]) / 1e9, (span[1] - span[0]) / 1e9))
 
 
 def attempts(rx):
@@ -147,9 +152,11 @@ def test_push_known_workload():
     fx = fixture()
     watch = CpuWatch(fx.pid)
     try:
+        t0 = time.time_ns()
         a = agent(["--pid", str(fx.pid), "--duration", "7s", "--upload-interval", "2s",
                    "--server-url", rx.url, "--label", "env=test", "--spool-dir", ""])
         rc, err = finish(a)
+        t1 = time.time_ns()
     finally:
         watch.stop()
         fx.kill()
@@ -157,7 +164,7 @@ def test_push_known_workload():
         rx.stop()
     check(rc == 0, "agent exits 0 (%s)" % err.strip()[-400:])
     recs = rx.records()
-    check_exact_delivery(recs, err, 7)
+    check_exact_delivery(recs, err, 7, span=(t0, t1))
     labels = recs[0]["labels"]
     check(labels.get("__name__") == "process_cpu", "__name__ is process_cpu")
     check(labels.get("service_name") == "shares", "service_name inferred from the executable")
@@ -263,9 +270,11 @@ def test_retried_faults_deliver_every_window_once():
         fx = fixture()
         try:
             rx.control(**fault)
+            t0 = time.time_ns()
             a = agent(["--pid", str(fx.pid), "--duration", "7s", "--upload-interval", "1s",
                        "--server-url", rx.url, "--spool-dir", ""] + extra)
             rc, err = finish(a)
+            t1 = time.time_ns()
             tries = attempts(rx)
         finally:
             fx.kill()
@@ -277,7 +286,7 @@ def test_retried_faults_deliver_every_window_once():
         check(len(injected) == fault["count"] and all(t["outcome"] == want for t in injected),
               "the %d injected faults met the agent (%s)" % (fault["count"],
                                                             [t["outcome"] for t in tries]))
-        check_exact_delivery(rx.records(), err, 7)
+        check_exact_delivery(rx.records(), err, 7, span=(t0, t1))
 
 
 def test_backoff_schedule():
