@@ -343,6 +343,68 @@ def test_jit_perf_map():
           "of the %.0f the fixture's CPU time implies" % (jit, total, want * 99))
 
 
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def metrics(port):
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=5) as r:
+        text = r.read().decode()
+    return {ln.split()[0]: float(ln.split()[1]) for ln in text.splitlines()
+            if ln and not ln.startswith("#")}
+
+
+def test_unwind_table_eviction():
+    """--unwind-table-memory full: the tables of files no process maps any more (python's,
+    after it exits) make room for a new process's (perl's), whose stacks are then walked in
+    full; nothing is refused for lack of room."""
+    py = start(["/usr/bin/python3", "-c", "while 1: pass"])
+    # perl stops itself at once: its tables are built only when it runs, after python exits
+    pl = subprocess.Popen(["/usr/bin/perl", "-e", 'kill "STOP", $$; $i++ while 1'])
+    port = free_port()
+    out = os.path.join(TMP, "evict.pb.gz")
+    try:
+        time.sleep(0.5)
+        a = Agent(["--pid", str(py.pid), "--pid", str(pl.pid), "--duration", "9s",
+                   "--sample-rate", "99", "--unwind-table-memory", "1MiB", "--metrics-addr",
+                   "127.0.0.1:%d" % port, "--output", out])
+        a.wait_for(r"sampling .* at 99 Hz")
+        time.sleep(2.5)
+        before = metrics(port)
+        stop(py)
+        time.sleep(0.3)
+        pl.send_signal(signal.SIGCONT)
+        time.sleep(4)
+        after = metrics(port)
+        rc, err = a.finish()
+    finally:
+        stop(py)
+        stop(pl)
+    check(rc == 0, "agent exits 0 (%s)" % err.strip()[-300:])
+    keys = ("stoker_unwind_tables", "stoker_unwind_table_bytes",
+            "stoker_unwind_table_capacity_bytes", "stoker_unwind_tables_evicted_total",
+            "stoker_unwind_tables_no_room_total")
+    print("    python running: %s" % {k[7:]: before.get(k) for k in keys})
+    print("    perl running:   %s" % {k[7:]: after.get(k) for k in keys})
+    check(before.get("stoker_unwind_table_bytes", 0) > 512 * 1024,
+          "python's tables filled over half of the 1 MiB")
+    check(after.get("stoker_unwind_tables_evicted_total", 0) >= 1,
+          "tables evicted to make room for perl's")
+    check(after.get("stoker_unwind_tables_no_room_total", -1) == 0, "none refused for room")
+    check(after.get("stoker_unwind_table_bytes", 2 << 20) <= 1 << 20, "within 1 MiB")
+    stacks = [s for s in pprof_check.stacks(load_profile(out, 99))
+              if s["labels"].get("pid") == str(pl.pid)]
+    total = sum(s["count"] for s in stacks)
+    cut = sum(s["count"] for s in stacks if s["frames"][0] == "[truncated]")
+    print("    perl: %d samples, %d truncated" % (total, cut))
+    check(total >= 20 and cut <= 0.1 * total, "perl's stacks walked in full (%d of %d "
+          "truncated)" % (cut, total))
+
+
 # ---- operations -----------------------------------------------------------------------------
 
 CAP_SYS_RESOURCE, CAP_PERFMON, CAP_BPF = 24, 38, 39
@@ -576,7 +638,7 @@ def test_window_expiry_55_minutes():
 
 TESTS = [test_event_cycles_fallback, test_include_idle, test_kernel_stacks_false,
          test_max_samples, test_ring_buffer_full_counted, test_deleted_binary,
-         test_dlopen_reread, test_pid_reuse, test_jit_perf_map,
+         test_dlopen_reread, test_pid_reuse, test_jit_perf_map, test_unwind_table_eviction,
          test_capabilities_dropped_after_load, test_sd_notify_and_watchdog, test_kubelet_https,
          test_window_expiry_55_minutes]
 
