@@ -5,7 +5,14 @@ on an idle one does.
 CpuWatch(pid) polls /proc/PID/stat (utime + stime of every thread) every 20 ms with the wall
 clock; cpu_seconds(t0_ns, t1_ns) interpolates it over [t0, t1] (wall-clock nanoseconds, the
 time_nanos and duration_nanos of a profile). Floors are FLOOR (85%) of cpu seconds times the
-sampling rate: a cpu-clock event fires once per 1/rate s of CPU the task runs."""
+sampling rate: a cpu-clock event fires once per 1/rate s of CPU time.
+
+On a loaded host a task runs in slices shorter than the sampling period, and which slices a
+sample falls in is chance: the count is then a random variable with a standard deviation of
+about sqrt(implied). floor() and ceiling() allow three of those where that is wider than
+the 85% (or 115%) margin, which is only for small counts (below ~400 implied); an idle
+host's runs, with hundreds of samples, are held to 85%."""
+import math
 import os
 import threading
 import time
@@ -78,6 +85,16 @@ class CpuWatch:
         return (self._at(t1_ns) - self._at(t0_ns)) / TICK
 
     def floor(self, t0_ns, t1_ns, hz):
-        """(samples the rate implies for the CPU the process got in [t0, t1], FLOOR of it)"""
+        """(samples the rate implies for the CPU the process got in [t0, t1], its floor)"""
         want = self.cpu_seconds(t0_ns, t1_ns) * hz
-        return want, int(FLOOR * want)
+        return want, floor(want)
+
+
+def floor(want):
+    """The fewest samples acceptable where want are implied (see above)."""
+    return min(FLOOR * want, want - 3 * math.sqrt(want))
+
+
+def ceiling(want):
+    """The most samples acceptable where want are implied: more would be counted twice."""
+    return max(want * 1.15, want + 3 * math.sqrt(want)) + 5
