@@ -62,8 +62,14 @@ class CpuWatch:
             time.sleep(interval)
 
     def stop(self):
+        """Ends the watch with one last reading, taken now: what was watched then covers
+        everything up to the call (the process must still be running)."""
         self.stop_ev.set()
         self.thread.join()
+        try:
+            self.points.append((time.time_ns(), self.read()))
+        except (OSError, IndexError, ValueError):
+            pass
 
     def _at(self, t):
         pts = self.points
