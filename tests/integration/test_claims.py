@@ -338,7 +338,9 @@ def test_jit_perf_map():
         prof, _ = profile_pid(fx.pid, out, 3)
     finally:
         watch.stop()
-        stop(fx)
+        stop(fx)  # killed: the map it would remove at its end stays behind
+        if os.path.exists("/tmp/perf-%d.map" % fx.pid):
+            os.unlink("/tmp/perf-%d.map" % fx.pid)
     stacks = pprof_check.stacks(prof)
     total = sum(s["count"] for s in stacks)
     jit = sum(s["count"] for s in stacks if s["frames"][-1] == "jit_spin_loop")
