@@ -7,6 +7,7 @@
 
 CC ?= gcc
 CLANG ?= clang
+CLANGXX ?= clang++
 BPFTOOL ?= bpftool
 PROTOC_C ?= protoc-c
 PKG_CONFIG ?= pkg-config
@@ -57,6 +58,8 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(UNIT_SRCS))
 # C++ users of include/stoker/trace_context.h (the OpenTelemetry C++ SDK's language)
 UNIT_CXX_SRCS := $(wildcard tests/unit/test_*.cc)
 UNIT_BINS += $(patsubst tests/unit/%.cc,$(OUT)/tests/%,$(UNIT_CXX_SRCS))
+# ... and the same compiled by clang++, as the README promises both compilers
+UNIT_BINS += $(patsubst tests/unit/%.cc,$(OUT)/tests/%-clang,$(UNIT_CXX_SRCS))
 
 FIXTURE_SRCS := $(wildcard tests/fixtures/*.c)
 
@@ -184,6 +187,10 @@ $(OUT)/tests/%: tests/unit/%.c $(ASAN_LIB_OBJS) $(wildcard tests/unit/*.h) | $(O
 $(OUT)/tests/%: tests/unit/%.cc include/stoker/trace_context.h tests/unit/test.h | $(OUT)/tests
 	$(call msg,TEST-CXX,$@)
 	$(Q)$(CXX) -std=c++17 -Wall -Wextra -Werror $(SANITIZE) -O1 -Iinclude $< -o $@ -pthread
+
+$(OUT)/tests/%-clang: tests/unit/%.cc include/stoker/trace_context.h tests/unit/test.h | $(OUT)/tests
+	$(call msg,TEST-CLANGXX,$@)
+	$(Q)$(CLANGXX) -std=c++17 -Wall -Wextra -Werror $(SANITIZE) -O1 -Iinclude $< -o $@ -pthread
 
 unit: $(UNIT_BINS) fixtures
 	$(Q)tests/run_unit.sh $(UNIT_BINS)

@@ -66,6 +66,7 @@ suite security $PY tests/integration/test_security.py
 suite go $PY tests/integration/test_go.py
 suite jit $PY tests/integration/test_jit.py
 suite lines $PY tests/integration/test_lines.py
+suite claims $PY tests/integration/test_claims.py
 suite packaging tests/packaging/test_packaging.sh
 suite fuzz env FUZZ_SECONDS=3 tests/fuzz/run.sh
 suite kernels tests/kernels/run.sh

@@ -38,19 +38,26 @@ struct uploader {
 	struct log_ratelimit rl_reject, rl_retry;
 };
 
+uint64_t uploader_backoff_ns(uint64_t min_ns, uint64_t max_ns, unsigned int attempts, uint64_t rnd)
+{
+	uint64_t d = min_ns;
+
+	for (unsigned int i = 1; i < attempts && d < max_ns; i++)
+		d *= 2;
+	if (d > max_ns)
+		d = max_ns;
+	/* +-20% jitter so a fleet does not retry in lockstep */
+	return d - d / 5 + (rnd % (d / 5 * 2 + 1));
+}
+
 static uint64_t backoff_ns(struct uploader *u, unsigned int attempts)
 {
-	uint64_t d = u->opts.backoff_min_ns;
-
-	for (unsigned int i = 1; i < attempts && d < u->opts.backoff_max_ns; i++)
-		d *= 2;
-	if (d > u->opts.backoff_max_ns)
-		d = u->opts.backoff_max_ns;
-	/* +-20% jitter so a fleet does not retry in lockstep (xorshift, thread-local state) */
+	/* xorshift, state owned by the upload thread */
 	u->rng ^= u->rng << 13;
 	u->rng ^= u->rng >> 7;
 	u->rng ^= u->rng << 17;
-	return d - d / 5 + (u->rng % (d / 5 * 2 + 1));
+	return uploader_backoff_ns(u->opts.backoff_min_ns, u->opts.backoff_max_ns, attempts,
+				   u->rng);
 }
 
 /* Caller holds mu (or the thread is not running yet): b goes to the end of the queue. */

@@ -47,5 +47,8 @@ void uploader__submit(struct uploader *u, struct upload_batch *b);
  * spools what is left, joins the thread and frees u; the final counters go to *final. */
 void uploader__stop(struct uploader *u, uint64_t deadline_ns, struct upload_stats *final);
 void uploader__stats(struct uploader *u, struct upload_stats *st);
+/* The wait before try attempts+1 of a window (attempts >= 1 failed): min_ns doubled per
+ * earlier failure, capped at max_ns, then +-20% picked by rnd (uniform over its range). */
+uint64_t uploader_backoff_ns(uint64_t min_ns, uint64_t max_ns, unsigned int attempts, uint64_t rnd);
 
 #endif

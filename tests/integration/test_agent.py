@@ -14,6 +14,7 @@ import sys
 import tempfile
 import time
 
+from cpu_watch import CpuWatch, ceiling, floor
 from harness import (FIX, REPO, STOKER, Failure, check, load_profile, need, pprof_check,  # noqa: F401
                      profile_fixture, profile_pid, run, run_agent, start, stop)
 
@@ -21,15 +22,39 @@ TOLERANCE = 0.05
 TMP = tempfile.mkdtemp(prefix="stoker-it-")
 
 
+def profile_watched(argv, out, seconds, settle=0.3):
+    """profile_fixture, watching the fixture's CPU time: returns (profile, fixture, samples
+    its CPU time over the profile's span implies at 99 Hz)."""
+    fx = start([os.path.join(FIX, argv[0])] + [str(a) for a in argv[1:]])
+    watch = CpuWatch(fx.pid)
+    try:
+        time.sleep(settle)
+        prof, _ = profile_pid(fx.pid, out, seconds)
+    finally:
+        watch.stop()
+        stop(fx)
+    t0 = prof.pb.time_nanos
+    return prof, fx, watch.cpu_seconds(t0, t0 + prof.pb.duration_nanos) * 99
+
+
+def check_floor(got, want, what):
+    """At least 85% of the samples the process's CPU time implies (less only by sampling
+    noise at small counts, cpu_watch.floor), and not more than it implies with that noise
+    (a sample counted twice would pass a floor)."""
+    check(floor(want) <= got <= ceiling(want), "%s: %d samples, %.0f implied by its CPU "
+          "time at 99 Hz (accepted %.0f to %.0f)" % (what, got, want, floor(want),
+                                                    ceiling(want)))
+
+
 def test_known_shares_fp():
     """60/30/10 fixture built with frame pointers: shares within 5 points, full path."""
-    prof, fx, _ = profile_fixture(["shares", 30], os.path.join(TMP, "shares.pb.gz"), 6)
+    prof, fx, want = profile_watched(["shares", 30], os.path.join(TMP, "shares.pb.gz"), 6)
     sh = pprof_check.shares(prof, funcs=["hot_a", "hot_b", "hot_c"], pid=fx.pid,
                             paths=["main,run,dispatch,hot_a", "main,run,dispatch,hot_b",
                                    "main,run,dispatch,hot_c"])
     total = sh["total"]
     print("    samples=%d inclusive=%s paths=%s" % (total, sh["inclusive"], sh["paths"]))
-    check(total >= 400, "at least 400 samples in 6 s at 99 Hz (got %d)" % total)
+    check_floor(total, want, "the fixture in 6 s")
     for fn, want in (("hot_a", 0.60), ("hot_b", 0.30), ("hot_c", 0.10)):
         got = sh["inclusive"][fn]
         check(abs(got - want) <= TOLERANCE, "%s share %.3f within 0.05 of %.2f" % (fn, got, want))
@@ -50,14 +75,17 @@ def test_short_lived_process():
                              stderr=subprocess.PIPE, text=True)
     time.sleep(1.5)
     sl = subprocess.Popen([os.path.join(FIX, "shortlived"), "0.7"])
-    check(sl.wait() == 0, "short-lived fixture ran")
+    _, status, ru = os.wait4(sl.pid, 0)
+    sl.returncode = os.waitstatus_to_exitcode(status)
+    check(sl.returncode == 0, "short-lived fixture ran")
     _, err = agent.communicate(timeout=30)
     check(agent.returncode == 0, "agent exits 0 (%s)" % err.strip()[-300:])
     prof = load_profile(out, 99)
     sh = pprof_check.shares(prof, funcs=["burn_short", "main"], pid=sl.pid,
                             labels=["comm=shortlived"])
     print("    samples=%d inclusive=%s" % (sh["total"], sh["inclusive"]))
-    check(sh["total"] >= 30, "short-lived process sampled (%d samples)" % sh["total"])
+    # its whole life is inside the profile: its rusage is all the CPU it had to be sampled
+    check_floor(sh["total"], (ru.ru_utime + ru.ru_stime) * 99, "the short-lived process")
     check(sh["inclusive"]["burn_short"] >= 0.9,
           "burn_short named in %.2f of its samples" % sh["inclusive"]["burn_short"])
 
@@ -115,16 +143,16 @@ def test_other_mount_namespace():
 
 def test_kernel_frames():
     """Samples in the kernel carry named kernel frames below the user function."""
-    prof, fx, _ = profile_fixture(["syscaller", 20], os.path.join(TMP, "kern.pb.gz"), 3,
-                                  settle=0.2)
+    prof, fx, want = profile_watched(["syscaller", 20], os.path.join(TMP, "kern.pb.gz"), 3,
+                                     settle=0.2)
     stacks = pprof_check.stacks(prof)
     total = sum(s["count"] for s in stacks)
+    check_floor(total, want, "the kernel-heavy fixture in 3 s")
     kern = sum(s["count"] for s in stacks
                if any(re.search(r"sys_read|ksys_read|vfs_read|read_zero|iov_iter_zero|clear_user",
                                 f) for f in s["frames"])
                and "in_syscalls" in s["frames"])
     print("    samples=%d with named kernel read path under in_syscalls=%d" % (total, kern))
-    check(total >= 100, "kernel-heavy fixture sampled")
     check(kern >= 0.8 * total, "most samples show the kernel read path below in_syscalls")
     paths = pprof_check.shares(prof, funcs=[], paths=["main,in_syscalls"])["paths"]
     check(paths["main,in_syscalls"] >= 0.95, "user path main>in_syscalls intact")

@@ -1,8 +1,9 @@
 #!/bin/sh
 # `make test-kernels`: boots Debian 12's own 6.1 kernel in qemu with build/stoker and the
-# fixtures in an initramfs, runs the same checks as the host's integration tests inside,
-# and turns the guest's serial report into pass/fail lines. The kernel package is cached in
-# build/kernels. Fails loudly (never skips) when qemu or the package cannot be had.
+# fixtures in an initramfs, runs `stoker check` and a local-mode profile of the known-shares
+# fixture inside (the host checks its shares and path), and turns the guest's serial report
+# into pass/fail lines. The kernel package is cached in build/kernels. Fails loudly (never
+# skips) when qemu or the package cannot be had.
 set -u
 cd "$(dirname "$0")/../.."
 REPO=$(pwd)

@@ -5,7 +5,9 @@ It decodes what it receives with Python's protobuf runtime (not the agent's code
 what the real server checks, records every accepted profile as one JSON line, and injects
 faults on demand: refuse connections, answer a status code N times, hang, close
 mid-request, answer garbage. Modes change at start (flags) or at run time:
-POST /__control {"mode": ...}.
+POST /__control {"mode": ..., "count": N, "retry_after": S, "seconds": S}; with a count, the
+mode goes back to ok after N requests met the fault. /__stats lists every profile request's
+arrival time and outcome ("attempts"), so tests can check retry timing and count faults.
 
 The rules are grafana/pyroscope's, cited beside each check: pkg/distributor/distributor.go
 (Push, pushSeries, rateLimit), pkg/validation/validate.go (ValidateLabels, ValidateProfile),
@@ -23,7 +25,7 @@ whose period does not match the rate the agent was started with is rejected.
 Usage: pyroscope_receiver.py --port 0 --record FILE --cpu-hz HZ [--require-tenant]
        [--basic-auth USER:PASS] [--bearer-token TOKEN] [--require-header 'Name: value']
        [--reject-older-than S] [--reject-newer-than S] [--fill-service-name]
-       [--mode MODE [--code N] [--count N]]
+       [--mode MODE [--code N] [--count N] [--retry-after S] [--seconds S]]
 Prints "listening on PORT" first.
 """
 import argparse
@@ -95,8 +97,10 @@ class State:
         self.mode = args.mode
         self.code = args.code
         self.count = args.count
+        self.retry_after = args.retry_after
+        self.seconds = args.seconds
         self.stats = {"requests": 0, "accepted": 0, "profiles": 0, "rejected_by_code": {},
-                      "last_rejections": []}
+                      "last_rejections": [], "attempts": []}
         self.record = args.record
         self.server = None
         self.port = args.port
@@ -104,17 +108,23 @@ class State:
         self.buckets = {}  # tenant -> [tokens, last refill time] for rate_limit()
 
     def take_fault(self):
-        """The fault for this request, consuming one of a counted status fault."""
+        """The fault for this request as (mode, code, retry_after, seconds), consuming one
+        of a counted fault (any mode but refuse)."""
         with self.lock:
             mode = self.mode
-            if mode == "status":
-                code = self.code
-                if self.count is not None:
-                    self.count -= 1
-                    if self.count <= 0:
-                        self.mode = "ok"
-                return ("status", code)
-            return (mode, None)
+            fault = (mode, self.code, self.retry_after, self.seconds)
+            if mode not in ("ok", "refuse") and self.count is not None:
+                self.count -= 1
+                if self.count <= 0:
+                    self.mode = "ok"
+            return fault
+
+    def note_attempt(self, path, outcome):
+        """One profile request: when it arrived (wall clock, s) and what it met."""
+        with self.lock:
+            self.stats["attempts"] = (self.stats["attempts"] +
+                                      [{"t": time.time(), "path": path.split("?")[0],
+                                        "outcome": outcome}])[-2000:]
 
     def rate_limit(self, tenant, cost):
         """distributor.go rateLimit: a token bucket per tenant, 4 MiB/s with a 2 MiB burst,
@@ -325,9 +335,11 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, fmt, *a):
         pass
 
-    def reply(self, code, body=b"", ctype="application/json"):
+    def reply(self, code, body=b"", ctype="application/json", headers=None):
         self.state.count_status(code)
         self.send_response(code)
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -366,16 +378,22 @@ class Handler(BaseHTTPRequestHandler):
         return h
 
     def fault(self):
-        mode, code = self.state.take_fault()
+        mode, code, retry_after, seconds = self.state.take_fault()
+        if mode != "ok":
+            self.state.note_attempt(self.path, mode if mode != "status" else str(code))
         if mode == "status":
             self.body()
             msg = json.dumps({"code": "unavailable", "message": "injected %d" % code}).encode()
-            self.reply(code, msg)
+            self.reply(code, msg, headers={"Retry-After": str(retry_after)}
+                       if retry_after is not None else {})
             return True
         if mode == "hang":
+            # a counted hang stalls its request for `seconds` (past the client's timeout),
+            # then closes without an answer; an uncounted one until the mode changes
             self.body()
-            deadline = time.time() + 60
-            while time.time() < deadline and self.state.mode == "hang":
+            counted = seconds is not None
+            deadline = time.time() + (seconds if counted else 60)
+            while time.time() < deadline and (counted or self.state.mode == "hang"):
                 time.sleep(0.05)
             self.state.count_status(0)
             self.close_connection = True
@@ -436,9 +454,11 @@ class Handler(BaseHTTPRequestHandler):
             else:
                 raise Reject(404, "no such endpoint", "not_found")
             self.state.write_records(recs)
+            self.state.note_attempt(self.path, "200")
             self.reply(200, b"{}")
         except Reject as r:
             self.drain()
+            self.state.note_attempt(self.path, str(r.code))
             self.state.note_rejection(r.code, r.msg)
             self.reply(r.code, json.dumps({"code": r.connect_code, "message": r.msg}).encode())
         except Exception as e:  # malformed input never crashes the receiver
@@ -607,6 +627,8 @@ def apply_control(state, ctl):
         state.mode = mode
         state.code = ctl.get("code", 503)
         state.count = ctl.get("count")
+        state.retry_after = ctl.get("retry_after")
+        state.seconds = ctl.get("seconds")
     if mode == "refuse" and prev != "refuse":
         # close the listening socket in the background, after this answer went out
         def close():
@@ -654,6 +676,10 @@ def main():
                     choices=["ok", "refuse", "status", "hang", "close_mid_body", "garbage"])
     ap.add_argument("--code", type=int, default=503)
     ap.add_argument("--count", type=int)
+    ap.add_argument("--retry-after", type=int,
+                    help="status mode: the Retry-After header (seconds) sent with the code")
+    ap.add_argument("--seconds", type=float,
+                    help="hang mode with --count: how long each request stalls")
     args = ap.parse_args()
     Handler.state = state = State(args)
     push_pb2()

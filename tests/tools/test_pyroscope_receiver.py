@@ -328,6 +328,66 @@ class TestIngest(Case):
         self.expect(RX.post("/ingest?" + q, raw, "application/octet-stream"), 400)
 
 
+class TestFaults(unittest.TestCase):
+    """The injected faults the delivery tests rely on: each happens exactly as many times as
+    asked, then the receiver accepts again; every profile request is in the attempt log."""
+
+    def setUp(self):
+        self.rx = Receiver()
+
+    def tearDown(self):
+        self.rx.stop()
+
+    def control(self, **mode):
+        return self.rx.post("/__control", json.dumps(mode).encode(), "application/json")
+
+    def attempts(self):
+        with urllib.request.urlopen(self.rx.url + "/__stats", timeout=5) as r:
+            return json.loads(r.read())["attempts"]
+
+    def test_counted_status_with_retry_after(self):
+        self.control(mode="status", code=429, count=2, retry_after=3)
+        for _ in range(2):
+            req = urllib.request.Request(self.rx.url + "/push.v1.PusherService/Push",
+                                         data=push_body(), method="POST",
+                                         headers={"Content-Type": "application/proto"})
+            with self.assertRaises(urllib.error.HTTPError) as e:
+                urllib.request.urlopen(req, timeout=5)
+            self.assertEqual(e.exception.code, 429)
+            self.assertEqual(e.exception.headers.get("Retry-After"), "3")
+        self.assertEqual(self.rx.push()[0], 200, "accepted after the counted faults")
+        self.assertEqual([a["outcome"] for a in self.attempts()], ["429", "429", "200"])
+        self.assertEqual(len(self.rx.records()), 1)
+
+    def test_status_without_retry_after(self):
+        self.control(mode="status", code=408, count=1)
+        req = urllib.request.Request(self.rx.url + "/push.v1.PusherService/Push",
+                                     data=push_body(), method="POST",
+                                     headers={"Content-Type": "application/proto"})
+        with self.assertRaises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(req, timeout=5)
+        self.assertEqual(e.exception.code, 408)
+        self.assertIsNone(e.exception.headers.get("Retry-After"))
+
+    def test_counted_hang_stalls_then_closes(self):
+        self.control(mode="hang", count=1, seconds=1.5)
+        t0 = time.time()
+        with self.assertRaises(Exception):
+            self.rx.push()
+        self.assertGreaterEqual(time.time() - t0, 1.4, "stalled for the asked time")
+        self.assertEqual(self.rx.push()[0], 200)
+        self.assertEqual([a["outcome"] for a in self.attempts()], ["hang", "200"])
+        self.assertEqual(len(self.rx.records()), 1, "the stalled request was not recorded")
+
+    def test_counted_reset(self):
+        self.control(mode="close_mid_body", count=1)
+        with self.assertRaises(Exception):
+            self.rx.push(raw=profile(big=100000))
+        self.assertEqual(self.rx.push()[0], 200)
+        self.assertEqual([a["outcome"] for a in self.attempts()], ["close_mid_body", "200"])
+        self.assertEqual(len(self.rx.records()), 1)
+
+
 def _main():
     suite = unittest.defaultTestLoader.loadTestsFromModule(sys.modules[__name__])
     res = unittest.TextTestRunner(verbosity=2).run(suite)
