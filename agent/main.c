@@ -373,11 +373,10 @@ static void setup_fetch(struct agent *a)
 		unsetenv("DEBUGINFOD_URLS");
 		return;
 	}
-	a->fetch = debuginfod_fetch__start(&a->cfg.debuginfod);
+	a->fetch = debuginfod_fetch__new(&a->cfg.debuginfod);
 	if (!a->fetch) {
-		pr_warn("failed to start fetching debug files into %s: %s; frames without "
-			"local "
-			"debug files have no lines",
+		pr_warn("failed to set up fetching debug files into %s: %s; frames without "
+			"local debug files have no lines",
 			a->cfg.debuginfod.cache_dir,
 			errno == EPERM ? "not a directory of the agent's user with mode 0700"
 				       : strerror(errno));
@@ -487,6 +486,13 @@ static int setup(struct agent *a)
 			pr_err("failed to start the container metadata thread: %s", strerror(-err));
 			return err;
 		}
+	}
+	if (a->fetch) {
+		err = debuginfod_fetch__run(a->fetch);
+		if (err)
+			pr_warn("failed to start fetching debug files: %s; frames without local "
+				"debug files have no lines",
+				strerror(-err));
 	}
 	if (a->cfg.sampler.unwind_tables) {
 		struct unwind_loader_opts uo = { 0 };

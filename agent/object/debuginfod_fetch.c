@@ -253,7 +253,7 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-struct debuginfod_fetch *debuginfod_fetch__start(const struct debuginfod_fetch_opts *opts)
+struct debuginfod_fetch *debuginfod_fetch__new(const struct debuginfod_fetch_opts *opts)
 {
 	struct debuginfod_fetch *d = calloc(1, sizeof(*d));
 	struct lru_cache_opts lo = { 0 };
@@ -301,15 +301,20 @@ struct debuginfod_fetch *debuginfod_fetch__start(const struct debuginfod_fetch_o
 		goto fail;
 	}
 	enforce_cache_bound(d);
-	err = -pthread_create(&d->worker, NULL, worker, d);
-	if (err)
-		goto fail;
-	d->started = true;
 	return d;
 fail:
 	debuginfod_fetch__stop(d);
 	errno = -err;
 	return NULL;
+}
+
+int debuginfod_fetch__run(struct debuginfod_fetch *d)
+{
+	int err = -pthread_create(&d->worker, NULL, worker, d);
+
+	if (!err)
+		d->started = true;
+	return err;
 }
 
 void debuginfod_fetch__stop(struct debuginfod_fetch *d)

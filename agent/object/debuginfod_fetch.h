@@ -32,11 +32,14 @@ struct debuginfod_fetch_stats {
 struct debuginfod_fetch;
 
 /* Checks the cache directory (created if missing: a directory of the agent's uid, mode 0700,
- * not a link), points libdebuginfod at it and at urls through its environment variables (to
- * be called before other threads run: setenv is not thread-safe), and starts the worker.
+ * not a link) and points libdebuginfod at it and at urls through its environment variables (to
+ * be called before other threads run: setenv is not thread-safe). No thread yet: the worker
+ * starts with debuginfod_fetch__run, once the agent has dropped its load-time capabilities.
  * Returns NULL with errno set: EPERM when the directory is not the agent's own, mode 0700;
  * EINVAL when it is not absolute. */
-struct debuginfod_fetch *debuginfod_fetch__start(const struct debuginfod_fetch_opts *opts);
+struct debuginfod_fetch *debuginfod_fetch__new(const struct debuginfod_fetch_opts *opts);
+/* Starts the worker thread. Returns 0 or -errno (d then stays, fetching nothing). */
+int debuginfod_fetch__run(struct debuginfod_fetch *d);
 /* Aborts a fetch under way and joins the worker (about a second at most). */
 void debuginfod_fetch__stop(struct debuginfod_fetch *d);
 

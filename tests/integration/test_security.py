@@ -526,26 +526,30 @@ def thread_status(pid):
 
 
 def test_threads_hold_only_steady_caps():
-    """Run as root with every thread started (metadata, metrics, uploader), each thread of the
-    agent holds only the steady-state capabilities, in every set, and no_new_privs."""
+    """Run as root with every thread started (metadata, metrics, uploader, debug-file fetcher),
+    each thread of the agent holds only the steady-state capabilities, in every set, and
+    no_new_privs."""
     with open("/proc/sys/kernel/cap_last_cap") as f:
         want = STEADY_CAPS & ((1 << (int(f.read()) + 1)) - 1)
+    cache = tempfile.mkdtemp(prefix="stoker-fetch-")
+    os.chmod(cache, 0o700)
     a = subprocess.Popen(
         [STOKER, "--duration", "6s", "--upload-interval", "1s", "--spool-dir", "",
          "--server-url", "http://127.0.0.1:9",
          "--metrics-addr", "127.0.0.1:%d" % (20000 + os.getpid() % 20000),
          "--docker-socket", os.path.join(TMP, "no-docker.sock"), "--kubernetes",
-         "--kubelet-url", "http://127.0.0.1:9"],
+         "--kubelet-url", "http://127.0.0.1:9", "--debuginfod-urls", "http://127.0.0.1:9",
+         "--debuginfod-cache-dir", cache],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.time() + 20
         st = {}
         while time.time() < deadline and a.poll() is None:
             st = thread_status(a.pid)
-            if len(st) >= 4:
+            if len(st) >= 5:
                 break
             time.sleep(0.1)
-        check(len(st) >= 4, "the agent runs its metadata, metrics and upload threads (%d "
+        check(len(st) >= 5, "the agent runs its metadata, metrics, upload and fetch threads (%d "
               "threads: %s)" % (len(st), sorted(v.get("Name") for v in st.values())))
         for tid, v in sorted(st.items()):
             sets = {k: int(v[k], 16) for k in ("CapEff", "CapPrm", "CapBnd", "CapInh", "CapAmb")}
@@ -557,6 +561,7 @@ def test_threads_hold_only_steady_caps():
         out, err = a.communicate(timeout=60)
     finally:
         stop(a)
+        shutil.rmtree(cache, ignore_errors=True)
     check(a.returncode == 0 and "sampling" in err,
           "the agent ran to its end and sampled (%s)" % err.strip()[-300:])
 
