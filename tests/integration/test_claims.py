@@ -516,9 +516,10 @@ def cgroup2_root():
 
 
 def test_kubelet_https():
-    """The kubelet over HTTPS: verified against --kubernetes-ca-file with
-    --kubelet-verify-tls, pod labels arrive; a kubelet certificate from another CA is
-    refused (logged, no pod labels); without verification the self-signed kubelet works."""
+    """The kubelet over HTTPS: verified by default against --kubernetes-ca-file, pod labels
+    arrive; a kubelet certificate from another CA is refused (logged, no pod labels), also
+    when no flag asks for verification; with --kubelet-verify-tls=false the kubelet's own
+    certificate is accepted."""
     d = os.path.join(TMP, "kpki")
     os.makedirs(d)
     make_kubelet_pki(d)
@@ -544,7 +545,9 @@ def test_kubelet_https():
                                           os.path.join(d, "ca.pem")]),
                             ("wrong CA", ["--kubelet-verify-tls", "--kubernetes-ca-file",
                                           os.path.join(d, "other-ca.pem")]),
-                            ("unverified", [])):
+                            ("default", ["--kubernetes-ca-file",
+                                         os.path.join(d, "other-ca.pem")]),
+                            ("unverified", ["--kubelet-verify-tls=false"])):
             out = os.path.join(TMP, "k8s-%s.pb.gz" % name.replace(" ", "-"))
             r = run_agent(["--kubernetes", "--kubelet-url", "https://127.0.0.1:%d" % port,
                            "--kubernetes-token-file", tok, "--docker-socket", "",
@@ -570,7 +573,9 @@ def test_kubelet_https():
           results["wrong CA"][1], "a kubelet certificate from another CA is refused (%s %s)"
           % (results["wrong CA"][0], [ln for ln in results["wrong CA"][1].splitlines()
                                       if "kubelet" in ln]))
-    check(pod in results["unverified"][0], "without --kubelet-verify-tls the kubelet's own "
+    check(results["default"][0] == {None}, "verification is the default: another CA's "
+          "certificate is refused without the flag (%s)" % results["default"][0])
+    check(pod in results["unverified"][0], "with --kubelet-verify-tls=false the kubelet's own "
           "certificate is accepted (%s)" % results["unverified"][0])
 
 
