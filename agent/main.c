@@ -357,6 +357,7 @@ static int setup(struct agent *a)
 	}
 
 	so.pids = a->cfg.pids;
+	so.drain_interval_ms = DRAIN_INTERVAL_MS;
 	so.unwind_rows = a->cfg.unwind_table_bytes / sizeof(struct stoker_unwind_row);
 	so.on_record = collector__on_record;
 	so.ctx = &a->col;

@@ -12,6 +12,7 @@
 #include <bpf/libbpf.h>
 
 #include "util/log.h"
+#include "sample/ring_size.h"
 #include "sample/sampler.h"
 #include "sampler.skel.h"
 #include "trace_context_abi.h"
@@ -87,6 +88,7 @@ static void close_events(struct sampler *s)
 struct sampler *sampler__open(const struct sampler_opts *opts)
 {
 	struct sampler *s;
+	size_t ring_bytes;
 	int err = 0;
 
 	s = calloc(1, sizeof(*s));
@@ -117,10 +119,12 @@ struct sampler *sampler__open(const struct sampler_opts *opts)
 	s->skel->rodata->include_idle = opts->include_idle;
 	s->skel->rodata->want_kernel_stacks = opts->kernel_stacks;
 	s->skel->rodata->filter_pids = opts->npids > 0;
-	bpf_map__set_max_entries(s->skel->maps.events,
-				 (__u32)round_pow2(opts->ringbuf_bytes
-						       ? opts->ringbuf_bytes
-						       : STOKER_RINGBUF_DEFAULT_BYTES));
+	ring_bytes = opts->ringbuf_bytes
+			 ? round_pow2(opts->ringbuf_bytes)
+			 : ring_size_for((unsigned int)s->ncpus, opts->sample_rate_hz,
+					 opts->drain_interval_ms ? opts->drain_interval_ms : 100);
+	bpf_map__set_max_entries(s->skel->maps.events, (__u32)ring_bytes);
+	pr_debug("ring buffer: %zu KiB", ring_bytes >> 10);
 	if (opts->npids)
 		bpf_map__set_max_entries(s->skel->maps.pid_filter, (__u32)opts->npids);
 	s->skel->rodata->unwind_tables = opts->unwind_tables;

@@ -25,7 +25,9 @@ struct sampler_opts {
 	bool kernel_stacks;
 	const int *pids; /* NULL/0: every process */
 	size_t npids;
-	size_t ringbuf_bytes; /* 0: STOKER_RINGBUF_DEFAULT_BYTES; rounded up to a power of two */
+	size_t ringbuf_bytes; /* 0: sized from the work (ring_size_for); rounded up to a power
+			       * of two */
+	unsigned int drain_interval_ms; /* how often the caller drains; 0: 100 */
 	bool unwind_tables;   /* walk user stacks with unwind tables (else frame pointers) */
 	size_t unwind_rows;   /* 0: STOKER_UNWIND_DEFAULT_ROWS */
 	unsigned int max_user_frames; /* 0: STOKER_MAX_STACK_DEPTH */
