@@ -358,7 +358,7 @@ static int setup(struct agent *a)
 
 	so.pids = a->cfg.pids;
 	so.drain_interval_ms = DRAIN_INTERVAL_MS;
-	so.unwind_rows = a->cfg.unwind_table_bytes / sizeof(struct stoker_unwind_row);
+	so.unwind_chunks = a->cfg.unwind_table_bytes / STOKER_UNWIND_CHUNK_BYTES;
 	so.on_record = collector__on_record;
 	so.ctx = &a->col;
 	caps_missing_for_load(missing, sizeof(missing));

@@ -139,7 +139,7 @@ struct sampler *sampler__open(const struct sampler_opts *opts)
 	bpf_map__set_max_entries(
 	    s->skel->maps.unwind_rows,
 	    opts->unwind_tables
-		? (__u32)(opts->unwind_rows ? opts->unwind_rows : STOKER_UNWIND_DEFAULT_ROWS)
+		? (__u32)(opts->unwind_chunks ? opts->unwind_chunks : STOKER_UNWIND_DEFAULT_CHUNKS)
 		: 1);
 	if (!opts->unwind_tables) {
 		/* nothing will be loaded: keep the maps minimal */
@@ -308,14 +308,14 @@ const char *sampler__event_name(const struct sampler *s)
 void sampler__unwind_maps(const struct sampler *s, struct sampler_unwind_maps *out)
 {
 	out->rows_fd = out->rules_fd = out->pages_fd = out->mappings_fd = -1;
-	out->rows = 0;
+	out->chunks = 0;
 	if (!s->opts.unwind_tables)
 		return;
 	out->rows_fd = bpf_map__fd(s->skel->maps.unwind_rows);
 	out->rules_fd = bpf_map__fd(s->skel->maps.unwind_rules);
 	out->pages_fd = bpf_map__fd(s->skel->maps.unwind_pages);
 	out->mappings_fd = bpf_map__fd(s->skel->maps.unwind_mappings);
-	out->rows = bpf_map__max_entries(s->skel->maps.unwind_rows);
+	out->chunks = bpf_map__max_entries(s->skel->maps.unwind_rows);
 }
 
 int sampler__ncpus(const struct sampler *s)

@@ -29,7 +29,7 @@ struct sampler_opts {
 			       * of two */
 	unsigned int drain_interval_ms; /* how often the caller drains; 0: 100 */
 	bool unwind_tables;   /* walk user stacks with unwind tables (else frame pointers) */
-	size_t unwind_rows;   /* 0: STOKER_UNWIND_DEFAULT_ROWS */
+	size_t unwind_chunks; /* row chunks at most; 0: STOKER_UNWIND_DEFAULT_CHUNKS */
 	unsigned int max_user_frames; /* 0: STOKER_MAX_STACK_DEPTH */
 	bool span_context;	      /* read the running span of each sampled thread */
 	bool otel_map;	 /* otel_map_fd: a checked OpenTelemetry span map to read too */
@@ -64,7 +64,7 @@ int sampler__ncpus(const struct sampler *s);
 /* The maps agent/unwind_loader.c fills; -1 fds when unwinding by tables is off. */
 struct sampler_unwind_maps {
 	int rows_fd, rules_fd, pages_fd, mappings_fd;
-	size_t rows; /* entries of the row map */
+	size_t chunks; /* entries the row map holds at most (struct stoker_unwind_chunk) */
 };
 void sampler__unwind_maps(const struct sampler *s, struct sampler_unwind_maps *out);
 

@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* Loads unwind tables into the BPF walker's maps (rows through an mmap of the row pool, pages
- * and rules by update), one per mapped file (the rows come from its object), evicts unused
- * ones when the pool is full, and registers each process's executable mappings (as the
- * process cache read them) in the (pid, address) LPM trie. */
+/* Loads unwind tables into the BPF walker's maps (rows in chunks added as tables are loaded
+ * and deleted as they are evicted, pages and rules by update), one per mapped file (the rows
+ * come from its object), evicts unused ones when the pool is full, and registers each
+ * process's executable mappings (as the process cache read them) in the (pid, address) LPM
+ * trie. */
 #include <bpf/bpf.h>
 #include <endian.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -23,7 +23,8 @@
 struct utable {
 	uint64_t id;
 	uint64_t dev, inode;   /* the file the rows are of */
-	uint32_t first, nrows; /* extent in the row pool; nrows 0: nothing loaded */
+	uint32_t first, nrows; /* extent in the row pool (first: a chunk's first row); nrows 0:
+				* nothing loaded */
 	uint32_t refs;	       /* registered mappings using it */
 	uint64_t last_used;
 	uint64_t min_page, max_page;
@@ -45,8 +46,8 @@ struct uproc {
 
 struct unwind_loader {
 	struct unwind_loader_opts opts;
-	struct stoker_unwind_row *pool;
-	size_t pool_rows, pool_bytes;
+	size_t pool_chunks, pool_rows;
+	struct stoker_unwind_chunk *chunk; /* staging for one update */
 	struct unwind_rules *rules;
 	uint32_t rules_synced;
 	struct utable *tables;
@@ -148,7 +149,6 @@ struct unwind_loader *unwind_loader__new(const struct unwind_loader_opts *opts)
 {
 	struct lru_cache_opts lo = { 0 };
 	struct unwind_loader *l;
-	long page = sysconf(_SC_PAGESIZE);
 	int err;
 
 	l = calloc(1, sizeof(*l));
@@ -161,21 +161,12 @@ struct unwind_loader *unwind_loader__new(const struct unwind_loader_opts *opts)
 		l->opts.max_tables = 4096;
 	if (!l->opts.rescan_interval_ns)
 		l->opts.rescan_interval_ns = 2000000000ull;
-	l->pool_rows = opts->maps.rows;
-	l->pool_bytes = (l->pool_rows * sizeof(struct stoker_unwind_row) + (size_t)page - 1) &
-			~((size_t)page - 1);
-	l->pool =
-	    mmap(NULL, l->pool_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, opts->maps.rows_fd, 0);
-	if (l->pool == MAP_FAILED) {
-		err = -errno;
-		l->pool = NULL;
-		pr_err("failed to map the unwind row pool (%zu bytes): %s", l->pool_bytes,
-		       strerror(-err));
-		goto fail;
-	}
+	l->pool_chunks = opts->maps.chunks;
+	l->pool_rows = l->pool_chunks * STOKER_UNWIND_CHUNK_ROWS;
+	l->chunk = malloc(sizeof(*l->chunk));
 	l->rules = malloc(sizeof(*l->rules));
 	l->tables = calloc(l->opts.max_tables, sizeof(*l->tables));
-	if (!l->rules || !l->tables) {
+	if (!l->rules || !l->tables || !l->chunk) {
 		err = -ENOMEM;
 		goto fail;
 	}
@@ -191,6 +182,7 @@ struct unwind_loader *unwind_loader__new(const struct unwind_loader_opts *opts)
 		goto fail;
 	}
 	l->st.rows_capacity = l->pool_rows;
+	l->st.chunks_capacity = l->pool_chunks;
 	return l;
 fail:
 	unwind_loader__free(l);
@@ -203,8 +195,7 @@ void unwind_loader__free(struct unwind_loader *l)
 	if (!l)
 		return;
 	lru_cache__free(l->procs); /* unregisters every process */
-	if (l->pool)
-		munmap(l->pool, l->pool_bytes);
+	free(l->chunk);
 	free(l->tables);
 	free(l->rules);
 	free(l);
@@ -219,9 +210,44 @@ static void delete_pages(struct unwind_loader *l, const struct utable *t)
 	}
 }
 
+static uint32_t chunks_of(size_t nrows)
+{
+	return (uint32_t)((nrows + STOKER_UNWIND_CHUNK_ROWS - 1) / STOKER_UNWIND_CHUNK_ROWS);
+}
+
+/* Deletes the chunks of rows [first, first + nrows): their memory goes back to the kernel. */
+static void delete_chunks(struct unwind_loader *l, uint32_t first, uint32_t nrows)
+{
+	uint32_t c0 = first / STOKER_UNWIND_CHUNK_ROWS, n = chunks_of(nrows);
+
+	for (uint32_t c = c0; c < c0 + n; c++)
+		if (!bpf_map_delete_elem(l->opts.maps.rows_fd, &c))
+			l->st.chunks_used--;
+}
+
+/* Writes rows at first (a chunk's first row), one chunk per update. */
+static int write_chunks(struct unwind_loader *l, uint32_t first,
+			const struct stoker_unwind_row *rows, size_t nrows)
+{
+	uint32_t c = first / STOKER_UNWIND_CHUNK_ROWS;
+
+	for (size_t i = 0; i < nrows; i += STOKER_UNWIND_CHUNK_ROWS, c++) {
+		size_t n =
+		    nrows - i < STOKER_UNWIND_CHUNK_ROWS ? nrows - i : STOKER_UNWIND_CHUNK_ROWS;
+
+		memcpy(l->chunk->rows, rows + i, n * sizeof(rows[0]));
+		memset(l->chunk->rows + n, 0, (STOKER_UNWIND_CHUNK_ROWS - n) * sizeof(rows[0]));
+		if (bpf_map_update_elem(l->opts.maps.rows_fd, &c, l->chunk, BPF_ANY))
+			return -errno;
+		l->st.chunks_used++;
+	}
+	return 0;
+}
+
 static void drop_table(struct unwind_loader *l, size_t i)
 {
 	delete_pages(l, &l->tables[i]);
+	delete_chunks(l, l->tables[i].first, l->tables[i].nrows);
 	l->st.rows_used -= l->tables[i].nrows;
 	l->tables[i] = l->tables[--l->ntables];
 	l->st.tables_evicted++;
@@ -247,7 +273,7 @@ static int cmp_first(const void *a, const void *b)
 	return x->first < y->first ? -1 : x->first > y->first;
 }
 
-/* First fit in the pool; -ENOSPC when no gap is large enough. */
+/* First fit in the pool, in whole chunks (n of them); -ENOSPC when no gap is large enough. */
 static int find_gap(struct unwind_loader *l, size_t n, uint32_t *first)
 {
 	struct utable **by = malloc((l->ntables + 1) * sizeof(*by));
@@ -262,25 +288,26 @@ static int find_gap(struct unwind_loader *l, size_t n, uint32_t *first)
 			by[m++] = &l->tables[i];
 	qsort(by, m, sizeof(*by), cmp_first);
 	for (size_t i = 0; i <= m; i++) {
-		uint64_t end = i < m ? by[i]->first : l->pool_rows;
+		uint64_t end = i < m ? by[i]->first / STOKER_UNWIND_CHUNK_ROWS : l->pool_chunks;
 
 		if (end >= at && end - at >= n) {
-			*first = (uint32_t)at;
+			*first = (uint32_t)(at * STOKER_UNWIND_CHUNK_ROWS);
 			err = 0;
 			break;
 		}
 		if (i < m)
-			at = (uint64_t)by[i]->first + by[i]->nrows;
+			at = by[i]->first / STOKER_UNWIND_CHUNK_ROWS + chunks_of(by[i]->nrows);
 	}
 	free(by);
 	return err;
 }
 
-static int alloc_rows(struct unwind_loader *l, size_t n, uint32_t *first)
+static int alloc_rows(struct unwind_loader *l, size_t nrows, uint32_t *first)
 {
+	size_t n = chunks_of(nrows);
 	int err;
 
-	if (n > l->pool_rows)
+	if (n > l->pool_chunks)
 		return -ENOSPC;
 	while ((err = find_gap(l, n, first)) == -ENOSPC) {
 		ssize_t victim = lru_unused(l);
@@ -393,16 +420,18 @@ static struct utable *load_table(struct unwind_loader *l, struct object *o, uint
 			    "by frame pointers; raise --unwind-table-memory",
 			    (size_t)l->st.rows_used, path);
 		} else {
-			memcpy(l->pool + first, ut->rows, ut->nrows * sizeof(ut->rows[0]));
 			t->first = first;
 			t->nrows = (uint32_t)ut->nrows;
-			err = sync_rules(l);
+			err = write_chunks(l, first, ut->rows, ut->nrows);
+			if (!err)
+				err = sync_rules(l);
 			if (!err)
 				err = put_pages(l, t, ut);
 			if (err) {
 				pr_warn("failed to load the unwind table of %s: %s", path,
 					strerror(-err));
 				delete_pages(l, t);
+				delete_chunks(l, t->first, t->nrows);
 				t->nrows = 0;
 			} else {
 				l->st.rows_used += t->nrows;

@@ -23,7 +23,8 @@ struct unwind_loader_opts {
 struct unwind_loader_stats {
 	uint64_t tables, tables_built, tables_failed, tables_without_cfi;
 	uint64_t tables_evicted, tables_no_room;
-	uint64_t rows_used, rows_capacity; /* of the row pool; 8 bytes each */
+	uint64_t rows_used, rows_capacity;     /* of the row pool; 8 bytes each */
+	uint64_t chunks_used, chunks_capacity; /* STOKER_UNWIND_CHUNK_BYTES each */
 	uint64_t rules;
 	uint64_t procs, scans, scan_failures;
 	uint64_t build_ns; /* time spent building tables */
@@ -31,7 +32,7 @@ struct unwind_loader_stats {
 
 struct unwind_loader;
 
-/* NULL and errno set (logged) if the row pool cannot be mapped. */
+/* NULL and errno set when out of memory. */
 struct unwind_loader *unwind_loader__new(const struct unwind_loader_opts *opts);
 void unwind_loader__free(struct unwind_loader *l);
 /* Loads the tables of p's executable mappings (as last read by the process cache) and
