@@ -44,6 +44,9 @@
 #include "export/uploader.h"
 
 #define DRAIN_INTERVAL_MS 100
+/* What is left in the ring at the end is read for at most this long: a saturated host must
+ * not stretch --duration or a shutdown. */
+#define FINAL_DRAIN_MS 500
 
 struct agent {
 	struct config cfg;
@@ -238,13 +241,17 @@ static void unwind_hint(void *ctx, int pid, uint32_t flags)
 
 	if (!a->unwind)
 		return;
-	if (!flags) {
+	if (!(flags & ~COLLECTOR_HINT_EXEC)) {
 		unwind_loader__forget(a->unwind, pid);
-		return;
+		if (!flags)
+			return;
 	}
-	/* the collector looked the process up just before: this finds it */
+	/* after a sample the collector looked the process up just before: this finds it; after
+	 * an exec it reads the new image's mappings, registered before the first sample */
 	p = proc_cache__lookup(a->procs, pid, NULL);
-	if (p)
+	if (p && flags == COLLECTOR_HINT_EXEC)
+		unwind_loader__on_exec(a->unwind, p);
+	else if (p)
 		unwind_loader__on_sample(a->unwind, p, flags);
 }
 
@@ -610,7 +617,7 @@ static int run_loop(struct agent *a)
 	int n, err;
 
 	while (!a->stop) {
-		uint64_t now = monotonic_ns();
+		uint64_t now = monotonic_ns(), drain_end;
 		int timeout = DRAIN_INTERVAL_MS;
 
 		if (a->cfg.duration_ns) {
@@ -639,9 +646,13 @@ static int run_loop(struct agent *a)
 		if (a->reload)
 			reload(a);
 		/* Drain on every wakeup and every tick: the BPF side wakes us only when the ring
-		 * is filling up. */
-		err = sampler__drain(a->sampler);
-		if (err < 0 && err != -EINTR)
+		 * is filling up. One interval at most, and never past --duration: signals and
+		 * deadlines are checked between pieces of work, and the rest waits a turn. */
+		drain_end = monotonic_ns() + DRAIN_INTERVAL_MS * 1000000ull;
+		if (a->cfg.duration_ns && drain_end > a->start_mono_ns + a->cfg.duration_ns)
+			drain_end = a->start_mono_ns + a->cfg.duration_ns;
+		err = sampler__drain_until(a->sampler, drain_end);
+		if (err < 0 && err != -EINTR && err != -EAGAIN)
 			pr_warn_ratelimited("failed to drain the ring buffer: %s", strerror(-err));
 		if (a->push_mode &&
 		    monotonic_ns() - a->window_start_mono_ns >= a->cfg.upload_interval_ns)
@@ -653,7 +664,7 @@ static int run_loop(struct agent *a)
 			a->last_watchdog_ns = monotonic_ns();
 		}
 	}
-	sampler__drain(a->sampler);
+	sampler__drain_until(a->sampler, monotonic_ns() + FINAL_DRAIN_MS * 1000000ull);
 	sd_notify_send("STOPPING=1");
 	return 0;
 }

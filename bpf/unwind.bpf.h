@@ -67,6 +67,7 @@ struct stoker_walk {
 	__u32 frames_table;
 	__u32 table_misses;
 	__u32 row_off; /* row_at()'s offset in its chunk */
+	__u32 map_pid; /* whose registered mappings the walk uses (unwind_map_pid) */
 	bool exact_pc; /* pc is where execution stopped (leaf, signal), not a return address */
 };
 
@@ -147,6 +148,28 @@ static __always_inline struct stoker_unwind_row *row_at(struct stoker_walk *st, 
 	return &chunk->rows[off];
 }
 
+/* Whose registration covers pid's code: its own, else, for a child that has not exec'ed
+ * since its fork (its mappings are still its parent's), its parent's while the parent has not
+ * exec'ed either. A forked process then unwinds from its first sample, before the agent has
+ * heard of it; an address it mapped since is outside the parent's ranges (NO_MAPPING). */
+static __always_inline __u32 unwind_map_pid(__u32 pid)
+{
+	struct stoker_unwind_map_key k = { .prefixlen = 32, .pid_be = bpf_htonl(pid) };
+	struct task_struct *task, *parent;
+	__u64 forked_at;
+
+	if (bpf_map_lookup_elem(&unwind_mappings, &k))
+		return pid;
+	task = (struct task_struct *)bpf_get_current_task();
+	forked_at = BPF_CORE_READ(task, parent_exec_id);
+	if (BPF_CORE_READ(task, self_exec_id) != forked_at)
+		return pid;
+	parent = BPF_CORE_READ(task, real_parent);
+	if (!parent || BPF_CORE_READ(parent, self_exec_id) != forked_at)
+		return pid;
+	return BPF_CORE_READ(parent, tgid);
+}
+
 /* The last row at or before rel in the page's rows; NULL when rel precedes them all. */
 static __always_inline struct stoker_unwind_row *
 find_row(struct stoker_walk *st, const struct stoker_unwind_page *pg, __u32 rel)
@@ -185,7 +208,7 @@ static __always_inline int unwind_step(struct stoker_walk *st, struct stoker_sam
 	__u64 pc = st->exact_pc ? st->pc : st->pc - 1, cfa, ra, bp = st->bp;
 	__u32 rule_idx;
 
-	mk.pid_be = bpf_htonl(s->pid);
+	mk.pid_be = bpf_htonl(st->map_pid);
 	mk.addr_be = bpf_cpu_to_be64(pc);
 	m = bpf_map_lookup_elem(&unwind_mappings, &mk);
 	if (!m) {

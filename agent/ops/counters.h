@@ -124,6 +124,9 @@
 	  "Processes' mappings scanned for unwind tables.", NONE, NULL, s->unwind->scans)          \
 	X(UNWIND_SCAN_FAILURES, "unwind_scan_failures_total", COUNTER, COUNT,                      \
 	  "Scans of a process's mappings that failed.", NONE, NULL, s->unwind->scan_failures)      \
+	X(UNWIND_EXEC_SCANS, "unwind_exec_scans_total", COUNTER, COUNT,                            \
+	  "Scans made at exec, before the process's first sample.", NONE, NULL,                    \
+	  s->unwind->exec_scans)                                                                   \
 	/* trace spans (zero with --span-labels=false) */                                          \
 	X(SPAN_SAMPLES, "span_samples_total", COUNTER, COUNT,                                      \
 	  "Samples taken inside a trace span.", SPANS, "%llu samples inside a trace span",         \

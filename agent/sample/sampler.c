@@ -11,6 +11,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "util/clock.h"
 #include "util/log.h"
 #include "sample/ring_size.h"
 #include "sample/sampler.h"
@@ -25,6 +26,8 @@ struct sampler {
 	int *pfds;
 	struct bpf_link **links;
 	const char *event_name;
+	uint64_t drain_deadline_ns; /* sampler__drain_until: stop handing records after it */
+	unsigned int drained;	    /* records handed in this drain */
 };
 
 static int perf_event_open(struct perf_event_attr *attr, pid_t pid, int cpu)
@@ -37,6 +40,9 @@ static int handle_record(void *ctx, void *data, size_t len)
 	struct sampler *s = ctx;
 
 	s->opts.on_record(data, len, s->opts.ctx);
+	/* a negative return stops the consumer after this record, which counts as read */
+	if (++s->drained % 32 == 0 && monotonic_ns() >= s->drain_deadline_ns)
+		return -EAGAIN;
 	return 0;
 }
 
@@ -251,6 +257,13 @@ int sampler__fd(const struct sampler *s)
 
 int sampler__drain(struct sampler *s)
 {
+	return sampler__drain_until(s, UINT64_MAX);
+}
+
+int sampler__drain_until(struct sampler *s, uint64_t deadline_ns)
+{
+	s->drain_deadline_ns = deadline_ns;
+	s->drained = 0;
 	return ring_buffer__consume(s->rb);
 }
 

@@ -50,6 +50,9 @@ void sampler__close(struct sampler *s);
 int sampler__fd(const struct sampler *s);
 /* Consumes everything available now. Returns records consumed or -errno. */
 int sampler__drain(struct sampler *s);
+/* The same, but returns -EAGAIN once deadline_ns (monotonic) has passed with records left: the
+ * caller's loop then checks its own deadlines between bounded pieces of work. */
+int sampler__drain_until(struct sampler *s, uint64_t deadline_ns);
 /* Sums the per-CPU counters into out[STOKER_STAT_MAX]. Returns 0 or -errno. */
 int sampler__read_stats(struct sampler *s, uint64_t *out);
 /* Adds (skip) or removes a process from the BPF-side skip list. Returns 0 or -errno. */

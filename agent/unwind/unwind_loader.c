@@ -41,6 +41,7 @@ struct uproc {
 	size_t n;
 	struct umap *maps;
 	uint64_t scanned_ns;
+	bool at_exec; /* scanned at exec: libraries may have been mapped since */
 	struct unwind_loader *l;
 };
 
@@ -576,7 +577,8 @@ void unwind_loader__on_sample(struct unwind_loader *l, struct proc *proc, uint32
 		return;
 	p = lru_cache__get(l->procs, &proc->pid);
 	/* PENDING for a registered process: a sample taken before its registration landed */
-	if (p && now - p->scanned_ns < l->opts.rescan_interval_ns)
+	if (p && now - p->scanned_ns < l->opts.rescan_interval_ns &&
+	    !(p->at_exec && (flags & STOKER_SF_UNWIND_NO_MAPPING)))
 		return;
 	/* mappings changed since the last scan: fresh maps, unless read since then anyway.
 	 * PENDING only says the registration had not landed yet: the maps the process cache
@@ -584,6 +586,18 @@ void unwind_loader__on_sample(struct unwind_loader *l, struct proc *proc, uint32
 	if (p && (flags & STOKER_SF_UNWIND_NO_MAPPING))
 		proc_cache__refresh_maps(l->opts.procs, proc, now - p->scanned_ns);
 	unwind_loader__scan(l, proc);
+}
+
+void unwind_loader__on_exec(struct unwind_loader *l, struct proc *proc)
+{
+	struct uproc *p;
+
+	l->st.exec_scans++;
+	if (unwind_loader__scan(l, proc))
+		return;
+	p = lru_cache__get(l->procs, &proc->pid);
+	if (p)
+		p->at_exec = true;
 }
 
 void unwind_loader__forget(struct unwind_loader *l, int pid)

@@ -27,7 +27,8 @@ struct unwind_loader_stats {
 	uint64_t chunks_used, chunks_capacity; /* STOKER_UNWIND_CHUNK_BYTES each */
 	uint64_t rules;
 	uint64_t procs, scans, scan_failures;
-	uint64_t build_ns; /* time spent building tables */
+	uint64_t exec_scans; /* of them, at exec, before the first sample */
+	uint64_t build_ns;   /* time spent building tables */
 };
 
 struct unwind_loader;
@@ -42,6 +43,10 @@ int unwind_loader__scan(struct unwind_loader *l, struct proc *p);
  * unknown or its mappings changed (re-reading them through the process cache), at most once
  * per rescan interval. */
 void unwind_loader__on_sample(struct unwind_loader *l, struct proc *p, uint32_t flags);
+/* p just exec'ed: registers the new image's mappings before its first sample. The dynamic
+ * loader may not have mapped its libraries yet: the first sample that finds an address
+ * outside them rescans at once. */
+void unwind_loader__on_exec(struct unwind_loader *l, struct proc *p);
 /* pid exited or exec'ed: its registration is removed (its tables stay cached). */
 void unwind_loader__forget(struct unwind_loader *l, int pid);
 void unwind_loader__stats(const struct unwind_loader *l, struct unwind_loader_stats *st);
