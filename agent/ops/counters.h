@@ -118,6 +118,15 @@
 	X(UNWIND_TABLES_NO_ROOM, "unwind_tables_no_room_total", COUNTER, COUNT,                    \
 	  "Unwind tables not loaded: no room left for their rows.", NONE, NULL,                    \
 	  s->unwind->tables_no_room)                                                               \
+	X(UNWIND_TABLES_OVER_QUOTA, "unwind_tables_over_quota_total", COUNTER, COUNT,              \
+	  "Files refused: their table needs more rows or pages than a file may take.", NONE, NULL, \
+	  s->unwind->tables_over_quota)                                                            \
+	X(UNWIND_PROC_QUOTA_REFUSED, "unwind_process_quota_refused_total", COUNTER, COUNT,         \
+	  "Tables or mappings refused past a process's share of the unwind maps.", NONE, NULL,     \
+	  s->unwind->proc_quota_refused)                                                           \
+	X(UNWIND_FDES_CAPPED, "unwind_fdes_capped_total", COUNTER, COUNT,                          \
+	  "FDEs cut short by the CFI instructions a table build may interpret.", NONE, NULL,       \
+	  s->unwind->fdes_capped)                                                                  \
 	X(UNWIND_PROCS, "unwind_processes", GAUGE, COUNT,                                          \
 	  "Processes whose mappings the unwinder knows.", NONE, NULL, s->unwind->procs)            \
 	X(UNWIND_SCANS, "unwind_scans_total", COUNTER, COUNT,                                      \

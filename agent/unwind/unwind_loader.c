@@ -27,7 +27,8 @@ struct utable {
 				* nothing loaded */
 	uint32_t refs;	       /* registered mappings using it */
 	uint64_t last_used;
-	uint64_t min_page, max_page;
+	uint64_t *pages; /* page index entries written (file address >> PAGE_SHIFT) */
+	uint32_t npages;
 	struct unwind_segment segs[UNWIND_MAX_SEGMENTS];
 	size_t nsegs;
 };
@@ -40,14 +41,24 @@ struct uproc {
 	int pid;
 	size_t n;
 	struct umap *maps;
+	uint64_t rows, pages; /* of the tables its mappings use: charged to its quota */
+	uint64_t prefixes;    /* its entries in the LPM trie */
 	uint64_t scanned_ns;
 	bool at_exec; /* scanned at exec: libraries may have been mapped since */
 	struct unwind_loader *l;
 };
 
+/* Quotas in the shared maps, so that one process or file cannot crowd out the others: a file
+ * whose table would take more is refused, and a process is refused new tables past its share
+ * of rows and pages, and new mappings past its share of the LPM trie (all counted). */
+#define FILE_PAGE_QUOTA	  (STOKER_UNWIND_MAX_PAGES / 16)
+#define PROC_PAGE_QUOTA	  (STOKER_UNWIND_MAX_PAGES / 8)
+#define PROC_PREFIX_QUOTA (STOKER_UNWIND_MAX_MAPPINGS / 32)
+
 struct unwind_loader {
 	struct unwind_loader_opts opts;
 	size_t pool_chunks, pool_rows;
+	size_t pages_used;
 	struct stoker_unwind_chunk *chunk; /* staging for one update */
 	struct unwind_rules *rules;
 	uint32_t rules_synced;
@@ -103,12 +114,18 @@ static void map_key(struct stoker_unwind_map_key *k, int pid, uint64_t addr, uin
 
 /* Writes v for [start, end) of pid as LPM prefixes, or deletes them when v is NULL (a
  * missing entry is no error then: the range may never have been written). */
-static int set_range(struct unwind_loader *l, int pid, uint64_t start, uint64_t end,
+static int set_range(struct unwind_loader *l, struct uproc *p, uint64_t start, uint64_t end,
 		     const struct stoker_unwind_map_val *v)
 {
 	uint64_t addr[128];
 	uint32_t bits[128];
 	size_t n = prefixes(start, end, addr, bits, 128);
+	int pid = p->pid;
+
+	if (v && p->prefixes + n > PROC_PREFIX_QUOTA)
+		return -EDQUOT;
+	if (v)
+		p->prefixes += n;
 
 	for (size_t i = 0; i < n; i++) {
 		struct stoker_unwind_map_key k;
@@ -139,7 +156,7 @@ static void free_uproc(void *v, void *ctx)
 	map_key(&k, p->pid, 0, 0);
 	bpf_map_delete_elem(l->opts.maps.mappings_fd, &k);
 	for (size_t i = 0; i < p->n; i++) {
-		set_range(l, p->pid, p->maps[i].start, p->maps[i].end, NULL);
+		set_range(l, p, p->maps[i].start, p->maps[i].end, NULL);
 		table_unref(l, p->maps[i].table_id);
 	}
 	free(p->maps);
@@ -196,19 +213,25 @@ void unwind_loader__free(struct unwind_loader *l)
 	if (!l)
 		return;
 	lru_cache__free(l->procs); /* unregisters every process */
+	for (size_t i = 0; l->tables && i < l->ntables; i++)
+		free(l->tables[i].pages);
 	free(l->chunk);
 	free(l->tables);
 	free(l->rules);
 	free(l);
 }
 
-static void delete_pages(struct unwind_loader *l, const struct utable *t)
+static void delete_pages(struct unwind_loader *l, struct utable *t)
 {
-	for (uint64_t p = t->min_page; t->nrows && p <= t->max_page; p++) {
-		struct stoker_unwind_page_key k = { .table_id = t->id, .page = p };
+	for (uint32_t i = 0; i < t->npages; i++) {
+		struct stoker_unwind_page_key k = { .table_id = t->id, .page = t->pages[i] };
 
 		bpf_map_delete_elem(l->opts.maps.pages_fd, &k);
 	}
+	l->pages_used -= t->npages;
+	free(t->pages);
+	t->pages = NULL;
+	t->npages = 0;
 }
 
 static uint32_t chunks_of(size_t nrows)
@@ -331,17 +354,21 @@ static int sync_rules(struct unwind_loader *l)
 	return 0;
 }
 
-/* Page index entries: each 64 KiB page names the rows that can hold its addresses, the one
- * starting before it included, so the walker's search never leaves the page's range. */
-static int put_pages(struct unwind_loader *l, struct utable *t, const struct unwind_table *ut)
+/* The pages of ut that need an index entry, in order, with the rows each names (its rows and
+ * the one starting before it, so the walker's search never leaves the page's range): those in
+ * which a row starts, or which a row with a rule covers from an earlier page. A page inside a
+ * gap between FDEs needs none: a miss unwinds by frame pointers, as the gap row would, and two
+ * FDEs far apart cost two pages, not every page between them. Returns the count, with at most
+ * max of them in out (NULL: count only). */
+static size_t table_pages(const struct unwind_table *ut, uint64_t *out, uint32_t *first,
+			  uint32_t *count, size_t max)
 {
-	size_t i = 0;
+	const uint64_t span = 1ull << STOKER_UNWIND_PAGE_SHIFT;
+	uint64_t p = ut->rows[0].pc >> STOKER_UNWIND_PAGE_SHIFT;
+	uint64_t last = ut->rows[ut->nrows - 1].pc >> STOKER_UNWIND_PAGE_SHIFT;
+	size_t i = 0, n = 0;
 
-	t->min_page = ut->rows[0].pc >> STOKER_UNWIND_PAGE_SHIFT;
-	t->max_page = ut->rows[ut->nrows - 1].pc >> STOKER_UNWIND_PAGE_SHIFT;
-	for (uint64_t p = t->min_page; p <= t->max_page; p++) {
-		struct stoker_unwind_page_key k = { .table_id = t->id, .page = p };
-		struct stoker_unwind_page v;
+	while (p <= last) {
 		uint64_t base = p << STOKER_UNWIND_PAGE_SHIFT;
 		size_t lo, hi;
 
@@ -349,25 +376,65 @@ static int put_pages(struct unwind_loader *l, struct utable *t, const struct unw
 			i++;
 		lo = i;
 		hi = lo;
-		while (hi < ut->nrows &&
-		       ut->rows[hi].pc < base + (1ull << STOKER_UNWIND_PAGE_SHIFT))
+		while (hi < ut->nrows && ut->rows[hi].pc < base + span)
 			hi++;
 		if (hi == lo)
 			hi = lo + 1;
-		v.first = t->first + (uint32_t)lo;
-		v.count = (uint32_t)(hi - lo);
-		if (bpf_map_update_elem(l->opts.maps.pages_fd, &k, &v, BPF_ANY))
-			return -errno;
+		if (hi == lo + 1 && ut->rows[lo].pc < base && ut->rows[lo].rule == 0) {
+			p = lo + 1 < ut->nrows ? ut->rows[lo + 1].pc >> STOKER_UNWIND_PAGE_SHIFT
+					       : last + 1;
+			continue;
+		}
+		if (out && n < max) {
+			out[n] = p;
+			first[n] = (uint32_t)lo;
+			count[n] = (uint32_t)(hi - lo);
+		}
+		n++;
+		p++;
 	}
-	return 0;
+	return n;
+}
+
+static int put_pages(struct unwind_loader *l, struct utable *t, const struct unwind_table *ut,
+		     size_t npages)
+{
+	uint32_t *first = malloc(npages * sizeof(*first)), *count = malloc(npages * sizeof(*count));
+	int err = 0;
+
+	t->pages = malloc(npages * sizeof(*t->pages));
+	if (!t->pages || !first || !count) {
+		err = -ENOMEM;
+		goto out;
+	}
+	table_pages(ut, t->pages, first, count, npages);
+	for (size_t i = 0; i < npages; i++) {
+		struct stoker_unwind_page_key k = { .table_id = t->id, .page = t->pages[i] };
+		struct stoker_unwind_page v = { .first = t->first + first[i], .count = count[i] };
+
+		if (bpf_map_update_elem(l->opts.maps.pages_fd, &k, &v, BPF_ANY)) {
+			err = -errno;
+			break;
+		}
+		t->npages++;
+		l->pages_used++;
+	}
+out:
+	free(first);
+	free(count);
+	return err;
 }
 
 /* Loads the rows of o's table (built by the object on first use, kept there) under id. A
  * table that cannot be loaded stays listed without rows, so the file is not tried again while
  * listed. NULL when the file could not be read at all (tried again at the next scan). */
-static struct utable *load_table(struct unwind_loader *l, struct object *o, uint64_t id)
+static struct utable *load_table(struct unwind_loader *l, struct object *o, uint64_t id,
+				 const struct uproc *p)
 {
-	struct unwind_table_opts to = { .max_rows = l->pool_rows, .debug_frame = true };
+	/* a file may take half of the rows (rustc's driver library needs 1.4M, 11 MB), a
+	 * process three quarters: the rest stays for the others */
+	struct unwind_table_opts to = { .max_rows = l->pool_rows / 2, .debug_frame = true };
+	size_t npages = 0;
 	bool built = object__built(o, OBJECT_PART_UNWIND);
 	const struct unwind_table *ut = NULL;
 	const char *path = o->at.path;
@@ -394,14 +461,44 @@ static struct utable *load_table(struct unwind_loader *l, struct object *o, uint
 			pr_debug("no unwind table for %s: %s", path, strerror(-err));
 			l->st.tables_failed++;
 		}
-		if (err == -E2BIG)
-			pr_warn_ratelimited("%s has more unwind rows than --unwind-table-memory "
-					    "holds; its stacks use frame pointers",
+		if (err == -E2BIG) {
+			l->st.tables_over_quota++;
+			pr_warn_ratelimited("%s has more unwind rows than half of "
+					    "--unwind-table-memory; its stacks use frame pointers",
 					    path);
+		}
 		if (!err && ut->nrows == 0)
 			l->st.tables_without_cfi++;
+		if (ut)
+			l->st.fdes_capped += ut->capped_fdes;
 	}
-	/* rows first: evicting to make room reorders l->tables, so the slot is taken after */
+	if (!err && ut->nrows) {
+		npages = table_pages(ut, NULL, NULL, NULL, 0);
+		if (npages > FILE_PAGE_QUOTA) {
+			if (!built) {
+				l->st.tables_over_quota++;
+				pr_warn_ratelimited(
+				    "%s spans %zu pages of code: more than a file's "
+				    "quota; its stacks use frame pointers",
+				    path, npages);
+			}
+			err = -EDQUOT;
+		} else if (p->rows + ut->nrows > l->pool_rows / 4 * 3 ||
+			   p->pages + npages > PROC_PAGE_QUOTA) {
+			/* not listed: another process may load it within its own quota */
+			l->st.proc_quota_refused++;
+			return NULL;
+		}
+	}
+	/* pages, then rows, before the slot: evicting reorders l->tables */
+	while (!err && npages && l->pages_used + npages > STOKER_UNWIND_MAX_PAGES) {
+		ssize_t victim = lru_unused(l);
+
+		if (victim < 0)
+			err = -ENOSPC;
+		else
+			drop_table(l, (size_t)victim);
+	}
 	if (!err && ut->nrows)
 		err = alloc_rows(l, ut->nrows, &first);
 	t = &l->tables[l->ntables];
@@ -413,8 +510,10 @@ static struct utable *load_table(struct unwind_loader *l, struct object *o, uint
 		memcpy(t->segs, ut->segs, sizeof(t->segs));
 		t->nsegs = ut->nsegs;
 	}
-	if (ut && ut->nrows) { /* built: err is the allocation's */
-		if (err) {
+	if (ut && ut->nrows) { /* built: err is the quota's or the allocation's */
+		if (err == -EDQUOT) {
+			/* listed without rows: not tried again while listed */
+		} else if (err) {
 			l->st.tables_no_room++;
 			pr_warn_ratelimited(
 			    "unwind table memory full (%zu rows in use): %s unwinds "
@@ -427,7 +526,7 @@ static struct utable *load_table(struct unwind_loader *l, struct object *o, uint
 			if (!err)
 				err = sync_rules(l);
 			if (!err)
-				err = put_pages(l, t, ut);
+				err = put_pages(l, t, ut, npages);
 			if (err) {
 				pr_warn("failed to load the unwind table of %s: %s", path,
 					strerror(-err));
@@ -437,8 +536,9 @@ static struct utable *load_table(struct unwind_loader *l, struct object *o, uint
 			} else {
 				l->st.rows_used += t->nrows;
 				l->st.tables_built++;
-				pr_debug("unwind table for %s: %zu rows from %s", path, ut->nrows,
-					 ut->source);
+				pr_debug(
+				    "unwind table for %s: %zu rows from %s (%zu FDEs cut short)",
+				    path, ut->nrows, ut->source, ut->capped_fdes);
 			}
 		}
 	}
@@ -449,7 +549,7 @@ static struct utable *load_table(struct unwind_loader *l, struct object *o, uint
 /* The table for mapping m of pid (NULL: none can be had; the range unwinds by frame
  * pointers). */
 static struct utable *table_for(struct unwind_loader *l, struct proc *proc,
-				const struct proc_map *m)
+				const struct proc_map *m, const struct uproc *p)
 {
 	uint64_t dev = makedev(m->dev_major, m->dev_minor);
 	struct {
@@ -467,7 +567,7 @@ static struct utable *table_for(struct unwind_loader *l, struct proc *proc,
 	id = hash_bytes(&fk, sizeof(fk), 0xf11e) | 1;
 	while (find_table(l, id)) /* two files, one hash: ids must differ in BPF */
 		id = (id + 2) | 1;
-	return load_table(l, o, id);
+	return load_table(l, o, id, p);
 }
 
 int unwind_loader__scan(struct unwind_loader *l, struct proc *proc)
@@ -512,7 +612,12 @@ int unwind_loader__scan(struct unwind_loader *l, struct proc *proc)
 			continue;
 		/* TODO(vdso): the vDSO has CFI too; until it is loaded its frames use FP. */
 		if (m->kind == PROC_MAP_FILE)
-			t = table_for(l, proc, m);
+			t = table_for(l, proc, m, p);
+		/* charged once per file where its mappings sit side by side, as they do */
+		if (t && (!p->n || p->maps[p->n - 1].table_id != t->id)) {
+			p->rows += t->nrows;
+			p->pages += t->npages;
+		}
 		if (t && t->nrows) {
 			uint64_t bias;
 
@@ -529,7 +634,16 @@ int unwind_loader__scan(struct unwind_loader *l, struct proc *proc)
 		} else {
 			p->maps[p->n++] = (struct umap){ m->start, m->end, 0 };
 		}
-		err = set_range(l, pid, m->start, m->end, &mv);
+		err = set_range(l, p, m->start, m->end, &mv);
+		if (err == -EDQUOT) {
+			/* the rest stays unregistered: unwound by frame pointers */
+			l->st.proc_quota_refused++;
+			pr_warn_ratelimited("pid %d has more mappings than its share of the unwind "
+					    "map; the rest unwind by frame pointers",
+					    pid);
+			err = 0;
+			break;
+		}
 		if (err) {
 			pr_warn_ratelimited(
 			    "failed to register mappings of pid %d for unwinding: %s", pid,
@@ -547,7 +661,7 @@ int unwind_loader__scan(struct unwind_loader *l, struct proc *proc)
 				kept = p->maps[j].start == old->maps[i].start &&
 				       p->maps[j].end == old->maps[i].end;
 			if (!kept)
-				set_range(l, pid, old->maps[i].start, old->maps[i].end, NULL);
+				set_range(l, old, old->maps[i].start, old->maps[i].end, NULL);
 			table_unref(l, old->maps[i].table_id);
 		}
 		old->n = 0; /* already undone: replacing it must not undo it again */

@@ -23,6 +23,9 @@ struct unwind_loader_opts {
 struct unwind_loader_stats {
 	uint64_t tables, tables_built, tables_failed, tables_without_cfi;
 	uint64_t tables_evicted, tables_no_room;
+	uint64_t tables_over_quota;  /* files refused: more rows or pages than a file's quota */
+	uint64_t proc_quota_refused; /* tables or mappings refused past a process's quota */
+	uint64_t fdes_capped;	     /* FDEs cut short by the CFI replay budget */
 	uint64_t rows_used, rows_capacity;     /* of the row pool; 8 bytes each */
 	uint64_t chunks_used, chunks_capacity; /* STOKER_UNWIND_CHUNK_BYTES each */
 	uint64_t rules;
