@@ -257,10 +257,36 @@ def test_process_storm_exec():
           (loading, n, 100.0 * loading / n, LOADING))
 
 
+def test_duration_holds_on_a_saturated_host():
+    """--duration 5s beside 500 busy processes of equal weight: done within 3 s of it."""
+    out = os.path.join(TMP, "saturated.pb.gz")
+    hogs = subprocess.Popen([os.path.join(FIX, "storm"), "500", "500", "600000", "fork"],
+                            start_new_session=True)
+    try:
+        time.sleep(2)
+        t0 = time.time()
+        r = subprocess.run([STOKER, "--duration", "5s", "--sample-rate", str(HZ), "--output",
+                            out], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                           timeout=300)
+        wall = time.time() - t0
+    finally:
+        os.killpg(hogs.pid, signal.SIGKILL)
+        hogs.wait()
+    check(r.returncode == 0, "agent exits 0 (%s)" % r.stderr.strip()[-300:])
+    pb = load_profile(out, HZ).pb
+    # by the agent's own clocks: when sampling started (the profile's time) and when the
+    # profile was written; this test's process is as starved as the agent
+    late = os.path.getmtime(out) - pb.time_nanos / 1e9 - 5
+    print("    profile written %.2f s after the 5 s of sampling (%.1f s from launch, start-up "
+          "included)" % (late, wall))
+    check(late <= 3.0, "written within 3 s of the end of --duration (%.2f s late)" % late)
+
+
 TESTS = [test_rows_match_readelf, test_shares_without_frame_pointers, test_signal_handler,
          test_jit_code_no_crash, test_recursion_past_limit, test_no_eh_frame_binary,
          test_fp_mode_still_available, test_xz_debian_binary, test_python_debian_binary,
-         test_process_storm_fork, test_process_storm_exec]
+         test_process_storm_fork, test_process_storm_exec,
+         test_duration_holds_on_a_saturated_host]
 
 
 def main():
