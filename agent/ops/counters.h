@@ -133,6 +133,9 @@
 	  "Processes' mappings scanned for unwind tables.", NONE, NULL, s->unwind->scans)          \
 	X(UNWIND_SCAN_FAILURES, "unwind_scan_failures_total", COUNTER, COUNT,                      \
 	  "Scans of a process's mappings that failed.", NONE, NULL, s->unwind->scan_failures)      \
+	X(UNWIND_SCANS_DEFERRED, "unwind_scans_deferred_total", COUNTER, COUNT,                    \
+	  "Scans whose table building was left for a later turn of the main loop.", NONE, NULL,    \
+	  s->unwind->scans_deferred)                                                               \
 	X(UNWIND_EXEC_SCANS, "unwind_exec_scans_total", COUNTER, COUNT,                            \
 	  "Scans made at exec, before the process's first sample.", NONE, NULL,                    \
 	  s->unwind->exec_scans)                                                                   \

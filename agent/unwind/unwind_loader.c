@@ -44,7 +44,8 @@ struct uproc {
 	uint64_t rows, pages; /* of the tables its mappings use: charged to its quota */
 	uint64_t prefixes;    /* its entries in the LPM trie */
 	uint64_t scanned_ns;
-	bool at_exec; /* scanned at exec: libraries may have been mapped since */
+	bool at_exec;  /* scanned at exec: libraries may have been mapped since */
+	bool deferred; /* a table was left to build in a later turn: queued, not registered */
 	struct unwind_loader *l;
 };
 
@@ -55,10 +56,18 @@ struct uproc {
 #define PROC_PAGE_QUOTA	  (STOKER_UNWIND_MAX_PAGES / 8)
 #define PROC_PREFIX_QUOTA (STOKER_UNWIND_MAX_MAPPINGS / 32)
 
+#define DEFERRED_MAX 4096
+
 struct unwind_loader {
 	struct unwind_loader_opts opts;
 	size_t pool_chunks, pool_rows;
 	size_t pages_used;
+	/* Table building is spread over the main loop's turns: past the turn's deadline, after
+	 * one build, a process's scan is deferred to unwind_loader__work. */
+	uint64_t build_deadline_ns;
+	bool built_this_turn;
+	int deferred[DEFERRED_MAX];
+	size_t deferred_head, ndeferred;
 	struct stoker_unwind_chunk *chunk; /* staging for one update */
 	struct unwind_rules *rules;
 	uint32_t rules_synced;
@@ -456,6 +465,7 @@ static struct utable *load_table(struct unwind_loader *l, struct object *o, uint
 	if (!object__built(o, OBJECT_PART_UNWIND))
 		return NULL;
 	if (!built) {
+		l->built_this_turn = true;
 		l->st.build_ns += monotonic_ns() - t0;
 		if (err && err != -E2BIG) {
 			pr_debug("no unwind table for %s: %s", path, strerror(-err));
@@ -549,7 +559,7 @@ static struct utable *load_table(struct unwind_loader *l, struct object *o, uint
 /* The table for mapping m of pid (NULL: none can be had; the range unwinds by frame
  * pointers). */
 static struct utable *table_for(struct unwind_loader *l, struct proc *proc,
-				const struct proc_map *m, const struct uproc *p)
+				const struct proc_map *m, const struct uproc *p, bool *deferred)
 {
 	uint64_t dev = makedev(m->dev_major, m->dev_minor);
 	struct {
@@ -564,6 +574,11 @@ static struct utable *table_for(struct unwind_loader *l, struct proc *proc,
 	o = proc_cache__object(l->opts.procs, proc, m);
 	if (!o)
 		return NULL;
+	if (!object__built(o, OBJECT_PART_UNWIND) && l->build_deadline_ns && l->built_this_turn &&
+	    monotonic_ns() >= l->build_deadline_ns) {
+		*deferred = true;
+		return NULL;
+	}
 	id = hash_bytes(&fk, sizeof(fk), 0xf11e) | 1;
 	while (find_table(l, id)) /* two files, one hash: ids must differ in BPF */
 		id = (id + 2) | 1;
@@ -577,6 +592,7 @@ int unwind_loader__scan(struct unwind_loader *l, struct proc *proc)
 	const struct proc_map *maps = proc->maps;
 	struct uproc *p = NULL, *old;
 	int pid = proc->pid, n = (int)proc->nmaps, err = 0;
+	bool deferred = false;
 
 	l->st.scans++;
 	if (proc->maps_failed && !proc->maps)
@@ -611,8 +627,15 @@ int unwind_loader__scan(struct unwind_loader *l, struct proc *proc)
 		if (m->kind == PROC_MAP_OTHER)
 			continue;
 		/* TODO(vdso): the vDSO has CFI too; until it is loaded its frames use FP. */
-		if (m->kind == PROC_MAP_FILE)
-			t = table_for(l, proc, m, p);
+		if (m->kind == PROC_MAP_FILE) {
+			bool later = false;
+
+			t = table_for(l, proc, m, p, &later);
+			if (later) {
+				deferred = true;
+				continue;
+			}
+		}
 		/* charged once per file where its mappings sit side by side, as they do */
 		if (t && (!p->n || p->maps[p->n - 1].table_id != t->id)) {
 			p->rows += t->nrows;
@@ -674,6 +697,13 @@ int unwind_loader__scan(struct unwind_loader *l, struct proc *proc)
 		err = -ENOMEM;
 		goto out;
 	}
+	if (deferred && l->ndeferred < DEFERRED_MAX) {
+		/* unregistered until then: its samples say their tables are loading */
+		p->deferred = true;
+		l->deferred[(l->deferred_head + l->ndeferred++) % DEFERRED_MAX] = pid;
+		l->st.scans_deferred++;
+		goto out;
+	}
 	/* last: the process counts as registered only once its ranges are in */
 	map_key(&k, pid, 0, 0);
 	if (bpf_map_update_elem(l->opts.maps.mappings_fd, &k, &v, BPF_ANY) && !err)
@@ -690,6 +720,8 @@ void unwind_loader__on_sample(struct unwind_loader *l, struct proc *proc, uint32
 	if (!(flags & (STOKER_SF_UNWIND_PENDING | STOKER_SF_UNWIND_NO_MAPPING)))
 		return;
 	p = lru_cache__get(l->procs, &proc->pid);
+	if (p && p->deferred)
+		return; /* queued */
 	/* PENDING for a registered process: a sample taken before its registration landed */
 	if (p && now - p->scanned_ns < l->opts.rescan_interval_ns &&
 	    !(p->at_exec && (flags & STOKER_SF_UNWIND_NO_MAPPING)))
@@ -712,6 +744,32 @@ void unwind_loader__on_exec(struct unwind_loader *l, struct proc *proc)
 	p = lru_cache__get(l->procs, &proc->pid);
 	if (p)
 		p->at_exec = true;
+}
+
+void unwind_loader__set_deadline(struct unwind_loader *l, uint64_t deadline_ns)
+{
+	l->build_deadline_ns = deadline_ns;
+	l->built_this_turn = false;
+}
+
+void unwind_loader__work(struct unwind_loader *l, uint64_t deadline_ns)
+{
+	unwind_loader__set_deadline(l, deadline_ns);
+	while (l->ndeferred && (!l->built_this_turn || monotonic_ns() < deadline_ns)) {
+		int pid = l->deferred[l->deferred_head];
+		struct uproc *p = lru_cache__get(l->procs, &pid);
+		struct proc *proc;
+
+		l->deferred_head = (l->deferred_head + 1) % DEFERRED_MAX;
+		l->ndeferred--;
+		if (!p || !p->deferred)
+			continue; /* gone, or scanned since */
+		proc = proc_cache__lookup(l->opts.procs, pid, NULL);
+		if (proc)
+			unwind_loader__scan(l, proc);
+		else
+			unwind_loader__forget(l, pid);
+	}
 }
 
 void unwind_loader__forget(struct unwind_loader *l, int pid)

@@ -30,8 +30,9 @@ struct unwind_loader_stats {
 	uint64_t chunks_used, chunks_capacity; /* STOKER_UNWIND_CHUNK_BYTES each */
 	uint64_t rules;
 	uint64_t procs, scans, scan_failures;
-	uint64_t exec_scans; /* of them, at exec, before the first sample */
-	uint64_t build_ns;   /* time spent building tables */
+	uint64_t exec_scans;	 /* of them, at exec, before the first sample */
+	uint64_t scans_deferred; /* of them, left for a later turn to build their tables */
+	uint64_t build_ns;	 /* time spent building tables */
 };
 
 struct unwind_loader;
@@ -50,6 +51,12 @@ void unwind_loader__on_sample(struct unwind_loader *l, struct proc *p, uint32_t 
  * loader may not have mapped its libraries yet: the first sample that finds an address
  * outside them rescans at once. */
 void unwind_loader__on_exec(struct unwind_loader *l, struct proc *p);
+/* Tables are built while scanning until deadline_ns (monotonic; 0: no limit), and one at
+ * least; past it a process whose tables are not all built is queued, unregistered, for
+ * unwind_loader__work, so that building them never holds the main loop for long. */
+void unwind_loader__set_deadline(struct unwind_loader *l, uint64_t deadline_ns);
+/* Scans queued processes, building their tables, until deadline_ns (and one build at least). */
+void unwind_loader__work(struct unwind_loader *l, uint64_t deadline_ns);
 /* pid exited or exec'ed: its registration is removed (its tables stay cached). */
 void unwind_loader__forget(struct unwind_loader *l, int pid);
 void unwind_loader__stats(const struct unwind_loader *l, struct unwind_loader_stats *st);
