@@ -277,6 +277,32 @@ static void prime_spans(void *ctx, struct sampler *s)
 	}
 }
 
+/* The maps exist, no sample has been taken: what must be in them from the first sample. */
+static void on_sampler_loaded(void *ctx, struct sampler *s)
+{
+	struct agent *a = ctx;
+
+	if (a->spans)
+		prime_spans(ctx, s);
+	if (a->cfg.sampler.unwind_tables) {
+		struct unwind_loader_opts uo = { 0 };
+
+		sampler__unwind_maps(s, &uo.maps);
+		uo.procs = a->procs;
+		a->unwind = unwind_loader__new(&uo);
+		if (!a->unwind)
+			pr_warn("unwind tables unavailable (%s): user stacks use frame pointers",
+				strerror(errno));
+	}
+	/* --pid processes are known now: registered before their first sample */
+	for (size_t i = 0; a->unwind && i < a->cfg.sampler.npids; i++) {
+		struct proc *p = proc_cache__lookup(a->procs, a->cfg.pids[i], NULL);
+
+		if (p)
+			unwind_loader__scan(a->unwind, p);
+	}
+}
+
 /* The in-process ABI always (with --span-labels); the OpenTelemetry map when one is pinned
  * at the default path or named. A named map that cannot be used is a startup error. */
 static int setup_spans(struct agent *a, struct sampler_opts *so)
@@ -297,8 +323,6 @@ static int setup_spans(struct agent *a, struct sampler_opts *so)
 	if (!a->spans)
 		return -ENOMEM;
 	so->span_context = true;
-	so->on_loaded = prime_spans;
-	so->loaded_ctx = a;
 	fd = trace_context_map_open(path ? path : STOKER_OTEL_TRACES_MAP_DEFAULT, path != NULL);
 	if (fd < 0)
 		return path ? fd : 0;
@@ -364,6 +388,8 @@ static int setup(struct agent *a)
 	}
 
 	so.pids = a->cfg.pids;
+	so.on_loaded = on_sampler_loaded;
+	so.loaded_ctx = a;
 	so.drain_interval_ms = DRAIN_INTERVAL_MS;
 	so.unwind_chunks = a->cfg.unwind_table_bytes / STOKER_UNWIND_CHUNK_BYTES;
 	so.on_record = collector__on_record;
@@ -374,21 +400,14 @@ static int setup(struct agent *a)
 	if (so.otel_map)
 		close(so.otel_map_fd); /* the loaded program holds the map */
 	if (!a->sampler) {
+		/* made when the maps were loaded; they are gone now */
+		unwind_loader__free(a->unwind);
+		a->unwind = NULL;
 		if (missing[0])
 			pr_err("missing capability %s: grant it (or run as root) to load the BPF "
 			       "sampler",
 			       missing);
 		return err;
-	}
-	if (a->cfg.sampler.unwind_tables) {
-		struct unwind_loader_opts uo = { 0 };
-
-		sampler__unwind_maps(a->sampler, &uo.maps);
-		uo.procs = a->procs;
-		a->unwind = unwind_loader__new(&uo);
-		if (!a->unwind)
-			pr_warn("unwind tables unavailable (%s): user stacks use frame pointers",
-				strerror(errno));
 	}
 	err = caps_drop_after_load();
 	if (err)
