@@ -37,7 +37,7 @@ struct config {
 	struct output_spec outputs[CLI_MAX_OUTPUTS];
 	size_t noutputs;
 	enum log_level log_level;
-	uint64_t unwind_table_bytes;	     /* sampler.unwind_rows comes from it */
+	uint64_t unwind_table_bytes;	     /* sampler.unwind_chunks comes from it */
 	struct profile_builder_opts profile; /* max_samples: unique samples per window */
 	unsigned int top;		     /* print the N hottest functions at exit */
 	bool span_labels;	       /* span_id/trace_id sample labels from the running span */

@@ -759,16 +759,24 @@ void unwind_loader__work(struct unwind_loader *l, uint64_t deadline_ns)
 		int pid = l->deferred[l->deferred_head];
 		struct uproc *p = lru_cache__get(l->procs, &pid);
 		struct proc *proc;
+		bool at_exec;
 
 		l->deferred_head = (l->deferred_head + 1) % DEFERRED_MAX;
 		l->ndeferred--;
 		if (!p || !p->deferred)
 			continue; /* gone, or scanned since */
+		at_exec = p->at_exec;
 		proc = proc_cache__lookup(l->opts.procs, pid, NULL);
-		if (proc)
-			unwind_loader__scan(l, proc);
-		else
+		if (!proc) {
 			unwind_loader__forget(l, pid);
+			continue;
+		}
+		/* what it maps now: a process queued at its exec has loaded its libraries since */
+		proc_cache__refresh_maps(l->opts.procs, proc, 0);
+		unwind_loader__scan(l, proc);
+		p = lru_cache__get(l->procs, &pid);
+		if (p && at_exec)
+			p->at_exec = true;
 	}
 }
 
