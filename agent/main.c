@@ -670,12 +670,15 @@ static int run_loop(struct agent *a)
 		drain_end = monotonic_ns() + DRAIN_INTERVAL_MS * 1000000ull;
 		if (a->cfg.duration_ns && drain_end > a->start_mono_ns + a->cfg.duration_ns)
 			drain_end = a->start_mono_ns + a->cfg.duration_ns;
+		/* no table is built while draining: the samples, and the exec events that register
+		 * new processes, never wait behind one */
 		if (a->unwind)
-			unwind_loader__set_deadline(a->unwind, drain_end);
+			unwind_loader__defer_builds(a->unwind);
 		err = sampler__drain_until(a->sampler, drain_end);
 		if (err < 0 && err != -EINTR && err != -EAGAIN)
 			pr_warn_ratelimited("failed to drain the ring buffer: %s", strerror(-err));
-		/* tables left over from the drain, in what is left of the turn */
+		/* then the tables the drain asked for, in what is left of the turn (one at least)
+		 */
 		if (a->unwind)
 			unwind_loader__work(a->unwind, drain_end);
 		if (a->push_mode &&

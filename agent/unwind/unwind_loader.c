@@ -752,6 +752,12 @@ void unwind_loader__set_deadline(struct unwind_loader *l, uint64_t deadline_ns)
 	l->built_this_turn = false;
 }
 
+void unwind_loader__defer_builds(struct unwind_loader *l)
+{
+	l->build_deadline_ns = 1; /* long past */
+	l->built_this_turn = true;
+}
+
 void unwind_loader__work(struct unwind_loader *l, uint64_t deadline_ns)
 {
 	unwind_loader__set_deadline(l, deadline_ns);

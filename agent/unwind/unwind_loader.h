@@ -55,6 +55,8 @@ void unwind_loader__on_exec(struct unwind_loader *l, struct proc *p);
  * least; past it a process whose tables are not all built is queued, unregistered, for
  * unwind_loader__work, so that building them never holds the main loop for long. */
 void unwind_loader__set_deadline(struct unwind_loader *l, uint64_t deadline_ns);
+/* From now on until the next call of either, a scan that needs a table built is queued. */
+void unwind_loader__defer_builds(struct unwind_loader *l);
 /* Scans queued processes, building their tables, until deadline_ns (and one build at least). */
 void unwind_loader__work(struct unwind_loader *l, uint64_t deadline_ns);
 /* pid exited or exec'ed: its registration is removed (its tables stay cached). */

@@ -230,6 +230,9 @@ def storm(mode, name, n=500, par=4, ms=50):
     finally:
         stop(agent)
     check(fx.returncode == 0 and agent.returncode == 0, "storm and agent exit 0")
+    with open(log) as f:
+        m = re.search(r"(\d+) ms building", f.read())
+    print("    the agent spent %s ms building unwind tables" % (m.group(1) if m else "?"))
     stacks = [s for s in pprof_check.stacks(load_profile(out, HZ))
               if s["labels"].get("comm") == "storm" and s["labels"].get("pid") != str(fx.pid)]
     loading = total(stacks, lambda s: s["frames"][0] == LOADING)
