@@ -48,6 +48,9 @@
 #define SERVICE_ACCOUNT_CA "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt"
 
 #define DRAIN_INTERVAL_MS 100
+/* What is left in the ring at the end is read for at most this long: a saturated host must
+ * not stretch --duration or a shutdown. */
+#define FINAL_DRAIN_MS 500
 
 struct agent {
 	struct config cfg;
@@ -275,13 +278,17 @@ static void unwind_hint(void *ctx, int pid, uint32_t flags)
 
 	if (!a->unwind)
 		return;
-	if (!flags) {
+	if (!(flags & ~COLLECTOR_HINT_EXEC)) {
 		unwind_loader__forget(a->unwind, pid);
-		return;
+		if (!flags)
+			return;
 	}
-	/* the collector looked the process up just before: this finds it */
+	/* after a sample the collector looked the process up just before: this finds it; after
+	 * an exec it reads the new image's mappings, registered before the first sample */
 	p = proc_cache__lookup(a->procs, pid, NULL);
-	if (p)
+	if (p && flags == COLLECTOR_HINT_EXEC)
+		unwind_loader__on_exec(a->unwind, p);
+	else if (p)
 		unwind_loader__on_sample(a->unwind, p, flags);
 }
 
@@ -315,6 +322,31 @@ static void prime_pids(void *ctx, struct sampler *s)
 			span_context__on_sample(a->spans, a->procs, p);
 		if (p && a->pyprocs)
 			python_procs__on_sample(a->pyprocs, a->procs, p);
+	}
+}
+
+/* The maps exist, no sample has been taken: what must be in them from the first sample. */
+static void on_sampler_loaded(void *ctx, struct sampler *s)
+{
+	struct agent *a = ctx;
+
+	prime_pids(ctx, s);
+	if (a->cfg.sampler.unwind_tables) {
+		struct unwind_loader_opts uo = { 0 };
+
+		sampler__unwind_maps(s, &uo.maps);
+		uo.procs = a->procs;
+		a->unwind = unwind_loader__new(&uo);
+		if (!a->unwind)
+			pr_warn("unwind tables unavailable (%s): user stacks use frame pointers",
+				strerror(errno));
+	}
+	/* --pid processes are known now: registered before their first sample */
+	for (size_t i = 0; a->unwind && i < a->cfg.sampler.npids; i++) {
+		struct proc *p = proc_cache__lookup(a->procs, a->cfg.pids[i], NULL);
+
+		if (p)
+			unwind_loader__scan(a->unwind, p);
 	}
 }
 
@@ -455,9 +487,10 @@ static int setup(struct agent *a)
 	}
 
 	so.pids = a->cfg.pids;
-	so.on_loaded = prime_pids;
+	so.on_loaded = on_sampler_loaded;
 	so.loaded_ctx = a;
-	so.unwind_rows = a->cfg.unwind_table_bytes / sizeof(struct stoker_unwind_row);
+	so.drain_interval_ms = DRAIN_INTERVAL_MS;
+	so.unwind_chunks = a->cfg.unwind_table_bytes / STOKER_UNWIND_CHUNK_BYTES;
 	so.on_record = collector__on_record;
 	so.ctx = &a->col;
 	caps_missing_for_load(missing, sizeof(missing));
@@ -466,6 +499,9 @@ static int setup(struct agent *a)
 	if (so.otel_map)
 		close(so.otel_map_fd); /* the loaded program holds the map */
 	if (!a->sampler) {
+		/* made when the maps were loaded; they are gone now */
+		unwind_loader__free(a->unwind);
+		a->unwind = NULL;
 		if (missing[0])
 			pr_err("missing capability %s: grant it (or run as root) to load "
 			       "the BPF "
@@ -494,24 +530,12 @@ static int setup(struct agent *a)
 				"debug files have no lines",
 				strerror(-err));
 	}
-	if (a->cfg.sampler.unwind_tables) {
-		struct unwind_loader_opts uo = { 0 };
-
-		sampler__unwind_maps(a->sampler, &uo.maps);
-		uo.procs = a->procs;
-		a->unwind = unwind_loader__new(&uo);
-		if (!a->unwind)
-			pr_warn("unwind tables unavailable (%s): user stacks use frame "
-				"pointers",
-				strerror(errno));
-	}
 	if (a->cfg.java_perfmap) {
 		/* a thread of its own, started with the capabilities the agent keeps */
 		a->sz.java = java_attach__new(NULL);
 		if (!a->sz.java)
 			pr_warn("failed to start asking JVMs for perf maps: %s; Java JIT "
-				"frames "
-				"stay unnamed",
+				"frames stay unnamed",
 				strerror(errno));
 	}
 
@@ -756,7 +780,7 @@ static int run_loop(struct agent *a)
 	int n, err;
 
 	while (!a->stop) {
-		uint64_t now = monotonic_ns();
+		uint64_t now = monotonic_ns(), drain_end;
 		int timeout = DRAIN_INTERVAL_MS;
 
 		if (a->cfg.duration_ns) {
@@ -784,11 +808,23 @@ static int run_loop(struct agent *a)
 				handle_signal(a);
 		if (a->reload)
 			reload(a);
-		/* Drain on every wakeup and every tick: the BPF side wakes us only when the
-		 * ring is filling up. */
-		err = sampler__drain(a->sampler);
-		if (err < 0 && err != -EINTR)
+		/* Drain on every wakeup and every tick: the BPF side wakes us only when the ring
+		 * is filling up. One interval at most, and never past --duration: signals and
+		 * deadlines are checked between pieces of work, and the rest waits a turn. */
+		drain_end = monotonic_ns() + DRAIN_INTERVAL_MS * 1000000ull;
+		if (a->cfg.duration_ns && drain_end > a->start_mono_ns + a->cfg.duration_ns)
+			drain_end = a->start_mono_ns + a->cfg.duration_ns;
+		/* no table is built while draining: the samples, and the exec events that register
+		 * new processes, never wait behind one */
+		if (a->unwind)
+			unwind_loader__defer_builds(a->unwind);
+		err = sampler__drain_until(a->sampler, drain_end);
+		if (err < 0 && err != -EINTR && err != -EAGAIN)
 			pr_warn_ratelimited("failed to drain the ring buffer: %s", strerror(-err));
+		/* then the tables the drain asked for, in what is left of the turn (one at least)
+		 */
+		if (a->unwind)
+			unwind_loader__work(a->unwind, drain_end);
 		if (a->push_mode &&
 		    monotonic_ns() - a->window_start_mono_ns >= a->cfg.upload_interval_ns)
 			close_window(a);
@@ -799,7 +835,7 @@ static int run_loop(struct agent *a)
 			a->last_watchdog_ns = monotonic_ns();
 		}
 	}
-	sampler__drain(a->sampler);
+	sampler__drain_until(a->sampler, monotonic_ns() + FINAL_DRAIN_MS * 1000000ull);
 	sd_notify_send("STOPPING=1");
 	return 0;
 }

@@ -193,6 +193,7 @@ int on_cpu_sample(struct bpf_perf_event_data *ctx)
 		__builtin_memset(st, 0, sizeof(*st));
 		st->klen = klen;
 		st->exact_pc = true;
+		st->map_pid = unwind_map_pid(pid);
 		if (!user_regs(ctx, st)) {
 			stat_inc(STOKER_STAT_UNWIND_NO_REGS);
 			unwind_finish(st, s, STOKER_USTOP_NO_REGS);
@@ -273,8 +274,9 @@ static __always_inline void emit_proc_event(__u32 type, __u32 pid)
 	e->pid = pid;
 	e->time_ns = bpf_ktime_get_ns();
 	bpf_get_current_comm(&e->comm, sizeof(e->comm));
-	/* An exec changes the mappings the agent must use for the next samples: wake it now. */
-	bpf_ringbuf_submit(e, type == STOKER_REC_EXEC ? 0 : BPF_RB_NO_WAKEUP);
+	/* An exec changes the mappings the agent must use for the next samples: wake it now,
+	 * even with samples waiting (the default wakes only a consumer that has caught up). */
+	bpf_ringbuf_submit(e, type == STOKER_REC_EXEC ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 }
 
 /* raw tracepoints need no tracefs mount, which hosts and containers often lack */

@@ -25,13 +25,13 @@ const volatile bool unwind_tables = false;     /* --unwind auto */
 const volatile bool have_task_pt_regs = false; /* bpf_task_pt_regs exists (5.15+) */
 const volatile __u32 max_user_frames = STOKER_MAX_STACK_DEPTH;
 
-/* Filled by the agent through mmap: every loaded file's rows, back to back. */
+/* Every loaded file's rows, in chunks the agent adds and deletes as tables come and go. */
 struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, STOKER_UNWIND_DEFAULT_ROWS);
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, STOKER_UNWIND_DEFAULT_CHUNKS);
 	__type(key, __u32);
-	__type(value, struct stoker_unwind_row);
+	__type(value, struct stoker_unwind_chunk);
 } unwind_rows SEC(".maps");
 
 struct {
@@ -66,6 +66,8 @@ struct stoker_walk {
 	__u32 frames_fp;
 	__u32 frames_table;
 	__u32 table_misses;
+	__u32 row_off; /* row_at()'s offset in its chunk */
+	__u32 map_pid; /* whose registered mappings the walk uses (unwind_map_pid) */
 	bool exact_pc; /* pc is where execution stopped (leaf, signal), not a return address */
 };
 
@@ -129,11 +131,50 @@ static __always_inline bool user_regs(struct bpf_perf_event_data *ctx, struct st
 	return false;
 }
 
-/* The last row at or before rel in the page's rows; NULL when rel precedes them all. */
-static __always_inline struct stoker_unwind_row *find_row(const struct stoker_unwind_page *pg,
-							  __u32 rel)
+/* Row idx of the pool: row idx % CHUNK_ROWS of chunk idx / CHUNK_ROWS. */
+static __always_inline struct stoker_unwind_row *row_at(struct stoker_walk *st, __u32 idx)
 {
-	__u32 lo = 0, hi = pg->count, idx;
+	__u32 c = idx / STOKER_UNWIND_CHUNK_ROWS, off;
+	struct stoker_unwind_chunk *chunk = bpf_map_lookup_elem(&unwind_rows, &c);
+
+	if (!chunk)
+		return NULL;
+	/* Through memory: the check below alone then bounds the offset for the verifier, which
+	 * would otherwise track the search's lo and hi precisely and could not prune it. */
+	*(volatile __u32 *)&st->row_off = idx - c * STOKER_UNWIND_CHUNK_ROWS;
+	off = *(volatile __u32 *)&st->row_off;
+	if (off >= STOKER_UNWIND_CHUNK_ROWS)
+		return NULL;
+	return &chunk->rows[off];
+}
+
+/* Whose registration covers pid's code: its own, else, for a child that has not exec'ed
+ * since its fork (its mappings are still its parent's), its parent's while the parent has not
+ * exec'ed either. A forked process then unwinds from its first sample, before the agent has
+ * heard of it; an address it mapped since is outside the parent's ranges (NO_MAPPING). */
+static __always_inline __u32 unwind_map_pid(__u32 pid)
+{
+	struct stoker_unwind_map_key k = { .prefixlen = 32, .pid_be = bpf_htonl(pid) };
+	struct task_struct *task, *parent;
+	__u64 forked_at;
+
+	if (bpf_map_lookup_elem(&unwind_mappings, &k))
+		return pid;
+	task = (struct task_struct *)bpf_get_current_task();
+	forked_at = BPF_CORE_READ(task, parent_exec_id);
+	if (BPF_CORE_READ(task, self_exec_id) != forked_at)
+		return pid;
+	parent = BPF_CORE_READ(task, real_parent);
+	if (!parent || BPF_CORE_READ(parent, self_exec_id) != forked_at)
+		return pid;
+	return BPF_CORE_READ(parent, tgid);
+}
+
+/* The last row at or before rel in the page's rows; NULL when rel precedes them all. */
+static __always_inline struct stoker_unwind_row *
+find_row(struct stoker_walk *st, const struct stoker_unwind_page *pg, __u32 rel)
+{
+	__u32 lo = 0, hi = pg->count;
 
 	for (int i = 0; i < STOKER_UNWIND_BSEARCH_STEPS; i++) {
 		__u32 mid;
@@ -142,8 +183,7 @@ static __always_inline struct stoker_unwind_row *find_row(const struct stoker_un
 		if (lo >= hi)
 			break;
 		mid = lo + (hi - lo) / 2;
-		idx = pg->first + mid;
-		row = bpf_map_lookup_elem(&unwind_rows, &idx);
+		row = row_at(st, pg->first + mid);
 		if (!row)
 			return NULL;
 		if (row->pc <= rel)
@@ -153,8 +193,7 @@ static __always_inline struct stoker_unwind_row *find_row(const struct stoker_un
 	}
 	if (lo == 0)
 		return NULL;
-	idx = pg->first + lo - 1;
-	return bpf_map_lookup_elem(&unwind_rows, &idx);
+	return row_at(st, pg->first + lo - 1);
 }
 
 /* One frame up. Returns 0 to go on, or an enum stoker_unwind_stop. */
@@ -169,7 +208,7 @@ static __always_inline int unwind_step(struct stoker_walk *st, struct stoker_sam
 	__u64 pc = st->exact_pc ? st->pc : st->pc - 1, cfa, ra, bp = st->bp;
 	__u32 rule_idx;
 
-	mk.pid_be = bpf_htonl(s->pid);
+	mk.pid_be = bpf_htonl(st->map_pid);
 	mk.addr_be = bpf_cpu_to_be64(pc);
 	m = bpf_map_lookup_elem(&unwind_mappings, &mk);
 	if (!m) {
@@ -194,7 +233,7 @@ static __always_inline int unwind_step(struct stoker_walk *st, struct stoker_sam
 		st->table_misses++;
 		goto fp;
 	}
-	row = find_row(pg, (__u32)pc);
+	row = find_row(st, pg, (__u32)pc);
 	if (!row) {
 		st->table_misses++;
 		goto fp;

@@ -15,8 +15,8 @@
 #define STOKER_MAX_STACK_DEPTH 127
 #define STOKER_COMM_LEN 16
 
-/* Default ring buffer size in bytes (a power of two, a multiple of the page size); the agent
- * resizes it between open and load from --ring-buffer-size. */
+/* The ring buffer's size in the object; the agent resizes it between open and load, from
+ * --ring-buffer-size or from the work (agent/sample/ring_size.c). */
 #define STOKER_RINGBUF_DEFAULT_BYTES (8u << 20)
 
 /* Bounds of the pid filter map (--pid); the agent resizes it to the number of pids given. */

@@ -20,8 +20,15 @@
  * is global and never shrinks. Rule 0 is STOKER_CFA_INVALID. */
 #define STOKER_UNWIND_MAX_RULES 32768
 
-/* Default size of the row pool (rows, 8 bytes each): 32 MiB; --unwind-table-memory. */
-#define STOKER_UNWIND_DEFAULT_ROWS (4u << 20)
+/* Rows live in chunks, the values of a hash map without preallocation: memory is taken as
+ * tables are loaded and given back when they are evicted, so an idle host pays for the rows
+ * it uses. 504 rows (4032 bytes) and the kernel's element header fill one 4 KiB allocation.
+ * A table starts at a chunk's first row; row i of the pool is row i % CHUNK_ROWS of chunk
+ * i / CHUNK_ROWS. */
+#define STOKER_UNWIND_CHUNK_ROWS  504
+#define STOKER_UNWIND_CHUNK_BYTES 4096 /* what one chunk costs the kernel */
+/* Default number of chunks: 32 MiB; --unwind-table-memory. */
+#define STOKER_UNWIND_DEFAULT_CHUNKS 8192
 #define STOKER_UNWIND_MAX_PAGES	   65536      /* page index entries */
 #define STOKER_UNWIND_MAX_MAPPINGS (1u << 18) /* (pid, address range) prefixes */
 
@@ -70,13 +77,17 @@ struct stoker_unwind_row {
 	__u32 rule;
 };
 
+struct stoker_unwind_chunk {
+	struct stoker_unwind_row rows[STOKER_UNWIND_CHUNK_ROWS];
+};
+
 struct stoker_unwind_page_key {
 	__u64 table_id; /* hash of the file's build-id, else of (dev, inode, size, mtime) */
 	__u64 page;	/* file address >> STOKER_UNWIND_PAGE_SHIFT */
 };
 
 struct stoker_unwind_page {
-	__u32 first; /* index of the first row in the row pool */
+	__u32 first; /* index of the first row in the row pool (over every chunk) */
 	__u32 count; /* rows to search, >= 1 */
 };
 
@@ -122,6 +133,7 @@ enum stoker_unwind_sample_flags {
 
 _Static_assert(sizeof(struct stoker_unwind_rule) == 16, "rule layout");
 _Static_assert(sizeof(struct stoker_unwind_row) == 8, "row layout");
+_Static_assert(sizeof(struct stoker_unwind_chunk) == 4032, "chunk layout");
 _Static_assert(sizeof(struct stoker_unwind_map_key) == 16, "map key layout");
 _Static_assert(sizeof(struct stoker_unwind_map_val) == 24, "map value layout");
 

@@ -38,7 +38,7 @@ struct config {
 	struct output_spec outputs[CLI_MAX_OUTPUTS];
 	size_t noutputs;
 	enum log_level log_level;
-	uint64_t unwind_table_bytes;	     /* sampler.unwind_rows comes from it */
+	uint64_t unwind_table_bytes;	     /* sampler.unwind_chunks comes from it */
 	uint64_t symbol_cache_bytes;	     /* object cache budget */
 	uint64_t symbol_file_bytes;	     /* object cache per-file quota */
 	uint64_t process_cache_bytes;	     /* process cache budget */

@@ -76,6 +76,7 @@ struct builder {
 	struct cie_info *cies;
 	size_t ncies, cie_cap;
 	bool overflow;
+	uint64_t replayed, replay_budget; /* CFI bytes libdw has interpreted for this file */
 };
 
 static int push_row(struct builder *b, uint64_t pc, uint32_t rule)
@@ -375,14 +376,24 @@ static struct stoker_unwind_rule classify(Dwarf_Frame *fr, bool signal)
 }
 
 /* Rows of one FDE covering [lo, hi), then a gap marker at hi (overridden if another FDE
- * starts there). */
-static int fde_rows(struct builder *b, Dwarf_CFI *cfi, uint64_t lo, uint64_t hi, bool *fp_built)
+ * starts there). libdw interprets the FDE's instructions from its start for every row, so a
+ * row costs up to fde_bytes: the rows past the FDE's or the file's budget are left out (the
+ * rest of the FDE unwinds by frame pointers) and *capped says so. */
+static int fde_rows(struct builder *b, Dwarf_CFI *cfi, uint64_t lo, uint64_t hi, size_t fde_bytes,
+		    bool *fp_built, bool *capped)
 {
-	uint64_t a = lo;
+	uint64_t a = lo, fde_replayed = 0;
 	size_t n = 0;
 	int err;
 
 	while (a < hi && n < MAX_ROWS_PER_FDE) {
+		if (fde_replayed + fde_bytes > UNWIND_CFI_BYTES_PER_FDE ||
+		    b->replayed + fde_bytes > b->replay_budget) {
+			*capped = true;
+			break;
+		}
+		fde_replayed += fde_bytes;
+		b->replayed += fde_bytes;
 		Dwarf_Frame *fr = NULL;
 		Dwarf_Addr s, e;
 		bool signal = false;
@@ -405,6 +416,11 @@ static int fde_rows(struct builder *b, Dwarf_CFI *cfi, uint64_t lo, uint64_t hi,
 		if (e <= a)
 			break;
 		a = e;
+	}
+	if (*capped && a < hi) {
+		err = push_row(b, a, 0);
+		if (err)
+			return err;
 	}
 	return push_row(b, hi, 0);
 }
@@ -455,6 +471,10 @@ static int scan_section(struct builder *b, Elf *elf, Elf_Scn *scn, bool eh_frame
 	data = elf_getdata(scn, NULL);
 	if (!data || !data->d_buf || data->d_size == 0)
 		return 0;
+	b->replay_budget =
+	    UNWIND_CFI_BYTES_PER_FILE_MIN + (uint64_t)data->d_size * UNWIND_CFI_REPLAY_PER_BYTE;
+	if (b->replay_budget > UNWIND_CFI_BYTES_PER_FILE)
+		b->replay_budget = UNWIND_CFI_BYTES_PER_FILE;
 	for (;;) {
 		Dwarf_CFI_Entry ent;
 		int rc = dwarf_next_cfi(ident, data, eh_frame, off, &next, &ent);
@@ -479,7 +499,7 @@ static int scan_section(struct builder *b, Elf *elf, Elf_Scn *scn, bool eh_frame
 			const uint8_t *p = ent.fde.start, *end = ent.fde.end;
 			uint64_t field = sh.sh_addr + (uint64_t)(p - (const uint8_t *)data->d_buf);
 			uint64_t lo, range;
-			bool fp = false;
+			bool fp = false, capped = false;
 
 			t->fdes++;
 			if (!cie ||
@@ -489,10 +509,14 @@ static int scan_section(struct builder *b, Elf *elf, Elf_Scn *scn, bool eh_frame
 			    range == 0 || lo + range < lo) {
 				t->bad_fdes++;
 			} else {
-				err = fde_rows(b, cfi, lo, lo + range, &fp);
+				/* the CIE's initial instructions are replayed too: a few bytes */
+				err = fde_rows(b, cfi, lo, lo + range,
+					       (size_t)(ent.fde.end - ent.fde.start) + 16, &fp,
+					       &capped);
 				if (err)
 					return err;
 				t->fp_fdes += fp;
+				t->capped_fdes += capped;
 			}
 		}
 		if (next == (Dwarf_Off)-1 || next <= off)
@@ -560,6 +584,7 @@ int unwind_table__build(Elf *elf, struct unwind_rules *rules, const struct unwin
 		}
 	}
 	sort_and_compact(&b);
+	out->cfi_replayed = b.replayed;
 	out->rows = b.rows;
 	out->nrows = b.nrows;
 	b.rows = NULL;

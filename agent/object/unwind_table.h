@@ -32,13 +32,25 @@ struct unwind_segment {
 struct unwind_table {
 	struct stoker_unwind_row *rows; /* sorted by pc, no two neighbours with the same rule */
 	size_t nrows;
-	const char *source; /* "eh_frame", "debug_frame" or "none" */
-	size_t fdes;	    /* FDEs read */
-	size_t fp_fdes;	    /* FDEs whose body keeps CFA = FP + 16 (a frame-pointer build) */
-	size_t bad_fdes;    /* FDEs skipped as unreadable */
+	const char *source;    /* "eh_frame", "debug_frame" or "none" */
+	size_t fdes;	       /* FDEs read */
+	size_t fp_fdes;	       /* FDEs whose body keeps CFA = FP + 16 (a frame-pointer build) */
+	size_t bad_fdes;       /* FDEs skipped as unreadable */
+	size_t capped_fdes;    /* FDEs cut short by the replay budgets below */
+	uint64_t cfi_replayed; /* CFI bytes interpreted to build it */
 	struct unwind_segment segs[UNWIND_MAX_SEGMENTS];
 	size_t nsegs;
 };
+
+/* Bounded CPU per file: libdw re-interprets an FDE's instructions from its start for each of
+ * its rows, so an FDE padded with DW_CFA_nop costs its length per row. Bytes interpreted are
+ * capped per FDE, and per file in proportion to its CFI section: distribution files need 11
+ * (python3, libc) to about 40 (gcc's cc1) times its size; the largest here, rustc's driver
+ * library with 1.4 million rows, 140 MiB in all. */
+#define UNWIND_CFI_BYTES_PER_FDE      (4u << 20)
+#define UNWIND_CFI_BYTES_PER_FILE_MIN (4u << 20)
+#define UNWIND_CFI_REPLAY_PER_BYTE    64
+#define UNWIND_CFI_BYTES_PER_FILE     (256u << 20)
 
 struct unwind_table_opts {
 	size_t max_rows; /* 0: 4M; more is -E2BIG */

@@ -188,10 +188,10 @@
 	  s->unwind->tables_without_cfi)                                                           \
 	X(UNWIND_TABLE_BYTES, "unwind_table_bytes", GAUGE, BYTES,                                  \
 	  "BPF memory used by unwind table rows.", UNWIND, ", %.1f",                               \
-	  s->unwind->rows_used * sizeof(struct stoker_unwind_row))                                 \
+	  s->unwind->chunks_used * STOKER_UNWIND_CHUNK_BYTES)                                      \
 	X(UNWIND_TABLE_CAPACITY, "unwind_table_capacity_bytes", GAUGE, BYTES,                      \
 	  "BPF memory for unwind table rows (--unwind-table-memory).", UNWIND,                     \
-	  " of %.1f MiB of rows", s->unwind->rows_capacity * sizeof(struct stoker_unwind_row))     \
+	  " of %.1f MiB of rows", s->unwind->chunks_capacity * STOKER_UNWIND_CHUNK_BYTES)          \
 	X(UNWIND_RULES, "unwind_rules", GAUGE, COUNT, "Distinct unwind rules loaded.", UNWIND,     \
 	  ", %llu rules", s->unwind->rules)                                                        \
 	X(UNWIND_BUILD_TIME, "unwind_build_seconds_total", COUNTER, NS,                            \
@@ -205,12 +205,27 @@
 	X(UNWIND_TABLES_NO_ROOM, "unwind_tables_no_room_total", COUNTER, COUNT,                    \
 	  "Unwind tables not loaded: no room left for their rows.", NONE, NULL,                    \
 	  s->unwind->tables_no_room)                                                               \
+	X(UNWIND_TABLES_OVER_QUOTA, "unwind_tables_over_quota_total", COUNTER, COUNT,              \
+	  "Files refused: their table needs more rows or pages than a file may take.", NONE, NULL, \
+	  s->unwind->tables_over_quota)                                                            \
+	X(UNWIND_PROC_QUOTA_REFUSED, "unwind_process_quota_refused_total", COUNTER, COUNT,         \
+	  "Tables or mappings refused past a process's share of the unwind maps.", NONE, NULL,     \
+	  s->unwind->proc_quota_refused)                                                           \
+	X(UNWIND_FDES_CAPPED, "unwind_fdes_capped_total", COUNTER, COUNT,                          \
+	  "FDEs cut short by the CFI instructions a table build may interpret.", NONE, NULL,       \
+	  s->unwind->fdes_capped)                                                                  \
 	X(UNWIND_PROCS, "unwind_processes", GAUGE, COUNT,                                          \
 	  "Processes whose mappings the unwinder knows.", NONE, NULL, s->unwind->procs)            \
 	X(UNWIND_SCANS, "unwind_scans_total", COUNTER, COUNT,                                      \
 	  "Processes' mappings scanned for unwind tables.", NONE, NULL, s->unwind->scans)          \
 	X(UNWIND_SCAN_FAILURES, "unwind_scan_failures_total", COUNTER, COUNT,                      \
 	  "Scans of a process's mappings that failed.", NONE, NULL, s->unwind->scan_failures)      \
+	X(UNWIND_SCANS_DEFERRED, "unwind_scans_deferred_total", COUNTER, COUNT,                    \
+	  "Scans whose table building was left for a later turn of the main loop.", NONE, NULL,    \
+	  s->unwind->scans_deferred)                                                               \
+	X(UNWIND_EXEC_SCANS, "unwind_exec_scans_total", COUNTER, COUNT,                            \
+	  "Scans made at exec, before the process's first sample.", NONE, NULL,                    \
+	  s->unwind->exec_scans)                                                                   \
 	/* trace spans (zero with --span-labels=false) */                                          \
 	X(SPAN_SAMPLES, "span_samples_total", COUNTER, COUNT,                                      \
 	  "Samples taken inside a trace span.", SPANS, "%llu samples inside a trace span",         \

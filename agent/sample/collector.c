@@ -314,7 +314,8 @@ void collector__on_record(const void *data, size_t len, void *ctx)
 		/* The entry lives on in the window's references; new samples start afresh. */
 		proc_cache__retire(c->sz->procs, (int)e->pid);
 		if (c->opts.unwind_hint)
-			c->opts.unwind_hint(c->opts.skip_ctx, (int)e->pid, 0);
+			c->opts.unwind_hint(c->opts.skip_ctx, (int)e->pid,
+					    type == STOKER_REC_EXEC ? COLLECTOR_HINT_EXEC : 0);
 		if (c->opts.spans)
 			span_context__forget(c->opts.spans, (int)e->pid);
 		if (c->sz->pyprocs)

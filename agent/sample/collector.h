@@ -31,9 +31,13 @@ struct collector_opts {
 	void (*skip_pid)(void *ctx, int pid, bool skip);
 	void *skip_ctx;
 	/* A sample says pid's unwind tables are missing or stale (flags: STOKER_SF_UNWIND_*),
-	 * or pid exec'ed/exited (flags 0): both with skip_ctx. */
+	 * pid exec'ed (COLLECTOR_HINT_EXEC) or exited (flags 0): all with skip_ctx. */
 	void (*unwind_hint)(void *ctx, int pid, uint32_t flags);
 };
+
+/* unwind_hint's flags for an exec: the new image's mappings can be registered now, before
+ * the process's first sample. */
+#define COLLECTOR_HINT_EXEC (1u << 31)
 
 struct collector {
 	struct collector_opts opts;

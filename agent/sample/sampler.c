@@ -11,7 +11,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "util/clock.h"
 #include "util/log.h"
+#include "sample/ring_size.h"
 #include "sample/sampler.h"
 #include "sampler.skel.h"
 #include "trace_context_abi.h"
@@ -24,6 +26,8 @@ struct sampler {
 	int *pfds;
 	struct bpf_link **links;
 	const char *event_name;
+	uint64_t drain_deadline_ns; /* sampler__drain_until: stop handing records after it */
+	unsigned int drained;	    /* records handed in this drain */
 };
 
 static int perf_event_open(struct perf_event_attr *attr, pid_t pid, int cpu)
@@ -36,6 +40,9 @@ static int handle_record(void *ctx, void *data, size_t len)
 	struct sampler *s = ctx;
 
 	s->opts.on_record(data, len, s->opts.ctx);
+	/* a negative return stops the consumer after this record, which counts as read */
+	if (++s->drained % 32 == 0 && monotonic_ns() >= s->drain_deadline_ns)
+		return -EAGAIN;
 	return 0;
 }
 
@@ -87,6 +94,7 @@ static void close_events(struct sampler *s)
 struct sampler *sampler__open(const struct sampler_opts *opts)
 {
 	struct sampler *s;
+	size_t ring_bytes;
 	int err = 0;
 
 	s = calloc(1, sizeof(*s));
@@ -117,10 +125,12 @@ struct sampler *sampler__open(const struct sampler_opts *opts)
 	s->skel->rodata->include_idle = opts->include_idle;
 	s->skel->rodata->want_kernel_stacks = opts->kernel_stacks;
 	s->skel->rodata->filter_pids = opts->npids > 0;
-	bpf_map__set_max_entries(s->skel->maps.events,
-				 (__u32)round_pow2(opts->ringbuf_bytes
-						       ? opts->ringbuf_bytes
-						       : STOKER_RINGBUF_DEFAULT_BYTES));
+	ring_bytes = opts->ringbuf_bytes
+			 ? round_pow2(opts->ringbuf_bytes)
+			 : ring_size_for((unsigned int)s->ncpus, opts->sample_rate_hz,
+					 opts->drain_interval_ms ? opts->drain_interval_ms : 100);
+	bpf_map__set_max_entries(s->skel->maps.events, (__u32)ring_bytes);
+	pr_debug("ring buffer: %zu KiB", ring_bytes >> 10);
 	if (opts->npids)
 		bpf_map__set_max_entries(s->skel->maps.pid_filter, (__u32)opts->npids);
 	s->skel->rodata->unwind_tables = opts->unwind_tables;
@@ -135,7 +145,7 @@ struct sampler *sampler__open(const struct sampler_opts *opts)
 	bpf_map__set_max_entries(
 	    s->skel->maps.unwind_rows,
 	    opts->unwind_tables
-		? (__u32)(opts->unwind_rows ? opts->unwind_rows : STOKER_UNWIND_DEFAULT_ROWS)
+		? (__u32)(opts->unwind_chunks ? opts->unwind_chunks : STOKER_UNWIND_DEFAULT_CHUNKS)
 		: 1);
 	if (!opts->unwind_tables) {
 		/* nothing will be loaded: keep the maps minimal */
@@ -247,6 +257,13 @@ int sampler__fd(const struct sampler *s)
 
 int sampler__drain(struct sampler *s)
 {
+	return sampler__drain_until(s, UINT64_MAX);
+}
+
+int sampler__drain_until(struct sampler *s, uint64_t deadline_ns)
+{
+	s->drain_deadline_ns = deadline_ns;
+	s->drained = 0;
 	return ring_buffer__consume(s->rb);
 }
 
@@ -316,14 +333,14 @@ const char *sampler__event_name(const struct sampler *s)
 void sampler__unwind_maps(const struct sampler *s, struct sampler_unwind_maps *out)
 {
 	out->rows_fd = out->rules_fd = out->pages_fd = out->mappings_fd = -1;
-	out->rows = 0;
+	out->chunks = 0;
 	if (!s->opts.unwind_tables)
 		return;
 	out->rows_fd = bpf_map__fd(s->skel->maps.unwind_rows);
 	out->rules_fd = bpf_map__fd(s->skel->maps.unwind_rules);
 	out->pages_fd = bpf_map__fd(s->skel->maps.unwind_pages);
 	out->mappings_fd = bpf_map__fd(s->skel->maps.unwind_mappings);
-	out->rows = bpf_map__max_entries(s->skel->maps.unwind_rows);
+	out->chunks = bpf_map__max_entries(s->skel->maps.unwind_rows);
 }
 
 int sampler__ncpus(const struct sampler *s)

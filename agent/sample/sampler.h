@@ -26,9 +26,11 @@ struct sampler_opts {
 	bool kernel_stacks;
 	const int *pids; /* NULL/0: every process */
 	size_t npids;
-	size_t ringbuf_bytes; /* 0: STOKER_RINGBUF_DEFAULT_BYTES; rounded up to a power of two */
+	size_t ringbuf_bytes; /* 0: sized from the work (ring_size_for); rounded up to a power
+			       * of two */
+	unsigned int drain_interval_ms; /* how often the caller drains; 0: 100 */
 	bool unwind_tables;   /* walk user stacks with unwind tables (else frame pointers) */
-	size_t unwind_rows;   /* 0: STOKER_UNWIND_DEFAULT_ROWS */
+	size_t unwind_chunks; /* row chunks at most; 0: STOKER_UNWIND_DEFAULT_CHUNKS */
 	unsigned int max_user_frames; /* 0: STOKER_MAX_STACK_DEPTH */
 	bool span_context;	      /* read the running span of each sampled thread */
 	bool otel_map;	 /* otel_map_fd: a checked OpenTelemetry span map to read too */
@@ -49,6 +51,9 @@ void sampler__close(struct sampler *s);
 int sampler__fd(const struct sampler *s);
 /* Consumes everything available now. Returns records consumed or -errno. */
 int sampler__drain(struct sampler *s);
+/* The same, but returns -EAGAIN once deadline_ns (monotonic) has passed with records left: the
+ * caller's loop then checks its own deadlines between bounded pieces of work. */
+int sampler__drain_until(struct sampler *s, uint64_t deadline_ns);
 /* Sums the per-CPU counters into out[STOKER_STAT_MAX]. Returns 0 or -errno. */
 int sampler__read_stats(struct sampler *s, uint64_t *out);
 /* Adds (skip) or removes a process from the BPF-side skip list. Returns 0 or -errno. */
@@ -66,7 +71,7 @@ int sampler__ncpus(const struct sampler *s);
 /* The maps agent/unwind_loader.c fills; -1 fds when unwinding by tables is off. */
 struct sampler_unwind_maps {
 	int rows_fd, rules_fd, pages_fd, mappings_fd;
-	size_t rows; /* entries of the row map */
+	size_t chunks; /* entries the row map holds at most (struct stoker_unwind_chunk) */
 };
 void sampler__unwind_maps(const struct sampler *s, struct sampler_unwind_maps *out);
 

@@ -72,10 +72,10 @@ static int dump_one(const char *path, bool rows, struct unwind_rules *rules)
 		fprintf(stderr, "stoker: %s: no unwind table: %s\n", path, strerror(-err));
 		goto out;
 	}
-	printf("%s: %zu rows from %s, %zu FDEs (%zu frame-pointer, %zu unreadable), "
-	       "%u distinct rules so far, %.1f ms\n",
-	       path, t.nrows, t.source, t.fdes, t.fp_fdes, t.bad_fdes, rules->n,
-	       (double)build_ns / 1e6);
+	printf("%s: %zu rows from %s, %zu FDEs (%zu frame-pointer, %zu unreadable, %zu cut "
+	       "short), %u distinct rules so far, %.1f ms, %.1f MiB of CFI interpreted\n",
+	       path, t.nrows, t.source, t.fdes, t.fp_fdes, t.bad_fdes, t.capped_fdes, rules->n,
+	       (double)build_ns / 1e6, (double)t.cfi_replayed / (1 << 20));
 	for (size_t i = 0; rows && i < t.nrows; i++) {
 		printf("%#010x ", t.rows[i].pc);
 		print_rule(stdout, &rules->rules[t.rows[i].rule]);

@@ -8,13 +8,14 @@ import collections
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import time
 
-from harness import (FIX, REPO, check, need, need_debug_file, pprof_check, profile_fixture,
-                     profile_pid, run, start, stop)
+from harness import (FIX, REPO, STOKER, check, load_profile, need, need_debug_file, pprof_check,
+                     profile_fixture, profile_pid, run, start, stop)
 import workload_input  # noqa: E402  (in tests/tools, which harness puts on the path)
 
 TMP = tempfile.mkdtemp(prefix="stoker-unwind-")
@@ -200,9 +201,98 @@ def test_fp_mode_still_available():
           "frame pointers alone lose the path in a no-FP build (%d of %d full)" % (full, n))
 
 
+def start_agent(args, log):
+    """build/stoker with args, system-wide, its stderr in log; returns once it samples."""
+    agent = subprocess.Popen([STOKER] + list(args), stdout=subprocess.DEVNULL,
+                             stderr=open(log, "w"))
+    deadline = time.time() + 60
+    while time.time() < deadline and agent.poll() is None:
+        with open(log) as f:
+            if "sampling " in f.read():
+                return agent
+        time.sleep(0.1)
+    stop(agent)
+    with open(log) as f:
+        check(False, "agent starts sampling (stderr: %s)" % f.read()[-400:])
+
+
+def storm(mode, name, n=500, par=4, ms=50):
+    """n processes spinning ms ms each (par at a time), profiled system-wide at 99 Hz: returns
+    (samples of the children taken before their tables were registered, all their samples)."""
+    out = os.path.join(TMP, name + ".pb.gz")
+    log = os.path.join(TMP, name + ".log")
+    agent = start_agent(["--sample-rate", str(HZ), "--output", out, "--log-level", "info"], log)
+    try:
+        # past start-up, which builds the tables of every process already running: the
+        # storm's processes are new ones
+        time.sleep(3)
+        fx = subprocess.Popen([os.path.join(FIX, "storm"), str(n), str(par), str(ms), mode])
+        fx.wait(timeout=600)
+        agent.send_signal(signal.SIGINT)
+        agent.wait(timeout=60)
+    finally:
+        stop(agent)
+    check(fx.returncode == 0 and agent.returncode == 0, "storm and agent exit 0")
+    with open(log) as f:
+        m = re.search(r"(\d+) ms building", f.read())
+    print("    the agent spent %s ms building unwind tables" % (m.group(1) if m else "?"))
+    stacks = [s for s in pprof_check.stacks(load_profile(out, HZ))
+              if s["labels"].get("comm") == "storm" and s["labels"].get("pid") != str(fx.pid)]
+    loading = total(stacks, lambda s: s["frames"][0] == LOADING)
+    child = total(stacks, lambda s: "storm_child" in s["frames"])
+    n_all = total(stacks)
+    print("    %s storm: %d of %d samples (%.2f%%) taken before tables were registered; "
+          "%d (%.1f%%) reach storm_child" % (mode, loading, n_all, 100.0 * loading / max(n_all, 1),
+                                             child, 100.0 * child / max(n_all, 1)))
+    return loading, n_all
+
+
+def test_process_storm_fork():
+    """500 forked children spinning 50 ms: at most 2% of their samples before tables load."""
+    loading, n = storm("fork", "storm-fork")
+    check(n >= 500, "at least 500 samples of the children (got %d)" % n)
+    check(loading <= 0.02 * n, "%d of %d samples (%.2f%%) marked %s: at most 2%%" %
+          (loading, n, 100.0 * loading / n, LOADING))
+
+
+def test_process_storm_exec():
+    """500 children that exec and spin 50 ms: at most 2% of their samples before tables load."""
+    loading, n = storm("exec", "storm-exec")
+    check(n >= 500, "at least 500 samples of the children (got %d)" % n)
+    check(loading <= 0.02 * n, "%d of %d samples (%.2f%%) marked %s: at most 2%%" %
+          (loading, n, 100.0 * loading / n, LOADING))
+
+
+def test_duration_holds_on_a_saturated_host():
+    """--duration 5s beside 500 busy processes of equal weight: done within 3 s of it."""
+    out = os.path.join(TMP, "saturated.pb.gz")
+    hogs = subprocess.Popen([os.path.join(FIX, "storm"), "500", "500", "600000", "fork"],
+                            start_new_session=True)
+    try:
+        time.sleep(2)
+        t0 = time.time()
+        r = subprocess.run([STOKER, "--duration", "5s", "--sample-rate", str(HZ), "--output",
+                            out], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                           timeout=300)
+        wall = time.time() - t0
+    finally:
+        os.killpg(hogs.pid, signal.SIGKILL)
+        hogs.wait()
+    check(r.returncode == 0, "agent exits 0 (%s)" % r.stderr.strip()[-300:])
+    pb = load_profile(out, HZ).pb
+    # by the agent's own clocks: when sampling started (the profile's time) and when the
+    # profile was written; this test's process is as starved as the agent
+    late = os.path.getmtime(out) - pb.time_nanos / 1e9 - 5
+    print("    profile written %.2f s after the 5 s of sampling (%.1f s from launch, start-up "
+          "included)" % (late, wall))
+    check(late <= 3.0, "written within 3 s of the end of --duration (%.2f s late)" % late)
+
+
 TESTS = [test_rows_match_readelf, test_shares_without_frame_pointers, test_signal_handler,
          test_jit_code_no_crash, test_recursion_past_limit, test_no_eh_frame_binary,
-         test_fp_mode_still_available, test_xz_debian_binary, test_python_debian_binary]
+         test_fp_mode_still_available, test_xz_debian_binary, test_python_debian_binary,
+         test_process_storm_fork, test_process_storm_exec,
+         test_duration_holds_on_a_saturated_host]
 
 
 def main():

@@ -56,8 +56,8 @@ static void test_flags(void)
 	CHECK_INT(parse(&cfg, 2, stray), -EINVAL);
 	parse(&cfg, 1, ok);
 	CHECK_INT(cfg.sampler.sample_rate_hz, 19); /* default */
-	/* the sampler's own default */
-	CHECK_U64(cfg.sampler.ringbuf_bytes, STOKER_RINGBUF_DEFAULT_BYTES);
+	/* 0: the sampler sizes the ring from the work */
+	CHECK_U64(cfg.sampler.ringbuf_bytes, 0);
 	CHECK_INT(cfg.kubernetes, -1); /* auto */
 }
 

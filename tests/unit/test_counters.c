@@ -157,7 +157,7 @@ static void test_gather_reads_every_row(void)
 	sz.unnamed = 1;
 	sz.kernel_unnamed = 2;
 	sz.no_mapping = 4;
-	unw.rows_used = 3;
+	unw.chunks_used = 3;
 	unw.build_ns = 7;
 	up.spool_dropped = 1;
 	up.dropped_no_spool = 2;
@@ -166,7 +166,7 @@ static void test_gather_reads_every_row(void)
 	counters__gather(&c, &s);
 	CHECK_U64(c.v[COUNTER_FRAMES_UNNAMED], 7);
 	CHECK_U64(c.v[COUNTER_FRAMES_UNMAPPED], 4);
-	CHECK_U64(c.v[COUNTER_UNWIND_TABLE_BYTES], 24);
+	CHECK_U64(c.v[COUNTER_UNWIND_TABLE_BYTES], 3 * 4096); /* chunks of rows */
 	CHECK_U64(c.v[COUNTER_UNWIND_BUILD_TIME], 7);
 	CHECK_U64(c.v[COUNTER_WINDOWS_DROPPED], 7);
 	CHECK_U64(c.v[COUNTER_UPLOAD_LAST_STATUS], 0);
