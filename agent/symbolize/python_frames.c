@@ -244,7 +244,7 @@ int python_frames__name(struct python_frames *pf, const struct python_proc *pp,
 		return -ESRCH;
 	out->qualname = ci->qualname;
 	out->filename = ci->filename;
-	line = f->lasti >= 0 && ci->linetable
+	line = ci->linetable
 		   ? python_line_311(ci->linetable, ci->nlinetable, ci->firstlineno, f->lasti)
 		   : 0;
 	out->line = line > 0 ? (uint32_t)line : 0;
@@ -295,8 +295,10 @@ int python_line_311(const uint8_t *t, size_t len, int firstlineno, int lasti)
 	uint32_t unit = 0, skip;
 	size_t i = 0;
 
+	/* a frame entered but not yet at its first instruction: CPython's PyCode_Addr2Line
+	 * answers the def line */
 	if (lasti < 0)
-		return 0;
+		return firstlineno > 0 ? firstlineno : 0;
 	while (i < len) {
 		uint8_t b = t[i++];
 		unsigned code = (b >> 3) & 15, n = (b & 7) + 1;

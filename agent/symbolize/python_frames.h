@@ -42,7 +42,8 @@ int python_frames__name(struct python_frames *pf, const struct python_proc *pp,
 struct python_frames_stats *python_frames__stats(struct python_frames *pf);
 
 /* Line of the code unit lasti from a 3.11+ location table (co_linetable) of a code object whose
- * co_firstlineno is firstlineno: 0 when the instruction has none or lasti is outside the table,
+ * co_firstlineno is firstlineno: firstlineno when lasti is negative (the frame has not run its
+ * first instruction yet), 0 when the instruction has none or lasti is outside the table,
  * -EINVAL for a malformed table. */
 int python_line_311(const uint8_t *table, size_t len, int firstlineno, int lasti);
 

@@ -779,11 +779,16 @@ def test_server_url_credentials_never_logged():
     """A user:password@ in --server-url (and --kubelet-url) shows as ***@ in the startup line,
     push failures, the preflight check and a rejected flag's message."""
     url = "http://bob:hunter2@127.0.0.1:9"
-    runs = [run_agent(["--duration", "3s", "--upload-interval", "1s", "--spool-dir", "",
-                       "--server-url", url, "--kubernetes", "--kubelet-url", url,
-                       "--docker-socket", ""], timeout=60),
-            run_agent(["--check", "--server-url", url], timeout=60),
-            run_agent(["--server-url", "ftp://bob:hunter2@127.0.0.1:9"], timeout=60)]
+    # a busy process to sample: an idle host closes only empty windows, which are not pushed
+    fx = start([os.path.join(FIX, "shares"), "30"])
+    try:
+        runs = [run_agent(["--duration", "3s", "--upload-interval", "1s", "--spool-dir", "",
+                           "--server-url", url, "--kubernetes", "--kubelet-url", url,
+                           "--docker-socket", "", "--pid", str(fx.pid)], timeout=60),
+                run_agent(["--check", "--server-url", url], timeout=60),
+                run_agent(["--server-url", "ftp://bob:hunter2@127.0.0.1:9"], timeout=60)]
+    finally:
+        stop(fx)
     for r in runs:
         out = r.stdout + r.stderr
         check("hunter2" not in out and "bob" not in out,
@@ -1026,7 +1031,8 @@ def run_system_wide(name, attacker, victim=None, settle=3, attack=4, watch=4, po
             procs.append(start(victim))
         time.sleep(watch)
         for p in procs:
-            check(p.poll() is None, "%s still runs" % os.path.basename(p.args[len(AS_NOBODY)]))
+            argv = p.args[len(AS_NOBODY):] if p.args[:len(AS_NOBODY)] == AS_NOBODY else p.args
+            check(p.poll() is None, "%s still runs" % os.path.basename(argv[0]))
         if before_stop:
             before_stop()
         agent.send_signal(signal.SIGINT)
@@ -1112,6 +1118,59 @@ def test_nop_padded_fdes_cost_bounded_cpu():
     check(total(att) >= 200, "samples keep flowing: %d of the attacker's in 8 s" % total(att))
 
 
+def build_id_of(path):
+    out = subprocess.run(["readelf", "-n", path], capture_output=True, text=True).stdout
+    m = re.search(r"Build ID: ([0-9a-f]+)", out)
+    check(m is not None, "%s has a build-id" % path)
+    return m.group(1)
+
+
+def test_claimed_build_id_not_shared():
+    """A library nobody builds with libc's build-id and one symbol spanning 16 MiB: the
+    agent must not name another process's libc frames from it (tables are shared by file
+    identity, never by the build-id a file claims), and that process still unwinds."""
+    need("setpriv", "readelf", "gcc")
+    libc = "/lib/x86_64-linux-gnu/libc.so.6"
+    bid = build_id_of(libc)
+    d = os.path.join(TMP, "lib")
+    os.makedirs(d, exist_ok=True)
+    os.chmod(TMP, 0o755)
+    os.chmod(d, 0o755)
+    src, so = os.path.join(d, "poison.S"), os.path.join(d, "poison.so")
+    with open(src, "w") as f:
+        f.write("\t.text\n\t.globl POISONED_BY_ATTACKER\n"
+                "\t.type POISONED_BY_ATTACKER, @function\n"
+                "POISONED_BY_ATTACKER:\n\tret\n"
+                "\t.size POISONED_BY_ATTACKER, 0x1000000\n")
+    r = subprocess.run(["gcc", "-shared", "-nostdlib", "-Wl,--build-id=0x" + bid, "-o", so,
+                        src], capture_output=True, text=True)
+    check(r.returncode == 0 and build_id_of(so) == bid,
+          "the attacker's library claims libc's build-id %s (%s)" % (bid, r.stderr.strip()))
+    stacks, apid, vpid, _ = run_system_wide(
+        "poison", AS_NOBODY + [os.path.join(FIX, "maplibs"), "30", "POISONED_BY_ATTACKER", so],
+        [os.path.join(FIX, "lines_hot"), "malloc"], watch=5)
+    att, vic = of_pid(stacks, apid), of_pid(stacks, vpid)
+    poisoned = total(vic, lambda s: any("POISONED" in f for f in s["frames"]))
+    def callees(s):
+        fr = s["frames"]
+        return fr[fr.index("churn") + 1:] if "churn" in fr else []
+
+    # samples inside libc's allocator, below churn: every frame there must have a name
+    in_call = total(vic, lambda s: callees(s))
+    in_libc = total(vic, lambda s: callees(s) and all(
+        not f.startswith("[") and "+0x" not in f for f in callees(s)))
+    reach = total(vic, lambda s: "main" in s["frames"])
+    n_vic = total(vic)
+    print("    victim: %d samples, %d in libc's allocator by name, %d reach main, %d poisoned"
+          % (n_vic, in_libc, reach, poisoned))
+    check(total(att) > 0, "the attacker is profiled (%d samples)" % total(att))
+    check(poisoned == 0, "no frame of the victim is named from the attacker's table (%d "
+          "samples)" % poisoned)
+    check(n_vic >= 100 and in_call >= 0.5 * n_vic and in_libc >= 0.95 * in_call and
+          reach >= 0.9 * n_vic, "the victim's libc frames keep libc's names (%d of %d samples in "
+          "libc) and its stacks reach main (%d of %d)" % (in_libc, in_call, reach, n_vic))
+
+
 TESTS = [test_perf_map_symlink_to_root_file, test_perf_map_owned_by_root,
          test_perf_map_of_the_process_user, test_threads_hold_only_steady_caps,
          test_local_run_keeps_only_what_writing_needs, test_unit_user_keeps_only_steady_caps,
@@ -1120,7 +1179,8 @@ TESTS = [test_perf_map_symlink_to_root_file, test_perf_map_owned_by_root,
          test_pods_from_the_verified_api_server, test_systemd_sandbox_fits_the_agent,
          test_bloat_symbols_bounded, test_span_symbol_once_per_file, test_perf_map_bloat_capped,
          test_perf_map_append_not_reparsed, test_java_attach_not_where_user_cannot_write,
-         test_far_fdes_do_not_crowd_out_python, test_nop_padded_fdes_cost_bounded_cpu]
+         test_far_fdes_do_not_crowd_out_python, test_nop_padded_fdes_cost_bounded_cpu,
+         test_claimed_build_id_not_shared]
 
 
 def main():
