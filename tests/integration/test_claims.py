@@ -163,8 +163,13 @@ def test_max_samples():
     """--max-samples N keeps N unique stacks per profile; the samples of the others are
     counted as dropped, not lost silently."""
     out = os.path.join(TMP, "max.pb.gz")
-    r = run_agent(["--duration", "3s", "--sample-rate", "99", "--max-samples", "3",
-                   "--output", out])
+    # processes with stacks of their own to sample: an idle host may give one stack in all
+    busy = start([os.path.join(FIX, "busy"), "6", "4", "1"])
+    try:
+        r = run_agent(["--duration", "3s", "--sample-rate", "99", "--max-samples", "3",
+                       "--output", out])
+    finally:
+        stop(busy)
     check(r.returncode == 0, "agent exits 0 (%s)" % r.stderr.strip()[-300:])
     prof = load_profile(out, 99)
     kept = sum(s["count"] for s in pprof_check.stacks(prof))

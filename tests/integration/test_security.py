@@ -510,12 +510,25 @@ def test_java_attach_not_where_user_cannot_write():
     os.chmod(libdir, 0o755)
     os.chmod(lib, 0o755)
     os.chmod(prog, 0o644)
-    # /tmp is ro only in the fixture's mount namespace (made private first, so the bind does
-    # not propagate back here)
-    script = ("mount --make-rprivate / 2>/dev/null; mount --bind %s /tmp && exec %s "
-              "/usr/bin/python3 %s %s 60" % (ro, " ".join(AS_NOBODY), prog, lib))
-    fx = subprocess.Popen(["unshare", "-m", "sh", "-c", script], stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True)
+    # /tmp is ro only in the fixture's mount namespace. That namespace belongs to a user
+    # namespace of its own (every id mapped to itself), so the kernel makes its mounts slaves
+    # of ours and the bind cannot propagate back here: making / private, which `unshare -m`
+    # does, fails where / is not a mount point (a chroot).
+    script = ("until grep -q . /proc/self/uid_map; do sleep 0.05; done; "
+              "mount --bind %s /tmp && exec %s /usr/bin/python3 %s %s 60"
+              % (ro, " ".join(AS_NOBODY), prog, lib))
+    fx = subprocess.Popen(["unshare", "--user", "--mount", "--propagation", "unchanged", "sh",
+                           "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True)
+    # every id mapped to itself, written from here (root of the parent namespace) once the
+    # shell is in its new user namespace
+    deadline = time.time() + 10
+    while (time.time() < deadline and fx.poll() is None and
+           os.readlink("/proc/%d/ns/user" % fx.pid) == os.readlink("/proc/self/ns/user")):
+        time.sleep(0.01)
+    for name in ("uid_map", "gid_map"):
+        with open("/proc/%d/%s" % (fx.pid, name), "w") as f:
+            f.write("0 0 65536\n")
     try:
         first = fx.stdout.readline().strip()
         check(first == "ready", "the stand-in JVM runs (%s)" %
