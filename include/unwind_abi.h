@@ -29,8 +29,8 @@
 #define STOKER_UNWIND_CHUNK_BYTES 4096 /* what one chunk costs the kernel */
 /* Default number of chunks: 32 MiB; --unwind-table-memory. */
 #define STOKER_UNWIND_DEFAULT_CHUNKS 8192
-#define STOKER_UNWIND_MAX_PAGES	   65536      /* page index entries */
-#define STOKER_UNWIND_MAX_MAPPINGS (1u << 18) /* (pid, address range) prefixes */
+#define STOKER_UNWIND_MAX_PAGES	     65536	/* page index entries */
+#define STOKER_UNWIND_MAX_MAPPINGS   (1u << 18) /* (pid, address range) prefixes */
 
 /* Frames the walker handles per program before it tail-calls itself. */
 #define STOKER_UNWIND_FRAMES_PER_PROG 8

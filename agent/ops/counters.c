@@ -41,8 +41,7 @@ static const char *const line_prefix[COUNTER_LINE_MAX] = {
 	[COUNTER_LINE_SAMPLES] = "samples",  [COUNTER_LINE_SYMBOLS] = "symbols",
 	[COUNTER_LINE_UNWIND] = "unwinding", [COUNTER_LINE_SPANS] = "spans",
 	[COUNTER_LINE_UPLOADS] = "uploads",  [COUNTER_LINE_OBJECTS] = "objects",
-	[COUNTER_LINE_PYTHON] = "python",
-	[COUNTER_LINE_LINES] = "lines",
+	[COUNTER_LINE_PYTHON] = "python",    [COUNTER_LINE_LINES] = "lines",
 };
 
 /* clang-format off */

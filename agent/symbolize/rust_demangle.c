@@ -135,8 +135,7 @@ static int demangle_legacy(const char *name, struct out *o)
 		p += l;
 	}
 	/* a trailing ".llvm.<hash>", ".0" is the compiler's, not part of the path */
-	if (*p != 'E' || (p[1] && p[1] != '.') || n < 2 ||
-	    !is_hash(elems[n - 1], lens[n - 1]))
+	if (*p != 'E' || (p[1] && p[1] != '.') || n < 2 || !is_hash(elems[n - 1], lens[n - 1]))
 		return -EINVAL;
 	for (size_t i = 0; i + 1 < n; i++) {
 		if (i)

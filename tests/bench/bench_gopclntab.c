@@ -1,8 +1,8 @@
 /* Benchmark helper: looks up a list of ELF addresses in one Go binary through Go's own table
  * (name, file and line) or through the ELF symbol table (name, demangled), loaded once.
- * Prints "<lookup seconds> <resolved> <load seconds> <checksum>" so bench.py can compare the two on the
- * same build, stripped (pclntab) and not (symtab).
- * Usage: bench_gopclntab pclntab|symtab FILE ADDRFILE ROUNDS */
+ * Prints "<lookup seconds> <resolved> <load seconds> <checksum>" so bench.py can compare the two on
+ * the same build, stripped (pclntab) and not (symtab). Usage: bench_gopclntab pclntab|symtab FILE
+ * ADDRFILE ROUNDS */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -3,7 +3,8 @@
  * from rustc 1.95 builds (-O, legacy and -C symbol-mangling-version=v0) of a program like
  * tests/integration/test_go.py's Rust fixture. Then every Rust name of such a build, made
  * now with the rustc on PATH (Debian's 1.63 reads the same), must read as binutils'
- * independent demangler (c++filt -s rust) reads it once crate and legacy hashes are dropped. Malformed and hostile names stay bounded. */
+ * independent demangler (c++filt -s rust) reads it once crate and legacy hashes are dropped.
+ * Malformed and hostile names stay bounded. */
 #include <errno.h>
 #include <unistd.h>
 

@@ -670,7 +670,8 @@ static void test_frames_with_lines(void)
 	f.sz.lines_opts.stats = &f.sz.st.lines;
 	f.p->maps_read_ns = monotonic_ns();
 	CHECK_INT(symbolize_stack(&f.sz, f.p, NULL, 0, u, 1, NULL, record_frames, &sn), 1);
-	CHECK_INT(symbolize_stack(&f.sz, f.p, NULL, 0, u, 1, NULL, first_frame_line, &first_line), 1);
+	CHECK_INT(symbolize_stack(&f.sz, f.p, NULL, 0, u, 1, NULL, first_frame_line, &first_line),
+		  1);
 	snprintf(want, sizeof(want), "0 elf_fn_beta prog_pie id 0x%llx %.*s\n",
 		 (unsigned long long)vaddr, (int)(strchr(ref, ':') ? strchr(ref, ':') - ref : 0),
 		 ref);
