@@ -24,14 +24,20 @@ boot() {
 	install -m 0755 "$bin" "$out/stoker"
 	cat >"$out/inner.sh" <<EOF
 set -e
-if ! mount --make-rprivate / 2>/dev/null; then
-	# / is not a mount point (a chroot): go on only where nothing can propagate, no mount of
-	# ours nor of the host's init being shared
+if ! mountpoint -q / && [ -z "\${STOKER_BOOT_REROOTED:-}" ]; then
+	# / is not a mount point (a chroot), and systemd needs one: the root is bound onto a
+	# directory and entered. Only where nothing can propagate back: no mount of ours nor of
+	# the host's init is shared.
 	if grep -q ' shared:' /proc/self/mountinfo /proc/1/mountinfo; then
 		echo "/ is not a mount point and shared mounts exist: cannot isolate the test" >&2
 		exit 1
 	fi
+	mkdir -p "$out/root"
+	mount --rbind / "$out/root"
+	cd "$out/root"
+	STOKER_BOOT_REROOTED=1 exec chroot . sh "$out/inner.sh"
 fi
+mount --make-rprivate /
 mount -o bind,ro /sys /sys
 mount -t tmpfs tmpfs /sys/fs/cgroup
 mkdir /sys/fs/cgroup/unified
