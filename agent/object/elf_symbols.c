@@ -698,15 +698,14 @@ fail:
 	return NULL;
 }
 
-/* One symbol table searched for a defined data object by name. */
-static int find_object_in(Elf *elf, Elf64_Word type, const char *name, GElf_Sym *out)
+int elf_find_symbol(Elf *elf, Elf64_Word table, unsigned char stt, const char *name, GElf_Sym *out)
 {
 	size_t n, raw_size = 0;
 	Elf_Data *data;
 	Elf_Scn *scn;
 	GElf_Shdr sh;
 
-	scn = elf_find_section(elf, type, NULL, &sh);
+	scn = elf_find_section(elf, table, NULL, &sh);
 	if (!scn)
 		return -ENOENT;
 	elf_rawfile(elf, &raw_size);
@@ -721,8 +720,8 @@ static int find_object_in(Elf *elf, Elf64_Word type, const char *name, GElf_Sym 
 
 		if (!gelf_getsym(data, (int)i, &sym))
 			break;
-		if (GELF_ST_TYPE(sym.st_info) != STT_OBJECT || sym.st_shndx == SHN_UNDEF ||
-		    !sym.st_value)
+		if (GELF_ST_TYPE(sym.st_info) != stt || sym.st_shndx == SHN_UNDEF ||
+		    !(stt == STT_FUNC ? sym.st_size : sym.st_value))
 			continue;
 		sname = elf_strptr(elf, sh.sh_link, sym.st_name);
 		if (sname && !strcmp(sname, name)) {
@@ -749,9 +748,9 @@ int elf_find_data_symbol_fd(int fd, const char *name, uint64_t file_offset,
 	if (err)
 		goto out;
 	/* .dynsym first: small, and what a stripped shared object still has */
-	err = find_object_in(elf, SHT_DYNSYM, name, &sym);
+	err = elf_find_symbol(elf, SHT_DYNSYM, STT_OBJECT, name, &sym);
 	if (err)
-		err = find_object_in(elf, SHT_SYMTAB, name, &sym);
+		err = elf_find_symbol(elf, SHT_SYMTAB, STT_OBJECT, name, &sym);
 	if (err)
 		goto out;
 	err = elf_object__offset_to_vaddr(&segs, file_offset, &out->map_vaddr);

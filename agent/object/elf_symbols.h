@@ -78,6 +78,10 @@ int elf_segments_offset_to_vaddr(const struct elf_segment *segs, size_t n, uint6
 /* A section by type (SHT_SYMTAB/SHT_DYNSYM; name NULL) or by name (type ignored; an
  * SHT_NOBITS section of that name does not count), its header copied to *out. */
 Elf_Scn *elf_find_section(Elf *elf, Elf64_Word type, const char *name, GElf_Shdr *out);
+/* The first defined symbol named name of type stt (STT_OBJECT or STT_FUNC) in the table of
+ * section type table (SHT_DYNSYM or SHT_SYMTAB): an object must have an address, a function a
+ * size. Returns 0 with *out, or -ENOENT. */
+int elf_find_symbol(Elf *elf, Elf64_Word table, unsigned char stt, const char *name, GElf_Sym *out);
 
 /* A defined data object found by name (elf_find_data_symbol_fd). */
 struct elf_data_symbol {

@@ -179,33 +179,13 @@ int libc_tsd_find(Elf *elf, struct libc_tsd *out)
 			     shl4_rax[] = { 0x48, 0xc1, 0xe0, 0x04 };
 	uint64_t fn = 0, size = 0;
 	const uint8_t *code;
-	size_t nsyms, raw_size = 0;
-	Elf_Data *data;
-	Elf_Scn *scn;
 	GElf_Shdr sh;
+	GElf_Sym sym;
 
 	memset(out, 0, sizeof(*out));
-	scn = elf_find_section(elf, SHT_DYNSYM, NULL, &sh);
-	elf_rawfile(elf, &raw_size);
-	data = scn ? elf_getdata(scn, NULL) : NULL;
-	if (!data || !sh.sh_entsize || sh.sh_offset > raw_size ||
-	    sh.sh_size > raw_size - sh.sh_offset)
-		return -ENOENT;
-	nsyms = data->d_size / sh.sh_entsize;
-	for (size_t i = 0; i < nsyms && !fn; i++) {
-		const char *name;
-		GElf_Sym sym;
-
-		if (!gelf_getsym(data, (int)i, &sym))
-			break;
-		if (GELF_ST_TYPE(sym.st_info) != STT_FUNC || sym.st_shndx == SHN_UNDEF ||
-		    !sym.st_size)
-			continue;
-		name = elf_strptr(elf, sh.sh_link, sym.st_name);
-		if (name && !strcmp(name, "pthread_getspecific")) {
-			fn = sym.st_value;
-			size = sym.st_size < 64 ? sym.st_size : 64;
-		}
+	if (elf_find_symbol(elf, SHT_DYNSYM, STT_FUNC, "pthread_getspecific", &sym) == 0) {
+		fn = sym.st_value;
+		size = sym.st_size < 64 ? sym.st_size : 64;
 	}
 	code = fn ? code_bytes(elf, fn, size, &sh) : NULL;
 	for (uint64_t i = 0; code && i + 8 <= size; i++)
