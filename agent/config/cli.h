@@ -56,6 +56,8 @@ struct config {
 	/* continuous mode (no --output) */
 	struct uploader_opts upload; /* client (server, API, timeout, tenant, TLS), queue, spool */
 	uint64_t upload_interval_ns;
+	uint64_t upload_max_bytes; /* --upload-max-bytes: batch_opts.max_profile_bytes */
+	size_t upload_max_samples; /* --upload-max-samples: batch_opts.max_samples_per_profile */
 	struct label_pair labels[CLI_MAX_LABELS]; /* --label: point into argv */
 	size_t nlabels;
 	const char *basic_auth_password_file;

@@ -335,6 +335,15 @@ const struct flag cli_flags[] = {
 	  CFG(upload.client.timeout_ns), .min = 100000000ull, .max = 600000000000ull, .def = "10s",
 	  .arg = "DUR", .why = "want a duration from 100ms to 10m", .help = "per request",
 	  .reload = true },
+	{ .name = "upload-max-bytes", .key = "upload_max_bytes", .type = FLAG_SIZE,
+	  CFG(upload_max_bytes), .min = 16ull << 10, .max = 64ull << 20, .def = "1MiB",
+	  .arg = "SIZE", .why = "want a size from 16KiB to 64MiB such as 1MiB",
+	  .help = "largest profile pushed, uncompressed: a series over it is split (the "
+		  "server's limit is 4MiB, its burst 2MB)", .reload = true },
+	{ .name = "upload-max-samples", .key = "upload_max_samples", .type = FLAG_UINT,
+	  CFG(upload_max_samples), .min = 100, .max = 1000000, .def = "15000", .arg = "N",
+	  .help = "most samples in one pushed profile: a series over it is split (the server's "
+		  "limit is 16000)", .reload = true },
 	{ .name = "label", .key = "labels", .type = FLAG_CUSTOM, LIST(labels, nlabels),
 	  .shape = SHAPE_MAP, .parse = parse_label, .arg = "KEY=VALUE",
 	  .help = "static series label (repeatable)", .reload = true },

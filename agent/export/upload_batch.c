@@ -76,25 +76,6 @@ static bool is_sample_only(const char *key)
 	return false;
 }
 
-static bool keep_chunk(const struct profile_builder *pb, const struct pb_sample *s, void *arg)
-{
-	const struct chunk_sel *c = arg;
-	size_t idx = (size_t)(s - pb->samples);
-
-	/* members is sorted: binary search for idx within [from, to) */
-	size_t lo = c->from, hi = c->to;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (c->members[mid] < idx)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < c->to && c->members[lo] == idx;
-}
-
 static int add_label(struct series_profile *sp, const char *name, const char *value)
 {
 	struct label_pair *l;
@@ -133,7 +114,9 @@ static int emit_series(struct upload_batch *b, const struct profile_builder *pb,
 	struct series_profile sp = { 0 };
 	const struct pb_sample *first = &pb->samples[sel->members[sel->from]];
 	const char *drop[PB_MAX_LABELS + 4];
-	struct pprof_encode_opts eo = { .keep = keep_chunk, .arg = sel, .drop_labels = drop };
+	struct pprof_encode_opts eo = { .only = sel->members + sel->from,
+					.nonly = sel->to - sel->from,
+					.drop_labels = drop };
 	uint8_t *raw = NULL;
 	size_t raw_len = 0, nd = 0;
 	int err;

@@ -93,7 +93,7 @@ int pprof_encode(const struct profile_builder *pb, const struct pprof_meta *meta
 	int64_t *values = NULL;
 	char **strings = NULL;
 	uint8_t *buf = NULL;
-	size_t len;
+	size_t len, nsel, sel_locs, sel_labels;
 	int err = -ENOMEM;
 
 	*out = NULL;
@@ -106,12 +106,23 @@ int pprof_encode(const struct profile_builder *pb, const struct pprof_meta *meta
 	rmap.map = calloc(rmap.n + 1, sizeof(uint32_t));
 	rfn.map = calloc(rfn.n + 1, sizeof(uint32_t));
 	rloc.map = calloc(rloc.n + 1, sizeof(uint32_t));
-	samples = calloc(pb->nsamples + 1, sizeof(*samples));
-	sample_ptrs = calloc(pb->nsamples + 1, sizeof(*sample_ptrs));
-	values = calloc(pb->nsamples + 1, sizeof(*values));
-	loc_ids = calloc(pb->nloc_ids + 1, sizeof(*loc_ids));
-	labels = calloc(pb->nlabels + 1, sizeof(*labels));
-	label_ptrs = calloc(pb->nlabels + 1, sizeof(*label_ptrs));
+	/* per-sample arrays sized by the selection: a window encoded as many series allocates
+	 * (and zeroes) its frame references once in all, not once per series */
+	nsel = opts->only ? opts->nonly : pb->nsamples;
+	sel_locs = opts->only ? 0 : pb->nloc_ids;
+	sel_labels = opts->only ? 0 : pb->nlabels;
+	for (size_t i = 0; opts->only && i < nsel; i++) {
+		if (opts->only[i] < pb->nsamples) {
+			sel_locs += pb->samples[opts->only[i]].nlocs;
+			sel_labels += pb->samples[opts->only[i]].nlabels;
+		}
+	}
+	samples = calloc(nsel + 1, sizeof(*samples));
+	sample_ptrs = calloc(nsel + 1, sizeof(*sample_ptrs));
+	values = calloc(nsel + 1, sizeof(*values));
+	loc_ids = calloc(sel_locs + 1, sizeof(*loc_ids));
+	labels = calloc(sel_labels + 1, sizeof(*labels));
+	label_ptrs = calloc(sel_labels + 1, sizeof(*label_ptrs));
 	locs = calloc(pb->nlocations + 1, sizeof(*locs));
 	loc_ptrs = calloc(pb->nlocations + 1, sizeof(*loc_ptrs));
 	lines = calloc(pb->nlines + 1, sizeof(*lines));
@@ -146,10 +157,14 @@ int pprof_encode(const struct profile_builder *pb, const struct pprof_meta *meta
 	st.unit = 2;
 	pt = st;
 
-	for (size_t i = 0; i < pb->nsamples; i++) {
-		const struct pb_sample *s = &pb->samples[i];
+	for (size_t i = 0; i < nsel; i++) {
+		size_t idx = opts->only ? opts->only[i] : i;
+		const struct pb_sample *s;
 		Sample *ps = &samples[ns];
 
+		if (idx >= pb->nsamples)
+			continue;
+		s = &pb->samples[idx];
 		if (opts->keep && !opts->keep(pb, s, opts->arg))
 			continue;
 		perftools__profiles__sample__init(ps);

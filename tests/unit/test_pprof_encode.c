@@ -183,6 +183,20 @@ static void test_encode_filtered_and_empty(void)
 		       "main;ns::hot_b(int) 1 [('comm', 'prog')]\n"
 		       "main;ns::hot_b(int);do_syscall_64 4 []\n");
 	free(buf);
+	/* an explicit list of samples: the last two of the three, and an index past the end
+	 * (ignored) */
+	uint32_t only[] = { 1, 2, 99 };
+	struct pprof_encode_opts eo_only = { .only = only, .nonly = 3, .drop_labels = drop };
+
+	CHECK_INT(pprof_encode(&pb, &meta, &eo_only, &buf, &len), 0);
+	fd = open(path, O_WRONLY | O_TRUNC);
+	CHECK_INT(write(fd, buf, len), (long long)len);
+	close(fd);
+	out = decode_with_python(path);
+	CHECK_STR(out, "problems 0 []\n"
+		       "main;ns::hot_b(int) 1 [('comm', 'prog')]\n"
+		       "main;ns::hot_b(int);do_syscall_64 4 []\n");
+	free(buf);
 	profile_builder__reset(&pb);
 	eo.keep = NULL;
 	CHECK_INT(pprof_encode(&pb, &meta, &eo, &buf, &len), 0);
