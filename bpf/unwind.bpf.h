@@ -69,6 +69,12 @@ struct stoker_walk {
 	__u32 row_off; /* row_at()'s offset in its chunk */
 	__u32 map_pid; /* whose registered mappings the walk uses (unwind_map_pid) */
 	bool exact_pc; /* pc is where execution stopped (leaf, signal), not a return address */
+	/* The last frame's mapping (map.end 0: none yet) and page: a caller is often in the
+	 * same file, and often in the same 64 KiB of it, so most frames skip the trie and the
+	 * page lookup. */
+	struct stoker_unwind_map_val map;
+	struct stoker_unwind_page_key pg_key;
+	struct stoker_unwind_page pg; /* pg.count 0: none yet */
 };
 
 struct {
@@ -131,14 +137,27 @@ static __always_inline bool user_regs(struct bpf_perf_event_data *ctx, struct st
 	return false;
 }
 
+/* The chunk a search last looked up: rows a binary search visits after its first few
+ * halvings are in one chunk, so one hash lookup serves most of a frame's 17 probes. */
+struct chunk_ref {
+	struct stoker_unwind_chunk *chunk;
+	__u32 c;
+};
+
 /* Row idx of the pool: row idx % CHUNK_ROWS of chunk idx / CHUNK_ROWS. */
-static __always_inline struct stoker_unwind_row *row_at(struct stoker_walk *st, __u32 idx)
+static __always_inline struct stoker_unwind_row *row_at(struct stoker_walk *st,
+							struct chunk_ref *ref, __u32 idx)
 {
 	__u32 c = idx / STOKER_UNWIND_CHUNK_ROWS, off;
-	struct stoker_unwind_chunk *chunk = bpf_map_lookup_elem(&unwind_rows, &c);
+	struct stoker_unwind_chunk *chunk = ref->chunk;
 
-	if (!chunk)
-		return NULL;
+	if (!chunk || ref->c != c) {
+		chunk = bpf_map_lookup_elem(&unwind_rows, &c);
+		if (!chunk)
+			return NULL;
+		ref->chunk = chunk;
+		ref->c = c;
+	}
 	/* Through memory: the check below alone then bounds the offset for the verifier, which
 	 * would otherwise track the search's lo and hi precisely and could not prune it. */
 	*(volatile __u32 *)&st->row_off = idx - c * STOKER_UNWIND_CHUNK_ROWS;
@@ -175,6 +194,7 @@ static __always_inline struct stoker_unwind_row *
 find_row(struct stoker_walk *st, const struct stoker_unwind_page *pg, __u32 rel)
 {
 	__u32 lo = 0, hi = pg->count;
+	struct chunk_ref ref = {};
 
 	for (int i = 0; i < STOKER_UNWIND_BSEARCH_STEPS; i++) {
 		__u32 mid;
@@ -183,7 +203,7 @@ find_row(struct stoker_walk *st, const struct stoker_unwind_page *pg, __u32 rel)
 		if (lo >= hi)
 			break;
 		mid = lo + (hi - lo) / 2;
-		row = row_at(st, pg->first + mid);
+		row = row_at(st, &ref, pg->first + mid);
 		if (!row)
 			return NULL;
 		if (row->pc <= rel)
@@ -193,7 +213,7 @@ find_row(struct stoker_walk *st, const struct stoker_unwind_page *pg, __u32 rel)
 	}
 	if (lo == 0)
 		return NULL;
-	return row_at(st, pg->first + lo - 1);
+	return row_at(st, &ref, pg->first + lo - 1);
 }
 
 /* One frame up. Returns 0 to go on, or an enum stoker_unwind_stop. */
@@ -208,32 +228,39 @@ static __always_inline int unwind_step(struct stoker_walk *st, struct stoker_sam
 	__u64 pc = st->exact_pc ? st->pc : st->pc - 1, cfa, ra, bp = st->bp;
 	__u32 rule_idx;
 
-	mk.pid_be = bpf_htonl(st->map_pid);
-	mk.addr_be = bpf_cpu_to_be64(pc);
-	m = bpf_map_lookup_elem(&unwind_mappings, &mk);
-	if (!m) {
-		s->flags |= STOKER_SF_UNWIND_PENDING;
-		goto fp;
+	if (!(st->map.end && pc >= st->map.start && pc < st->map.end)) {
+		mk.pid_be = bpf_htonl(st->map_pid);
+		mk.addr_be = bpf_cpu_to_be64(pc);
+		m = bpf_map_lookup_elem(&unwind_mappings, &mk);
+		if (!m) {
+			s->flags |= STOKER_SF_UNWIND_PENDING;
+			goto fp;
+		}
+		if (m->flags & STOKER_UMAP_PROC) {
+			s->flags |= STOKER_SF_UNWIND_NO_MAPPING;
+			goto fp;
+		}
+		st->map = *m;
 	}
-	if (m->flags & STOKER_UMAP_PROC) {
-		s->flags |= STOKER_SF_UNWIND_NO_MAPPING;
+	if (!(st->map.flags & STOKER_UMAP_TABLE))
 		goto fp;
-	}
-	if (!(m->flags & STOKER_UMAP_TABLE))
-		goto fp;
-	pc -= m->bias;
+	pc -= st->map.bias;
 	if (pc > 0xffffffffull) {
 		st->table_misses++;
 		goto fp;
 	}
-	pk.table_id = m->table_id;
+	pk.table_id = st->map.table_id;
 	pk.page = pc >> STOKER_UNWIND_PAGE_SHIFT;
-	pg = bpf_map_lookup_elem(&unwind_pages, &pk);
-	if (!pg) {
-		st->table_misses++;
-		goto fp;
+	if (!st->pg.count || st->pg_key.table_id != pk.table_id || st->pg_key.page != pk.page) {
+		pg = bpf_map_lookup_elem(&unwind_pages, &pk);
+		if (!pg) {
+			st->table_misses++;
+			goto fp;
+		}
+		st->pg_key = pk;
+		st->pg = *pg;
 	}
-	row = find_row(st, pg, (__u32)pc);
+	row = find_row(st, &st->pg, (__u32)pc);
 	if (!row) {
 		st->table_misses++;
 		goto fp;

@@ -111,6 +111,9 @@ struct stoker_unwind_map_val {
 	__u64 bias; /* runtime address - file address */
 	__u32 flags;
 	__u32 pad;
+	/* The whole range the entry is a prefix of: the walker reuses the value for the next
+	 * frame while its address stays inside, without another trie lookup. */
+	__u64 start, end;
 };
 
 /* Why a table walk of the user stack ended: in every sample (stoker_sample.unwind_stop). */
@@ -135,6 +138,6 @@ _Static_assert(sizeof(struct stoker_unwind_rule) == 16, "rule layout");
 _Static_assert(sizeof(struct stoker_unwind_row) == 8, "row layout");
 _Static_assert(sizeof(struct stoker_unwind_chunk) == 4032, "chunk layout");
 _Static_assert(sizeof(struct stoker_unwind_map_key) == 16, "map key layout");
-_Static_assert(sizeof(struct stoker_unwind_map_val) == 24, "map value layout");
+_Static_assert(sizeof(struct stoker_unwind_map_val) == 40, "map value layout");
 
 #endif /* STOKER_UNWIND_ABI_H */

@@ -129,7 +129,14 @@ static int set_range(struct unwind_loader *l, struct uproc *p, uint64_t start, u
 	uint64_t addr[128];
 	uint32_t bits[128];
 	size_t n = prefixes(start, end, addr, bits, 128);
+	struct stoker_unwind_map_val val;
 	int pid = p->pid;
+
+	if (v) {
+		val = *v;
+		val.start = start;
+		val.end = end;
+	}
 
 	if (v && p->prefixes + n > PROC_PREFIX_QUOTA)
 		return -EDQUOT;
@@ -142,7 +149,7 @@ static int set_range(struct unwind_loader *l, struct uproc *p, uint64_t start, u
 		map_key(&k, pid, addr[i], bits[i]);
 		if (!v)
 			bpf_map_delete_elem(l->opts.maps.mappings_fd, &k);
-		else if (bpf_map_update_elem(l->opts.maps.mappings_fd, &k, v, BPF_ANY))
+		else if (bpf_map_update_elem(l->opts.maps.mappings_fd, &k, &val, BPF_ANY))
 			return -errno;
 	}
 	return 0;

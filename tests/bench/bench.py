@@ -19,7 +19,8 @@ in the same run, as median and spread of interleaved repetitions, printed as one
    sample with --span-labels on vs off, for a process with the ABI (tests/fixtures/spans)
    and one without (tests/fixtures/shares: one failed hash lookup per sample).
 8. Go: lookups/s through Go's own table (name, file and line; the stripped build) vs the ELF
-   symbol table (name; the same build not stripped). `--only go-pclntab` runs just this.
+   symbol table (name; the same build not stripped). `--only go-pclntab` runs just this
+   (`--only unwind` runs just the xz table-unwinding rows.)
 9. Python: BPF ns per sample of Debian's python3.11 (interpreter frames walked) beside a
    native process.
 10. lines: DWARF file:line and inline chains of random libc addresses (libc6-dbg's debug
@@ -690,11 +691,14 @@ def fmt(v):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--only", choices=["go-pclntab"])
+    ap.add_argument("--only", choices=["go-pclntab", "unwind"])
     a = ap.parse_args()
     if a.only:
         rows = []
-        go_pclntab_bench(2000 if a.quick else 20000, 5 if a.quick else 20, rows)
+        if a.only == "go-pclntab":
+            go_pclntab_bench(2000 if a.quick else 20000, 5 if a.quick else 20, rows)
+        else:
+            unwind_cost(5 if a.quick else 15, rows)
         print_rows(rows, a.quick)
         return 0
     reps, secs, rates = (1, 5, [99]) if a.quick else (3, 10, [19, 99])
