@@ -17,6 +17,13 @@ FIX = os.path.join(REPO, "build", "fixtures")
 
 sys.path.insert(0, TOOLS)
 import pprof_check  # noqa: E402
+from cpu_watch import CpuWatch, floor as cpu_floor  # noqa: E402,F401
+
+
+def share_tolerance(p, n):
+    """How far a share p measured over n samples may stray: 5 points, or 4 standard
+    deviations of a binomial share where fewer samples make that wider (a loaded host)."""
+    return max(0.05, 4 * (p * (1 - p) / max(n, 1)) ** 0.5)
 
 
 class Failure(AssertionError):
@@ -98,13 +105,20 @@ def profile_pid(pid, out, seconds, hz=99, extra=(), timeout=60, problems_shown=5
 
 def profile_fixture(argv, out, seconds, hz=99, extra=(), settle=0.3, timeout=60):
     """Starts build/fixtures/argv[0] with the rest of argv, lets it settle, profiles it with
-    profile_pid and stops it. Returns (profile, fixture process, agent result)."""
+    profile_pid and stops it. Returns (profile, fixture process, agent result); the profile's
+    .implied is how many samples the fixture's CPU time implies."""
     fx = start([os.path.join(FIX, argv[0])] + [str(a) for a in argv[1:]])
+    watch = CpuWatch(fx.pid)
     try:
         time.sleep(settle)
         prof, r = profile_pid(fx.pid, out, seconds, hz, extra, timeout)
     finally:
+        watch.stop()
         stop(fx)
+    # the samples the fixture's CPU time over the profile's span implies, for floors that
+    # hold on a loaded host (cpu_watch)
+    t0 = prof.pb.time_nanos
+    prof.implied = watch.cpu_seconds(t0, t0 + prof.pb.duration_nanos) * hz
     return prof, fx, r
 
 

@@ -15,11 +15,10 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (FIX, PACKAGES, check, need, profile_pid, run, start,  # noqa: E402
-                     stop)
+from harness import (FIX, PACKAGES, check, need, profile_pid, run, share_tolerance,  # noqa: E402
+                     start, stop)
 import pprof_check  # noqa: E402
 
-TOLERANCE = 0.05
 UNNAMED_MAX = 0.05
 SECONDS = 8
 MIN_SAMPLES = 400  # of 792 at 99 Hz: the floor test_agent.py keeps
@@ -204,7 +203,8 @@ def check_shares(prof, pid, funcs):
     print("    samples=%d self=%s" % (total, {k: round(v, 3) for k, v in sh_["self"].items()}))
     for fn, want in zip(funcs, (0.60, 0.30, 0.10)):
         got = sh_["self"][fn]
-        check(abs(got - want) <= TOLERANCE, "%s share %.3f within 0.05 of %.2f" % (fn, got, want))
+        tol = share_tolerance(want, total)
+        check(abs(got - want) <= tol, "%s share %.3f within %.3f of %.2f" % (fn, got, tol, want))
     sts = pprof_check.filter_stacks(prof, pid=pid)
     total_w = sum(x["count"] for x in sts)
     unnamed = [x for x in sts if not x["frames"] or UNNAMED.search(x["frames"][-1])]

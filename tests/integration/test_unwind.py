@@ -14,8 +14,9 @@ import sys
 import tempfile
 import time
 
-from harness import (FIX, REPO, STOKER, check, load_profile, need, need_debug_file, pprof_check,
-                     profile_fixture, profile_pid, run, start, stop)
+from harness import (FIX, REPO, STOKER, check, cpu_floor, load_profile, need, need_debug_file,
+                     pprof_check, profile_fixture, profile_pid, run, share_tolerance, start,
+                     stop)
 import workload_input  # noqa: E402  (in tests/tools, which harness puts on the path)
 
 TMP = tempfile.mkdtemp(prefix="stoker-unwind-")
@@ -29,11 +30,20 @@ def profile(pid, name, seconds=5, extra=()):
     return pprof_check.stacks(prof), r.stderr
 
 
+class Stacks(list):
+    """A profile's stacks; .floor: the fewest samples the fixture's CPU time allows
+    (cpu_watch), so a loaded host, where the fixture ran less, does not fail a count."""
+
+
 def profile_stacks(argv, name, seconds, extra=(), hz=HZ):
     """Profiles build/fixtures/argv[0] run with the rest of argv; returns its stacks."""
     prof, _, _ = profile_fixture(argv, os.path.join(TMP, name + ".pb.gz"), seconds, hz, extra,
                                  timeout=120)
-    return pprof_check.stacks(prof)
+    stacks = Stacks(pprof_check.stacks(prof))
+    stacks.floor = cpu_floor(prof.implied)
+    print("    %d samples; the fixture's CPU time implies %.0f (at least %.0f)"
+          % (total(stacks), prof.implied, stacks.floor))
+    return stacks
 
 
 def total(stacks, pred=lambda s: True):
@@ -55,17 +65,18 @@ def test_rows_match_readelf():
 
 def test_shares_without_frame_pointers():
     """60/30/10 fixture built -O2 -fomit-frame-pointer: shares within 5 points, path from main."""
-    # 299 Hz: about 1800 samples, so 5 points are 4 standard deviations of hot_a's share
+    # 299 Hz: about 1800 samples on an idle host, where 5 points are 4 standard deviations
+    # of hot_a's share; fewer on a loaded one, where the bound widens to 4 of them
     stacks = profile_stacks(["shares-nofp", "30"], "shares-nofp", 6, hz=299)
     n = total(stacks)
-    check(n >= 1200, "at least 1200 samples (got %d)" % n)
+    check(n >= stacks.floor and n >= 100, "%d samples, at least %.0f" % (n, stacks.floor))
     for fn, want in (("hot_a", 0.60), ("hot_b", 0.30), ("hot_c", 0.10)):
         # in hot_X itself, or in seed(), the helper every hot_X calls first
         path = total(stacks, lambda s: s["frames"][-4:] == ["main", "run", "dispatch", fn] or
                      s["frames"][-5:] == ["main", "run", "dispatch", fn, "seed"])
-        got = path / n
-        check(abs(got - want) <= 0.05,
-              "path main>run>dispatch>%s share %.3f within 0.05 of %.2f" % (fn, got, want))
+        got, tol = path / n, share_tolerance(want, n)
+        check(abs(got - want) <= tol,
+              "path main>run>dispatch>%s share %.3f within %.3f of %.2f" % (fn, got, tol, want))
     full = total(stacks, lambda s: s["frames"][1:2] == ["_start"] or "_start" in s["frames"][:2])
     check(full >= 0.9 * n, "%d of %d stacks reach _start" % (full, n))
 
@@ -159,7 +170,7 @@ def test_signal_handler():
     n = total(stacks)
     through = total(stacks, lambda s: s["frames"][-2:] == ["on_signal", "burn_in_handler"] and
                     "interrupted_work" in s["frames"] and "main" in s["frames"])
-    check(n >= 200 and through >= 0.9 * n,
+    check(n >= stacks.floor and through >= 0.9 * n,
           "%d of %d samples run main>interrupted_work>...>on_signal>burn_in_handler" % (through, n))
 
 
@@ -168,7 +179,7 @@ def test_jit_code_no_crash():
     stacks = profile_stacks(["unwind_cases-nofp", "jit", "30"], "jit", 3)
     n = total(stacks)
     anon = [s for s in stacks if s["frames"][-1].startswith("[anon]")]
-    check(n >= 100 and total(stacks, lambda s: s in anon) >= 0.5 * n,
+    check(n >= stacks.floor and total(stacks, lambda s: s in anon) >= 0.5 * n,
           "most samples are in the anonymous code (%d of %d)" % (total(stacks, lambda s: s in anon), n))
     unmarked = [s["frames"] for s in anon if not s["frames"][0].startswith("[truncated") and
                 "main" not in s["frames"]]
@@ -181,7 +192,7 @@ def test_recursion_past_limit():
     n = total(stacks)
     marked = total(stacks, lambda s: s["frames"][0] == "[truncated]" and
                    s["frames"].count("rec") >= 120)
-    check(n >= 100 and marked >= 0.9 * n, "%d of %d samples are 120+ rec frames under [truncated]"
+    check(n >= stacks.floor and marked >= 0.9 * n, "%d of %d samples are 120+ rec frames under [truncated]"
           % (marked, n))
 
 
@@ -190,7 +201,7 @@ def test_no_eh_frame_binary():
     stacks = profile_stacks(["shares-nocfi", "30"], "nocfi", 4)
     n = total(stacks)
     full = total(stacks, lambda s: s["frames"][-4:-1] == ["main", "run", "dispatch"])
-    check(n >= 200 and full >= 0.9 * n, "%d of %d samples have main>run>dispatch" % (full, n))
+    check(n >= stacks.floor and full >= 0.9 * n, "%d of %d samples have main>run>dispatch" % (full, n))
 
 
 def test_fp_mode_still_available():
@@ -198,7 +209,7 @@ def test_fp_mode_still_available():
     stacks = profile_stacks(["shares-nofp", "30"], "fpmode", 3, ["--unwind", "fp"])
     n = total(stacks)
     full = total(stacks, lambda s: "main" in s["frames"] and "dispatch" in s["frames"])
-    check(n >= 100 and full < 0.5 * n,
+    check(n >= stacks.floor and full < 0.5 * n,
           "frame pointers alone lose the path in a no-FP build (%d of %d full)" % (full, n))
 
 
