@@ -9,6 +9,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -501,6 +502,7 @@ def test_metrics_slow_clients():
             times.append((path, code, time.time() - t0))
         held = [(p.args[-2], p.communicate(timeout=30)) for p in slow]
         after = [scrape("http://127.0.0.1:%d%s" % (port, p))[0] for p in ("/healthz", "/metrics")]
+        a.send_signal(signal.SIGINT)  # done: no need to sit out the rest of --duration
         _, err = a.communicate(timeout=60)
     finally:
         for p in slow:
