@@ -7,8 +7,10 @@
 set -u
 bin=$1
 repo=$(cd "$(dirname "$0")/../.." && pwd)
-# DynamicUser= implies PrivateTmp=: the agent and its output live outside /tmp
-dir=$repo/build/systemd-boot
+# DynamicUser= implies PrivateTmp=: the agent and its output live outside /tmp, and outside
+# the repository, whose path the unit's dynamic user may not traverse (a clone in /root,
+# mode 0700: the unit then fails to exec the agent, status 203)
+dir=/srv/stoker-boot-test
 cg2=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
 cg1=$(awk '$3 == "cgroup" && $4 ~ /name=systemd/ { print $2; exit }' /proc/mounts)
 
@@ -76,7 +78,8 @@ EOF
 		sleep 1
 		pid1=$(pgrep -P "$launcher" | head -1)
 		[ -n "$pid1" ] || continue
-		state=$(nsenter -t "$pid1" -m -p systemctl show -p ActiveState -p Result \
+		# -r -w: PID 1's root too, which is not ours where / was re-rooted (above)
+		state=$(nsenter -t "$pid1" -m -p -r -w systemctl show -p ActiveState -p Result \
 			-p ExecMainStatus -p NRestarts stoker 2>/dev/null | tr '\n' ' ')
 		# done once the agent ran (its stderr is written) and the unit is down again
 		[ -s "$out/stderr" ] || continue
