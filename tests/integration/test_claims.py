@@ -621,12 +621,15 @@ def test_window_expiry_55_minutes():
     spool = os.path.join(TMP, "sp-expiry")
     rec = os.path.join(TMP, "expiry.jsonl")
     rx, url = receiver(rec)
+    fx = start([os.path.join(FIX, "shares"), "30"])
     try:
-        # a real window to copy: the server refuses connections while it is spooled
-        a = Agent(["--duration", "2s", "--sample-rate", "99", "--upload-interval", "1s",
-                   "--queue-size", "1",
+        # a real window to copy: the server refuses connections while it is spooled; of a
+        # busy process, as an idle host's windows are empty and never sent nor spooled
+        a = Agent(["--pid", str(fx.pid), "--duration", "2s", "--sample-rate", "99",
+                   "--upload-interval", "1s", "--queue-size", "1",
                    "--server-url", "http://127.0.0.1:9", "--spool-dir", spool])
         a.finish()
+        stop(fx)
         files = sorted(f for f in os.listdir(spool) if f.endswith(".spool"))
         check(files, "a window was spooled to copy (%d)" % len(files))
         with open(os.path.join(spool, files[0]), "rb") as f:
@@ -646,6 +649,7 @@ def test_window_expiry_55_minutes():
                    "--spool-dir", spool])
         rc, err = a.finish()
     finally:
+        stop(fx)
         rx.terminate()
         rx.wait()
     recs = records(rec)

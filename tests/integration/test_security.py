@@ -1182,7 +1182,77 @@ def test_claimed_build_id_not_shared():
           "libc) and its stacks reach main (%d of %d)" % (in_libc, in_call, reach, n_vic))
 
 
-TESTS = [test_perf_map_symlink_to_root_file, test_perf_map_owned_by_root,
+
+# nobody's library: loaded, then its path replaced by a FIFO, which blocks whoever opens it
+# for reading until a writer comes (none will)
+FIFO_LIB = r"""
+import ctypes, os, sys
+lib = os.path.join(sys.argv[1], "libtrap.so")
+with open(sys.argv[2], "rb") as src, open(lib, "wb") as dst:
+    dst.write(src.read())
+h = ctypes.CDLL(lib)
+os.unlink(lib)
+os.mkfifo(lib)
+print("ready", flush=True)
+while True:
+    h.dl_burn()
+"""
+
+
+def test_fifo_traps_do_not_hang():
+    """FIFOs where the agent reads (a mapped library's path, a JIT perf map), planted by
+    nobody: the agent never blocks on them. It ends --duration on time, still names the
+    library's code (read through the mapping itself) and still profiles a root process."""
+    need("setpriv")
+    d = tempfile.mkdtemp(prefix="fifo-", dir=TMP)
+    os.chmod(TMP, 0o755)
+    os.chown(d, pwd.getpwnam("nobody").pw_uid, -1)
+    lib = subprocess.Popen(AS_NOBODY + ["/usr/bin/python3", "-c", FIFO_LIB, d,
+                                        os.path.join(FIX, "libdlburn.so")],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    ready = lib.stdout.readline().strip()
+    check(ready == "ready", "nobody's process loaded its library and planted the FIFO (%s)"
+          % (ready or lib.stderr.read()[-300:]))
+    jit = start(AS_NOBODY + [os.path.join(FIX, "unwind_cases-nofp"), "jit", "30"])
+    victim = start([os.path.join(FIX, "shares"), "30"])
+    perf_map = "/tmp/perf-%d.map" % jit.pid
+    out = os.path.join(TMP, "fifo.pb.gz")
+    try:
+        jit_mapping(jit.pid)
+        as_nobody("mkfifo", perf_map)
+        check(os.path.exists(os.path.join(d, "libtrap.so")) and
+              not os.path.isfile(os.path.join(d, "libtrap.so")),
+              "the mapped library's path is now a FIFO")
+        pids = [lib.pid, jit.pid, victim.pid]
+        r = run_agent(sum((["--pid", str(p)] for p in pids), []) +
+                      ["--duration", "4s", "--sample-rate", str(HZ), "--output", out],
+                      timeout=60)
+    finally:
+        for p in (lib, jit, victim):
+            stop(p)
+        if os.path.lexists(perf_map):
+            os.unlink(perf_map)
+    check(r.returncode == 0, "agent exits 0 (%s)" % r.stderr.strip()[-300:])
+    pb = load_profile(out, HZ).pb
+    late = os.path.getmtime(out) - pb.time_nanos / 1e9 - 4
+    check(late <= 3.0, "written within 3 s of the end of --duration (%.2f s late)" % late)
+    stacks = pprof_check.stacks(pprof_check.load(out))
+    def of(p):
+        return [s for s in stacks if s["labels"].get("pid") == str(p.pid)]
+    n_lib = total(of(lib))
+    burn = total([s for s in of(lib) if "dl_burn" in s["frames"]])
+    print("    library: %d of %d samples in dl_burn; jit: %d samples; root process: %d"
+          % (burn, n_lib, total(of(jit)), total(of(victim))))
+    check(n_lib >= 50 and burn >= 0.5 * n_lib, "the library behind the FIFO is named through "
+          "its mapping (%d of %d samples in dl_burn)" % (burn, n_lib))
+    check(total(of(jit)) >= 50, "the process with the FIFO perf map is still profiled (%d)"
+          % total(of(jit)))
+    hot = total([s for s in of(victim) if any(f.startswith("hot_") for f in s["frames"])])
+    check(total(of(victim)) >= 50 and hot >= 0.9 * total(of(victim)),
+          "the root process is profiled and named (%d of %d in hot_*)" % (hot, total(of(victim))))
+
+
+TESTS = [test_perf_map_symlink_to_root_file, test_fifo_traps_do_not_hang, test_perf_map_owned_by_root,
          test_perf_map_of_the_process_user, test_threads_hold_only_steady_caps,
          test_local_run_keeps_only_what_writing_needs, test_unit_user_keeps_only_steady_caps,
          test_cgroup_names_not_spoofed, test_cgroup_names_not_spoofed_v1,
