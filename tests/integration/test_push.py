@@ -222,28 +222,33 @@ def test_tenant_and_auth_modes():
         (["--bearer-token", "tok-123"], ["--bearer-token-file", tok]),
         (["--require-header", "X-Custom: yes"], ["--header", "X-Custom: yes"]),
     ]
-    for rx_args, agent_args in cases:
-        rx = Receiver(*rx_args)
-        try:
-            a = agent(["--duration", "3s", "--upload-interval", "1s", "--server-url", rx.url,
-                       "--spool-dir", ""] + agent_args)
-            rc, err = finish(a)
-        finally:
-            rx.stop()
-        recs = rx.records()
-        check(rc == 0 and recs, "%s accepted (%d profiles)" % (rx_args[0], len(recs)))
-        check_exact_delivery(recs, err, 3)
-        check("s3cret" not in err and "tok-123" not in err, "secrets never logged")
     # wrong credentials are rejected (401) and counted, not retried forever
-    rx = Receiver("--basic-auth", "alice:other")
+    wrong = (["--basic-auth", "alice:other"], ["--basic-auth-user", "alice",
+                                              "--basic-auth-password-file", pw])
+    # every case at once: each its own receiver and agent
+    runs = []
     try:
-        a = agent(["--duration", "3s", "--upload-interval", "1s", "--server-url", rx.url,
-                   "--spool-dir", "", "--basic-auth-user", "alice",
-                   "--basic-auth-password-file", pw])
-        rc, err = finish(a)
+        for rx_args, agent_args in cases + [wrong]:
+            rx = Receiver(*rx_args)
+            runs.append(dict(name=rx_args[0], rx=rx))
+            runs[-1]["agent"] = agent(["--duration", "3s", "--upload-interval", "1s",
+                                       "--server-url", rx.url, "--spool-dir", ""] + agent_args)
+        for r in runs:
+            r["rc"], r["err"] = finish(r["agent"])
+            r["recs"] = r["rx"].records()
     finally:
-        rx.stop()
-    check(rc == 0 and "rejected" in err and "401" in err, "401 logged as rejected")
+        for r in runs:
+            if "agent" in r and r["agent"].poll() is None:
+                r["agent"].kill()
+            r["rx"].stop()
+    for r in runs[:-1]:
+        check(r["rc"] == 0 and r["recs"], "%s accepted (%d profiles)" % (r["name"],
+                                                                        len(r["recs"])))
+        check_exact_delivery(r["recs"], r["err"], 3)
+        check("s3cret" not in r["err"] and "tok-123" not in r["err"], "secrets never logged")
+    r = runs[-1]
+    check(r["rc"] == 0 and "rejected" in r["err"] and "401" in r["err"],
+          "401 logged as rejected")
 
 
 def test_server_down_then_back_in_order():
