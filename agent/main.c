@@ -48,6 +48,10 @@
 #define SERVICE_ACCOUNT_CA "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt"
 
 #define DRAIN_INTERVAL_MS 100
+/* Unwind tables are built in slices this long (one table at least) between drains: an exec
+ * event waits for one table, not for a turn's worth of them (up to 95 ms under a storm of
+ * new processes, whose samples until then have no tables). */
+#define BUILD_SLICE_MS 5
 /* What is left in the ring at the end is read for at most this long: a saturated host must
  * not stretch --duration or a shutdown. */
 #define FINAL_DRAIN_MS 500
@@ -802,6 +806,9 @@ static int run_loop(struct agent *a)
 			if (wend > now && (wend - now) / 1000000 < (uint64_t)timeout)
 				timeout = (int)((wend - now) / 1000000) + 1;
 		}
+		/* tables left to build: the next slice right after a drain */
+		if (a->unwind && unwind_loader__pending(a->unwind))
+			timeout = 0;
 		n = epoll_wait(a->epfd, evs, 4, timeout);
 		if (n < 0 && errno != EINTR) {
 			err = -errno;
@@ -826,10 +833,13 @@ static int run_loop(struct agent *a)
 		err = sampler__drain_until(a->sampler, drain_end);
 		if (err < 0 && err != -EINTR && err != -EAGAIN)
 			pr_warn_ratelimited("failed to drain the ring buffer: %s", strerror(-err));
-		/* then the tables the drain asked for, in what is left of the turn (one at least)
-		 */
-		if (a->unwind)
-			unwind_loader__work(a->unwind, drain_end);
+		/* then a slice of the tables the drain asked for (one at least) */
+		if (a->unwind) {
+			uint64_t slice_end = monotonic_ns() + BUILD_SLICE_MS * 1000000ull;
+
+			unwind_loader__work(a->unwind,
+					    slice_end < drain_end ? slice_end : drain_end);
+		}
 		if (a->push_mode &&
 		    monotonic_ns() - a->window_start_mono_ns >= a->cfg.upload_interval_ns)
 			close_window(a);

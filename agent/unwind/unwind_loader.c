@@ -793,6 +793,11 @@ void unwind_loader__work(struct unwind_loader *l, uint64_t deadline_ns)
 	}
 }
 
+size_t unwind_loader__pending(const struct unwind_loader *l)
+{
+	return l->ndeferred;
+}
+
 void unwind_loader__forget(struct unwind_loader *l, int pid)
 {
 	lru_cache__remove(l->procs, &pid);

@@ -59,6 +59,8 @@ void unwind_loader__set_deadline(struct unwind_loader *l, uint64_t deadline_ns);
 void unwind_loader__defer_builds(struct unwind_loader *l);
 /* Scans queued processes, building their tables, until deadline_ns (and one build at least). */
 void unwind_loader__work(struct unwind_loader *l, uint64_t deadline_ns);
+/* Processes still queued for unwind_loader__work. */
+size_t unwind_loader__pending(const struct unwind_loader *l);
 /* pid exited or exec'ed: its registration is removed (its tables stay cached). */
 void unwind_loader__forget(struct unwind_loader *l, int pid);
 void unwind_loader__stats(const struct unwind_loader *l, struct unwind_loader_stats *st);
