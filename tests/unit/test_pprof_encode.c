@@ -150,63 +150,53 @@ static bool keep_pid_only(const struct profile_builder *pb, const struct pb_samp
 	return s->nlabels == 1;
 }
 
+/* Encodes pb with opts into path and returns what Python decodes of it. */
+static const char *encode_decoded(const struct profile_builder *pb, const struct pprof_meta *meta,
+				  const struct pprof_encode_opts *opts, const char *path)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int fd;
+
+	CHECK_INT(pprof_encode(pb, meta, opts, &buf, &len), 0);
+	fd = open(path, O_WRONLY | O_TRUNC);
+	CHECK_INT(write(fd, buf, len), (long long)len);
+	close(fd);
+	free(buf);
+	return decode_with_python(path);
+}
+
 static void test_encode_filtered_and_empty(void)
 {
 	struct pprof_meta meta = { .period_ns = 10000000, .time_nanos = 1, .duration_nanos = 1 };
 	struct profile_builder pb;
-	uint8_t *buf;
-	size_t len;
 	char path[] = "/tmp/stoker-pprof-XXXXXX";
-	const char *out;
-	int fd;
-
-	CHECK_INT(profile_builder__init(&pb, NULL), 0);
-	build_sample_profile(&pb);
-	struct pprof_encode_opts eo = { .keep = keep_pid_only };
 	const char *const drop[] = { "pid", NULL };
+	struct pprof_encode_opts eo = { .keep = keep_pid_only };
 	struct pprof_encode_opts eo_drop = { .drop_labels = drop };
-
-	CHECK_INT(pprof_encode(&pb, &meta, &eo, &buf, &len), 0);
-	fd = mkstemp(path);
-	CHECK_INT(write(fd, buf, len), (long long)len);
-	close(fd);
-	out = decode_with_python(path);
-	CHECK_STR(out, "problems 0 []\nmain;ns::hot_b(int);do_syscall_64 4 [('pid', '42')]\n");
-	free(buf);
-	CHECK_INT(pprof_encode(&pb, &meta, &eo_drop, &buf, &len), 0);
-	fd = open(path, O_WRONLY | O_TRUNC);
-	CHECK_INT(write(fd, buf, len), (long long)len);
-	close(fd);
-	out = decode_with_python(path);
-	CHECK_STR(out, "problems 0 []\n"
-		       "main;hot_a 5 [('comm', 'prog')]\n"
-		       "main;ns::hot_b(int) 1 [('comm', 'prog')]\n"
-		       "main;ns::hot_b(int);do_syscall_64 4 []\n");
-	free(buf);
 	/* an explicit list of samples: the last two of the three, and an index past the end
 	 * (ignored) */
 	uint32_t only[] = { 1, 2, 99 };
 	struct pprof_encode_opts eo_only = { .only = only, .nonly = 3, .drop_labels = drop };
 
-	CHECK_INT(pprof_encode(&pb, &meta, &eo_only, &buf, &len), 0);
-	fd = open(path, O_WRONLY | O_TRUNC);
-	CHECK_INT(write(fd, buf, len), (long long)len);
-	close(fd);
-	out = decode_with_python(path);
-	CHECK_STR(out, "problems 0 []\n"
-		       "main;ns::hot_b(int) 1 [('comm', 'prog')]\n"
-		       "main;ns::hot_b(int);do_syscall_64 4 []\n");
-	free(buf);
+	CHECK_INT(profile_builder__init(&pb, NULL), 0);
+	build_sample_profile(&pb);
+	close(mkstemp(path));
+	CHECK_STR(encode_decoded(&pb, &meta, &eo, path),
+		  "problems 0 []\nmain;ns::hot_b(int);do_syscall_64 4 [('pid', '42')]\n");
+	CHECK_STR(encode_decoded(&pb, &meta, &eo_drop, path),
+		  "problems 0 []\n"
+		  "main;hot_a 5 [('comm', 'prog')]\n"
+		  "main;ns::hot_b(int) 1 [('comm', 'prog')]\n"
+		  "main;ns::hot_b(int);do_syscall_64 4 []\n");
+	CHECK_STR(encode_decoded(&pb, &meta, &eo_only, path),
+		  "problems 0 []\n"
+		  "main;ns::hot_b(int) 1 [('comm', 'prog')]\n"
+		  "main;ns::hot_b(int);do_syscall_64 4 []\n");
 	profile_builder__reset(&pb);
 	eo.keep = NULL;
-	CHECK_INT(pprof_encode(&pb, &meta, &eo, &buf, &len), 0);
-	fd = open(path, O_WRONLY | O_TRUNC);
-	CHECK_INT(write(fd, buf, len), (long long)len);
-	close(fd);
-	out = decode_with_python(path);
-	CHECK_STR(out, "problems 0 []\n");
+	CHECK_STR(encode_decoded(&pb, &meta, &eo, path), "problems 0 []\n");
 	unlink(path);
-	free(buf);
 	profile_builder__destroy(&pb);
 }
 
