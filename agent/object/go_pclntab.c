@@ -320,15 +320,29 @@ static int pread_full(int fd, void *buf, size_t len, uint64_t off)
 }
 
 /* Reads [off, off+len) of the file into a table. */
+/* How much may be read, and who is asked before it is allocated. */
+struct read_limits {
+	size_t max;
+	int (*reserve)(void *ctx, size_t bytes);
+	void *ctx;
+	bool refused; /* reserve said no: nothing more is tried */
+};
+
 static struct go_pclntab *load_range(int fd, uint64_t off, uint64_t len, uint64_t text_start,
-				     size_t max)
+				     struct read_limits *lim)
 {
 	struct go_pclntab *t;
 	uint8_t *buf;
 	int err;
 
-	if (len > max) {
+	if (len > lim->max) {
 		errno = EFBIG;
+		return NULL;
+	}
+	/* the budget first: what the table will cost is known before it is read */
+	if (lim->reserve && lim->reserve(lim->ctx, sizeof(*t) + len) < 0) {
+		lim->refused = true;
+		errno = EDQUOT;
 		return NULL;
 	}
 	buf = malloc(len ? len : 1);
@@ -440,8 +454,8 @@ static bool find_section(Elf *elf, GElf_Shdr *out)
 
 /* Scans one segment's file bytes, 8-byte aligned, for a header that parses; the table then
  * runs at most to the segment's end. */
-static struct go_pclntab *scan_segment(int fd, const GElf_Phdr *ph, uint64_t text_start, size_t max,
-				       uint8_t *chunk)
+static struct go_pclntab *scan_segment(int fd, const GElf_Phdr *ph, uint64_t text_start,
+				       struct read_limits *lim, uint8_t *chunk)
 {
 	uint64_t pos = 0;
 
@@ -457,9 +471,9 @@ static struct go_pclntab *scan_segment(int fd, const GElf_Phdr *ph, uint64_t tex
 
 			if (chunk[i + 1] != 0xff || !valid_header_bytes(chunk + i))
 				continue;
-			t = load_range(fd, ph->p_offset + at, rest > max ? max : rest, text_start,
-				       max);
-			if (t)
+			t = load_range(fd, ph->p_offset + at, rest > lim->max ? lim->max : rest,
+				       text_start, lim);
+			if (t || lim->refused)
 				return t;
 		}
 		if (len < SCAN_CHUNK)
@@ -470,7 +484,7 @@ static struct go_pclntab *scan_segment(int fd, const GElf_Phdr *ph, uint64_t tex
 }
 
 static struct go_pclntab *scan_segments(Elf *elf, int fd, uint64_t file_size, uint64_t text_start,
-					size_t max)
+					struct read_limits *lim)
 {
 	struct go_pclntab *t = NULL;
 	uint8_t *chunk = malloc(SCAN_CHUNK);
@@ -478,14 +492,14 @@ static struct go_pclntab *scan_segments(Elf *elf, int fd, uint64_t file_size, ui
 
 	if (!chunk || elf_getphdrnum(elf, &nph))
 		goto out;
-	for (size_t i = 0; i < nph && i < 256 && !t; i++) {
+	for (size_t i = 0; i < nph && i < 256 && !t && !lim->refused; i++) {
 		GElf_Phdr ph;
 
 		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD || (ph.p_flags & PF_X))
 			continue;
 		if (ph.p_offset > file_size || ph.p_filesz > file_size - ph.p_offset)
 			continue;
-		t = scan_segment(fd, &ph, text_start, max, chunk);
+		t = scan_segment(fd, &ph, text_start, lim, chunk);
 	}
 out:
 	free(chunk);
@@ -494,7 +508,14 @@ out:
 
 struct go_pclntab *go_pclntab__open_fd(int fd, size_t max_bytes)
 {
-	size_t max = max_bytes ? max_bytes : GO_PCLNTAB_DEFAULT_MAX_BYTES;
+	return go_pclntab__open_fd_reserved(fd, max_bytes, NULL, NULL);
+}
+
+struct go_pclntab *go_pclntab__open_fd_reserved(int fd, size_t max_bytes,
+						int (*reserve)(void *ctx, size_t bytes), void *ctx)
+{
+	struct read_limits lim = { max_bytes ? max_bytes : GO_PCLNTAB_DEFAULT_MAX_BYTES, reserve,
+				   ctx };
 	struct go_pclntab *t = NULL;
 	uint64_t text_start;
 	struct stat st;
@@ -518,14 +539,16 @@ struct go_pclntab *go_pclntab__open_fd(int fd, size_t max_bytes)
 			err = EINVAL;
 			goto out;
 		}
-		t = load_range(fd, sh.sh_offset, sh.sh_size, text_start, max);
+		t = load_range(fd, sh.sh_offset, sh.sh_size, text_start, &lim);
 		err = errno;
 	} else if (has_go_note(elf, (uint64_t)st.st_size)) {
-		t = scan_segments(elf, fd, (uint64_t)st.st_size, text_start, max);
+		t = scan_segments(elf, fd, (uint64_t)st.st_size, text_start, &lim);
 	}
 out:
 	elf_end(elf);
 out_noelf:
+	if (lim.refused)
+		err = EDQUOT;
 	if (!t)
 		errno = err == EINVAL ? ENOENT : err;
 	return t;

@@ -31,6 +31,10 @@ struct go_pclntab *go_pclntab__new(const void *data, size_t size, uint64_t text_
  * (0: GO_PCLNTAB_DEFAULT_MAX_BYTES). NULL with errno ENOENT when the file has none, EFBIG when
  * it is larger than the cap, ENOEXEC when the file is not ELF. */
 struct go_pclntab *go_pclntab__open_fd(int fd, size_t max_bytes);
+/* The same, asking reserve(ctx, bytes) before the table's memory is allocated: a negative
+ * answer leaves the file unread (NULL, errno EDQUOT). */
+struct go_pclntab *go_pclntab__open_fd_reserved(int fd, size_t max_bytes,
+						int (*reserve)(void *ctx, size_t bytes), void *ctx);
 void go_pclntab__free(struct go_pclntab *t);
 
 /* The function whose code holds pc (an ELF virtual address), with the file and line of pc.

@@ -66,6 +66,13 @@ const struct elf_object *object__symbols(struct object *o)
 	return o->elf; /* NULL if the object alone was over the budget and went */
 }
 
+static int reserve_for(void *ctx, size_t bytes)
+{
+	struct object *o = ctx;
+
+	return obj_cache__reserve(o->cache, o, bytes);
+}
+
 const struct go_pclntab *object__go_pclntab(struct object *o)
 {
 	struct obj_cache *c = o->cache;
@@ -78,19 +85,19 @@ const struct go_pclntab *object__go_pclntab(struct object *o)
 	fd = obj_cache__object_fd(c, o);
 	if (fd < 0)
 		return NULL;
-	/* capped at the per-file quota as it is read, then charged like a symbol table */
-	o->gopcln = go_pclntab__open_fd(fd, obj_cache__opts(c)->max_file_bytes);
-	if (!o->gopcln && errno != ENOENT && errno != ENOEXEC)
-		pr_warn_ratelimited("failed to read the Go function table of %s (pid %d): %s; its "
-				    "Go frames are named by its symbols only",
-				    o->at.path, o->pid, strerror(errno));
-	if (o->gopcln && obj_cache__reserve(c, o, go_pclntab__memory_bytes(o->gopcln)) < 0) {
+	/* capped at the per-file quota, and room made in the cache before it is read; then
+	 * charged like a symbol table */
+	o->gopcln =
+	    go_pclntab__open_fd_reserved(fd, obj_cache__opts(c)->max_file_bytes, reserve_for, o);
+	if (!o->gopcln && errno == EDQUOT) {
 		obj_cache__counters(c)->symbol_tables_refused++;
 		pr_warn_ratelimited("Go function table of %s (pid %d) skipped: over the symbol "
 				    "cache's budget",
 				    o->at.path, o->pid);
-		go_pclntab__free(o->gopcln);
-		o->gopcln = NULL;
+	} else if (!o->gopcln && errno != ENOENT && errno != ENOEXEC) {
+		pr_warn_ratelimited("failed to read the Go function table of %s (pid %d): %s; its "
+				    "Go frames are named by its symbols only",
+				    o->at.path, o->pid, strerror(errno));
 	}
 	if (o->gopcln) {
 		o->symbol_bytes += go_pclntab__memory_bytes(o->gopcln);

@@ -321,6 +321,21 @@ static int write_elf(int fd, const struct img *m, bool go_note)
 	return pwrite(fd, file, img_off + m->n, 0) == (ssize_t)(img_off + m->n) ? 0 : -1;
 }
 
+struct reserve_log {
+	int answer;
+	int calls;
+	size_t bytes; /* the last request */
+};
+
+static int log_reserve(void *ctx, size_t bytes)
+{
+	struct reserve_log *r = ctx;
+
+	r->calls++;
+	r->bytes = bytes;
+	return r->answer;
+}
+
 static void test_elf_without_sections(void)
 {
 	struct go_pclntab *t;
@@ -340,6 +355,18 @@ static void test_elf_without_sections(void)
 	/* the cap is applied to what would be copied */
 	errno = 0;
 	CHECK(go_pclntab__open_fd(fd, 64) == NULL);
+	/* the budget is asked before the copy: refused, nothing is read */
+	struct reserve_log refuse = { .answer = -EFBIG }, grant = { .answer = 0 };
+
+	errno = 0;
+	CHECK(go_pclntab__open_fd_reserved(fd, 0, log_reserve, &refuse) == NULL);
+	CHECK_INT(errno, EDQUOT);
+	CHECK(refuse.calls >= 1 && refuse.bytes >= m.n);
+	t = go_pclntab__open_fd_reserved(fd, 0, log_reserve, &grant);
+	CHECK(t != NULL && grant.calls >= 1);
+	if (t)
+		CHECK(grant.bytes >= go_pclntab__memory_bytes(t));
+	go_pclntab__free(t);
 	/* no Go note: not scanned, not Go */
 	CHECK_INT(ftruncate(fd, 0), 0);
 	CHECK_INT(write_elf(fd, &m, false), 0);
