@@ -96,30 +96,43 @@ def load_profile(path, hz, problems_shown=5):
 
 def profile_pid(pid, out, seconds, hz=99, extra=(), timeout=60, problems_shown=5):
     """Profiles one process for seconds into out; checks the agent exits 0 and the profile
-    passes strict validation. Returns (profile, agent result)."""
-    r = run_agent(["--pid", str(pid), "--duration", "%ds" % seconds, "--sample-rate", str(hz),
-                   "--output", out] + list(extra), timeout=timeout)
+    passes strict validation. Returns (profile, agent result); the profile's .implied is how
+    many samples the process's CPU time over the profile's span implies, for floors that
+    hold on a loaded host (cpu_watch), or None when the process ended before the agent."""
+    watch = CpuWatch(pid)
+    try:
+        r = run_agent(["--pid", str(pid), "--duration", "%ds" % seconds, "--sample-rate",
+                       str(hz), "--output", out] + list(extra), timeout=timeout)
+    finally:
+        watch.stop()
     check_agent_ok(r)
-    return load_profile(out, hz, problems_shown), r
+    prof = load_profile(out, hz, problems_shown)
+    t0 = prof.pb.time_nanos
+    try:
+        prof.implied = watch.cpu_seconds(t0, t0 + prof.pb.duration_nanos) * hz
+    except AssertionError:  # not watched over the whole span: it exited
+        prof.implied = None
+    return prof, r
 
 
 def profile_fixture(argv, out, seconds, hz=99, extra=(), settle=0.3, timeout=60):
     """Starts build/fixtures/argv[0] with the rest of argv, lets it settle, profiles it with
-    profile_pid and stops it. Returns (profile, fixture process, agent result); the profile's
-    .implied is how many samples the fixture's CPU time implies."""
+    profile_pid and stops it. Returns (profile, fixture process, agent result)."""
     fx = start([os.path.join(FIX, argv[0])] + [str(a) for a in argv[1:]])
-    watch = CpuWatch(fx.pid)
     try:
         time.sleep(settle)
         prof, r = profile_pid(fx.pid, out, seconds, hz, extra, timeout)
     finally:
-        watch.stop()
         stop(fx)
-    # the samples the fixture's CPU time over the profile's span implies, for floors that
-    # hold on a loaded host (cpu_watch)
-    t0 = prof.pb.time_nanos
-    prof.implied = watch.cpu_seconds(t0, t0 + prof.pb.duration_nanos) * hz
     return prof, fx, r
+
+
+def enough(n, prof, least=30):
+    """At least the floor the process's CPU time sets (cpu_watch), and least: samples for
+    a share to mean something."""
+    floor_n = cpu_floor(prof.implied) if prof.implied is not None else least
+    check(n >= max(floor_n, least), "%d samples, at least %.0f (%.0f implied by the process's "
+          "CPU time)" % (n, max(floor_n, least), prof.implied or 0))
 
 
 def run(suite, tests, only=()):

@@ -13,7 +13,8 @@ import sys
 import tempfile
 import time
 
-from harness import PACKAGES, check, need, pprof_check, profile_pid, run, start, stop
+from harness import (PACKAGES, check, enough, need, pprof_check, profile_pid, run,
+                     share_tolerance, start, stop)
 
 TMP = tempfile.mkdtemp(prefix="stoker-jit-")
 HZ = 99
@@ -69,16 +70,21 @@ def which_hot(frames):
     return None
 
 
-def check_shares(stacks, what):
+def check_shares(stacks, what, prof):
+    """Enough samples for the CPU the process got (a loaded host gives it less), most of
+    them in the three hot functions by name, at 60/30/10 within 5 points (or 4 standard
+    deviations where fewer samples make that wider)."""
     n = {name: total(stacks, lambda s, name=name: which_hot(s["frames"]) == name)
          for name in WANT}
     hot = sum(n.values())
-    check(hot >= 200, "%s: %d samples in the three hot functions by name (of %d)" %
-          (what, hot, total(stacks)))
+    enough(total(stacks), prof)
+    # the rest: start-up and warm-up (compilers, GC), before the hot loop
+    check(hot >= 0.5 * total(stacks), "%s: %d samples in the three hot functions by name "
+          "(of %d)" % (what, hot, total(stacks)))
     for name, want in WANT.items():
-        got = n[name] / hot
-        check(abs(got - want) <= 0.05, "%s: %s has %.2f of the hot samples, want %.2f +- 0.05"
-              % (what, name, got, want))
+        got, tol = n[name] / max(hot, 1), share_tolerance(want, hot)
+        check(abs(got - want) <= tol, "%s: %s has %.2f of the hot samples, want %.2f +- %.3f"
+              % (what, name, got, want, tol))
     return hot
 
 
@@ -105,10 +111,10 @@ def test_node_perf_basic_prof():
             os.unlink(mp)
     stacks = pprof_check.stacks(prof)
     print("    names: %s" % example_names(stacks))
-    check_shares(stacks, "node")
+    check_shares(stacks, "node", prof)
     n = total(stacks)
     unnamed = total(stacks, lambda s: s["frames"][-1].startswith(("[anon]", "[unknown]")))
-    check(n >= 200 and unnamed <= 0.05 * n,
+    check(unnamed <= 0.05 * n,
           "node: %d of %d samples end in an unnamed frame (at most 5%%)" % (unnamed, n))
 
 
@@ -143,7 +149,7 @@ def test_java_perfmap():
                 os.unlink(f)
     stacks = pprof_check.stacks(prof)
     print("    names: %s" % example_names(stacks))
-    hot = check_shares(stacks, "java")
+    hot = check_shares(stacks, "java", prof)
     top = max((s for s in stacks if which_hot(s["frames"])), key=lambda s: s["count"])
     print("    hottest stack: %s" % " <- ".join(reversed(top["frames"])))
     # with -XX:+PreserveFramePointer the walk goes through compiled and interpreted Java

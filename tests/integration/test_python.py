@@ -11,7 +11,7 @@ import sys
 import tempfile
 import time
 
-from harness import (REPO, check, need, profile_pid, run, run_agent, start, stop)
+from harness import (REPO, check, enough, need, profile_pid, run, run_agent, start, stop)
 import pprof_check  # noqa: E402  (in tests/tools, which harness puts on the path)
 
 TMP = tempfile.mkdtemp(prefix="stoker-python-")
@@ -81,7 +81,7 @@ def test_shares_and_lines():
     check_python_line(r)
     stacks = pprof_check.stacks(prof)
     n = total(stacks)
-    check(n >= 300, "at least 300 samples (got %d)" % n)
+    enough(n, prof)
     in_main = total(stacks, lambda s: "main" in s["frames"])
     check(in_main >= 0.9 * n, "%d of %d samples run the Python function main" % (in_main, n))
     for fn, want in (("hot", 0.60), ("warm", 0.30), ("cold", 0.10)):
@@ -138,7 +138,8 @@ def test_frame_pointer_mode():
     n = total(stacks)
     named = total(stacks, lambda s: "main" in s["frames"] and
                   any(f in s["frames"] for f in ("hot", "warm", "cold")))
-    check(n >= 200 and named >= 0.9 * n, "%d of %d samples show main and hot, warm or cold" %
+    enough(n, prof)
+    check(named >= 0.9 * n, "%d of %d samples show main and hot, warm or cold" %
           (named, n))
 
 
@@ -196,7 +197,8 @@ def test_pid_namespace():
     stacks = pprof_check.stacks(prof)
     n = total(stacks)
     own = total(stacks, lambda s: ("alpha_work" in s["frames"]) != ("beta_work" in s["frames"]))
-    check(n >= 50 and own >= 0.8 * n, "%d of %d samples show alpha_work or beta_work" % (own, n))
+    enough(n, prof)
+    check(own >= 0.8 * n, "%d of %d samples show alpha_work or beta_work" % (own, n))
 
 
 def test_deeper_than_the_limit():
@@ -211,7 +213,8 @@ def test_deeper_than_the_limit():
     ok = total(stacks, lambda s: mark in s["frames"] and "leaf" in s["frames"] and
                s["frames"][s["frames"].index(mark) + 1:s["frames"].index("leaf")] ==
                ["recurse"] * 95)
-    check(n >= 100 and ok >= 0.9 * n, "%d of %d samples: marker, 95 recurse frames, leaf" %
+    enough(n, prof)
+    check(ok >= 0.9 * n, "%d of %d samples: marker, 95 recurse frames, leaf" %
           (ok, n))
 
 
@@ -228,7 +231,8 @@ def test_native_process_unaffected():
     n = total(stacks)
     hot = total(stacks, lambda s: "main" in s["frames"] and
                 any(f in ("hot_a", "hot_b", "hot_c") for f in s["frames"]))
-    check(n >= 100 and hot >= 0.9 * n, "%d of %d samples in main>...>hot_X" % (hot, n))
+    enough(n, prof)
+    check(hot >= 0.9 * n, "%d of %d samples in main>...>hot_X" % (hot, n))
 
 
 EMBED_C = r"""
@@ -270,7 +274,8 @@ def test_embedded_libpython():
     ok = total(stacks, lambda s: "embedded_hot" in s["frames"] and "main" in s["frames"] and
                s["frames"].index("main") < s["frames"].index("PyRun_SimpleStringFlags") <
                s["frames"].index("<module>") < s["frames"].index("embedded_hot"))
-    check(n >= 100 and ok >= 0.9 * n, "%d of %d samples run main>PyRun_SimpleStringFlags>"
+    enough(n, prof)
+    check(ok >= 0.9 * n, "%d of %d samples run main>PyRun_SimpleStringFlags>"
           "<module>>embedded_hot" % (ok, n))
 
 
