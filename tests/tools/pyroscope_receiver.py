@@ -441,8 +441,12 @@ class Handler(BaseHTTPRequestHandler):
         try:
             if self.path == "/__control":
                 ctl = json.loads(self.body() or b"{}")
+                # the new mode before the answer: the client's next request meets it (a
+                # loaded host once ran a push in between, which was accepted)
+                after = apply_control(self.state, ctl)
                 self.reply(200, b"{}")
-                apply_control(self.state, ctl)
+                if after:
+                    after()
                 return
             if self.fault():
                 return
@@ -621,6 +625,8 @@ def serve(state):
 
 
 def apply_control(state, ctl):
+    """Switches the mode now; returns what must run once the control request is answered
+    (closing the listening socket for "refuse"), or None."""
     mode = ctl.get("mode", "ok")
     with state.lock:
         prev = state.mode
@@ -630,7 +636,8 @@ def apply_control(state, ctl):
         state.retry_after = ctl.get("retry_after")
         state.seconds = ctl.get("seconds")
     if mode == "refuse" and prev != "refuse":
-        # close the listening socket in the background, after this answer went out
+        # close the listening socket in the background, after the answer went out (the
+        # caller starts it then)
         def close():
             time.sleep(0.1)
             state.server.shutdown()
@@ -642,9 +649,10 @@ def apply_control(state, ctl):
                     c.shutdown(socket.SHUT_RDWR)
                 except OSError:
                     pass
-        threading.Thread(target=close, daemon=True).start()
-    elif prev == "refuse" and mode != "refuse":
+        return lambda: threading.Thread(target=close, daemon=True).start()
+    if prev == "refuse" and mode != "refuse":
         serve(state)
+    return None
 
 
 def control_while_refusing(state, port):
@@ -688,8 +696,12 @@ def main():
         state.server.shutdown()
         state.server.server_close()
     # While the port is closed, SIGUSR1 re-opens it (mode ok) and SIGUSR2 closes it again.
-    signal.signal(signal.SIGUSR1, lambda *_: apply_control(state, {"mode": "ok"}))
-    signal.signal(signal.SIGUSR2, lambda *_: apply_control(state, {"mode": "refuse"}))
+    def by_signal(mode):
+        after = apply_control(state, {"mode": mode})
+        if after:
+            after()
+    signal.signal(signal.SIGUSR1, lambda *_: by_signal("ok"))
+    signal.signal(signal.SIGUSR2, lambda *_: by_signal("refuse"))
     print("listening on %d" % state.port, flush=True)
     if args.port_file:
         with open(args.port_file, "w") as f:
