@@ -1188,8 +1188,6 @@ def test_claimed_build_id_not_shared():
 FIFO_LIB = r"""
 import ctypes, os, sys
 lib = os.path.join(sys.argv[1], "libtrap.so")
-with open(sys.argv[2], "rb") as src, open(lib, "wb") as dst:
-    dst.write(src.read())
 h = ctypes.CDLL(lib)
 os.unlink(lib)
 os.mkfifo(lib)
@@ -1206,9 +1204,12 @@ def test_fifo_traps_do_not_hang():
     need("setpriv")
     d = tempfile.mkdtemp(prefix="fifo-", dir=TMP)
     os.chmod(TMP, 0o755)
-    os.chown(d, pwd.getpwnam("nobody").pw_uid, -1)
-    lib = subprocess.Popen(AS_NOBODY + ["/usr/bin/python3", "-c", FIFO_LIB, d,
-                                        os.path.join(FIX, "libdlburn.so")],
+    nobody = pwd.getpwnam("nobody").pw_uid
+    os.chown(d, nobody, -1)
+    # nobody's copy: the build tree may be where nobody cannot read (a clone in /root)
+    shutil.copy(os.path.join(FIX, "libdlburn.so"), os.path.join(d, "libtrap.so"))
+    os.chown(os.path.join(d, "libtrap.so"), nobody, -1)
+    lib = subprocess.Popen(AS_NOBODY + ["/usr/bin/python3", "-c", FIFO_LIB, d],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     ready = lib.stdout.readline().strip()
     check(ready == "ready", "nobody's process loaded its library and planted the FIFO (%s)"
