@@ -17,6 +17,7 @@
 #include "util/addr_search.h"
 #include "util/log.h"
 #include "object/elf_symbols.h"
+#include "object/proc_maps.h"
 
 #define MAX_SEGMENTS	      ELF_MAX_SEGMENTS
 #define DEFAULT_MAX_SYMBOLS   (4u << 20)
@@ -325,16 +326,22 @@ int elf_read_build_id_fd(int fd, uint8_t *buf, size_t buf_len)
 }
 
 /* Opens a debug file candidate and accepts it only if it belongs to o. */
-static Elf *open_debug_candidate(struct elf_object *o, const char *path, uint32_t crc,
-				 bool check_crc, int *fd_out)
+static Elf *open_debug_candidate(struct elf_object *o, const char *root, const char *path,
+				 uint32_t crc, bool check_crc, int *fd_out)
 {
 	uint8_t bid[ELF_BUILD_ID_MAX];
 	struct stat st;
 	Elf *elf;
 	int fd, n;
 
-	/* O_NONBLOCK: a FIFO planted under the debuglink name must not hang the agent in open */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	/* Under the process's root, resolved as it would (a link it planted cannot lead into
+	 * ours; distributions link .build-id entries to the debug files). Never blocking: a FIFO
+	 * planted under the debuglink name must not hang the agent in open. What is opened is
+	 * used only if it is a regular ELF file whose build-id or CRC proves it is o's. */
+	if (root[0])
+		fd = proc_open_under(root, path, true);
+	else
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return NULL;
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > DEBUG_FILE_MAX)
@@ -389,9 +396,9 @@ static Elf *find_debug_file(struct elf_object *o, Elf *elf, const char *path,
 
 	for (int r = 0; r < (root[0] ? 2 : 1); r++) {
 		for (const char *const *d = dirs; o->build_id_len && *d; d++) {
-			snprintf(cand, sizeof(cand), "%s%s/.build-id/%.2s/%s.debug", roots[r], *d,
-				 o->build_id, o->build_id + 2);
-			dbg = open_debug_candidate(o, cand, 0, false, fd_out);
+			snprintf(cand, sizeof(cand), "%s/.build-id/%.2s/%s.debug", *d, o->build_id,
+				 o->build_id + 2);
+			dbg = open_debug_candidate(o, roots[r], cand, 0, false, fd_out);
 			if (dbg)
 				return dbg;
 		}
@@ -415,17 +422,17 @@ static Elf *find_debug_file(struct elf_object *o, Elf *elf, const char *path,
 		slash = strrchr(path, '/');
 		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
 		for (int r = 0; r < (root[0] ? 2 : 1); r++) {
-			const char *fmts[] = { "%s%s/%s", "%s%s/.debug/%s" };
+			const char *fmts[] = { "%s/%s", "%s/.debug/%s" };
 
 			for (int f = 0; f < 2; f++) {
-				snprintf(cand, sizeof(cand), fmts[f], roots[r], dir, name);
-				dbg = open_debug_candidate(o, cand, crc, true, fd_out);
+				snprintf(cand, sizeof(cand), fmts[f], dir, name);
+				dbg = open_debug_candidate(o, roots[r], cand, crc, true, fd_out);
 				if (dbg)
 					return dbg;
 			}
 			for (const char *const *dd = dirs; *dd; dd++) {
-				snprintf(cand, sizeof(cand), "%s%s%s/%s", roots[r], *dd, dir, name);
-				dbg = open_debug_candidate(o, cand, crc, true, fd_out);
+				snprintf(cand, sizeof(cand), "%s%s/%s", *dd, dir, name);
+				dbg = open_debug_candidate(o, roots[r], cand, crc, true, fd_out);
 				if (dbg)
 					return dbg;
 			}

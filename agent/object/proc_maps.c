@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* /proc/PID/maps parsing: strict field by field, every malformed line rejected, not guessed. */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <stdio.h>
@@ -194,10 +195,10 @@ const struct proc_map *proc_maps_find(const struct proc_map *maps, size_t n, uin
  * ".." stay inside root, magic links (/proc/self/fd/N planted in a container) are refused. Kernels
  * without openat2 (before 5.6) get a plain open that at least refuses a symlink as last
  * component. */
-static int open_in_root(const char *root, const char *path)
+int proc_open_under(const char *root, const char *path, bool follow)
 {
 	struct open_how how = {
-		.flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK,
+		.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | (follow ? 0 : O_NOFOLLOW),
 		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
 	};
 	char full[PROC_MAP_PATH_MAX + 64];
@@ -236,7 +237,7 @@ int proc_map_open(int pid, const struct proc_map *m, char *how, size_t how_len)
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		snprintf(root, sizeof(root), "/proc/%d/root", pid);
-		fd = open_in_root(root, m->path);
+		fd = proc_open_under(root, m->path, false);
 		if (fd < 0)
 			return fd;
 		snprintf(path, sizeof(path), "%s%s", root, m->path);
@@ -268,5 +269,5 @@ int proc_open_in_root(int pid, const char *path)
 	if (path[0] != '/')
 		return -EINVAL;
 	snprintf(root, sizeof(root), "/proc/%d/root", pid);
-	return open_in_root(root, path);
+	return proc_open_under(root, path, false);
 }

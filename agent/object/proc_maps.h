@@ -51,6 +51,11 @@ int proc_map_open(int pid, const struct proc_map *m, char *how, size_t how_len);
  * within that root, magic links refused. For other files a process controls (perf maps).
  * Returns the fd or -errno; the caller checks what it opened (fstat). */
 int proc_open_in_root(int pid, const char *path);
+/* path (absolute) opened under root (e.g. "/proc/123/root") as a process with that root
+ * would resolve it: symbolic links cannot leave root, one at the end is followed only with
+ * follow (and never without openat2, where it could), and a FIFO or device never blocks
+ * (O_NONBLOCK). Returns an fd or -errno. */
+int proc_open_under(const char *root, const char *path, bool follow);
 
 /* The mapping containing addr, or NULL; maps sorted by start. */
 const struct proc_map *proc_maps_find(const struct proc_map *maps, size_t n, uint64_t addr);

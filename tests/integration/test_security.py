@@ -1198,17 +1198,29 @@ while True:
 
 
 def test_fifo_traps_do_not_hang():
-    """FIFOs where the agent reads (a mapped library's path, a JIT perf map), planted by
-    nobody: the agent never blocks on them. It ends --duration on time, still names the
-    library's code (read through the mapping itself) and still profiles a root process."""
-    need("setpriv")
+    """FIFOs where the agent reads (a mapped library's path, a JIT perf map, the debug file a
+    stripped binary's .gnu_debuglink names), planted by nobody: the agent never blocks on
+    them. It ends --duration on time, still names the library's code (read through the
+    mapping itself) and still profiles every process, a root one by name."""
+    need("setpriv", "strip", "objcopy")
     d = tempfile.mkdtemp(prefix="fifo-", dir=TMP)
     os.chmod(TMP, 0o755)
     nobody = pwd.getpwnam("nobody").pw_uid
     os.chown(d, nobody, -1)
-    # nobody's copy: the build tree may be where nobody cannot read (a clone in /root)
+    # nobody's copies: the build tree may be where nobody cannot read (a clone in /root)
     shutil.copy(os.path.join(FIX, "libdlburn.so"), os.path.join(d, "libtrap.so"))
     os.chown(os.path.join(d, "libtrap.so"), nobody, -1)
+    # a stripped program whose debug link names prog.debug beside it, which nobody then
+    # replaces with a FIFO (the link's CRC was taken from the real debug file)
+    prog, dbg = os.path.join(d, "prog"), os.path.join(d, "prog.debug")
+    shutil.copy(os.path.join(FIX, "shares"), prog)
+    for cmd in (["objcopy", "--only-keep-debug", prog, dbg], ["strip", "--strip-all", prog],
+                ["objcopy", "--add-gnu-debuglink=" + dbg, prog]):
+        check(subprocess.run(cmd, capture_output=True).returncode == 0, " ".join(cmd))
+    os.unlink(dbg)
+    os.chown(prog, nobody, -1)
+    as_nobody("mkfifo", dbg)
+    linked = start(AS_NOBODY + [prog, "30"])
     lib = subprocess.Popen(AS_NOBODY + ["/usr/bin/python3", "-c", FIFO_LIB, d],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     ready = lib.stdout.readline().strip()
@@ -1224,12 +1236,12 @@ def test_fifo_traps_do_not_hang():
         check(os.path.exists(os.path.join(d, "libtrap.so")) and
               not os.path.isfile(os.path.join(d, "libtrap.so")),
               "the mapped library's path is now a FIFO")
-        pids = [lib.pid, jit.pid, victim.pid]
+        pids = [lib.pid, jit.pid, victim.pid, linked.pid]
         r = run_agent(sum((["--pid", str(p)] for p in pids), []) +
                       ["--duration", "4s", "--sample-rate", str(HZ), "--output", out],
                       timeout=60)
     finally:
-        for p in (lib, jit, victim):
+        for p in (lib, jit, victim, linked):
             stop(p)
         if os.path.lexists(perf_map):
             os.unlink(perf_map)
@@ -1248,12 +1260,15 @@ def test_fifo_traps_do_not_hang():
           "its mapping (%d of %d samples in dl_burn)" % (burn, n_lib))
     check(total(of(jit)) >= 50, "the process with the FIFO perf map is still profiled (%d)"
           % total(of(jit)))
+    check(total(of(linked)) >= 50, "the program whose debug link names a FIFO is still "
+          "profiled (%d)" % total(of(linked)))
     hot = total([s for s in of(victim) if any(f.startswith("hot_") for f in s["frames"])])
     check(total(of(victim)) >= 50 and hot >= 0.9 * total(of(victim)),
           "the root process is profiled and named (%d of %d in hot_*)" % (hot, total(of(victim))))
 
 
-TESTS = [test_perf_map_symlink_to_root_file, test_fifo_traps_do_not_hang, test_perf_map_owned_by_root,
+TESTS = [test_perf_map_symlink_to_root_file, test_fifo_traps_do_not_hang,
+         test_perf_map_owned_by_root,
          test_perf_map_of_the_process_user, test_threads_hold_only_steady_caps,
          test_local_run_keeps_only_what_writing_needs, test_unit_user_keeps_only_steady_caps,
          test_cgroup_names_not_spoofed, test_cgroup_names_not_spoofed_v1,
