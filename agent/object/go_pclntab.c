@@ -214,7 +214,8 @@ static bool pcvalue(const struct go_pclntab *t, uint32_t off, uint64_t entry, ui
 			return false;
 		if (!read_uvarint(t, &pos, end, &uv) || !read_uvarint(t, &pos, end, &pcd))
 			return false;
-		val += (int32_t)((uv >> 1) ^ (0u - (uv & 1)));
+		/* wrapping, as Go's int32 arithmetic does: a hostile table may overflow it */
+		val = (int32_t)((uint32_t)val + ((uv >> 1) ^ (0u - (uv & 1))));
 		cur += (uint64_t)pcd * t->quantum;
 		first = false;
 		if (pc < cur) {
