@@ -320,7 +320,6 @@ static int pread_full(int fd, void *buf, size_t len, uint64_t off)
 	return 0;
 }
 
-/* Reads [off, off+len) of the file into a table. */
 /* How much may be read, and who is asked before it is allocated. */
 struct read_limits {
 	size_t max;
@@ -329,6 +328,7 @@ struct read_limits {
 	bool refused; /* reserve said no: nothing more is tried */
 };
 
+/* Reads [off, off+len) of the file into a table. */
 static struct go_pclntab *load_range(int fd, uint64_t off, uint64_t len, uint64_t text_start,
 				     struct read_limits *lim)
 {

@@ -165,8 +165,6 @@ int pprof_encode(const struct profile_builder *pb, const struct pprof_meta *meta
 		if (idx >= pb->nsamples)
 			continue;
 		s = &pb->samples[idx];
-		if (opts->keep && !opts->keep(pb, s, opts->arg))
-			continue;
 		perftools__profiles__sample__init(ps);
 		ps->location_id = &loc_ids[nlocids];
 		for (uint32_t j = 0; j < s->nlocs; j++) {

@@ -17,12 +17,9 @@ struct pprof_meta {
 };
 
 struct pprof_encode_opts {
-	/* Selects samples (NULL: all). */
-	bool (*keep)(const struct profile_builder *pb, const struct pb_sample *s, void *arg);
-	void *arg;
-	/* The samples to encode, by index in the builder (NULL: every one, or those keep
-	 * selects): a window split into many series encodes each from its own list, in time
-	 * proportional to it rather than to the window. */
+	/* The samples to encode, by index in the builder (NULL: every one): a window split into
+	 * many series encodes each from its own list, in time proportional to it rather than to
+	 * the window. */
 	const uint32_t *only;
 	size_t nonly;
 	/* Sample label keys left out of the profile, NULL-terminated (NULL: keep all): labels

@@ -145,11 +145,6 @@ static void test_encode_decoded_independently(void)
 	profile_builder__destroy(&pb);
 }
 
-static bool keep_pid_only(const struct profile_builder *pb, const struct pb_sample *s, void *arg)
-{
-	return s->nlabels == 1;
-}
-
 /* Encodes pb with opts into path and returns what Python decodes of it. */
 static const char *encode_decoded(const struct profile_builder *pb, const struct pprof_meta *meta,
 				  const struct pprof_encode_opts *opts, const char *path)
@@ -172,7 +167,9 @@ static void test_encode_filtered_and_empty(void)
 	struct profile_builder pb;
 	char path[] = "/tmp/stoker-pprof-XXXXXX";
 	const char *const drop[] = { "pid", NULL };
-	struct pprof_encode_opts eo = { .keep = keep_pid_only };
+	/* the one sample with the pid label alone */
+	uint32_t pid_only[] = { 2 };
+	struct pprof_encode_opts eo = { .only = pid_only, .nonly = 1 };
 	struct pprof_encode_opts eo_drop = { .drop_labels = drop };
 	/* an explicit list of samples: the last two of the three, and an index past the end
 	 * (ignored) */
@@ -194,7 +191,7 @@ static void test_encode_filtered_and_empty(void)
 		  "main;ns::hot_b(int) 1 [('comm', 'prog')]\n"
 		  "main;ns::hot_b(int);do_syscall_64 4 []\n");
 	profile_builder__reset(&pb);
-	eo.keep = NULL;
+	eo.only = NULL;
 	CHECK_STR(encode_decoded(&pb, &meta, &eo, path), "problems 0 []\n");
 	unlink(path);
 	profile_builder__destroy(&pb);
