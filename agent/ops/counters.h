@@ -188,10 +188,10 @@
 	  s->unwind->tables_without_cfi)                                                           \
 	X(UNWIND_TABLE_BYTES, "unwind_table_bytes", GAUGE, BYTES,                                  \
 	  "BPF memory used by unwind table rows.", UNWIND, ", %.1f",                               \
-	  s->unwind->chunks_used *STOKER_UNWIND_CHUNK_BYTES)                                       \
+	  (s->unwind->chunks_used * STOKER_UNWIND_CHUNK_BYTES))                                    \
 	X(UNWIND_TABLE_CAPACITY, "unwind_table_capacity_bytes", GAUGE, BYTES,                      \
 	  "BPF memory for unwind table rows (--unwind-table-memory).", UNWIND,                     \
-	  " of %.1f MiB of rows", s->unwind->chunks_capacity *STOKER_UNWIND_CHUNK_BYTES)           \
+	  " of %.1f MiB of rows", (s->unwind->chunks_capacity * STOKER_UNWIND_CHUNK_BYTES))        \
 	X(UNWIND_RULES, "unwind_rules", GAUGE, COUNT, "Distinct unwind rules loaded.", UNWIND,     \
 	  ", %llu rules", s->unwind->rules)                                                        \
 	X(UNWIND_BUILD_TIME, "unwind_build_seconds_total", COUNTER, NS,                            \
