@@ -17,7 +17,7 @@ FIX = os.path.join(REPO, "build", "fixtures")
 
 sys.path.insert(0, TOOLS)
 import pprof_check  # noqa: E402
-from cpu_watch import CpuWatch, floor as cpu_floor  # noqa: E402,F401
+from cpu_watch import CpuWatch, floor as cpu_floor  # noqa: E402
 
 
 def share_tolerance(p, n):

@@ -14,7 +14,7 @@ import sys
 import tempfile
 import time
 
-from harness import (FIX, REPO, STOKER, check, cpu_floor, load_profile, need, need_debug_file,
+from harness import (FIX, REPO, STOKER, check, enough, load_profile, need, need_debug_file,
                      pprof_check, profile_fixture, profile_pid, run, share_tolerance, start,
                      stop)
 import workload_input  # noqa: E402  (in tests/tools, which harness puts on the path)
@@ -31,8 +31,7 @@ def profile(pid, name, seconds=5, extra=()):
 
 
 class Stacks(list):
-    """A profile's stacks; .floor: the fewest samples the fixture's CPU time allows
-    (cpu_watch), so a loaded host, where the fixture ran less, does not fail a count."""
+    """A profile's stacks; .prof: the profile, for enough()."""
 
 
 def profile_stacks(argv, name, seconds, extra=(), hz=HZ):
@@ -40,9 +39,7 @@ def profile_stacks(argv, name, seconds, extra=(), hz=HZ):
     prof, _, _ = profile_fixture(argv, os.path.join(TMP, name + ".pb.gz"), seconds, hz, extra,
                                  timeout=120)
     stacks = Stacks(pprof_check.stacks(prof))
-    stacks.floor = cpu_floor(prof.implied)
-    print("    %d samples; the fixture's CPU time implies %.0f (at least %.0f)"
-          % (total(stacks), prof.implied, stacks.floor))
+    stacks.prof = prof
     return stacks
 
 
@@ -69,7 +66,7 @@ def test_shares_without_frame_pointers():
     # of hot_a's share; fewer on a loaded one, where the bound widens to 4 of them
     stacks = profile_stacks(["shares-nofp", "30"], "shares-nofp", 6, hz=299)
     n = total(stacks)
-    check(n >= stacks.floor and n >= 100, "%d samples, at least %.0f" % (n, stacks.floor))
+    enough(n, stacks.prof, least=100)
     for fn, want in (("hot_a", 0.60), ("hot_b", 0.30), ("hot_c", 0.10)):
         # in hot_X itself, or in seed(), the helper every hot_X calls first
         path = total(stacks, lambda s: s["frames"][-4:] == ["main", "run", "dispatch", fn] or
@@ -170,7 +167,8 @@ def test_signal_handler():
     n = total(stacks)
     through = total(stacks, lambda s: s["frames"][-2:] == ["on_signal", "burn_in_handler"] and
                     "interrupted_work" in s["frames"] and "main" in s["frames"])
-    check(n >= stacks.floor and through >= 0.9 * n,
+    enough(n, stacks.prof)
+    check(through >= 0.9 * n,
           "%d of %d samples run main>interrupted_work>...>on_signal>burn_in_handler" % (through, n))
 
 
@@ -179,7 +177,8 @@ def test_jit_code_no_crash():
     stacks = profile_stacks(["unwind_cases-nofp", "jit", "30"], "jit", 3)
     n = total(stacks)
     anon = [s for s in stacks if s["frames"][-1].startswith("[anon]")]
-    check(n >= stacks.floor and total(stacks, lambda s: s in anon) >= 0.5 * n,
+    enough(n, stacks.prof)
+    check(total(stacks, lambda s: s in anon) >= 0.5 * n,
           "most samples are in the anonymous code (%d of %d)" % (total(stacks, lambda s: s in anon), n))
     unmarked = [s["frames"] for s in anon if not s["frames"][0].startswith("[truncated") and
                 "main" not in s["frames"]]
@@ -192,7 +191,8 @@ def test_recursion_past_limit():
     n = total(stacks)
     marked = total(stacks, lambda s: s["frames"][0] == "[truncated]" and
                    s["frames"].count("rec") >= 120)
-    check(n >= stacks.floor and marked >= 0.9 * n, "%d of %d samples are 120+ rec frames under [truncated]"
+    enough(n, stacks.prof)
+    check(marked >= 0.9 * n, "%d of %d samples are 120+ rec frames under [truncated]"
           % (marked, n))
 
 
@@ -201,7 +201,8 @@ def test_no_eh_frame_binary():
     stacks = profile_stacks(["shares-nocfi", "30"], "nocfi", 4)
     n = total(stacks)
     full = total(stacks, lambda s: s["frames"][-4:-1] == ["main", "run", "dispatch"])
-    check(n >= stacks.floor and full >= 0.9 * n, "%d of %d samples have main>run>dispatch" % (full, n))
+    enough(n, stacks.prof)
+    check(full >= 0.9 * n, "%d of %d samples have main>run>dispatch" % (full, n))
 
 
 def test_fp_mode_still_available():
@@ -209,7 +210,8 @@ def test_fp_mode_still_available():
     stacks = profile_stacks(["shares-nofp", "30"], "fpmode", 3, ["--unwind", "fp"])
     n = total(stacks)
     full = total(stacks, lambda s: "main" in s["frames"] and "dispatch" in s["frames"])
-    check(n >= stacks.floor and full < 0.5 * n,
+    enough(n, stacks.prof)
+    check(full < 0.5 * n,
           "frame pointers alone lose the path in a no-FP build (%d of %d full)" % (full, n))
 
 
