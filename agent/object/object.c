@@ -113,9 +113,13 @@ int object__unwind_table(struct object *o, struct unwind_rules *rules,
 			 const struct unwind_table_opts *opts, const struct unwind_table **out)
 {
 	struct obj_cache *c = o->cache;
+	struct unwind_table_opts to = opts ? *opts : (struct unwind_table_opts){ 0 };
 	Elf *elf;
 	int fd;
 
+	/* room is made in the cache as the rows grow, before each allocation */
+	to.reserve = reserve_for;
+	to.reserve_ctx = o;
 	if (o->too_big & OBJECT_PART_UNWIND)
 		return -EFBIG;
 	if (!(o->built & OBJECT_PART_UNWIND)) {
@@ -126,12 +130,18 @@ int object__unwind_table(struct object *o, struct unwind_rules *rules,
 			return fd;
 		elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
 		if (elf) {
-			o->unwind_err = unwind_table__build(elf, rules, opts, &o->unwind);
+			o->unwind_err = unwind_table__build(elf, rules, &to, &o->unwind);
 			elf_end(elf);
 		} else {
 			o->unwind_err = -ENOEXEC;
 		}
 		obj_cache__counters(c)->unwind_builds++;
+		if (o->unwind_err == -EDQUOT) {
+			obj_cache__counters(c)->symbol_tables_refused++;
+			pr_warn_ratelimited("unwind table of %s (pid %d) skipped: over the symbol "
+					    "cache's budget; its stacks use frame pointers",
+					    o->at.path, o->pid);
+		}
 		o->unwind_bytes = o->unwind.nrows * sizeof(o->unwind.rows[0]);
 		o->cost += o->unwind_bytes;
 		obj_cache__counters(c)->unwind_bytes += o->unwind_bytes;

@@ -73,6 +73,7 @@ struct builder {
 	struct unwind_rules *rules;
 	struct stoker_unwind_row *rows;
 	size_t nrows, cap, max_rows;
+	const struct unwind_table_opts *opts;
 	struct cie_info *cies;
 	size_t ncies, cie_cap;
 	bool overflow;
@@ -86,6 +87,15 @@ static int push_row(struct builder *b, uint64_t pc, uint32_t rule)
 	if (b->nrows >= b->max_rows) {
 		b->overflow = true;
 		return -E2BIG;
+	}
+	if (b->nrows == b->cap && b->opts && b->opts->reserve) {
+		/* the capacity array_reserve_max grows to, asked for before it is allocated */
+		size_t next = b->cap < 16		 ? 16
+			      : b->cap > b->max_rows / 2 ? b->max_rows
+							 : 2 * b->cap;
+
+		if (b->opts->reserve(b->opts->reserve_ctx, next * sizeof(b->rows[0])) < 0)
+			return -EDQUOT;
 	}
 	if (ARRAY_RESERVE_MAX(b->rows, b->cap, b->nrows + 1, b->max_rows))
 		return -ENOMEM;
@@ -545,7 +555,7 @@ static void read_segments(Elf *elf, struct unwind_table *t)
 int unwind_table__build(Elf *elf, struct unwind_rules *rules, const struct unwind_table_opts *opts,
 			struct unwind_table *out)
 {
-	struct builder b = { .rules = rules };
+	struct builder b = { .rules = rules, .opts = opts };
 	Dwarf_CFI *cfi = NULL;
 	Dwarf *dw = NULL;
 	Elf_Scn *scn;

@@ -56,10 +56,16 @@ struct unwind_table_opts {
 	size_t max_rows; /* 0: 4M; more is -E2BIG */
 	/* Also read .debug_frame when .eh_frame is missing (needs a Dwarf handle). */
 	bool debug_frame;
+	/* Asked for the bytes the rows will hold before each growth of their array, so a cache
+	 * makes room before the allocation rather than after; a negative answer ends the build
+	 * with -EDQUOT. NULL: not asked. */
+	int (*reserve)(void *ctx, size_t bytes);
+	void *reserve_ctx;
 };
 
 /* Builds the table of elf. Returns 0 (a file without any CFI yields 0 rows and source
- * "none"), -ENOEXEC for an unusable ELF, -E2BIG past max_rows, -ENOMEM. Never crashes on
+ * "none"), -ENOEXEC for an unusable ELF, -E2BIG past max_rows, -EDQUOT when reserve refused,
+ * -ENOMEM. Never crashes on
  * malformed input. On error *out is left empty. */
 int unwind_table__build(Elf *elf, struct unwind_rules *rules, const struct unwind_table_opts *opts,
 			struct unwind_table *out);

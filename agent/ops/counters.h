@@ -147,8 +147,9 @@
 	  "Bytes of the symbol cache in the user-side copies of unwind rows.", NONE, NULL,         \
 	  s->obj->unwind_bytes)                                                                    \
 	X(SYMBOL_TABLES_REFUSED, "symbol_tables_refused_total", COUNTER, COUNT,                    \
-	  "Symbol tables skipped before reading: over --symbol-file-memory or the cache.", NONE,   \
-	  NULL, s->obj->symbol_tables_refused)                                                     \
+	  "Symbol, Go and unwind tables refused before their memory was taken: over "              \
+	  "--symbol-file-memory or the cache.",                                                    \
+	  NONE, NULL, s->obj->symbol_tables_refused)                                               \
 	X(SYMBOL_CACHE_HITS, "symbol_cache_hits_total", COUNTER, COUNT,                            \
 	  "Mapped-file lookups answered from the symbol cache.", NONE, NULL, s->obj->hits)         \
 	X(SYMBOL_CACHE_MISSES, "symbol_cache_misses_total", COUNTER, COUNT,                        \

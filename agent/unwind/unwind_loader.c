@@ -474,7 +474,7 @@ static struct utable *load_table(struct unwind_loader *l, struct object *o, uint
 	if (!built) {
 		l->built_this_turn = true;
 		l->st.build_ns += monotonic_ns() - t0;
-		if (err && err != -E2BIG) {
+		if (err && err != -E2BIG && err != -EDQUOT) { /* refused: the object warned */
 			pr_debug("no unwind table for %s: %s", path, strerror(-err));
 			l->st.tables_failed++;
 		}

@@ -3,6 +3,8 @@
  * the byte budget evicts; a process's reference keeps one object per file past eviction. */
 #define STOKER_TRACE_CONTEXT_IMPLEMENTATION
 #include <errno.h>
+#include <fcntl.h>
+#include <string.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -364,6 +366,93 @@ static void test_newest_evictable(void)
 	obj_cache__free(c);
 }
 
+struct reserve_log {
+	int answer, calls;
+	size_t most;
+};
+
+static int log_reserve(void *ctx, size_t bytes)
+{
+	struct reserve_log *r = ctx;
+
+	r->calls++;
+	r->most = bytes > r->most ? bytes : r->most;
+	return r->answer;
+}
+
+/* Unwind rows are asked for before each growth of their array: every byte the table holds was
+ * reserved first, and a refusal ends the build before anything more is allocated. */
+static void test_unwind_rows_reserved(void)
+{
+	struct reserve_log grant = { 0 }, refuse = { .answer = -EFBIG };
+	struct unwind_table t;
+	int fd = open("/proc/self/exe", O_RDONLY);
+	Elf *elf = fd >= 0 ? elf_begin(fd, ELF_C_READ_MMAP, NULL) : NULL;
+
+	CHECK(elf != NULL);
+	if (!elf)
+		goto out;
+	unwind_rules__init(&rules);
+	CHECK_INT(unwind_table__build(
+		      elf, &rules,
+		      &(struct unwind_table_opts){ .reserve = log_reserve, .reserve_ctx = &grant },
+		      &t),
+		  0);
+	fprintf(stderr, "  %zu rows, %d reservations, at most %zu bytes\n", t.nrows, grant.calls,
+		grant.most);
+	CHECK(t.nrows > 1000);
+	CHECK(grant.calls > 5);
+	CHECK(grant.most >= t.nrows * sizeof(t.rows[0]));
+	unwind_table__free(&t);
+	CHECK_INT(unwind_table__build(
+		      elf, &rules,
+		      &(struct unwind_table_opts){ .reserve = log_reserve, .reserve_ctx = &refuse },
+		      &t),
+		  -EDQUOT);
+	CHECK_INT(refuse.calls, 1);
+	CHECK(t.nrows == 0 && t.rows == NULL);
+	elf_end(elf);
+out:
+	if (fd >= 0)
+		close(fd);
+}
+
+/* Through the cache: a budget smaller than a file's rows refuses its table, counted, and the
+ * cache never holds more than its budget. */
+static void test_unwind_rows_over_budget(void)
+{
+	struct obj_cache *c = obj_cache__new(&(struct obj_cache_opts){ .max_bytes = 16 << 10 });
+	struct unwind_table_opts to = { .debug_frame = true };
+	const struct unwind_table *ut = NULL;
+	char exe[4096];
+	ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	struct proc_map *maps;
+	int n = proc_maps_read(getpid(), 4096, &maps), tried = 0;
+	struct obj_cache_stats st;
+
+	CHECK(c && n > 0 && len > 0);
+	exe[len > 0 ? len : 0] = '\0';
+	for (int i = 0; c && i < n && !tried; i++) {
+		struct object *o;
+
+		if (maps[i].kind != PROC_MAP_FILE || strcmp(maps[i].path, exe))
+			continue;
+		o = obj_cache__get(c, getpid(), &maps[i]);
+		CHECK(o != NULL);
+		if (!o)
+			break;
+		CHECK_INT(object__unwind_table(o, &rules, &to, &ut), -EDQUOT);
+		tried = 1;
+	}
+	CHECK(tried);
+	obj_cache__stats(c, &st);
+	CHECK_INT(st.symbol_tables_refused, 1);
+	CHECK_U64(st.unwind_bytes, 0);
+	CHECK(st.bytes <= 16 << 10);
+	free(maps);
+	obj_cache__free(c);
+}
+
 int main(void)
 {
 	RUN_TEST(test_opened_once_per_identity);
@@ -372,5 +461,7 @@ int main(void)
 	RUN_TEST(test_process_holds_object);
 	RUN_TEST(test_bloat_file_charged_bounded);
 	RUN_TEST(test_newest_evictable);
+	RUN_TEST(test_unwind_rows_reserved);
+	RUN_TEST(test_unwind_rows_over_budget);
 	return TEST_SUMMARY();
 }
