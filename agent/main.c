@@ -83,6 +83,7 @@ struct agent {
 	int64_t window_start_wall_ns;
 	struct window_stats win;
 	uint64_t last_status_log_ns;
+	uint64_t last_lines_sweep_ns;
 	uint64_t watchdog_ns, last_watchdog_ns; /* systemd watchdog: ping every half interval */
 	char *basic_password, *bearer_token;
 	char host_name[256];
@@ -670,6 +671,19 @@ static void log_status(struct agent *a)
 	    (unsigned long long)v[COUNTER_UPLOAD_LAST_STATUS]);
 }
 
+/* Once a second: the hot addresses of a steady workload are all answered after a while, and
+ * what libdw holds for their files goes until a new address needs it (--lines-idle). */
+static void release_idle_lines(struct agent *a)
+{
+	uint64_t now = monotonic_ns();
+
+	if (!a->cfg.lines || now - a->last_lines_sweep_ns < 1000000000ull)
+		return;
+	a->last_lines_sweep_ns = now;
+	a->sz.st.lines.dwarf_released +=
+	    obj_cache__release_idle_lines(a->objs, now, a->cfg.lines_idle_ns);
+}
+
 /* Closes the open window: encodes it per series and hands it to the uploader. */
 static void close_window(struct agent *a)
 {
@@ -843,6 +857,7 @@ static int run_loop(struct agent *a)
 		if (a->push_mode &&
 		    monotonic_ns() - a->window_start_mono_ns >= a->cfg.upload_interval_ns)
 			close_window(a);
+		release_idle_lines(a);
 		publish_counters(a); /* nothing without --metrics-addr */
 		/* The loop itself is what the watchdog vouches for. */
 		if (a->watchdog_ns && monotonic_ns() - a->last_watchdog_ns >= a->watchdog_ns) {

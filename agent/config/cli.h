@@ -48,6 +48,7 @@ struct config {
 	uint64_t perf_map_proc_bytes;	     /* one process's JIT perf map */
 	bool java_perfmap;		     /* ask JVMs to write their perf maps */
 	bool lines;			     /* --lines: DWARF file:line and inline chains */
+	uint64_t lines_idle_ns;		     /* --lines-idle: a file's DWARF released after */
 	int by_line; /* --granularity line: local outputs by function:line */
 	struct debuginfod_fetch_opts debuginfod; /* the --debuginfod-* flags; urls NULL: off */
 	bool span_labels;	       /* span_id/trace_id sample labels from the running span */

@@ -261,6 +261,11 @@ const struct flag cli_flags[] = {
 	{ .name = "lines", .key = "lines", .type = FLAG_BOOL, CFG(lines), .def = "true",
 	  .help = "file:line and inlined functions from DWARF debug info for native frames; "
 		  "false names functions only" },
+	{ .name = "lines-idle", .key = "lines_idle", .type = FLAG_DURATION, CFG(lines_idle_ns),
+	  .min = 1000000000ull, .max = 86400000000000ull, .def = "30s", .arg = "DUR",
+	  .why = "want a duration from 1s to 24h",
+	  .help = "release a file's DWARF when no new address needed it for DUR; the lines of "
+		  "addresses already seen stay, a new one reads the DWARF again" },
 	{ .name = "debuginfod-urls", .key = "debuginfod_urls", .type = FLAG_STRING,
 	  CFG(debuginfod.urls), .arg = "URLS",
 	  .help = "fetch missing debug files by build-id from these debuginfod servers "

@@ -57,6 +57,8 @@ struct dl_entry {
 };
 
 struct dwarf_lines {
+	/* libdw's state and the indexes into it: released when idle, read again on a miss */
+	bool loaded;
 	Elf *elf;
 	Dwarf *dbg;
 	Dwarf_Die *cus;
@@ -65,8 +67,10 @@ struct dwarf_lines {
 	size_t nranges, ranges_cap;
 	struct cu_scopes *scopes; /* per CU (ncus), built on the first address in it */
 	size_t scope_bytes;
-	struct lru_cache *cache;
 	size_t section_bytes; /* decompressed DWARF sections, and the line tables parsed */
+	size_t max_debug;
+	/* kept across a release: entries own their strings */
+	struct lru_cache *cache;
 	struct dwarf_lines_stats st;
 };
 
@@ -170,21 +174,35 @@ static long find_cu(struct dwarf_lines *dl, uint64_t addr)
 	return -1;
 }
 
-struct dwarf_lines *dwarf_lines__open_fd(int fd, const struct dwarf_lines_opts *opts)
+static void unload(struct dwarf_lines *dl)
 {
-	size_t max_debug =
-	    opts && opts->max_debug_bytes ? opts->max_debug_bytes : DEFAULT_DEBUG_BYTES;
-	struct lru_cache_opts lo = { 0 };
-	struct dwarf_lines *dl;
-	int err = -ENOMEM;
-
-	dl = calloc(1, sizeof(*dl));
-	if (!dl)
-		goto fail;
-	if (elf_version(EV_CURRENT) == EV_NONE) {
-		err = -ENOSYS;
-		goto fail;
+	if (dl->dbg)
+		dwarf_end(dl->dbg);
+	if (dl->elf)
+		elf_end(dl->elf);
+	for (size_t i = 0; dl->scopes && i < dl->ncus; i++) {
+		free(dl->scopes[i].scopes);
+		free(dl->scopes[i].ranges);
 	}
+	free(dl->scopes);
+	free(dl->cus);
+	free(dl->ranges);
+	dl->dbg = NULL;
+	dl->elf = NULL;
+	dl->scopes = NULL;
+	dl->cus = NULL;
+	dl->ranges = NULL;
+	dl->ncus = dl->cus_cap = dl->nranges = dl->ranges_cap = dl->scope_bytes = 0;
+	dl->loaded = false;
+}
+
+/* Reads fd's DWARF and indexes its CUs. On error nothing is held. */
+static int load(struct dwarf_lines *dl, int fd)
+{
+	int err;
+
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return -ENOSYS;
 	dl->elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
 	if (!dl->elf || elf_kind(dl->elf) != ELF_K_ELF) {
 		err = -ENOEXEC;
@@ -193,7 +211,7 @@ struct dwarf_lines *dwarf_lines__open_fd(int fd, const struct dwarf_lines_opts *
 	err = measure_sections(dl->elf, &dl->section_bytes);
 	if (err)
 		goto fail;
-	if (dl->section_bytes > max_debug) {
+	if (dl->section_bytes > dl->max_debug) {
 		err = -EFBIG;
 		goto fail;
 	}
@@ -219,6 +237,26 @@ struct dwarf_lines *dwarf_lines__open_fd(int fd, const struct dwarf_lines_opts *
 		err = -ENOMEM;
 		goto fail;
 	}
+	dl->loaded = true;
+	return 0;
+fail:
+	unload(dl);
+	return err;
+}
+
+struct dwarf_lines *dwarf_lines__open_fd(int fd, const struct dwarf_lines_opts *opts)
+{
+	struct lru_cache_opts lo = { 0 };
+	struct dwarf_lines *dl;
+	int err = -ENOMEM;
+
+	dl = calloc(1, sizeof(*dl));
+	if (!dl)
+		goto fail;
+	dl->max_debug = opts && opts->max_debug_bytes ? opts->max_debug_bytes : DEFAULT_DEBUG_BYTES;
+	err = load(dl, fd);
+	if (err)
+		goto fail;
 	lo.key_size = sizeof(uint64_t);
 	lo.max_entries = (size_t)1 << 24;
 	lo.max_cost = opts && opts->max_cache_bytes ? opts->max_cache_bytes : DEFAULT_CACHE_BYTES;
@@ -240,18 +278,33 @@ void dwarf_lines__free(struct dwarf_lines *dl)
 	if (!dl)
 		return;
 	lru_cache__free(dl->cache);
-	if (dl->dbg)
-		dwarf_end(dl->dbg);
-	if (dl->elf)
-		elf_end(dl->elf);
-	for (size_t i = 0; dl->scopes && i < dl->ncus; i++) {
-		free(dl->scopes[i].scopes);
-		free(dl->scopes[i].ranges);
-	}
-	free(dl->scopes);
-	free(dl->cus);
-	free(dl->ranges);
+	unload(dl);
 	free(dl);
+}
+
+void dwarf_lines__release(struct dwarf_lines *dl)
+{
+	if (!dl->loaded)
+		return;
+	unload(dl);
+	dl->st.releases++;
+}
+
+int dwarf_lines__reload_fd(struct dwarf_lines *dl, int fd)
+{
+	int err;
+
+	if (dl->loaded)
+		return 0;
+	err = load(dl, fd);
+	if (!err)
+		dl->st.reloads++;
+	return err;
+}
+
+bool dwarf_lines__loaded(const struct dwarf_lines *dl)
+{
+	return dl->loaded;
 }
 
 /* A scope's name as eu-addr2line gives it: the linkage name when there is one (through
@@ -471,8 +524,9 @@ static int chain_at(struct dwarf_lines *dl, size_t cu_idx, uint64_t addr,
 	return (int)n;
 }
 
-/* Builds the cache entry of addr: frames, then the strings made for them: demangled names,
- * and relative file names under the CU's DW_AT_comp_dir, as eu-addr2line shows them. */
+/* Builds the cache entry of addr: frames, then their strings, copied so the entry outlives a
+ * release of the DWARF: names demangled, relative file names under the CU's DW_AT_comp_dir,
+ * as eu-addr2line shows them. */
 static struct dl_entry *make_entry(const struct dwarf_line_frame *frames, size_t n,
 				   const char *comp_dir, size_t *size)
 {
@@ -486,11 +540,13 @@ static struct dl_entry *make_entry(const struct dwarf_line_frame *frames, size_t
 		dir_len = strlen(comp_dir);
 	for (size_t i = 0; i < n; i++) {
 		dm[i] = frames[i].function ? demangle(frames[i].function) : NULL;
-		if (dm[i])
-			bytes += strlen(dm[i]) + 1;
+		if (dm[i] || frames[i].function)
+			bytes += strlen(dm[i] ? dm[i] : frames[i].function) + 1;
 		join[i] = dir_len && frames[i].file && frames[i].file[0] != '/';
 		if (join[i])
-			bytes += dir_len + 1 + strlen(frames[i].file) + 1;
+			bytes += dir_len + 1;
+		if (frames[i].file)
+			bytes += strlen(frames[i].file) + 1;
 	}
 	e = malloc(bytes);
 	if (e) {
@@ -498,19 +554,24 @@ static struct dl_entry *make_entry(const struct dwarf_line_frame *frames, size_t
 		memcpy(e->frames, frames, n * sizeof(frames[0]));
 		p = (char *)&e->frames[n];
 		for (size_t i = 0; i < n; i++) {
-			if (dm[i]) {
-				memcpy(p, dm[i], strlen(dm[i]) + 1);
+			const char *fn = dm[i] ? dm[i] : frames[i].function;
+
+			if (fn) {
+				memcpy(p, fn, strlen(fn) + 1);
 				e->frames[i].function = p;
-				p += strlen(dm[i]) + 1;
+				p += strlen(fn) + 1;
 			}
-			if (join[i]) {
+			if (frames[i].file) {
 				size_t fl = strlen(frames[i].file);
 
-				memcpy(p, comp_dir, dir_len);
-				p[dir_len] = '/';
-				memcpy(p + dir_len + 1, frames[i].file, fl + 1);
 				e->frames[i].file = p;
-				p += dir_len + 1 + fl + 1;
+				if (join[i]) {
+					memcpy(p, comp_dir, dir_len);
+					p[dir_len] = '/';
+					p += dir_len + 1;
+				}
+				memcpy(p, frames[i].file, fl + 1);
+				p += fl + 1;
 			}
 		}
 	}
@@ -538,6 +599,8 @@ int dwarf_lines__lookup(struct dwarf_lines *dl, uint64_t vaddr,
 		*frames = e->frames;
 		return (int)e->n;
 	}
+	if (!dl->loaded)
+		return -ESTALE;
 	cu = find_cu(dl, vaddr);
 	if (cu >= 0) {
 		got = chain_at(dl, (size_t)cu, vaddr, tmp, DWARF_LINES_MAX_FRAMES);
@@ -562,7 +625,7 @@ int dwarf_lines__lookup(struct dwarf_lines *dl, uint64_t vaddr,
 
 size_t dwarf_lines__memory_bytes(const struct dwarf_lines *dl)
 {
-	return sizeof(*dl) + dl->section_bytes + dl->cus_cap * sizeof(*dl->cus) +
+	return sizeof(*dl) + (dl->loaded ? dl->section_bytes : 0) + dl->cus_cap * sizeof(*dl->cus) +
 	       dl->ranges_cap * sizeof(*dl->ranges) + dl->ncus * sizeof(*dl->scopes) +
 	       dl->scope_bytes + lru_cache__cost(dl->cache);
 }

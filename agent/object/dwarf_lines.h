@@ -4,6 +4,7 @@
 #ifndef STOKER_OBJECT_DWARF_LINES_H
 #define STOKER_OBJECT_DWARF_LINES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,8 +26,9 @@ struct dwarf_lines_opts {
 };
 
 struct dwarf_lines_stats {
-	uint64_t lookups, hits; /* addresses asked, of them answered from the cache */
-	uint64_t resolved;	/* addresses that got at least one frame */
+	uint64_t lookups, hits;	    /* addresses asked, of them answered from the cache */
+	uint64_t resolved;	    /* addresses that got at least one frame */
+	uint64_t releases, reloads; /* of the DWARF, while the address cache stayed */
 };
 
 struct dwarf_lines;
@@ -39,9 +41,18 @@ void dwarf_lines__free(struct dwarf_lines *dl);
 
 /* The frames at vaddr (an ELF virtual address of the file the DWARF describes), innermost
  * first; *frames stays valid until the next lookup. Returns how many (0: the DWARF does not
- * cover vaddr) or -ENOMEM. */
+ * cover vaddr), -ESTALE when vaddr is not cached and the DWARF was released (reload it), or
+ * -ENOMEM. */
 int dwarf_lines__lookup(struct dwarf_lines *dl, uint64_t vaddr,
 			const struct dwarf_line_frame **frames);
+
+/* Memory that follows the work: the DWARF (decompressed sections, libdw's parsed units, the
+ * indexes) is released while the frames of addresses already looked up stay cached; a
+ * lookup of another address then needs dwarf_lines__reload_fd with the same file. Reload
+ * returns 0 (also when loaded) or what open would fail with, as a negative errno. */
+void dwarf_lines__release(struct dwarf_lines *dl);
+int dwarf_lines__reload_fd(struct dwarf_lines *dl, int fd);
+bool dwarf_lines__loaded(const struct dwarf_lines *dl);
 
 /* Approximate bytes held: decompressed sections, the CU index, the address cache. */
 size_t dwarf_lines__memory_bytes(const struct dwarf_lines *dl);

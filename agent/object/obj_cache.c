@@ -3,6 +3,7 @@
  * opened once through proc_map_open; what is derived from objects is charged against one byte
  * budget and released least recently used first; the files objects hold open are bounded. */
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -320,6 +321,37 @@ void obj_cache__object_built(struct obj_cache *c, struct object *o)
 	if ((o->built & all) == all)
 		close_fd(c, o);
 	charge(c, o);
+}
+
+struct idle_sweep {
+	struct obj_cache *c;
+	uint64_t now_ns, idle_ns;
+	size_t released;
+};
+
+static int release_idle(const void *key, void *value, void *arg)
+{
+	struct idle_sweep *sw = arg;
+	struct object *o = value;
+
+	if (object__release_idle_lines(o, sw->now_ns, sw->idle_ns)) {
+		pr_debug("released the DWARF of %s: no new address for %llu s", o->path,
+			 (unsigned long long)(sw->idle_ns / 1000000000ull));
+		/* idle, so it keeps its place: what was used least goes first still */
+		lru_cache__shrink_cost(sw->c->objs, key, o->cost);
+		sw->released++;
+	}
+	return 0;
+}
+
+size_t obj_cache__release_idle_lines(struct obj_cache *c, uint64_t now_ns, uint64_t idle_ns)
+{
+	struct idle_sweep sw = { c, now_ns, idle_ns, 0 };
+
+	lru_cache__sweep(c->objs, release_idle, &sw);
+	if (sw.released)
+		malloc_trim(0); /* libdw's sections are large blocks: give the pages back */
+	return sw.released;
 }
 
 struct obj_cache_stats *obj_cache__counters(struct obj_cache *c)

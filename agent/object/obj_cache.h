@@ -52,6 +52,9 @@ int obj_cache__reserve(struct obj_cache *c, struct object *o, size_t bytes);
 void obj_cache__object_built(struct obj_cache *c, struct object *o);
 /* For object.c: counters and options. */
 struct obj_cache_stats *obj_cache__counters(struct obj_cache *c);
+/* Releases the DWARF of every object whose lines had no new address for idle_ns, keeping
+ * their answered addresses; returns how many were released. */
+size_t obj_cache__release_idle_lines(struct obj_cache *c, uint64_t now_ns, uint64_t idle_ns);
 const struct obj_cache_opts *obj_cache__opts(const struct obj_cache *c);
 
 #endif

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "util/clock.h"
 #include "util/log.h"
 #include "object/obj_cache.h"
 
@@ -262,10 +263,13 @@ int object__libc_tsd(struct object *o, const struct libc_tsd **out)
 
 #define LINES_RECHARGE_BYTES (64u << 10)
 
+enum { LINES_FROM_FILE = 1, LINES_FROM_DEBUG_FILE, LINES_FROM_FETCH };
+
 /* DWARF from fd when it has any; counts what it found. */
-static int open_lines(struct object *o, int fd, const struct object_lines_opts *opts)
+static int open_lines(struct object *o, int fd, int from, const struct object_lines_opts *opts)
 {
 	o->lines = dwarf_lines__open_fd(fd, &opts->dwarf);
+	o->lines_from = from;
 	if (o->lines)
 		return 0;
 	if (errno == EFBIG && opts->stats)
@@ -274,46 +278,61 @@ static int open_lines(struct object *o, int fd, const struct object_lines_opts *
 }
 
 /* A fetched debug file is taken only when it is the one of o's build-id. */
-static int open_fetched_lines(struct object *o, int fd, const struct object_lines_opts *opts)
+static bool fetched_is_ours(struct object *o, int fd, const struct object_lines_opts *opts)
 {
 	uint8_t bid[ELF_BUILD_ID_MAX];
 	char hex[2 * ELF_BUILD_ID_MAX + 1] = "";
-	int n = elf_read_build_id_fd(fd, bid, sizeof(bid)), err;
+	int n = elf_read_build_id_fd(fd, bid, sizeof(bid));
 
 	for (int i = 0; i < n; i++)
 		snprintf(hex + 2 * i, 3, "%02x", bid[i]);
-	if (n <= 0 || strcmp(hex, o->build_id)) {
-		if (opts->stats)
-			opts->stats->files_wrong_fetch++;
-		pr_warn_ratelimited("ignoring the debug file fetched for %s: build-id %s, not %s",
-				    o->path, hex, o->build_id);
+	if (n > 0 && !strcmp(hex, o->build_id))
+		return true;
+	if (opts->stats)
+		opts->stats->files_wrong_fetch++;
+	pr_warn_ratelimited("ignoring the debug file fetched for %s: build-id %s, not %s", o->path,
+			    hex, o->build_id);
+	return false;
+}
+
+static int open_fetched_lines(struct object *o, int fd, const struct object_lines_opts *opts)
+{
+	int err;
+
+	if (!fetched_is_ours(o, fd, opts))
 		return -ENODATA;
-	}
-	err = open_lines(o, fd, opts);
+	err = open_lines(o, fd, LINES_FROM_FETCH, opts);
 	if (!err && opts->stats)
 		opts->stats->files_fetched++;
 	return err;
 }
 
-/* The file itself, then its local debug file, then a fetch by build-id. */
-static int build_lines(struct obj_cache *c, struct object *o, const struct object_lines_opts *opts)
+/* o's local debug file (by build-id or debuglink, under the process's root), or -ENOENT. */
+static int open_debug_file(struct obj_cache *c, struct object *o, int fd)
 {
 	struct elf_object_opts eo = { 0 };
 	char root[32];
+
+	snprintf(root, sizeof(root), "/proc/%d/root", o->pid);
+	eo.root = root;
+	eo.debug_dirs = obj_cache__opts(c)->debug_dirs;
+	return elf_open_debug_file(fd, o->at.path, &eo);
+}
+
+/* The file itself, then its local debug file, then a fetch by build-id. */
+static int build_lines(struct obj_cache *c, struct object *o, const struct object_lines_opts *opts)
+{
 	int fd, dfd, err;
 
 	fd = obj_cache__object_fd(c, o);
 	if (fd < 0)
 		return fd;
-	err = open_lines(o, fd, opts);
+	err = open_lines(o, fd, LINES_FROM_FILE, opts);
 	if (err != -ENODATA)
 		return err;
-	snprintf(root, sizeof(root), "/proc/%d/root", o->pid);
-	eo.root = root;
-	eo.debug_dirs = obj_cache__opts(c)->debug_dirs;
-	dfd = elf_open_debug_file(fd, o->at.path, &eo);
+	dfd = open_debug_file(c, o, fd);
 	if (dfd >= 0) {
-		err = open_lines(o, dfd, opts);
+		err = open_lines(o, dfd, LINES_FROM_DEBUG_FILE, opts);
 		close(dfd);
 		if (err != -ENODATA)
 			return err;
@@ -321,12 +340,47 @@ static int build_lines(struct obj_cache *c, struct object *o, const struct objec
 	return opts->fetch && o->build_id[0] ? -EAGAIN : -ENODATA;
 }
 
+/* Reads a released DWARF again from where it first came: the same checks as the first time
+ * (the file's identity, the debug file's build-id or CRC, the fetched file's build-id). */
+static int reload_lines(struct obj_cache *c, struct object *o, const struct object_lines_opts *opts)
+{
+	int fd, dfd = -ENOENT, err;
+
+	if (o->lines_from == LINES_FROM_FETCH) {
+		dfd = opts->fetch ? opts->fetch(opts->fetch_ctx, o->build_id) : -ENOENT;
+	} else {
+		fd = obj_cache__object_fd(c, o);
+		if (fd < 0 || o->lines_from == LINES_FROM_FILE)
+			return fd < 0 ? fd : dwarf_lines__reload_fd(o->lines, fd);
+		dfd = open_debug_file(c, o, fd);
+	}
+	if (dfd < 0)
+		return dfd;
+	err = o->lines_from == LINES_FROM_FETCH && !fetched_is_ours(o, dfd, opts)
+		  ? -ENODATA
+		  : dwarf_lines__reload_fd(o->lines, dfd);
+	close(dfd);
+	return err;
+}
+
+/* Charges lines' current size when it moved by a step, or when shrunk (a release). */
+static void charge_lines(struct obj_cache *c, struct object *o)
+{
+	size_t cost = dwarf_lines__memory_bytes(o->lines);
+
+	if (cost > o->lines_cost + LINES_RECHARGE_BYTES || !o->lines_cost) {
+		o->cost += cost - o->lines_cost;
+		o->lines_cost = cost;
+		obj_cache__object_built(c, o);
+	}
+}
+
 int object__lines(struct object *o, uint64_t vaddr, const struct object_lines_opts *opts,
 		  const struct dwarf_line_frame **frames)
 {
 	struct obj_cache *c = o->cache;
-	size_t cost;
-	int n, fd;
+	uint64_t hits;
+	int n, fd, err;
 
 	if (!(o->built & OBJECT_PART_LINES)) {
 		if (!c)
@@ -354,13 +408,42 @@ int object__lines(struct object *o, uint64_t vaddr, const struct object_lines_op
 	}
 	if (o->lines_err)
 		return o->lines_err;
+	hits = dwarf_lines__stats(o->lines)->hits;
 	n = dwarf_lines__lookup(o->lines, vaddr, frames);
-	/* the address cache grows with lookups: the budget hears of it in steps */
-	cost = dwarf_lines__memory_bytes(o->lines);
-	if (c && (cost > o->lines_cost + LINES_RECHARGE_BYTES || !o->lines_cost)) {
-		o->cost += cost - o->lines_cost;
-		o->lines_cost = cost;
-		obj_cache__object_built(c, o);
+	if (n == -ESTALE) {
+		if (!c)
+			return -ENODEV;
+		err = reload_lines(c, o, opts);
+		if (err) {
+			pr_debug("DWARF of %s (pid %d) not read again: %s", o->at.path, o->pid,
+				 strerror(-err));
+			return err == -EAGAIN ? -EAGAIN : -ENOENT;
+		}
+		if (opts->stats)
+			opts->stats->dwarf_reloaded++;
+		n = dwarf_lines__lookup(o->lines, vaddr, frames);
 	}
+	if (dwarf_lines__stats(o->lines)->hits == hits)
+		o->lines_miss_ns = monotonic_ns();
+	/* the address cache grows with lookups: the budget hears of it in steps */
+	if (c)
+		charge_lines(c, o);
 	return n;
+}
+
+bool object__release_idle_lines(struct object *o, uint64_t now_ns, uint64_t idle_ns)
+{
+	size_t cost;
+
+	if (!o->lines || !dwarf_lines__loaded(o->lines) || now_ns - o->lines_miss_ns < idle_ns)
+		return false;
+	dwarf_lines__release(o->lines);
+	/* never more than charged: the address cache is charged in steps, so a tiny DWARF's
+	 * cache may have outgrown what was charged for both (by less than a step) */
+	cost = dwarf_lines__memory_bytes(o->lines);
+	if (cost < o->lines_cost) {
+		o->cost -= o->lines_cost - cost;
+		o->lines_cost = cost;
+	}
+	return true;
 }

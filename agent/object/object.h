@@ -50,11 +50,13 @@ struct object {
 	struct libc_tsd libc_tsd; /* and, built with them, glibc's TSD layout */
 	int libc_tsd_err;
 	struct dwarf_lines *lines;
-	int lines_err;	     /* -ENODATA: no debug info; -EAGAIN: a fetch may bring it */
-	size_t lines_cost;   /* of cost, what lines held when last charged */
-	size_t cost;	     /* bytes charged to the cache */
-	size_t symbol_bytes; /* of cost, the symbol tables' */
-	size_t unwind_bytes; /* of cost, the unwind rows' */
+	int lines_err;		/* -ENODATA: no debug info; -EAGAIN: a fetch may bring it */
+	size_t lines_cost;	/* of cost, what lines held when last charged */
+	int lines_from;		/* OBJECT_LINES_FROM_*: where a released DWARF is read again */
+	uint64_t lines_miss_ns; /* monotonic time of the last address the cache did not hold */
+	size_t cost;		/* bytes charged to the cache */
+	size_t symbol_bytes;	/* of cost, the symbol tables' */
+	size_t unwind_bytes;	/* of cost, the unwind rows' */
 };
 
 enum {
@@ -117,6 +119,8 @@ struct object_lines_opts {
 		uint64_t files_no_debug;    /* no DWARF lines anywhere (yet) */
 		uint64_t files_too_large;   /* DWARF over dwarf.max_debug_bytes */
 		uint64_t files_wrong_fetch; /* a fetched file of another build-id */
+		uint64_t dwarf_released;    /* DWARF released while idle (addresses kept) */
+		uint64_t dwarf_reloaded;    /* and read again for a new address */
 	} * stats;
 };
 
@@ -127,5 +131,8 @@ struct object_lines_opts {
  * when o has no debug info (remembered), -EAGAIN while a fetch may bring it, -errno. */
 int object__lines(struct object *o, uint64_t vaddr, const struct object_lines_opts *opts,
 		  const struct dwarf_line_frame **frames);
+/* Releases o's DWARF when no address missed its cache for idle_ns (the frames of those it
+ * answered stay); lowers o->cost, which the caller passes on to the budget. True if released. */
+bool object__release_idle_lines(struct object *o, uint64_t now_ns, uint64_t idle_ns);
 
 #endif

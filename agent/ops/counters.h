@@ -82,6 +82,12 @@
 	X(LINE_FILES_WRONG_FETCH, "line_files_wrong_fetch_total", COUNTER, COUNT,                  \
 	  "Fetched debug files refused: their build-id was another.", NONE, NULL,                  \
 	  s->sz->lines.files_wrong_fetch)                                                          \
+	X(LINE_DWARF_RELEASED, "line_dwarf_released_total", COUNTER, COUNT,                        \
+	  "Files whose DWARF was released while idle, their answered addresses kept.", LINES,      \
+	  "; DWARF released %llu times", s->sz->lines.dwarf_released)                              \
+	X(LINE_DWARF_RELOADED, "line_dwarf_reloaded_total", COUNTER, COUNT,                        \
+	  "Released DWARF read again for an address not answered before.", LINES,                  \
+	  ", read again %llu", s->sz->lines.dwarf_reloaded)                                        \
 	X(DEBUGINFOD_REQUESTS, "debuginfod_requests_total", COUNTER, COUNT,                        \
 	  "Build-ids queued for a debuginfod fetch.", LINES, "; debuginfod: %llu asked",           \
 	  s->sz->fetch.requests)                                                                   \

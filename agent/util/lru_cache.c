@@ -204,6 +204,19 @@ int lru_cache__set_cost(struct lru_cache *c, const void *key, size_t cost)
 	return 0;
 }
 
+int lru_cache__shrink_cost(struct lru_cache *c, const void *key, size_t cost)
+{
+	struct lru_node *n = *find_slot(c, key, hash_bytes(key, c->opts.key_size, 0));
+
+	if (!n)
+		return -ENOENT;
+	if (cost > n->cost)
+		return -EINVAL;
+	c->cost -= n->cost - cost;
+	n->cost = cost;
+	return 0;
+}
+
 int lru_cache__remove(struct lru_cache *c, const void *key)
 {
 	uint64_t h = hash_bytes(key, c->opts.key_size, 0);

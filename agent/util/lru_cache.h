@@ -31,6 +31,9 @@ int lru_cache__put(struct lru_cache *c, const void *key, void *value, size_t cos
  * evicting others to stay within the bounds, or this one alone when its cost exceeds max_cost.
  * Returns 0 or -ENOENT. */
 int lru_cache__set_cost(struct lru_cache *c, const void *key, size_t cost);
+/* Lowers the cost of an entry that shrank without being used, keeping its place in the
+ * order (safe inside lru_cache__sweep). Returns 0, -ENOENT, or -EINVAL for a higher cost. */
+int lru_cache__shrink_cost(struct lru_cache *c, const void *key, size_t cost);
 /* Removes the entry if present (its value is freed). Returns 0 or -ENOENT. */
 int lru_cache__remove(struct lru_cache *c, const void *key);
 /* Calls fn for every entry; fn returns non-zero to remove that entry. */

@@ -228,6 +228,33 @@ def test_push_inline_frames():
     check(big < 256 << 10, "largest window %d bytes, far under 4 MiB" % big)
 
 
+def test_idle_dwarf_released_lines_kept():
+    """--lines-idle 1s: once the hot addresses are answered the file's DWARF is released
+    (the exit summary counts it), and every later window still has the inline chain."""
+    import test_push
+    rx = test_push.Receiver()
+    fx = start([os.path.join(FIX, "lines_hot")])
+    try:
+        a = test_push.agent(["--pid", str(fx.pid), "--duration", "9s", "--upload-interval",
+                             "2s", "--lines-idle", "1s", "--server-url", rx.url,
+                             "--spool-dir", ""])
+        rc, err = test_push.finish(a)
+    finally:
+        stop(fx)
+        rx.stop()
+    check(rc == 0, "agent exits 0 (%s)" % err.strip()[-300:])
+    m = re.search(r"DWARF released (\d+) times, read again (\d+)", err)
+    check(m and int(m.group(1)) >= 1, "the summary counts a release (%s)"
+          % (m.group(0) if m else err.strip()[-400:]))
+    recs = sorted(rx.records(), key=lambda r: r["time_nanos"])
+    check(len(recs) >= 4, "at least 4 windows received (%d)" % len(recs))
+    for r in recs[1:]:
+        total = sum(s["count"] for s in r["stacks"])
+        inl = sum(s["count"] for s in r["stacks"] if s["frames"][-2:] == ["hot", "mix"])
+        check(total and inl / total > 0.5, "window at %d: most samples end hot;mix (%d of %d)"
+              % (r["time_nanos"], inl, total))
+
+
 def free_port():
     with socket.socket() as so:
         so.bind(("127.0.0.1", 0))
@@ -359,7 +386,7 @@ def test_debuginfod_unsafe_cache_refused():
 
 TESTS = [test_inline_location_matches_addr2line, test_lines_off, test_libc_lines,
          test_local_outputs_by_line, test_push_inline_frames, test_debuginfod_fetch, test_debuginfod_down_or_slow,
-         test_debuginfod_unsafe_cache_refused]
+         test_debuginfod_unsafe_cache_refused, test_idle_dwarf_released_lines_kept]
 
 if __name__ == "__main__":
     if os.geteuid() != 0:

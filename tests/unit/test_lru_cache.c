@@ -120,10 +120,36 @@ static void test_lru_many(void)
 	CHECK(lru_cache__new(&o) == NULL);
 }
 
+/* A shrunk entry keeps its place: the one used least is still the first to go. */
+static void test_lru_shrink_keeps_order(void)
+{
+	struct lru_cache_opts o = { .key_size = sizeof(int),
+				    .max_entries = 10,
+				    .max_cost = 100,
+				    .free_value = count_free };
+	struct lru_cache *c = lru_cache__new(&o);
+	int k0 = 0, k1 = 1, k2 = 2;
+
+	freed = 0;
+	CHECK_INT(lru_cache__put(c, &k0, malloc(8), 40), 0);
+	CHECK_INT(lru_cache__put(c, &k1, malloc(8), 40), 0);
+	CHECK_INT(lru_cache__shrink_cost(c, &k0, 10), 0);
+	CHECK_INT(lru_cache__cost(c), 50);
+	CHECK_INT(lru_cache__shrink_cost(c, &k0, 20), -EINVAL);
+	CHECK_INT(lru_cache__shrink_cost(c, &k2, 1), -ENOENT);
+	/* 10 + 40 + 60 is over 100: 0, the least recently used despite its shrink, goes */
+	CHECK_INT(lru_cache__put(c, &k2, malloc(8), 60), 0);
+	CHECK(lru_cache__get(c, &k0) == NULL);
+	CHECK(lru_cache__get(c, &k1) != NULL);
+	CHECK_INT(lru_cache__cost(c), 100);
+	lru_cache__free(c);
+}
+
 int main(void)
 {
 	RUN_TEST(test_lru_eviction_by_count);
 	RUN_TEST(test_lru_cost_and_replace);
+	RUN_TEST(test_lru_shrink_keeps_order);
 	RUN_TEST(test_lru_set_cost);
 	RUN_TEST(test_lru_many);
 	return TEST_SUMMARY();
