@@ -11,6 +11,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -33,6 +34,43 @@ def proc_sample(pid):
         fields = f.read().rsplit(")", 1)[1].split()
     cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     return rss, fds, threads, cpu
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def byte_gauges(port):
+    """The agent's own *_bytes gauges from /metrics: where its memory says it went."""
+    import urllib.request
+    try:
+        body = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=2).read()
+    except OSError:
+        return {}
+    out = {}
+    for ln in body.decode().splitlines():
+        m = re.match(r"stoker_(\w+_bytes)(?:\{[^}]*\})? (\d+)", ln)
+        if m and "budget" not in m.group(1) and "capacity" not in m.group(1):
+            out[m.group(1)] = out.get(m.group(1), 0) + int(m.group(2))
+    return out
+
+
+def memory_parts(pid):
+    """RSS by kind of mapping (heap, other anonymous, BPF maps, files), in MiB: a step in RSS
+    is then placed in malloc's heap, a thread's arena, a map or a file."""
+    parts = {"heap": 0, "anon": 0, "bpf": 0, "file": 0}
+    kind = None
+    with open("/proc/%d/smaps" % pid) as f:
+        for ln in f:
+            if re.match(r"[0-9a-f]+-[0-9a-f]+ ", ln):
+                name = ln.split()[5] if len(ln.split()) > 5 else ""
+                kind = ("heap" if name == "[heap]" else "bpf" if name.startswith("anon_inode:bpf")
+                        else "file" if name.startswith("/") else "anon")
+            elif ln.startswith("Rss:"):
+                parts[kind] += int(ln.split()[1]) / 1024.0
+    return parts
 
 
 def plot(values, width=60, height=8, label=""):
@@ -65,14 +103,17 @@ def main():
                            os.path.join(tmp, "rec.jsonl"), "--cpu-hz", "99"],
                           stdout=subprocess.PIPE, text=True)
     port = int(rx.stdout.readline().split()[-1])
+    mport = free_port()
     agent = subprocess.Popen([STOKER, "--server-url", "http://127.0.0.1:%d" % port,
+                              "--metrics-addr", "127.0.0.1:%d" % mport,
                               "--upload-interval", "5s", "--spool-dir",
                               os.path.join(tmp, "spool"), "--queue-size", "4",
                               "--sample-rate", "99"],
                              stderr=open(os.path.join(tmp, "agent.log"), "w"))
     churn = subprocess.Popen([CHURN, str(secs), "1000"], stdout=subprocess.PIPE, text=True)
     rows, t0, down, last_flap = [], time.time(), False, time.time()
-    print("%6s %8s %5s %7s %7s" % ("t(s)", "RSS MiB", "fds", "threads", "CPU%"))
+    print("%6s %8s %5s %7s %7s  %s" % ("t(s)", "RSS MiB", "fds", "threads", "CPU%",
+                                        "RSS parts MiB; the agent's byte gauges KiB"))
     prev_cpu = None
     while time.time() - t0 < secs:
         time.sleep(1)
@@ -90,7 +131,13 @@ def main():
         t = time.time() - t0
         rows.append((t, rss, fds, threads, pct))
         if len(rows) % 10 == 0:
-            print("%6.0f %8.1f %5d %7d %7.1f" % rows[-1])
+            try:
+                parts = " ".join("%s %.1f" % kv for kv in memory_parts(agent.pid).items())
+            except OSError:
+                parts = ""
+            gauges = " ".join("%s %d" % (k.replace("_bytes", ""), v // 1024)
+                              for k, v in sorted(byte_gauges(mport).items()) if v)
+            print("%6.0f %8.1f %5d %7d %7.1f  %s; %s" % (rows[-1] + (parts, gauges)))
     if down:
         rx.send_signal(signal.SIGUSR1)
     spawned = churn.communicate()[0].strip()
