@@ -20,7 +20,8 @@ in the same run, as median and spread of interleaved repetitions, printed as one
    and one without (tests/fixtures/shares: one failed hash lookup per sample).
 8. Go: lookups/s through Go's own table (name, file and line; the stripped build) vs the ELF
    symbol table (name; the same build not stripped). `--only go-pclntab` runs just this
-   (`--only unwind` runs just the xz table-unwinding rows.)
+   (`--only unwind` runs just the xz table-unwinding rows, `--only lines` the DWARF lines
+   rows.)
 9. Python: BPF ns per sample of Debian's python3.11 (interpreter frames walked) beside a
    native process.
 10. lines: DWARF file:line and inline chains of random libc addresses (libc6-dbg's debug
@@ -494,18 +495,23 @@ def build_id_debug_file(path):
 
 
 def agent_rss_kib(args, secs):
-    """Peak RSS of the agent profiling tests/fixtures/lines_hot in its malloc mode (its own
-    DWARF, and libc's from libc6-dbg) for secs."""
+    """RSS of the agent profiling tests/fixtures/lines_hot in its malloc mode (its own DWARF,
+    and libc's from libc6-dbg) for secs: (peak, as of the run's last second) in KiB. The
+    peak is start-up's (BTF, BPF load) on either side; the last second is the steady state."""
     fx = subprocess.Popen([os.path.join(REPO, "build", "fixtures", "lines_hot"), "malloc"],
                           stdout=subprocess.DEVNULL)
     time.sleep(0.3)
     p = subprocess.Popen([STOKER, "--sample-rate", "99", "--duration", "%ds" % secs, "--pid",
                           str(fx.pid), "--output", os.path.join(TMP, "rss.pb.gz")] + args,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    t0, last = time.time(), None
+    while p.poll() is None and time.time() - t0 < secs - 0.5:
+        time.sleep(0.25)
+        last = proc_rss_mib(p.pid) or last
     _, _, ru = os.wait4(p.pid, 0)
     fx.kill()
     fx.wait()
-    return ru.ru_maxrss
+    return ru.ru_maxrss, (last or 0) * 1024
 
 
 def lines_bench(n_addrs, rounds, reps, secs, rows):
@@ -536,12 +542,19 @@ def lines_bench(n_addrs, rounds, reps, secs, rows):
     for mode in ("cold", "warm", "cached"):
         rows.append(("lines libc, %s (addr/s)" % mode, med(res[mode]), med(res["eu"]),
                      spread(res[mode]), "eu-addr2line -i"))
-    on, off = [], []
+    runs = {"on": [], "off": [], "idle": []}
     for _ in range(reps):
-        on.append(agent_rss_kib([], secs) / 1024)
-        off.append(agent_rss_kib(["--lines=false"], secs) / 1024)
-    rows.append(("peak RSS MiB, libc malloc loop, --lines vs off", med(on), med(off),
-                 spread(on), "--lines=false"))
+        runs["on"].append(agent_rss_kib([], secs))
+        runs["off"].append(agent_rss_kib(["--lines=false"], secs))
+        # the DWARF released once the hot addresses are answered (--lines-idle)
+        runs["idle"].append(agent_rss_kib(["--lines-idle", "2s"], secs))
+    mib = {k: ([pk / 1024 for pk, _ in v], [st / 1024 for _, st in v]) for k, v in runs.items()}
+    rows.append(("peak RSS MiB, libc malloc loop, --lines vs off", med(mib["on"][0]),
+                 med(mib["off"][0]), spread(mib["on"][0]), "--lines=false"))
+    rows.append(("RSS MiB at the end, libc malloc loop, --lines vs off", med(mib["on"][1]),
+                 med(mib["off"][1]), spread(mib["on"][1]), "--lines=false"))
+    rows.append(("RSS MiB at the end, --lines --lines-idle 2s vs off", med(mib["idle"][1]),
+                 med(mib["off"][1]), spread(mib["idle"][1]), "--lines=false"))
 
 
 def output_bench(rows):
@@ -691,12 +704,15 @@ def fmt(v):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--only", choices=["go-pclntab", "unwind"])
+    ap.add_argument("--only", choices=["go-pclntab", "unwind", "lines"])
     a = ap.parse_args()
     if a.only:
         rows = []
         if a.only == "go-pclntab":
             go_pclntab_bench(2000 if a.quick else 20000, 5 if a.quick else 20, rows)
+        elif a.only == "lines":
+            lines_bench(2000 if a.quick else 20000, 5 if a.quick else 20, 1 if a.quick else 3,
+                        8 if a.quick else 10, rows)
         else:
             unwind_cost(5 if a.quick else 15, rows)
         print_rows(rows, a.quick)
@@ -739,7 +755,7 @@ def main():
     symbolization(2000 if a.quick else 20000, 1000 if a.quick else 4000, 5 if a.quick else 20,
                   rows)
     lines_bench(2000 if a.quick else 20000, 5 if a.quick else 20, 1 if a.quick else 3,
-                5 if a.quick else 10, rows)
+                8 if a.quick else 10, rows)
     output_bench(rows)
     startup(1 if a.quick else 3, rows)
     span_bench(1 if a.quick else 3, 5 if a.quick else 10, rows)
