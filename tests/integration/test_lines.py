@@ -335,9 +335,6 @@ def test_debuginfod_down_or_slow():
     silent.bind(("127.0.0.1", 0))
     silent.listen(16)  # connections complete in the backlog; nothing is ever sent
     dead = free_port()
-    base, _, r = profile_fixture(["lines_hot-stripped"], os.path.join(TMP, "base.pb.gz"), 4, HZ)
-    nbase = samples_of(base)
-    print("    no server: %d samples" % nbase)
     try:
         for what, url in (("down", "http://127.0.0.1:%d" % dead),
                           ("silent", "http://127.0.0.1:%d" % silent.getsockname()[1])):
@@ -348,10 +345,10 @@ def test_debuginfod_down_or_slow():
                        "--debuginfod-cache-dir", os.path.join(TMP, "cache-" + what)])
             took = time.time() - t0
             n = samples_of(prof)
-            print("    %s server: %d samples in %.1fs" % (what, n, took))
-            # the machine may be shared: the same run without a server is the yardstick
-            check(n >= 0.6 * nbase, "%s server: samples as without one (%d, %d without)"
-                  % (what, n, nbase))
+            print("    %s server: %d samples in %.1fs, %.0f implied by the process's CPU time"
+                  % (what, n, took, prof.implied or 0))
+            # every sample the process's CPU time implies (a shared machine gives it less)
+            enough(n, prof, least=100)
             check(re.search(r"0 dropped \(ring buffer full\)", r.stderr) and
                   re.search(r"0 dropped \(window full\)", r.stderr),
                   "%s server: no sample dropped" % what)

@@ -92,6 +92,13 @@ def test_shares_and_lines():
                   "Py_RunMain" in s["frames"][:s["frames"].index("<module>")])
     check(below >= 0.9 * in_main, "%d of %d samples have Py_RunMain below <module>" %
           (below, in_main))
+    # and the program's start below that: python3.11's main is one jmp to Py_BytesMain (a
+    # tail call, so no main frame exists, for perf either), which libc's start called
+    start = ["__libc_start_call_main", "Py_BytesMain", "Py_RunMain"]
+    native = total(stacks, lambda s: "Py_RunMain" in s["frames"] and
+                   s["frames"][s["frames"].index("Py_RunMain") - 2:][:3] == start)
+    check(native >= 0.9 * in_main, "%d of %d samples have %s below <module>" %
+          (native, in_main, " <- ".join(reversed(start))))
     evals = total(stacks, lambda s: "main" in s["frames"] and
                   "_PyEval_EvalFrameDefault" in s["frames"])
     check(evals == 0, "no _PyEval_EvalFrameDefault frame left among them (%d samples)" % evals)

@@ -15,7 +15,7 @@ import sys
 import tempfile
 import time
 
-from harness import (FIX, REPO, STOKER, Failure, check, need, pprof_check,  # noqa: F401
+from harness import (FIX, REPO, STOKER, Failure, check, enough, need, pprof_check,  # noqa: F401
                      profile_pid, run, run_agent, share_tolerance, stop)
 
 SPANS = os.path.join(FIX, "spans")
@@ -94,12 +94,16 @@ def test_span_shares_and_labels():
               "span_id %s / trace_id %s: 16 and 32 lowercase hex chars, together" % (sp, tr))
         check(TRACE_OF.get(sp) == tr,
               "trace_id %s belongs to span_id %s (%d samples)" % (tr, sp, n))
+    # as many samples as the process's CPU time implies (a loaded host gives it less), and
+    # each worker its part of them
+    enough(count(t), prof, least=800)
     for comm, (a, b, _) in sorted(WORKERS.items()):
         total = count(t, comm)
         in_a = count(t, comm, "burn_span_a")
         in_b = count(t, comm, "burn_span_b")
         out = count(t, comm, "burn_outside")
-        check(total >= 800, "%s: at least 800 samples (got %d)" % (comm, total))
+        check(total >= 0.2 * count(t), "%s: at least a fifth of the samples (%d of %d)"
+              % (comm, total, count(t)))
         check(count(t, comm, "burn_span_a", a) == in_a and count(t, comm, "burn_span_b", b)
               == in_b, "%s: every sample in burn_span_a/b carries span A/B" % comm)
         check(count(t, comm, "burn_outside", None) == out,
