@@ -2,7 +2,7 @@
 # Runs every libFuzzer target for FUZZ_SECONDS (default 60) on a working copy of its seed
 # corpus, then replays every saved crash reproducer in tests/fuzz/regressions/<target>/.
 # Prints per target: executions, execs/s, coverage; then totals and "N passed, N failed".
-# `make fuzz` uses the default; `make test` runs it with FUZZ_SECONDS=3. FUZZ_RUNS=N stops each
+# `make fuzz` uses the default; `make test` runs it with FUZZ_SECONDS=1. FUZZ_RUNS=N stops each
 # target after N executions instead (with FUZZ_SECONDS as the time cap); FUZZ_TARGETS picks some.
 set -u
 cd "$(dirname "$0")/../.."
