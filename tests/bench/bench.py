@@ -193,13 +193,38 @@ def start_profiler(kind, hz, out):
     return p
 
 
+def proc_hwm_kib(pid):
+    """VmHWM, the peak RSS of the process's own memory since its exec. Not wait4's ru_maxrss:
+    exec records the replaced memory's peak there, and a child forked (or vforked) from this
+    Python process starts with Python's, so every profiler's "peak" was this script's."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def wait_hwm(pid):
+    """Waits for pid, reading its VmHWM until it exits: (rusage, peak RSS KiB or None)."""
+    peak = None
+    while True:
+        done, _, ru = os.wait4(pid, os.WNOHANG)
+        if done:
+            return ru, peak
+        peak = proc_hwm_kib(pid) or peak
+        time.sleep(0.02)
+
+
 def stop_profiler(p):
     p.send_signal(signal.SIGINT)
     try:
-        _, status, ru = os.wait4(p.pid, 0)
+        ru, peak = wait_hwm(p.pid)
     except ChildProcessError:
         return None, None
-    return ru.ru_utime + ru.ru_stime, ru.ru_maxrss
+    return ru.ru_utime + ru.ru_stime, peak
 
 
 def perf_stacks(path):
@@ -505,13 +530,32 @@ def agent_rss_kib(args, secs):
                           str(fx.pid), "--output", os.path.join(TMP, "rss.pb.gz")] + args,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     t0, last = time.time(), None
-    while p.poll() is None and time.time() - t0 < secs - 0.5:
+    while time.time() - t0 < secs - 0.5:
         time.sleep(0.25)
         last = proc_rss_mib(p.pid) or last
-    _, _, ru = os.wait4(p.pid, 0)
+    _, peak = wait_hwm(p.pid)
     fx.kill()
     fx.wait()
-    return ru.ru_maxrss, (last or 0) * 1024
+    return peak or 0, (last or 0) * 1024
+
+
+def eu_chains(path, af, passes):
+    """eu-addr2line -i --pretty-print over the address file `passes` times in one process:
+    (seconds, each address's chain of the first pass as bench_lines writes it)."""
+    with open(af) as f:
+        text = "".join("0x" + ln for ln in f)
+    t0 = time.time()
+    r = subprocess.run(["eu-addr2line", "-i", "-f", "-C", "--pretty-print", "-e", path],
+                       input=text * passes, capture_output=True, text=True)
+    dt = time.time() - t0
+    chains = []
+    for ln in r.stdout.splitlines():
+        ln = re.sub(r"(:\d+):\d+$", r"\1", ln)  # no column on our side
+        if ln.startswith(" (inlined by) "):
+            chains[-1] += ln
+        else:
+            chains.append(ln)
+    return dt, chains[:text.count("\n")]
 
 
 def lines_bench(n_addrs, rounds, reps, secs, rows):
@@ -525,30 +569,40 @@ def lines_bench(n_addrs, rounds, reps, secs, rows):
     af = os.path.join(TMP, "line-addrs.txt")
     with open(af, "w") as f:
         f.write("\n".join("%x" % rnd.randrange(lo, hi) for _ in range(n_addrs)) + "\n")
-    res = {"cold": [], "warm": [], "cached": [], "eu": []}
-    for _ in range(reps):
+    res = {"cold": [], "warm": [], "cached": [], "eu_cold": [], "eu_warm": []}
+    chains = os.path.join(TMP, "line-chains.txt")
+    agree = None
+    for rep in range(reps):
         for mode in ("cold", "warm", "cached"):
-            t = subprocess.run([os.path.join(BENCH, "bench_lines"), mode, debug, af,
-                                str(rounds if mode == "cached" else 1)],
+            args = [os.path.join(BENCH, "bench_lines"), mode, debug, af,
+                    str(rounds if mode == "cached" else 1)]
+            t = subprocess.run(args + ([chains] if rep == 0 and mode == "cold" else []),
                                capture_output=True, text=True).stdout.split()
-            res[mode].append(n_addrs * (rounds if mode == "cached" else 1) /
-                             max(float(t[0]), 1e-9))
-        t0 = time.time()
-        with open(af) as f:
-            subprocess.run(["eu-addr2line", "-i", "-f", "-e", libc],
-                           input="".join("0x" + ln for ln in f), text=True,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        res["eu"].append(n_addrs / (time.time() - t0))
-    for mode in ("cold", "warm", "cached"):
-        rows.append(("lines libc, %s (addr/s)" % mode, med(res[mode]), med(res["eu"]),
-                     spread(res[mode]), "eu-addr2line -i"))
-    runs = {"on": [], "off": [], "idle": []}
+            res[mode].append(n_addrs * (rounds if mode == "cached" else 1) / float(t[0])
+                             if t else None)
+        # eu-addr2line: one pass in a fresh process (cold), and the second of two passes in
+        # one process (warm: its time minus one pass's)
+        t1, eu = eu_chains(libc, af, 1)
+        t2, _ = eu_chains(libc, af, 2)
+        res["eu_cold"].append(n_addrs / t1 if eu else None)
+        res["eu_warm"].append(n_addrs / (t2 - t1) if eu and t2 > t1 else None)
+        if rep == 0 and eu and os.path.exists(chains):
+            with open(chains) as f:
+                mine = f.read().splitlines()
+            both = [(a, b) for a, b in zip(mine, eu) if a != "??" and not b.startswith("??")]
+            agree = sum(a == b for a, b in both) / len(both) if both else None
+    for mode, peer in (("cold", "eu_cold"), ("warm", "eu_warm"), ("cached", "eu_warm")):
+        rows.append(("lines libc, %s (addr/s)" % mode, med(res[mode]), med(res[peer]),
+                     spread(res[mode]), "eu-addr2line -i " + peer[3:], runs(res[mode])))
+    rows.append(("lines libc: same inline chain as eu-addr2line -i (share)", agree, None,
+                 (None, None), "both resolved", "1/1" if agree is not None else "0/1"))
+    rss = {"on": [], "off": [], "idle": []}
     for _ in range(reps):
-        runs["on"].append(agent_rss_kib([], secs))
-        runs["off"].append(agent_rss_kib(["--lines=false"], secs))
+        rss["on"].append(agent_rss_kib([], secs))
+        rss["off"].append(agent_rss_kib(["--lines=false"], secs))
         # the DWARF released once the hot addresses are answered (--lines-idle)
-        runs["idle"].append(agent_rss_kib(["--lines-idle", "2s"], secs))
-    mib = {k: ([pk / 1024 for pk, _ in v], [st / 1024 for _, st in v]) for k, v in runs.items()}
+        rss["idle"].append(agent_rss_kib(["--lines-idle", "2s"], secs))
+    mib = {k: ([pk / 1024 for pk, _ in v], [st / 1024 for _, st in v]) for k, v in rss.items()}
     rows.append(("peak RSS MiB, libc malloc loop, --lines vs off", med(mib["on"][0]),
                  med(mib["off"][0]), spread(mib["on"][0]), "--lines=false"))
     rows.append(("RSS MiB at the end, libc malloc loop, --lines vs off", med(mib["on"][1]),

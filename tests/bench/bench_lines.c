@@ -2,8 +2,9 @@
  * file with debug info. cold: the DWARF is opened and indexed, then each address looked up
  * once; warm: opened beforehand, each address looked up for the first time; cached: each
  * address asked again. Prints "<seconds> <resolved> <frames> <max RSS KiB>" so bench.py can
- * compare with eu-addr2line -i on the same list.
- * Usage: bench_lines cold|warm|cached DEBUGFILE ADDRFILE ROUNDS */
+ * compare with eu-addr2line -i on the same list; with CHAINFILE, writes each address's chain
+ * there (first round, outside the clock) as eu-addr2line --pretty-print shows it.
+ * Usage: bench_lines cold|warm|cached DEBUGFILE ADDRFILE ROUNDS [CHAINFILE] */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +35,25 @@ static struct dwarf_lines *open_lines(const char *path)
 	return dl;
 }
 
+/* One line per address, "fn at file:line" innermost first, callers after " (inlined by) ". */
+static void write_chains(const char *path, struct dwarf_lines *dl, const uint64_t *addrs, size_t n)
+{
+	FILE *out = fopen(path, "w");
+
+	for (size_t i = 0; out && i < n; i++) {
+		const struct dwarf_line_frame *fr;
+		int got = dwarf_lines__lookup(dl, addrs[i], &fr);
+
+		for (int k = 0; k < got; k++)
+			fprintf(out, "%s%s at %s:%u", k ? " (inlined by) " : "",
+				fr[k].function ? fr[k].function : "??",
+				fr[k].file ? fr[k].file : "??", fr[k].line);
+		fprintf(out, "%s\n", got > 0 ? "" : "??");
+	}
+	if (out)
+		fclose(out);
+}
+
 int main(int argc, char **argv)
 {
 	/* every address kept: the cache must not be what the warm rounds measure */
@@ -47,7 +67,7 @@ int main(int argc, char **argv)
 	int rounds, fd;
 	FILE *f;
 
-	if (argc != 5)
+	if (argc != 5 && argc != 6)
 		return 2;
 	rounds = atoi(argv[4]);
 	f = fopen(argv[3], "r");
@@ -96,6 +116,8 @@ int main(int argc, char **argv)
 			}
 		}
 		spent += now() - t0;
+		if (k == 0 && argc == 6)
+			write_chains(argv[5], dl, addrs, n);
 	}
 	getrusage(RUSAGE_SELF, &ru);
 	printf("%.6f %zu %zu %ld\n", spent, resolved, frames, ru.ru_maxrss);
