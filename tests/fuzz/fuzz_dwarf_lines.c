@@ -1,7 +1,9 @@
 /* Fuzz target: DWARF lines and inline chains of an arbitrary ELF image (a container's binary,
  * a debug file, one a debuginfod server sent): section sizing, compressed sections, the CU
- * range index and the inline-chain walk, through our code on libdw. */
+ * range index and the inline-chain walk, the release and reload of the DWARF, through our
+ * code on libdw. */
 #include <stdint.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -29,13 +31,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (write(fd, data, size) == (ssize_t)size) {
 		dl = dwarf_lines__open_fd(fd, &opts);
 		if (dl) {
-			/* the text of small programs sits here; twice, the second from the cache */
-			for (int round = 0; round < 2; round++)
-				for (uint64_t a = 0x1000; a < 0x1400; a += 0x7) {
+			/* the text of small programs sits here; then from the cache with the
+			 * DWARF released (the frames' strings must be the cache's own), then
+			 * more addresses after a reload */
+			for (int round = 0; round < 3; round++) {
+				if (round == 1)
+					dwarf_lines__release(dl);
+				if (round == 2 && dwarf_lines__reload_fd(dl, fd))
+					break;
+				for (uint64_t a = 0x1000; a < 0x1400 + 0x100 * (round == 2);
+				     a += 0x7) {
 					const struct dwarf_line_frame *f;
+					int n = dwarf_lines__lookup(dl, a, &f);
 
-					dwarf_lines__lookup(dl, a, &f);
+					/* reading every string: ASan sees a freed one */
+					for (int i = 0; i < n; i++)
+						(void)(strlen(f[i].function ? f[i].function : "") +
+						       strlen(f[i].file ? f[i].file : ""));
 				}
+			}
 			dwarf_lines__memory_bytes(dl);
 			dwarf_lines__free(dl);
 		}
