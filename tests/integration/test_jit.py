@@ -133,6 +133,9 @@ def test_java_perfmap():
     three hot methods by name, shares within 5 points, whole stacks, at most 5% of the
     process's samples end in an unnamed frame."""
     need("java", "javac")
+    v = subprocess.run(["java", "-version"], capture_output=True, text=True).stderr
+    check(re.search(r'version "17\.', v), "the java on PATH is Debian's OpenJDK 17 (%s)"
+          % v.strip().splitlines()[:1])
     src = os.path.join(TMP, "JavaShares.java")
     with open(src, "w") as f:
         f.write(JAVA_SRC)
