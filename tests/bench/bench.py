@@ -45,6 +45,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, "tests", "tools"))
+import prom_metrics  # noqa: E402
 import pprof_check  # noqa: E402
 import workload_input  # noqa: E402
 
@@ -119,16 +120,9 @@ def bpf_map_mib(pid):
 
 def metrics(port):
     """The agent's /metrics as {name: value} (first sample of each name)."""
-    import urllib.request
-    try:
-        body = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=5).read()
-    except OSError:
-        return {}
     out = {}
-    for line in body.decode().splitlines():
-        if line and not line.startswith("#"):
-            name, _, val = line.rpartition(" ")
-            out.setdefault(name.split("{")[0], float(val))
+    for key, v in prom_metrics.scrape(port).items():
+        out.setdefault(key.split("{")[0], v)
     return out
 
 

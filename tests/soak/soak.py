@@ -22,6 +22,8 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 STOKER = os.path.join(REPO, "build", "stoker")
 CHURN = os.path.join(REPO, "build", "fixtures", "churn")
 RECEIVER = os.path.join(REPO, "tests", "tools", "pyroscope_receiver.py")
+sys.path.insert(0, os.path.join(REPO, "tests", "tools"))
+from prom_metrics import by_name, scrape  # noqa: E402
 
 
 def proc_sample(pid):
@@ -44,17 +46,8 @@ def free_port():
 
 def byte_gauges(port):
     """The agent's own *_bytes gauges from /metrics: where its memory says it went."""
-    import urllib.request
-    try:
-        body = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=2).read()
-    except OSError:
-        return {}
-    out = {}
-    for ln in body.decode().splitlines():
-        m = re.match(r"stoker_(\w+_bytes)(?:\{[^}]*\})? (\d+)", ln)
-        if m and "budget" not in m.group(1) and "capacity" not in m.group(1):
-            out[m.group(1)] = out.get(m.group(1), 0) + int(m.group(2))
-    return out
+    return {k[len("stoker_"):]: int(v) for k, v in by_name(scrape(port, timeout=2)).items()
+            if k.endswith("_bytes") and "budget" not in k and "capacity" not in k}
 
 
 def memory_parts(pid):
