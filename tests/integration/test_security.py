@@ -17,7 +17,8 @@ import tempfile
 import time
 import urllib.request
 
-from harness import (FIX, REPO, STOKER, TOOLS, check, load_profile, need, pprof_check,
+from harness import (FIX, REPO, STOKER, TOOLS, CpuWatch, check, enough, load_profile, need,
+                     pprof_check,
                      profile_pid, run, run_agent, start, stop)
 
 TMP = tempfile.mkdtemp(prefix="stoker-security-")
@@ -61,7 +62,10 @@ def profile_jit(plant, name):
         stop(fx)
         if path and os.path.lexists(path):
             os.unlink(path)
-    return pprof_check.stacks(prof), r.stderr
+    stacks = pprof_check.stacks(prof)
+    # still profiled: every sample its CPU time implies (make test's other lane shares cores)
+    enough(total(stacks), prof, least=30)
+    return stacks, r.stderr
 
 
 def root_only_file(text):
@@ -82,7 +86,7 @@ def check_refused(stacks, stderr, secret, why):
     leaked = [s["frames"] for s in stacks if any(secret in f for f in s["frames"])]
     check(not leaked, "no frame is named from the refused map (%s)" % leaked[:1])
     anon = total(stacks, lambda s: s["frames"][-1].startswith("[anon]"))
-    check(n >= 100 and anon >= 0.5 * n,
+    check(anon >= 0.5 * n,
           "the process is still profiled: %d samples, %d in its unnamed JIT code" % (n, anon))
     said = [ln for ln in stderr.splitlines() if "refusing JIT map" in ln]
     check(said and why in said[0], "the agent says it refused the map: %s (%s)" % (why, said))
@@ -128,7 +132,7 @@ def test_perf_map_of_the_process_user():
     stacks, stderr = profile_jit(plant, "jit_fn_of_nobody")
     n = total(stacks)
     named = total(stacks, lambda s: s["frames"][-1] == "jit_fn_of_nobody")
-    check(n >= 100 and named >= 0.5 * n,
+    check(named >= 0.5 * n,
           "%d of %d samples name the JIT leaf from the process's own map" % (named, n))
     said = [ln for ln in stderr.splitlines() if "refusing JIT map" in ln]
     check(not said, "nothing refused (%s)" % said)
@@ -350,9 +354,11 @@ def vm_kib_or_0(pid, field):
 
 def profile_watched(pid, seconds, extra=(), during=None):
     """Profiles pid for seconds with /metrics on, calling during(port) once the agent has
-    sampled for a while; returns (stacks, peak agent RSS in KiB, metrics near the end)."""
+    sampled for a while; returns (stacks, peak agent RSS in KiB, metrics near the end). The
+    process is still profiled: every sample its CPU time implies is there."""
     port = free_port()
     out = os.path.join(TMP, "watched-%d.pb.gz" % pid)
+    watch = CpuWatch(pid)
     a = subprocess.Popen([STOKER, "--pid", str(pid), "--duration", "%ds" % seconds,
                           "--sample-rate", str(HZ), "--metrics-addr", "127.0.0.1:%d" % port,
                           "--output", out] + list(extra),
@@ -373,12 +379,21 @@ def profile_watched(pid, seconds, extra=(), during=None):
             time.sleep(0.1)
         _, err = a.communicate(timeout=60)
     finally:
+        watch.stop()
         if a.poll() is None:
             a.kill()
             a.wait()
     check(a.returncode == 0, "agent exits 0 (%s)" % err.strip()[-300:])
     check(m, "/metrics scraped while profiling")
-    return pprof_check.stacks(pprof_check.load(out)), hwm, m
+    prof = pprof_check.load(out)
+    stacks = pprof_check.stacks(prof)
+    try:
+        prof.implied = watch.cpu_seconds(prof.pb.time_nanos,
+                                         prof.pb.time_nanos + prof.pb.duration_nanos) * HZ
+    except AssertionError:  # the process ended before the agent
+        prof.implied = None
+    enough(total(stacks), prof, least=30)
+    return stacks, hwm, m
 
 
 def jit_fixture_with_map(write_map):
@@ -442,7 +457,7 @@ def test_perf_map_bloat_capped():
     check(m_big.get("perf_map_reads_total") == 1,
           "read from its start once in %d s of misses (%s)" % (6, m_big.get("perf_map_reads_total")))
     n = total(s_big)
-    check(n >= 100, "the attacker is still profiled: %d samples" % n)
+    check(n >= 30, "the attacker is still profiled: %d samples" % n)
 
 
 def test_perf_map_append_not_reparsed():
@@ -470,7 +485,7 @@ def test_perf_map_append_not_reparsed():
             os.unlink(path)
     n = total(stacks)
     named = total(stacks, lambda s: s["frames"][-1] == "jit_fn_appended_later")
-    check(n >= 100 and named >= 0.25 * n,
+    check(named >= 0.25 * n,
           "%d of %d samples name the JIT leaf from the appended line" % (named, n))
     check(m.get("perf_map_reads_total") == 1 and m.get("perf_map_rereads_total", 0) >= 1,
           "read once from the start (%s), appended lines read after (%s re-reads)" %
