@@ -41,6 +41,9 @@ void obj_cache__free(struct obj_cache *c);
  * file, not a regular file). */
 struct object *obj_cache__get(struct obj_cache *c, int pid, const struct proc_map *m);
 void obj_cache__stats(const struct obj_cache *c, struct obj_cache_stats *st);
+/* Releases the DWARF of every object whose lines had no new address for idle_ns, keeping
+ * their answered addresses; returns how many were released. */
+size_t obj_cache__release_idle_lines(struct obj_cache *c, uint64_t now_ns, uint64_t idle_ns);
 
 /* For object.c: an fd for o (reopened if it was closed), or -errno. */
 int obj_cache__object_fd(struct obj_cache *c, struct object *o);
@@ -52,9 +55,6 @@ int obj_cache__reserve(struct obj_cache *c, struct object *o, size_t bytes);
 void obj_cache__object_built(struct obj_cache *c, struct object *o);
 /* For object.c: counters and options. */
 struct obj_cache_stats *obj_cache__counters(struct obj_cache *c);
-/* Releases the DWARF of every object whose lines had no new address for idle_ns, keeping
- * their answered addresses; returns how many were released. */
-size_t obj_cache__release_idle_lines(struct obj_cache *c, uint64_t now_ns, uint64_t idle_ns);
 const struct obj_cache_opts *obj_cache__opts(const struct obj_cache *c);
 
 #endif

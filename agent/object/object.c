@@ -363,7 +363,8 @@ static int reload_lines(struct obj_cache *c, struct object *o, const struct obje
 	return err;
 }
 
-/* Charges lines' current size when it moved by a step, or when shrunk (a release). */
+/* Charges lines' current size once it grew by a step (a release lowers it: see
+ * object__release_idle_lines). */
 static void charge_lines(struct obj_cache *c, struct object *o)
 {
 	size_t cost = dwarf_lines__memory_bytes(o->lines);

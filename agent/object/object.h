@@ -50,9 +50,10 @@ struct object {
 	struct libc_tsd libc_tsd; /* and, built with them, glibc's TSD layout */
 	int libc_tsd_err;
 	struct dwarf_lines *lines;
-	int lines_err;		/* -ENODATA: no debug info; -EAGAIN: a fetch may bring it */
-	size_t lines_cost;	/* of cost, what lines held when last charged */
-	int lines_from;		/* OBJECT_LINES_FROM_*: where a released DWARF is read again */
+	int lines_err;	   /* -ENODATA: no debug info; -EAGAIN: a fetch may bring it */
+	size_t lines_cost; /* of cost, what lines held when last charged */
+	int lines_from;	   /* where the DWARF came from (object.c's LINES_FROM_*): read again there
+			      after a release */
 	uint64_t lines_miss_ns; /* monotonic time of the last address the cache did not hold */
 	size_t cost;		/* bytes charged to the cache */
 	size_t symbol_bytes;	/* of cost, the symbol tables' */

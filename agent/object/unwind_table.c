@@ -89,10 +89,8 @@ static int push_row(struct builder *b, uint64_t pc, uint32_t rule)
 		return -E2BIG;
 	}
 	if (b->nrows == b->cap && b->opts && b->opts->reserve) {
-		/* the capacity array_reserve_max grows to, asked for before it is allocated */
-		size_t next = b->cap < 16		 ? 16
-			      : b->cap > b->max_rows / 2 ? b->max_rows
-							 : 2 * b->cap;
+		/* the capacity the array grows to, asked for before it is allocated */
+		size_t next = array_grown_cap(b->cap, b->nrows + 1, b->max_rows);
 
 		if (b->opts->reserve(b->opts->reserve_ctx, next * sizeof(b->rows[0])) < 0)
 			return -EDQUOT;

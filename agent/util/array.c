@@ -13,9 +13,20 @@ int array_reserve(void **data, size_t *cap, size_t elem_size, size_t need)
 	return array_reserve_max(data, cap, elem_size, need, SIZE_MAX);
 }
 
+size_t array_grown_cap(size_t cap, size_t need, size_t max)
+{
+	size_t nc = cap > SIZE_MAX / 2 ? SIZE_MAX : cap * 2;
+
+	if (nc < ARRAY_MIN_CAP)
+		nc = ARRAY_MIN_CAP;
+	if (nc < need)
+		nc = need;
+	return nc > max ? max : nc;
+}
+
 int array_reserve_max(void **data, size_t *cap, size_t elem_size, size_t need, size_t max)
 {
-	size_t nc = *cap;
+	size_t nc;
 	void *p;
 
 	if (need <= *cap)
@@ -24,13 +35,7 @@ int array_reserve_max(void **data, size_t *cap, size_t elem_size, size_t need, s
 		return -E2BIG;
 	if (!elem_size)
 		return -EINVAL;
-	nc = nc > SIZE_MAX / 2 ? SIZE_MAX : nc * 2;
-	if (nc < ARRAY_MIN_CAP)
-		nc = ARRAY_MIN_CAP;
-	if (nc < need)
-		nc = need;
-	if (nc > max)
-		nc = max;
+	nc = array_grown_cap(*cap, need, max);
 	/* a doubled capacity past what fits is trimmed back to need before giving up */
 	if (nc > SIZE_MAX / elem_size)
 		nc = need;

@@ -12,6 +12,9 @@
 int array_reserve(void **data, size_t *cap, size_t elem_size, size_t need);
 /* The same, never growing past max elements (a table with a hard bound); need > max is -E2BIG. */
 int array_reserve_max(void **data, size_t *cap, size_t elem_size, size_t need, size_t max);
+/* The capacity array_reserve_max grows cap to for need elements: for a caller that must ask a
+ * budget for the bytes before they are allocated. */
+size_t array_grown_cap(size_t cap, size_t need, size_t max);
 
 /* array_reserve_max for a typed pointer arr and its size_t capacity cap; the common case, room
  * already there, stays inline. Returns 0, -ENOMEM or -E2BIG. */

@@ -78,11 +78,29 @@ static void test_max_bound(void)
 	free(v);
 }
 
+/* array_grown_cap says what array_reserve_max will allocate: a budget asked first is asked
+ * for exactly that. */
+static void test_grown_cap_predicts(void)
+{
+	size_t cap = 0, max = 1000;
+	int *a = NULL;
+
+	for (size_t need = 1; need <= max; need++) {
+		size_t want = need > cap ? array_grown_cap(cap, need, max) : cap;
+
+		CHECK_INT(ARRAY_RESERVE_MAX(a, cap, need, max), 0);
+		CHECK_U64(cap, want);
+	}
+	CHECK_U64(cap, max);
+	free(a);
+}
+
 int main(void)
 {
 	RUN_TEST(test_grows_and_keeps);
 	RUN_TEST(test_first_and_large_need);
 	RUN_TEST(test_overflow_refused);
 	RUN_TEST(test_max_bound);
+	RUN_TEST(test_grown_cap_predicts);
 	return TEST_SUMMARY();
 }
