@@ -18,6 +18,7 @@ FIX = os.path.join(REPO, "build", "fixtures")
 sys.path.insert(0, TOOLS)
 import pprof_check  # noqa: E402
 from cpu_watch import CpuWatch, floor as cpu_floor  # noqa: E402
+from netutil import free_port  # noqa: E402,F401
 
 
 def share_tolerance(p, n):

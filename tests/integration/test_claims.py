@@ -20,7 +20,7 @@ import time
 import urllib.request
 
 from cpu_watch import CpuWatch, ceiling, floor
-from harness import (FIX, STOKER, TOOLS, Failure, check, load_profile, need,  # noqa: F401
+from harness import (free_port, FIX, STOKER, TOOLS, Failure, check, load_profile, need,  # noqa: F401
                      pprof_check, profile_pid, run, run_agent, start, stop)
 
 TMP = tempfile.mkdtemp(prefix="stoker-claims-")
@@ -355,14 +355,6 @@ def test_jit_perf_map():
     print("    %d samples, %d with leaf jit_spin_loop; CPU implies %.0f" % (total, jit, want * 99))
     check(jit >= floor(want * 99), "jit_spin_loop is the leaf of %d samples (of %d), >= 85%% "
           "of the %.0f the fixture's CPU time implies" % (jit, total, want * 99))
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def metrics(port):

@@ -14,7 +14,7 @@ import sys
 import tempfile
 import time
 
-from harness import (FIX, check, enough, need, need_debug_file, pprof_check, profile_fixture, run,
+from harness import (free_port, FIX, check, enough, need, need_debug_file, pprof_check, profile_fixture, run,
                      start, stop)
 
 TMP = tempfile.mkdtemp(prefix="stoker-lines-")
@@ -253,12 +253,6 @@ def test_idle_dwarf_released_lines_kept():
         inl = sum(s["count"] for s in r["stacks"] if s["frames"][-2:] == ["hot", "mix"])
         check(total and inl / total > 0.5, "window at %d: most samples end hot;mix (%d of %d)"
               % (r["time_nanos"], inl, total))
-
-
-def free_port():
-    with socket.socket() as so:
-        so.bind(("127.0.0.1", 0))
-        return so.getsockname()[1]
 
 
 def build_id(path):

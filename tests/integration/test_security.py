@@ -10,14 +10,13 @@ import pwd
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
 
-from harness import (FIX, REPO, STOKER, TOOLS, CpuWatch, check, enough, load_profile, need,
+from harness import (free_port, FIX, REPO, STOKER, TOOLS, CpuWatch, check, enough, load_profile, need,
                      pprof_check,
                      profile_pid, run, run_agent, start, stop)
 
@@ -324,12 +323,6 @@ def hostile_so(name, fdes):
                         so, src], capture_output=True, text=True)
     check(r.returncode == 0, "hostile %s builds (%s)" % (name, r.stderr.strip()[-300:]))
     return so
-
-
-def free_port():
-    with socket.socket() as so:
-        so.bind(("127.0.0.1", 0))
-        return so.getsockname()[1]
 
 
 def metrics(port):

@@ -15,7 +15,7 @@ import sys
 import tempfile
 import time
 
-from harness import (FIX, REPO, STOKER, Failure, check, enough, need, pprof_check,  # noqa: F401
+from harness import (free_port, FIX, REPO, STOKER, Failure, check, enough, need, pprof_check,  # noqa: F401
                      profile_pid, run, run_agent, share_tolerance, stop)
 
 SPANS = os.path.join(FIX, "spans")
@@ -350,13 +350,6 @@ def test_span_labels_pushed():
     print("    pushed samples by function: %s" % dict(by_fn))
     tol = share_tolerance(0.70, by_fn["burn_span_a"] + by_fn["burn_span_b"])
     check(abs(share - 0.70) <= tol, "span A share %.3f within %.3f of 0.70" % (share, tol))
-
-
-def free_port():
-    import socket
-    with socket.socket() as so:
-        so.bind(("127.0.0.1", 0))
-        return so.getsockname()[1]
 
 
 def scrape(url):

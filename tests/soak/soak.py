@@ -11,7 +11,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,6 +22,7 @@ STOKER = os.path.join(REPO, "build", "stoker")
 CHURN = os.path.join(REPO, "build", "fixtures", "churn")
 RECEIVER = os.path.join(REPO, "tests", "tools", "pyroscope_receiver.py")
 sys.path.insert(0, os.path.join(REPO, "tests", "tools"))
+from netutil import free_port  # noqa: E402
 from prom_metrics import by_name, scrape  # noqa: E402
 
 
@@ -36,12 +36,6 @@ def proc_sample(pid):
         fields = f.read().rsplit(")", 1)[1].split()
     cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     return rss, fds, threads, cpu
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def byte_gauges(port):
