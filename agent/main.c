@@ -21,6 +21,7 @@
 #include "sample/collector.h"
 #include "label/container_meta.h"
 #include "symbolize/kallsyms.h"
+#include "util/fileio.h"
 #include "util/log.h"
 #include "ops/counters.h"
 #include "ops/metrics_http.h"
@@ -422,6 +423,27 @@ static void setup_fetch(struct agent *a)
 	pr_info("fetching missing debug files from %s into %s", urls, a->cfg.debuginfod.cache_dir);
 }
 
+/* Where compressed DWARF is decompressed to: a directory of the agent's own, else the heap. */
+static void setup_scratch(struct agent *a)
+{
+	const char *dir = a->cfg.scratch_dir;
+	int err;
+
+	a->sz.lines_opts.dwarf.max_parsed_bytes = a->cfg.lines_memory_bytes;
+	if (!a->cfg.lines || !dir || !*dir)
+		return;
+	err = make_private_dir(dir);
+	if (err) {
+		pr_warn("scratch directory %s: %s; compressed debug sections are decompressed in "
+			"memory",
+			dir,
+			err == -EPERM ? "not a directory of the agent's user with mode 0700"
+				      : strerror(-err));
+		return;
+	}
+	a->sz.lines_opts.dwarf.scratch_dir = dir;
+}
+
 static int setup(struct agent *a)
 {
 	struct sampler_opts so = a->cfg.sampler;
@@ -439,6 +461,7 @@ static int setup(struct agent *a)
 	}
 	/* before any thread starts: the fetcher sets libdebuginfod's environment */
 	setup_fetch(a);
+	setup_scratch(a);
 	err = compile_rules(&a->cfg, a->rules, &a->nrules);
 	if (err)
 		return err;

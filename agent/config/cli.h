@@ -49,6 +49,8 @@ struct config {
 	bool java_perfmap;		     /* ask JVMs to write their perf maps */
 	bool lines;			     /* --lines: DWARF file:line and inline chains */
 	uint64_t lines_idle_ns;		     /* --lines-idle: a file's DWARF released after */
+	uint64_t lines_memory_bytes;	     /* --lines-memory: a file's parsed DWARF budget */
+	const char *scratch_dir;	     /* --scratch-dir: decompressed DWARF; "" none */
 	int by_line; /* --granularity line: local outputs by function:line */
 	struct debuginfod_fetch_opts debuginfod; /* the --debuginfod-* flags; urls NULL: off */
 	bool span_labels;	       /* span_id/trace_id sample labels from the running span */

@@ -49,6 +49,11 @@ static int check_absolute(const char *s)
 	return *s == '/' ? 0 : -EINVAL;
 }
 
+static int check_absolute_or_empty(const char *s)
+{
+	return !*s || *s == '/' ? 0 : -EINVAL;
+}
+
 static int parse_log_level(const struct flag *f, char *arg, struct config *cfg)
 {
 	if (log_parse_level(arg, &cfg->log_level))
@@ -266,6 +271,18 @@ const struct flag cli_flags[] = {
 	  .why = "want a duration from 1s to 24h",
 	  .help = "release a file's DWARF when no new address needed it for DUR; the lines of "
 		  "addresses already seen stay, a new one reads the DWARF again" },
+	{ .name = "lines-memory", .key = "lines_memory", .type = FLAG_SIZE, CFG(lines_memory_bytes),
+	  .min = 256ull << 10, .max = 1ull << 30, .def = "4MiB", .arg = "SIZE",
+	  .why = "want a size from 256KiB to 1GiB such as 4MiB",
+	  .help = "one file's DWARF units and line tables parsed for lookups before they are "
+		  "dropped and parsed again as new addresses need them" },
+	{ .name = "scratch-dir", .key = "scratch_dir", .type = FLAG_STRING, CFG(scratch_dir),
+	  .check = check_absolute_or_empty, .def = "/var/cache/stoker/scratch", .arg = "DIR",
+	  .why = "want an absolute path, or empty",
+	  .help = "the agent's own directory on a disk (not tmpfs) where the DWARF sections "
+		  "lookups read are copied, decompressed, into unlinked files they map, so the "
+		  "page cache holds them and not the agent (also files of other users, which "
+		  "could be truncated under a mapping); empty: decompress in memory" },
 	{ .name = "debuginfod-urls", .key = "debuginfod_urls", .type = FLAG_STRING,
 	  CFG(debuginfod.urls), .arg = "URLS",
 	  .help = "fetch missing debug files by build-id from these debuginfod servers "

@@ -18,6 +18,7 @@
 
 #include "util/array.h"
 #include "util/clock.h"
+#include "util/fileio.h"
 #include "util/log.h"
 #include "util/lru_cache.h"
 #include "object/debuginfod_fetch.h"
@@ -67,31 +68,6 @@ static void make_key(const char *build_id, char key[KEY_LEN])
 
 	memset(key, 0, KEY_LEN);
 	memcpy(key, build_id, l);
-}
-
-/* The cache directory must be the agent's alone: a directory it owns, mode 0700, no link.
- * Missing parents are made 0700 too (/var/cache/stoker outside systemd). */
-static int check_cache_dir(const char *dir)
-{
-	char path[4096];
-	struct stat st;
-
-	if (strlen(dir) >= sizeof(path) || dir[0] != '/')
-		return -EINVAL;
-	memcpy(path, dir, strlen(dir) + 1);
-	for (char *p = strchr(path + 1, '/'); p; p = strchr(p + 1, '/')) {
-		*p = '\0';
-		if (mkdir(path, 0700) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(dir, 0700) && errno != EEXIST)
-		return -errno;
-	if (lstat(dir, &st))
-		return -errno;
-	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 0077))
-		return -EPERM;
-	return 0;
 }
 
 static int set_env_u64(const char *name, uint64_t v)
@@ -287,7 +263,7 @@ struct debuginfod_fetch *debuginfod_fetch__new(const struct debuginfod_fetch_opt
 	d->entries = lru_cache__new(&lo);
 	if (!d->cache_dir || !d->queue || !d->entries)
 		goto fail;
-	err = check_cache_dir(d->cache_dir);
+	err = make_private_dir(d->cache_dir);
 	if (err)
 		goto fail;
 	/* libdebuginfod reads its settings from the environment at each fetch */

@@ -1,30 +1,61 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* DWARF lines and inline chains (libdw), the way eu-addr2line -i finds them: the CU from an
- * index of every CU's ranges (.debug_aranges may be missing or partial), the innermost
- * function scope at the address and those around it (from an index of each CU's function
- * scopes, built on the first address in the CU: one walk of its DIEs instead of one per
- * address), the line table for the innermost frame and DW_AT_call_file/line for its callers.
- * One address's frames are computed once and kept in a byte-bounded LRU. */
+ * index of every CU's ranges (.debug_aranges read with pread, libdw's walk for CUs it does
+ * not list), the innermost function scope at the address and those around it (from an index
+ * of each CU's function scopes, built on the first address in the CU: one walk of its DIEs
+ * instead of one per address), the line table for the innermost frame and
+ * DW_AT_call_file/line for its callers. One address's frames are computed once and kept in a
+ * byte-bounded LRU.
+ *
+ * Memory follows the work: the sections are read from a mapping (of the file when it is
+ * uncompressed and trusted, else of a decompressed copy in the scratch directory), so only
+ * the pages lookups touch are resident; libdw's parsed units and line tables are dropped
+ * with those pages once they pass a budget, and parsed again as addresses need them. */
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <errno.h>
 #include <gelf.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "util/addr_search.h"
 #include "util/array.h"
+#include "util/fileio.h"
 #include "util/lru_cache.h"
 #include "object/dwarf_lines.h"
+#include "object/dwarf_spill.h"
 #include "object/elf_symbols.h"
 
-#define DEFAULT_CACHE_BYTES (4u << 20)
-#define DEFAULT_DEBUG_BYTES (1ull << 30)
-#define ENTRY_OVERHEAD	    64 /* the LRU's node and key, roughly */
+#define DEFAULT_CACHE_BYTES  (4u << 20)
+#define DEFAULT_DEBUG_BYTES  (1ull << 30)
+#define DEFAULT_PARSED_BYTES (4u << 20)
+#define ENTRY_OVERHEAD	     64 /* the LRU's node and key, roughly */
+/* libdw's parsed forms, as measured on libc6-dbg's libc: a unit found on the way to another
+ * (its header and the abbreviations of its DIE), a unit looked up, and one row of a line
+ * table (Dwarf_Line with its share of the table) */
+#define FOUND_UNIT_BYTES     640
+#define UNIT_BYTES	     (2u << 10)
+#define LINE_ROW_BYTES	     64
+#define MAX_UNITS	  (1u << 22)
+#define MAX_ARANGES_BYTES (256u << 20)
+/* libdw reads every unit header before the one asked for (units are found in order): the
+ * agent walks them in steps this long, giving the mapped pages back after each */
+#define INTERN_STEP 32
 
 struct cu_range {
 	uint64_t lo, hi; /* [lo, hi) */
-	uint32_t cu;	 /* index into cus */
+	uint32_t cu;	 /* index into units */
+};
+
+/* A compile unit as the index knows it, across releases: where its DIE is. */
+struct cu_unit {
+	uint64_t hdr_off; /* in .debug_info */
+	uint64_t die_off;
+	int32_t live; /* its slot in lives while parsed, else -1 */
+	bool listed;  /* .debug_aranges gave its ranges */
 };
 
 /* A function scope of a CU (subprogram, inlined subroutine, entry point) and the function
@@ -50,6 +81,13 @@ struct cu_scopes {
 	size_t nranges, ranges_cap;
 };
 
+/* A unit libdw has parsed since the last reset: its DIE and the index of its scopes. */
+struct cu_live {
+	uint32_t unit;
+	Dwarf_Die die;
+	struct cu_scopes sc;
+};
+
 /* One address's frames; demangled names are stored after the frames. */
 struct dl_entry {
 	uint32_t n;
@@ -57,18 +95,27 @@ struct dl_entry {
 };
 
 struct dwarf_lines {
-	/* libdw's state and the indexes into it: released when idle, read again on a miss */
+	/* the sections: a mapping of ours (map), or libelf's reading of the file with the
+	 * compressed sections decompressed in the heap (heap_bytes of them) */
 	bool loaded;
+	void *map;
+	size_t map_len;
+	size_t heap_bytes;
 	Elf *elf;
 	Dwarf *dbg;
-	Dwarf_Die *cus;
-	size_t ncus, cus_cap;
+	/* libdw's parsed units since the last reset, and their estimated bytes */
+	struct cu_live *lives;
+	size_t nlives, lives_cap;
+	size_t parsed_bytes;
+	size_t interned; /* units libdw has found up to (a lower bound) */
+	/* the CU index, kept across releases: the file read again is the same file */
+	struct cu_unit *units;
+	size_t nunits, units_cap;
 	struct cu_range *ranges; /* sorted by lo */
 	size_t nranges, ranges_cap;
-	struct cu_scopes *scopes; /* per CU (ncus), built on the first address in it */
-	size_t scope_bytes;
-	size_t section_bytes; /* decompressed DWARF sections, and the line tables parsed */
-	size_t max_debug;
+	bool indexed;
+	size_t max_debug, max_parsed;
+	const char *scratch_dir;
 	/* kept across a release: entries own their strings */
 	struct lru_cache *cache;
 	struct dwarf_lines_stats st;
@@ -106,14 +153,35 @@ static int measure_sections(Elf *elf, size_t *bytes)
 			info = size > 0;
 		else if (!strcmp(name, ".debug_line"))
 			line = size > 0;
-		/* a compressed section is held decompressed, and libdw's parsed forms (line
-		 * tables, abbreviations, units) cost about as much again: reading libc6-dbg's
-		 * libc (~10 MiB decompressed) and 2,000 addresses grows RSS by ~29 MiB, 4 of
-		 * them the mapped file */
-		total += size * 2;
+		total += size;
 	}
 	*bytes = total;
 	return info && line ? 0 : -ENODATA;
+}
+
+/* Where a section of the mapped image is in its file (the section table only is read). */
+static bool find_section(Elf *elf, const char *want, uint64_t *off, uint64_t *size)
+{
+	size_t shstrndx;
+	Elf_Scn *scn = NULL;
+
+	if (elf_getshdrstrndx(elf, &shstrndx))
+		return false;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		const char *name;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS ||
+		    (sh.sh_flags & SHF_COMPRESSED))
+			continue;
+		name = elf_strptr(elf, shstrndx, sh.sh_name);
+		if (name && !strcmp(name, want)) {
+			*off = sh.sh_offset;
+			*size = sh.sh_size;
+			return true;
+		}
+	}
+	return false;
 }
 
 static int cmp_range(const void *a, const void *b)
@@ -125,44 +193,225 @@ static int cmp_range(const void *a, const void *b)
 	return x->hi < y->hi ? -1 : x->hi > y->hi;
 }
 
-/* Every compile unit's address ranges, from the CU DIE's low/high pc or DW_AT_ranges. */
-static int index_cus(struct dwarf_lines *dl)
+static int pread_full(int fd, void *buf, size_t len, uint64_t off)
 {
-	Dwarf_Off off = 0, next;
-	size_t hsize;
+	ssize_t n = fd_pread_full(fd, buf, len, off);
 
-	while (dwarf_nextcu(dl->dbg, off, &next, &hsize, NULL, NULL, NULL) == 0) {
+	return n < 0 ? (int)n : (size_t)n == len ? 0 : -ENOEXEC;
+}
+
+static uint64_t get_le(const uint8_t *p, size_t n)
+{
+	uint64_t v = 0;
+
+	for (size_t i = n; i-- > 0;)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* Every unit header of .debug_info, read with pread (a mapping of the whole section would
+ * make all of it resident): where each compile unit's DIE starts. */
+static int read_units(struct dwarf_lines *dl, int fd, uint64_t sec, uint64_t size)
+{
+	uint64_t off = 0;
+
+	while (off + 4 <= size && dl->nunits < MAX_UNITS) {
+		uint8_t h[40];
+		size_t want = size - off < sizeof(h) ? (size_t)(size - off) : sizeof(h);
+		size_t init = 4, offsz = 4, p;
+		uint64_t len;
+		unsigned int ver, type = DW_UT_compile;
+		int err = pread_full(fd, h, want, sec + off);
+
+		if (err)
+			return err;
+		len = get_le(h, 4);
+		if (len == 0xffffffffu) {
+			if (want < 12)
+				break;
+			len = get_le(h + 4, 8);
+			init = 12;
+			offsz = 8;
+		} else if (len >= 0xfffffff0u) {
+			break; /* reserved: nothing after it can be trusted */
+		}
+		if (len > size - off - init || want < init + 2)
+			break;
+		ver = (unsigned int)get_le(h + init, 2);
+		p = init + 2;
+		if (ver == 5) {
+			type = h[p];
+			p += 2 + offsz;
+			if (type == DW_UT_skeleton || type == DW_UT_split_compile)
+				p += 8;
+			else if (type == DW_UT_type || type == DW_UT_split_type)
+				p += 8 + offsz;
+		} else if (ver >= 2 && ver <= 4) {
+			p += offsz + 1;
+		} else {
+			type = 0; /* a version libdw does not read either */
+		}
+		if ((type == DW_UT_compile || type == DW_UT_partial) && p <= init + len) {
+			if (ARRAY_RESERVE(dl->units, dl->units_cap, dl->nunits + 1))
+				return -ENOMEM;
+			dl->units[dl->nunits++] = (struct cu_unit){ off, off + p, -1, false };
+		}
+		off += init + len;
+	}
+	return 0;
+}
+
+static long unit_at(struct dwarf_lines *dl, uint64_t hdr_off)
+{
+	size_t lo = 0, hi = dl->nunits;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (dl->units[mid].hdr_off < hdr_off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < dl->nunits && dl->units[lo].hdr_off == hdr_off ? (long)lo : -1;
+}
+
+static int add_range(struct dwarf_lines *dl, uint64_t lo, uint64_t hi, size_t unit)
+{
+	/* code at 0, empty and tombstoned ranges (discarded sections) name nothing */
+	if (!lo || hi <= lo)
+		return 0;
+	if (ARRAY_RESERVE(dl->ranges, dl->ranges_cap, dl->nranges + 1))
+		return -ENOMEM;
+	dl->ranges[dl->nranges++] = (struct cu_range){ lo, hi, (uint32_t)unit };
+	return 0;
+}
+
+/* The ranges .debug_aranges gives each unit, as dwarf_addrdie reads them. */
+static int read_aranges(struct dwarf_lines *dl, int fd, uint64_t sec, uint64_t size)
+{
+	uint8_t *buf;
+	uint64_t p = 0;
+	int err;
+
+	if (size > MAX_ARANGES_BYTES)
+		return 0;
+	buf = malloc(size ? size : 1);
+	if (!buf)
+		return -ENOMEM;
+	err = pread_full(fd, buf, size, sec);
+	if (err)
+		goto out;
+	while (p + 4 <= size) {
+		uint64_t len = get_le(buf + p, 4), set = p, end, cu_off, q;
+		size_t init = 4, offsz = 4, asz;
+		long unit;
+
+		if (len == 0xffffffffu) {
+			if (p + 12 > size)
+				break;
+			len = get_le(buf + p + 4, 8);
+			init = 12;
+			offsz = 8;
+		} else if (len >= 0xfffffff0u) {
+			break;
+		}
+		if (len > size - p - init)
+			break;
+		end = p + init + len;
+		q = p + init;
+		p = end;
+		if (q + 2 + offsz + 2 > end || get_le(buf + q, 2) != 2)
+			continue;
+		cu_off = get_le(buf + q + 2, offsz);
+		asz = buf[q + 2 + offsz];
+		if ((asz != 4 && asz != 8) || buf[q + 3 + offsz] != 0)
+			continue; /* segmented addresses: libdw does not read them either */
+		unit = unit_at(dl, cu_off);
+		if (unit < 0)
+			continue;
+		dl->units[unit].listed = true;
+		q += 4 + offsz;
+		q = set + ((q - set + 2 * asz - 1) / (2 * asz)) * (2 * asz);
+		for (; q + 2 * asz <= end; q += 2 * asz) {
+			uint64_t lo = get_le(buf + q, asz), n = get_le(buf + q + asz, asz);
+
+			if (!lo && !n)
+				break;
+			err = add_range(dl, lo, n > UINT64_MAX - lo ? UINT64_MAX : lo + n,
+					(size_t)unit);
+			if (err)
+				goto out;
+		}
+	}
+out:
+	free(buf);
+	return err;
+}
+
+/* The ranges of the units .debug_aranges does not list, from their DIEs (libdw's walk: it
+ * parses each of those units, which a reset then drops). */
+static int range_unlisted(struct dwarf_lines *dl)
+{
+	for (size_t i = 0; i < dl->nunits; i++) {
 		Dwarf_Addr base, lo, hi;
 		Dwarf_Die cu;
 		ptrdiff_t r = 0;
 
-		if (!dwarf_offdie(dl->dbg, off + hsize, &cu) ||
+		if (dl->units[i].listed)
+			continue;
+		if (!dwarf_offdie(dl->dbg, dl->units[i].die_off, &cu) ||
 		    dwarf_tag(&cu) != DW_TAG_compile_unit)
-			goto next;
-		if (ARRAY_RESERVE(dl->cus, dl->cus_cap, dl->ncus + 1))
-			return -ENOMEM;
-		dl->cus[dl->ncus] = cu;
-		while ((r = dwarf_ranges(&cu, r, &base, &lo, &hi)) > 0) {
-			/* code at 0, empty and tombstoned ranges (discarded sections) name
-			 * nothing */
-			if (!lo || hi <= lo)
-				continue;
-			if (ARRAY_RESERVE(dl->ranges, dl->ranges_cap, dl->nranges + 1))
+			continue;
+		while ((r = dwarf_ranges(&cu, r, &base, &lo, &hi)) > 0)
+			if (add_range(dl, lo, hi, i))
 				return -ENOMEM;
-			dl->ranges[dl->nranges++] = (struct cu_range){ lo, hi, (uint32_t)dl->ncus };
-		}
-		dl->ncus++;
-	next:
+	}
+	return 0;
+}
+
+/* Every unit from libdw's walk of the units, for an image only libdw reads (compressed in
+ * the heap, no copy): what read_units does with pread. */
+static int walk_units(struct dwarf_lines *dl)
+{
+	Dwarf_Off off = 0, next;
+	size_t hsize;
+
+	while (dwarf_nextcu(dl->dbg, off, &next, &hsize, NULL, NULL, NULL) == 0 &&
+	       dl->nunits < MAX_UNITS) {
+		if (ARRAY_RESERVE(dl->units, dl->units_cap, dl->nunits + 1))
+			return -ENOMEM;
+		dl->units[dl->nunits++] = (struct cu_unit){ off, off + hsize, -1, false };
 		if (next <= off)
 			break; /* a unit that claims no length: nothing after it can be trusted */
 		off = next;
 	}
-	if (dl->nranges)
-		qsort(dl->ranges, dl->nranges, sizeof(*dl->ranges), cmp_range);
 	return 0;
 }
 
-/* The index of the CU holding addr, or -1. */
+static int index_units(struct dwarf_lines *dl, int fd)
+{
+	uint64_t info_off, info_size, ar_off, ar_size;
+	int err;
+
+	if (fd >= 0 && find_section(dl->elf, ".debug_info", &info_off, &info_size)) {
+		err = read_units(dl, fd, info_off, info_size);
+		if (!err && find_section(dl->elf, ".debug_aranges", &ar_off, &ar_size))
+			err = read_aranges(dl, fd, ar_off, ar_size);
+	} else {
+		err = walk_units(dl);
+	}
+	if (!err)
+		err = range_unlisted(dl);
+	if (err)
+		return err;
+	if (dl->nranges)
+		qsort(dl->ranges, dl->nranges, sizeof(*dl->ranges), cmp_range);
+	dl->indexed = true;
+	return 0;
+}
+
+/* The index of the unit holding addr, or -1. */
 static long find_cu(struct dwarf_lines *dl, uint64_t addr)
 {
 	size_t i = ADDR_SEARCH(dl->ranges, dl->nranges, lo, addr);
@@ -174,50 +423,166 @@ static long find_cu(struct dwarf_lines *dl, uint64_t addr)
 	return -1;
 }
 
+static void free_lives(struct dwarf_lines *dl)
+{
+	for (size_t i = 0; i < dl->nlives; i++) {
+		free(dl->lives[i].sc.scopes);
+		free(dl->lives[i].sc.ranges);
+		dl->units[dl->lives[i].unit].live = -1;
+	}
+	dl->nlives = 0;
+	dl->parsed_bytes = 0;
+	dl->interned = 0;
+}
+
+/* The mapped pages lookups touched go back to the page cache (a read-only private mapping of
+ * a file: they fault back in from it); libdw's parsed forms in the heap stay. */
+static void drop_pages(struct dwarf_lines *dl)
+{
+	if (dl->map)
+		madvise(dl->map, dl->map_len, MADV_DONTNEED);
+}
+
+/* Has libdw find the units before unit (it reads their headers and CU DIEs on the way to
+ * it), counted in the parsed bytes; with a mapping, a step at a time, so that the pages read
+ * on the way are never all mapped at once. */
+static void find_units_before(struct dwarf_lines *dl, size_t unit)
+{
+	Dwarf_Die die;
+
+	if (unit <= dl->interned)
+		return;
+	dl->parsed_bytes += (unit - dl->interned) * FOUND_UNIT_BYTES;
+	for (; dl->map && dl->interned + INTERN_STEP < unit; dl->interned += INTERN_STEP) {
+		dwarf_offdie(dl->dbg, dl->units[dl->interned + INTERN_STEP].die_off, &die);
+		drop_pages(dl);
+	}
+	dl->interned = unit;
+}
+
+/* Drops libdw's parsed units and the mapped pages read for them; the sections stay. */
+static int reset_parsed(struct dwarf_lines *dl)
+{
+	free_lives(dl);
+	if (dl->dbg)
+		dwarf_end(dl->dbg);
+	drop_pages(dl);
+	dl->dbg = dwarf_begin_elf(dl->elf, DWARF_C_READ, NULL);
+	dl->st.resets++;
+	return dl->dbg ? 0 : -ENODATA;
+}
+
 static void unload(struct dwarf_lines *dl)
 {
+	free_lives(dl);
+	free(dl->lives);
+	dl->lives = NULL;
+	dl->lives_cap = 0;
 	if (dl->dbg)
 		dwarf_end(dl->dbg);
 	if (dl->elf)
 		elf_end(dl->elf);
-	for (size_t i = 0; dl->scopes && i < dl->ncus; i++) {
-		free(dl->scopes[i].scopes);
-		free(dl->scopes[i].ranges);
-	}
-	free(dl->scopes);
-	free(dl->cus);
-	free(dl->ranges);
+	if (dl->map)
+		munmap(dl->map, dl->map_len);
 	dl->dbg = NULL;
 	dl->elf = NULL;
-	dl->scopes = NULL;
-	dl->cus = NULL;
-	dl->ranges = NULL;
-	dl->ncus = dl->cus_cap = dl->nranges = dl->ranges_cap = dl->scope_bytes = 0;
+	dl->map = NULL;
+	dl->map_len = dl->heap_bytes = 0;
 	dl->loaded = false;
 }
 
-/* Reads fd's DWARF and indexes its CUs. On error nothing is held. */
-static int load(struct dwarf_lines *dl, int fd)
+/* The sections of fd as a mapping of ours: the file itself when nothing in it needs
+ * decompressing and no one but root can change it (a truncated mapping faults), else a
+ * decompressed copy in the scratch directory. Returns the fd mapped (fd itself or the
+ * copy's), -ENOTSUP when neither applies, or an error of the file. */
+static int map_sections(struct dwarf_lines *dl, int fd)
 {
-	int err;
+	struct dwarf_spill_info info;
+	int src = fd, err;
+	struct stat st;
 
-	if (elf_version(EV_CURRENT) == EV_NONE)
-		return -ENOSYS;
-	dl->elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	err = dwarf_spill(fd, NULL, 0, &info);
+	if (err == -ENOEXEC)
+		return -ENOEXEC;
+	if (err || !info.copyable)
+		return -ENOTSUP;
+	if (!info.lines)
+		return -ENODATA;
+	if (info.bytes > dl->max_debug / 2)
+		return -EFBIG;
+	if (info.compressed || !info.trusted) {
+		if (!dl->scratch_dir)
+			return -ENOTSUP;
+		src = dwarf_spill(fd, dl->scratch_dir, dl->max_debug / 2, NULL);
+		if (src == -EBADMSG)
+			return -ENODATA;
+		if (src < 0)
+			return src == -EFBIG ? -EFBIG : -ENOTSUP;
+	}
+	if (fstat(src, &st) || st.st_size <= 0) {
+		err = -ENOEXEC;
+		goto fail;
+	}
+	dl->map_len = (size_t)st.st_size;
+	dl->map = mmap(NULL, dl->map_len, PROT_READ, MAP_PRIVATE, src, 0);
+	if (dl->map == MAP_FAILED) {
+		dl->map = NULL;
+		err = -errno;
+		goto fail;
+	}
+	/* lookups jump between units: read no more than they touch */
+	madvise(dl->map, dl->map_len, MADV_RANDOM);
+	dl->elf = elf_memory(dl->map, dl->map_len);
 	if (!dl->elf || elf_kind(dl->elf) != ELF_K_ELF) {
 		err = -ENOEXEC;
 		goto fail;
 	}
-	err = measure_sections(dl->elf, &dl->section_bytes);
+	if (src != fd)
+		dl->st.copies++;
+	return src;
+fail:
+	if (src != fd)
+		close(src);
+	return err;
+}
+
+/* libelf's reading of the file, its compressed sections decompressed in the heap by libdw:
+ * for a file the agent cannot copy (or has nowhere to). */
+static int read_in_heap(struct dwarf_lines *dl, int fd)
+{
+	int err;
+
+	dl->elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!dl->elf || elf_kind(dl->elf) != ELF_K_ELF)
+		return -ENOEXEC;
+	err = measure_sections(dl->elf, &dl->heap_bytes);
 	if (err)
-		goto fail;
-	if (dl->section_bytes > dl->max_debug) {
-		err = -EFBIG;
-		goto fail;
-	}
+		return err;
+	/* libdw's parsed forms cost about as much again */
+	if (dl->heap_bytes > dl->max_debug / 2)
+		return -EFBIG;
 	/* everything read now (or mapped), and libelf told so: the fd is the caller's again */
-	if (elf_cntl(dl->elf, ELF_C_FDREAD)) {
-		err = -EIO;
+	if (elf_cntl(dl->elf, ELF_C_FDREAD))
+		return -EIO;
+	return 0;
+}
+
+/* Reads fd's DWARF and, the first time, indexes its units. On error nothing is held. */
+static int load(struct dwarf_lines *dl, int fd)
+{
+	int err, src;
+
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return -ENOSYS;
+	src = map_sections(dl, fd);
+	if (src == -ENOTSUP) {
+		err = read_in_heap(dl, fd);
+		if (err)
+			goto fail;
+		src = -1;
+		dl->st.in_heap++;
+	} else if (src < 0) {
+		err = src;
 		goto fail;
 	}
 	dl->dbg = dwarf_begin_elf(dl->elf, DWARF_C_READ, NULL);
@@ -225,21 +590,24 @@ static int load(struct dwarf_lines *dl, int fd)
 		err = -ENODATA;
 		goto fail;
 	}
-	err = index_cus(dl);
-	if (err)
-		goto fail;
-	if (!dl->nranges) {
-		err = -ENODATA;
-		goto fail;
+	if (!dl->indexed) {
+		err = index_units(dl, src);
+		if (!err)
+			err = reset_parsed(dl); /* the walk parsed units no lookup asked for */
+		if (err)
+			goto fail;
 	}
-	dl->scopes = calloc(dl->ncus, sizeof(*dl->scopes));
-	if (!dl->scopes) {
-		err = -ENOMEM;
-		goto fail;
+	if (src >= 0 && src != fd)
+		close(src);
+	if (!dl->nranges) {
+		unload(dl);
+		return -ENODATA;
 	}
 	dl->loaded = true;
 	return 0;
 fail:
+	if (src >= 0 && src != fd)
+		close(src);
 	unload(dl);
 	return err;
 }
@@ -254,6 +622,9 @@ struct dwarf_lines *dwarf_lines__open_fd(int fd, const struct dwarf_lines_opts *
 	if (!dl)
 		goto fail;
 	dl->max_debug = opts && opts->max_debug_bytes ? opts->max_debug_bytes : DEFAULT_DEBUG_BYTES;
+	dl->max_parsed =
+	    opts && opts->max_parsed_bytes ? opts->max_parsed_bytes : DEFAULT_PARSED_BYTES;
+	dl->scratch_dir = opts ? opts->scratch_dir : NULL;
 	err = load(dl, fd);
 	if (err)
 		goto fail;
@@ -279,6 +650,8 @@ void dwarf_lines__free(struct dwarf_lines *dl)
 		return;
 	lru_cache__free(dl->cache);
 	unload(dl);
+	free(dl->units);
+	free(dl->ranges);
 	free(dl);
 }
 
@@ -464,28 +837,18 @@ static int32_t innermost_scope(struct cu_scopes *cs, uint64_t addr)
 
 /* The inline chain at addr into frames (at most max), as eu-addr2line -i walks it. Returns
  * how many, or -ENOMEM. */
-static int chain_at(struct dwarf_lines *dl, size_t cu_idx, uint64_t addr,
-		    struct dwarf_line_frame *frames, size_t max)
+static int chain_at(struct cu_live *cl, uint64_t addr, struct dwarf_line_frame *frames, size_t max)
 {
-	struct cu_scopes *cs = &dl->scopes[cu_idx];
-	Dwarf_Die *cu = &dl->cus[cu_idx];
+	struct cu_scopes *cs = &cl->sc;
+	Dwarf_Die *cu = &cl->die;
 	Dwarf_Files *files = NULL;
 	Dwarf_Line *line;
 	const char *file = NULL;
 	uint32_t lineno = 0;
-	size_t n = 0, before;
+	size_t n = 0;
 	int32_t s;
-	int l, err;
+	int l;
 
-	if (!cs->built) {
-		before =
-		    cs->scopes_cap * sizeof(*cs->scopes) + cs->ranges_cap * sizeof(*cs->ranges);
-		err = build_cu_scopes(cs, cu);
-		dl->scope_bytes += cs->scopes_cap * sizeof(*cs->scopes) +
-				   cs->ranges_cap * sizeof(*cs->ranges) - before;
-		if (err)
-			return err;
-	}
 	s = innermost_scope(cs, addr);
 	line = dwarf_getsrc_die(cu, addr);
 	if (line) {
@@ -522,6 +885,49 @@ static int chain_at(struct dwarf_lines *dl, size_t cu_idx, uint64_t addr,
 		lineno = udata_attr(die, DW_AT_call_line);
 	}
 	return (int)n;
+}
+
+/* unit as libdw has it parsed, its scopes indexed: parsed now (after a reset when the
+ * parsed units are over their budget) unless it already is. NULL when it is not a compile
+ * unit, or with errno ENOMEM. */
+static struct cu_live *enter_unit(struct dwarf_lines *dl, size_t unit)
+{
+	struct cu_unit *u = &dl->units[unit];
+	struct cu_live *cl;
+	Dwarf_Lines *lines;
+	size_t nlines = 0;
+	int err;
+
+	if (u->live >= 0)
+		return &dl->lives[u->live];
+	if (dl->nlives && dl->parsed_bytes >= dl->max_parsed && reset_parsed(dl))
+		return NULL;
+	if (ARRAY_RESERVE(dl->lives, dl->lives_cap, dl->nlives + 1)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	find_units_before(dl, unit);
+	cl = &dl->lives[dl->nlives];
+	*cl = (struct cu_live){ .unit = (uint32_t)unit };
+	if (!dwarf_offdie(dl->dbg, u->die_off, &cl->die) ||
+	    dwarf_tag(&cl->die) != DW_TAG_compile_unit) {
+		errno = ENOENT;
+		return NULL;
+	}
+	/* the line table is what libdw parses largest: read now, to be counted */
+	if (dwarf_getsrclines(&cl->die, &lines, &nlines))
+		nlines = 0;
+	err = build_cu_scopes(&cl->sc, &cl->die);
+	dl->parsed_bytes += UNIT_BYTES + nlines * LINE_ROW_BYTES +
+			    cl->sc.scopes_cap * sizeof(*cl->sc.scopes) +
+			    cl->sc.ranges_cap * sizeof(*cl->sc.ranges);
+	u->live = (int32_t)dl->nlives++;
+	drop_pages(dl);
+	if (err) {
+		errno = -err;
+		return NULL;
+	}
+	return cl;
 }
 
 /* Builds the cache entry of addr: frames, then their strings, copied so the entry outlives a
@@ -587,6 +993,7 @@ int dwarf_lines__lookup(struct dwarf_lines *dl, uint64_t vaddr,
 	struct dwarf_line_frame tmp[DWARF_LINES_MAX_FRAMES];
 	const char *comp_dir = NULL;
 	Dwarf_Attribute attr;
+	struct cu_live *cl;
 	struct dl_entry *e;
 	size_t n = 0, size;
 	long cu;
@@ -602,12 +1009,15 @@ int dwarf_lines__lookup(struct dwarf_lines *dl, uint64_t vaddr,
 	if (!dl->loaded)
 		return -ESTALE;
 	cu = find_cu(dl, vaddr);
-	if (cu >= 0) {
-		got = chain_at(dl, (size_t)cu, vaddr, tmp, DWARF_LINES_MAX_FRAMES);
+	cl = cu >= 0 ? enter_unit(dl, (size_t)cu) : NULL;
+	if (cu >= 0 && !cl && errno == ENOMEM)
+		return -ENOMEM;
+	if (cl) {
+		got = chain_at(cl, vaddr, tmp, DWARF_LINES_MAX_FRAMES);
 		if (got < 0)
 			return got;
 		n = (size_t)got;
-		comp_dir = dwarf_formstring(dwarf_attr(&dl->cus[cu], DW_AT_comp_dir, &attr));
+		comp_dir = dwarf_formstring(dwarf_attr(&cl->die, DW_AT_comp_dir, &attr));
 	}
 	/* an address without frames is remembered as well: asking libdw again costs the same */
 	e = make_entry(tmp, n, comp_dir, &size);
@@ -625,9 +1035,11 @@ int dwarf_lines__lookup(struct dwarf_lines *dl, uint64_t vaddr,
 
 size_t dwarf_lines__memory_bytes(const struct dwarf_lines *dl)
 {
-	return sizeof(*dl) + (dl->loaded ? dl->section_bytes : 0) + dl->cus_cap * sizeof(*dl->cus) +
-	       dl->ranges_cap * sizeof(*dl->ranges) + dl->ncus * sizeof(*dl->scopes) +
-	       dl->scope_bytes + lru_cache__cost(dl->cache);
+	/* a mapping's pages are the page cache's, reclaimable: those lookups touch are about as
+	 * many as the parsed bytes they made, which are counted */
+	return sizeof(*dl) + dl->heap_bytes + dl->parsed_bytes +
+	       dl->lives_cap * sizeof(*dl->lives) + dl->units_cap * sizeof(*dl->units) +
+	       dl->ranges_cap * sizeof(*dl->ranges) + lru_cache__cost(dl->cache);
 }
 
 const struct dwarf_lines_stats *dwarf_lines__stats(const struct dwarf_lines *dl)

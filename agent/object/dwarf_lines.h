@@ -20,15 +20,23 @@ struct dwarf_line_frame {
 };
 
 struct dwarf_lines_opts {
-	size_t max_cache_bytes; /* addresses' frames kept, default 4 MiB */
-	size_t max_debug_bytes; /* a file whose DWARF would hold more (twice its decompressed
-				 * sections) is refused with -EFBIG; default 1 GiB */
+	size_t max_cache_bytes;	 /* addresses' frames kept, default 4 MiB */
+	size_t max_debug_bytes;	 /* a file whose DWARF would hold more (twice its decompressed
+				  * sections) is refused with -EFBIG; default 1 GiB */
+	size_t max_parsed_bytes; /* libdw's parsed units and line tables (estimated) before
+				  * they are dropped and parsed again as needed; default 4 MiB */
+	/* where a compressed (or not root-owned) file's DWARF sections are copied, decompressed,
+	 * into an unlinked file that lookups map; NULL: decompressed in the heap */
+	const char *scratch_dir;
 };
 
 struct dwarf_lines_stats {
 	uint64_t lookups, hits;	    /* addresses asked, of them answered from the cache */
 	uint64_t resolved;	    /* addresses that got at least one frame */
 	uint64_t releases, reloads; /* of the DWARF, while the address cache stayed */
+	uint64_t copies;	    /* loads from a copy in the scratch directory */
+	uint64_t in_heap;	    /* loads decompressed in the heap (no copy possible) */
+	uint64_t resets;	    /* parsed units dropped: over budget, or after indexing */
 };
 
 struct dwarf_lines;
@@ -54,7 +62,8 @@ void dwarf_lines__release(struct dwarf_lines *dl);
 int dwarf_lines__reload_fd(struct dwarf_lines *dl, int fd);
 bool dwarf_lines__loaded(const struct dwarf_lines *dl);
 
-/* Approximate bytes held: decompressed sections, the CU index, the address cache. */
+/* Approximate bytes held: sections decompressed in the heap, libdw's parsed units, the
+ * indexes, the address cache. */
 size_t dwarf_lines__memory_bytes(const struct dwarf_lines *dl);
 const struct dwarf_lines_stats *dwarf_lines__stats(const struct dwarf_lines *dl);
 

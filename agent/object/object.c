@@ -376,6 +376,19 @@ static void charge_lines(struct obj_cache *c, struct object *o)
 	}
 }
 
+/* Passes on to the agent's counters what o's DWARF did since the last call. */
+static void tell_lines(struct object *o, const struct object_lines_opts *opts)
+{
+	const struct dwarf_lines_stats *st = dwarf_lines__stats(o->lines);
+
+	if (opts->stats) {
+		opts->stats->dwarf_copies += st->copies - o->lines_told.copies;
+		opts->stats->dwarf_in_heap += st->in_heap - o->lines_told.in_heap;
+		opts->stats->dwarf_resets += st->resets - o->lines_told.resets;
+	}
+	o->lines_told = *st;
+}
+
 int object__lines(struct object *o, uint64_t vaddr, const struct object_lines_opts *opts,
 		  const struct dwarf_line_frame **frames)
 {
@@ -426,6 +439,7 @@ int object__lines(struct object *o, uint64_t vaddr, const struct object_lines_op
 	}
 	if (dwarf_lines__stats(o->lines)->hits == hits)
 		o->lines_miss_ns = monotonic_ns();
+	tell_lines(o, opts);
 	/* the address cache grows with lookups: the budget hears of it in steps */
 	if (c)
 		charge_lines(c, o);

@@ -55,9 +55,10 @@ struct object {
 	int lines_from;	   /* where the DWARF came from (object.c's LINES_FROM_*): read again there
 			      after a release */
 	uint64_t lines_miss_ns; /* monotonic time of the last address the cache did not hold */
-	size_t cost;		/* bytes charged to the cache */
-	size_t symbol_bytes;	/* of cost, the symbol tables' */
-	size_t unwind_bytes;	/* of cost, the unwind rows' */
+	struct dwarf_lines_stats lines_told; /* of lines' stats, what stats already has */
+	size_t cost;			     /* bytes charged to the cache */
+	size_t symbol_bytes;		     /* of cost, the symbol tables' */
+	size_t unwind_bytes;		     /* of cost, the unwind rows' */
 };
 
 enum {
@@ -122,6 +123,9 @@ struct object_lines_opts {
 		uint64_t files_wrong_fetch; /* a fetched file of another build-id */
 		uint64_t dwarf_released;    /* DWARF released while idle (addresses kept) */
 		uint64_t dwarf_reloaded;    /* and read again for a new address */
+		uint64_t dwarf_copies;	    /* DWARF read from a copy in the scratch directory */
+		uint64_t dwarf_in_heap;	    /* DWARF decompressed in the heap: no copy made */
+		uint64_t dwarf_resets;	    /* parsed units dropped over --lines-memory */
 	} * stats;
 };
 

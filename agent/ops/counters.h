@@ -88,6 +88,15 @@
 	X(LINE_DWARF_RELOADED, "line_dwarf_reloaded_total", COUNTER, COUNT,                        \
 	  "Released DWARF read again for an address not answered before.", LINES,                  \
 	  ", read again %llu", s->sz->lines.dwarf_reloaded)                                        \
+	X(LINE_DWARF_COPIES, "line_dwarf_copies_total", COUNTER, COUNT,                            \
+	  "DWARF read from a decompressed copy in --scratch-dir (the page cache holds it).",       \
+	  LINES, "; from scratch copies %llu", s->sz->lines.dwarf_copies)                          \
+	X(LINE_DWARF_IN_HEAP, "line_dwarf_in_heap_total", COUNTER, COUNT,                          \
+	  "DWARF decompressed in the agent's memory: no scratch directory, or not copyable.",      \
+	  LINES, ", in memory %llu", s->sz->lines.dwarf_in_heap)                                   \
+	X(LINE_DWARF_RESETS, "line_dwarf_resets_total", COUNTER, COUNT,                            \
+	  "Parsed DWARF units dropped over --lines-memory, parsed again as addresses need them.",  \
+	  LINES, ", parsed units dropped %llu times", s->sz->lines.dwarf_resets)                   \
 	X(DEBUGINFOD_REQUESTS, "debuginfod_requests_total", COUNTER, COUNT,                        \
 	  "Build-ids queued for a debuginfod fetch.", LINES, "; debuginfod: %llu asked",           \
 	  s->sz->fetch.requests)                                                                   \

@@ -116,6 +116,47 @@ ssize_t fd_read_full(int fd, void *buf, size_t len)
 	return (ssize_t)got;
 }
 
+int make_private_dir(const char *dir)
+{
+	char path[4096];
+	struct stat st;
+
+	if (strlen(dir) >= sizeof(path) || dir[0] != '/')
+		return -EINVAL;
+	memcpy(path, dir, strlen(dir) + 1);
+	for (char *p = strchr(path + 1, '/'); p; p = strchr(p + 1, '/')) {
+		*p = '\0';
+		if (mkdir(path, 0700) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(dir, 0700) && errno != EEXIST)
+		return -errno;
+	if (lstat(dir, &st))
+		return -errno;
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 0077))
+		return -EPERM;
+	return 0;
+}
+
+ssize_t fd_pread_full(int fd, void *buf, size_t len, uint64_t off)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = pread(fd, (char *)buf + got, len - got, (off_t)(off + got));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
 ssize_t read_small(const char *path, char *buf, size_t size)
 {
 	ssize_t n;

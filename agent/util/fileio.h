@@ -5,6 +5,7 @@
 #define STOKER_FILEIO_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /* Past the cap, keep the complete lines that fit instead of failing (tables such as
@@ -21,11 +22,19 @@ int read_file_capped(const char *path, size_t max, unsigned int flags, char **ou
 /* Reads until len bytes or the end of the file, retrying short reads and EINTR. Returns the
  * count read or -errno. */
 ssize_t fd_read_full(int fd, void *buf, size_t len);
+/* The same at offset off, with pread: a file read this way, never mapped, cannot fault the
+ * reader when its owner truncates it. */
+ssize_t fd_pread_full(int fd, void *buf, size_t len, uint64_t off);
 /* Reads up to size - 1 bytes of a small file (a /proc entry) into buf and NUL-terminates it;
  * a longer file is cut at size - 1. Returns the length or -errno. */
 ssize_t read_small(const char *path, char *buf, size_t size);
 /* Writes all of buf, retrying short writes and EINTR. Returns 0 or -errno. */
 int fd_write_all(int fd, const void *buf, size_t len);
+
+/* Makes dir (an absolute path) and its missing parents mode 0700, and checks it is the
+ * agent's alone: a directory (not a link) its user owns that no one else may enter. Returns
+ * 0, -EPERM when it is not, or -errno. */
+int make_private_dir(const char *dir);
 
 /* Fills a new, empty file open for writing at fd. Returns 0 or -errno. */
 typedef int (*file_fill_fn)(int fd, void *ctx);

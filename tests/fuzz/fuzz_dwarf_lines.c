@@ -1,7 +1,8 @@
 /* Fuzz target: DWARF lines and inline chains of an arbitrary ELF image (a container's binary,
- * a debug file, one a debuginfod server sent): section sizing, compressed sections, the CU
- * range index and the inline-chain walk, the release and reload of the DWARF, through our
- * code on libdw. */
+ * a debug file, one a debuginfod server sent): section sizing, compressed sections, the copy
+ * to a scratch directory (section table, inflate, unit headers and .debug_aranges read with
+ * pread), the CU range index and the inline-chain walk, parsed units dropped over a small
+ * budget, the release and reload of the DWARF, through our code on libdw. */
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -28,6 +29,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (fd < 0)
 		return 0;
+	/* the memfd is writable by all, as a file another user owns: copied when there is a
+	 * scratch directory (half the inputs), else read by libelf; and half drop their parsed
+	 * units at every new unit */
+	if (size & 1)
+		opts.scratch_dir = "/var/tmp";
+	if (size & 2)
+		opts.max_parsed_bytes = 1;
 	if (write(fd, data, size) == (ssize_t)size) {
 		dl = dwarf_lines__open_fd(fd, &opts);
 		if (dl) {

@@ -253,9 +253,12 @@ static void test_summary_lines(void)
 	c.v[COUNTER_LINE_FILES_NO_DEBUG] = 2;
 	c.v[COUNTER_LINE_DWARF_RELEASED] = 4;
 	c.v[COUNTER_LINE_DWARF_RELOADED] = 1;
+	c.v[COUNTER_LINE_DWARF_COPIES] = 3;
+	c.v[COUNTER_LINE_DWARF_RESETS] = 7;
 	CHECK_STR(counters__summary(&c, COUNTER_LINE_LINES, line, sizeof(line)),
 		  "lines: 30 frames with lines (12 inlined frames); 3 files with lines, 2 without "
-		  "debug info; DWARF released 4 times, read again 1; debuginfod: 0 asked, 0 fetched, "
+		  "debug info; DWARF released 4 times, read again 1; from scratch copies 3, in "
+		  "memory 0, parsed units dropped 7 times; debuginfod: 0 asked, 0 fetched, "
 		  "0 not found, 0 failed");
 
 	/* tests/integration/test_agent.py reads this one */

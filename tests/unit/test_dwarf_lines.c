@@ -1,12 +1,16 @@
 /* Unit tests of DWARF lines and inline chains on the -O2 -g fixture (tests/fixtures/lines.mk):
  * every address of hot against eu-addr2line -i run on the same file, the known inline of mix
  * into hot at the source's marked lines, a file without .debug_aranges, a compressed debug
- * file, a file without DWARF, and the address cache's bound. */
+ * file, a file without DWARF, and the address cache's bound; the sections copied to a
+ * scratch directory (compressed, or a file another user owns) or decompressed in the heap
+ * (no directory, or one in memory) answer alike, and so do parsed units dropped over their
+ * budget at every new unit. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "object/dwarf_lines.h"
@@ -437,7 +441,8 @@ static void test_release_keeps_answers(void)
 	for (uint64_t i = 0; i < half; i++) {
 		n[i] = dwarf_lines__lookup(dl, start + i, &f);
 		CHECK(n[i] > 0);
-		snprintf(fn[i], sizeof(fn[i]), "%s", n[i] > 0 && f[0].function ? f[0].function : "");
+		snprintf(fn[i], sizeof(fn[i]), "%s",
+			 n[i] > 0 && f[0].function ? f[0].function : "");
 		snprintf(file[i], sizeof(file[i]), "%s", n[i] > 0 && f[0].file ? f[0].file : "");
 	}
 	loaded = dwarf_lines__memory_bytes(dl);
@@ -481,6 +486,221 @@ out:
 	dwarf_lines__free(fresh);
 }
 
+/* A scratch directory of the test's own on a disk (the build directory's file system). */
+static const char *scratch_dir(void)
+{
+	static char dir[PATH_MAX + 32];
+
+	if (!dir[0]) {
+		snprintf(dir, sizeof(dir), "%s/../tmp-scratch", fix);
+		mkdir(dir, 0700);
+	}
+	return dir;
+}
+
+/* The chains of n addresses from a and b are the same, frame by frame; returns how many
+ * addresses had a chain. */
+static int same_chains(struct dwarf_lines *a, struct dwarf_lines *b, const uint64_t *addrs, int n)
+{
+	int with = 0;
+
+	for (int i = 0; i < n; i++) {
+		const struct dwarf_line_frame *f, *g;
+		int x = dwarf_lines__lookup(a, addrs[i], &f), k;
+		char fn[DWARF_LINES_MAX_FRAMES][128], file[DWARF_LINES_MAX_FRAMES][256];
+		unsigned line[DWARF_LINES_MAX_FRAMES];
+
+		/* f is valid until the next lookup in a only: copy before asking b */
+		for (k = 0; k < x; k++) {
+			snprintf(fn[k], sizeof(fn[k]), "%s", f[k].function ? f[k].function : "-");
+			snprintf(file[k], sizeof(file[k]), "%s", f[k].file ? f[k].file : "-");
+			line[k] = f[k].line;
+		}
+		CHECK_INT(dwarf_lines__lookup(b, addrs[i], &g), x);
+		for (k = 0; k < x; k++) {
+			CHECK_STR(g[k].function ? g[k].function : "-", fn[k]);
+			CHECK_STR(g[k].file ? g[k].file : "-", file[k]);
+			CHECK_INT(g[k].line, line[k]);
+		}
+		with += x > 0;
+	}
+	return with;
+}
+
+/* Random addresses in this test binary's executable segment (many units). */
+static int self_addrs(uint64_t *addrs, int n)
+{
+	char self[PATH_MAX], cmd[PATH_MAX + 64], line[512];
+	unsigned long long lo = 0, hi = 0;
+	uint64_t x = 2463534242ull;
+	FILE *p;
+
+	if (!realpath("/proc/self/exe", self))
+		return 0;
+	snprintf(cmd, sizeof(cmd), "readelf -lW '%s'", self);
+	p = popen(cmd, "r");
+	while (p && fgets(line, sizeof(line), p)) {
+		unsigned long long off, va, pa, fsz, msz;
+
+		if (strstr(line, " R E ") &&
+		    sscanf(line, " LOAD 0x%llx 0x%llx 0x%llx 0x%llx 0x%llx", &off, &va, &pa, &fsz,
+			   &msz) == 5) {
+			lo = va;
+			hi = va + fsz;
+		}
+	}
+	if (p)
+		pclose(p);
+	if (hi <= lo)
+		return 0;
+	for (int i = 0; i < n; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		addrs[i] = lo + x % (hi - lo);
+	}
+	return n;
+}
+
+/* The compressed debug file copied to the scratch directory, decompressed, answers as the
+ * heap's decompression does; a directory in memory (tmpfs) is refused for the heap. */
+static void test_scratch_copy_answers_alike(void)
+{
+	struct dwarf_lines_opts o = { .scratch_dir = scratch_dir() };
+	struct dwarf_lines *copy, *heap, *shm;
+	char dbg[PATH_MAX + 64];
+	uint64_t start = 0, size = 0, addrs[MAX_ADDRS];
+	int n;
+
+	snprintf(dbg, sizeof(dbg), "%s/lines-debug/lines_hot-stripped.debug", fix);
+	CHECK_INT(nm_symbol(dbg, "hot", &start, &size), 0);
+	CHECK(size > 0 && size <= MAX_ADDRS);
+	copy = open_path(dbg, &o);
+	heap = open_path(dbg, NULL);
+	shm = open_path(dbg, &(struct dwarf_lines_opts){ .scratch_dir = "/dev/shm" });
+	CHECK(copy && heap && shm);
+	if (!copy || !heap || !shm || !size || size > MAX_ADDRS)
+		goto out;
+	CHECK_U64(dwarf_lines__stats(copy)->copies, 1);
+	CHECK_U64(dwarf_lines__stats(copy)->in_heap, 0);
+	CHECK_U64(dwarf_lines__stats(heap)->in_heap, 1);
+	CHECK_U64(dwarf_lines__stats(shm)->copies, 0);
+	CHECK_U64(dwarf_lines__stats(shm)->in_heap, 1);
+	for (uint64_t i = 0; i < size; i++)
+		addrs[i] = start + i;
+	n = same_chains(copy, heap, addrs, (int)size);
+	fprintf(stderr, "  %d addresses of hot alike from the copy and the heap\n", n);
+	CHECK_INT(n, (int)size);
+	/* released and read again: a new copy, the same answers */
+	dwarf_lines__release(copy);
+	{
+		int fd = open(dbg, O_RDONLY | O_CLOEXEC);
+
+		CHECK_INT(dwarf_lines__reload_fd(copy, fd), 0);
+		close(fd);
+	}
+	CHECK_U64(dwarf_lines__stats(copy)->copies, 2);
+out:
+	dwarf_lines__free(copy);
+	dwarf_lines__free(heap);
+	dwarf_lines__free(shm);
+}
+
+/* An uncompressed file that root owns is mapped as it is; the same file owned by another
+ * user (who could truncate it under a mapping) is copied, or read by libelf without a
+ * scratch directory. */
+static void test_untrusted_file_is_copied(void)
+{
+	struct dwarf_lines_opts o = { .scratch_dir = scratch_dir() };
+	struct dwarf_lines *own, *theirs, *heap;
+	char src[PATH_MAX + 64], cp[PATH_MAX + 128], cmd[4 * PATH_MAX];
+	uint64_t start = 0, size = 0, addrs[MAX_ADDRS];
+
+	snprintf(src, sizeof(src), "%s/lines_hot", fix);
+	snprintf(cp, sizeof(cp), "%s/lines_hot-theirs", scratch_dir());
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s' && chown 65534 '%s'", src, cp, cp);
+	CHECK(geteuid() == 0); /* chown to another user needs root */
+	CHECK_INT(system(cmd), 0);
+	CHECK_INT(nm_symbol(src, "hot", &start, &size), 0);
+	own = open_path(src, &o);
+	theirs = open_path(cp, &o);
+	heap = open_path(cp, NULL);
+	CHECK(own && theirs && heap);
+	if (!own || !theirs || !heap || !size || size > MAX_ADDRS)
+		goto out;
+	CHECK_U64(dwarf_lines__stats(own)->copies, 0);
+	CHECK_U64(dwarf_lines__stats(own)->in_heap, 0);
+	CHECK_U64(dwarf_lines__stats(theirs)->copies, 1);
+	CHECK_U64(dwarf_lines__stats(heap)->in_heap, 1);
+	for (uint64_t i = 0; i < size; i++)
+		addrs[i] = start + i;
+	CHECK_INT(same_chains(own, theirs, addrs, (int)size), (int)size);
+	CHECK_INT(same_chains(own, heap, addrs, (int)size), (int)size);
+out:
+	unlink(cp);
+	dwarf_lines__free(own);
+	dwarf_lines__free(theirs);
+	dwarf_lines__free(heap);
+}
+
+/* Parsed units dropped before every new one (the smallest budget) answer as a handle that
+ * keeps them all, and hold no more than about one unit's parse. */
+static void test_budget_resets_answer_alike(void)
+{
+	struct dwarf_lines_opts tight = { .max_parsed_bytes = 1 };
+	static uint64_t addrs[400];
+	struct dwarf_lines *small, *big;
+	char self[PATH_MAX];
+	int n = self_addrs(addrs, 400), with;
+
+	CHECK(n == 400 && realpath("/proc/self/exe", self) != NULL);
+	small = open_path(self, &tight);
+	big = open_path(self, &(struct dwarf_lines_opts){ .max_parsed_bytes = 1ull << 30 });
+	CHECK(small && big);
+	if (!small || !big)
+		goto out;
+	with = same_chains(small, big, addrs, n);
+	fprintf(stderr, "  %d of %d addresses alike; %llu resets against %llu\n", with, n,
+		(unsigned long long)dwarf_lines__stats(small)->resets,
+		(unsigned long long)dwarf_lines__stats(big)->resets);
+	CHECK(with > 300);
+	/* one reset after indexing each, then one per new unit for the tight one */
+	CHECK_U64(dwarf_lines__stats(big)->resets, 1);
+	CHECK(dwarf_lines__stats(small)->resets > 50);
+	CHECK(dwarf_lines__memory_bytes(small) < dwarf_lines__memory_bytes(big));
+out:
+	dwarf_lines__free(small);
+	dwarf_lines__free(big);
+}
+
+/* A copy whose compressed section does not inflate to its stated size: refused, nothing
+ * held, no crash. */
+static void test_corrupt_compressed_section(void)
+{
+	char dbg[PATH_MAX + 64], bad[PATH_MAX + 128], cmd[4 * PATH_MAX];
+	struct dwarf_lines_opts o = { .scratch_dir = scratch_dir() };
+	unsigned long long off = 0;
+	FILE *p;
+
+	snprintf(dbg, sizeof(dbg), "%s/lines-debug/lines_hot-stripped.debug", fix);
+	snprintf(bad, sizeof(bad), "%s/lines_hot-corrupt.debug", scratch_dir());
+	/* the offset of .debug_info, from readelf: overwrite its zlib stream past the header */
+	snprintf(cmd, sizeof(cmd),
+		 "readelf -SW '%s' 2>/dev/null | awk '$2 == \".debug_info\" { print $5 }'", dbg);
+	p = popen(cmd, "r");
+	CHECK(p && fscanf(p, "%llx", &off) == 1);
+	if (p)
+		pclose(p);
+	snprintf(cmd, sizeof(cmd),
+		 "cp '%s' '%s' && printf 'garbagegarbagegarbage' | dd of='%s' bs=1 seek=%llu "
+		 "conv=notrunc status=none",
+		 dbg, bad, bad, off + 24 + 2);
+	CHECK(off > 0);
+	CHECK_INT(system(cmd), 0);
+	errno = 0;
+	CHECK(open_path(bad, &o) == NULL);
+	CHECK_INT(errno, ENODATA);
+	unlink(bad);
+}
+
 int main(void)
 {
 	if (!realpath(getenv("STOKER_FIXTURES") ? getenv("STOKER_FIXTURES") : "build/fixtures",
@@ -496,5 +716,9 @@ int main(void)
 	RUN_TEST(test_no_debug_info);
 	RUN_TEST(test_cache_bounded);
 	RUN_TEST(test_release_keeps_answers);
+	RUN_TEST(test_scratch_copy_answers_alike);
+	RUN_TEST(test_untrusted_file_is_copied);
+	RUN_TEST(test_budget_resets_answer_alike);
+	RUN_TEST(test_corrupt_compressed_section);
 	return TEST_SUMMARY();
 }
