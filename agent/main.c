@@ -2,6 +2,7 @@
 /* stoker's entry point: owns the agent's context (every long-lived object), the event loop,
  * signal handling and the final flush. */
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -480,12 +481,7 @@ static int setup(struct agent *a)
 	a->procs = proc_cache__new(&pco);
 	if (!a->procs || !a->objs)
 		return -ENOMEM;
-	a->ksyms = kallsyms__load("/proc/kallsyms");
-	if (!a->ksyms)
-		pr_warn("failed to load /proc/kallsyms: %s; kernel frames keep their addresses",
-			strerror(errno));
 	a->sz.procs = a->procs;
-	a->sz.ksyms = a->ksyms;
 	a->sz.st.perf_maps.max_bytes = a->cfg.perf_map_bytes;
 	a->sz.st.perf_maps.max_map_bytes = a->cfg.perf_map_proc_bytes;
 	err = setup_python(a);
@@ -537,6 +533,14 @@ static int setup(struct agent *a)
 			       missing);
 		return err;
 	}
+	/* Loading parsed the kernel's BTF (11 MiB at its peak here): its memory goes back
+	 * before the kernel's symbols are read, so that the two peaks do not add up. */
+	malloc_trim(0);
+	a->ksyms = kallsyms__load("/proc/kallsyms");
+	if (!a->ksyms)
+		pr_warn("failed to load /proc/kallsyms: %s; kernel frames keep their addresses",
+			strerror(errno));
+	a->sz.ksyms = a->ksyms;
 	/* Before any thread exists: every thread then runs with the reduced set. */
 	err = caps_reduce_to_steady(!a->push_mode, a->cfg.java_perfmap);
 	if (err) {
