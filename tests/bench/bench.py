@@ -29,6 +29,13 @@ in the same run, as median and spread of interleaved repetitions, printed as one
    cached, vs eu-addr2line -i -f on the same addresses; the agent's peak RSS profiling a
    process looping in libc's malloc (tests/fixtures/lines_hot malloc) with --lines vs
    --lines=false.
+11. exec storm (`--only storm`; in the full run after the overhead runs): stoker and
+   `perf record -a -g` system-wide at 99 Hz while the busy workload runs beside
+   tests/fixtures/churn forking and exec'ing ~1,000 processes/s (issue #22's load): peak RSS
+   (VmHWM until exit, mapped BPF maps included) and RSS at the end of the window, stoker's
+   BPF map memory (its peak, read every 0.5 s), profiler CPU s/s over the window, the exec
+   rate churn achieved beside each, and the share of stoker's samples taken before their
+   process's unwind tables were registered (marked "[truncated: unwind tables loading]").
 """
 import argparse
 import json
@@ -51,6 +58,7 @@ import workload_input  # noqa: E402
 
 STOKER = os.path.join(REPO, "build", "stoker")
 BUSY = os.path.join(REPO, "build", "fixtures", "busy")
+CHURN = os.path.join(REPO, "build", "fixtures", "churn")
 BENCH = os.path.join(REPO, "build", "bench")
 TMP = tempfile.mkdtemp(prefix="stoker-bench-")
 TRUTH = {"hot_a": 0.6, "hot_b": 0.3, "hot_c": 0.1}
@@ -315,6 +323,94 @@ def overhead(reps, secs, rates, results):
                         os.unlink(out + ext)
                 print("  %-9s %3d Hz rep %d: %s iterations, steady CPU %s s/s" % (
                     kind, hz, rep + 1, iters, fmt(r["steady"][-1])), file=sys.stderr)
+
+
+PENDING_MARK = "[truncated: unwind tables loading]"  # agent/sample/collector.c
+
+
+def pending_share(path):
+    """Share of a stoker profile's samples (by count) whose stack carries the mark of a sample
+    taken before its process's unwind tables were registered: such a stack was walked by frame
+    pointers only and cut short, and an exec storm makes many processes that young."""
+    if not os.path.exists(path):
+        return None
+    st = pprof_check.stacks(pprof_check.load(path))
+    total = sum(s["count"] for s in st)
+    return sum(s["count"] for s in st if PENDING_MARK in s["frames"]) / total if total else None
+
+
+def churn_rate(out):
+    """The exec rate churn achieved, from its last line "spawned N (R/s)": a profiler that
+    slows fork and exec shows here, and the memory figures hold only at the rate reached."""
+    m = re.search(r"spawned \d+ \(([\d.]+)/s\)", out or "")
+    return float(m.group(1)) if m else None
+
+
+def watch_maps(pid, proc):
+    """Waits for proc, reading agent pid's BPF map memory every 0.5 s: the peak MiB. The unwind
+    maps are allocated as tables load and freed as processes exit (BPF_F_NO_PREALLOC), so a
+    figure read at the end of the window could miss the storm's peak."""
+    seen = []
+    while proc.poll() is None:
+        seen.append(bpf_map_mib(pid) if pid else None)
+        time.sleep(0.5)
+    seen = [m for m in seen if m is not None]
+    return max(seen) if seen else None
+
+
+def storm_run(kind, secs, out):
+    """One profiler system-wide at 99 Hz while busy and an exec storm run together, started
+    once it samples (as in the overhead runs). CPU and the end-of-window RSS are read over the
+    workload's window; the peak is VmHWM until exit, which counts the BPF maps the agent has
+    mapped (ring buffer, mmapable arrays), so it is the figure issue #22 bounds."""
+    p = start_profiler(kind, 99, out)
+    t0, cpu0 = time.time(), proc_cpu(p.pid)
+    busy = subprocess.Popen([BUSY, str(secs), "4", "2"], stdout=subprocess.DEVNULL)
+    churn = subprocess.Popen([CHURN, str(secs), "1000"], stdout=subprocess.PIPE, text=True)
+    maps = watch_maps(p.pid if kind == "stoker" else None, churn)
+    churn_out = churn.communicate()[0]
+    busy.wait()
+    t1, cpu1 = time.time(), proc_cpu(p.pid)
+    hwm = proc_hwm_kib(p.pid)  # the peak before exit: perf's exit pass can outgrow its run
+    r = {"rss_end": proc_rss_mib(p.pid), "rate": churn_rate(churn_out),
+         "rss_window": hwm / 1024.0 if hwm else None,
+         "maps": maps,
+         "cpu": (cpu1 - cpu0) / (t1 - t0) if None not in (cpu0, cpu1) else None}
+    _, peak = stop_profiler(p)
+    r["rss"] = peak / 1024.0 if peak else None
+    r["pending"] = pending_share(out + ".pb.gz") if kind == "stoker" else None
+    for ext in (".pb.gz", ".perf.data", ".log"):
+        if os.path.exists(out + ext):
+            os.unlink(out + ext)
+    return r
+
+
+def exec_storm(reps, secs, rows):
+    """Issue #22's load, stoker beside perf record -a -g, in interleaved repetitions (the order
+    rotates as in the overhead runs) so that a drift of the host falls on both."""
+    kinds = ["stoker", "perf"]
+    res = {k: {} for k in kinds}
+    for rep in range(reps):
+        for kind in kinds[rep % 2:] + kinds[:rep % 2]:
+            r = storm_run(kind, secs, os.path.join(TMP, "storm-%s-%d" % (kind, rep)))
+            for key, v in r.items():
+                res[kind].setdefault(key, []).append(v)
+            print("  storm %-6s rep %d: peak RSS %s MiB (%s until the window's end), end %s "
+                  "MiB, maps %s MiB, CPU %s s/s, %s execs/s, before tables %s" % (
+                      kind, rep + 1, fmt(r["rss"]), fmt(r["rss_window"]), fmt(r["rss_end"]),
+                      fmt(r["maps"]), fmt(r["cpu"]), fmt(r["rate"]), fmt(r["pending"])),
+                  file=sys.stderr)
+    s, p = res["stoker"], res["perf"]
+    for key, what in (("rss", "peak RSS MiB"), ("rss_end", "RSS MiB at the end"),
+                      ("cpu", "profiler CPU s/s")):
+        rows.append(("99 Hz + exec storm %s vs perf" % what, med(s[key]), med(p[key]),
+                     spread(s[key]), "perf", runs(s[key])))
+    rows.append(("99 Hz + exec storm BPF map memory MiB, peak", med(s["maps"]), None,
+                 spread(s["maps"]), "-", runs(s["maps"])))
+    rows.append(("99 Hz + exec storm share of samples before tables", med(s["pending"]), None,
+                 spread(s["pending"]), "-", runs(s["pending"])))
+    rows.append(("exec storm rate achieved (execs/s)", med(s["rate"]), med(p["rate"]),
+                 spread(s["rate"]), "perf", runs(s["rate"])))
 
 
 def unwind_cost(secs, rows):
@@ -752,11 +848,17 @@ def fmt(v):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--only", choices=["go-pclntab", "unwind", "lines"])
+    ap.add_argument("--only", choices=["go-pclntab", "unwind", "lines", "storm"])
     a = ap.parse_args()
+    storm_reps, storm_secs = (1, 10) if a.quick else (3, 20)
     if a.only:
         rows = []
-        if a.only == "go-pclntab":
+        if a.only == "storm" and os.geteuid() != 0:
+            print("bench needs root (BPF, perf -a)", file=sys.stderr)
+            return 1
+        if a.only == "storm":
+            exec_storm(storm_reps, storm_secs, rows)
+        elif a.only == "go-pclntab":
             go_pclntab_bench(2000 if a.quick else 20000, 5 if a.quick else 20, rows)
         elif a.only == "lines":
             lines_bench(2000 if a.quick else 20000, 5 if a.quick else 20, 1 if a.quick else 3,
@@ -799,6 +901,9 @@ def main():
                  spread(s["acc"]), "perf", runs(s["acc"])))
     rows.append(("share of stacks reaching main/thread start", med(s["reach"]), med(p["reach"]),
                  spread(s["reach"]), "perf", runs(s["reach"])))
+    print("exec storm runs (%d x %d s at 99 Hz, interleaved):" % (storm_reps, storm_secs),
+          file=sys.stderr)
+    exec_storm(storm_reps, storm_secs, rows)
     unwind_cost(5 if a.quick else 15, rows)
     symbolization(2000 if a.quick else 20000, 1000 if a.quick else 4000, 5 if a.quick else 20,
                   rows)
