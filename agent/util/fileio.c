@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* File I/O helpers: whole reads under a cap, small one-shot reads, complete writes despite
- * short writes and signals, atomic writes through a temporary file no one else can plant. */
+/* File I/O helpers: whole reads under a cap, line reads in a bounded buffer, small one-shot
+ * reads, complete writes despite short writes and signals, atomic writes through a temporary
+ * file no one else can plant. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,6 +99,83 @@ int read_file_capped(const char *path, size_t max, unsigned int flags, char **ou
 		return -errno;
 	err = fd_read_capped(fd, max, flags, out, len);
 	close(fd);
+	return err;
+}
+
+int fd_read_lines(int fd, size_t max, size_t size, size_t line_max, line_fn fn, void *ctx,
+		  size_t *long_lines)
+{
+	size_t start = 0, end = 0, total = 0, skipped = 0;
+	bool in_long = false, over = false;
+	char *buf;
+	int err = 0;
+
+	if (long_lines)
+		*long_lines = 0;
+	if (size <= line_max || max >= SIZE_MAX / 2)
+		return -EINVAL;
+	buf = malloc(size);
+	if (!buf)
+		return -ENOMEM;
+	for (;;) {
+		/* never 0: what is kept between reads is at most line_max < size bytes */
+		size_t room = size - end;
+		ssize_t n;
+		char *nl;
+
+		/* one byte past the cap tells a file over it from one at it */
+		if (room > max + 1 - total)
+			room = max + 1 - total;
+		n = read_retry(fd, buf + end, room);
+		if (n < 0) {
+			err = (int)n;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		total += (size_t)n;
+		end += (size_t)n;
+		if (total > max) {
+			over = true;
+			end--;
+		}
+		while ((nl = memchr(buf + start, '\n', end - start))) {
+			size_t len = (size_t)(nl - buf) - start;
+
+			if (in_long) {
+				in_long = false;
+				skipped++;
+			} else {
+				err = fn(ctx, buf + start, len);
+				if (err)
+					goto out;
+			}
+			start += len + 1;
+		}
+		/* the partial line at the cap would parse into a wrong entry */
+		if (over)
+			break;
+		/* a line too long to pass is dropped as it comes, up to its end */
+		if (in_long || end - start > line_max) {
+			in_long = true;
+			start = end;
+		}
+		if (start) {
+			memmove(buf, buf + start, end - start);
+			end -= start;
+			start = 0;
+		}
+	}
+	if (over)
+		err = 1;
+	else if (in_long)
+		skipped++;
+	else if (end > start)
+		err = fn(ctx, buf + start, end - start);
+out:
+	if (long_lines)
+		*long_lines = skipped;
+	free(buf);
 	return err;
 }
 

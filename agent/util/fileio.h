@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* Small file I/O helpers: whole-file reads under a byte cap, one-shot reads of small /proc
- * files, complete writes, and atomic file writes no planted link can redirect. */
+/* Small file I/O helpers: whole-file reads under a byte cap, line-by-line reads in bounded
+ * memory, one-shot reads of small /proc files, complete writes, and atomic file writes no
+ * planted link can redirect. */
 #ifndef STOKER_FILEIO_H
 #define STOKER_FILEIO_H
 
@@ -19,6 +20,17 @@
 int fd_read_capped(int fd, size_t max, unsigned int flags, char **out, size_t *len);
 /* The same for a path, opened O_RDONLY | O_CLOEXEC. */
 int read_file_capped(const char *path, size_t max, unsigned int flags, char **out, size_t *len);
+/* Called with each line, without its '\n' and not NUL-terminated; the bytes are the reader's
+ * until the next call. Returns 0 to go on or a negative errno, which ends the read. */
+typedef int (*line_fn)(void *ctx, const char *line, size_t len);
+/* Calls fn with each line of the first max bytes of fd, holding no more than size bytes of the
+ * file at a time: a table parsed into something smaller (/proc/kallsyms) need not be read whole
+ * first. A last line without '\n' is passed at the end of the file; a line the cap cuts is not.
+ * A line longer than line_max (size must exceed it) is not passed but counted in *long_lines
+ * (may be NULL), and the lines after it are. Returns 0, 1 when the file is longer than max (the
+ * lines complete within it were passed), fn's error or -errno. */
+int fd_read_lines(int fd, size_t max, size_t size, size_t line_max, line_fn fn, void *ctx,
+		  size_t *long_lines);
 /* Reads until len bytes or the end of the file, retrying short reads and EINTR. Returns the
  * count read or -errno. */
 ssize_t fd_read_full(int fd, void *buf, size_t len);

@@ -1,7 +1,8 @@
-/* Unit tests of util/fileio: capped whole-file reads, small reads, complete writes and atomic
- * file writes that a planted symlink cannot redirect. */
+/* Unit tests of util/fileio: capped whole-file reads, line reads in a bounded buffer, small
+ * reads, complete writes and atomic file writes that a planted symlink cannot redirect. */
 #include <dirent.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -140,6 +141,212 @@ static void test_capped_proc_file(void)
 	CHECK_INT(strlen(small), sizeof(small) - 1);
 }
 
+/* What fd_read_lines passed: the lines joined by '\n', each ended by one. */
+struct lines_seen {
+	char *text;
+	size_t len, cap;
+	int calls, stop_at;
+};
+
+static int collect_line(void *ctx, const char *line, size_t len)
+{
+	struct lines_seen *ls = ctx;
+
+	if (++ls->calls == ls->stop_at)
+		return -ECANCELED;
+	if (ls->len + len + 1 > ls->cap) {
+		ls->cap = (ls->len + len + 1) * 2;
+		ls->text = realloc(ls->text, ls->cap);
+		if (!ls->text)
+			return -ENOMEM;
+	}
+	memcpy(ls->text + ls->len, line, len);
+	ls->len += len;
+	ls->text[ls->len++] = '\n';
+	return 0;
+}
+
+/* Reads the file at p with fd_read_lines; ls gets the lines, the return value is the reader's. */
+static int read_lines_path(const char *p, size_t max, size_t size, size_t line_max,
+			   struct lines_seen *ls, size_t *long_lines)
+{
+	int fd = open(p, O_RDONLY | O_CLOEXEC), err;
+
+	if (fd < 0)
+		return -errno;
+	err = fd_read_lines(fd, max, size, line_max, collect_line, ls, long_lines);
+	close(fd);
+	return err;
+}
+
+static bool seen_is(struct lines_seen *ls, const char *want)
+{
+	bool ok = ls->len == strlen(want) && (!ls->len || !memcmp(ls->text, want, ls->len));
+
+	if (!ok)
+		fprintf(stderr, "  lines seen: \"%.*s\"\n", (int)ls->len, ls->text ? ls->text : "");
+	free(ls->text);
+	memset(ls, 0, sizeof(*ls));
+	return ok;
+}
+
+static void test_lines_basic(void)
+{
+	const char *p = write_tmp("lines", "aaa\n\nbb\r\n\0c\nlast", 16);
+	struct lines_seen ls = { 0 };
+	size_t nlong = 99;
+
+	CHECK_INT(read_lines_path(p, 100, 64, 32, &ls, &nlong), 0);
+	CHECK_INT(nlong, 0);
+	CHECK_INT(ls.calls, 5);
+	/* a NUL is a byte like any other */
+	CHECK(ls.len == 17 && !memcmp(ls.text, "aaa\n\nbb\r\n\0c\nlast\n", 17));
+	free(ls.text);
+	memset(&ls, 0, sizeof(ls));
+	p = write_tmp("empty", "", 0);
+	CHECK_INT(read_lines_path(p, 100, 64, 32, &ls, NULL), 0);
+	CHECK_INT(ls.calls, 0);
+	CHECK(seen_is(&ls, ""));
+	/* a newline at the very end adds no empty line */
+	p = write_tmp("lines", "a\nb\n", 4);
+	CHECK_INT(read_lines_path(p, 100, 64, 32, &ls, NULL), 0);
+	CHECK(seen_is(&ls, "a\nb\n"));
+	/* a buffer no longer than the longest line is refused */
+	CHECK_INT(read_lines_path(p, 100, 32, 32, &ls, NULL), -EINVAL);
+	CHECK_INT(read_lines_path("/nonexistent/stoker", 100, 64, 32, &ls, NULL), -ENOENT);
+	CHECK_INT(ls.calls, 0);
+}
+
+/* Every line length up to line_max, so line ends fall at every offset of the buffer. */
+static void test_lines_buffer_boundaries(void)
+{
+	static const size_t sizes[] = { 2, 3, 8, 13, 64, 65536 };
+	struct lines_seen ls = { 0 };
+	size_t len = 0, nlong;
+	char *text = malloc(300000);
+	const char *p;
+
+	CHECK(text != NULL);
+	if (!text)
+		return;
+	for (size_t z = 0; z < sizeof(sizes) / sizeof(sizes[0]); z++) {
+		size_t size = sizes[z], line_max = size - 1;
+
+		len = 0;
+		for (size_t i = 0; len + line_max + 1 < 300000 && i < 3000; i++) {
+			size_t ll = (i * 7919) % (line_max + 1);
+
+			for (size_t j = 0; j < ll; j++)
+				text[len++] = (char)('a' + (i + j) % 26);
+			text[len++] = '\n';
+		}
+		text[len] = '\0';
+		p = write_tmp("lines", text, len);
+		CHECK_INT(read_lines_path(p, len, size, line_max, &ls, &nlong), 0);
+		CHECK_INT(nlong, 0);
+		CHECK(seen_is(&ls, text));
+		/* the same without the last newline: the last line is still whole */
+		p = write_tmp("lines", text, len - 1);
+		CHECK_INT(read_lines_path(p, len, size, line_max, &ls, &nlong), 0);
+		CHECK(seen_is(&ls, text));
+	}
+	free(text);
+}
+
+static void test_lines_too_long(void)
+{
+	char big[200];
+	struct lines_seen ls = { 0 };
+	size_t nlong = 0;
+	const char *p;
+
+	p = write_tmp("lines", "ab\nabcdefghijklmnop\ncd\nabcd\nabcde", 33);
+	CHECK_INT(read_lines_path(p, 100, 8, 4, &ls, &nlong), 0);
+	CHECK_INT(nlong, 2); /* the one over several buffers, and the last one */
+	CHECK(seen_is(&ls, "ab\ncd\nabcd\n"));
+	/* one that exactly fills the buffer before its newline, then one in the next read */
+	memset(big, 'x', sizeof(big));
+	big[8] = '\n';
+	big[12] = '\n';
+	p = write_tmp("lines", big, 14);
+	CHECK_INT(read_lines_path(p, 100, 8, 7, &ls, &nlong), 0);
+	CHECK_INT(nlong, 1);
+	CHECK(seen_is(&ls, "xxx\nx\n"));
+}
+
+static void test_lines_cap(void)
+{
+	const char *p = write_tmp("lines", "aaa\nbbb\nccc\n", 12);
+	struct lines_seen ls = { 0 };
+
+	/* as READ_CAPPED_TRUNCATE_LINES: the lines complete within the cap, 1 when cut */
+	CHECK_INT(read_lines_path(p, 10, 64, 32, &ls, NULL), 1);
+	CHECK(seen_is(&ls, "aaa\nbbb\n"));
+	CHECK_INT(read_lines_path(p, 11, 64, 32, &ls, NULL), 1); /* cut before its newline */
+	CHECK(seen_is(&ls, "aaa\nbbb\n"));
+	CHECK_INT(read_lines_path(p, 12, 64, 32, &ls, NULL), 0);
+	CHECK(seen_is(&ls, "aaa\nbbb\nccc\n"));
+	CHECK_INT(read_lines_path(p, 2, 64, 32, &ls, NULL), 1);
+	CHECK(seen_is(&ls, ""));
+	CHECK_INT(read_lines_path(p, 0, 64, 32, &ls, NULL), 1);
+	CHECK(seen_is(&ls, ""));
+	/* at the cap the file's last line needs no newline; a byte more and it is cut */
+	p = write_tmp("lines", "aaa\nbbb", 7);
+	CHECK_INT(read_lines_path(p, 7, 64, 32, &ls, NULL), 0);
+	CHECK(seen_is(&ls, "aaa\nbbb\n"));
+	CHECK_INT(read_lines_path(p, 6, 64, 32, &ls, NULL), 1);
+	CHECK(seen_is(&ls, "aaa\n"));
+	/* the cap falls in a buffer after the first */
+	CHECK_INT(read_lines_path(p, 6, 4, 3, &ls, NULL), 1);
+	CHECK(seen_is(&ls, "aaa\n"));
+	p = write_tmp("empty", "", 0);
+	CHECK_INT(read_lines_path(p, 0, 64, 32, &ls, NULL), 0);
+	CHECK(seen_is(&ls, ""));
+}
+
+static void test_lines_callback_stops(void)
+{
+	const char *p = write_tmp("lines", "a\nb\nc\n", 6);
+	struct lines_seen ls = { .stop_at = 2 };
+
+	CHECK_INT(read_lines_path(p, 100, 64, 32, &ls, NULL), -ECANCELED);
+	CHECK_INT(ls.calls, 2);
+	CHECK(seen_is(&ls, "a\n"));
+}
+
+/* A pipe hands lines over in pieces that end anywhere. */
+static void test_lines_short_reads_from_pipe(void)
+{
+	char text[40000];
+	struct lines_seen ls = { 0 };
+	int fds[2];
+	pid_t pid;
+
+	for (size_t i = 0; i < sizeof(text); i++)
+		text[i] = i % 37 == 36 ? '\n' : (char)('a' + i % 26);
+	text[sizeof(text) - 1] = '\0';
+	CHECK_INT(pipe(fds), 0);
+	pid = fork();
+	if (pid == 0) {
+		close(fds[0]);
+		for (size_t off = 0; off < sizeof(text) - 1; off += 999) {
+			size_t n = sizeof(text) - 1 - off < 999 ? sizeof(text) - 1 - off : 999;
+
+			if (fd_write_all(fds[1], text + off, n))
+				_exit(1);
+			usleep(100);
+		}
+		_exit(0);
+	}
+	close(fds[1]);
+	CHECK_INT(fd_read_lines(fds[0], 1 << 20, 100, 64, collect_line, &ls, NULL), 0);
+	text[sizeof(text) - 1] = '\n'; /* the last line had none */
+	CHECK(ls.len == sizeof(text) && !memcmp(ls.text, text, sizeof(text)));
+	free(ls.text);
+	close(fds[0]);
+	waitpid(pid, NULL, 0);
+}
+
 static void test_read_small(void)
 {
 	const char *p = write_tmp("small", "12345\n", 6);
@@ -253,6 +460,12 @@ int main(void)
 	RUN_TEST(test_capped_truncate_lines);
 	RUN_TEST(test_capped_short_reads_from_pipe);
 	RUN_TEST(test_capped_proc_file);
+	RUN_TEST(test_lines_basic);
+	RUN_TEST(test_lines_buffer_boundaries);
+	RUN_TEST(test_lines_too_long);
+	RUN_TEST(test_lines_cap);
+	RUN_TEST(test_lines_callback_stops);
+	RUN_TEST(test_lines_short_reads_from_pipe);
 	RUN_TEST(test_read_small);
 	RUN_TEST(test_output_ignores_planted_tmp_symlink);
 	RUN_TEST(test_write_file_atomic);
