@@ -2,9 +2,11 @@
 /* Kernel symbols: the text symbols of /proc/kallsyms sorted by address, names in one string
  * pool, and the rule for how far past a symbol an address still belongs to it. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "symbolize/kallsyms.h"
 #include "util/addr_search.h"
@@ -13,8 +15,10 @@
 #include "util/log.h"
 #include "util/parse_util.h"
 
-/* /proc/kallsyms is ~5 MiB for a distribution kernel, ~15 MiB with hundreds of modules. */
+/* /proc/kallsyms is ~5 MiB for a distribution kernel, ~15 MiB with hundreds of modules. It is
+ * read KALLSYMS_READ_SIZE at a time and parsed as it comes: the text is never held whole. */
 #define KALLSYMS_MAX_BYTES   (64u << 20)
+#define KALLSYMS_READ_SIZE   (64u << 10)
 #define KALLSYMS_MAX_ENTRIES (2u << 20)
 /* KSYM_NAME_LEN is 512 since 6.1; MODULE_NAME_LEN is 64, BPF and ftrace pseudo-modules fit too. */
 #define KSYM_NAME_MAX	512
@@ -51,7 +55,8 @@ struct parse_state {
 	char *pool;
 	size_t pool_len, pool_cap;
 	uint32_t last_module; /* modules are listed contiguously: intern the previous one */
-	size_t zero, nonzero, skipped;
+	uint64_t etext;
+	size_t zero, nonzero, skipped, bad;
 };
 
 static int cmp_ksym_raw(const void *a, const void *b)
@@ -116,7 +121,7 @@ static uint32_t pool_add(struct parse_state *ps, const char *s, size_t len)
 
 /* Parses "ADDR TYPE NAME[\t[MODULE]]" in [p, le). Returns 0 (kept or not text), -EINVAL for a
  * malformed line, -ENOMEM. */
-static int parse_line(struct parse_state *ps, const char *p, const char *le, uint64_t *etext)
+static int parse_line(struct parse_state *ps, const char *p, const char *le)
 {
 	const char *q, *name, *ne, *mod = NULL, *me = NULL;
 	struct ksym_raw *r;
@@ -154,7 +159,7 @@ static int parse_line(struct parse_state *ps, const char *p, const char *le, uin
 	else
 		ps->zero++;
 	if (!mod && nlen == 6 && !memcmp(name, "_etext", 6))
-		*etext = addr;
+		ps->etext = addr;
 	rank = type_rank(type);
 	if (rank < 0 || !addr)
 		return 0;
@@ -216,57 +221,60 @@ static int finish(struct kallsyms *ks, struct parse_state *ps)
 	return 0;
 }
 
-struct kallsyms *kallsyms__parse(const char *buf, size_t len)
+/* One line from memory or from the file: the same parser for both. */
+static int parse_line_cb(void *ctx, const char *line, size_t len)
 {
-	struct parse_state ps = { 0 };
-	struct kallsyms *ks;
-	size_t off = 0, bad = 0;
-	int err = 0;
+	struct parse_state *ps = ctx;
+	int err = parse_line(ps, line, line + len);
 
+	if (err == -EINVAL) {
+		ps->bad++;
+		err = 0;
+	}
+	return err;
+}
+
+static int parse_init(struct parse_state *ps)
+{
+	memset(ps, 0, sizeof(*ps));
+	/* offset 0 is "", the core kernel's module */
+	if (ARRAY_RESERVE(ps->pool, ps->pool_cap, 1))
+		return -ENOMEM;
+	ps->pool[0] = '\0';
+	ps->pool_len = 1;
+	return 0;
+}
+
+/* The table from every line parsed into ps, unless err (the parse's) is set; ps is released
+ * either way. NULL + errno on failure, EACCES when every address read as zero. */
+static struct kallsyms *parse_finish(struct parse_state *ps, int err)
+{
+	struct kallsyms *ks = NULL;
+
+	if (err)
+		goto out;
+	if (!ps->nonzero && ps->zero) {
+		err = -EACCES;
+		goto out;
+	}
+	if (ps->bad)
+		pr_debug("kallsyms: skipped %zu malformed lines", ps->bad);
+	if (ps->skipped)
+		pr_warn("kallsyms: more than %u text symbols, %zu not loaded: their frames keep "
+			"addresses",
+			KALLSYMS_MAX_ENTRIES, ps->skipped);
 	ks = calloc(1, sizeof(*ks));
 	if (!ks) {
 		err = -ENOMEM;
 		goto out;
 	}
-	/* names take about a third of the text; one line is ~40 bytes */
-	ps.pool_cap = len / 3 + 64;
-	ps.cap = len / 40 + 16;
-	if (ps.cap > KALLSYMS_MAX_ENTRIES)
-		ps.cap = KALLSYMS_MAX_ENTRIES;
-	ps.pool = malloc(ps.pool_cap);
-	ps.raw = malloc(ps.cap * sizeof(*ps.raw));
-	if (!ps.pool || !ps.raw) {
-		err = -ENOMEM;
-		goto out;
-	}
-	ps.pool[0] = '\0';
-	ps.pool_len = 1;
-	while (off < len) {
-		const char *p = buf + off, *nl = memchr(p, '\n', len - off);
-		size_t ll = nl ? (size_t)(nl - p) : len - off;
-
-		err = parse_line(&ps, p, p + ll, &ks->etext);
-		if (err == -ENOMEM)
-			goto out;
-		if (err)
-			bad++;
-		off += ll + 1;
-	}
-	err = 0;
-	if (!ps.nonzero && ps.zero) {
-		err = -EACCES;
-		goto out;
-	}
-	if (bad)
-		pr_debug("kallsyms: skipped %zu malformed lines", bad);
-	if (ps.skipped)
-		pr_warn("kallsyms: more than %u text symbols, %zu not loaded: their frames keep "
-			"addresses",
-			KALLSYMS_MAX_ENTRIES, ps.skipped);
-	err = finish(ks, &ps);
+	ks->etext = ps->etext;
+	err = finish(ks, ps);
 out:
-	free(ps.raw);
-	free(ps.pool);
+	free(ps->raw);
+	free(ps->pool);
+	ps->raw = NULL;
+	ps->pool = NULL;
 	if (err) {
 		kallsyms__free(ks);
 		errno = -err;
@@ -275,33 +283,71 @@ out:
 	return ks;
 }
 
-struct kallsyms *kallsyms__load(const char *path)
+struct kallsyms *kallsyms__parse(const char *buf, size_t len)
 {
-	struct kallsyms *ks = NULL;
-	char *buf = NULL;
-	size_t len = 0;
+	struct parse_state ps;
+	size_t off = 0;
 	int err;
 
-	/* /proc files report size 0: read to the end, keeping whole lines past the cap */
-	err = read_file_capped(path, KALLSYMS_MAX_BYTES, READ_CAPPED_TRUNCATE_LINES, &buf, &len);
-	if (err < 0)
-		goto out;
-	if (err == 1)
-		pr_warn("%s is larger than %u MiB: symbols past that are not loaded", path,
-			KALLSYMS_MAX_BYTES >> 20);
-	ks = kallsyms__parse(buf, len);
-	if (!ks) {
-		err = -errno;
-		if (err == -EACCES)
-			pr_warn("failed to load %s: every address reads as zero "
-				"(kernel.kptr_restrict); "
-				"run as root or with CAP_SYSLOG to name kernel frames",
-				path);
+	err = parse_init(&ps);
+	while (!err && off < len) {
+		const char *p = buf + off, *nl = memchr(p, '\n', len - off);
+		size_t ll = nl ? (size_t)(nl - p) : len - off;
+
+		err = parse_line_cb(&ps, p, ll);
+		off += ll + 1;
 	}
-out:
-	free(buf);
+	return parse_finish(&ps, err);
+}
+
+/* name is the file's, for the warnings. */
+static struct kallsyms *load_fd(int fd, const char *name, size_t bufsize)
+{
+	struct parse_state ps;
+	struct kallsyms *ks;
+	size_t long_lines = 0;
+	int err;
+
+	if (bufsize <= KSYM_LINE_MAX)
+		bufsize = KSYM_LINE_MAX + 1;
+	err = parse_init(&ps);
+	/* past the cap only the lines complete within it: a cut one would name a wrong symbol */
+	if (!err)
+		err = fd_read_lines(fd, KALLSYMS_MAX_BYTES, bufsize, KSYM_LINE_MAX, parse_line_cb,
+				    &ps, &long_lines);
+	if (err == 1) {
+		pr_warn("%s is larger than %u MiB: symbols past that are not loaded", name,
+			KALLSYMS_MAX_BYTES >> 20);
+		err = 0;
+	}
+	/* too long for the reader's buffer, they are malformed as parse_line would find them */
+	ps.bad += long_lines;
+	ks = parse_finish(&ps, err);
+	if (!ks && errno == EACCES)
+		pr_warn("failed to load %s: every address reads as zero (kernel.kptr_restrict); "
+			"run as root or with CAP_SYSLOG to name kernel frames",
+			name);
+	return ks;
+}
+
+struct kallsyms *kallsyms__load_fd(int fd, size_t bufsize)
+{
+	return load_fd(fd, "kallsyms", bufsize);
+}
+
+struct kallsyms *kallsyms__load(const char *path)
+{
+	struct kallsyms *ks;
+	int fd, err;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	ks = load_fd(fd, path, KALLSYMS_READ_SIZE);
+	err = errno;
+	close(fd);
 	if (!ks)
-		errno = -err;
+		errno = err;
 	return ks;
 }
 

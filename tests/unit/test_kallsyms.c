@@ -1,5 +1,7 @@
 /* Unit tests of /proc/kallsyms parsing and lookup, on handmade text and on the real file. */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -224,6 +226,101 @@ static void test_missing_newline(void)
 	unlink(path);
 }
 
+/* Both tables answer addr alike: the same symbol, or none in either. */
+static bool same_at(const struct kallsyms *a, const struct kallsyms *b, uint64_t addr)
+{
+	const struct ksym *x = kallsyms__lookup(a, addr), *y = kallsyms__lookup(b, addr);
+
+	if (!x || !y)
+		return x == y;
+	return x->addr == y->addr && !strcmp(x->name, y->name) && !strcmp(x->module, y->module);
+}
+
+/* Text of n lines that end at many offsets of a read: names of every length to 100, aliases,
+ * a module, a malformed and an overlong line, no newline after the last. */
+static size_t make_lines(char *buf, size_t size, size_t n, uint64_t *addrs)
+{
+	size_t len = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		uint64_t addr = 0xffffffff81000000ull + (i / 3) * 0x40; /* three per address */
+		size_t nlen = 1 + (i * 37) % 100;
+		char name[1200];
+
+		addrs[i] = addr + 0x10;
+		for (size_t j = 0; j < nlen; j++)
+			name[j] = (char)('a' + (i + j) % 26);
+		name[nlen] = '\0';
+		if (i % 97 == 50) {
+			memset(name, 'z', 1000); /* overlong: skipped */
+			name[1000] = '\0';
+		}
+		len += (size_t)snprintf(buf + len, size - len, "%016llx %c %s%s%s",
+					(unsigned long long)addr, "TtWw"[i % 4],
+					i % 89 == 7 ? "bad name" : name,
+					i >= n - 20 ? "\t[mod]" : "", i + 1 < n ? "\n" : "");
+	}
+	return len;
+}
+
+/* The file is parsed as it is read: a line cut by the end of a read is whole once parsed, at
+ * every offset of the cut, and the table is the one from the same text in memory. */
+static void test_load_split_lines(void)
+{
+	enum { LINES = 3000 };
+	char path[] = "/tmp/stoker-kallsyms-XXXXXX";
+	static uint64_t addrs[LINES];
+	size_t size = LINES * 140, len;
+	struct kallsyms *mem, *ks;
+	char *text = malloc(size);
+	int fd;
+
+	CHECK(text != NULL);
+	if (!text)
+		return;
+	len = make_lines(text, size, LINES, addrs);
+	CHECK(len > 2 * 65536); /* more than one read at the default size */
+	mem = kallsyms__parse(text, len);
+	CHECK(mem != NULL && kallsyms__count(mem) == LINES / 3);
+	CHECK(write_tmp(path, text, len) == 0);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	CHECK(fd >= 0);
+	/* 0 is raised to the longest line; then sizes that move every cut by a byte or more */
+	for (size_t bufsize = 0; fd >= 0 && bufsize < 70000;
+	     bufsize = bufsize < 850 ? bufsize + 1 : bufsize * 3 / 2) {
+		size_t bad = 0;
+
+		if (bufsize && bufsize < 780)
+			bufsize = 780;
+		CHECK(lseek(fd, 0, SEEK_SET) == 0);
+		ks = kallsyms__load_fd(fd, bufsize);
+		CHECK(ks != NULL);
+		if (!ks)
+			break;
+		CHECK_INT(kallsyms__count(ks), kallsyms__count(mem));
+		for (size_t i = 0; i < LINES; i++)
+			bad += !same_at(ks, mem, addrs[i]);
+		CHECK_INT(bad, 0);
+		CHECK_STR(name_at(ks, addrs[LINES - 1]), name_at(mem, addrs[LINES - 1]));
+		CHECK_STR(module_at(ks, addrs[LINES - 1]), "mod");
+		kallsyms__free(ks);
+	}
+	if (fd >= 0)
+		close(fd);
+	/* through the path, at the default read size */
+	ks = kallsyms__load(path);
+	CHECK(ks != NULL && kallsyms__count(ks) == kallsyms__count(mem));
+	for (size_t i = 0; ks && i < LINES; i++)
+		if (!same_at(ks, mem, addrs[i])) {
+			CHECK(same_at(ks, mem, addrs[i]));
+			break;
+		}
+	kallsyms__free(ks);
+	kallsyms__free(mem);
+	unlink(path);
+	free(text);
+}
+
 static void test_restricted(void)
 {
 	char path[] = "/tmp/stoker-kallsyms-XXXXXX";
@@ -328,6 +425,7 @@ int main(void)
 	RUN_TEST(test_garbage_lines);
 	RUN_TEST(test_overlong_line);
 	RUN_TEST(test_missing_newline);
+	RUN_TEST(test_load_split_lines);
 	RUN_TEST(test_restricted);
 	RUN_TEST(test_empty);
 	RUN_TEST(test_real_kallsyms);
