@@ -195,28 +195,86 @@ static int parse_line(struct parse_state *ps, const char *p, const char *le)
 	return 0;
 }
 
-/* Sorts, keeps the preferred alias per address, and turns pool offsets into pointers. */
+static void sift_down(struct ksym_raw *a, size_t i, size_t n)
+{
+	struct ksym_raw t = a[i];
+
+	for (;;) {
+		size_t c = 2 * i + 1;
+
+		if (c >= n)
+			break;
+		if (c + 1 < n && cmp_ksym_raw(&a[c], &a[c + 1]) < 0)
+			c++;
+		if (cmp_ksym_raw(&t, &a[c]) >= 0)
+			break;
+		a[i] = a[c];
+		i = c;
+	}
+	a[i] = t;
+}
+
+/* Into address order, in place: glibc's qsort merge-sorts through a copy of the array (2.9 MB
+ * here). The core kernel's symbols come in address order, a module's do not: a heap sort when
+ * they are not all in order already (aliases of one address are picked among in finish). */
+static void sort_raw(struct ksym_raw *a, size_t n)
+{
+	size_t i;
+
+	for (i = 1; i < n && a[i - 1].addr <= a[i].addr; i++)
+		;
+	if (i >= n)
+		return;
+	for (i = n / 2; i-- > 0;)
+		sift_down(a, i, n);
+	for (i = n; i-- > 1;) {
+		struct ksym_raw t = a[0];
+
+		a[0] = a[i];
+		a[i] = t;
+		sift_down(a, 0, i);
+	}
+}
+
+/* Sorts, keeps the preferred alias per address, and turns the raw entries into the table's in
+ * place (a second array would double the peak), pool offsets into pointers. */
 static int finish(struct kallsyms *ks, struct parse_state *ps)
 {
-	size_t k = 0;
+	struct ksym_raw *raw = ps->raw;
+	size_t n = ps->n, k = 0;
+	char *out;
 
-	if (ps->n > 1)
-		qsort(ps->raw, ps->n, sizeof(*ps->raw), cmp_ksym_raw);
-	ks->syms = calloc(ps->n ? ps->n : 1, sizeof(*ks->syms));
-	if (!ks->syms)
-		return -ENOMEM;
+	_Static_assert(sizeof(struct ksym) <= sizeof(struct ksym_raw),
+		       "a table entry must fit where its raw entry was");
+	sort_raw(raw, n);
+	for (size_t i = 0, j; i < n; i = j) {
+		size_t best = i;
+
+		for (j = i + 1; j < n && raw[j].addr == raw[i].addr; j++)
+			if (cmp_ksym_raw(&raw[j], &raw[best]) < 0)
+				best = j;
+		raw[k++] = raw[best];
+	}
 	ks->pool = ps->pool;
 	ps->pool = NULL;
-	for (size_t i = 0; i < ps->n; i++) {
-		const struct ksym_raw *r = &ps->raw[i];
+	/* entry i is read whole before its bytes are written: memcpy, not a store through another
+	 * struct type the compiler could order before the read */
+	out = (char *)raw;
+	for (size_t i = 0; i < k; i++) {
+		struct ksym_raw r = raw[i];
+		struct ksym s = { r.addr, ks->pool + r.name, ks->pool + r.module };
 
-		if (k && ks->syms[k - 1].addr == r->addr)
-			continue;
-		ks->syms[k].addr = r->addr;
-		ks->syms[k].name = ks->pool + r->name;
-		ks->syms[k].module = ks->pool + r->module;
-		k++;
+		memcpy(out + i * sizeof(s), &s, sizeof(s));
 	}
+	ps->raw = NULL;
+	if (!k) {
+		free(raw);
+		return 0;
+	}
+	/* only a shrink, which keeps the block where it is if it fails */
+	ks->syms = realloc(raw, k * sizeof(*ks->syms));
+	if (!ks->syms)
+		ks->syms = (struct ksym *)raw;
 	ks->n = k;
 	return 0;
 }

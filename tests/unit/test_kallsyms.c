@@ -321,6 +321,66 @@ static void test_load_split_lines(void)
 	free(text);
 }
 
+/* Module symbols come out of address order: the table is the same whatever the order of the
+ * lines (no two aliases here tie on every preference, which would fall to file order). */
+static void test_unsorted(void)
+{
+	enum { LINES = 3000 };
+	static uint64_t addrs[LINES];
+	static const char *starts[LINES];
+	size_t size = LINES * 140, len, ll[LINES];
+	char *text = malloc(size), *shuf = malloc(size);
+	struct kallsyms *mem;
+
+	CHECK(text && shuf);
+	if (!text || !shuf)
+		goto out;
+	len = make_lines(text, size, LINES, addrs);
+	text[len++] = '\n';
+	for (size_t i = 0, off = 0; i < LINES; i++) {
+		char *nl = memchr(text + off, '\n', len - off);
+
+		starts[i] = text + off;
+		ll[i] = (size_t)(nl - (text + off)) + 1;
+		off += ll[i];
+	}
+	mem = kallsyms__parse(text, len);
+	CHECK(mem != NULL);
+	/* reversed, then two shuffles */
+	for (unsigned int round = 0; mem && round < 3; round++) {
+		static size_t order[LINES];
+		struct kallsyms *ks;
+		size_t off = 0, bad = 0;
+		uint32_t x = round * 2654435761u + 1;
+
+		for (size_t i = 0; i < LINES; i++)
+			order[i] = LINES - 1 - i;
+		for (size_t i = LINES - 1; round && i > 0; i--) {
+			size_t j, t;
+
+			x = x * 1664525u + 1013904223u;
+			j = x % (i + 1);
+			t = order[i];
+			order[i] = order[j];
+			order[j] = t;
+		}
+		for (size_t i = 0; i < LINES; i++) {
+			memcpy(shuf + off, starts[order[i]], ll[order[i]]);
+			off += ll[order[i]];
+		}
+		ks = kallsyms__parse(shuf, off);
+		CHECK(ks && kallsyms__count(ks) == kallsyms__count(mem));
+		for (size_t i = 0; ks && i < LINES; i++)
+			bad += !same_at(ks, mem, addrs[i]);
+		CHECK_INT(bad, 0);
+		kallsyms__free(ks);
+	}
+	kallsyms__free(mem);
+out:
+	free(text);
+	free(shuf);
+}
+
 static void test_restricted(void)
 {
 	char path[] = "/tmp/stoker-kallsyms-XXXXXX";
@@ -426,6 +486,7 @@ int main(void)
 	RUN_TEST(test_overlong_line);
 	RUN_TEST(test_missing_newline);
 	RUN_TEST(test_load_split_lines);
+	RUN_TEST(test_unsorted);
 	RUN_TEST(test_restricted);
 	RUN_TEST(test_empty);
 	RUN_TEST(test_real_kallsyms);
