@@ -236,42 +236,113 @@ static void sort_raw(struct ksym_raw *a, size_t n)
 	}
 }
 
-/* Sorts, keeps the preferred alias per address, and turns the raw entries into the table's in
- * place (a second array would double the peak), pool offsets into pointers. */
+/* The name of an alias that lost to another at its address: dropped from the pool. */
+struct pool_gap {
+	uint32_t off;	  /* where the name was */
+	uint32_t dropped; /* its size with the NUL, then (pool_compact) the bytes dropped up to
+			   * its end */
+};
+
+static int cmp_pool_gap(const void *a, const void *b)
+{
+	const struct pool_gap *x = a, *y = b;
+
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+/* Drops the names at the gaps (sorted by offset) by moving what follows each down. */
+static void pool_compact(struct parse_state *ps, struct pool_gap *g, size_t ng)
+{
+	size_t w = g[0].off, dropped = 0;
+
+	for (size_t i = 0; i < ng; i++) {
+		size_t from = g[i].off + g[i].dropped;
+		size_t to = i + 1 < ng ? g[i + 1].off : ps->pool_len;
+
+		memmove(ps->pool + w, ps->pool + from, to - from);
+		w += to - from;
+		dropped += g[i].dropped;
+		g[i].dropped = (uint32_t)dropped;
+	}
+	ps->pool_len = w;
+}
+
+/* Where the string that was at off is after pool_compact. */
+static uint32_t pool_moved(const struct pool_gap *g, size_t ng, uint32_t off)
+{
+	size_t lo = 0, hi = ng;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (g[mid].off < off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return off - (lo ? g[lo - 1].dropped : 0);
+}
+
+/* Sorts, keeps the preferred alias per address and only its name in the pool, and turns the raw
+ * entries into the table's in place (a second array would add to the peak), pool offsets into
+ * pointers. Pool and table are left at their exact sizes: they are kept for the agent's life. */
 static int finish(struct kallsyms *ks, struct parse_state *ps)
 {
 	struct ksym_raw *raw = ps->raw;
-	size_t n = ps->n, k = 0;
-	char *out;
+	struct pool_gap *gaps = NULL;
+	size_t n = ps->n, k = 0, ng = 0;
+	char *out, *pool;
 
 	_Static_assert(sizeof(struct ksym) <= sizeof(struct ksym_raw),
 		       "a table entry must fit where its raw entry was");
 	sort_raw(raw, n);
+	for (size_t i = 1; i < n; i++)
+		ng += raw[i].addr == raw[i - 1].addr;
+	if (ng) {
+		gaps = malloc(ng * sizeof(*gaps));
+		if (!gaps)
+			return -ENOMEM;
+	}
+	ng = 0;
 	for (size_t i = 0, j; i < n; i = j) {
 		size_t best = i;
 
-		for (j = i + 1; j < n && raw[j].addr == raw[i].addr; j++)
-			if (cmp_ksym_raw(&raw[j], &raw[best]) < 0)
+		for (j = i + 1; j < n && raw[j].addr == raw[i].addr; j++) {
+			size_t lost = j;
+
+			if (cmp_ksym_raw(&raw[j], &raw[best]) < 0) {
+				lost = best;
 				best = j;
+			}
+			gaps[ng].off = raw[lost].name;
+			gaps[ng++].dropped = raw[lost].name_len + 1u;
+		}
 		raw[k++] = raw[best];
 	}
-	ks->pool = ps->pool;
+	if (ng) {
+		qsort(gaps, ng, sizeof(*gaps), cmp_pool_gap);
+		pool_compact(ps, gaps, ng);
+	}
+	/* only shrinks, which keep the block where it is if they fail */
+	pool = realloc(ps->pool, ps->pool_len);
+	ks->pool = pool ? pool : ps->pool;
 	ps->pool = NULL;
 	/* entry i is read whole before its bytes are written: memcpy, not a store through another
 	 * struct type the compiler could order before the read */
 	out = (char *)raw;
 	for (size_t i = 0; i < k; i++) {
 		struct ksym_raw r = raw[i];
-		struct ksym s = { r.addr, ks->pool + r.name, ks->pool + r.module };
+		struct ksym s = { r.addr, ks->pool + pool_moved(gaps, ng, r.name),
+				  ks->pool + pool_moved(gaps, ng, r.module) };
 
 		memcpy(out + i * sizeof(s), &s, sizeof(s));
 	}
+	free(gaps);
 	ps->raw = NULL;
 	if (!k) {
 		free(raw);
 		return 0;
 	}
-	/* only a shrink, which keeps the block where it is if it fails */
 	ks->syms = realloc(raw, k * sizeof(*ks->syms));
 	if (!ks->syms)
 		ks->syms = (struct ksym *)raw;

@@ -477,6 +477,134 @@ out:
 	kallsyms__free(ks);
 }
 
+/* One text symbol of the reference parse below. */
+struct ref_sym {
+	unsigned long long addr;
+	int rank, underscores, len, seq;
+	char *name, *module;
+};
+
+/* The alias kept for an address: T, t, W, w; then fewer leading underscores; then the longer
+ * name; then the first listed. */
+static int cmp_ref(const void *a, const void *b)
+{
+	const struct ref_sym *x = a, *y = b;
+
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	if (x->rank != y->rank)
+		return x->rank - y->rank;
+	if (x->underscores != y->underscores)
+		return x->underscores - y->underscores;
+	if (x->len != y->len)
+		return y->len - x->len;
+	return x->seq - y->seq;
+}
+
+/* /proc/kallsyms's text symbols by sscanf, sorted by cmp_ref; returns the count. */
+static size_t ref_parse(struct ref_sym **out, unsigned long long *etext)
+{
+	FILE *f = fopen("/proc/kallsyms", "re");
+	char *line = NULL, name[1024], mod[1024], t;
+	struct ref_sym *v = NULL;
+	size_t n = 0, cap = 0, lcap = 0;
+	unsigned long long a;
+
+	*etext = 0;
+	while (f && getline(&line, &lcap, f) > 0) {
+		int k = sscanf(line, "%llx %c %1023s %1023s", &a, &t, name, mod);
+		const char *types = "TtWw", *r = strchr(types, t);
+
+		if (k < 3)
+			continue;
+		if (k == 3 && !strcmp(name, "_etext"))
+			*etext = a;
+		if (!a || !t || !r)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 4096;
+			v = realloc(v, cap * sizeof(*v));
+			if (!v)
+				break;
+		}
+		v[n].addr = a;
+		v[n].rank = (int)(r - types);
+		v[n].underscores = (int)strspn(name, "_");
+		v[n].len = (int)strlen(name);
+		v[n].seq = (int)n;
+		v[n].name = strdup(name);
+		/* "[ext4]" */
+		mod[k == 4 ? strlen(mod) - 1 : 0] = '\0';
+		v[n].module = strdup(k == 4 ? mod + 1 : "");
+		n++;
+	}
+	free(line);
+	if (f)
+		fclose(f);
+	if (v)
+		qsort(v, n, sizeof(*v), cmp_ref);
+	*out = v;
+	return v ? n : 0;
+}
+
+static void ref_free(struct ref_sym *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].name);
+		free(v[i].module);
+	}
+	free(v);
+}
+
+/* Every address of the real /proc/kallsyms names what a plain parse of it does: the names kept
+ * after dropping the other aliases' from the pool are the right ones, at every address. */
+static void test_real_names(void)
+{
+	size_t bad = 0, distinct = 0, n = 0;
+	unsigned long long etext = 0;
+	struct ref_sym *v = NULL;
+	struct kallsyms *ks = NULL;
+
+	/* BPF programs come and go in the file: again if it changed between the two reads */
+	for (int tries = 0; tries < 3; tries++) {
+		ref_free(v, n);
+		kallsyms__free(ks);
+		n = ref_parse(&v, &etext);
+		ks = kallsyms__load("/proc/kallsyms");
+		bad = distinct = 0;
+		for (size_t i = 0; ks && i < n; i++) {
+			const struct ksym *s;
+
+			if (i && v[i].addr == v[i - 1].addr)
+				continue;
+			distinct++;
+			s = kallsyms__lookup(ks, v[i].addr);
+			if (!v[i].module[0] && etext && v[i].addr >= etext) {
+				bad += s != NULL; /* past core text */
+				continue;
+			}
+			if (!s || s->addr != v[i].addr || strcmp(s->name, v[i].name) ||
+			    strcmp(s->module, v[i].module)) {
+				if (bad++ < 5)
+					fprintf(stderr, "  %llx: %s [%s], want %s [%s]\n",
+						v[i].addr, s ? s->name : "-", s ? s->module : "-",
+						v[i].name, v[i].module);
+			}
+		}
+		if (ks && !bad && distinct == kallsyms__count(ks))
+			break;
+	}
+	CHECK(ks != NULL);
+	CHECK(n > 10000);
+	CHECK_INT(bad, 0);
+	CHECK_INT(kallsyms__count(ks), distinct);
+	fprintf(stderr,
+		"  %zu text symbols, %zu addresses, all named as a plain parse names them\n", n,
+		distinct);
+	kallsyms__free(ks);
+	ref_free(v, n);
+}
+
 int main(void)
 {
 	RUN_TEST(test_parse_and_lookup);
@@ -490,5 +618,6 @@ int main(void)
 	RUN_TEST(test_restricted);
 	RUN_TEST(test_empty);
 	RUN_TEST(test_real_kallsyms);
+	RUN_TEST(test_real_names);
 	return TEST_SUMMARY();
 }
