@@ -125,6 +125,46 @@ static void test_duplicates(void)
 	kallsyms__free(ks);
 }
 
+/* A name the previous one ends with (NAME after __pfx_NAME) is kept as that one's tail: right
+ * whichever of the two loses to an alias, with aliases' names dropped around them. */
+static void test_shared_names(void)
+{
+	const char *t = "ffffffff81000000 t dropped_alias_a\n"
+			"ffffffff81000000 T kept_a\n"
+			"ffffffff81000100 T __pfx_foo\n"
+			"ffffffff81000110 T foo\n" /* foo's name is __pfx_foo's tail */
+			"ffffffff81000120 T oo\n"  /* and oo's too */
+			"ffffffff81000200 t __pfx_bar\n"
+			"ffffffff81000200 T bar\n" /* the lender loses, its name stays */
+			"ffffffff81000300 T __pfx_baz\n"
+			"ffffffff81000300 t baz\n" /* the borrower loses */
+			"ffffffff81000400 t dropped_alias_b\n"
+			"ffffffff81000400 T kept_b\n"
+			"ffffffff81000500 T qux\t[mod]\n"
+			"ffffffff81000500 w qux\t[mod]\n" /* the same name again */
+			"ffffffff81000600 T __pfx_last\n"
+			"ffffffff81000610 T last";
+	struct kallsyms *ks = kallsyms__parse(t, strlen(t));
+
+	CHECK(ks != NULL);
+	if (!ks)
+		return;
+	CHECK_INT(kallsyms__count(ks), 10);
+	CHECK_STR(name_at(ks, 0xffffffff81000000), "kept_a");
+	CHECK_STR(name_at(ks, 0xffffffff81000100), "__pfx_foo");
+	CHECK_STR(name_at(ks, 0xffffffff81000110), "foo");
+	CHECK_STR(name_at(ks, 0xffffffff81000120), "oo");
+	CHECK_STR(name_at(ks, 0xffffffff81000200), "bar");
+	CHECK_STR(name_at(ks, 0xffffffff81000300), "__pfx_baz");
+	CHECK_STR(name_at(ks, 0xffffffff81000400), "kept_b");
+	CHECK_STR(name_at(ks, 0xffffffff81000500), "qux");
+	CHECK_STR(module_at(ks, 0xffffffff81000500), "mod");
+	CHECK_STR(name_at(ks, 0xffffffff81000600), "__pfx_last");
+	CHECK_STR(name_at(ks, 0xffffffff81000610), "last");
+	CHECK_STR(module_at(ks, 0xffffffff81000610), "");
+	kallsyms__free(ks);
+}
+
 static void test_garbage_lines(void)
 {
 	const char t[] = "garbage line here\n"
@@ -610,6 +650,7 @@ int main(void)
 	RUN_TEST(test_parse_and_lookup);
 	RUN_TEST(test_no_etext);
 	RUN_TEST(test_duplicates);
+	RUN_TEST(test_shared_names);
 	RUN_TEST(test_garbage_lines);
 	RUN_TEST(test_overlong_line);
 	RUN_TEST(test_missing_newline);
