@@ -23,6 +23,7 @@
 /* Configured by the agent between open and load. */
 const volatile bool unwind_tables = false;     /* --unwind auto */
 const volatile bool have_task_pt_regs = false; /* bpf_task_pt_regs exists (5.15+) */
+const volatile bool have_find_vma = false;     /* bpf_find_vma exists (5.17+) */
 const volatile __u32 max_user_frames = STOKER_MAX_STACK_DEPTH;
 
 /* Every loaded file's rows, in chunks the agent adds and deletes as tables come and go. */
@@ -56,6 +57,15 @@ struct {
 	__type(key, struct stoker_unwind_map_key);
 	__type(value, struct stoker_unwind_map_val);
 } unwind_mappings SEC(".maps");
+
+/* The files whose rows are loaded, by (device, inode): for processes not registered yet. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, STOKER_UNWIND_MAX_FILES);
+	__type(key, struct stoker_unwind_file_key);
+	__type(value, struct stoker_unwind_file_val);
+} unwind_files SEC(".maps");
 
 /* Where a walk is between tail calls. */
 struct stoker_walk {
@@ -189,6 +199,66 @@ static __always_inline __u32 unwind_map_pid(__u32 pid)
 	return BPF_CORE_READ(parent, tgid);
 }
 
+/* What bpf_find_vma's callback reads of the VMA holding an address. */
+struct vma_found {
+	__u64 start, end, pgoff;
+	struct stoker_unwind_file_key key;
+	bool file;
+};
+
+static long vma_found_cb(struct task_struct *task, struct vm_area_struct *vma, void *data)
+{
+	struct vma_found *v = data;
+	struct file *file = BPF_CORE_READ(vma, vm_file);
+	dev_t dev;
+
+	if (!file)
+		return 0;
+	dev = BPF_CORE_READ(file, f_inode, i_sb, s_dev);
+	v->key.major = dev >> 20; /* the kernel's MAJOR() and MINOR(), as /proc/PID/maps */
+	v->key.minor = dev & 0xfffff;
+	v->key.inode = BPF_CORE_READ(file, f_inode, i_ino);
+	v->start = BPF_CORE_READ(vma, vm_start);
+	v->end = BPF_CORE_READ(vma, vm_end);
+	v->pgoff = BPF_CORE_READ(vma, vm_pgoff);
+	v->file = true;
+	return 0;
+}
+
+/* The mapping of pc in a process the agent has not registered yet (sampled between its exec
+ * and the agent's scan of its maps): the file the kernel's VMA maps there, if its rows are
+ * loaded, placed as the agent would place it (unwind_segments_bias). */
+static __always_inline bool vma_mapping(struct stoker_walk *st, __u64 pc)
+{
+	struct stoker_unwind_file_val *f;
+	struct vma_found v = {};
+	__u64 off;
+
+	if (!have_find_vma)
+		return false;
+	if (bpf_find_vma(bpf_get_current_task_btf(), pc, vma_found_cb, &v, 0) || !v.file)
+		return false;
+	f = bpf_map_lookup_elem(&unwind_files, &v.key);
+	if (!f)
+		return false;
+	off = v.pgoff << 12;
+	for (int i = 0; i < STOKER_UNWIND_FILE_SEGS; i++) {
+		const struct stoker_unwind_seg *sg = &f->segs[i];
+
+		if (i >= f->nsegs)
+			break;
+		if (off >= (sg->offset & ~0xfffull) && off < sg->offset + sg->filesz) {
+			st->map.table_id = f->table_id;
+			st->map.bias = v.start - off + sg->offset - sg->vaddr;
+			st->map.flags = STOKER_UMAP_TABLE;
+			st->map.start = v.start;
+			st->map.end = v.end;
+			return true;
+		}
+	}
+	return false;
+}
+
 /* The last row at or before rel in the page's rows; NULL when rel precedes them all. */
 static __always_inline struct stoker_unwind_row *
 find_row(struct stoker_walk *st, const struct stoker_unwind_page *pg, __u32 rel)
@@ -233,14 +303,17 @@ static __always_inline int unwind_step(struct stoker_walk *st, struct stoker_sam
 		mk.addr_be = bpf_cpu_to_be64(pc);
 		m = bpf_map_lookup_elem(&unwind_mappings, &mk);
 		if (!m) {
-			s->flags |= STOKER_SF_UNWIND_PENDING;
-			goto fp;
-		}
-		if (m->flags & STOKER_UMAP_PROC) {
+			if (!vma_mapping(st, pc)) {
+				s->flags |= STOKER_SF_UNWIND_PENDING;
+				goto fp;
+			}
+			s->flags |= STOKER_SF_UNWIND_VMA;
+		} else if (m->flags & STOKER_UMAP_PROC) {
 			s->flags |= STOKER_SF_UNWIND_NO_MAPPING;
 			goto fp;
+		} else {
+			st->map = *m;
 		}
-		st->map = *m;
 	}
 	if (!(st->map.flags & STOKER_UMAP_TABLE))
 		goto fp;

@@ -48,6 +48,9 @@
 	X(UNWIND_PENDING, "unwind_samples_pending_total", COUNTER, COUNT,                          \
 	  "Samples taken before the process's tables loaded.", UNWIND,                             \
 	  ", %llu samples before tables loaded")                                                   \
+	X(UNWIND_VMA, "unwind_samples_vma_total", COUNTER, COUNT,                                  \
+	  "Samples of processes not yet registered, walked through the kernel's VMAs.", UNWIND,    \
+	  ", %llu walked through kernel VMAs before registration")                                 \
 	X(UNWIND_NO_REGS, "unwind_samples_no_regs_total", COUNTER, COUNT,                          \
 	  "Samples whose user registers were unavailable.", UNWIND,                                \
 	  ", %llu without user registers")                                                         \

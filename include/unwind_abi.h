@@ -31,6 +31,8 @@
 #define STOKER_UNWIND_DEFAULT_CHUNKS 8192
 #define STOKER_UNWIND_MAX_PAGES	     65536	/* page index entries */
 #define STOKER_UNWIND_MAX_MAPPINGS   (1u << 18) /* (pid, address range) prefixes */
+#define STOKER_UNWIND_MAX_FILES	     4096	/* files with rows, by (device, inode) */
+#define STOKER_UNWIND_FILE_SEGS	     4		/* executable PT_LOADs a file entry places */
 
 /* Frames the walker handles per program before it tail-calls itself. */
 #define STOKER_UNWIND_FRAMES_PER_PROG 8
@@ -116,6 +118,26 @@ struct stoker_unwind_map_val {
 	__u64 start, end;
 };
 
+/* A file whose rows are loaded, by the identity the kernel's VMA gives (the device as
+ * /proc/PID/maps prints it, MAJOR:MINOR of the inode's super block, and the inode number): a
+ * process not yet registered (sampled between its exec and the agent's scan) is walked from
+ * its first sample through bpf_find_vma and this map. */
+struct stoker_unwind_file_key {
+	__u32 major, minor;
+	__u64 inode;
+};
+
+struct stoker_unwind_seg {
+	__u64 offset, vaddr, filesz; /* an executable PT_LOAD */
+};
+
+struct stoker_unwind_file_val {
+	__u64 table_id;
+	__u32 nsegs;
+	__u32 pad;
+	struct stoker_unwind_seg segs[STOKER_UNWIND_FILE_SEGS];
+};
+
 /* Why a table walk of the user stack ended: in every sample (stoker_sample.unwind_stop). */
 enum stoker_unwind_stop {
 	STOKER_USTOP_NONE = 0,	     /* no table walk (frame-pointer mode, kernel thread) */
@@ -132,6 +154,8 @@ enum stoker_unwind_sample_flags {
 	STOKER_SF_UNWIND_PENDING = 1u << 8,    /* process not yet registered: frame pointers only */
 	STOKER_SF_UNWIND_NO_MAPPING = 1u << 9, /* a pc outside every known mapping: rescan */
 	STOKER_SF_UNWIND_TABLES = 1u << 10,    /* the user stack was walked by the table walker */
+	STOKER_SF_UNWIND_VMA = 1u << 11,       /* process not yet registered: its files' tables
+						* found through the kernel's VMAs */
 };
 
 _Static_assert(sizeof(struct stoker_unwind_rule) == 16, "rule layout");
@@ -139,5 +163,8 @@ _Static_assert(sizeof(struct stoker_unwind_row) == 8, "row layout");
 _Static_assert(sizeof(struct stoker_unwind_chunk) == 4032, "chunk layout");
 _Static_assert(sizeof(struct stoker_unwind_map_key) == 16, "map key layout");
 _Static_assert(sizeof(struct stoker_unwind_map_val) == 40, "map value layout");
+_Static_assert(sizeof(struct stoker_unwind_file_key) == 16, "file key layout");
+_Static_assert(sizeof(struct stoker_unwind_file_val) == 16 + 24 * STOKER_UNWIND_FILE_SEGS,
+	       "file value layout");
 
 #endif /* STOKER_UNWIND_ABI_H */

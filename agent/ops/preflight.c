@@ -108,6 +108,8 @@ static void check_bpf(struct report *r)
 	bool bpf_loop = libbpf_probe_bpf_helper(BPF_PROG_TYPE_PERF_EVENT, BPF_FUNC_loop, NULL) == 1;
 	bool task_btf = libbpf_probe_bpf_helper(BPF_PROG_TYPE_PERF_EVENT,
 						BPF_FUNC_get_current_task_btf, NULL) == 1;
+	bool find_vma =
+	    libbpf_probe_bpf_helper(BPF_PROG_TYPE_PERF_EVENT, BPF_FUNC_find_vma, NULL) == 1;
 
 	line(r, perf_prog ? 0 : 2, "BPF perf_event progs", perf_prog ? "loadable" : "not loadable",
 	     "needs CAP_BPF (or root) and a kernel with CONFIG_BPF_EVENTS");
@@ -119,6 +121,10 @@ static void check_bpf(struct report *r)
 	     "exec/exit tracking off: pid reuse may mislabel a process briefly");
 	line(r, 0, "bpf_loop", bpf_loop ? "available" : "missing (not needed yet)", NULL);
 	line(r, 0, "task BTF helpers", task_btf ? "available" : "missing (not needed yet)", NULL);
+	line(r, find_vma ? 0 : 1, "bpf_find_vma",
+	     find_vma ? "available: new processes unwind from their first sample" : "missing",
+	     "needs Linux 5.17 or newer; until then a new process's samples taken before the "
+	     "agent reads its maps walk by frame pointers");
 	if (statfs("/sys/fs/bpf", &sf) == 0 && (unsigned long)sf.f_type == BPF_FS_MAGIC)
 		line(r, 0, "bpffs", "mounted at /sys/fs/bpf", NULL);
 	else

@@ -170,8 +170,8 @@ static void on_sample(struct collector *c, const struct stoker_sample *s, size_t
 	}
 	proc_cache__refresh_labels(c->sz->procs, p);
 	/* after the lookup: the unwind loader scans the mappings the process cache just read */
-	if (c->opts.unwind_hint &&
-	    (s->flags & (STOKER_SF_UNWIND_PENDING | STOKER_SF_UNWIND_NO_MAPPING)))
+	if (c->opts.unwind_hint && (s->flags & (STOKER_SF_UNWIND_PENDING | STOKER_SF_UNWIND_VMA |
+						STOKER_SF_UNWIND_NO_MAPPING)))
 		c->opts.unwind_hint(c->opts.skip_ctx, (int)s->pid, s->flags);
 	if (p->dropped) {
 		/* the rules said no: from now on BPF skips it, so this costs nothing more */

@@ -142,6 +142,10 @@ struct sampler *sampler__open(const struct sampler_opts *opts)
 	 * samples taken in user mode by table, the rest by frame pointers */
 	s->skel->rodata->have_task_pt_regs =
 	    libbpf_probe_bpf_helper(BPF_PROG_TYPE_PERF_EVENT, BPF_FUNC_task_pt_regs, NULL) > 0;
+	/* 5.17+: a process sampled before the agent registered it walks its files' tables
+	 * through the kernel's VMAs; older kernels walk it by frame pointers until then */
+	s->skel->rodata->have_find_vma =
+	    libbpf_probe_bpf_helper(BPF_PROG_TYPE_PERF_EVENT, BPF_FUNC_find_vma, NULL) > 0;
 	bpf_map__set_max_entries(
 	    s->skel->maps.unwind_rows,
 	    opts->unwind_tables
@@ -332,7 +336,7 @@ const char *sampler__event_name(const struct sampler *s)
 
 void sampler__unwind_maps(const struct sampler *s, struct sampler_unwind_maps *out)
 {
-	out->rows_fd = out->rules_fd = out->pages_fd = out->mappings_fd = -1;
+	out->rows_fd = out->rules_fd = out->pages_fd = out->mappings_fd = out->files_fd = -1;
 	out->chunks = 0;
 	if (!s->opts.unwind_tables)
 		return;
@@ -340,6 +344,7 @@ void sampler__unwind_maps(const struct sampler *s, struct sampler_unwind_maps *o
 	out->rules_fd = bpf_map__fd(s->skel->maps.unwind_rules);
 	out->pages_fd = bpf_map__fd(s->skel->maps.unwind_pages);
 	out->mappings_fd = bpf_map__fd(s->skel->maps.unwind_mappings);
+	out->files_fd = bpf_map__fd(s->skel->maps.unwind_files);
 	out->chunks = bpf_map__max_entries(s->skel->maps.unwind_rows);
 }
 

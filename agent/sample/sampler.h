@@ -70,7 +70,7 @@ int sampler__ncpus(const struct sampler *s);
 
 /* The maps agent/unwind_loader.c fills; -1 fds when unwinding by tables is off. */
 struct sampler_unwind_maps {
-	int rows_fd, rules_fd, pages_fd, mappings_fd;
+	int rows_fd, rules_fd, pages_fd, mappings_fd, files_fd;
 	size_t chunks; /* entries the row map holds at most (struct stoker_unwind_chunk) */
 };
 void sampler__unwind_maps(const struct sampler *s, struct sampler_unwind_maps *out);

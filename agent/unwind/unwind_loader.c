@@ -191,8 +191,8 @@ struct unwind_loader *unwind_loader__new(const struct unwind_loader_opts *opts)
 	l->opts = *opts;
 	if (!l->opts.max_procs)
 		l->opts.max_procs = 16384;
-	if (!l->opts.max_tables)
-		l->opts.max_tables = 4096;
+	if (!l->opts.max_tables || l->opts.max_tables > STOKER_UNWIND_MAX_FILES)
+		l->opts.max_tables = STOKER_UNWIND_MAX_FILES;
 	if (!l->opts.rescan_interval_ns)
 		l->opts.rescan_interval_ns = 2000000000ull;
 	l->pool_chunks = opts->maps.chunks;
@@ -284,8 +284,47 @@ static int write_chunks(struct unwind_loader *l, uint32_t first,
 	return 0;
 }
 
+/* The file's entry for processes not registered yet, which the BPF walker finds through
+ * their VMAs (bpf/unwind.bpf.h vma_mapping). */
+static void file_key(const struct utable *t, struct stoker_unwind_file_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->major = major(t->dev);
+	k->minor = minor(t->dev);
+	k->inode = t->inode;
+}
+
+static void put_file(struct unwind_loader *l, const struct utable *t)
+{
+	struct stoker_unwind_file_val v = { .table_id = t->id };
+	struct stoker_unwind_file_key k;
+
+	if (l->opts.maps.files_fd < 0)
+		return;
+	for (size_t i = 0; i < t->nsegs && v.nsegs < STOKER_UNWIND_FILE_SEGS; i++)
+		v.segs[v.nsegs++] = (struct stoker_unwind_seg){ t->segs[i].offset, t->segs[i].vaddr,
+								t->segs[i].filesz };
+	file_key(t, &k);
+	/* the map holds as many files as the loader holds tables: a failure is the kernel's
+	 * memory, and such processes then wait for their registration, as without the map */
+	if (bpf_map_update_elem(l->opts.maps.files_fd, &k, &v, BPF_ANY))
+		pr_debug("unwind file entry of %llu:%llu not written: %s",
+			 (unsigned long long)t->dev, (unsigned long long)t->inode, strerror(errno));
+}
+
+static void delete_file(struct unwind_loader *l, const struct utable *t)
+{
+	struct stoker_unwind_file_key k;
+
+	if (l->opts.maps.files_fd < 0 || !t->nrows)
+		return;
+	file_key(t, &k);
+	bpf_map_delete_elem(l->opts.maps.files_fd, &k);
+}
+
 static void drop_table(struct unwind_loader *l, size_t i)
 {
+	delete_file(l, &l->tables[i]);
 	delete_pages(l, &l->tables[i]);
 	delete_chunks(l, l->tables[i].first, l->tables[i].nrows);
 	l->st.rows_used -= l->tables[i].nrows;
@@ -553,6 +592,7 @@ static struct utable *load_table(struct unwind_loader *l, struct object *o, uint
 			} else {
 				l->st.rows_used += t->nrows;
 				l->st.tables_built++;
+				put_file(l, t);
 				pr_debug(
 				    "unwind table for %s: %zu rows from %s (%zu FDEs cut short)",
 				    path, ut->nrows, ut->source, ut->capped_fdes);
@@ -724,7 +764,9 @@ void unwind_loader__on_sample(struct unwind_loader *l, struct proc *proc, uint32
 	uint64_t now = monotonic_ns();
 	struct uproc *p;
 
-	if (!(flags & (STOKER_SF_UNWIND_PENDING | STOKER_SF_UNWIND_NO_MAPPING)))
+	/* VMA: walked through the kernel's VMAs, so not registered yet either */
+	if (!(flags &
+	      (STOKER_SF_UNWIND_PENDING | STOKER_SF_UNWIND_VMA | STOKER_SF_UNWIND_NO_MAPPING)))
 		return;
 	p = lru_cache__get(l->procs, &proc->pid);
 	if (p && p->deferred)
