@@ -159,6 +159,23 @@ int object__unwind_table(struct object *o, struct unwind_rules *rules,
 	return 0;
 }
 
+void object__drop_unwind_rows(struct object *o)
+{
+	struct obj_cache *c = o->cache;
+
+	if (!(o->built & OBJECT_PART_UNWIND) || o->unwind_err || !o->unwind.rows)
+		return;
+	unwind_table__free(&o->unwind);
+	o->cost -= o->unwind_bytes;
+	if (c)
+		obj_cache__counters(c)->unwind_bytes -= o->unwind_bytes;
+	o->unwind_bytes = 0;
+	/* built again (its file reopened and checked) if it is ever loaded anew */
+	o->built &= ~OBJECT_PART_UNWIND;
+	if (c)
+		obj_cache__object_built(c, o);
+}
+
 static int search_data_symbol(struct obj_cache *c, struct object *o, const char *name)
 {
 	struct elf_data_symbol ds = { 0 };

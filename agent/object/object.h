@@ -94,6 +94,9 @@ const struct go_pclntab *object__go_pclntab(struct object *o);
  * the file could not be reopened (not remembered). */
 int object__unwind_table(struct object *o, struct unwind_rules *rules,
 			 const struct unwind_table_opts *opts, const struct unwind_table **out);
+/* The BPF maps hold o's rows now: the heap's copy is freed (and its cost given back); a later
+ * object__unwind_table builds them again. */
+void object__drop_unwind_rows(struct object *o);
 
 /* The defined data object name (.dynsym, then .symtab), searched once per object whatever the
  * offsets it is mapped at; map_vaddr is the ELF address of file_offset. Returns 0, -ENOENT,

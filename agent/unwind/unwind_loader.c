@@ -596,6 +596,8 @@ static struct utable *load_table(struct unwind_loader *l, struct object *o, uint
 				pr_debug(
 				    "unwind table for %s: %zu rows from %s (%zu FDEs cut short)",
 				    path, ut->nrows, ut->source, ut->capped_fdes);
+				/* the rows live in BPF now; an eviction builds them again */
+				object__drop_unwind_rows(o);
 			}
 		}
 	}

@@ -453,9 +453,55 @@ static void test_unwind_rows_over_budget(void)
 	obj_cache__free(c);
 }
 
+/* Once the rows are in BPF the heap's copy goes: the cost and the gauge drop to what the
+ * rest holds, and a later request builds the same rows again. */
+static void test_unwind_rows_dropped_after_load(void)
+{
+	struct obj_cache *c = obj_cache__new(&(struct obj_cache_opts){ .max_bytes = 64 << 20 });
+	struct unwind_table_opts to = { .debug_frame = true };
+	const struct unwind_table *ut = NULL;
+	char exe[4096];
+	ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	struct proc_map *maps;
+	int n = proc_maps_read(getpid(), 4096, &maps), tried = 0;
+	struct obj_cache_stats st;
+
+	CHECK(c && n > 0 && len > 0);
+	exe[len > 0 ? len : 0] = '\0';
+	for (int i = 0; c && i < n && !tried; i++) {
+		struct object *o;
+		size_t rows, before;
+
+		if (maps[i].kind != PROC_MAP_FILE || strcmp(maps[i].path, exe))
+			continue;
+		o = obj_cache__get(c, getpid(), &maps[i]);
+		CHECK(o != NULL);
+		if (!o)
+			break;
+		tried = 1;
+		CHECK_INT(object__unwind_table(o, &rules, &to, &ut), 0);
+		rows = ut->nrows;
+		before = o->cost;
+		obj_cache__stats(c, &st);
+		CHECK_U64(st.unwind_bytes, rows * sizeof(ut->rows[0]));
+		object__drop_unwind_rows(o);
+		obj_cache__stats(c, &st);
+		CHECK_U64(st.unwind_bytes, 0);
+		CHECK_U64(o->cost, before - rows * sizeof(ut->rows[0]));
+		CHECK(!object__built(o, OBJECT_PART_UNWIND));
+		CHECK_INT(object__unwind_table(o, &rules, &to, &ut), 0);
+		CHECK_U64(ut->nrows, rows);
+		CHECK(rows > 1000);
+	}
+	CHECK(tried);
+	free(maps);
+	obj_cache__free(c);
+}
+
 int main(void)
 {
 	RUN_TEST(test_opened_once_per_identity);
+	RUN_TEST(test_unwind_rows_dropped_after_load);
 	RUN_TEST(test_open_file_bound);
 	RUN_TEST(test_byte_budget);
 	RUN_TEST(test_process_holds_object);
