@@ -158,6 +158,11 @@ class State:
     def write_records(self, recs):
         with self.lock:
             self.stats["profiles"] += len(recs)
+            # the request they came in: a retry of a request whose answer never reached the
+            # client (its connection cut by a flap) sends the same profiles again
+            self.next_req = getattr(self, "next_req", 0) + 1
+            for r in recs:
+                r["req"] = self.next_req
             if self.record:
                 with open(self.record, "a") as f:
                     for r in recs:
