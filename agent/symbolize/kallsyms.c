@@ -31,6 +31,9 @@
  *    (what follows is init text, freed after boot, then nothing until module space).
  * Past the last symbol of a module only the distance applies: kallsyms gives no module ends. */
 #define KSYM_MAX_DISTANCE (1u << 20)
+/* Function padding is 16 bytes (64 with call depth tracking's thunks): farther apart, a
+ * __pfx_ symbol is left its own entry. */
+#define KSYM_PADDING_MAX 64
 
 /* A parsed line before sorting; names are pool offsets since the pool moves as it grows. */
 struct ksym_raw {
@@ -309,6 +312,38 @@ static uint32_t pool_moved(const struct pool_gap *g, size_t ng, uint32_t off)
 /* Sorts, keeps the preferred alias per address and only its name in the pool, and turns the raw
  * entries into the table's in place (a second array would add to the peak), pool offsets into
  * pointers. Pool and table are left at their exact sizes: they are kept for the agent's life. */
+/* Whether pad is the padding the kernel puts before fn (CONFIG_FUNCTION_PADDING: __pfx_NAME,
+ * or __cfi_NAME with kCFI), the next address listed. */
+static bool leads_to(const struct parse_state *ps, const struct ksym_raw *pad,
+		     const struct ksym_raw *fn)
+{
+	const char *name = ps->pool + pad->name;
+
+	return pad->name_len == fn->name_len + 6u && pad->module == fn->module &&
+	       fn->addr > pad->addr && fn->addr - pad->addr <= KSYM_PADDING_MAX &&
+	       (!memcmp(name, "__pfx_", 6) || !memcmp(name, "__cfi_", 6)) &&
+	       !memcmp(name + 6, ps->pool + fn->name, fn->name_len);
+}
+
+/* A function and its padding become one entry from the padding on, named for the function:
+ * an address in the padding names the function it leads to, and the table halves on kernels
+ * with padding (6.x on x86). raw holds one entry per address, sorted; returns the new count.
+ * The padding's name stays in the pool (a function's name is often its tail). */
+static size_t merge_padding(const struct parse_state *ps, struct ksym_raw *raw, size_t n)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (k && leads_to(ps, &raw[k - 1], &raw[i])) {
+			raw[k - 1].name = raw[i].name;
+			raw[k - 1].name_len = raw[i].name_len;
+			continue;
+		}
+		raw[k++] = raw[i];
+	}
+	return k;
+}
+
 static int finish(struct kallsyms *ks, struct parse_state *ps)
 {
 	struct ksym_raw *raw = ps->raw;
@@ -347,6 +382,7 @@ static int finish(struct kallsyms *ks, struct parse_state *ps)
 		}
 		raw[k++] = raw[best];
 	}
+	k = merge_padding(ps, raw, k);
 	if (ng) {
 		qsort(gaps, ng, sizeof(*gaps), cmp_pool_gap);
 		pool_compact(ps, gaps, ng);
