@@ -129,6 +129,13 @@ def main():
     if down:
         rx.send_signal(signal.SIGUSR1)
     spawned = churn.communicate()[0].strip()
+    try:
+        # the high-water mark of the whole run, mapped BPF maps included (issue #22 asks 40 MB)
+        with open("/proc/%d/status" % agent.pid) as f:
+            hwm = int(re.search(r"VmHWM:\s+(\d+)", f.read()).group(1))
+        print("agent peak RSS (VmHWM): %.1f MiB (%.1f MB)" % (hwm / 1024.0, hwm * 1024 / 1e6))
+    except (OSError, AttributeError):
+        pass
     agent.send_signal(signal.SIGTERM)
     agent.wait(timeout=60)
     rx.terminate()
