@@ -659,17 +659,27 @@ def lines_bench(n_addrs, rounds, reps, secs, rows):
     af = os.path.join(TMP, "line-addrs.txt")
     with open(af, "w") as f:
         f.write("\n".join("%x" % rnd.randrange(lo, hi) for _ in range(n_addrs)) + "\n")
-    res = {"cold": [], "warm": [], "cached": [], "eu_cold": [], "eu_warm": []}
+    # as the agent runs: sections copied to a scratch directory, libdw's parsed units within
+    # the default --lines-memory (4 MiB), which random addresses all over libc keep
+    # dropping and parsing again; and with room for all of them (64 MiB)
+    scratch = os.path.join(TMP, "scratch")
+    os.makedirs(scratch, mode=0o700, exist_ok=True)
+    agent_env = dict(os.environ, SCRATCH_DIR=scratch)
+    roomy_env = dict(agent_env, LINES_MEMORY=str(64 << 20))
+    runs_of = (("cold", "cold", agent_env), ("warm", "warm", agent_env),
+               ("cached", "cached", agent_env), ("cold64", "cold", roomy_env),
+               ("warm64", "warm", roomy_env))
+    res = {k: [] for k in ("cold", "warm", "cached", "cold64", "warm64", "eu_cold", "eu_warm")}
     chains = os.path.join(TMP, "line-chains.txt")
     agree = None
     for rep in range(reps):
-        for mode in ("cold", "warm", "cached"):
+        for key, mode, env in runs_of:
             args = [os.path.join(BENCH, "bench_lines"), mode, debug, af,
                     str(rounds if mode == "cached" else 1)]
-            t = subprocess.run(args + ([chains] if rep == 0 and mode == "cold" else []),
-                               capture_output=True, text=True).stdout.split()
-            res[mode].append(n_addrs * (rounds if mode == "cached" else 1) / float(t[0])
-                             if t else None)
+            t = subprocess.run(args + ([chains] if rep == 0 and key == "cold" else []),
+                               capture_output=True, text=True, env=env).stdout.split()
+            res[key].append(n_addrs * (rounds if mode == "cached" else 1) / float(t[0])
+                            if t else None)
         # eu-addr2line: one pass in a fresh process (cold), and the second of two passes in
         # one process (warm: its time minus one pass's)
         t1, eu = eu_chains(libc, af, 1)
@@ -681,9 +691,12 @@ def lines_bench(n_addrs, rounds, reps, secs, rows):
                 mine = f.read().splitlines()
             both = [(a, b) for a, b in zip(mine, eu) if a != "??" and not b.startswith("??")]
             agree = sum(a == b for a, b in both) / len(both) if both else None
-    for mode, peer in (("cold", "eu_cold"), ("warm", "eu_warm"), ("cached", "eu_warm")):
-        rows.append(("lines libc, %s (addr/s)" % mode, med(res[mode]), med(res[peer]),
-                     spread(res[mode]), "eu-addr2line -i " + peer[3:], runs(res[mode])))
+    for key, what, peer in (("cold", "cold", "eu_cold"), ("warm", "warm", "eu_warm"),
+                            ("cached", "cached", "eu_warm"),
+                            ("cold64", "cold, --lines-memory 64MiB", "eu_cold"),
+                            ("warm64", "warm, --lines-memory 64MiB", "eu_warm")):
+        rows.append(("lines libc, %s (addr/s)" % what, med(res[key]), med(res[peer]),
+                     spread(res[key]), "eu-addr2line -i " + peer[3:], runs(res[key])))
     rows.append(("lines libc: same inline chain as eu-addr2line -i (share)", agree, None,
                  (None, None), "both resolved", "1/1" if agree is not None else "0/1"))
     rss = {"on": [], "off": [], "idle": []}

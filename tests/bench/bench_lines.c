@@ -4,7 +4,10 @@
  * address asked again. Prints "<seconds> <resolved> <frames> <max RSS KiB>" so bench.py can
  * compare with eu-addr2line -i on the same list; with CHAINFILE, writes each address's chain
  * there (first round, outside the clock) as eu-addr2line --pretty-print shows it.
- * Usage: bench_lines cold|warm|cached DEBUGFILE ADDRFILE ROUNDS [CHAINFILE] */
+ * Usage: bench_lines cold|warm|cached DEBUGFILE ADDRFILE ROUNDS [CHAINFILE]
+ * LINES_MEMORY (bytes) and SCRATCH_DIR set --lines-memory and --scratch-dir as the agent
+ * would; unset, libdw's parsed units are bounded at the default and sections decompressed
+ * in the heap. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,14 +26,26 @@ static double now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* The agent's options from the environment, with an address cache of opts' size. */
+static struct dwarf_lines_opts env_opts(size_t cache_bytes)
+{
+	struct dwarf_lines_opts o = { .max_cache_bytes = cache_bytes };
+
+	if (getenv("LINES_MEMORY"))
+		o.max_parsed_bytes = strtoull(getenv("LINES_MEMORY"), NULL, 10);
+	o.scratch_dir = getenv("SCRATCH_DIR");
+	return o;
+}
+
 static struct dwarf_lines *open_lines(const char *path)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct dwarf_lines_opts o = env_opts(0);
 	struct dwarf_lines *dl;
 
 	if (fd < 0)
 		return NULL;
-	dl = dwarf_lines__open_fd(fd, NULL);
+	dl = dwarf_lines__open_fd(fd, &o);
 	close(fd);
 	return dl;
 }
@@ -57,7 +72,7 @@ static void write_chains(const char *path, struct dwarf_lines *dl, const uint64_
 int main(int argc, char **argv)
 {
 	/* every address kept: the cache must not be what the warm rounds measure */
-	struct dwarf_lines_opts big = { .max_cache_bytes = 1u << 30 };
+	struct dwarf_lines_opts big = env_opts(1u << 30);
 	uint64_t *addrs = NULL;
 	size_t n = 0, cap = 0, resolved = 0, frames = 0;
 	struct dwarf_lines *dl = NULL;
