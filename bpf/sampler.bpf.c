@@ -117,6 +117,8 @@ static __always_inline void unwind_finish(struct stoker_walk *st, struct stoker_
 		stat_inc(STOKER_STAT_UNWIND_PENDING);
 	if (s->flags & STOKER_SF_UNWIND_VMA)
 		stat_inc(STOKER_STAT_UNWIND_VMA);
+	if (s->flags & STOKER_SF_UNWIND_IN_EXEC)
+		stat_inc(STOKER_STAT_UNWIND_IN_EXEC);
 	stat_add(STOKER_STAT_UNWIND_FRAMES_TABLE, st->frames_table);
 	stat_add(STOKER_STAT_UNWIND_FRAMES_FP, st->frames_fp);
 	stat_add(STOKER_STAT_UNWIND_TABLE_MISSES, st->table_misses);

@@ -225,22 +225,33 @@ static long vma_found_cb(struct task_struct *task, struct vm_area_struct *vma, v
 	return 0;
 }
 
+#ifndef ENOENT
+#define ENOENT 2 /* vmlinux.h has no errno values: bpf_find_vma's "no VMA holds the address" */
+#endif
+
+enum { VMA_UNMAPPED = -1, VMA_UNKNOWN = 0, VMA_FOUND = 1 };
+
 /* The mapping of pc in a process the agent has not registered yet (sampled between its exec
  * and the agent's scan of its maps): the file the kernel's VMA maps there, if its rows are
- * loaded, placed as the agent would place it (unwind_segments_bias). */
-static __always_inline bool vma_mapping(struct stoker_walk *st, __u64 pc)
+ * loaded, placed as the agent would place it (unwind_segments_bias). VMA_UNMAPPED when no VMA
+ * holds pc at all. */
+static __always_inline int vma_mapping(struct stoker_walk *st, __u64 pc)
 {
 	struct stoker_unwind_file_val *f;
 	struct vma_found v = {};
+	long err;
 	__u64 off;
 
 	if (!have_find_vma)
-		return false;
-	if (bpf_find_vma(bpf_get_current_task_btf(), pc, vma_found_cb, &v, 0) || !v.file)
-		return false;
+		return VMA_UNKNOWN;
+	err = bpf_find_vma(bpf_get_current_task_btf(), pc, vma_found_cb, &v, 0);
+	if (err == -ENOENT)
+		return VMA_UNMAPPED;
+	if (err || !v.file)
+		return VMA_UNKNOWN;
 	f = bpf_map_lookup_elem(&unwind_files, &v.key);
 	if (!f)
-		return false;
+		return VMA_UNKNOWN;
 	off = v.pgoff << 12;
 	for (int i = 0; i < STOKER_UNWIND_FILE_SEGS; i++) {
 		const struct stoker_unwind_seg *sg = &f->segs[i];
@@ -253,10 +264,10 @@ static __always_inline bool vma_mapping(struct stoker_walk *st, __u64 pc)
 			st->map.flags = STOKER_UMAP_TABLE;
 			st->map.start = v.start;
 			st->map.end = v.end;
-			return true;
+			return VMA_FOUND;
 		}
 	}
-	return false;
+	return VMA_UNKNOWN;
 }
 
 /* The last row at or before rel in the page's rows; NULL when rel precedes them all. */
@@ -303,7 +314,17 @@ static __always_inline int unwind_step(struct stoker_walk *st, struct stoker_sam
 		mk.addr_be = bpf_cpu_to_be64(pc);
 		m = bpf_map_lookup_elem(&unwind_mappings, &mk);
 		if (!m) {
-			if (!vma_mapping(st, pc)) {
+			int found = vma_mapping(st, pc);
+
+			if (found == VMA_UNMAPPED && st->n == 1) {
+				/* the leaf is mapped nowhere in this address space: the registers
+				 * of a program execve replaced, sampled before the new one's first
+				 * instruction. No user stack exists: the kernel's frames say it. */
+				st->n = 0;
+				s->flags |= STOKER_SF_UNWIND_IN_EXEC;
+				return STOKER_USTOP_END;
+			}
+			if (found != VMA_FOUND) {
 				s->flags |= STOKER_SF_UNWIND_PENDING;
 				goto fp;
 			}

@@ -51,6 +51,10 @@
 	X(UNWIND_VMA, "unwind_samples_vma_total", COUNTER, COUNT,                                  \
 	  "Samples of processes not yet registered, walked through the kernel's VMAs.", UNWIND,    \
 	  ", %llu walked through kernel VMAs before registration")                                 \
+	X(UNWIND_IN_EXEC, "unwind_samples_in_exec_total", COUNTER, COUNT,                          \
+	  "Samples inside execve before the new program ran: kernel stack only (the user "         \
+	  "registers were the replaced program's).",                                               \
+	  UNWIND, ", %llu inside execve")                                                          \
 	X(UNWIND_NO_REGS, "unwind_samples_no_regs_total", COUNTER, COUNT,                          \
 	  "Samples whose user registers were unavailable.", UNWIND,                                \
 	  ", %llu without user registers")                                                         \

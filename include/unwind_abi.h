@@ -156,6 +156,8 @@ enum stoker_unwind_sample_flags {
 	STOKER_SF_UNWIND_TABLES = 1u << 10,    /* the user stack was walked by the table walker */
 	STOKER_SF_UNWIND_VMA = 1u << 11,       /* process not yet registered: its files' tables
 						* found through the kernel's VMAs */
+	STOKER_SF_UNWIND_IN_EXEC = 1u << 12,   /* inside execve: the user registers were the
+						* replaced program's, no user stack recorded */
 };
 
 _Static_assert(sizeof(struct stoker_unwind_rule) == 16, "rule layout");

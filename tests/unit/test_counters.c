@@ -283,7 +283,7 @@ static void test_summary_lines(void)
 	    counters__summary(&c, COUNTER_LINE_UNWIND, line, sizeof(line)),
 	    "unwinding: 10 user frames by table, 20 by frame pointer; 1 stacks truncated, 2 "
 	    "table misses, 3 samples before tables loaded, 5 walked through kernel VMAs before "
-	    "registration, 0 without user registers; 4 tables "
+	    "registration, 0 inside execve, 0 without user registers; 4 tables "
 	    "(0 without CFI), 1.5 of 32.0 MiB of rows, 12 rules, 250 ms "
 	    "building");
 
