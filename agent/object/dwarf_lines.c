@@ -196,13 +196,6 @@ static int cmp_range(const void *a, const void *b)
 	return x->hi < y->hi ? -1 : x->hi > y->hi;
 }
 
-static int pread_full(int fd, void *buf, size_t len, uint64_t off)
-{
-	ssize_t n = fd_pread_full(fd, buf, len, off);
-
-	return n < 0 ? (int)n : (size_t)n == len ? 0 : -ENOEXEC;
-}
-
 static uint64_t get_le(const uint8_t *p, size_t n)
 {
 	uint64_t v = 0;
@@ -224,7 +217,7 @@ static int read_units(struct dwarf_lines *dl, int fd, uint64_t sec, uint64_t siz
 		size_t init = 4, offsz = 4, p;
 		uint64_t len;
 		unsigned int ver, type = DW_UT_compile;
-		int err = pread_full(fd, h, want, sec + off);
+		int err = fd_pread_exact(fd, h, want, sec + off);
 
 		if (err)
 			return err;
@@ -302,7 +295,7 @@ static int read_aranges(struct dwarf_lines *dl, int fd, uint64_t sec, uint64_t s
 	buf = malloc(size ? size : 1);
 	if (!buf)
 		return -ENOMEM;
-	err = pread_full(fd, buf, size, sec);
+	err = fd_pread_exact(fd, buf, size, sec);
 	if (err)
 		goto out;
 	while (p + 4 <= size) {

@@ -62,15 +62,6 @@ struct image {
 	size_t nkept;
 };
 
-static int pread_exact(int fd, void *buf, size_t len, uint64_t off)
-{
-	ssize_t n = fd_pread_full(fd, buf, len, off);
-
-	if (n < 0)
-		return (int)n;
-	return (size_t)n == len ? 0 : -ENOEXEC; /* shorter than its headers say */
-}
-
 static int pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
 {
 	size_t done = 0;
@@ -122,7 +113,7 @@ static int read_chdr(struct image *im, struct kept *k)
 
 	if (k->in.size < csize)
 		return -ENOEXEC;
-	if (pread_exact(im->fd, &ch, csize, k->in.offset))
+	if (fd_pread_exact(im->fd, &ch, csize, k->in.offset))
 		return -ENOEXEC;
 	type = im->is64 ? ch.c64.ch_type : ch.c32.ch_type;
 	if (type != ELFCOMPRESS_ZLIB)
@@ -145,12 +136,12 @@ static int read_image(struct image *im, struct dwarf_spill_info *info)
 	struct shdr strs;
 	int err;
 
-	if (pread_exact(im->fd, ident, sizeof(ident), 0) || memcmp(ident, ELFMAG, SELFMAG))
+	if (fd_pread_exact(im->fd, ident, sizeof(ident), 0) || memcmp(ident, ELFMAG, SELFMAG))
 		return -ENOEXEC;
 	if (ident[EI_CLASS] != ELFCLASS64 && ident[EI_CLASS] != ELFCLASS32)
 		return -ENOEXEC;
 	im->is64 = ident[EI_CLASS] == ELFCLASS64;
-	if (pread_exact(im->fd, &im->e64, im->is64 ? sizeof(im->e64) : sizeof(im->e32), 0))
+	if (fd_pread_exact(im->fd, &im->e64, im->is64 ? sizeof(im->e64) : sizeof(im->e32), 0))
 		return -ENOEXEC;
 	shoff = im->is64 ? im->e64.e_shoff : im->e32.e_shoff;
 	shnum = im->is64 ? im->e64.e_shnum : im->e32.e_shnum;
@@ -167,7 +158,7 @@ static int read_image(struct image *im, struct dwarf_spill_info *info)
 		} s0;
 		struct shdr z;
 
-		if (pread_exact(im->fd, &s0, shentsize, shoff))
+		if (fd_pread_exact(im->fd, &s0, shentsize, shoff))
 			return -ENOEXEC;
 		get_shdr(im, &s0, &z);
 		if (shnum == 0)
@@ -180,7 +171,7 @@ static int read_image(struct image *im, struct dwarf_spill_info *info)
 	table = malloc(shnum * shentsize);
 	if (!table)
 		return -ENOMEM;
-	err = pread_exact(im->fd, table, shnum * shentsize, shoff);
+	err = fd_pread_exact(im->fd, table, shnum * shentsize, shoff);
 	if (err)
 		goto out;
 	get_shdr(im, (char *)table + shstrndx * shentsize, &strs);
@@ -192,7 +183,7 @@ static int read_image(struct image *im, struct dwarf_spill_info *info)
 		err = -ENOMEM;
 		goto out;
 	}
-	if (pread_exact(im->fd, names, strs.size, strs.offset))
+	if (fd_pread_exact(im->fd, names, strs.size, strs.offset))
 		goto out;
 	names[strs.size] = '\0';
 	for (uint64_t i = 1; i < shnum; i++) {
@@ -245,7 +236,7 @@ static int copy_plain(const struct image *im, const struct kept *k, int out, cha
 {
 	for (uint64_t done = 0; done < k->in_size;) {
 		size_t n = k->in_size - done < CHUNK ? (size_t)(k->in_size - done) : CHUNK;
-		int err = pread_exact(im->fd, buf, n, k->in_offset + done);
+		int err = fd_pread_exact(im->fd, buf, n, k->in_offset + done);
 
 		if (!err)
 			err = pwrite_all(out, buf, n, k->out_offset + done);
@@ -274,7 +265,7 @@ static int inflate_section(const struct image *im, const struct kept *k, int out
 				err = -EBADMSG; /* the stream wants more than the section holds */
 				goto out;
 			}
-			err = pread_exact(im->fd, in_buf, n, k->in_offset + read_off);
+			err = fd_pread_exact(im->fd, in_buf, n, k->in_offset + read_off);
 			if (err)
 				goto out;
 			read_off += n;

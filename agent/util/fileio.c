@@ -218,7 +218,7 @@ int make_private_dir(const char *dir)
 	return 0;
 }
 
-ssize_t fd_pread_full(int fd, void *buf, size_t len, uint64_t off)
+int fd_pread_exact(int fd, void *buf, size_t len, uint64_t off)
 {
 	size_t got = 0;
 
@@ -230,10 +230,10 @@ ssize_t fd_pread_full(int fd, void *buf, size_t len, uint64_t off)
 		if (n < 0)
 			return -errno;
 		if (n == 0)
-			break;
+			return -ENODATA;
 		got += (size_t)n;
 	}
-	return (ssize_t)got;
+	return 0;
 }
 
 ssize_t read_small(const char *path, char *buf, size_t size)

@@ -34,9 +34,10 @@ int fd_read_lines(int fd, size_t max, size_t size, size_t line_max, line_fn fn, 
 /* Reads until len bytes or the end of the file, retrying short reads and EINTR. Returns the
  * count read or -errno. */
 ssize_t fd_read_full(int fd, void *buf, size_t len);
-/* The same at offset off, with pread: a file read this way, never mapped, cannot fault the
- * reader when its owner truncates it. */
-ssize_t fd_pread_full(int fd, void *buf, size_t len, uint64_t off);
+/* Reads exactly len bytes at offset off with pread, retrying short reads and EINTR: a file
+ * read this way, never mapped, cannot fault the reader when its owner truncates it. Returns
+ * 0, -ENODATA when the file ends first, or -errno. */
+int fd_pread_exact(int fd, void *buf, size_t len, uint64_t off);
 /* Reads up to size - 1 bytes of a small file (a /proc entry) into buf and NUL-terminates it;
  * a longer file is cut at size - 1. Returns the length or -errno. */
 ssize_t read_small(const char *path, char *buf, size_t size);

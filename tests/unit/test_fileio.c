@@ -449,6 +449,47 @@ static void test_write_file_atomic(void)
 	CHECK_INT(write_file_atomic(AT_FDCWD, "a/b", 0600, fill_new, NULL), -EINVAL);
 }
 
+/* Exactly the bytes asked at the offset asked; a file that ends first says so, and reads
+ * past nothing. */
+static void test_pread_exact(void)
+{
+	const char *path = write_tmp("pread", "0123456789", 10);
+	char buf[16] = "";
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	CHECK(fd >= 0);
+	CHECK_INT(fd_pread_exact(fd, buf, 4, 3), 0);
+	CHECK(!memcmp(buf, "3456", 4));
+	CHECK_INT(fd_pread_exact(fd, buf, 10, 0), 0);
+	CHECK(!memcmp(buf, "0123456789", 10));
+	CHECK_INT(fd_pread_exact(fd, buf, 4, 8), -ENODATA);
+	CHECK_INT(fd_pread_exact(fd, buf, 1, 10), -ENODATA);
+	CHECK_INT(fd_pread_exact(fd, buf, 0, 100), 0);
+	if (fd >= 0)
+		close(fd);
+	CHECK_INT(fd_pread_exact(-1, buf, 1, 0), -EBADF);
+}
+
+/* A directory the agent makes for itself is its own, mode 0700; one another user owns, or
+ * open to others, is refused. */
+static void test_make_private_dir(void)
+{
+	char path[256], open_dir[256];
+
+	snprintf(path, sizeof(path), "%s/a/b/private", dir);
+	CHECK_INT(make_private_dir(path), 0);
+	{
+		struct stat st;
+
+		CHECK(lstat(path, &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 0777) == 0700);
+	}
+	CHECK_INT(make_private_dir(path), 0); /* again: already there, still its own */
+	snprintf(open_dir, sizeof(open_dir), "%s/open", dir);
+	CHECK(mkdir(open_dir, 0755) == 0);
+	CHECK_INT(make_private_dir(open_dir), -EPERM);
+	CHECK_INT(make_private_dir("relative/dir"), -EINVAL);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir)) {
@@ -469,6 +510,8 @@ int main(void)
 	RUN_TEST(test_read_small);
 	RUN_TEST(test_output_ignores_planted_tmp_symlink);
 	RUN_TEST(test_write_file_atomic);
+	RUN_TEST(test_pread_exact);
+	RUN_TEST(test_make_private_dir);
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		char path[256];
 
