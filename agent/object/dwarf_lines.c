@@ -257,19 +257,12 @@ static int read_units(struct dwarf_lines *dl, int fd, uint64_t sec, uint64_t siz
 	return 0;
 }
 
+/* The unit whose header is at hdr_off (units are read in section order), or -1. */
 static long unit_at(struct dwarf_lines *dl, uint64_t hdr_off)
 {
-	size_t lo = 0, hi = dl->nunits;
+	size_t i = ADDR_SEARCH(dl->units, dl->nunits, hdr_off, hdr_off);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (dl->units[mid].hdr_off < hdr_off)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < dl->nunits && dl->units[lo].hdr_off == hdr_off ? (long)lo : -1;
+	return i && dl->units[i - 1].hdr_off == hdr_off ? (long)i - 1 : -1;
 }
 
 static int add_range(struct dwarf_lines *dl, uint64_t lo, uint64_t hi, size_t unit)
