@@ -488,28 +488,16 @@ static void unload(struct dwarf_lines *dl)
  * copy's), -ENOTSUP when neither applies, or an error of the file. */
 static int map_sections(struct dwarf_lines *dl, int fd)
 {
-	struct dwarf_spill_info info;
-	int src = fd, err;
+	int src, err;
 	struct stat st;
 
-	err = dwarf_spill(fd, NULL, 0, &info);
-	if (err == -ENOEXEC)
-		return -ENOEXEC;
-	if (err || !info.copyable)
-		return -ENOTSUP;
-	if (!info.lines)
+	src = dwarf_spill(fd, dl->scratch_dir, dl->max_debug / 2);
+	if (src == -EBADMSG)
 		return -ENODATA;
-	if (info.bytes > dl->max_debug / 2)
-		return -EFBIG;
-	if (info.compressed || !info.trusted) {
-		if (!dl->scratch_dir)
-			return -ENOTSUP;
-		src = dwarf_spill(fd, dl->scratch_dir, dl->max_debug / 2, NULL);
-		if (src == -EBADMSG)
-			return -ENODATA;
-		if (src < 0)
-			return src == -EFBIG ? -EFBIG : -ENOTSUP;
-	}
+	if (src == -ENOEXEC || src == -ENODATA || src == -EFBIG)
+		return src;
+	if (src < 0)
+		return -ENOTSUP;
 	if (fstat(src, &st) || st.st_size <= 0) {
 		err = -ENOEXEC;
 		goto fail;

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/magic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +50,13 @@ struct kept {
 	bool compressed;
 	uint64_t in_offset, in_size; /* the bytes to copy or inflate */
 	uint64_t out_offset, out_size, out_align;
+};
+
+/* What read_image finds out about the file. */
+struct spill_info {
+	bool lines;	 /* it has .debug_info and .debug_line */
+	bool compressed; /* a kept section is compressed */
+	size_t bytes;	 /* the kept sections' size, decompressed */
 };
 
 struct image {
@@ -126,7 +134,7 @@ static int read_chdr(struct image *im, struct kept *k)
 }
 
 /* The ELF header, then the kept sections out of the section table. */
-static int read_image(struct image *im, struct dwarf_spill_info *info)
+static int read_image(struct image *im, struct spill_info *info)
 {
 	unsigned char ident[EI_NIDENT];
 	uint64_t shoff, shnum, shstrndx, shentsize, type;
@@ -171,8 +179,8 @@ static int read_image(struct image *im, struct dwarf_spill_info *info)
 	table = malloc(shnum * shentsize);
 	if (!table)
 		return -ENOMEM;
-	err = fd_pread_exact(im->fd, table, shnum * shentsize, shoff);
-	if (err)
+	err = -ENOEXEC; /* a table past the file's end is a broken one */
+	if (fd_pread_exact(im->fd, table, shnum * shentsize, shoff))
 		goto out;
 	get_shdr(im, (char *)table + shstrndx * shentsize, &strs);
 	err = -ENOEXEC;
@@ -225,7 +233,6 @@ static int read_image(struct image *im, struct dwarf_spill_info *info)
 	err = 0;
 	if (type == ET_REL || ident[EI_DATA] != NATIVE_DATA)
 		err = -ENOTSUP; /* libdw applies relocations, or swaps bytes: not for a copy */
-	info->copyable = !err;
 out:
 	free(names);
 	free(table);
@@ -452,24 +459,27 @@ out:
 	return err;
 }
 
-int dwarf_spill(int fd, const char *dir, size_t max_bytes, struct dwarf_spill_info *info)
+int dwarf_spill(int fd, const char *dir, size_t max_bytes)
 {
-	struct dwarf_spill_info scratch_info;
+	struct spill_info info = { 0 };
 	struct image im = { .fd = fd };
 	struct stat st;
 	int err, out;
 
-	if (!info)
-		info = &scratch_info;
-	*info = (struct dwarf_spill_info){ 0 };
 	if (fstat(fd, &st))
 		return -errno;
-	info->trusted = st.st_uid == 0 && !(st.st_mode & (S_IWGRP | S_IWOTH));
-	err = read_image(&im, info);
-	if (err || !dir)
+	err = read_image(&im, &info);
+	if (err)
 		return err;
-	if (info->bytes > max_bytes)
+	if (!info.lines)
+		return -ENODATA;
+	if (info.bytes > max_bytes)
 		return -EFBIG;
+	/* root's and written by no one else: no process can truncate it under a mapping */
+	if (!info.compressed && st.st_uid == 0 && !(st.st_mode & (S_IWGRP | S_IWOTH)))
+		return fd;
+	if (!dir)
+		return -ENOTSUP;
 	out = open_scratch(dir);
 	if (out < 0)
 		return out;

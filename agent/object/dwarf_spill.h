@@ -5,27 +5,19 @@
 #ifndef STOKER_OBJECT_DWARF_SPILL_H
 #define STOKER_OBJECT_DWARF_SPILL_H
 
-#include <stdbool.h>
 #include <stddef.h>
 
-struct dwarf_spill_info {
-	bool copyable;	 /* the file can be copied (or, uncompressed, mapped) as is */
-	bool lines;	 /* it has .debug_info and .debug_line */
-	bool compressed; /* a kept section is compressed */
-	bool trusted;	 /* owned by root and writable by nobody else: safe to map as it is */
-	size_t bytes;	 /* the kept sections' size, decompressed */
-};
-
-/* Looks at the ELF file behind fd (through pread, never a mapping of it) and says what it is
- * in *info; with dir NULL returns 0 when it is copyable. Otherwise writes the kept DWARF
- * sections (decompressed) with a section table into a new unlinked file in dir and returns
- * its fd (the caller closes it). Errors:
- *   -ENOTSUP  the file cannot be copied this way (relocatable, foreign byte order, GNU
- *             .zdebug sections, a compression other than zlib), or dir is in memory (tmpfs)
+/* Looks at the ELF file behind fd (through pread, never a mapping of it) and returns the fd
+ * whose image lookups may map: fd itself when nothing kept is compressed and only root can
+ * change the file, else a new unlinked file in dir holding the kept DWARF sections,
+ * decompressed, with a section table (the caller closes it). Errors:
+ *   -ENOTSUP  the file needs a copy and dir is NULL or in memory (tmpfs), or it cannot be
+ *             copied this way (relocatable, foreign byte order, GNU .zdebug sections, a
+ *             compression other than zlib)
+ *   -ENODATA  no .debug_info or no .debug_line
  *   -EFBIG    the kept sections are over max_bytes
  *   -ENOEXEC  not ELF, or its section table is broken; -EBADMSG a section does not inflate
- *             to its stated size; other negative errnos from the file system.
- * info may be NULL. */
-int dwarf_spill(int fd, const char *dir, size_t max_bytes, struct dwarf_spill_info *info);
+ *             to its stated size; other negative errnos from the file system. */
+int dwarf_spill(int fd, const char *dir, size_t max_bytes);
 
 #endif
