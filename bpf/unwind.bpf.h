@@ -254,13 +254,10 @@ static __always_inline int vma_mapping(struct stoker_walk *st, __u64 pc)
 		return VMA_UNKNOWN;
 	off = v.pgoff << 12;
 	for (int i = 0; i < STOKER_UNWIND_FILE_SEGS; i++) {
-		const struct stoker_unwind_seg *sg = &f->segs[i];
-
 		if (i >= f->nsegs)
 			break;
-		if (off >= (sg->offset & ~0xfffull) && off < sg->offset + sg->filesz) {
+		if (stoker_unwind_seg_bias(&f->segs[i], v.start, off, &st->map.bias)) {
 			st->map.table_id = f->table_id;
-			st->map.bias = v.start - off + sg->offset - sg->vaddr;
 			st->map.flags = STOKER_UMAP_TABLE;
 			st->map.start = v.start;
 			st->map.end = v.end;

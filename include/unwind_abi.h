@@ -138,6 +138,18 @@ struct stoker_unwind_file_val {
 	struct stoker_unwind_seg segs[STOKER_UNWIND_FILE_SEGS];
 };
 
+/* Where a mapping of a file at runtime address start, from file offset pgoff (bytes), places
+ * the file when seg holds that offset: *bias = runtime address - file address, and true.
+ * The one rule for the agent's registrations and the walker's VMA lookups. */
+static inline __attribute__((always_inline)) int
+stoker_unwind_seg_bias(const struct stoker_unwind_seg *seg, __u64 start, __u64 pgoff, __u64 *bias)
+{
+	if (pgoff < (seg->offset & ~0xfffull) || pgoff >= seg->offset + seg->filesz)
+		return 0;
+	*bias = start - pgoff + seg->offset - seg->vaddr;
+	return 1;
+}
+
 /* Why a table walk of the user stack ended: in every sample (stoker_sample.unwind_stop). */
 enum stoker_unwind_stop {
 	STOKER_USTOP_NONE = 0,	     /* no table walk (frame-pointer mode, kernel thread) */

@@ -546,7 +546,7 @@ static void read_segments(Elf *elf, struct unwind_table *t)
 		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD || !(ph.p_flags & PF_X))
 			continue;
 		t->segs[t->nsegs++] =
-		    (struct unwind_segment){ ph.p_offset, ph.p_vaddr, ph.p_filesz };
+		    (struct stoker_unwind_seg){ ph.p_offset, ph.p_vaddr, ph.p_filesz };
 	}
 }
 
@@ -617,15 +617,14 @@ void unwind_table__free(struct unwind_table *t)
 	t->nrows = 0;
 }
 
-int unwind_segments_bias(const struct unwind_segment *segs, size_t nsegs, uint64_t start,
+int unwind_segments_bias(const struct stoker_unwind_seg *segs, size_t nsegs, uint64_t start,
 			 uint64_t pgoff, uint64_t *bias)
 {
 	for (size_t i = 0; i < nsegs; i++) {
-		const struct unwind_segment *s = &segs[i];
-		uint64_t aligned = s->offset & ~0xfffull;
+		__u64 b;
 
-		if (pgoff >= aligned && pgoff < s->offset + s->filesz) {
-			*bias = start - pgoff + s->offset - s->vaddr;
+		if (stoker_unwind_seg_bias(&segs[i], start, pgoff, &b)) {
+			*bias = b;
 			return 0;
 		}
 	}

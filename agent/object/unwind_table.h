@@ -25,10 +25,6 @@ uint32_t unwind_rules__intern(struct unwind_rules *r, const struct stoker_unwind
 
 #define UNWIND_MAX_SEGMENTS 8
 
-struct unwind_segment {
-	uint64_t offset, vaddr, filesz; /* an executable PT_LOAD */
-};
-
 struct unwind_table {
 	struct stoker_unwind_row *rows; /* sorted by pc, no two neighbours with the same rule */
 	size_t nrows;
@@ -38,7 +34,7 @@ struct unwind_table {
 	size_t bad_fdes;       /* FDEs skipped as unreadable */
 	size_t capped_fdes;    /* FDEs cut short by the replay budgets below */
 	uint64_t cfi_replayed; /* CFI bytes interpreted to build it */
-	struct unwind_segment segs[UNWIND_MAX_SEGMENTS];
+	struct stoker_unwind_seg segs[UNWIND_MAX_SEGMENTS];
 	size_t nsegs;
 };
 
@@ -73,7 +69,7 @@ void unwind_table__free(struct unwind_table *t);
 
 /* The runtime-minus-file address of a mapping that starts at start with file offset pgoff, of
  * a file with these executable segments. Returns 0 or -ENOENT when no segment holds pgoff. */
-int unwind_segments_bias(const struct unwind_segment *segs, size_t nsegs, uint64_t start,
+int unwind_segments_bias(const struct stoker_unwind_seg *segs, size_t nsegs, uint64_t start,
 			 uint64_t pgoff, uint64_t *bias);
 
 /* The row for file address pc, or NULL (before the first row). */

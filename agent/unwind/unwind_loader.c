@@ -29,7 +29,7 @@ struct utable {
 	uint64_t last_used;
 	uint64_t *pages; /* page index entries written (file address >> PAGE_SHIFT) */
 	uint32_t npages;
-	struct unwind_segment segs[UNWIND_MAX_SEGMENTS];
+	struct stoker_unwind_seg segs[UNWIND_MAX_SEGMENTS];
 	size_t nsegs;
 };
 
@@ -301,9 +301,8 @@ static void put_file(struct unwind_loader *l, const struct utable *t)
 
 	if (l->opts.maps.files_fd < 0)
 		return;
-	for (size_t i = 0; i < t->nsegs && v.nsegs < STOKER_UNWIND_FILE_SEGS; i++)
-		v.segs[v.nsegs++] = (struct stoker_unwind_seg){ t->segs[i].offset, t->segs[i].vaddr,
-								t->segs[i].filesz };
+	v.nsegs = t->nsegs < STOKER_UNWIND_FILE_SEGS ? (__u32)t->nsegs : STOKER_UNWIND_FILE_SEGS;
+	memcpy(v.segs, t->segs, v.nsegs * sizeof(v.segs[0]));
 	file_key(t, &k);
 	/* the map holds as many files as the loader holds tables: a failure is the kernel's
 	 * memory, and such processes then wait for their registration, as without the map */
