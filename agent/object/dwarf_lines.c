@@ -165,26 +165,13 @@ static int measure_sections(Elf *elf, size_t *bytes)
 /* Where a section of the mapped image is in its file (the section table only is read). */
 static bool find_section(Elf *elf, const char *want, uint64_t *off, uint64_t *size)
 {
-	size_t shstrndx;
-	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
 
-	if (elf_getshdrstrndx(elf, &shstrndx))
+	if (!elf_find_section(elf, 0, want, &sh) || (sh.sh_flags & SHF_COMPRESSED))
 		return false;
-	while ((scn = elf_nextscn(elf, scn))) {
-		GElf_Shdr sh;
-		const char *name;
-
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS ||
-		    (sh.sh_flags & SHF_COMPRESSED))
-			continue;
-		name = elf_strptr(elf, shstrndx, sh.sh_name);
-		if (name && !strcmp(name, want)) {
-			*off = sh.sh_offset;
-			*size = sh.sh_size;
-			return true;
-		}
-	}
-	return false;
+	*off = sh.sh_offset;
+	*size = sh.sh_size;
+	return true;
 }
 
 static int cmp_range(const void *a, const void *b)
