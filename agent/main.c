@@ -651,6 +651,7 @@ static void gather_counters(struct agent *a, const struct upload_stats *final, s
 	else if (a->uploader)
 		uploader__stats(a->uploader, &u);
 	s.col = &a->col.st;
+	s.pb = &a->pb;
 	s.sz = &a->sz.st;
 	s.obj = &os;
 	s.proc = &ps;

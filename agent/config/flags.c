@@ -13,6 +13,7 @@
 #include "trace_context_abi.h"
 #include "util/log.h"
 #include "util/parse_util.h"
+#include "util/utf8.h"
 
 #define CFG(field)                                                                                 \
 	.off = offsetof(struct config, field), .size = sizeof(((struct config *)0)->field)
@@ -127,6 +128,8 @@ static int parse_label(const struct flag *f, char *arg, struct config *cfg)
 		why = "keys starting with __ are reserved";
 	else if (strlen(eq + 1) > 2048)
 		why = "value longer than 2048 bytes";
+	else if (!utf8_valid(eq + 1, strlen(eq + 1)))
+		why = "value is not UTF-8 (the server would refuse every profile)";
 	for (size_t i = 0; !why && i < cfg->nlabels; i++) {
 		if (strcmp(cfg->labels[i].name, arg))
 			continue;

@@ -8,6 +8,7 @@
 
 #include "util/array.h"
 #include "util/lru_cache.h"
+#include "util/utf8.h"
 #include "export/output_flamegraph.h"
 
 #define MAX_DEPTH 1024
@@ -174,18 +175,9 @@ static int put_json_string(FILE *out, const char *s)
 	putc('"', out);
 	while (*p) {
 		unsigned char c = *p;
-		int len = c < 0x80	       ? 1
-			  : (c & 0xe0) == 0xc0 ? 2
-			  : (c & 0xf0) == 0xe0 ? 3
-			  : (c & 0xf8) == 0xf0 ? 4
-					       : 0;
-		bool ok = len > 0;
+		size_t len = utf8_seq_len(p, strnlen((const char *)p, 4));
 
-		for (int k = 1; ok && k < len; k++)
-			ok = (p[k] & 0xc0) == 0x80;
-		if (ok && len == 2 && c < 0xc2)
-			ok = false;
-		if (!ok) {
+		if (!len) {
 			fputs("\\ufffd", out);
 			p++;
 			continue;

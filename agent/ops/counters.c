@@ -9,6 +9,7 @@
 #include "span/span_context.h"
 #include "object/obj_cache.h"
 #include "proc/proc_cache.h"
+#include "profile/profile_builder.h"
 #include "proc/python_process.h"
 #include "sample/collector.h"
 #include "symbolize/symbolize.h"

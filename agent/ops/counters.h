@@ -31,6 +31,9 @@
 	X(RECORDS_MALFORMED, "records_malformed_total", COUNTER, COUNT,                            \
 	  "Ring buffer records of a bad size or an unknown type.", NONE, NULL,                     \
 	  s->col->bad_records)                                                                     \
+	X(STRINGS_REPAIRED, "profile_strings_repaired_total", COUNTER, COUNT,                      \
+	  "Names and labels that were not UTF-8, sent with U+FFFD for their bad bytes.", NONE,     \
+	  NULL, s->pb->strings_repaired)                                                           \
 	X(PROCESS_EXECS, "process_execs_total", COUNTER, COUNT, "exec events received.", NONE,     \
 	  NULL, s->col->exec_events)                                                               \
 	X(PROCESS_EXITS, "process_exits_total", COUNTER, COUNT, "Process exit events received.",   \
@@ -403,6 +406,7 @@ struct counter_sources {
 	const struct upload_stats *up;
 	const struct window_stats *win;
 	const struct java_attach_stats *java; /* NULL: --java-perfmap off */
+	const struct profile_builder *pb;
 };
 
 struct counters {

@@ -8,6 +8,7 @@
 
 #include "util/array.h"
 #include "util/lru_cache.h"
+#include "util/utf8.h"
 #include "profile/profile_builder.h"
 
 /* Open addressing over indices: slot value is index + 1, 0 is empty. */
@@ -149,10 +150,10 @@ void profile_builder__destroy(struct profile_builder *pb)
 	memset(pb, 0, sizeof(*pb));
 }
 
-uint32_t profile_builder__string(struct profile_builder *pb, const char *s)
+static uint32_t intern_string(struct profile_builder *pb, const char *s, size_t len)
 {
-	size_t len = strlen(s), slot;
 	uint64_t h = hash_bytes(s, len, 1);
+	size_t slot;
 
 	if (pb->hcap_str) {
 		for (slot = h & (pb->hcap_str - 1); pb->h_str[slot];
@@ -179,6 +180,26 @@ uint32_t profile_builder__string(struct profile_builder *pb, const char *s)
 		;
 	pb->h_str[slot] = (uint32_t)pb->nstr + 1;
 	return (uint32_t)pb->nstr++;
+}
+
+uint32_t profile_builder__string(struct profile_builder *pb, const char *s)
+{
+	size_t len = strlen(s), nstr;
+	uint32_t idx;
+	char *fixed;
+
+	if (utf8_valid(s, len))
+		return intern_string(pb, s, len);
+	/* One bad byte in a file name, comm or symbol would make the server refuse the whole
+	 * batch: every process's samples, not just the liar's. */
+	fixed = malloc(UTF8_REPAIR_SIZE(len));
+	if (!fixed)
+		return 0;
+	nstr = pb->nstr;
+	idx = intern_string(pb, fixed, utf8_repair(s, len, fixed));
+	free(fixed);
+	pb->strings_repaired += pb->nstr > nstr;
+	return idx;
 }
 
 /* Finds or inserts a fixed-size record; returns its 1-based id or 0. */

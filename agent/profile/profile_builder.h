@@ -90,13 +90,16 @@ struct profile_builder {
 	size_t hcap_str, hcap_map, hcap_fn, hcap_loc, hcap_sample;
 	uint64_t total_count;
 	uint64_t dropped_count; /* samples not kept: a cap was reached */
+	/* strings of a window whose bytes that were not UTF-8 became U+FFFD; kept by reset */
+	uint64_t strings_repaired;
 };
 
 int profile_builder__init(struct profile_builder *pb, const struct profile_builder_opts *opts);
 void profile_builder__reset(struct profile_builder *pb); /* empties it, keeps allocations */
 void profile_builder__destroy(struct profile_builder *pb);
 
-/* Interning; each returns a 1-based id (string: 0-based index), or 0 when a cap is reached. */
+/* Interning; each returns a 1-based id (string: 0-based index), or 0 when a cap is reached.
+ * Strings are interned as valid UTF-8, whatever bytes they came with. */
 uint32_t profile_builder__string(struct profile_builder *pb, const char *s);
 uint32_t profile_builder__mapping(struct profile_builder *pb, const char *file,
 				  const char *build_id);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "util/lru_cache.h"
+#include "util/utf8.h"
 #include "symbolize/python_frames.h"
 
 #define DEFAULT_MAX_BYTES   (16u << 20)
@@ -100,32 +101,6 @@ static uint64_t u64_at(const uint8_t *buf, size_t off)
 	return v;
 }
 
-static size_t put_utf8(char *out, uint32_t c)
-{
-	if (c < 0x80) {
-		out[0] = (char)c;
-		return 1;
-	}
-	if (c < 0x800) {
-		out[0] = (char)(0xc0 | (c >> 6));
-		out[1] = (char)(0x80 | (c & 0x3f));
-		return 2;
-	}
-	if (c < 0x10000) {
-		out[0] = (char)(0xe0 | (c >> 12));
-		out[1] = (char)(0x80 | ((c >> 6) & 0x3f));
-		out[2] = (char)(0x80 | (c & 0x3f));
-		return 3;
-	}
-	if (c > 0x10ffff)
-		c = 0xfffd;
-	out[0] = (char)(0xf0 | (c >> 18));
-	out[1] = (char)(0x80 | ((c >> 12) & 0x3f));
-	out[2] = (char)(0x80 | ((c >> 6) & 0x3f));
-	out[3] = (char)(0x80 | (c & 0x3f));
-	return 4;
-}
-
 /* A compact str object as a NUL-terminated UTF-8 copy, or NULL. */
 static char *read_str(int pid, uint64_t addr, size_t max_chars)
 {
@@ -163,8 +138,9 @@ static char *read_str(int pid, uint64_t addr, size_t max_chars)
 		} else if (kind == 4) {
 			memcpy(&c, raw + 4 * i, 4);
 		}
-		/* control characters would break folded output and logs */
-		o += put_utf8(out + o, c < 0x20 || c == 0x7f ? '?' : c);
+		/* control characters would break folded output and logs; a str freed under us
+		 * may hold surrogates or values past U+10FFFF, which utf8_put replaces */
+		o += utf8_put(out + o, c < 0x20 || c == 0x7f ? '?' : c);
 	}
 	out[o] = '\0';
 done:

@@ -15,7 +15,7 @@ import time
 import urllib.request
 
 from cpu_watch import CpuWatch, ceiling  # noqa: E402
-from harness import FIX, STOKER, TOOLS, Failure, check, need, run  # noqa: E402,F401
+from harness import FIX, STOKER, TOOLS, Failure, check, free_port, need, run  # noqa: E402,F401
 
 RECEIVER = os.path.join(TOOLS, "pyroscope_receiver.py")
 TMP = tempfile.mkdtemp(prefix="stoker-push-")
@@ -662,11 +662,64 @@ def test_tls_modes():
         rx.stop()
 
 
+def test_names_not_utf8_keep_every_window():
+    """Nobody runs a program whose file name, comm and function name are bytes that are not
+    UTF-8. A server refuses a whole request over one such string, and a batch holds every
+    process's samples: they arrive with U+FFFD for the bad bytes, beside a root process's,
+    in every window, and /metrics counts them."""
+    need("setpriv", "objcopy")
+    d = tempfile.mkdtemp(prefix="utf8-", dir=TMP)
+    os.chmod(TMP, 0o755)
+    os.chmod(d, 0o755)
+    bad = os.path.join(d.encode(), b"bad\xff\xfe")
+    r = subprocess.run([b"objcopy", b"--strip-debug", b"--redefine-sym", b"hot_a=hot_\xc0\xaf",
+                        os.path.join(FIX, "shares").encode(), bad], capture_output=True)
+    check(r.returncode == 0, "objcopy renamed hot_a in the symbol table, without DWARF (%s)" % r.stderr[-200:])
+    os.chmod(bad, 0o755)
+    rx = Receiver()
+    liar = subprocess.Popen(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                             "--", bad, b"30"], stdout=subprocess.DEVNULL)
+    victim = fixture(30)
+    port = free_port()
+    try:
+        a = agent(["--pid", str(liar.pid), "--pid", str(victim.pid), "--duration", "6s",
+                   "--upload-interval", "2s", "--server-url", rx.url, "--spool-dir", "",
+                   "--metrics-addr", "127.0.0.1:%d" % port])
+        time.sleep(5)
+        with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=5) as m:
+            metrics = m.read().decode()
+        rc, err = finish(a)
+    finally:
+        for p in (liar, victim):
+            p.kill()
+            p.wait()
+        rx.stop()
+    check(rc == 0, "agent exits 0 (%s)" % err.strip()[-400:])
+    recs = rx.records()
+    check_exact_delivery(recs, err, 6)
+    by_svc = {}
+    for rec in recs:
+        by_svc.setdefault(rec["labels"].get("service_name"), []).append(rec)
+    print("    services: %s" % {k: sum(r["total_samples"] for r in v) for k, v in by_svc.items()})
+    check("bad\ufffd\ufffd" in by_svc, "the liar's samples arrive, its comm with U+FFFD")
+    check("shares" in by_svc and all(any(r["labels"].get("service_name") == "shares"
+                                         for r in recs if r["time_nanos"] == t)
+                                     for t in window_starts(by_svc.get("bad\ufffd\ufffd", []))),
+          "and the root process's beside them in every window")
+    liar_frames = {f for r in by_svc.get("bad\ufffd\ufffd", []) for st in r["stacks"]
+                   for f in st["frames"]}
+    check("hot_\ufffd\ufffd" in liar_frames, "its function's bad bytes are U+FFFD (%s)"
+          % sorted(f for f in liar_frames if f.startswith("hot_")))
+    m = re.search(r"^stoker_profile_strings_repaired_total (\d+)$", metrics, re.M)
+    check(m and int(m.group(1)) >= 2, "/metrics counts the repaired strings (%s)"
+          % (m.group(0) if m else "missing"))
+
+
 TESTS = [test_push_known_workload, test_sighup_reload, test_tls_modes, test_tenant_and_auth_modes,
          test_server_down_then_back_in_order, test_retried_faults_deliver_every_window_once,
          test_backoff_schedule, test_400_not_retried, test_series_split_at_server_limits, test_sigkill_while_spooling_then_restart,
          test_spool_cap_and_corrupt_file, test_unsafe_spool_refused, test_ingest_api,
-         test_ingest_service_name_outside_legacy_syntax]
+         test_ingest_service_name_outside_legacy_syntax, test_names_not_utf8_keep_every_window]
 
 
 def main():

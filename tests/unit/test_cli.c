@@ -38,6 +38,8 @@ static void test_flags(void)
 	const char *unknown[] = { "stoker", "--frobnicate" };
 	const char *missing[] = { "stoker", "--duration" };
 	const char *stray[] = { "stoker", "positional" };
+	char latin1_label[] = "site=Z\xfcrich"; /* parse_label writes into its argument */
+	const char *latin1[] = { "stoker", "--label", latin1_label };
 
 	CHECK_INT(parse(&cfg, 16, ok), 0);
 	CHECK_INT(cfg.sampler.sample_rate_hz, 99);
@@ -54,6 +56,7 @@ static void test_flags(void)
 	CHECK_INT(parse(&cfg, 2, unknown), -EINVAL);
 	CHECK_INT(parse(&cfg, 2, missing), -EINVAL);
 	CHECK_INT(parse(&cfg, 2, stray), -EINVAL);
+	CHECK_INT(parse(&cfg, 3, latin1), -EINVAL);
 	parse(&cfg, 1, ok);
 	CHECK_INT(cfg.sampler.sample_rate_hz, 19); /* default */
 	/* 0: the sampler sizes the ring from the work */

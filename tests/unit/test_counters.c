@@ -115,6 +115,7 @@ static void test_gather_reads_every_row(void)
 	struct upload_stats up;
 	struct window_stats win;
 	struct java_attach_stats java;
+	struct profile_builder pb;
 	struct counter_sources s = { .col = &col,
 				     .sz = &sz,
 				     .obj = &obj,
@@ -125,10 +126,12 @@ static void test_gather_reads_every_row(void)
 				     .pyf = &pyf,
 				     .up = &up,
 				     .win = &win,
-				     .java = &java };
+				     .java = &java,
+				     .pb = &pb };
 	struct counters c;
 
 	memset(&java, 1, sizeof(java));
+	memset(&pb, 1, sizeof(pb));
 	memset(&col, 1, sizeof(col));
 	memset(&sz, 1, sizeof(sz));
 	memset(&obj, 1, sizeof(obj));

@@ -161,6 +161,61 @@ static const char *encode_decoded(const struct profile_builder *pb, const struct
 	return decode_with_python(path);
 }
 
+/* Bytes a process controls (its file name, comm, symbols) that are not UTF-8 would make a
+ * strict decoder refuse the whole profile: they reach it as U+FFFD, counted. */
+static void test_builder_repairs_utf8(void)
+{
+	struct pprof_meta meta = { .period_ns = 10000000,
+				   .time_nanos = 1700000000000000000ll,
+				   .duration_nanos = 10000000000ll };
+	struct pprof_encode_opts eo = { .gzip = false };
+	struct profile_builder pb;
+	struct pb_label lab[2];
+	uint32_t m, loc, idx;
+	char path[] = "/tmp/stoker-pprof-XXXXXX";
+	int fd;
+
+	CHECK_INT(profile_builder__init(&pb, NULL), 0);
+	idx = profile_builder__string(&pb, "bad\xff\xfe");
+	CHECK_STR(profile_builder__str(&pb, idx), "bad\xef\xbf\xbd\xef\xbf\xbd");
+	CHECK_INT(pb.strings_repaired, 1);
+	/* the same bytes find the same string; valid text is never touched */
+	CHECK_INT(profile_builder__string(&pb, "bad\xff\xfe"), idx);
+	CHECK_INT(profile_builder__string(&pb, "caf\xc3\xa9 \xf0\x9f\x94\xa5"), idx + 1);
+	CHECK_INT(pb.strings_repaired, 1);
+	/* overlong U+FFFD (what an unchecked encoder writes for a code point past U+10FFFF),
+	 * a surrogate, a cut sequence */
+	idx = profile_builder__string(&pb, "a\xf0\x8f\xbf\xbd b\xed\xa0\x80 c\xe2\x82");
+	CHECK_STR(profile_builder__str(&pb, idx),
+		  "a\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd "
+		  "b\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd "
+		  "c\xef\xbf\xbd\xef\xbf\xbd");
+	m = profile_builder__mapping(&pb, "/tmp/x\x80y", "");
+	loc = profile_builder__location(&pb, m, profile_builder__function(&pb, "f\xc0\xaf"), 0x10);
+	lab[0] = (struct pb_label){ profile_builder__string(&pb, "comm"),
+				    profile_builder__string(&pb, "\xfe\xff") };
+	lab[1] = (struct pb_label){ profile_builder__string(&pb, "pid"),
+				    profile_builder__string(&pb, "7") };
+	CHECK_INT(profile_builder__add_sample(&pb, &loc, 1, lab, 2, 3), 0);
+	CHECK_INT(pb.strings_repaired, 5);
+	profile_builder__reset(&pb);
+	CHECK_INT(pb.strings_repaired, 5); /* a lifetime counter: /metrics reads it */
+	m = profile_builder__mapping(&pb, "/tmp/x\x80y", "");
+	loc = profile_builder__location(&pb, m, profile_builder__function(&pb, "f\xc0\xaf"), 0x10);
+	lab[0] = (struct pb_label){ profile_builder__string(&pb, "comm"),
+				    profile_builder__string(&pb, "\xfe\xff") };
+	CHECK_INT(profile_builder__add_sample(&pb, &loc, 1, lab, 1, 3), 0);
+	CHECK_INT(pb.strings_repaired, 8); /* counted again in the new window */
+	fd = mkstemp(path);
+	CHECK(fd >= 0);
+	close(fd);
+	CHECK_STR(encode_decoded(&pb, &meta, &eo, path),
+		  "problems 0 []\n"
+		  "f\xef\xbf\xbd\xef\xbf\xbd 3 [('comm', '\xef\xbf\xbd\xef\xbf\xbd')]\n");
+	unlink(path);
+	profile_builder__destroy(&pb);
+}
+
 static void test_encode_filtered_and_empty(void)
 {
 	struct pprof_meta meta = { .period_ns = 10000000, .time_nanos = 1, .duration_nanos = 1 };
@@ -316,6 +371,7 @@ int main(void)
 	RUN_TEST(test_builder_dedup);
 	RUN_TEST(test_builder_cap);
 	RUN_TEST(test_encode_decoded_independently);
+	RUN_TEST(test_builder_repairs_utf8);
 	RUN_TEST(test_encode_filtered_and_empty);
 	RUN_TEST(test_encode_inline_frames);
 	return TEST_SUMMARY();
