@@ -27,6 +27,7 @@
 #include "util/lru_cache.h"
 #include "object/dwarf_lines.h"
 #include "object/dwarf_spill.h"
+#include "object/elf_open.h"
 #include "object/elf_symbols.h"
 
 #define DEFAULT_CACHE_BYTES  (4u << 20)
@@ -129,37 +130,21 @@ static void free_entry(void *v, void *ctx)
 	free(v);
 }
 
-/* Sizes the DWARF sections as libdw will hold them; -ENODATA without line tables. */
-static int measure_sections(Elf *elf, size_t *bytes)
+/* Sizes the DWARF sections as libdw will hold them: -EFBIG past max, -ENODATA without line
+ * tables. */
+static int measure_sections(Elf *elf, size_t max, size_t *bytes)
 {
-	bool info = false, line = false;
-	size_t shstrndx, total = 0;
-	Elf_Scn *scn = NULL;
+	uint64_t total;
+	GElf_Shdr sh;
+	int err = elf_dwarf_bytes(elf, max, &total);
 
-	if (elf_getshdrstrndx(elf, &shstrndx))
-		return -ENOEXEC;
-	while ((scn = elf_nextscn(elf, scn))) {
-		GElf_Shdr sh;
-		GElf_Chdr ch;
-		const char *name;
-		uint64_t size;
-
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS)
-			continue;
-		name = elf_strptr(elf, shstrndx, sh.sh_name);
-		if (!name || strncmp(name, ".debug_", 7))
-			continue;
-		size = sh.sh_size;
-		if ((sh.sh_flags & SHF_COMPRESSED) && gelf_getchdr(scn, &ch))
-			size = ch.ch_size;
-		if (!strcmp(name, ".debug_info"))
-			info = size > 0;
-		else if (!strcmp(name, ".debug_line"))
-			line = size > 0;
-		total += size;
-	}
-	*bytes = total;
-	return info && line ? 0 : -ENODATA;
+	if (err)
+		return err;
+	*bytes = (size_t)total;
+	return elf_find_section(elf, 0, ".debug_info", &sh) && sh.sh_size &&
+		       elf_find_section(elf, 0, ".debug_line", &sh) && sh.sh_size
+		   ? 0
+		   : -ENODATA;
 }
 
 /* Where a section of the mapped image is in its file (the section table only is read). */
@@ -518,19 +503,11 @@ static int read_in_heap(struct dwarf_lines *dl, int fd)
 {
 	int err;
 
-	dl->elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	if (!dl->elf || elf_kind(dl->elf) != ELF_K_ELF)
-		return -ENOEXEC;
-	err = measure_sections(dl->elf, &dl->heap_bytes);
-	if (err)
+	dl->elf = elf_open_fd(fd, NULL, &err);
+	if (!dl->elf)
 		return err;
 	/* libdw's parsed forms cost about as much again */
-	if (dl->heap_bytes > dl->max_debug / 2)
-		return -EFBIG;
-	/* everything read now (or mapped), and libelf told so: the fd is the caller's again */
-	if (elf_cntl(dl->elf, ELF_C_FDREAD))
-		return -EIO;
-	return 0;
+	return measure_sections(dl->elf, dl->max_debug / 2, &dl->heap_bytes);
 }
 
 /* Reads fd's DWARF and, the first time, indexes its units. On error nothing is held. */
@@ -554,6 +531,11 @@ static int load(struct dwarf_lines *dl, int fd)
 	dl->dbg = dwarf_begin_elf(dl->elf, DWARF_C_READ, NULL);
 	if (!dl->dbg) {
 		err = -ENODATA;
+		goto fail;
+	}
+	/* read in the heap: libdw has read every DWARF section, and the fd is the caller's again */
+	if (src < 0 && elf_cntl(dl->elf, ELF_C_FDDONE)) {
+		err = -EIO;
 		goto fail;
 	}
 	if (!dl->indexed) {

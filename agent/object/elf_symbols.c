@@ -16,6 +16,7 @@
 #include "util/array.h"
 #include "util/addr_search.h"
 #include "util/log.h"
+#include "object/elf_open.h"
 #include "object/elf_symbols.h"
 #include "object/proc_maps.h"
 
@@ -57,35 +58,6 @@ struct elf_object {
 
 static const char *const default_debug_dirs[] = { "/usr/lib/debug", NULL };
 
-static int once_init(void)
-{
-	static int ok = -1; /* elf_version is process-wide and idempotent */
-
-	if (ok < 0)
-		ok = elf_version(EV_CURRENT) != EV_NONE;
-	return ok ? 0 : -ENOSYS;
-}
-
-/* libelf over fd for an ELF file whose header reads (into *eh when eh is not NULL). Returns
- * the handle, or NULL with *err set to -ENOSYS (libelf unusable) or -ENOEXEC. */
-static Elf *begin_elf(int fd, GElf_Ehdr *eh, int *err)
-{
-	GElf_Ehdr tmp;
-	Elf *elf;
-
-	*err = once_init();
-	if (*err)
-		return NULL;
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	if (elf && (elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, eh ? eh : &tmp))) {
-		elf_end(elf);
-		elf = NULL;
-	}
-	if (!elf)
-		*err = -ENOEXEC;
-	return elf;
-}
-
 /* The string table a symbol table names, its bytes as libelf reads them. */
 static Elf_Data *strtab_data(Elf *elf, const GElf_Shdr *sh, size_t *size)
 {
@@ -96,11 +68,21 @@ static Elf_Data *strtab_data(Elf *elf, const GElf_Shdr *sh, size_t *size)
 	*size = 0;
 	if (!scn || !gelf_getshdr(scn, &ssh) || ssh.sh_type != SHT_STRTAB)
 		return NULL;
-	d = elf_getdata(scn, NULL);
+	d = elf_section_data(scn, &ssh, ELF_SECTION_READ_MAX);
 	if (!d || !d->d_buf || !d->d_size)
 		return NULL;
 	*size = d->d_size;
 	return d;
+}
+
+/* The size a string table claims, from its header alone: 0 when it is not one. */
+static uint64_t strtab_size(Elf *elf, const GElf_Shdr *sh)
+{
+	GElf_Shdr ssh;
+
+	if (!gelf_getshdr(elf_getscn(elf, sh->sh_link), &ssh) || ssh.sh_type != SHT_STRTAB)
+		return 0;
+	return ssh.sh_size;
 }
 
 /* A function symbol with a name that is not empty, not too long and ends inside the string
@@ -176,26 +158,29 @@ static int intern_names(struct elf_object *o, size_t first, const char *str, siz
  * is skipped (-EFBIG) without reading it. */
 static int read_symtab(struct elf_object *o, Elf *elf, Elf_Scn *scn, const GElf_Shdr *sh)
 {
-	Elf_Data *data = elf_getdata(scn, NULL), *strd;
-	size_t n, raw_size = 0, str_size, want = 0, first = o->nsyms, estimate, have;
+	size_t n, str_size, want = 0, first = o->nsyms, estimate, have;
+	uint64_t claimed = strtab_size(elf, sh);
+	Elf_Data *data, *strd;
 	struct elf_sym *syms;
 	int err;
 
-	elf_rawfile(elf, &raw_size);
-	if (!data || !sh->sh_entsize || sh->sh_offset > raw_size ||
-	    sh->sh_size > raw_size - sh->sh_offset)
+	/* charged from the headers' claims, before either table is read into memory */
+	if (!sh->sh_entsize || !claimed)
 		return -EINVAL;
-	strd = strtab_data(elf, sh, &str_size);
-	if (!strd)
-		return -EINVAL;
-	n = data->d_size / sh->sh_entsize;
-	estimate = n * sizeof(struct elf_sym) + str_size + 1;
+	n = sh->sh_size / sh->sh_entsize;
+	estimate = n * sizeof(struct elf_sym) + claimed + 1;
 	have = elf_object__memory_bytes(o) - sizeof(*o);
-	if ((o->max_bytes && (estimate > o->max_bytes || have > o->max_bytes - estimate)) ||
+	if (sh->sh_size > ELF_SECTION_READ_MAX || claimed > ELF_SECTION_READ_MAX ||
+	    (o->max_bytes && (estimate > o->max_bytes || have > o->max_bytes - estimate)) ||
 	    (o->reserve && o->reserve(o->reserve_ctx, estimate))) {
 		o->tables_refused++;
 		return -EFBIG;
 	}
+	data = elf_section_data(scn, sh, ELF_SECTION_READ_MAX);
+	strd = strtab_data(elf, sh, &str_size);
+	if (!data || !strd)
+		return -EINVAL;
+	n = data->d_size / sh->sh_entsize;
 	for (size_t i = 0; i < n; i++) {
 		GElf_Sym sym;
 
@@ -277,12 +262,11 @@ static int build_id_in_notes(Elf_Data *d, uint8_t *buf, size_t buf_len)
 
 static int read_build_id_elf(Elf *elf, uint8_t *buf, size_t buf_len)
 {
-	size_t nph = 0, raw_size = 0;
+	size_t nph = 0;
 	Elf_Scn *scn = NULL;
 	Elf_Data *d;
 	int n;
 
-	elf_rawfile(elf, &raw_size);
 	/* Notes in PT_NOTE segments survive strip; sections are the fallback. */
 	if (elf_getphdrnum(elf, &nph) == 0) {
 		for (size_t i = 0; i < nph && i < 256; i++) {
@@ -290,7 +274,8 @@ static int read_build_id_elf(Elf *elf, uint8_t *buf, size_t buf_len)
 
 			if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_NOTE)
 				continue;
-			if (ph.p_offset > raw_size || ph.p_filesz > raw_size - ph.p_offset)
+			/* libelf checks the range against the file; the size is ours to cap */
+			if (ph.p_filesz > ELF_NOTES_READ_MAX)
 				continue;
 			d = elf_getdata_rawchunk(elf, (int64_t)ph.p_offset, ph.p_filesz,
 						 ELF_T_NHDR);
@@ -303,9 +288,7 @@ static int read_build_id_elf(Elf *elf, uint8_t *buf, size_t buf_len)
 
 		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_NOTE)
 			continue;
-		if (sh.sh_offset > raw_size || sh.sh_size > raw_size - sh.sh_offset)
-			continue;
-		d = elf_getdata(scn, NULL);
+		d = elf_section_data(scn, &sh, ELF_NOTES_READ_MAX);
 		if (d && (n = build_id_in_notes(d, buf, buf_len)) > 0)
 			return n;
 	}
@@ -317,12 +300,32 @@ int elf_read_build_id_fd(int fd, uint8_t *buf, size_t buf_len)
 	Elf *elf;
 	int n;
 
-	elf = begin_elf(fd, NULL, &n);
+	elf = elf_open_fd(fd, NULL, &n);
 	if (!elf)
 		return n;
 	n = read_build_id_elf(elf, buf, buf_len);
 	elf_end(elf);
 	return n;
+}
+
+/* The CRC-32 .gnu_debuglink records, over the whole file, read in chunks. */
+static int crc_fd(int fd, uint32_t *out)
+{
+	enum { CHUNK = 64 << 10 };
+	unsigned char *buf = malloc(CHUNK);
+	uLong crc = crc32(0L, Z_NULL, 0);
+	off_t off = 0;
+	ssize_t n;
+
+	if (!buf)
+		return -ENOMEM;
+	while ((n = pread(fd, buf, CHUNK, off)) > 0) {
+		crc = crc32(crc, buf, (uInt)n);
+		off += n;
+	}
+	free(buf);
+	*out = (uint32_t)crc;
+	return n < 0 ? -errno : 0;
 }
 
 /* Opens a debug file candidate and accepts it only if it belongs to o. */
@@ -346,7 +349,7 @@ static Elf *open_debug_candidate(struct elf_object *o, const char *root, const c
 		return NULL;
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > DEBUG_FILE_MAX)
 		goto fail;
-	elf = begin_elf(fd, NULL, &n);
+	elf = elf_open_fd(fd, NULL, &n);
 	if (!elf)
 		goto fail;
 	if (o->build_id_len) {
@@ -356,10 +359,9 @@ static Elf *open_debug_candidate(struct elf_object *o, const char *root, const c
 			goto fail_elf;
 		}
 	} else if (check_crc) {
-		size_t sz = 0;
-		char *raw = elf_rawfile(elf, &sz);
+		uint32_t got;
 
-		if (!raw || (uint32_t)crc32(0L, (const Bytef *)raw, (uInt)sz) != crc) {
+		if (crc_fd(fd, &got) || got != crc) {
 			pr_debug("ignoring debug file %s: CRC does not match", path);
 			goto fail_elf;
 		}
@@ -405,7 +407,7 @@ static Elf *find_debug_file(struct elf_object *o, Elf *elf, const char *path,
 	}
 	scn = elf_find_section(elf, 0, ".gnu_debuglink", &sh);
 	if (scn && path && path[0] == '/') {
-		Elf_Data *d = elf_getdata(scn, NULL);
+		Elf_Data *d = elf_section_data(scn, &sh, 4096); /* a name under 256 and a CRC */
 		const char *name;
 		size_t nlen, crc_off;
 		uint32_t crc;
@@ -449,7 +451,7 @@ int elf_open_debug_file(int fd, const char *path, const struct elf_object_opts *
 
 	if (!o)
 		return -ENOMEM;
-	elf = begin_elf(fd, NULL, &err);
+	elf = elf_open_fd(fd, NULL, &err);
 	if (!elf)
 		goto out;
 	n = read_build_id_elf(elf, o->build_id_raw, sizeof(o->build_id_raw));
@@ -530,17 +532,16 @@ static int read_debugdata(struct elf_object *o, Elf *elf, const char *path,
 	GElf_Shdr sh, ssh;
 	Elf_Scn *scn = elf_find_section(elf, 0, ".gnu_debugdata", &sh), *sscn;
 	uint8_t *img = NULL;
-	size_t img_len = 0, raw_size = 0;
+	size_t img_len = 0;
 	Elf_Data *d;
 	Elf *mini;
 	int err;
 
 	if (!scn)
 		return -ENOENT;
-	elf_rawfile(elf, &raw_size);
-	if (sh.sh_offset > raw_size || sh.sh_size > raw_size - sh.sh_offset)
-		return -EINVAL;
-	d = elf_getdata(scn, NULL);
+	if (sh.sh_size > cap) /* xz never makes anything real larger */
+		return -EFBIG;
+	d = elf_section_data(scn, &sh, cap);
 	if (!d || !d->d_size)
 		return -EINVAL;
 	err = xz_decompress(d->d_buf, d->d_size, cap, &img, &img_len);
@@ -623,7 +624,7 @@ int elf_read_segments_fd(int fd, struct elf_segment *segs, size_t max)
 	Elf *elf;
 	int n;
 
-	elf = begin_elf(fd, NULL, &n);
+	elf = elf_open_fd(fd, NULL, &n);
 	if (!elf)
 		return n;
 	n = read_load_segments(elf, segs, max);
@@ -640,7 +641,7 @@ struct elf_object *elf_object__open_fd(int fd, const char *path, const struct el
 	Elf *elf = NULL, *dbg = NULL;
 	int dbg_fd = -1, err = -ENOEXEC, n;
 
-	elf = begin_elf(fd, &eh, &err);
+	elf = elf_open_fd(fd, &eh, &err);
 	if (!elf)
 		goto fail;
 	o = calloc(1, sizeof(*o));
@@ -707,18 +708,16 @@ fail:
 
 int elf_find_symbol(Elf *elf, Elf64_Word table, unsigned char stt, const char *name, GElf_Sym *out)
 {
-	size_t n, raw_size = 0;
 	Elf_Data *data;
 	Elf_Scn *scn;
 	GElf_Shdr sh;
+	size_t n;
 
 	scn = elf_find_section(elf, table, NULL, &sh);
 	if (!scn)
 		return -ENOENT;
-	elf_rawfile(elf, &raw_size);
-	data = elf_getdata(scn, NULL);
-	if (!data || !sh.sh_entsize || sh.sh_offset > raw_size ||
-	    sh.sh_size > raw_size - sh.sh_offset)
+	data = elf_symtab_data(elf, scn, &sh, ELF_SECTION_READ_MAX);
+	if (!data || !sh.sh_entsize)
 		return -ENOENT;
 	n = data->d_size / sh.sh_entsize;
 	for (size_t i = 0; i < n; i++) {
@@ -747,7 +746,7 @@ int elf_find_data_symbol_fd(int fd, const char *name, uint64_t file_offset,
 	Elf *elf;
 	int err;
 
-	elf = begin_elf(fd, NULL, &err);
+	elf = elf_open_fd(fd, NULL, &err);
 	if (!elf)
 		return err;
 	memset(&segs, 0, sizeof(segs));

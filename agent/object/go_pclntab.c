@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "object/elf_open.h"
 #include "object/go_pclntab.h"
 
 #define MAGIC_116     0xfffffffau
@@ -523,15 +524,13 @@ struct go_pclntab *go_pclntab__open_fd_reserved(int fd, size_t max_bytes,
 	GElf_Ehdr eh;
 	GElf_Shdr sh;
 	Elf *elf;
-	int err = ENOEXEC;
+	int err = ENOEXEC, ret;
 
-	if (fstat(fd, &st) || elf_version(EV_CURRENT) == EV_NONE)
+	if (fstat(fd, &st))
 		goto out_noelf;
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	elf = elf_open_fd(fd, &eh, &ret);
 	if (!elf)
 		goto out_noelf;
-	if (elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &eh))
-		goto out;
 	text_start = text_section_addr(elf);
 	err = ENOENT;
 	if (find_section(elf, &sh)) {

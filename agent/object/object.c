@@ -10,6 +10,7 @@
 
 #include "util/clock.h"
 #include "util/log.h"
+#include "object/elf_open.h"
 #include "object/obj_cache.h"
 
 /* A symbol table's estimate is charged to the budget before the table is read. */
@@ -129,15 +130,20 @@ int object__unwind_table(struct object *o, struct unwind_rules *rules,
 		fd = obj_cache__object_fd(c, o);
 		if (fd < 0)
 			return fd;
-		elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+		elf = elf_open_fd(fd, NULL, &o->unwind_err);
 		if (elf) {
 			o->unwind_err = unwind_table__build(elf, rules, &to, &o->unwind);
 			elf_end(elf);
-		} else {
-			o->unwind_err = -ENOEXEC;
 		}
 		obj_cache__counters(c)->unwind_builds++;
-		if (o->unwind_err == -EDQUOT) {
+		if (o->unwind_err == -EFBIG) {
+			obj_cache__counters(c)->symbol_tables_refused++;
+			pr_warn_ratelimited(
+			    "unwind table of %s (pid %d) skipped: its headers claim "
+			    "more than the agent reads of a file (%llu MiB a section); "
+			    "its stacks use frame pointers",
+			    o->at.path, o->pid, (unsigned long long)(ELF_SECTION_READ_MAX >> 20));
+		} else if (o->unwind_err == -EDQUOT) {
 			obj_cache__counters(c)->symbol_tables_refused++;
 			pr_warn_ratelimited("unwind table of %s (pid %d) skipped: over the symbol "
 					    "cache's budget; its stacks use frame pointers",
@@ -231,7 +237,7 @@ static int build_python(struct object *o)
 {
 	struct obj_cache *c = o->cache;
 	Elf *elf;
-	int fd;
+	int fd, err;
 
 	if (o->built & OBJECT_PART_PYTHON)
 		return 0;
@@ -240,15 +246,14 @@ static int build_python(struct object *o)
 	fd = obj_cache__object_fd(c, o);
 	if (fd < 0)
 		return fd;
-	elf_version(EV_CURRENT);
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	if (elf && elf_kind(elf) == ELF_K_ELF) {
+	elf = elf_open_fd(fd, NULL, &err);
+	if (elf) {
 		o->python_err = python_elf_find(elf, &o->python);
 		o->libc_tsd_err = libc_tsd_find(elf, &o->libc_tsd);
+		elf_end(elf);
 	} else {
-		o->python_err = o->libc_tsd_err = -ENOEXEC;
+		o->python_err = o->libc_tsd_err = err;
 	}
-	elf_end(elf);
 	o->built |= OBJECT_PART_PYTHON;
 	obj_cache__object_built(c, o);
 	return 0;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "object/elf_open.h"
 #include "object/elf_symbols.h"
 #include "object/python_elf.h"
 
@@ -16,21 +17,22 @@
  * of error paths there, while byte patterns that only look like jumps scatter. */
 #define COLD_MIN_VOTES	 16
 #define COLD_MAX_TARGETS 65536
+/* The eval loop is about 50 KiB of code in every CPython release; its claimed size is capped
+ * before it is read. */
+#define CODE_READ_MAX (4u << 20)
 
 static void scan_symbols(Elf *elf, Elf64_Word type, struct python_elf *out)
 {
-	size_t n, raw_size = 0;
 	Elf_Data *data;
 	Elf_Scn *scn;
 	GElf_Shdr sh;
+	size_t n;
 
 	scn = elf_find_section(elf, type, NULL, &sh);
 	if (!scn)
 		return;
-	elf_rawfile(elf, &raw_size);
-	data = elf_getdata(scn, NULL);
-	if (!data || !sh.sh_entsize || sh.sh_offset > raw_size ||
-	    sh.sh_size > raw_size - sh.sh_offset)
+	data = elf_symtab_data(elf, scn, &sh, ELF_SECTION_READ_MAX);
+	if (!data || !sh.sh_entsize)
 		return;
 	n = data->d_size / sh.sh_entsize;
 	for (size_t i = 0; i < n; i++) {
@@ -60,23 +62,26 @@ static void scan_symbols(Elf *elf, Elf64_Word type, struct python_elf *out)
 	}
 }
 
-/* The section holding [vaddr, vaddr + size) with its bytes, or NULL. */
+/* The bytes of [vaddr, vaddr + size) from the code section holding them (its header in *out),
+ * read from the file; NULL past CODE_READ_MAX or outside every code section. */
 static const uint8_t *code_bytes(Elf *elf, uint64_t vaddr, uint64_t size, GElf_Shdr *out)
 {
-	size_t raw_size = 0;
-	char *raw = elf_rawfile(elf, &raw_size);
 	Elf_Scn *scn = NULL;
+	Elf_Data *d;
 
-	if (!raw)
+	if (!size || size > CODE_READ_MAX)
 		return NULL;
 	while ((scn = elf_nextscn(elf, scn))) {
 		if (!gelf_getshdr(scn, out) || out->sh_type != SHT_PROGBITS ||
 		    !(out->sh_flags & SHF_EXECINSTR))
 			continue;
-		if (vaddr < out->sh_addr || vaddr + size > out->sh_addr + out->sh_size ||
-		    out->sh_offset > raw_size || out->sh_size > raw_size - out->sh_offset)
+		if (vaddr < out->sh_addr || vaddr - out->sh_addr > out->sh_size ||
+		    size > out->sh_size - (vaddr - out->sh_addr))
 			continue;
-		return (const uint8_t *)raw + out->sh_offset + (vaddr - out->sh_addr);
+		/* libelf checks the range against the file */
+		d = elf_getdata_rawchunk(elf, (int64_t)(out->sh_offset + (vaddr - out->sh_addr)),
+					 size, ELF_T_BYTE);
+		return d ? d->d_buf : NULL;
 	}
 	return NULL;
 }
@@ -124,7 +129,7 @@ static void find_cold(Elf *elf, struct python_elf *out)
 			continue;
 		targets[nt++] = t;
 	}
-	cfi = dwarf_getcfi_elf(elf);
+	cfi = elf_cfi_fits(elf) ? dwarf_getcfi_elf(elf) : NULL;
 	if (!cfi || !nt)
 		goto out;
 	qsort(targets, nt, sizeof(*targets), cmp_u64);

@@ -9,6 +9,7 @@
 
 #include "util/array.h"
 #include "object/elf_symbols.h"
+#include "object/elf_open.h"
 #include "object/unwind_table.h"
 
 /* DWARF register numbers of x86-64 (arm64: sp 31, fp 29, return address 30). */
@@ -476,7 +477,7 @@ static int scan_section(struct builder *b, Elf *elf, Elf_Scn *scn, bool eh_frame
 
 	if (!ident || !gelf_getshdr(scn, &sh))
 		return -ENOEXEC;
-	data = elf_getdata(scn, NULL);
+	data = elf_section_data(scn, &sh, ELF_SECTION_READ_MAX);
 	if (!data || !data->d_buf || data->d_size == 0)
 		return 0;
 	b->replay_budget =
@@ -569,6 +570,10 @@ int unwind_table__build(Elf *elf, struct unwind_rules *rules, const struct unwin
 	read_segments(elf, out);
 
 	scn = elf_find_section(elf, 0, ".eh_frame", &sh);
+	if (scn && !elf_cfi_fits(elf)) {
+		out->source = "refused";
+		return -EFBIG;
+	}
 	if (scn) {
 		cfi = dwarf_getcfi_elf(elf);
 		if (cfi) {
@@ -581,6 +586,13 @@ int unwind_table__build(Elf *elf, struct unwind_rules *rules, const struct unwin
 	}
 	if (b.nrows == 0 && opts && opts->debug_frame &&
 	    (scn = elf_find_section(elf, 0, ".debug_frame", &sh))) {
+		/* libdw reads (and inflates) every DWARF section it knows when it begins */
+		uint64_t dwarf_bytes;
+
+		if (elf_dwarf_bytes(elf, ELF_SECTION_READ_MAX, &dwarf_bytes)) {
+			out->source = "refused";
+			return -EFBIG;
+		}
 		dw = dwarf_begin_elf(elf, DWARF_C_READ, NULL);
 		cfi = dw ? dwarf_getcfi(dw) : NULL;
 		if (cfi) {

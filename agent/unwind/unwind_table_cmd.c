@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "util/clock.h"
+#include "object/elf_open.h"
 #include "object/unwind_table.h"
 #include "unwind/unwind_table_cmd.h"
 
@@ -59,10 +60,9 @@ static int dump_one(const char *path, bool rows, struct unwind_rules *rules)
 		fprintf(stderr, "stoker: %s: %s\n", path, strerror(errno));
 		return err;
 	}
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	elf = elf_open_fd(fd, NULL, &err);
 	if (!elf) {
-		fprintf(stderr, "stoker: %s: not an ELF file: %s\n", path, elf_errmsg(-1));
-		err = -ENOEXEC;
+		fprintf(stderr, "stoker: %s: not an ELF file we read: %s\n", path, strerror(-err));
 		goto out;
 	}
 	t0 = monotonic_ns();

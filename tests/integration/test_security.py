@@ -1275,6 +1275,103 @@ def test_fifo_traps_do_not_hang():
           "the root process is profiled and named (%d of %d in hot_*)" % (hot, total(of(victim))))
 
 
+# nobody's side of test_truncated_under_reads: maps executable copies of a big ELF file and
+# keeps cutting each to one page and writing it back, busy in between so that it is sampled
+# and its maps read again.
+TRUNCATE_LOOP = r"""
+import ctypes, os, sys, threading, time
+src, d, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
+data = bytearray(open(src, "rb").read())
+# a spin loop in the first page (over .gnu.hash), which the cuts keep: the thread running it
+# puts samples in the file's mapping, so the agent reads the process's maps again
+SPIN = 0xF00
+data[SPIN:SPIN + 11] = bytes([0xB9, 0, 0, 0x10, 0, 0x48, 0xFF, 0xC9, 0x75, 0xFB, 0xC3])
+data = bytes(data)
+libc = ctypes.CDLL(None, use_errno=True)
+libc.mmap.restype = ctypes.c_void_p
+libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+                      ctypes.c_int, ctypes.c_long]
+libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+end = time.time() + seconds
+spin = []
+
+def spinner():
+    while time.time() < end:
+        if spin:
+            ctypes.CFUNCTYPE(None)(spin[-1] + SPIN)()  # ctypes lets go of the GIL
+
+threading.Thread(target=spinner, daemon=True).start()
+files = cuts = 0
+while time.time() < end:
+    path = os.path.join(d, "lib%d.so" % files)
+    files += 1
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o755)
+    os.write(fd, data)
+    spin.append(libc.mmap(None, len(data), 5, 2, fd, 0))  # PROT_READ|PROT_EXEC, MAP_PRIVATE
+    t = time.time() + 0.2
+    while time.time() < t:
+        # whole for a few ms (long enough for a read to begin), then cut and written back
+        w = time.time() + 0.005
+        while time.time() < w:
+            pass
+        os.ftruncate(fd, 4096)
+        cuts += 1
+        os.pwrite(fd, data, 0)
+    os.close(fd)
+    os.unlink(path)  # the mapping keeps it: the agent reads it through /proc
+    if len(spin) > 8:  # ... and the disk gets it back once unmapped
+        libc.munmap(spin.pop(0), len(data))
+print(files, cuts, flush=True)
+"""
+
+
+def test_truncated_under_reads():
+    """Nobody maps executable copies of a 7 MB ELF file and truncates each, again and again,
+    while the agent reads them (unwind tables, symbols, notes). A mapping of such a file
+    raises SIGBUS in the reader once its pages are gone; the agent reads with pread, so it
+    runs to the end and still profiles a root process beside it."""
+    need("setpriv")
+    d = tempfile.mkdtemp(prefix="trunc-", dir=TMP)
+    os.chmod(TMP, 0o755)
+    os.chown(d, pwd.getpwnam("nobody").pw_uid, -1)
+    script = os.path.join(TMP, "truncate_loop.py")
+    with open(script, "w") as f:
+        f.write(TRUNCATE_LOOP)
+    os.chmod(script, 0o644)
+    big = os.path.realpath("/usr/bin/python3")
+    check(os.path.getsize(big) > 4 << 20, "a big ELF file to copy: %s (%d bytes)"
+          % (big, os.path.getsize(big)))
+    liar = subprocess.Popen(AS_NOBODY + ["/usr/bin/python3", script, big, d, "25"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    victim = start([os.path.join(FIX, "shares"), "30"])
+    out = os.path.join(TMP, "trunc.pb.gz")
+    try:
+        time.sleep(1)
+        # system-wide: the agent reads the maps of processes it is not told of again as
+        # they change
+        r = run_agent(["--duration", "20s", "--sample-rate", str(HZ), "--output", out],
+                      timeout=90)
+        said, err = liar.communicate(timeout=30)
+    finally:
+        stop(victim)
+        if liar.poll() is None:
+            liar.kill()
+            liar.wait()
+    check(r.returncode == 0, "the agent ran to the end (exit %d, %s)"
+          % (r.returncode, "SIGBUS" if r.returncode == -signal.SIGBUS else
+             r.stderr.strip()[-300:]))
+    files, cuts = (int(x) for x in said.split()) if said.strip() else (0, 0)
+    check(files >= 30 and cuts >= 1000, "nobody mapped %d files and cut them %d times"
+          " while the agent ran (%s)" % (files, cuts, err.strip()[-200:]))
+    stacks = pprof_check.stacks(load_profile(out, HZ))
+    vic = [s for s in stacks if s["labels"].get("pid") == str(victim.pid)]
+    hot = total(vic, lambda s: any(f.startswith("hot_") for f in s["frames"]))
+    check(total(vic) >= 300 and hot >= 0.9 * total(vic),
+          "the root process is profiled and named (%d of %d in hot_*)" % (hot, total(vic)))
+    att = total([s for s in stacks if s["labels"].get("pid") == str(liar.pid)])
+    check(att >= 300, "and so is nobody's (%d samples)" % att)
+
+
 TESTS = [test_perf_map_symlink_to_root_file, test_fifo_traps_do_not_hang,
          test_perf_map_owned_by_root,
          test_perf_map_of_the_process_user, test_threads_hold_only_steady_caps,
@@ -1285,7 +1382,7 @@ TESTS = [test_perf_map_symlink_to_root_file, test_fifo_traps_do_not_hang,
          test_bloat_symbols_bounded, test_span_symbol_once_per_file, test_perf_map_bloat_capped,
          test_perf_map_append_not_reparsed, test_java_attach_not_where_user_cannot_write,
          test_far_fdes_do_not_crowd_out_python, test_nop_padded_fdes_cost_bounded_cpu,
-         test_claimed_build_id_not_shared]
+         test_claimed_build_id_not_shared, test_truncated_under_reads]
 
 
 def main():
