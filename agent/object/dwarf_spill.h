@@ -8,9 +8,9 @@
 #include <stddef.h>
 
 /* Looks at the ELF file behind fd (through pread, never a mapping of it) and returns the fd
- * whose image lookups may map: fd itself when nothing kept is compressed and only root can
- * change the file, else a new unlinked file in dir holding the kept DWARF sections,
- * decompressed, with a section table (the caller closes it). Errors:
+ * whose image lookups may map: a new unlinked file in dir holding the kept DWARF sections,
+ * decompressed, with a section table (the caller closes it). Never fd itself: whoever can
+ * write a file can truncate it under a mapping. Errors:
  *   -ENOTSUP  the file needs a copy and dir is NULL or in memory (tmpfs), or it cannot be
  *             copied this way (relocatable, foreign byte order, GNU .zdebug sections, a
  *             compression other than zlib)
