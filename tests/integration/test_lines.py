@@ -10,6 +10,7 @@ import os
 import re
 import socket
 import subprocess
+import shutil
 import sys
 import tempfile
 import time
@@ -384,4 +385,6 @@ if __name__ == "__main__":
         print("test_lines needs root (BPF)")
         print("lines: 0 passed, 1 failed")
         sys.exit(1)
-    sys.exit(run("lines", TESTS, sys.argv[1:]))
+    rc = run("lines", TESTS, sys.argv[1:])
+    shutil.rmtree(TMP, ignore_errors=True)
+    sys.exit(rc)

@@ -7,6 +7,7 @@ in place of the interpreter's eval loop. Needs root; fails loudly without it. En
 import os
 import re
 import subprocess
+import shutil
 import sys
 import tempfile
 import time
@@ -310,7 +311,9 @@ if __name__ == "__main__":
         print("test_python: needs root (real BPF)")
         print("python: 0 passed, 1 failed")
         sys.exit(1)
-    sys.exit(run("python", [test_shares_and_lines, test_frame_pointer_mode, test_threads,
-                            test_pid_namespace, test_deeper_than_the_limit,
-                            test_native_process_unaffected,
-                            test_embedded_libpython, test_check_counts_python], sys.argv[1:]))
+    rc = run("python", [test_shares_and_lines, test_frame_pointer_mode, test_threads,
+                        test_pid_namespace, test_deeper_than_the_limit,
+                        test_native_process_unaffected,
+                        test_embedded_libpython, test_check_counts_python], sys.argv[1:])
+    shutil.rmtree(TMP, ignore_errors=True)
+    sys.exit(rc)

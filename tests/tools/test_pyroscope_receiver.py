@@ -10,6 +10,7 @@ import gzip
 import json
 import os
 import subprocess
+import shutil
 import sys
 import tempfile
 import time
@@ -395,6 +396,7 @@ def _main():
         len(res.skipped)  # nothing here may be skipped
     passed = res.testsRun - failed
     print("%d passed, %d failed" % (passed, failed))
+    shutil.rmtree(TMP, ignore_errors=True)
     return 1 if failed or not res.testsRun else 0
 
 
