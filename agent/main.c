@@ -89,6 +89,7 @@ struct agent {
 	uint64_t watchdog_ns, last_watchdog_ns; /* systemd watchdog: ping every half interval */
 	char *basic_password, *bearer_token;
 	char host_name[256];
+	char scratch_tmp[40]; /* this run's own scratch directory, removed at exit; "" none */
 	struct config_args file_args;	/* strings the start-up config points into */
 	struct config_args reload_args; /* and those of the last SIGHUP's settings */
 	int argc;
@@ -424,7 +425,8 @@ static void setup_fetch(struct agent *a)
 	pr_info("fetching missing debug files from %s into %s", urls, a->cfg.debuginfod.cache_dir);
 }
 
-/* Where compressed DWARF is decompressed to: a directory of the agent's own, else the heap. */
+/* Where DWARF is copied to: a directory of the agent's own (the configured one, else a fresh
+ * one for this run), else the heap. */
 static void setup_scratch(struct agent *a)
 {
 	const char *dir = a->cfg.scratch_dir;
@@ -435,12 +437,20 @@ static void setup_scratch(struct agent *a)
 		return;
 	err = make_private_dir(dir);
 	if (err) {
-		pr_warn("scratch directory %s: %s; compressed debug sections are decompressed in "
-			"memory",
-			dir,
+		/* e.g. the systemd unit's DynamicUser owns /var/cache/stoker and root runs stoker
+		 * by hand: a fresh directory of its own for this run, mkdtemp's, is as safe */
+		snprintf(a->scratch_tmp, sizeof(a->scratch_tmp), "/var/tmp/stoker-scratch-XXXXXX");
+		if (!mkdtemp(a->scratch_tmp))
+			a->scratch_tmp[0] = '\0';
+		pr_warn("scratch directory %s: %s; %s%s", dir,
 			err == -EPERM ? "not a directory of the agent's user with mode 0700"
-				      : strerror(-err));
-		return;
+				      : strerror(-err),
+			a->scratch_tmp[0] ? "using this run's own " : "",
+			a->scratch_tmp[0] ? a->scratch_tmp
+					  : "compressed debug sections are decompressed in memory");
+		if (!a->scratch_tmp[0])
+			return;
+		dir = a->scratch_tmp;
 	}
 	a->sz.lines_opts.dwarf.scratch_dir = dir;
 }
@@ -983,6 +993,8 @@ static void teardown(struct agent *a)
 	profile_builder__destroy(&a->pb);
 	kallsyms__free(a->ksyms);
 	obj_cache__free(a->objs);
+	if (a->scratch_tmp[0]) /* the copies in it were unlinked at birth */
+		rmdir(a->scratch_tmp);
 	proc_cache__free(a->procs);
 	free_rules(a->rules, a->nrules);
 	container_meta__stop(a->meta);

@@ -284,8 +284,9 @@ const struct flag cli_flags[] = {
 	  .why = "want an absolute path, or empty",
 	  .help = "the agent's own directory on a disk (not tmpfs) where the DWARF sections "
 		  "lookups read are copied, decompressed, into unlinked files they map, so the "
-		  "page cache holds them and not the agent (also files of other users, which "
-		  "could be truncated under a mapping); empty: decompress in memory" },
+		  "page cache holds them and not the agent (the files themselves are never "
+		  "mapped: their owners could truncate them); one that is not the agent's is "
+		  "replaced for the run by a new one in /var/tmp; empty: read into memory" },
 	{ .name = "debuginfod-urls", .key = "debuginfod_urls", .type = FLAG_STRING,
 	  CFG(debuginfod.urls), .arg = "URLS",
 	  .help = "fetch missing debug files by build-id from these debuginfod servers "

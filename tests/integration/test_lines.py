@@ -376,9 +376,35 @@ def test_debuginfod_unsafe_cache_refused():
     check(re.search(r"debuginfod: 0 asked", r.stderr), "nothing was asked")
 
 
+def test_scratch_dir_not_ours():
+    """A --scratch-dir another user owns (as the systemd unit's DynamicUser leaves
+    /var/cache/stoker for a root agent run by hand) is refused, and the run uses a fresh
+    directory of its own instead of reading DWARF into its heap; the directory is gone at
+    exit."""
+    theirs = os.path.join(TMP, "scratch-theirs")
+    os.makedirs(theirs, mode=0o700)
+    os.chown(theirs, 65534, 65534)
+    before = set(os.listdir("/var/tmp"))
+    prof, _, r = profile_fixture(["lines_hot"], os.path.join(TMP, "scratch.pb.gz"), 3, HZ,
+                                 extra=["--scratch-dir", theirs])
+    warned = [ln for ln in r.stderr.splitlines() if "scratch directory" in ln]
+    check(warned and "using this run's own /var/tmp/stoker-scratch-" in warned[0],
+          "the refusal names the directory used instead: %s" % warned)
+    m = re.search(r"from scratch copies (\d+), in memory (\d+)", r.stderr)
+    check(m and int(m.group(1)) >= 1 and m.group(2) == "0",
+          "DWARF copied there, none read into memory (%s)" % (m.group(0) if m else r.stderr[-300:]))
+    left = [d for d in set(os.listdir("/var/tmp")) - before if d.startswith("stoker-scratch-")]
+    check(not left, "and removed at exit (%s)" % left)
+    locs, _ = locations(prof)
+    path = os.path.join(FIX, "lines_hot")
+    check(any(l[0] == path and l[2] and l[2][0][1] for l in locs.values()),
+          "the fixture's frames still have files and lines")
+
+
 TESTS = [test_inline_location_matches_addr2line, test_lines_off, test_libc_lines,
          test_local_outputs_by_line, test_push_inline_frames, test_debuginfod_fetch, test_debuginfod_down_or_slow,
-         test_debuginfod_unsafe_cache_refused, test_idle_dwarf_released_lines_kept]
+         test_debuginfod_unsafe_cache_refused, test_idle_dwarf_released_lines_kept,
+         test_scratch_dir_not_ours]
 
 if __name__ == "__main__":
     if os.geteuid() != 0:
