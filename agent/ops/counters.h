@@ -155,6 +155,9 @@
 	  ", %llu processes seen", s->proc->created)                                               \
 	X(SYMBOL_CACHE_FILES, "symbol_cache_files", GAUGE, COUNT, "Files in the symbol cache.",    \
 	  NONE, NULL, s->obj->files)                                                               \
+	X(SYMBOL_CACHE_OPEN_FILES, "symbol_cache_open_files", GAUGE, COUNT,                        \
+	  "Mapped files the symbol cache holds open, at most 128.", NONE, NULL,                    \
+	  s->obj->open_fds)                                                                        \
 	X(SYMBOL_CACHE_BYTES, "symbol_cache_bytes", GAUGE, BYTES,                                  \
 	  "Bytes held by the symbol cache.", NONE, NULL, s->obj->bytes)                            \
 	X(SYMBOL_CACHE_BUDGET, "symbol_cache_budget_bytes", GAUGE, BYTES,                          \
