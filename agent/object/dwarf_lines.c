@@ -27,7 +27,6 @@
 #include "util/lru_cache.h"
 #include "object/dwarf_lines.h"
 #include "object/dwarf_spill.h"
-#include "object/elf_open.h"
 #include "object/elf_symbols.h"
 
 #define DEFAULT_CACHE_BYTES  (4u << 20)
@@ -97,8 +96,8 @@ struct dl_entry {
 };
 
 struct dwarf_lines {
-	/* the sections: a mapping of ours (map), or libelf's reading of the file with the
-	 * compressed sections decompressed in the heap (heap_bytes of them) */
+	/* the sections: a mapping of our copy (map), on a disk or, without a scratch directory,
+	 * in memory (heap_bytes of it) */
 	bool loaded;
 	void *map;
 	size_t map_len;
@@ -128,23 +127,6 @@ struct dwarf_lines {
 static void free_entry(void *v, void *ctx)
 {
 	free(v);
-}
-
-/* Sizes the DWARF sections as libdw will hold them: -EFBIG past max, -ENODATA without line
- * tables. */
-static int measure_sections(Elf *elf, size_t max, size_t *bytes)
-{
-	uint64_t total;
-	GElf_Shdr sh;
-	int err = elf_dwarf_bytes(elf, max, &total);
-
-	if (err)
-		return err;
-	*bytes = (size_t)total;
-	return elf_find_section(elf, 0, ".debug_info", &sh) && sh.sh_size &&
-		       elf_find_section(elf, 0, ".debug_line", &sh) && sh.sh_size
-		   ? 0
-		   : -ENODATA;
 }
 
 /* Where a section of the mapped image is in its file (the section table only is read). */
@@ -454,22 +436,20 @@ static void unload(struct dwarf_lines *dl)
 	dl->loaded = false;
 }
 
-/* The sections of fd as a mapping of ours: the file itself when nothing in it needs
- * decompressing and no one but root can change it (a truncated mapping faults), else a
- * decompressed copy in the scratch directory. Returns the fd mapped (fd itself or the
- * copy's), -ENOTSUP when neither applies, or an error of the file. */
+/* The sections of fd as a mapping of ours: a decompressed copy in the scratch directory, or
+ * in memory without one (charged as heap_bytes). Returns the copy's fd, or an error: -ENODATA
+ * also for a file whose DWARF cannot be copied (no lines are read from it). */
 static int map_sections(struct dwarf_lines *dl, int fd)
 {
-	int src, err;
+	bool in_memory = false;
 	struct stat st;
+	int src, err;
 
-	src = dwarf_spill(fd, dl->scratch_dir, dl->max_debug / 2);
-	if (src == -EBADMSG)
+	src = dwarf_spill(fd, dl->scratch_dir, dl->max_debug / 2, &in_memory);
+	if (src == -EBADMSG || src == -ENOTSUP)
 		return -ENODATA;
-	if (src == -ENOEXEC || src == -ENODATA || src == -EFBIG)
-		return src;
 	if (src < 0)
-		return -ENOTSUP;
+		return src;
 	if (fstat(src, &st) || st.st_size <= 0) {
 		err = -ENOEXEC;
 		goto fail;
@@ -488,26 +468,16 @@ static int map_sections(struct dwarf_lines *dl, int fd)
 		err = -ENOEXEC;
 		goto fail;
 	}
-	if (src != fd)
+	if (in_memory) {
+		dl->heap_bytes = dl->map_len; /* written, so resident until closed */
+		dl->st.in_heap++;
+	} else {
 		dl->st.copies++;
+	}
 	return src;
 fail:
-	if (src != fd)
-		close(src);
+	close(src);
 	return err;
-}
-
-/* libelf's reading of the file, its compressed sections decompressed in the heap by libdw:
- * for a file the agent cannot copy (or has nowhere to). */
-static int read_in_heap(struct dwarf_lines *dl, int fd)
-{
-	int err;
-
-	dl->elf = elf_open_fd(fd, NULL, &err);
-	if (!dl->elf)
-		return err;
-	/* libdw's parsed forms cost about as much again */
-	return measure_sections(dl->elf, dl->max_debug / 2, &dl->heap_bytes);
 }
 
 /* Reads fd's DWARF and, the first time, indexes its units. On error nothing is held. */
@@ -518,24 +488,13 @@ static int load(struct dwarf_lines *dl, int fd)
 	if (elf_version(EV_CURRENT) == EV_NONE)
 		return -ENOSYS;
 	src = map_sections(dl, fd);
-	if (src == -ENOTSUP) {
-		err = read_in_heap(dl, fd);
-		if (err)
-			goto fail;
-		src = -1;
-		dl->st.in_heap++;
-	} else if (src < 0) {
+	if (src < 0) {
 		err = src;
 		goto fail;
 	}
 	dl->dbg = dwarf_begin_elf(dl->elf, DWARF_C_READ, NULL);
 	if (!dl->dbg) {
 		err = -ENODATA;
-		goto fail;
-	}
-	/* read in the heap: libdw has read every DWARF section, and the fd is the caller's again */
-	if (src < 0 && elf_cntl(dl->elf, ELF_C_FDDONE)) {
-		err = -EIO;
 		goto fail;
 	}
 	if (!dl->indexed) {
@@ -545,8 +504,7 @@ static int load(struct dwarf_lines *dl, int fd)
 		if (err)
 			goto fail;
 	}
-	if (src >= 0 && src != fd)
-		close(src);
+	close(src);
 	if (!dl->nranges) {
 		unload(dl);
 		return -ENODATA;
@@ -554,7 +512,7 @@ static int load(struct dwarf_lines *dl, int fd)
 	dl->loaded = true;
 	return 0;
 fail:
-	if (src >= 0 && src != fd)
+	if (src >= 0)
 		close(src);
 	unload(dl);
 	return err;

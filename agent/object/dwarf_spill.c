@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/mman.h>
 #include <sys/statfs.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -390,30 +391,35 @@ static int write_tables(struct image *im, int out, uint64_t strtab_off, const ch
 	}
 }
 
-/* A new file no path names: O_TMPFILE, or where the file system lacks it a random name
- * unlinked at once (dir is the agent's own, mode 0700). Not in memory: tmpfs pages are the
- * agent's memory by another name. */
-static int open_scratch(const char *dir)
+/* A new file no path names: O_TMPFILE in dir (the agent's own, mode 0700), or where the file
+ * system lacks it a random name unlinked at once. Without dir, or where dir is in memory
+ * (tmpfs), a memfd: the agent's memory either way, said in *in_memory. */
+static int open_scratch(const char *dir, bool *in_memory)
 {
 	struct statfs fs;
 	char path[4096];
-	int fd;
+	int fd = -1;
 
-	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
-		if (snprintf(path, sizeof(path), "%s/.dwarf-XXXXXX", dir) >= (int)sizeof(path))
-			return -ENAMETOOLONG;
-		fd = mkostemp(path, O_CLOEXEC);
-		if (fd >= 0)
-			unlink(path);
-	}
-	if (fd < 0)
-		return -errno;
-	if (fstatfs(fd, &fs) || fs.f_type == TMPFS_MAGIC || fs.f_type == RAMFS_MAGIC) {
+	*in_memory = false;
+	if (dir) {
+		fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+		if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+			if (snprintf(path, sizeof(path), "%s/.dwarf-XXXXXX", dir) >=
+			    (int)sizeof(path))
+				return -ENAMETOOLONG;
+			fd = mkostemp(path, O_CLOEXEC);
+			if (fd >= 0)
+				unlink(path);
+		}
+		if (fd < 0)
+			return -errno;
+		if (!fstatfs(fd, &fs) && fs.f_type != TMPFS_MAGIC && fs.f_type != RAMFS_MAGIC)
+			return fd;
 		close(fd);
-		return -ENOTSUP;
 	}
-	return fd;
+	*in_memory = true;
+	fd = memfd_create("stoker-dwarf", MFD_CLOEXEC);
+	return fd < 0 ? -errno : fd;
 }
 
 static int write_copy(struct image *im, int out)
@@ -457,7 +463,7 @@ out:
 	return err;
 }
 
-int dwarf_spill(int fd, const char *dir, size_t max_bytes)
+int dwarf_spill(int fd, const char *dir, size_t max_bytes, bool *in_memory)
 {
 	struct spill_info info = { 0 };
 	struct image im = { .fd = fd };
@@ -471,10 +477,10 @@ int dwarf_spill(int fd, const char *dir, size_t max_bytes)
 	if (info.bytes > max_bytes)
 		return -EFBIG;
 	/* never the file itself, even root's: root in a container owns what it writes in its
-	 * image's top layer, and can truncate it under a mapping (SIGBUS in the agent) */
-	if (!dir)
-		return -ENOTSUP;
-	out = open_scratch(dir);
+	 * image's top layer, and can truncate it under a mapping (SIGBUS in the agent); and
+	 * never libelf's section buffers: libdw reads strings past a section's end (a
+	 * string table without its last NUL), which in the copy stays inside the image */
+	out = open_scratch(dir, in_memory);
 	if (out < 0)
 		return out;
 	err = write_copy(&im, out);

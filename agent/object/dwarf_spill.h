@@ -5,19 +5,20 @@
 #ifndef STOKER_OBJECT_DWARF_SPILL_H
 #define STOKER_OBJECT_DWARF_SPILL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
-/* Looks at the ELF file behind fd (through pread, never a mapping of it) and returns the fd
- * whose image lookups may map: a new unlinked file in dir holding the kept DWARF sections,
- * decompressed, with a section table (the caller closes it). Never fd itself: whoever can
- * write a file can truncate it under a mapping. Errors:
- *   -ENOTSUP  the file needs a copy and dir is NULL or in memory (tmpfs), or it cannot be
- *             copied this way (relocatable, foreign byte order, GNU .zdebug sections, a
- *             compression other than zlib)
+/* Looks at the ELF file behind fd (through pread, never a mapping of it) and returns a new
+ * unlinked file holding the DWARF sections lookups read, decompressed, with a section table
+ * (the caller closes it and maps it). It is in dir, or in memory (a memfd, *in_memory set)
+ * when dir is NULL or on tmpfs. Never fd itself: whoever can write a file can truncate it
+ * under a mapping. Errors:
+ *   -ENOTSUP  the file cannot be copied this way (relocatable, foreign byte order, GNU
+ *             .zdebug sections, a compression other than zlib): its lines are not read
  *   -ENODATA  no .debug_info or no .debug_line
  *   -EFBIG    the kept sections are over max_bytes
  *   -ENOEXEC  not ELF, or its section table is broken; -EBADMSG a section does not inflate
  *             to its stated size; other negative errnos from the file system. */
-int dwarf_spill(int fd, const char *dir, size_t max_bytes);
+int dwarf_spill(int fd, const char *dir, size_t max_bytes, bool *in_memory);
 
 #endif

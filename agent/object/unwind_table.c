@@ -571,8 +571,8 @@ int unwind_table__build(Elf *elf, struct unwind_rules *rules, const struct unwin
 
 	scn = elf_find_section(elf, 0, ".eh_frame", &sh);
 	if (scn && !elf_cfi_fits(elf)) {
-		out->source = "refused";
-		return -EFBIG;
+		err = -EFBIG;
+		goto out;
 	}
 	if (scn) {
 		cfi = dwarf_getcfi_elf(elf);
@@ -590,8 +590,8 @@ int unwind_table__build(Elf *elf, struct unwind_rules *rules, const struct unwin
 		uint64_t dwarf_bytes;
 
 		if (elf_dwarf_bytes(elf, ELF_SECTION_READ_MAX, &dwarf_bytes)) {
-			out->source = "refused";
-			return -EFBIG;
+			err = -EFBIG;
+			goto out;
 		}
 		dw = dwarf_begin_elf(elf, DWARF_C_READ, NULL);
 		cfi = dw ? dwarf_getcfi(dw) : NULL;
