@@ -35,7 +35,7 @@ struct dwarf_lines_stats {
 	uint64_t resolved;	    /* addresses that got at least one frame */
 	uint64_t releases, reloads; /* of the DWARF, while the address cache stayed */
 	uint64_t copies;	    /* loads from a copy in the scratch directory */
-	uint64_t in_heap;	    /* loads decompressed in the heap (no copy possible) */
+	uint64_t in_heap;	    /* copies written to memory (no scratch directory) */
 	uint64_t resets;	    /* parsed units dropped: over budget, or after indexing */
 };
 

@@ -95,7 +95,7 @@
 	  "DWARF read from a decompressed copy in --scratch-dir (the page cache holds it).",       \
 	  LINES, "; from scratch copies %llu", s->sz->lines.dwarf_copies)                          \
 	X(LINE_DWARF_IN_HEAP, "line_dwarf_in_heap_total", COUNTER, COUNT,                          \
-	  "DWARF decompressed in the agent's memory: no scratch directory, or not copyable.",      \
+	  "DWARF copied into the agent's memory (a memfd): no scratch directory on a disk.",       \
 	  LINES, ", in memory %llu", s->sz->lines.dwarf_in_heap)                                   \
 	X(LINE_DWARF_RESETS, "line_dwarf_resets_total", COUNTER, COUNT,                            \
 	  "Parsed DWARF units dropped over --lines-memory, parsed again as addresses need them.",  \
