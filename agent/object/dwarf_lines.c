@@ -446,6 +446,10 @@ static int map_sections(struct dwarf_lines *dl, int fd)
 	int src, err;
 
 	src = dwarf_spill(fd, dl->scratch_dir, dl->max_debug / 2, &in_memory);
+	/* the scratch directory's fault (full, read-only, gone): in memory this time */
+	if (src < 0 && dl->scratch_dir && src != -EBADMSG && src != -ENOTSUP && src != -ENODATA &&
+	    src != -EFBIG && src != -ENOEXEC)
+		src = dwarf_spill(fd, NULL, dl->max_debug / 2, &in_memory);
 	if (src == -EBADMSG || src == -ENOTSUP)
 		return -ENODATA;
 	if (src < 0)

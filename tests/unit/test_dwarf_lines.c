@@ -634,6 +634,32 @@ out:
 	dwarf_lines__free(heap);
 }
 
+/* A scratch directory that cannot take the copy (gone, full, read-only) costs the copy's
+ * place, not the lines: it is written to memory instead, and answers alike. */
+static void test_scratch_failure_copies_to_memory(void)
+{
+	struct dwarf_lines_opts gone = { .scratch_dir = "/nonexistent/stoker-scratch" };
+	struct dwarf_lines *disk, *mem;
+	uint64_t start = 0, size = 0, addrs[MAX_ADDRS];
+	char src[PATH_MAX + 64];
+
+	snprintf(src, sizeof(src), "%s/lines_hot", fix);
+	CHECK_INT(nm_symbol(src, "hot", &start, &size), 0);
+	disk = open_path(src, NULL);
+	mem = open_path(src, &gone);
+	CHECK(disk && mem);
+	if (!disk || !mem || !size || size > MAX_ADDRS)
+		goto out;
+	CHECK_U64(dwarf_lines__stats(mem)->copies, 0);
+	CHECK_U64(dwarf_lines__stats(mem)->in_heap, 1);
+	for (uint64_t i = 0; i < size; i++)
+		addrs[i] = start + i;
+	CHECK_INT(same_chains(disk, mem, addrs, (int)size), (int)size);
+out:
+	dwarf_lines__free(disk);
+	dwarf_lines__free(mem);
+}
+
 /* Parsed units dropped before every new one (the smallest budget) answer as a handle that
  * keeps them all, and hold no more than about one unit's parse. */
 static void test_budget_resets_answer_alike(void)
@@ -714,6 +740,7 @@ int main(void)
 	RUN_TEST(test_release_keeps_answers);
 	RUN_TEST(test_scratch_copy_answers_alike);
 	RUN_TEST(test_file_never_mapped);
+	RUN_TEST(test_scratch_failure_copies_to_memory);
 	RUN_TEST(test_budget_resets_answer_alike);
 	RUN_TEST(test_corrupt_compressed_section);
 	return TEST_SUMMARY();
