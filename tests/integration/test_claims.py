@@ -414,8 +414,15 @@ def test_unwind_table_eviction():
     print("    perl running:   %s" % {k[7:]: after.get(k) for k in keys})
     check(before.get("stoker_unwind_table_bytes", 0) > BUDGET // 2,
           "python's tables filled over half of the %d KiB" % (BUDGET >> 10))
-    check(after.get("stoker_unwind_tables_evicted_total", 0) >= 1,
-          "tables evicted to make room for perl's")
+    # evicted whenever perl's new tables did not fit in the room python's left (in some
+    # make test runs only libperl's, 252 KiB, was built beside them, and it fits)
+    grown = after.get("stoker_unwind_table_bytes", 0) - before.get("stoker_unwind_table_bytes", 0)
+    room = BUDGET - before.get("stoker_unwind_table_bytes", 0)
+    evicted = after.get("stoker_unwind_tables_evicted_total", 0)
+    check(evicted >= 1 or (after.get("stoker_unwind_tables", 0) > before.get("stoker_unwind_tables", 0)
+                           and 0 < grown <= room),
+          "tables evicted to make room for perl's, unless its new tables fit the room left "
+          "(%d evicted; %d KiB grown, %d KiB free before)" % (evicted, grown // 1024, room // 1024))
     check(after.get("stoker_unwind_tables_no_room_total", -1) == 0, "none refused for room")
     check(after.get("stoker_unwind_table_bytes", 2 * BUDGET) <= BUDGET,
           "within %d KiB" % (BUDGET >> 10))

@@ -94,7 +94,7 @@ grep -q "^run-exit: 0" "$OUT/serial.txt" && ok "local-mode run exits 0 in the gu
 	{ fail "run in the guest"; grep "^run: " "$OUT/serial.txt"; }
 sed -n '/^PPROF-BEGIN$/,/^PPROF-END$/p' "$OUT/serial.txt" | sed '1d;$d' | base64 -d > "$OUT/guest.pb.gz" 2>/dev/null
 pid=$(sed -n 's/^pid: //p' "$OUT/serial.txt")
-if $PY - "$OUT/guest.pb.gz" "$pid" <<'PYEOF'; then ok "guest profile: shares within 5 points, full path from main"; else fail "guest profile assertions"; fi
+if $PY - "$OUT/guest.pb.gz" "$pid" <<'PYEOF'; then ok "guest profile: shares within 5 points (4 sigma if wider), full path from main"; else fail "guest profile assertions"; fi
 import sys
 sys.path.insert(0, "tests/tools")
 import pprof_check as p
@@ -106,8 +106,12 @@ sh = p.shares(prof, funcs=["hot_a", "hot_b", "hot_c"], paths=paths, pid=int(sys.
 print("    samples=%d inclusive=%s" % (sh["total"], {k: round(v, 3) for k, v in sh["inclusive"].items()}))
 good = not problems and sh["total"] >= 200
 for fn, want in (("hot_a", .6), ("hot_b", .3), ("hot_c", .1)):
-    good &= abs(sh["inclusive"][fn] - want) <= .05
-    good &= abs(sh["paths"]["main,run,dispatch," + fn] - want) <= .05
+    # as tests/integration/harness.py's share_tolerance: 5 points, or 4 standard deviations
+    # of a binomial share where the guest's few hundred samples make that wider (a run of
+    # 517 under tcg had hot_a at 0.66)
+    tol = max(0.05, 4 * (want * (1 - want) / sh["total"]) ** 0.5)
+    good &= abs(sh["inclusive"][fn] - want) <= tol
+    good &= abs(sh["paths"]["main,run,dispatch," + fn] - want) <= tol
 sys.exit(0 if good else 1)
 PYEOF
 finish
