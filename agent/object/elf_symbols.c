@@ -15,6 +15,7 @@
 
 #include "util/array.h"
 #include "util/addr_search.h"
+#include "util/fileio.h"
 #include "util/log.h"
 #include "object/elf_open.h"
 #include "object/elf_symbols.h"
@@ -308,24 +309,24 @@ int elf_read_build_id_fd(int fd, uint8_t *buf, size_t buf_len)
 	return n;
 }
 
-/* The CRC-32 .gnu_debuglink records, over the whole file, read in chunks. */
-static int crc_fd(int fd, uint32_t *out)
+/* The CRC-32 .gnu_debuglink records, over the file's size bytes, read in chunks. */
+static int crc_fd(int fd, uint64_t size, uint32_t *out)
 {
 	enum { CHUNK = 64 << 10 };
 	unsigned char *buf = malloc(CHUNK);
 	uLong crc = crc32(0L, Z_NULL, 0);
-	off_t off = 0;
-	ssize_t n;
+	int err = buf ? 0 : -ENOMEM;
 
-	if (!buf)
-		return -ENOMEM;
-	while ((n = pread(fd, buf, CHUNK, off)) > 0) {
-		crc = crc32(crc, buf, (uInt)n);
-		off += n;
+	for (uint64_t off = 0; !err && off < size; off += CHUNK) {
+		size_t n = size - off < CHUNK ? (size_t)(size - off) : CHUNK;
+
+		err = fd_pread_exact(fd, buf, n, off);
+		if (!err)
+			crc = crc32(crc, buf, (uInt)n);
 	}
 	free(buf);
 	*out = (uint32_t)crc;
-	return n < 0 ? -errno : 0;
+	return err;
 }
 
 /* Opens a debug file candidate and accepts it only if it belongs to o. */
@@ -361,7 +362,7 @@ static Elf *open_debug_candidate(struct elf_object *o, const char *root, const c
 	} else if (check_crc) {
 		uint32_t got;
 
-		if (crc_fd(fd, &got) || got != crc) {
+		if (crc_fd(fd, (uint64_t)st.st_size, &got) || got != crc) {
 			pr_debug("ignoring debug file %s: CRC does not match", path);
 			goto fail_elf;
 		}

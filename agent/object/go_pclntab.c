@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/fileio.h"
 #include "object/elf_open.h"
 #include "object/go_pclntab.h"
 
@@ -303,24 +304,6 @@ size_t go_pclntab__memory_bytes(const struct go_pclntab *t)
 
 /* --- finding it in an ELF file --- */
 
-static int pread_full(int fd, void *buf, size_t len, uint64_t off)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = pread(fd, (char *)buf + done, len - done, (off_t)(off + done));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (!n)
-			return -EIO;
-		done += (size_t)n;
-	}
-	return 0;
-}
-
 /* How much may be read, and who is asked before it is allocated. */
 struct read_limits {
 	size_t max;
@@ -352,7 +335,7 @@ static struct go_pclntab *load_range(int fd, uint64_t off, uint64_t len, uint64_
 		errno = ENOMEM;
 		return NULL;
 	}
-	err = pread_full(fd, buf, len, off);
+	err = fd_pread_exact(fd, buf, len, off);
 	if (err) {
 		free(buf);
 		errno = -err;
@@ -464,7 +447,7 @@ static struct go_pclntab *scan_segment(int fd, const GElf_Phdr *ph, uint64_t tex
 	while (pos < ph->p_filesz) {
 		uint64_t len = ph->p_filesz - pos < SCAN_CHUNK ? ph->p_filesz - pos : SCAN_CHUNK;
 
-		if (pread_full(fd, chunk, len, ph->p_offset + pos))
+		if (fd_pread_exact(fd, chunk, len, ph->p_offset + pos))
 			return NULL;
 		/* i such that the header's address, p_vaddr + pos + i, is 8-byte aligned */
 		for (uint64_t i = (8 - ((ph->p_vaddr + pos) & 7)) & 7; i + 8 <= len; i += 8) {
